@@ -1,0 +1,1 @@
+"""Mercato: a headless multi-vendor marketplace commerce engine."""

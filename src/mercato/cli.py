@@ -1,0 +1,94 @@
+"""``mercato`` command line: serve, migrate, user create, seed --demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from mercato.db.engine import create_engine, resolve_database_url, session_factory
+from mercato.settings import get_settings
+
+
+def _database_url() -> str:
+    settings = get_settings()
+    return resolve_database_url(settings.database_url, settings.data_dir)
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    from mercato.db.migrate import upgrade
+
+    upgrade(_database_url())
+    print("Database is up to date.")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from mercato.http.app import create_app
+
+    _database_url()  # start the embedded database before serving, if it is used
+    print(f"Mercato API on http://{args.host}:{args.port}  (OpenAPI docs: /docs)", flush=True)
+    uvicorn.run(create_app(), host=args.host, port=args.port, workers=1, log_level="info")
+
+
+async def _with_session(work):
+    engine = create_engine(_database_url(), pool_size=2)
+    try:
+        async with session_factory(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def cmd_user_create(args: argparse.Namespace) -> None:
+    from mercato.errors import MercatoError
+    from mercato.users.service import create_user
+
+    async def work(session):
+        return await create_user(session, email=args.email, password=args.password)
+
+    try:
+        user = asyncio.run(_with_session(work))
+    except MercatoError as exc:
+        sys.exit(f"error: {exc.message}")
+    print(f"Created admin user {user.id} <{user.email}>")
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    from mercato.seed import print_demo, seed_demo
+
+    if not args.demo:
+        sys.exit("error: nothing to seed; pass --demo")
+    print_demo(asyncio.run(_with_session(seed_demo)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="mercato", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=9000)
+    serve.set_defaults(func=cmd_serve)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+
+    user = commands.add_parser("user", help="manage admin users").add_subparsers(
+        dest="user_command", required=True
+    )
+    create = user.add_parser("create", help="create an admin user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", required=True)
+    create.set_defaults(func=cmd_user_create)
+
+    seed = commands.add_parser("seed", help="seed data")
+    seed.add_argument("--demo", action="store_true", help="a small demo marketplace (idempotent)")
+    seed.set_defaults(func=cmd_seed)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

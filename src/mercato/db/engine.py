@@ -1,0 +1,53 @@
+"""Where the database lives: ``DATABASE_URL``, or an embedded PostgreSQL started with pgserver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+_embedded_servers: dict[Path, object] = {}
+
+
+def embedded_postgres_url(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL in ``data_dir/pg`` and return its URL."""
+    import pgserver  # imported lazily: only needed without DATABASE_URL
+
+    pg_dir = (data_dir / "pg").resolve()
+    if pg_dir not in _embedded_servers:
+        pg_dir.mkdir(parents=True, exist_ok=True)
+        _embedded_servers[pg_dir] = pgserver.get_server(pg_dir, cleanup_mode=None)
+    return _embedded_servers[pg_dir].get_uri()  # type: ignore[attr-defined]
+
+
+def asyncpg_url(url: str) -> str:
+    """Normalise any postgres URL to the SQLAlchemy asyncpg dialect."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(scheme="postgresql+asyncpg"))
+
+
+def plain_url(url: str) -> str:
+    """The libpq form (``postgresql://``) of a URL, as asyncpg.connect expects it."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(scheme="postgresql"))
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
+    return asyncpg_url(database_url or embedded_postgres_url(data_dir))
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        asyncpg_url(url), pool_size=pool_size, max_overflow=20, pool_pre_ping=False
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

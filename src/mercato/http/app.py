@@ -1,0 +1,46 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mercato.db.engine import create_engine, resolve_database_url, session_factory
+from mercato.http.errors import install_error_handlers
+from mercato.settings import get_settings
+
+
+def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
+    """Build the app. Without ``engine`` it connects to the configured (or embedded) database."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        owned = None
+        if not hasattr(app.state, "sessionmaker"):
+            settings = get_settings()
+            owned = create_engine(resolve_database_url(settings.database_url, settings.data_dir))
+            app.state.sessionmaker = session_factory(owned)
+        yield
+        if owned is not None:
+            await owned.dispose()
+
+    app = FastAPI(
+        title="Mercato",
+        version="0.1.0",
+        description="Headless multi-vendor marketplace commerce API (Medusa v2 / Mercur conventions).",
+        lifespan=lifespan,
+    )
+    if engine is not None:
+        app.state.sessionmaker = session_factory(engine)
+    install_error_handlers(app)
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from mercato.http import routers
+
+    for router in routers.all_routers():
+        app.include_router(router)

@@ -1,0 +1,1 @@
+"""The one mechanism every read route uses: filters, ordering, pages and ``fields`` selection."""

@@ -1,0 +1,196 @@
+"""The ``fields`` selection engine (Medusa semantics) and batched rendering of resources.
+
+A :class:`Resource` describes what a client may see of one kind of object: plain fields (getters
+over a loaded row), computed fields (one batched query for a whole page of rows) and relations
+(one batched query per relation and nesting level). Rendering a page therefore costs a number of
+SQL statements that depends on the selection, never on the page size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.errors import invalid
+
+Getter = Callable[[Any], Any]
+Tree = dict[str, "Tree | None"]
+
+
+class RenderContext:
+    """One render pass: the session and a memo so related computed fields share a query."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._memo: dict[tuple[int, tuple[int, ...]], list[Any]] = {}
+
+    async def batch(self, loader: BatchLoader, rows: list[Any]) -> list[Any]:
+        key = (id(loader), tuple(id(row) for row in rows))
+        if key not in self._memo:
+            self._memo[key] = await loader(self, rows)
+        return self._memo[key]
+
+
+BatchLoader = Callable[[RenderContext, list[Any]], Awaitable[list[Any]]]
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A field computed for a whole page at once: ``loader`` returns one dict per row."""
+
+    loader: BatchLoader
+    key: str
+
+
+@dataclass
+class Relation:
+    """``load`` returns, aligned with the parent rows, a child (or None) or a list of children."""
+
+    target: Callable[[], Resource]
+    load: BatchLoader
+    many: bool
+
+
+@dataclass
+class Resource:
+    name: str
+    fields: dict[str, Getter | Computed]
+    relations: dict[str, Relation] = field(default_factory=dict)
+    defaults: tuple[str, ...] = ()
+
+    def knows(self, path: list[str]) -> bool:
+        head, rest = path[0], path[1:]
+        if head in self.fields:
+            return not rest
+        if head in self.relations:
+            return not rest or rest == ["*"] or self.relations[head].target().knows(rest)
+        return False
+
+
+@dataclass(frozen=True)
+class FieldRules:
+    """A route's default selection and the paths it allows (``rel.*`` allows a whole subtree)."""
+
+    defaults: tuple[str, ...]
+    allowed: tuple[str, ...] = ("*",)
+
+    def allows(self, path: str) -> bool:
+        for pattern in self.allowed:
+            if pattern == "*" or pattern == path:
+                return True
+            if pattern.endswith(".*") and (path + ".").startswith(pattern[:-1]):
+                return True
+            if pattern.startswith(path + "."):  # a relation whose fields are (partly) allowed
+                return True
+        return False
+
+
+def _normalise(entry: str) -> str:
+    if entry.startswith("*"):
+        entry = entry[1:] + ".*"
+    return entry
+
+
+def select(resource: Resource, rules: FieldRules, fields_param: str | None) -> Tree:
+    """Turn a ``fields`` query value into a selection tree, or raise 400 naming bad fields."""
+    entries = [e.strip() for e in (fields_param or "").split(",") if e.strip()]
+    replace = any(
+        not e.startswith(("+", "-", "*")) and not e.endswith(".*") for e in entries
+    )
+    paths: list[str] = [] if replace else list(rules.defaults)
+    removed: list[str] = []
+    invalid_paths: list[str] = []
+    for entry in entries:
+        if entry.startswith("-"):
+            removed.append(_normalise(entry[1:]).removesuffix(".*"))
+            continue
+        path = _normalise(entry.removeprefix("+"))
+        if not resource.knows(path.split(".")) or not rules.allows(path.removesuffix(".*")):
+            invalid_paths.append(path)
+            continue
+        paths.append(path)
+    if invalid_paths:
+        raise invalid(f"Requested fields [{', '.join(invalid_paths)}] are not valid")
+    tree: Tree = {}
+    for path in paths:
+        if not any(path == r or path.startswith(r + ".") for r in removed):
+            _add(tree, resource, path.split("."), rules, prefix="")
+    return _with_ids(resource, tree)
+
+
+def _add(tree: Tree, resource: Resource, path: list[str], rules: FieldRules, prefix: str) -> None:
+    head, rest = path[0], path[1:]
+    if head in resource.fields:
+        tree.setdefault(head, None)
+        return
+    relation = resource.relations[head]
+    subtree = tree.get(head) or {}
+    tree[head] = subtree
+    target = relation.target()
+    if not rest or rest == ["*"]:
+        for default in target.defaults:
+            if rules.allows(f"{prefix}{head}.{default}"):
+                _add(subtree, target, default.split("."), rules, f"{prefix}{head}.")
+        return
+    _add(subtree, target, rest, rules, f"{prefix}{head}.")
+
+
+def _with_ids(resource: Resource, tree: Tree) -> Tree:
+    ordered: Tree = {"id": None} if "id" in resource.fields else {}
+    for name, sub in tree.items():
+        if sub is not None:
+            ordered[name] = _with_ids(resource.relations[name].target(), sub)
+        else:
+            ordered[name] = None
+    return ordered
+
+
+async def render(ctx: RenderContext, resource: Resource, rows: list[Any], tree: Tree) -> list[dict]:
+    """Render ``rows`` with the selection ``tree``; one batch per computed loader and relation."""
+    out: list[dict[str, Any]] = [{} for _ in rows]
+    if not rows:
+        return out
+    for name, sub in tree.items():
+        spec = resource.fields.get(name)
+        if sub is None and isinstance(spec, Computed):
+            values = await ctx.batch(spec.loader, rows)
+            for result, value in zip(out, values, strict=True):
+                result[name] = value.get(spec.key)
+        elif sub is None:
+            for result, row in zip(out, rows, strict=True):
+                result[name] = spec(row)  # type: ignore[misc]
+        else:
+            await _render_relation(ctx, resource.relations[name], name, rows, sub, out)
+    return out
+
+
+async def _render_relation(
+    ctx: RenderContext, relation: Relation, name: str, rows: list[Any], sub: Tree, out: list[dict]
+) -> None:
+    loaded = await ctx.batch(relation.load, rows)
+    unique: dict[int, Any] = {}
+    for value in loaded:
+        for child in _children(value):
+            unique.setdefault(id(child), child)
+    children = list(unique.values())
+    rendered = dict(
+        zip(
+            (id(c) for c in children),
+            await render(ctx, relation.target(), children, sub),
+            strict=True,
+        )
+    )
+    for result, value in zip(out, loaded, strict=True):
+        if relation.many:
+            result[name] = [rendered[id(c)] for c in value or []]
+        else:
+            result[name] = rendered[id(value)] if value is not None else None
+
+
+def _children(value: Any) -> Iterable[Any]:
+    if value is None:
+        return ()
+    return value if isinstance(value, list) else (value,)

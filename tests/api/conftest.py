@@ -1,0 +1,109 @@
+"""HTTP tests against real PostgreSQL: the embedded server, or ``MERCATO_TEST_DATABASE_URL``.
+
+One database (``mercato_test``) is created and migrated per session; every test starts from empty
+tables (one TRUNCATE), which is much faster than recreating the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import event, text
+
+from mercato.db.engine import create_engine, embedded_postgres_url, plain_url, with_database
+from mercato.db.migrate import upgrade
+from mercato.db.models import Base
+from mercato.http.app import create_app
+from mercato.settings import get_settings
+
+TEST_DATABASE = "mercato_test"
+
+
+def _server_url() -> str:
+    url = os.environ.get("MERCATO_TEST_DATABASE_URL")
+    return url or embedded_postgres_url(get_settings().data_dir)
+
+
+async def _recreate_database(server_url: str) -> None:
+    conn = await asyncpg.connect(plain_url(server_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    server = _server_url()
+    asyncio.run(_recreate_database(server))
+    url = with_database(server, TEST_DATABASE)
+    upgrade(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    return url
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.count = 0
+        self.enabled = False
+
+    def __call__(self, *args: object) -> None:
+        if self.enabled:
+            self.count += 1
+
+
+_COUNTER = StatementCounter()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str):
+    engine = create_engine(database_url, pool_size=25)
+    event.listen(engine.sync_engine, "before_cursor_execute", _COUNTER)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def app(engine):
+    return create_app(engine=engine)
+
+
+_TABLES = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+
+
+@pytest.fixture(autouse=True)
+async def clean_tables(engine) -> AsyncIterator[None]:
+    yield
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {_TABLES} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def count_statements(engine):
+    """Context manager counting SQL statements the engine runs inside it."""
+    from contextlib import contextmanager
+
+    counter = _COUNTER
+
+    @contextmanager
+    def counting():
+        counter.count = 0
+        counter.enabled = True
+        try:
+            yield counter
+        finally:
+            counter.enabled = False
+
+    return counting
