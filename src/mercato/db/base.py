@@ -21,7 +21,7 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSONB}
+    type_annotation_map = {dict[str, Any]: JSONB(none_as_null=True)}
 
 
 def new_id(prefix: str) -> str:
@@ -47,4 +47,4 @@ class SoftDelete:
 
 
 def metadata_column() -> Mapped[dict[str, Any] | None]:
-    return mapped_column("metadata", JSONB, default=None)
+    return mapped_column("metadata", JSONB(none_as_null=True), default=None)

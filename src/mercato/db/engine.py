@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -12,12 +13,14 @@ _embedded_servers: dict[Path, object] = {}
 
 def embedded_postgres_url(data_dir: Path) -> str:
     """Start (or reuse) the embedded PostgreSQL in ``data_dir/pg`` and return its URL."""
-    import pgserver  # imported lazily: only needed without DATABASE_URL
-
     pg_dir = (data_dir / "pg").resolve()
     if pg_dir not in _embedded_servers:
         pg_dir.mkdir(parents=True, exist_ok=True)
-        _embedded_servers[pg_dir] = pgserver.get_server(pg_dir, cleanup_mode=None)
+        with warnings.catch_warnings():  # platformdirs complains about XDG_RUNTIME_DIR
+            warnings.simplefilter("ignore")
+            import pgserver  # imported lazily: only needed without DATABASE_URL
+
+            _embedded_servers[pg_dir] = pgserver.get_server(pg_dir, cleanup_mode=None)
     return _embedded_servers[pg_dir].get_uri()  # type: ignore[attr-defined]
 
 

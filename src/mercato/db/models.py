@@ -4,7 +4,13 @@ from mercato.api_keys.models import ApiKey, ApiKeySalesChannel
 from mercato.auth.models import AuthIdentity
 from mercato.customers.models import Customer
 from mercato.db.base import Base
-from mercato.products.models import InventoryLevel, Price, Product, ProductSalesChannel, ProductVariant
+from mercato.products.models import (
+    InventoryLevel,
+    Price,
+    Product,
+    ProductSalesChannel,
+    ProductVariant,
+)
 from mercato.regions.models import Region
 from mercato.sales_channels.models import SalesChannel
 from mercato.sellers.models import Seller, SellerMember, StockLocation
@@ -12,7 +18,21 @@ from mercato.shipping_options.models import ShippingOption
 from mercato.users.models import User
 
 __all__ = [
-    "ApiKey", "ApiKeySalesChannel", "AuthIdentity", "Base", "Customer", "InventoryLevel", "Price",
-    "Product", "ProductSalesChannel", "ProductVariant", "Region", "SalesChannel", "Seller",
-    "SellerMember", "ShippingOption", "StockLocation", "User",
+    "ApiKey",
+    "ApiKeySalesChannel",
+    "AuthIdentity",
+    "Base",
+    "Customer",
+    "InventoryLevel",
+    "Price",
+    "Product",
+    "ProductSalesChannel",
+    "ProductVariant",
+    "Region",
+    "SalesChannel",
+    "Seller",
+    "SellerMember",
+    "ShippingOption",
+    "StockLocation",
+    "User",
 ]

@@ -18,9 +18,7 @@ class DomainError(Exception):
     ``code`` is the optional machine code of the error body (e.g. ``insufficient_inventory``).
     """
 
-    def __init__(
-        self, message: str, code: str | None = None, *, type: str = INVALID_DATA
-    ) -> None:
+    def __init__(self, message: str, code: str | None = None, *, type: str = INVALID_DATA) -> None:
         super().__init__(message)
         self.message = message
         self.code = code

@@ -6,7 +6,7 @@ Every amount inside Mercato is an ``int`` of minor units (cents for USD). JSON c
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 # ISO-4217 active codes. Exponent 2 unless listed in _EXPONENTS.

@@ -79,7 +79,9 @@ class SellerOrderDraft(Generic[L, S]):
     shipping_methods: tuple[S, ...]
 
 
-def check_cart_completable(lines: Sequence[SplitLine], shipping_methods: Sequence[SplitShippingMethod]) -> None:
+def check_cart_completable(
+    lines: Sequence[SplitLine], shipping_methods: Sequence[SplitShippingMethod]
+) -> None:
     """Raise :class:`DomainError` (``invalid_data``) for the first broken pure precondition.
 
     Checked in the spec's order; within a rule, sellers / methods are examined in ascending
@@ -116,7 +118,9 @@ def check_cart_completable(lines: Sequence[SplitLine], shipping_methods: Sequenc
             )
 
 
-def group_by_seller(lines: Iterable[L], shipping_methods: Iterable[S]) -> list[SellerOrderDraft[L, S]]:
+def group_by_seller(
+    lines: Iterable[L], shipping_methods: Iterable[S]
+) -> list[SellerOrderDraft[L, S]]:
     """Group lines and methods per seller, sellers ascending by ``seller_id``; no validation.
 
     A seller appears when it has at least one line; methods of sellers without lines are dropped

@@ -107,7 +107,7 @@ class DocumentTotals:
 
     @property
     def original_total(self) -> int:
-        """Total before discounts (Medusa ``original_total``); equals ``total`` without discounts."""
+        """Medusa ``original_total`` (before discounts); equals ``total`` without discounts."""
         return self.total + self.discount_total
 
     def __add__(self, other: DocumentTotals) -> DocumentTotals:

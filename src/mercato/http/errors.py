@@ -69,7 +69,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        log.exception("unhandled error (request %s %s %s)", request_id, request.method, request.url.path)
+        log.exception(
+            "unhandled error (request %s %s %s)", request_id, request.method, request.url.path
+        )
         return JSONResponse(
             {"type": "unknown_error", "message": "An unknown error occurred."},
             status_code=500,

@@ -1,11 +1,48 @@
-"""Every audience's router, assembled in one place (auth is declared on each router)."""
+"""Every audience's router, with its authentication declared once, here.
+
+``/admin/*`` needs an admin (user token or secret key), ``/store/*`` a publishable key (customer
+routes add the customer token themselves), ``/vendor/*`` a seller member.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
+
+from mercato.http.deps import admin, store, vendor
 
 
 def all_routers() -> list[APIRouter]:
+    from mercato.api_keys import routes as api_keys
+    from mercato.auth import routes as auth
+    from mercato.customers import routes as customers
     from mercato.http import health
+    from mercato.products import routes as products
+    from mercato.regions import routes as regions
+    from mercato.sales_channels import routes as sales_channels
+    from mercato.sellers import routes as sellers
+    from mercato.shipping_options import routes as shipping_options
+    from mercato.users import routes as users
 
-    return [health.router]
+    admin_routes = [
+        users.router,
+        customers.admin_router,
+        sellers.admin_router,
+        regions.admin_router,
+        sales_channels.router,
+        api_keys.router,
+        products.admin_router,
+        shipping_options.router,
+    ]
+    store_routes = [customers.store_router, regions.store_router, products.store_router]
+    vendor_routes = [sellers.vendor_router]
+
+    admin_api = APIRouter(dependencies=[Depends(admin)])
+    for router in admin_routes:
+        admin_api.include_router(router)
+    store_api = APIRouter(dependencies=[Depends(store)])
+    for router in store_routes:
+        store_api.include_router(router)
+    vendor_api = APIRouter(dependencies=[Depends(vendor)])
+    for router in vendor_routes:
+        vendor_api.include_router(router)
+    return [health.router, auth.router, admin_api, store_api, vendor_api]

@@ -11,7 +11,9 @@ from mercato.db.base import Base, SoftDelete, Timestamps, id_column, metadata_co
 class Product(Timestamps, SoftDelete, Base):
     __tablename__ = "product"
     __table_args__ = (
-        Index("uq_product_handle", "handle", unique=True, postgresql_where=text("deleted_at IS NULL")),
+        Index(
+            "uq_product_handle", "handle", unique=True, postgresql_where=text("deleted_at IS NULL")
+        ),
     )
     id: Mapped[str] = id_column("prod")
     title: Mapped[str]
@@ -35,7 +37,10 @@ class ProductVariant(Timestamps, SoftDelete, Base):
     __tablename__ = "product_variant"
     __table_args__ = (
         Index(
-            "uq_product_variant_sku", "sku", unique=True, postgresql_where=text("deleted_at IS NULL")
+            "uq_product_variant_sku",
+            "sku",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
         ),
     )
     id: Mapped[str] = id_column("variant")

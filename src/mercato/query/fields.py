@@ -97,9 +97,7 @@ def _normalise(entry: str) -> str:
 def select(resource: Resource, rules: FieldRules, fields_param: str | None) -> Tree:
     """Turn a ``fields`` query value into a selection tree, or raise 400 naming bad fields."""
     entries = [e.strip() for e in (fields_param or "").split(",") if e.strip()]
-    replace = any(
-        not e.startswith(("+", "-", "*")) and not e.endswith(".*") for e in entries
-    )
+    replace = any(not e.startswith(("+", "-", "*")) and not e.endswith(".*") for e in entries)
     paths: list[str] = [] if replace else list(rules.defaults)
     removed: list[str] = []
     invalid_paths: list[str] = []

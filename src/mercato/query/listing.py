@@ -11,7 +11,8 @@ from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.errors import invalid, not_found
-from mercato.query.fields import FieldRules, RenderContext, Resource, Tree, render, select as select_fields
+from mercato.query.fields import FieldRules, RenderContext, Resource, Tree, render
+from mercato.query.fields import select as select_fields
 
 MAX_LIMIT = 1000
 EQUALITY = frozenset({"$eq", "$ne", "$in", "$nin"})
@@ -155,10 +156,14 @@ def _page_number(name: str, raw: Any, default: int) -> int:
 
 
 def parse_list_request(spec: ListSpec, params: Mapping[str, Any]) -> ListRequest:
-    known = {"limit", "offset", "order", "fields"} | set(spec.filters) | ({"q"} if spec.q else set())
+    known = (
+        {"limit", "offset", "order", "fields"} | set(spec.filters) | ({"q"} if spec.q else set())
+    )
     unknown = [k for k in params if k not in known]
     if unknown:
-        raise invalid(f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}")
+        raise invalid(
+            f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}"
+        )
     limit = _page_number("limit", params.get("limit"), spec.default_limit)
     if limit > MAX_LIMIT:
         raise invalid(f"limit must be an integer <= {MAX_LIMIT}")
@@ -230,7 +235,9 @@ async def run_retrieve(
     """Render one row with the route's ``fields`` rules; only ``fields`` is accepted."""
     unknown = [k for k in params if k != "fields"]
     if unknown:
-        raise invalid(f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}")
+        raise invalid(
+            f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}"
+        )
     fields_param = params.get("fields")
     if fields_param is not None and not isinstance(fields_param, str):
         raise invalid("fields must be a comma-separated string")
@@ -238,7 +245,9 @@ async def run_retrieve(
     return (await render(RenderContext(session), resource, [row], tree))[0]
 
 
-async def get_or_404(session: AsyncSession, model: type, entity: str, entity_id: str, *scope: Any) -> Any:
+async def get_or_404(
+    session: AsyncSession, model: type, entity: str, entity_id: str, *scope: Any
+) -> Any:
     """Load a live (not soft-deleted) row in scope, or raise the spec's not-found error."""
     query = select(model).where(model.id == entity_id, *scope)
     if hasattr(model, "deleted_at"):

@@ -25,7 +25,9 @@ def belongs_to(model: type, foreign_key: str, *, key: str = "id") -> BatchLoader
     return load
 
 
-def has_many(model: type, foreign_key: str, *, order_by: Any = None, where: Any = None) -> BatchLoader:
+def has_many(
+    model: type, foreign_key: str, *, order_by: Any = None, where: Any = None
+) -> BatchLoader:
     """Child rows point at the parent's ``id`` through ``foreign_key``."""
 
     async def load(ctx: RenderContext, rows: list[Any]) -> list[Any]:
@@ -42,7 +44,9 @@ def has_many(model: type, foreign_key: str, *, order_by: Any = None, where: Any 
     return load
 
 
-def through(model: type, link: type, parent_key: str, child_key: str, *, where: Any = None) -> BatchLoader:
+def through(
+    model: type, link: type, parent_key: str, child_key: str, *, where: Any = None
+) -> BatchLoader:
     """Many-to-many over the join table ``link(parent_key, child_key)``."""
 
     async def load(ctx: RenderContext, rows: list[Any]) -> list[Any]:

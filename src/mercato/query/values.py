@@ -13,7 +13,9 @@ def iso(value: datetime | None) -> str | None:
     """ISO-8601 UTC with milliseconds: ``2026-06-01T10:00:00.000Z``."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return (
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    )
 
 
 def attr(name: str):

@@ -11,7 +11,9 @@ from mercato.db.base import Base, SoftDelete, Timestamps, id_column, metadata_co
 class Seller(Timestamps, SoftDelete, Base):
     __tablename__ = "seller"
     __table_args__ = (
-        Index("uq_seller_handle", "handle", unique=True, postgresql_where=text("deleted_at IS NULL")),
+        Index(
+            "uq_seller_handle", "handle", unique=True, postgresql_where=text("deleted_at IS NULL")
+        ),
     )
     id: Mapped[str] = id_column("sel")
     name: Mapped[str]
@@ -29,7 +31,10 @@ class SellerMember(Timestamps, SoftDelete, Base):
     __tablename__ = "seller_member"
     __table_args__ = (
         Index(
-            "uq_seller_member_email", "email", unique=True, postgresql_where=text("deleted_at IS NULL")
+            "uq_seller_member_email",
+            "email",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
         ),
     )
     id: Mapped[str] = id_column("mem")

@@ -19,5 +19,5 @@ class ShippingOption(Timestamps, SoftDelete, Base):
     region_id: Mapped[str | None] = mapped_column(ForeignKey("region.id"), index=True)
     currency_code: Mapped[str]
     amount: Mapped[int] = mapped_column(BigInteger)
-    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     metadata_: Mapped[dict[str, Any] | None] = metadata_column()

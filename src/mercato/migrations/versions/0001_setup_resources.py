@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-25 01:27:04.491301
 """
 
-from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0001'

@@ -1,0 +1,77 @@
+"""``/admin/api-keys``."""
+
+from fastapi import APIRouter
+
+from mercato.api_keys import service
+from mercato.api_keys.models import ApiKey
+from mercato.api_keys.schemas import CreateApiKey, ManageSalesChannels, UpdateApiKey
+from mercato.api_keys.views import API_KEY, API_KEY_DETAIL_FIELDS, API_KEY_LIST
+from mercato.http.deps import Admin, Query, Session
+from mercato.http.responses import deleted
+from mercato.query.listing import get_or_404, run_list, run_retrieve
+
+router = APIRouter(prefix="/admin/api-keys", tags=["admin: api keys"])
+ENTITY = "API key"
+
+
+async def _render(session, key: ApiKey, params: dict) -> dict:
+    return {
+        "api_key": await run_retrieve(
+            session, resource=API_KEY, rules=API_KEY_DETAIL_FIELDS, row=key, params=params
+        )
+    }
+
+
+@router.get("", operation_id="AdminListApiKeys")
+async def list_api_keys(session: Session, params: Query) -> dict:
+    return await run_list(session, API_KEY_LIST, params, scope=[ApiKey.deleted_at.is_(None)])
+
+
+@router.post("", operation_id="AdminCreateApiKey")
+async def create_api_key(body: CreateApiKey, session: Session, actor: Admin, params: Query) -> dict:
+    """Create a key. A secret key's full ``token`` appears in this response only."""
+    key, token = await service.create_api_key(
+        session, title=body.title, type=body.type, created_by=actor.user_id
+    )
+    response = await _render(session, key, params)
+    if "token" in response["api_key"]:
+        response["api_key"]["token"] = token
+    return response
+
+
+@router.get("/{key_id}", operation_id="AdminGetApiKey")
+async def get_api_key(key_id: str, session: Session, params: Query) -> dict:
+    return await _render(session, await get_or_404(session, ApiKey, ENTITY, key_id), params)
+
+
+@router.post("/{key_id}", operation_id="AdminUpdateApiKey")
+async def update_api_key(key_id: str, body: UpdateApiKey, session: Session, params: Query) -> dict:
+    key = await get_or_404(session, ApiKey, ENTITY, key_id)
+    return await _render(
+        session, await service.update_api_key(session, key=key, title=body.title), params
+    )
+
+
+@router.delete("/{key_id}", operation_id="AdminDeleteApiKey")
+async def delete_api_key(key_id: str, session: Session) -> dict:
+    """Delete a revoked key."""
+    await service.delete_api_key(session, key=await get_or_404(session, ApiKey, ENTITY, key_id))
+    return deleted(key_id, "api_key")
+
+
+@router.post("/{key_id}/revoke", operation_id="AdminRevokeApiKey")
+async def revoke_api_key(key_id: str, session: Session, actor: Admin, params: Query) -> dict:
+    key = await get_or_404(session, ApiKey, ENTITY, key_id)
+    return await _render(
+        session, await service.revoke_api_key(session, key=key, revoked_by=actor.user_id), params
+    )
+
+
+@router.post("/{key_id}/sales-channels", operation_id="AdminManageApiKeySalesChannels")
+async def manage_sales_channels(
+    key_id: str, body: ManageSalesChannels, session: Session, params: Query
+) -> dict:
+    """Add or remove the sales channels a publishable key scopes the store to."""
+    key = await get_or_404(session, ApiKey, ENTITY, key_id)
+    key = await service.manage_sales_channels(session, key=key, add=body.add, remove=body.remove)
+    return await _render(session, key, params)

@@ -1,0 +1,44 @@
+"""``/auth/*``: tokens for every audience."""
+
+from fastapi import APIRouter
+
+from mercato.auth import service
+from mercato.auth.schemas import EmailPassword, TokenResponse
+from mercato.http.deps import Session
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/user/emailpass", operation_id="PostAuthUserEmailpass")
+async def user_login(body: EmailPassword, session: Session) -> TokenResponse:
+    """Admin user login."""
+    token = await service.login(
+        session, actor_type="user", email=body.email, password=body.password
+    )
+    return TokenResponse(token=token)
+
+
+@router.post("/customer/emailpass/register", operation_id="PostAuthCustomerEmailpassRegister")
+async def customer_register(body: EmailPassword, session: Session) -> TokenResponse:
+    """Create a customer identity; use the returned token with ``POST /store/customers``."""
+    token = await service.register_customer_identity(
+        session, email=body.email, password=body.password
+    )
+    return TokenResponse(token=token)
+
+
+@router.post("/customer/emailpass", operation_id="PostAuthCustomerEmailpass")
+async def customer_login(body: EmailPassword, session: Session) -> TokenResponse:
+    token = await service.login(
+        session, actor_type="customer", email=body.email, password=body.password
+    )
+    return TokenResponse(token=token)
+
+
+@router.post("/seller/emailpass", operation_id="PostAuthSellerEmailpass")
+async def seller_login(body: EmailPassword, session: Session) -> TokenResponse:
+    """Seller member login; the token opens ``/vendor``."""
+    token = await service.login(
+        session, actor_type="seller", email=body.email, password=body.password
+    )
+    return TokenResponse(token=token)

@@ -1,0 +1,81 @@
+"""Credentials: email + password identities per actor type, login and customer registration."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.auth.models import AuthIdentity
+from mercato.auth.passwords import hash_password, verify_password
+from mercato.auth.tokens import TokenClaims, issue_token
+from mercato.errors import duplicate, invalid, unauthorized
+
+INVALID_LOGIN = "Invalid email or password"
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise invalid(f"Invalid request: email: {email!r} is not a valid email address")
+    return email
+
+
+def check_password(password: str) -> str:
+    if len(password) < 8:
+        raise invalid("Invalid request: password: must be at least 8 characters")
+    return password
+
+
+async def add_identity(
+    session: AsyncSession, *, actor_type: str, email: str, password: str, actor_id: str | None
+) -> AuthIdentity:
+    """Stage a new identity; a second identity for the same actor type and email is refused."""
+    exists = await session.scalar(
+        select(AuthIdentity.id).where(
+            AuthIdentity.actor_type == actor_type, AuthIdentity.email == email
+        )
+    )
+    if exists:
+        raise duplicate(f"Identity with email {email} already exists")
+    identity = AuthIdentity(
+        actor_type=actor_type,
+        email=email,
+        password_hash=hash_password(check_password(password)),
+        actor_id=actor_id,
+    )
+    session.add(identity)
+    return identity
+
+
+async def commit_unique(session: AsyncSession, message: str) -> None:
+    """Commit; a unique violation raced past the checks above becomes the same 422."""
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise duplicate(message) from None
+
+
+async def login(session: AsyncSession, *, actor_type: str, email: str, password: str) -> str:
+    identity = await session.scalar(
+        select(AuthIdentity).where(
+            AuthIdentity.actor_type == actor_type, AuthIdentity.email == email.strip().lower()
+        )
+    )
+    if not verify_password(password, identity.password_hash if identity else None):
+        raise unauthorized(INVALID_LOGIN)
+    assert identity is not None
+    if actor_type != "customer" and not identity.actor_id:
+        raise unauthorized(INVALID_LOGIN)
+    return issue_token(TokenClaims(actor_type, identity.actor_id or "", identity.id))
+
+
+async def register_customer_identity(session: AsyncSession, *, email: str, password: str) -> str:
+    """Step one of Medusa's flow: an identity without a customer, and a registration token."""
+    email = normalise_email(email)
+    identity = await add_identity(
+        session, actor_type="customer", email=email, password=password, actor_id=None
+    )
+    await commit_unique(session, f"Identity with email {email} already exists")
+    return issue_token(TokenClaims("customer", "", identity.id))

@@ -1,0 +1,144 @@
+"""``/admin/products`` (with variants) and the store's published catalogue."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import exists, select
+
+from mercato.http.deps import Query, Session, Store, StoreContext
+from mercato.http.responses import deleted
+from mercato.products import service
+from mercato.products.models import Product, ProductSalesChannel, ProductVariant
+from mercato.products.schemas import CreateProduct, CreateVariant, UpdateProduct, UpdateVariant
+from mercato.products.views import (
+    PRODUCT,
+    PRODUCT_FIELDS,
+    PRODUCT_LIST,
+    STORE_PRODUCT_FIELDS,
+    STORE_PRODUCT_LIST,
+    VARIANT,
+    VARIANT_FIELDS,
+)
+from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.sellers.models import Seller
+
+admin_router = APIRouter(prefix="/admin/products", tags=["admin: products"])
+store_router = APIRouter(prefix="/store/products", tags=["store: products"])
+
+
+async def _render(session, product: Product, params: dict, rules=PRODUCT_FIELDS) -> dict:
+    return {
+        "product": await run_retrieve(
+            session, resource=PRODUCT, rules=rules, row=product, params=params
+        )
+    }
+
+
+async def _variant_or_404(session, product_id: str, variant_id: str) -> ProductVariant:
+    await get_or_404(session, Product, "Product", product_id)
+    return await get_or_404(
+        session, ProductVariant, "Variant", variant_id, ProductVariant.product_id == product_id
+    )
+
+
+@admin_router.get("", operation_id="AdminListProducts")
+async def list_products(session: Session, params: Query) -> dict:
+    return await run_list(session, PRODUCT_LIST, params, scope=[Product.deleted_at.is_(None)])
+
+
+@admin_router.post("", operation_id="AdminCreateProduct")
+async def create_product(body: CreateProduct, session: Session, params: Query) -> dict:
+    """Create a product of one seller, with variants, prices and stock."""
+    data = body.model_dump()
+    return await _render(session, await service.create_product(session, **data), params)
+
+
+@admin_router.get("/{product_id}", operation_id="AdminGetProduct")
+async def get_product(product_id: str, session: Session, params: Query) -> dict:
+    return await _render(session, await get_or_404(session, Product, "Product", product_id), params)
+
+
+@admin_router.post("/{product_id}", operation_id="AdminUpdateProduct")
+async def update_product(
+    product_id: str, body: UpdateProduct, session: Session, params: Query
+) -> dict:
+    product = await get_or_404(session, Product, "Product", product_id)
+    changes = body.model_dump(exclude_unset=True)
+    return await _render(
+        session, await service.update_product(session, product=product, changes=changes), params
+    )
+
+
+@admin_router.delete("/{product_id}", operation_id="AdminDeleteProduct")
+async def delete_product(product_id: str, session: Session) -> dict:
+    await service.delete_product(
+        session, product=await get_or_404(session, Product, "Product", product_id)
+    )
+    return deleted(product_id, "product")
+
+
+@admin_router.post("/{product_id}/variants", operation_id="AdminCreateProductVariant")
+async def create_variant(
+    product_id: str, body: CreateVariant, session: Session, params: Query
+) -> dict:
+    product = await get_or_404(session, Product, "Product", product_id)
+    await service.add_variant(session, product=product, data=body.model_dump())
+    return await _render(session, product, params)
+
+
+@admin_router.get("/{product_id}/variants/{variant_id}", operation_id="AdminGetProductVariant")
+async def get_variant(product_id: str, variant_id: str, session: Session, params: Query) -> dict:
+    variant = await _variant_or_404(session, product_id, variant_id)
+    return {
+        "variant": await run_retrieve(
+            session, resource=VARIANT, rules=VARIANT_FIELDS, row=variant, params=params
+        )
+    }
+
+
+@admin_router.post("/{product_id}/variants/{variant_id}", operation_id="AdminUpdateProductVariant")
+async def update_variant(
+    product_id: str, variant_id: str, body: UpdateVariant, session: Session, params: Query
+) -> dict:
+    """Update a variant's price, stock or flags; returns the product."""
+    variant = await _variant_or_404(session, product_id, variant_id)
+    await service.update_variant(
+        session, variant=variant, changes=body.model_dump(exclude_unset=True)
+    )
+    return await _render(session, await get_or_404(session, Product, "Product", product_id), params)
+
+
+@admin_router.delete(
+    "/{product_id}/variants/{variant_id}", operation_id="AdminDeleteProductVariant"
+)
+async def delete_variant(product_id: str, variant_id: str, session: Session) -> dict:
+    variant = await _variant_or_404(session, product_id, variant_id)
+    await service.delete_variant(session, variant=variant)
+    product = await get_or_404(session, Product, "Product", product_id)
+    return deleted(variant_id, "variant", parent={"id": product.id})
+
+
+def _store_scope(ctx: StoreContext) -> list:
+    """Published products of an active seller, in one of the key's sales channels."""
+    return [
+        Product.deleted_at.is_(None),
+        Product.status == "published",
+        exists().where(
+            ProductSalesChannel.product_id == Product.id,
+            ProductSalesChannel.sales_channel_id.in_(ctx.sales_channel_ids),
+        ),
+        Product.seller_id.in_(
+            select(Seller.id).where(Seller.status == "active", Seller.deleted_at.is_(None))
+        ),
+    ]
+
+
+@store_router.get("", operation_id="StoreListProducts")
+async def store_list_products(session: Session, ctx: Store, params: Query) -> dict:
+    return await run_list(session, STORE_PRODUCT_LIST, params, scope=_store_scope(ctx))
+
+
+@store_router.get("/{product_id}", operation_id="StoreGetProduct")
+async def store_get_product(product_id: str, session: Session, ctx: Store, params: Query) -> dict:
+    product = await get_or_404(session, Product, "Product", product_id, *_store_scope(ctx))
+    return await _render(session, product, params, STORE_PRODUCT_FIELDS)

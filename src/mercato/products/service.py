@@ -1,0 +1,224 @@
+"""Product use cases: a product belongs to one seller; variants carry prices (minor units) and
+stock at the seller's stock location."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.auth.service import commit_unique
+from mercato.domain.money import to_minor
+from mercato.errors import duplicate, invalid
+from mercato.http.text import kebab
+from mercato.products.models import (
+    InventoryLevel,
+    Price,
+    Product,
+    ProductSalesChannel,
+    ProductVariant,
+)
+from mercato.sales_channels.service import require_channels
+from mercato.sellers.models import Seller, StockLocation
+
+_HANDLE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+async def _seller_location(session: AsyncSession, seller_id: str) -> str:
+    seller = await session.get(Seller, seller_id)
+    if seller is None or seller.deleted_at is not None:
+        raise invalid(f"Seller with id {seller_id} was not found")
+    location_id = await session.scalar(
+        select(StockLocation.id).where(StockLocation.seller_id == seller_id)
+    )
+    assert location_id is not None, "every seller is created with a stock location"
+    return location_id
+
+
+async def _check_handle(session: AsyncSession, handle: str, *, except_id: str | None = None) -> str:
+    if not _HANDLE.match(handle):
+        raise invalid("Invalid request: handle: must be lower-case kebab-case (a-z, 0-9, -)")
+    query = select(Product.id).where(Product.handle == handle, Product.deleted_at.is_(None))
+    if except_id:
+        query = query.where(Product.id != except_id)
+    if await session.scalar(query):
+        raise duplicate(f"Product with handle {handle} already exists")
+    return handle
+
+
+async def _check_sku(
+    session: AsyncSession, sku: str | None, *, except_id: str | None = None
+) -> None:
+    if sku is None:
+        return
+    query = select(ProductVariant.id).where(
+        ProductVariant.sku == sku, ProductVariant.deleted_at.is_(None)
+    )
+    if except_id:
+        query = query.where(ProductVariant.id != except_id)
+    if await session.scalar(query):
+        raise duplicate(f"Variant with sku {sku} already exists")
+
+
+def _prices(variant_id: str, prices: list[dict[str, Any]]) -> list[Price]:
+    currencies = [p["currency_code"] for p in prices]
+    if len(set(currencies)) != len(currencies):
+        raise invalid("Invalid request: prices: a variant has at most one price per currency")
+    return [
+        Price(
+            variant_id=variant_id,
+            currency_code=p["currency_code"],
+            amount=to_minor(p["amount"], p["currency_code"]),
+        )
+        for p in prices
+    ]
+
+
+async def _add_variant(
+    session: AsyncSession, *, product: Product, location_id: str, rank: int, data: dict[str, Any]
+) -> ProductVariant:
+    await _check_sku(session, data.get("sku"))
+    variant = ProductVariant(
+        product_id=product.id,
+        title=data["title"],
+        sku=data.get("sku"),
+        manage_inventory=data["manage_inventory"],
+        allow_backorder=data["allow_backorder"],
+        requires_shipping=data["requires_shipping"],
+        rank=rank,
+        metadata_=data.get("metadata"),
+    )
+    session.add(variant)
+    await session.flush()
+    session.add_all(_prices(variant.id, data["prices"]))
+    session.add(
+        InventoryLevel(
+            variant_id=variant.id,
+            location_id=location_id,
+            stocked_quantity=data["inventory_quantity"],
+        )
+    )
+    return variant
+
+
+async def create_product(
+    session: AsyncSession,
+    *,
+    seller_id: str,
+    variants: list[dict[str, Any]],
+    sales_channels: list[dict[str, str]],
+    handle: str | None,
+    metadata: dict | None,
+    **fields: Any,
+) -> Product:
+    location_id = await _seller_location(session, seller_id)
+    handle = await _check_handle(session, handle if handle is not None else kebab(fields["title"]))
+    channel_ids = await require_channels(session, [c["id"] for c in sales_channels])
+    product = Product(seller_id=seller_id, handle=handle, metadata_=metadata, **fields)
+    session.add(product)
+    await session.flush()
+    session.add_all(
+        ProductSalesChannel(product_id=product.id, sales_channel_id=sc) for sc in channel_ids
+    )
+    for rank, data in enumerate(variants):
+        await _add_variant(session, product=product, location_id=location_id, rank=rank, data=data)
+    await commit_unique(session, f"Product with handle {handle} or one of its skus already exists")
+    return product
+
+
+async def update_product(
+    session: AsyncSession, *, product: Product, changes: dict[str, Any]
+) -> Product:
+    for name in ("title", "handle", "status"):
+        if name in changes and changes[name] is None:
+            raise invalid(f"Invalid request: {name}: must not be null")
+    if "handle" in changes:
+        await _check_handle(session, changes["handle"], except_id=product.id)
+    if "sales_channels" in changes:
+        channels = changes.pop("sales_channels")
+        channel_ids = await require_channels(session, [c["id"] for c in channels or []])
+        await session.execute(
+            delete(ProductSalesChannel).where(ProductSalesChannel.product_id == product.id)
+        )
+        session.add_all(
+            ProductSalesChannel(product_id=product.id, sales_channel_id=sc) for sc in channel_ids
+        )
+    for name, value in changes.items():
+        setattr(product, "metadata_" if name == "metadata" else name, value)
+    product.updated_at = datetime.now(UTC)
+    await commit_unique(session, f"Product with handle {product.handle} already exists")
+    return product
+
+
+async def delete_product(session: AsyncSession, *, product: Product) -> None:
+    now = datetime.now(UTC)
+    product.deleted_at = now
+    for variant in await session.scalars(
+        select(ProductVariant).where(ProductVariant.product_id == product.id)
+    ):
+        variant.deleted_at = now
+    await session.commit()
+
+
+async def add_variant(
+    session: AsyncSession, *, product: Product, data: dict[str, Any]
+) -> ProductVariant:
+    location_id = await _seller_location(session, product.seller_id)
+    rank = len(
+        list(
+            await session.scalars(
+                select(ProductVariant.id).where(ProductVariant.product_id == product.id)
+            )
+        )
+    )
+    variant = await _add_variant(
+        session, product=product, location_id=location_id, rank=rank, data=data
+    )
+    await commit_unique(session, f"Variant with sku {data.get('sku')} already exists")
+    return variant
+
+
+async def update_variant(
+    session: AsyncSession, *, variant: ProductVariant, changes: dict[str, Any]
+) -> ProductVariant:
+    for name in (
+        "title",
+        "manage_inventory",
+        "allow_backorder",
+        "requires_shipping",
+        "prices",
+        "inventory_quantity",
+    ):
+        if name in changes and changes[name] is None:
+            raise invalid(f"Invalid request: {name}: must not be null")
+    if "sku" in changes:
+        await _check_sku(session, changes["sku"], except_id=variant.id)
+    if "prices" in changes:
+        new_prices = _prices(variant.id, changes.pop("prices"))
+        await session.execute(delete(Price).where(Price.variant_id == variant.id))
+        session.add_all(new_prices)
+    if "inventory_quantity" in changes:
+        stocked = changes.pop("inventory_quantity")
+        level = await session.scalar(
+            select(InventoryLevel).where(InventoryLevel.variant_id == variant.id).with_for_update()
+        )
+        assert level is not None
+        if stocked < level.reserved_quantity:
+            raise invalid(
+                f"Invalid request: inventory_quantity: {stocked} is less than the "
+                f"{level.reserved_quantity} units already reserved"
+            )
+        level.stocked_quantity = stocked
+    for name, value in changes.items():
+        setattr(variant, "metadata_" if name == "metadata" else name, value)
+    variant.updated_at = datetime.now(UTC)
+    await commit_unique(session, f"Variant with sku {variant.sku} already exists")
+    return variant
+
+
+async def delete_variant(session: AsyncSession, *, variant: ProductVariant) -> None:
+    variant.deleted_at = datetime.now(UTC)
+    await session.commit()

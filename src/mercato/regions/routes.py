@@ -1,0 +1,74 @@
+"""``/admin/regions`` and ``/store/regions``."""
+
+from fastapi import APIRouter
+
+from mercato.http.deps import Query, Session
+from mercato.http.responses import deleted
+from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.regions import service
+from mercato.regions.models import Region
+from mercato.regions.schemas import CreateRegion, UpdateRegion
+from mercato.regions.views import (
+    REGION,
+    REGION_FIELDS,
+    REGION_LIST,
+    STORE_REGION_FIELDS,
+    STORE_REGION_LIST,
+)
+
+admin_router = APIRouter(prefix="/admin/regions", tags=["admin: regions"])
+store_router = APIRouter(prefix="/store/regions", tags=["store: regions"])
+LIVE = Region.deleted_at.is_(None)
+
+
+async def _render(session, region: Region, params: dict, rules=REGION_FIELDS) -> dict:
+    return {
+        "region": await run_retrieve(
+            session, resource=REGION, rules=rules, row=region, params=params
+        )
+    }
+
+
+@admin_router.get("", operation_id="AdminListRegions")
+async def list_regions(session: Session, params: Query) -> dict:
+    return await run_list(session, REGION_LIST, params, scope=[LIVE])
+
+
+@admin_router.post("", operation_id="AdminCreateRegion")
+async def create_region(body: CreateRegion, session: Session, params: Query) -> dict:
+    return await _render(session, await service.create_region(session, **body.model_dump()), params)
+
+
+@admin_router.get("/{region_id}", operation_id="AdminGetRegion")
+async def get_region(region_id: str, session: Session, params: Query) -> dict:
+    return await _render(session, await get_or_404(session, Region, "Region", region_id), params)
+
+
+@admin_router.post("/{region_id}", operation_id="AdminUpdateRegion")
+async def update_region(
+    region_id: str, body: UpdateRegion, session: Session, params: Query
+) -> dict:
+    region = await get_or_404(session, Region, "Region", region_id)
+    region = await service.update_region(
+        session, region=region, changes=body.model_dump(exclude_unset=True)
+    )
+    return await _render(session, region, params)
+
+
+@admin_router.delete("/{region_id}", operation_id="AdminDeleteRegion")
+async def delete_region(region_id: str, session: Session) -> dict:
+    await service.delete_region(
+        session, region=await get_or_404(session, Region, "Region", region_id)
+    )
+    return deleted(region_id, "region")
+
+
+@store_router.get("", operation_id="StoreListRegions")
+async def store_list_regions(session: Session, params: Query) -> dict:
+    return await run_list(session, STORE_REGION_LIST, params, scope=[LIVE])
+
+
+@store_router.get("/{region_id}", operation_id="StoreGetRegion")
+async def store_get_region(region_id: str, session: Session, params: Query) -> dict:
+    region = await get_or_404(session, Region, "Region", region_id)
+    return await _render(session, region, params, STORE_REGION_FIELDS)

@@ -1,0 +1,87 @@
+"""Region use cases: currency, tax and the payment providers a cart in the region may use."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.errors import invalid
+from mercato.regions.models import Region
+
+KNOWN_PROVIDERS = ("pp_system_default", "pp_test")
+
+
+def _check_providers(providers: list[str]) -> list[str]:
+    unknown = [p for p in providers if p not in KNOWN_PROVIDERS]
+    if unknown:
+        raise invalid(f"Payment providers with ids {', '.join(unknown)} were not found")
+    return list(dict.fromkeys(providers))
+
+
+async def _check_countries(
+    session: AsyncSession, countries: list[str], *, except_id: str | None = None
+) -> list[str]:
+    countries = list(dict.fromkeys(countries))
+    if not countries:
+        return countries
+    query = select(Region.countries).where(
+        Region.deleted_at.is_(None), Region.countries.overlap(countries)
+    )
+    if except_id:
+        query = query.where(Region.id != except_id)
+    taken = sorted({c for row in await session.scalars(query) for c in row} & set(countries))
+    if taken:
+        raise invalid(f"Countries with codes: {', '.join(taken)} are already assigned to a region")
+    return countries
+
+
+async def create_region(
+    session: AsyncSession,
+    *,
+    countries: list[str],
+    payment_providers: list[str] | None,
+    metadata: dict | None,
+    **fields: Any,
+) -> Region:
+    region = Region(
+        countries=await _check_countries(session, countries),
+        payment_providers=_check_providers(payment_providers or ["pp_system_default"]),
+        metadata_=metadata,
+        **fields,
+    )
+    session.add(region)
+    await session.commit()
+    return region
+
+
+async def update_region(
+    session: AsyncSession, *, region: Region, changes: dict[str, Any]
+) -> Region:
+    for name in (
+        "name",
+        "currency_code",
+        "tax_rate",
+        "tax_inclusive",
+        "countries",
+        "payment_providers",
+    ):
+        if name in changes and changes[name] is None:
+            raise invalid(f"Invalid request: {name}: must not be null")
+    if "countries" in changes:
+        changes["countries"] = await _check_countries(
+            session, changes["countries"], except_id=region.id
+        )
+    if "payment_providers" in changes:
+        changes["payment_providers"] = _check_providers(changes["payment_providers"])
+    for name, value in changes.items():
+        setattr(region, "metadata_" if name == "metadata" else name, value)
+    await session.commit()
+    return region
+
+
+async def delete_region(session: AsyncSession, *, region: Region) -> None:
+    region.deleted_at = datetime.now(UTC)
+    await session.commit()

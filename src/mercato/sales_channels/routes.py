@@ -1,0 +1,61 @@
+"""``/admin/sales-channels``."""
+
+from fastapi import APIRouter
+
+from mercato.http.deps import Query, Session
+from mercato.http.responses import deleted
+from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.sales_channels import service
+from mercato.sales_channels.models import SalesChannel
+from mercato.sales_channels.schemas import CreateSalesChannel, UpdateSalesChannel
+from mercato.sales_channels.views import SALES_CHANNEL, SALES_CHANNEL_FIELDS, SALES_CHANNEL_LIST
+
+router = APIRouter(prefix="/admin/sales-channels", tags=["admin: sales channels"])
+ENTITY = "Sales channel"
+
+
+async def _render(session, channel: SalesChannel, params: dict) -> dict:
+    return {
+        "sales_channel": await run_retrieve(
+            session, resource=SALES_CHANNEL, rules=SALES_CHANNEL_FIELDS, row=channel, params=params
+        )
+    }
+
+
+@router.get("", operation_id="AdminListSalesChannels")
+async def list_sales_channels(session: Session, params: Query) -> dict:
+    return await run_list(
+        session, SALES_CHANNEL_LIST, params, scope=[SalesChannel.deleted_at.is_(None)]
+    )
+
+
+@router.post("", operation_id="AdminCreateSalesChannel")
+async def create_sales_channel(body: CreateSalesChannel, session: Session, params: Query) -> dict:
+    return await _render(
+        session, await service.create_sales_channel(session, **body.model_dump()), params
+    )
+
+
+@router.get("/{channel_id}", operation_id="AdminGetSalesChannel")
+async def get_sales_channel(channel_id: str, session: Session, params: Query) -> dict:
+    return await _render(
+        session, await get_or_404(session, SalesChannel, ENTITY, channel_id), params
+    )
+
+
+@router.post("/{channel_id}", operation_id="AdminUpdateSalesChannel")
+async def update_sales_channel(
+    channel_id: str, body: UpdateSalesChannel, session: Session, params: Query
+) -> dict:
+    channel = await get_or_404(session, SalesChannel, ENTITY, channel_id)
+    channel = await service.update_sales_channel(
+        session, channel=channel, changes=body.model_dump(exclude_unset=True)
+    )
+    return await _render(session, channel, params)
+
+
+@router.delete("/{channel_id}", operation_id="AdminDeleteSalesChannel")
+async def delete_sales_channel(channel_id: str, session: Session) -> dict:
+    channel = await get_or_404(session, SalesChannel, ENTITY, channel_id)
+    await service.delete_sales_channel(session, channel=channel)
+    return deleted(channel_id, "sales-channel")

@@ -1,0 +1,131 @@
+"""``mercato seed --demo``: a small marketplace to try the API with (idempotent)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.api_keys.models import ApiKey
+from mercato.api_keys.service import create_api_key, manage_sales_channels
+from mercato.auth.service import add_identity
+from mercato.customers.models import Customer
+from mercato.products.service import create_product
+from mercato.regions.models import Region
+from mercato.regions.service import create_region
+from mercato.sales_channels.service import create_sales_channel
+from mercato.sellers.models import Seller
+from mercato.sellers.service import add_member, create_seller
+from mercato.shipping_options.service import create_shipping_option
+from mercato.users.service import create_user
+
+ADMIN_EMAIL = "admin@mercato.test"
+CUSTOMER_EMAIL = "shopper@mercato.test"
+PASSWORD = "supersecret"
+KEY_TITLE = "Demo storefront"
+
+SELLERS = [
+    ("Nordic Knits", [("Wool Beanie", "BEANIE", "24.90"), ("Alpaca Scarf", "SCARF", "59.00")]),
+    ("Copper Kitchen", [("Chef Knife", "KNIFE", "89.99"), ("Cast Iron Pan", "PAN", "45.50")]),
+    ("Paper Trail", [("Dot Grid Notebook", "NOTEBOOK", "12.00"), ("Brass Pen", "PEN", "34.75")]),
+]
+
+
+@dataclass
+class DemoMarketplace:
+    created: bool
+    publishable_key: str
+    region_id: str
+    seller_handles: list[str]
+
+
+async def seed_demo(session: AsyncSession) -> DemoMarketplace:
+    """Create the demo marketplace once; on later runs, report the existing one."""
+    existing_key = await session.scalar(
+        select(ApiKey).where(ApiKey.title == KEY_TITLE, ApiKey.revoked_at.is_(None))
+    )
+    if existing_key is not None:
+        region_id = await session.scalar(select(Region.id).where(Region.name == "United States"))
+        handles = list(await session.scalars(select(Seller.handle).order_by(Seller.created_at)))
+        return DemoMarketplace(False, existing_key.token or "", region_id or "", handles)
+
+    await create_user(session, email=ADMIN_EMAIL, password=PASSWORD, first_name="Ada", last_name="Admin")
+    region = await create_region(
+        session,
+        name="United States",
+        currency_code="usd",
+        countries=["us"],
+        tax_rate=Decimal(10),
+        tax_inclusive=False,
+        payment_providers=["pp_system_default", "pp_test"],
+        metadata=None,
+    )
+    channel = await create_sales_channel(session, name="Default Sales Channel", description=None, is_disabled=False, metadata=None)
+    key, token = await create_api_key(session, title=KEY_TITLE, type="publishable", created_by=None)
+    await manage_sales_channels(session, key=key, add=[channel.id], remove=[])
+
+    handles = []
+    for name, products in SELLERS:
+        seller = await create_seller(session, name=name, email=f"hello@{name.lower().replace(' ', '')}.test")
+        handles.append(seller.handle)
+        await add_member(session, seller=seller, email=f"owner@{seller.handle}.test", password=PASSWORD, name=f"{name} owner")
+        await create_shipping_option(
+            session, name=f"{name} standard shipping", seller_id=seller.id, region_id=region.id,
+            currency_code=None, amount=Decimal("4.99"), data=None, metadata=None,
+        )
+        for title, sku, price in products:
+            await create_product(
+                session,
+                title=title,
+                seller_id=seller.id,
+                handle=None,
+                description=f"{title} from {name}",
+                thumbnail=None,
+                status="published",
+                metadata=None,
+                sales_channels=[{"id": channel.id}],
+                variants=[
+                    {
+                        "title": "Default",
+                        "sku": f"{seller.handle.upper()}-{sku}",
+                        "prices": [{"amount": Decimal(price), "currency_code": "usd"}],
+                        "manage_inventory": True,
+                        "allow_backorder": False,
+                        "inventory_quantity": 100,
+                        "requires_shipping": True,
+                        "metadata": None,
+                    }
+                ],
+            )
+
+    customer = Customer(email=CUSTOMER_EMAIL, first_name="Sam", last_name="Shopper", has_account=True)
+    session.add(customer)
+    await session.flush()
+    await add_identity(session, actor_type="customer", email=CUSTOMER_EMAIL, password=PASSWORD, actor_id=customer.id)
+    await session.commit()
+    return DemoMarketplace(True, token, region.id, handles)
+
+
+def print_demo(demo: DemoMarketplace) -> None:
+    state = "Created the demo marketplace" if demo.created else "The demo marketplace is already seeded"
+    print(
+        f"""{state}.
+
+  Admin user       {ADMIN_EMAIL} / {PASSWORD}      (POST /auth/user/emailpass)
+  Customer         {CUSTOMER_EMAIL} / {PASSWORD}    (POST /auth/customer/emailpass)
+  Seller members   owner@<seller-handle>.test / {PASSWORD}  (POST /auth/seller/emailpass)
+                   sellers: {", ".join(demo.seller_handles)}
+  Region           {demo.region_id} (USD, 10 % tax)
+  Publishable key  {demo.publishable_key}
+                   send it as the x-publishable-api-key header on every /store request
+
+Try it (once the server runs on http://127.0.0.1:9000):
+  curl -s -H 'x-publishable-api-key: {demo.publishable_key}' http://127.0.0.1:9000/store/products
+  TOKEN=$(curl -s -X POST http://127.0.0.1:9000/auth/user/emailpass -H 'content-type: application/json' \\
+          -d '{{"email":"{ADMIN_EMAIL}","password":"{PASSWORD}"}}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
+  curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9000/admin/sellers
+  OpenAPI docs: http://127.0.0.1:9000/docs
+"""
+    )

@@ -1,0 +1,85 @@
+"""``/admin/sellers`` (with members) and ``/vendor/sellers/me``."""
+
+from fastapi import APIRouter
+
+from mercato.http.deps import Query, Session, Vendor
+from mercato.http.responses import deleted
+from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.sellers import service
+from mercato.sellers.models import Seller
+from mercato.sellers.schemas import CreateMember, CreateSeller, UpdateSeller
+from mercato.sellers.views import (
+    MEMBER,
+    MEMBER_FIELDS,
+    SELLER,
+    SELLER_DETAIL_FIELDS,
+    SELLER_LIST,
+    VENDOR_SELLER_FIELDS,
+)
+
+admin_router = APIRouter(prefix="/admin/sellers", tags=["admin: sellers"])
+vendor_router = APIRouter(prefix="/vendor/sellers", tags=["vendor: sellers"])
+
+
+async def _render(session, seller: Seller, params: dict, rules=SELLER_DETAIL_FIELDS) -> dict:
+    return {
+        "seller": await run_retrieve(
+            session, resource=SELLER, rules=rules, row=seller, params=params
+        )
+    }
+
+
+@admin_router.get("", operation_id="AdminListSellers")
+async def list_sellers(session: Session, params: Query) -> dict:
+    return await run_list(session, SELLER_LIST, params, scope=[Seller.deleted_at.is_(None)])
+
+
+@admin_router.post("", operation_id="AdminCreateSeller")
+async def create_seller(body: CreateSeller, session: Session, params: Query) -> dict:
+    """Create a seller and its stock location."""
+    return await _render(session, await service.create_seller(session, **body.model_dump()), params)
+
+
+@admin_router.get("/{seller_id}", operation_id="AdminGetSeller")
+async def get_seller(seller_id: str, session: Session, params: Query) -> dict:
+    return await _render(session, await get_or_404(session, Seller, "Seller", seller_id), params)
+
+
+@admin_router.post("/{seller_id}", operation_id="AdminUpdateSeller")
+async def update_seller(
+    seller_id: str, body: UpdateSeller, session: Session, params: Query
+) -> dict:
+    seller = await get_or_404(session, Seller, "Seller", seller_id)
+    seller = await service.update_seller(
+        session, seller=seller, changes=body.model_dump(exclude_unset=True)
+    )
+    return await _render(session, seller, params)
+
+
+@admin_router.delete("/{seller_id}", operation_id="AdminDeleteSeller")
+async def delete_seller(seller_id: str, session: Session) -> dict:
+    await service.delete_seller(
+        session, seller=await get_or_404(session, Seller, "Seller", seller_id)
+    )
+    return deleted(seller_id, "seller")
+
+
+@admin_router.post("/{seller_id}/members", operation_id="AdminCreateSellerMember")
+async def create_member(
+    seller_id: str, body: CreateMember, session: Session, params: Query
+) -> dict:
+    """Add a staff member who logs in at ``/auth/seller/emailpass``."""
+    seller = await get_or_404(session, Seller, "Seller", seller_id)
+    member = await service.add_member(session, seller=seller, **body.model_dump())
+    return {
+        "member": await run_retrieve(
+            session, resource=MEMBER, rules=MEMBER_FIELDS, row=member, params=params
+        )
+    }
+
+
+@vendor_router.get("/me", operation_id="VendorGetSellerMe")
+async def vendor_me(vendor: Vendor, session: Session, params: Query) -> dict:
+    """The member's own seller."""
+    seller = await get_or_404(session, Seller, "Seller", vendor.seller_id)
+    return await _render(session, seller, params, VENDOR_SELLER_FIELDS)

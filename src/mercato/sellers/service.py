@@ -1,0 +1,92 @@
+"""Seller use cases: a seller comes with its stock location; members get seller credentials."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.auth.service import add_identity, commit_unique, normalise_email
+from mercato.errors import duplicate, invalid
+from mercato.http.text import kebab
+from mercato.sellers.models import Seller, SellerMember, StockLocation
+
+_HANDLE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def _check_handle(handle: str) -> str:
+    if not _HANDLE.match(handle):
+        raise invalid("Invalid request: handle: must be lower-case kebab-case (a-z, 0-9, -)")
+    return handle
+
+
+async def _ensure_handle_free(
+    session: AsyncSession, handle: str, *, except_id: str | None = None
+) -> None:
+    query = select(Seller.id).where(Seller.handle == handle, Seller.deleted_at.is_(None))
+    if except_id:
+        query = query.where(Seller.id != except_id)
+    if await session.scalar(query):
+        raise duplicate(f"Seller with handle {handle} already exists")
+
+
+async def create_seller(
+    session: AsyncSession,
+    *,
+    name: str,
+    handle: str | None = None,
+    metadata: dict | None = None,
+    **fields: Any,
+) -> Seller:
+    if not name.strip():
+        raise invalid("Invalid request: name: must not be empty")
+    handle = _check_handle(handle) if handle is not None else kebab(name)
+    await _ensure_handle_free(session, handle)
+    seller = Seller(name=name, handle=handle, metadata_=metadata, **fields)
+    session.add(seller)
+    await session.flush()
+    session.add(StockLocation(name=f"{name} warehouse", seller_id=seller.id))
+    await commit_unique(session, f"Seller with handle {handle} already exists")
+    return seller
+
+
+async def update_seller(
+    session: AsyncSession, *, seller: Seller, changes: dict[str, Any]
+) -> Seller:
+    if changes.get("handle") is not None:
+        await _ensure_handle_free(session, _check_handle(changes["handle"]), except_id=seller.id)
+    for name, value in changes.items():
+        if name in ("name", "handle", "status") and value is None:
+            raise invalid(f"Invalid request: {name}: must not be null")
+        setattr(seller, "metadata_" if name == "metadata" else name, value)
+    await commit_unique(session, f"Seller with handle {seller.handle} already exists")
+    return seller
+
+
+async def delete_seller(session: AsyncSession, *, seller: Seller) -> None:
+    seller.deleted_at = datetime.now(UTC)
+    await session.commit()
+
+
+async def add_member(
+    session: AsyncSession, *, seller: Seller, email: str, password: str, name: str | None = None
+) -> SellerMember:
+    email = normalise_email(email)
+    exists = await session.scalar(
+        select(SellerMember.id).where(
+            SellerMember.email == email, SellerMember.deleted_at.is_(None)
+        )
+    )
+    if exists:
+        raise duplicate(f"Member with email {email} already exists")
+    member = SellerMember(seller_id=seller.id, email=email, name=name)
+    session.add(member)
+    await session.flush()
+    await add_identity(
+        session, actor_type="seller", email=email, password=password, actor_id=member.id
+    )
+    await commit_unique(session, f"Member with email {email} already exists")
+    return member

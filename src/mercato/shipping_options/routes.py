@@ -1,0 +1,72 @@
+"""``/admin/shipping-options``."""
+
+from fastapi import APIRouter
+
+from mercato.http.deps import Query, Session
+from mercato.http.responses import deleted
+from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.shipping_options import service
+from mercato.shipping_options.models import ShippingOption
+from mercato.shipping_options.schemas import CreateShippingOption, UpdateShippingOption
+from mercato.shipping_options.views import (
+    SHIPPING_OPTION,
+    SHIPPING_OPTION_FIELDS,
+    SHIPPING_OPTION_LIST,
+)
+
+router = APIRouter(prefix="/admin/shipping-options", tags=["admin: shipping options"])
+ENTITY = "Shipping option"
+
+
+async def _render(session, option: ShippingOption, params: dict) -> dict:
+    return {
+        "shipping_option": await run_retrieve(
+            session,
+            resource=SHIPPING_OPTION,
+            rules=SHIPPING_OPTION_FIELDS,
+            row=option,
+            params=params,
+        )
+    }
+
+
+@router.get("", operation_id="AdminListShippingOptions")
+async def list_shipping_options(session: Session, params: Query) -> dict:
+    return await run_list(
+        session, SHIPPING_OPTION_LIST, params, scope=[ShippingOption.deleted_at.is_(None)]
+    )
+
+
+@router.post("", operation_id="AdminCreateShippingOption")
+async def create_shipping_option(
+    body: CreateShippingOption, session: Session, params: Query
+) -> dict:
+    """A seller's flat-rate option for one region, or every region of ``currency_code``."""
+    option = await service.create_shipping_option(session, **body.model_dump())
+    return await _render(session, option, params)
+
+
+@router.get("/{option_id}", operation_id="AdminGetShippingOption")
+async def get_shipping_option(option_id: str, session: Session, params: Query) -> dict:
+    return await _render(
+        session, await get_or_404(session, ShippingOption, ENTITY, option_id), params
+    )
+
+
+@router.post("/{option_id}", operation_id="AdminUpdateShippingOption")
+async def update_shipping_option(
+    option_id: str, body: UpdateShippingOption, session: Session, params: Query
+) -> dict:
+    option = await get_or_404(session, ShippingOption, ENTITY, option_id)
+    option = await service.update_shipping_option(
+        session, option=option, changes=body.model_dump(exclude_unset=True)
+    )
+    return await _render(session, option, params)
+
+
+@router.delete("/{option_id}", operation_id="AdminDeleteShippingOption")
+async def delete_shipping_option(option_id: str, session: Session) -> dict:
+    await service.delete_shipping_option(
+        session, option=await get_or_404(session, ShippingOption, ENTITY, option_id)
+    )
+    return deleted(option_id, "shipping_option")

@@ -1,0 +1,75 @@
+"""Shipping option use cases: flat rates owned by a seller, priced in a region's currency."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.domain.money import to_minor
+from mercato.errors import invalid
+from mercato.regions.models import Region
+from mercato.sellers.models import Seller
+from mercato.shipping_options.models import ShippingOption
+
+
+async def create_shipping_option(
+    session: AsyncSession,
+    *,
+    name: str,
+    seller_id: str,
+    region_id: str | None,
+    currency_code: str | None,
+    amount: Decimal,
+    data: dict[str, Any] | None,
+    metadata: dict[str, Any] | None,
+) -> ShippingOption:
+    """``currency_code`` defaults to the region's; without a region it is required (the option
+    then serves every region of that currency)."""
+    seller = await session.get(Seller, seller_id)
+    if seller is None or seller.deleted_at is not None:
+        raise invalid(f"Seller with id {seller_id} was not found")
+    if region_id is not None:
+        region = await session.get(Region, region_id)
+        if region is None or region.deleted_at is not None:
+            raise invalid(f"Region with id {region_id} was not found")
+        if currency_code is not None and currency_code != region.currency_code:
+            raise invalid(
+                f"Invalid request: currency_code: must be the region's currency ({region.currency_code})"
+            )
+        currency_code = region.currency_code
+    elif currency_code is None:
+        raise invalid("Invalid request: currency_code: is required when region_id is not set")
+    option = ShippingOption(
+        name=name,
+        seller_id=seller_id,
+        region_id=region_id,
+        currency_code=currency_code,
+        amount=to_minor(amount, currency_code),
+        data=data,
+        metadata_=metadata,
+    )
+    session.add(option)
+    await session.commit()
+    return option
+
+
+async def update_shipping_option(
+    session: AsyncSession, *, option: ShippingOption, changes: dict[str, Any]
+) -> ShippingOption:
+    for name in ("name", "amount"):
+        if name in changes and changes[name] is None:
+            raise invalid(f"Invalid request: {name}: must not be null")
+    if "amount" in changes:
+        changes["amount"] = to_minor(changes["amount"], option.currency_code)
+    for name, value in changes.items():
+        setattr(option, "metadata_" if name == "metadata" else name, value)
+    await session.commit()
+    return option
+
+
+async def delete_shipping_option(session: AsyncSession, *, option: ShippingOption) -> None:
+    option.deleted_at = datetime.now(UTC)
+    await session.commit()

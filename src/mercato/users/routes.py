@@ -1,0 +1,60 @@
+"""``/admin/users``."""
+
+from fastapi import APIRouter
+
+from mercato.http.deps import Admin, Query, Session
+from mercato.http.responses import deleted
+from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.users import service
+from mercato.users.models import User
+from mercato.users.schemas import CreateUser, UpdateUser
+from mercato.users.views import USER, USER_FIELDS, USER_LIST
+
+router = APIRouter(prefix="/admin/users", tags=["admin: users"])
+
+
+async def _render(session, user: User, params: dict) -> dict:
+    return {
+        "user": await run_retrieve(
+            session, resource=USER, rules=USER_FIELDS, row=user, params=params
+        )
+    }
+
+
+@router.get("", operation_id="AdminListUsers")
+async def list_users(session: Session, params: Query) -> dict:
+    return await run_list(session, USER_LIST, params, scope=[User.deleted_at.is_(None)])
+
+
+@router.get("/me", operation_id="AdminGetMe")
+async def me(session: Session, actor: Admin, params: Query) -> dict:
+    """The user behind the token (or the creator of the secret key)."""
+    return await _render(
+        session, await get_or_404(session, User, "User", actor.user_id or ""), params
+    )
+
+
+@router.post("", operation_id="AdminCreateUser")
+async def create_user(body: CreateUser, session: Session, params: Query) -> dict:
+    user = await service.create_user(session, **body.model_dump())
+    return await _render(session, user, params)
+
+
+@router.get("/{user_id}", operation_id="AdminGetUser")
+async def get_user(user_id: str, session: Session, params: Query) -> dict:
+    return await _render(session, await get_or_404(session, User, "User", user_id), params)
+
+
+@router.post("/{user_id}", operation_id="AdminUpdateUser")
+async def update_user(user_id: str, body: UpdateUser, session: Session, params: Query) -> dict:
+    user = await get_or_404(session, User, "User", user_id)
+    user = await service.update_user(
+        session, user=user, changes=body.model_dump(exclude_unset=True)
+    )
+    return await _render(session, user, params)
+
+
+@router.delete("/{user_id}", operation_id="AdminDeleteUser")
+async def delete_user(user_id: str, session: Session) -> dict:
+    await service.delete_user(session, user=await get_or_404(session, User, "User", user_id))
+    return deleted(user_id, "user")
