@@ -2,8 +2,20 @@
 
 from mercato.api_keys.models import ApiKey, ApiKeySalesChannel
 from mercato.auth.models import AuthIdentity
+from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
 from mercato.customers.models import Customer
 from mercato.db.base import Base
+from mercato.events.models import OutboxEvent
+from mercato.order_groups.models import OrderGroup, OrderGroupOrder
+from mercato.orders.models import (
+    Order,
+    OrderLineItem,
+    OrderPaymentCollection,
+    OrderShippingMethod,
+    ReservationItem,
+    SellerCustomer,
+)
+from mercato.payments.models import Payment, PaymentCollection, PaymentSession, ProviderCall
 from mercato.products.models import (
     InventoryLevel,
     Price,
@@ -18,6 +30,9 @@ from mercato.shipping_options.models import ShippingOption
 from mercato.users.models import User
 
 __all__ = [
+    "Cart", "CartLineItem", "CartShippingMethod", "OutboxEvent", "OrderGroup", "OrderGroupOrder",
+    "Order", "OrderLineItem", "OrderPaymentCollection", "OrderShippingMethod", "ReservationItem",
+    "SellerCustomer", "Payment", "PaymentCollection", "PaymentSession", "ProviderCall",
     "ApiKey",
     "ApiKeySalesChannel",
     "AuthIdentity",

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mercato.db.base import Base, Timestamps, id_column, metadata_column
+
+
+class OrderGroup(Timestamps, Base):
+    """One checkout: wraps the per-seller orders created from one cart.
+
+    ``seller_count``, ``total`` and the three statuses are derived from the orders; they are
+    stored so filters and sorts use indexes, and every use case that changes an order rewrites
+    them in the same transaction (tests check they always equal the recomputed values).
+    """
+
+    __tablename__ = "order_group"
+    __table_args__ = (
+        Index("ix_order_group_created_at", "created_at"),
+        Index("ix_order_group_customer_created", "customer_id", "created_at"),
+        Index("ix_order_group_status", "status", "payment_status"),
+        Index("ix_order_group_payment_status", "payment_status"),
+        Index("ix_order_group_fulfillment_status", "fulfillment_status"),
+    )
+    id: Mapped[str] = id_column("og")
+    display_id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customer.id"))
+    cart_id: Mapped[str] = mapped_column(ForeignKey("cart.id"), unique=True)
+    sales_channel_id: Mapped[str] = mapped_column(ForeignKey("sales_channel.id"), index=True)
+    currency_code: Mapped[str]
+    seller_count: Mapped[int]
+    total: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str]
+    payment_status: Mapped[str]
+    fulfillment_status: Mapped[str]
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    metadata_: Mapped[dict[str, Any] | None] = metadata_column()
+
+
+class OrderGroupOrder(Base):
+    __tablename__ = "order_group_order"
+    order_group_id: Mapped[str] = mapped_column(ForeignKey("order_group.id"), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), primary_key=True, unique=True)

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mercato.db.base import Base, Timestamps, id_column
+
+
+class PaymentCollection(Timestamps, Base):
+    """The customer's one payment for a whole cart; orders hold their shares of it."""
+
+    __tablename__ = "payment_collection"
+    id: Mapped[str] = id_column("pay_col")
+    cart_id: Mapped[str] = mapped_column(ForeignKey("cart.id"), unique=True)
+    currency_code: Mapped[str]
+    amount: Mapped[int] = mapped_column(BigInteger)
+    authorized_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    captured_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    # not_paid | awaiting | authorized | partially_authorized | canceled | requires_action
+    status: Mapped[str] = mapped_column(default="not_paid")
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class PaymentSession(Timestamps, Base):
+    __tablename__ = "payment_session"
+    id: Mapped[str] = id_column("payses")
+    payment_collection_id: Mapped[str] = mapped_column(ForeignKey("payment_collection.id"), index=True)
+    provider_id: Mapped[str]
+    currency_code: Mapped[str]
+    amount: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    # pending | authorized | requires_more | error | canceled
+    status: Mapped[str] = mapped_column(default="pending")
+
+
+class Payment(Timestamps, Base):
+    """An authorized payment; captures and refunds are attributed to one order each."""
+
+    __tablename__ = "payment"
+    id: Mapped[str] = id_column("pay")
+    payment_collection_id: Mapped[str] = mapped_column(ForeignKey("payment_collection.id"), index=True)
+    payment_session_id: Mapped[str] = mapped_column(ForeignKey("payment_session.id"))
+    provider_id: Mapped[str]
+    currency_code: Mapped[str]
+    amount: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    captured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ProviderCall(Base):
+    """Every call made to a payment provider, written outside the business transaction, so a
+    voided or declined authorization stays visible even when the checkout rolled back."""
+
+    __tablename__ = "payment_provider_call"
+    id: Mapped[str] = id_column("ppcall")
+    provider_id: Mapped[str]
+    operation: Mapped[str]  # authorize | capture | refund | cancel
+    idempotency_key: Mapped[str] = mapped_column(index=True)
+    amount: Mapped[int | None] = mapped_column(BigInteger)
+    result: Mapped[str]
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,138 @@
+"""Payment providers behind one small interface, each call carrying an idempotency key.
+
+Providers are external systems: their calls are journaled in ``payment_provider_call`` through a
+separate connection (committed at once), never inside the business transaction. Replaying a call
+with a known idempotency key returns the journaled result instead of acting twice, as real
+processors do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mercato.errors import invalid
+from mercato.payments.models import ProviderCall
+from mercato.settings import get_settings
+
+AuthorizationStatus = Literal["authorized", "captured", "declined", "requires_more"]
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    status: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class PaymentProvider:
+    """Base provider: journals every call; subclasses decide outcomes in ``_decide``."""
+
+    id: str = ""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    async def authorize(
+        self, *, amount: int, currency_code: str, data: dict[str, Any] | None, idempotency_key: str
+    ) -> ProviderResult:
+        return await self._call("authorize", amount, data or {}, idempotency_key)
+
+    async def capture(self, *, amount: int, idempotency_key: str) -> ProviderResult:
+        return await self._call("capture", amount, {}, idempotency_key)
+
+    async def refund(self, *, amount: int, idempotency_key: str) -> ProviderResult:
+        return await self._call("refund", amount, {}, idempotency_key)
+
+    async def cancel(self, *, amount: int | None, idempotency_key: str) -> ProviderResult:
+        return await self._call("cancel", amount, {}, idempotency_key)
+
+    def _decide(self, operation: str, data: dict[str, Any]) -> str:
+        return {"authorize": "authorized", "capture": "captured", "refund": "refunded"}.get(
+            operation, "canceled"
+        )
+
+    async def _call(
+        self, operation: str, amount: int | None, data: dict[str, Any], idempotency_key: str
+    ) -> ProviderResult:
+        async with self._sessionmaker() as journal:
+            previous = await journal.scalar(
+                select(ProviderCall).where(
+                    ProviderCall.provider_id == self.id,
+                    ProviderCall.operation == operation,
+                    ProviderCall.idempotency_key == idempotency_key,
+                )
+            )
+            if previous is not None:
+                return ProviderResult(previous.result, previous.data or {})
+            result = self._decide(operation, data)
+            journal.add(
+                ProviderCall(
+                    provider_id=self.id,
+                    operation=operation,
+                    idempotency_key=idempotency_key,
+                    amount=amount,
+                    result=result,
+                    data=data or None,
+                )
+            )
+            await journal.commit()
+        return ProviderResult(result, data)
+
+
+class SystemProvider(PaymentProvider):
+    """``pp_system_default``: authorizes at once; capture and refund are bookkeeping."""
+
+    id = "pp_system_default"
+
+
+class TestProvider(PaymentProvider):
+    """``pp_test``: the session's ``data.outcome`` decides the authorization."""
+
+    id = "pp_test"
+    OUTCOMES = {
+        "authorize": "authorized",
+        "decline": "declined",
+        "requires_more": "requires_more",
+        "capture": "captured",
+    }
+
+    def _decide(self, operation: str, data: dict[str, Any]) -> str:
+        if operation == "authorize":
+            return self.OUTCOMES[data.get("outcome", "authorize")]
+        return super()._decide(operation, data)
+
+
+PROVIDERS: dict[str, Callable[[async_sessionmaker[AsyncSession]], PaymentProvider]] = {
+    SystemProvider.id: SystemProvider,
+    TestProvider.id: TestProvider,
+}
+
+
+def available_provider_ids() -> list[str]:
+    ids = [SystemProvider.id]
+    if get_settings().enable_test_provider:
+        ids.append(TestProvider.id)
+    return ids
+
+
+def check_session_data(provider_id: str, data: dict[str, Any] | None) -> None:
+    """Reject a session the provider could not act on (400 before anything is stored)."""
+    if provider_id not in available_provider_ids():
+        raise invalid(f"Payment provider {provider_id} is not available")
+    if provider_id == TestProvider.id:
+        outcome = (data or {}).get("outcome", "authorize")
+        if outcome not in TestProvider.OUTCOMES:
+            raise invalid(
+                "Invalid request: data.outcome: must be one of "
+                + ", ".join(sorted(TestProvider.OUTCOMES))
+            )
+
+
+def get_provider(provider_id: str, sessionmaker: async_sessionmaker[AsyncSession]) -> PaymentProvider:
+    if provider_id not in available_provider_ids():
+        raise invalid(f"Payment provider {provider_id} is not available")
+    return PROVIDERS[provider_id](sessionmaker)
