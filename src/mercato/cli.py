@@ -63,6 +63,38 @@ def cmd_seed(args: argparse.Namespace) -> None:
     print_demo(asyncio.run(_with_session(seed_demo)))
 
 
+def cmd_demo_checkout(args: argparse.Namespace) -> None:
+    import json
+
+    from mercato.demo import DemoError, run_checkout
+    from mercato.seed import KEY_TITLE
+
+    async def find_key(session):
+        from sqlalchemy import select
+
+        from mercato.api_keys.models import ApiKey
+
+        return await session.scalar(
+            select(ApiKey.token).where(ApiKey.title == KEY_TITLE, ApiKey.revoked_at.is_(None))
+        )
+
+    key = args.publishable_key or asyncio.run(_with_session(find_key))
+    if not key:
+        sys.exit(
+            "error: no demo publishable key; run `mercato seed --demo` or pass --publishable-key"
+        )
+    try:
+        group = run_checkout(args.base_url, key)
+    except (DemoError, OSError) as exc:
+        sys.exit(f"error: {exc}")
+    print(json.dumps(group, indent=2))
+    print(
+        f"\nOrder group {group['id']}: {group['seller_count']} sellers, "
+        f"total {group['total']} {group['currency_code'].upper()}, status {group['status']}, "
+        f"payment {group['payment_status']}."
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="mercato", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +117,13 @@ def main(argv: list[str] | None = None) -> None:
     seed = commands.add_parser("seed", help="seed data")
     seed.add_argument("--demo", action="store_true", help="a small demo marketplace (idempotent)")
     seed.set_defaults(func=cmd_seed)
+
+    demo = commands.add_parser("demo", help="demonstrations against a running server")
+    demo_commands = demo.add_subparsers(dest="demo_command", required=True)
+    checkout = demo_commands.add_parser("checkout", help="a three-seller guest checkout")
+    checkout.add_argument("--base-url", default="http://127.0.0.1:9000")
+    checkout.add_argument("--publishable-key", help="default: the demo seed's key")
+    checkout.set_defaults(func=cmd_demo_checkout)
 
     args = parser.parse_args(argv)
     args.func(args)

@@ -51,7 +51,9 @@ async def seed_demo(session: AsyncSession) -> DemoMarketplace:
         handles = list(await session.scalars(select(Seller.handle).order_by(Seller.created_at)))
         return DemoMarketplace(False, existing_key.token or "", region_id or "", handles)
 
-    await create_user(session, email=ADMIN_EMAIL, password=PASSWORD, first_name="Ada", last_name="Admin")
+    await create_user(
+        session, email=ADMIN_EMAIL, password=PASSWORD, first_name="Ada", last_name="Admin"
+    )
     region = await create_region(
         session,
         name="United States",
@@ -62,18 +64,34 @@ async def seed_demo(session: AsyncSession) -> DemoMarketplace:
         payment_providers=["pp_system_default", "pp_test"],
         metadata=None,
     )
-    channel = await create_sales_channel(session, name="Default Sales Channel", description=None, is_disabled=False, metadata=None)
+    channel = await create_sales_channel(
+        session, name="Default Sales Channel", description=None, is_disabled=False, metadata=None
+    )
     key, token = await create_api_key(session, title=KEY_TITLE, type="publishable", created_by=None)
     await manage_sales_channels(session, key=key, add=[channel.id], remove=[])
 
     handles = []
     for name, products in SELLERS:
-        seller = await create_seller(session, name=name, email=f"hello@{name.lower().replace(' ', '')}.test")
+        seller = await create_seller(
+            session, name=name, email=f"hello@{name.lower().replace(' ', '')}.test"
+        )
         handles.append(seller.handle)
-        await add_member(session, seller=seller, email=f"owner@{seller.handle}.test", password=PASSWORD, name=f"{name} owner")
+        await add_member(
+            session,
+            seller=seller,
+            email=f"owner@{seller.handle}.test",
+            password=PASSWORD,
+            name=f"{name} owner",
+        )
         await create_shipping_option(
-            session, name=f"{name} standard shipping", seller_id=seller.id, region_id=region.id,
-            currency_code=None, amount=Decimal("4.99"), data=None, metadata=None,
+            session,
+            name=f"{name} standard shipping",
+            seller_id=seller.id,
+            region_id=region.id,
+            currency_code=None,
+            amount=Decimal("4.99"),
+            data=None,
+            metadata=None,
         )
         for title, sku, price in products:
             await create_product(
@@ -100,16 +118,26 @@ async def seed_demo(session: AsyncSession) -> DemoMarketplace:
                 ],
             )
 
-    customer = Customer(email=CUSTOMER_EMAIL, first_name="Sam", last_name="Shopper", has_account=True)
+    customer = Customer(
+        email=CUSTOMER_EMAIL, first_name="Sam", last_name="Shopper", has_account=True
+    )
     session.add(customer)
     await session.flush()
-    await add_identity(session, actor_type="customer", email=CUSTOMER_EMAIL, password=PASSWORD, actor_id=customer.id)
+    await add_identity(
+        session,
+        actor_type="customer",
+        email=CUSTOMER_EMAIL,
+        password=PASSWORD,
+        actor_id=customer.id,
+    )
     await session.commit()
     return DemoMarketplace(True, token, region.id, handles)
 
 
 def print_demo(demo: DemoMarketplace) -> None:
-    state = "Created the demo marketplace" if demo.created else "The demo marketplace is already seeded"
+    state = (
+        "Created the demo marketplace" if demo.created else "The demo marketplace is already seeded"
+    )
     print(
         f"""{state}.
 
@@ -127,5 +155,6 @@ Try it (once the server runs on http://127.0.0.1:9000):
           -d '{{"email":"{ADMIN_EMAIL}","password":"{PASSWORD}"}}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["token"])')
   curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9000/admin/sellers
   OpenAPI docs: http://127.0.0.1:9000/docs
+  A whole three-seller checkout: .venv/bin/mercato demo checkout
 """
     )

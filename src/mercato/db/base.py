@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, func
@@ -33,12 +33,18 @@ def id_column(prefix: str) -> Mapped[str]:
     return mapped_column(primary_key=True, default=lambda: new_id(prefix))
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class Timestamps:
+    # ``updated_at`` is set client-side on update: a SQL ``now()`` there would leave the attribute
+    # expired after the flush, and rendering it would then need a lazy load (impossible in async).
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), default=func.now()
     )
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), default=func.now(), onupdate=func.now()
+        DateTime(timezone=True), server_default=func.now(), default=func.now(), onupdate=_utcnow
     )
 
 

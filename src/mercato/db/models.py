@@ -12,10 +12,18 @@ from mercato.orders.models import (
     OrderLineItem,
     OrderPaymentCollection,
     OrderShippingMethod,
+    OrderTransaction,
     ReservationItem,
     SellerCustomer,
 )
-from mercato.payments.models import Payment, PaymentCollection, PaymentSession, ProviderCall
+from mercato.payments.models import (
+    Capture,
+    Payment,
+    PaymentCollection,
+    PaymentSession,
+    ProviderCall,
+    Refund,
+)
 from mercato.products.models import (
     InventoryLevel,
     Price,
@@ -30,9 +38,25 @@ from mercato.shipping_options.models import ShippingOption
 from mercato.users.models import User
 
 __all__ = [
-    "Cart", "CartLineItem", "CartShippingMethod", "OutboxEvent", "OrderGroup", "OrderGroupOrder",
-    "Order", "OrderLineItem", "OrderPaymentCollection", "OrderShippingMethod", "ReservationItem",
-    "SellerCustomer", "Payment", "PaymentCollection", "PaymentSession", "ProviderCall",
+    "Cart",
+    "CartLineItem",
+    "CartShippingMethod",
+    "OutboxEvent",
+    "OrderGroup",
+    "OrderGroupOrder",
+    "Order",
+    "OrderLineItem",
+    "OrderPaymentCollection",
+    "OrderShippingMethod",
+    "ReservationItem",
+    "SellerCustomer",
+    "OrderTransaction",
+    "Capture",
+    "Refund",
+    "Payment",
+    "PaymentCollection",
+    "PaymentSession",
+    "ProviderCall",
     "ApiKey",
     "ApiKeySalesChannel",
     "AuthIdentity",

@@ -15,7 +15,9 @@ class OutboxEvent(Base):
 
     __tablename__ = "event_outbox"
     __table_args__ = (
-        Index("ix_event_outbox_pending", "created_at", postgresql_where=text("dispatched_at IS NULL")),
+        Index(
+            "ix_event_outbox_pending", "created_at", postgresql_where=text("dispatched_at IS NULL")
+        ),
         Index("ix_event_outbox_name", "name", "created_at"),
     )
     id: Mapped[str] = id_column("evt")

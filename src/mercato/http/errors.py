@@ -8,6 +8,7 @@ import uuid
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mercato.domain.errors import DomainError
@@ -15,6 +16,8 @@ from mercato.domain.money import MoneyError
 from mercato.errors import MercatoError
 
 log = logging.getLogger("mercato.http")
+# character_not_in_repertoire (NUL in text), untranslatable_character (\u0000 in JSON)
+UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 
 
 def _field_name(loc: tuple) -> str:
@@ -65,6 +68,16 @@ def install_error_handlers(app: FastAPI) -> None:
         else:
             body = {"type": "invalid_data", "message": str(exc.detail)}
         return JSONResponse(body, status_code=exc.status_code)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Text PostgreSQL cannot store (NUL characters, e.g. in a path id) is bad input, not a 500.
+        if getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
+            return JSONResponse(
+                {"type": "invalid_data", "message": "Invalid request: text must not contain NUL"},
+                status_code=400,
+            )
+        return await unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -14,8 +14,14 @@ from mercato.http.deps import admin, store, vendor
 def all_routers() -> list[APIRouter]:
     from mercato.api_keys import routes as api_keys
     from mercato.auth import routes as auth
+    from mercato.carts import routes as carts
+    from mercato.checkout import routes as checkout
     from mercato.customers import routes as customers
+    from mercato.events import routes as events
     from mercato.http import health
+    from mercato.order_groups import routes as order_groups
+    from mercato.orders import routes as orders
+    from mercato.payments import routes as payments
     from mercato.products import routes as products
     from mercato.regions import routes as regions
     from mercato.sales_channels import routes as sales_channels
@@ -32,8 +38,20 @@ def all_routers() -> list[APIRouter]:
         api_keys.router,
         products.admin_router,
         shipping_options.router,
+        order_groups.admin_router,
+        orders.admin_router,
+        events.admin_router,
     ]
-    store_routes = [customers.store_router, regions.store_router, products.store_router]
+    store_routes = [
+        customers.store_router,
+        regions.store_router,
+        products.store_router,
+        carts.router,
+        shipping_options.store_router,
+        payments.store_router,
+        checkout.router,
+        order_groups.store_router,
+    ]
     vendor_routes = [sellers.vendor_router]
 
     admin_api = APIRouter(dependencies=[Depends(admin)])

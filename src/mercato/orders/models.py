@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -68,6 +68,7 @@ class OrderLineItem(Timestamps, Base):
     product_handle: Mapped[str]
     variant_title: Mapped[str]
     variant_sku: Mapped[str | None]
+    currency_code: Mapped[str]
     quantity: Mapped[int]
     unit_price: Mapped[int] = mapped_column(BigInteger)
     requires_shipping: Mapped[bool]
@@ -86,6 +87,8 @@ class OrderShippingMethod(Timestamps, Base):
     id: Mapped[str] = id_column("ordsm")
     order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), index=True)
     shipping_option_id: Mapped[str | None]
+    seller_id: Mapped[str] = mapped_column(ForeignKey("seller.id"))
+    currency_code: Mapped[str]
     name: Mapped[str]
     amount: Mapped[int] = mapped_column(BigInteger)
     is_tax_inclusive: Mapped[bool]
@@ -122,4 +125,19 @@ class SellerCustomer(Base):
 
     __tablename__ = "seller_customer"
     seller_id: Mapped[str] = mapped_column(ForeignKey("seller.id"), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.id"), primary_key=True, index=True)
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customer.id"), primary_key=True, index=True
+    )
+
+
+class OrderTransaction(Base):
+    """Money that moved for one order: captures positive, refunds negative (Medusa 2.8)."""
+
+    __tablename__ = "order_transaction"
+    id: Mapped[str] = id_column("ordtrx")
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency_code: Mapped[str]
+    reference: Mapped[str]  # capture | refund
+    reference_id: Mapped[str]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -29,7 +29,9 @@ class PaymentCollection(Timestamps, Base):
 class PaymentSession(Timestamps, Base):
     __tablename__ = "payment_session"
     id: Mapped[str] = id_column("payses")
-    payment_collection_id: Mapped[str] = mapped_column(ForeignKey("payment_collection.id"), index=True)
+    payment_collection_id: Mapped[str] = mapped_column(
+        ForeignKey("payment_collection.id"), index=True
+    )
     provider_id: Mapped[str]
     currency_code: Mapped[str]
     amount: Mapped[int] = mapped_column(BigInteger)
@@ -43,7 +45,9 @@ class Payment(Timestamps, Base):
 
     __tablename__ = "payment"
     id: Mapped[str] = id_column("pay")
-    payment_collection_id: Mapped[str] = mapped_column(ForeignKey("payment_collection.id"), index=True)
+    payment_collection_id: Mapped[str] = mapped_column(
+        ForeignKey("payment_collection.id"), index=True
+    )
     payment_session_id: Mapped[str] = mapped_column(ForeignKey("payment_session.id"))
     provider_id: Mapped[str]
     currency_code: Mapped[str]
@@ -65,4 +69,32 @@ class ProviderCall(Base):
     amount: Mapped[int | None] = mapped_column(BigInteger)
     result: Mapped[str]
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Capture(Base):
+    """Money captured from a payment, attributed to one order."""
+
+    __tablename__ = "capture"
+    id: Mapped[str] = id_column("capt")
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payment.id"), index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    idempotency_key: Mapped[str | None] = mapped_column(unique=True)
+    created_by: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Refund(Base):
+    """Money refunded from a payment, attributed to one order."""
+
+    __tablename__ = "refund"
+    id: Mapped[str] = id_column("ref")
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payment.id"), index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str | None]
+    reason: Mapped[str | None]
+    idempotency_key: Mapped[str | None] = mapped_column(unique=True)
+    created_by: Mapped[str | None]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -132,7 +132,9 @@ def check_session_data(provider_id: str, data: dict[str, Any] | None) -> None:
             )
 
 
-def get_provider(provider_id: str, sessionmaker: async_sessionmaker[AsyncSession]) -> PaymentProvider:
+def get_provider(
+    provider_id: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> PaymentProvider:
     if provider_id not in available_provider_ids():
         raise invalid(f"Payment provider {provider_id} is not available")
     return PROVIDERS[provider_id](sessionmaker)

@@ -1,16 +1,23 @@
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from mercato.domain.money import to_minor
 from mercato.http.schemas import Amount, Body, CurrencyCode, Metadata
 
 ProductStatus = Literal["draft", "published"]
-Quantity = Annotated[int, Field(ge=0)]
+Quantity = Annotated[int, Field(ge=0, le=2**31 - 1)]  # an integer column
 
 
 class PriceInput(Body):
     amount: Amount
     currency_code: CurrencyCode
+
+    @model_validator(mode="after")
+    def _exact_in_currency(self) -> "PriceInput":
+        """Too many decimals for the currency: a 400 naming the price (MoneyError is a ValueError)."""
+        to_minor(self.amount, self.currency_code)
+        return self
 
 
 class ChannelRef(Body):

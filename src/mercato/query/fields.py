@@ -116,7 +116,19 @@ def select(resource: Resource, rules: FieldRules, fields_param: str | None) -> T
     for path in paths:
         if not any(path == r or path.startswith(r + ".") for r in removed):
             _add(tree, resource, path.split("."), rules, prefix="")
+    for path in removed:  # also out of a relation's expanded defaults (``-variants.sku``)
+        _prune(tree, path.split("."))
     return _with_ids(resource, tree)
+
+
+def _prune(tree: Tree, path: list[str]) -> None:
+    head, rest = path[0], path[1:]
+    if head not in tree:
+        return
+    if not rest:
+        del tree[head]
+    elif (subtree := tree[head]) is not None:
+        _prune(subtree, rest)
 
 
 def _add(tree: Tree, resource: Resource, path: list[str], rules: FieldRules, prefix: str) -> None:

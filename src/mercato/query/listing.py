@@ -15,6 +15,7 @@ from mercato.query.fields import FieldRules, RenderContext, Resource, Tree, rend
 from mercato.query.fields import select as select_fields
 
 MAX_LIMIT = 1000
+MAX_OFFSET = 2**63 - 1  # PostgreSQL bigint
 EQUALITY = frozenset({"$eq", "$ne", "$in", "$nin"})
 RANGE = EQUALITY | {"$gt", "$gte", "$lt", "$lte"}
 
@@ -147,11 +148,13 @@ class ListRequest:
     tree: Tree
 
 
-def _page_number(name: str, raw: Any, default: int) -> int:
+def _page_number(name: str, raw: Any, default: int, maximum: int) -> int:
     if raw is None:
         return default
-    if not isinstance(raw, str) or not raw.isdigit():
+    if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()):
         raise invalid(f"{name} must be an integer >= 0")
+    if int(raw) > maximum:
+        raise invalid(f"{name} must be an integer <= {maximum}")
     return int(raw)
 
 
@@ -164,10 +167,8 @@ def parse_list_request(spec: ListSpec, params: Mapping[str, Any]) -> ListRequest
         raise invalid(
             f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}"
         )
-    limit = _page_number("limit", params.get("limit"), spec.default_limit)
-    if limit > MAX_LIMIT:
-        raise invalid(f"limit must be an integer <= {MAX_LIMIT}")
-    offset = _page_number("offset", params.get("offset"), 0)
+    limit = _page_number("limit", params.get("limit"), spec.default_limit, MAX_LIMIT)
+    offset = _page_number("offset", params.get("offset"), 0, MAX_OFFSET)
     where = [spec.filters[k].clause(k, v) for k, v in params.items() if k in spec.filters]
     q = params.get("q")
     if q is not None:

@@ -21,6 +21,8 @@ QueryValue = str | list[Any] | dict[str, Any]
 def parse_query(query_string: str) -> dict[str, QueryValue]:
     result: dict[str, Any] = {}
     for raw_key, value in parse_qsl(query_string, keep_blank_values=True):
+        if "\x00" in raw_key or "\x00" in value:
+            raise invalid(f"Invalid request: {raw_key!r} must not contain the NUL character")
         match = _KEY.match(raw_key)
         if not match:
             raise invalid(f"Invalid request: malformed query parameter '{raw_key}'")

@@ -33,7 +33,8 @@ REGION = Resource(
 )
 REGION_FIELDS = FieldRules(defaults=REGION.defaults)
 STORE_REGION_FIELDS = FieldRules(
-    defaults=REGION.defaults, allowed=tuple(n for n in REGION.fields if n != "metadata")
+    defaults=tuple(n for n in REGION.defaults if n != "metadata"),
+    allowed=tuple(n for n in REGION.fields if n != "metadata"),
 )
 
 _FILTERS = {

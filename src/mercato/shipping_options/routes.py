@@ -2,7 +2,10 @@
 
 from fastapi import APIRouter
 
-from mercato.http.deps import Query, Session
+from mercato.carts import service as carts_service
+from mercato.carts.views import STORE_SHIPPING_OPTION_FIELDS, fields_tree, render_shipping_options
+from mercato.errors import invalid
+from mercato.http.deps import OptionalCustomer, Query, Session
 from mercato.http.responses import deleted
 from mercato.query.listing import get_or_404, run_list, run_retrieve
 from mercato.shipping_options import service
@@ -15,6 +18,7 @@ from mercato.shipping_options.views import (
 )
 
 router = APIRouter(prefix="/admin/shipping-options", tags=["admin: shipping options"])
+store_router = APIRouter(prefix="/store/shipping-options", tags=["store: shipping options"])
 ENTITY = "Shipping option"
 
 
@@ -70,3 +74,24 @@ async def delete_shipping_option(option_id: str, session: Session) -> dict:
         session, option=await get_or_404(session, ShippingOption, ENTITY, option_id)
     )
     return deleted(option_id, "shipping_option")
+
+
+@store_router.get("", operation_id="StoreListShippingOptions")
+async def store_list_shipping_options(
+    session: Session, customer: OptionalCustomer, params: Query
+) -> dict:
+    """``?cart_id=`` (required): options of the sellers with items in the cart that serve the
+    cart's region (``{id, name, amount, currency_code, seller_id, seller, region_id}``)."""
+    tree = fields_tree(
+        SHIPPING_OPTION,
+        STORE_SHIPPING_OPTION_FIELDS,
+        params,
+        accepted=frozenset({"cart_id", "fields"}),
+    )
+    cart_id = params.get("cart_id")
+    if cart_id is None or cart_id == "":
+        raise invalid("Invalid request: cart_id: is required")
+    if not isinstance(cart_id, str):
+        raise invalid("Invalid request: cart_id: must be a single value")
+    options = await carts_service.list_shipping_options(session, cart_id=cart_id, customer=customer)
+    return {"shipping_options": await render_shipping_options(session, options, tree)}

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 01:35:04.481724
+Create Date: 2026-11-25 01:38:50.280903
 """
 
 from alembic import op
@@ -430,6 +430,7 @@ def upgrade() -> None:
     sa.Column('product_handle', sa.String(), nullable=False),
     sa.Column('variant_title', sa.String(), nullable=False),
     sa.Column('variant_sku', sa.String(), nullable=True),
+    sa.Column('currency_code', sa.String(), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('unit_price', sa.BigInteger(), nullable=False),
     sa.Column('requires_shipping', sa.Boolean(), nullable=False),
@@ -461,6 +462,8 @@ def upgrade() -> None:
     sa.Column('id', sa.String(), nullable=False),
     sa.Column('order_id', sa.String(), nullable=False),
     sa.Column('shipping_option_id', sa.String(), nullable=True),
+    sa.Column('seller_id', sa.String(), nullable=False),
+    sa.Column('currency_code', sa.String(), nullable=False),
     sa.Column('name', sa.String(), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('is_tax_inclusive', sa.Boolean(), nullable=False),
@@ -471,9 +474,22 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['order.id'], name=op.f('fk_order_shipping_method_order_id_order')),
+    sa.ForeignKeyConstraint(['seller_id'], ['seller.id'], name=op.f('fk_order_shipping_method_seller_id_seller')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_order_shipping_method'))
     )
     op.create_index(op.f('ix_order_shipping_method_order_id'), 'order_shipping_method', ['order_id'], unique=False)
+    op.create_table('order_transaction',
+    sa.Column('id', sa.String(), nullable=False),
+    sa.Column('order_id', sa.String(), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('currency_code', sa.String(), nullable=False),
+    sa.Column('reference', sa.String(), nullable=False),
+    sa.Column('reference_id', sa.String(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['order.id'], name=op.f('fk_order_transaction_order_id_order')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_order_transaction'))
+    )
+    op.create_index(op.f('ix_order_transaction_order_id'), 'order_transaction', ['order_id'], unique=False)
     op.create_table('payment_session',
     sa.Column('id', sa.String(), nullable=False),
     sa.Column('payment_collection_id', sa.String(), nullable=False),
@@ -529,11 +545,49 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_reservation_item_line_item_id'), 'reservation_item', ['line_item_id'], unique=False)
     op.create_index(op.f('ix_reservation_item_variant_id'), 'reservation_item', ['variant_id'], unique=False)
+    op.create_table('capture',
+    sa.Column('id', sa.String(), nullable=False),
+    sa.Column('payment_id', sa.String(), nullable=False),
+    sa.Column('order_id', sa.String(), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('idempotency_key', sa.String(), nullable=True),
+    sa.Column('created_by', sa.String(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['order.id'], name=op.f('fk_capture_order_id_order')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_capture_payment_id_payment')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_capture')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_capture_idempotency_key'))
+    )
+    op.create_index(op.f('ix_capture_order_id'), 'capture', ['order_id'], unique=False)
+    op.create_index(op.f('ix_capture_payment_id'), 'capture', ['payment_id'], unique=False)
+    op.create_table('refund',
+    sa.Column('id', sa.String(), nullable=False),
+    sa.Column('payment_id', sa.String(), nullable=False),
+    sa.Column('order_id', sa.String(), nullable=False),
+    sa.Column('amount', sa.BigInteger(), nullable=False),
+    sa.Column('note', sa.String(), nullable=True),
+    sa.Column('reason', sa.String(), nullable=True),
+    sa.Column('idempotency_key', sa.String(), nullable=True),
+    sa.Column('created_by', sa.String(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['order.id'], name=op.f('fk_refund_order_id_order')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_refund_payment_id_payment')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refund')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_refund_idempotency_key'))
+    )
+    op.create_index(op.f('ix_refund_order_id'), 'refund', ['order_id'], unique=False)
+    op.create_index(op.f('ix_refund_payment_id'), 'refund', ['payment_id'], unique=False)
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_index(op.f('ix_refund_payment_id'), table_name='refund')
+    op.drop_index(op.f('ix_refund_order_id'), table_name='refund')
+    op.drop_table('refund')
+    op.drop_index(op.f('ix_capture_payment_id'), table_name='capture')
+    op.drop_index(op.f('ix_capture_order_id'), table_name='capture')
+    op.drop_table('capture')
     op.drop_index(op.f('ix_reservation_item_variant_id'), table_name='reservation_item')
     op.drop_index(op.f('ix_reservation_item_line_item_id'), table_name='reservation_item')
     op.drop_table('reservation_item')
@@ -542,6 +596,8 @@ def downgrade() -> None:
     op.drop_table('price')
     op.drop_index(op.f('ix_payment_session_payment_collection_id'), table_name='payment_session')
     op.drop_table('payment_session')
+    op.drop_index(op.f('ix_order_transaction_order_id'), table_name='order_transaction')
+    op.drop_table('order_transaction')
     op.drop_index(op.f('ix_order_shipping_method_order_id'), table_name='order_shipping_method')
     op.drop_table('order_shipping_method')
     op.drop_index(op.f('ix_order_payment_collection_payment_collection_id'), table_name='order_payment_collection')

@@ -1,0 +1,122 @@
+"""``/store/carts`` (completion lives in ``mercato.checkout``).
+
+Every route validates its query (only ``fields``) before the use case runs, then renders the cart
+with :data:`mercato.carts.views.CART_FIELDS` (documented in ``carts/views.py``).
+"""
+
+from fastapi import APIRouter
+
+from mercato.carts import service
+from mercato.carts.schemas import (
+    AddLineItem,
+    AddShippingMethod,
+    CreateCart,
+    UpdateCart,
+    UpdateLineItem,
+)
+from mercato.carts.views import cart_tree, render_cart
+from mercato.http.deps import CurrentCustomer, OptionalCustomer, Query, Session, Store
+from mercato.http.responses import deleted
+
+router = APIRouter(prefix="/store/carts", tags=["store: carts"])
+
+
+@router.post("", operation_id="StoreCreateCart")
+async def create_cart(
+    body: CreateCart, session: Session, ctx: Store, customer: OptionalCustomer, params: Query
+) -> dict:
+    """A cart in a region (optional when exactly one exists) and the key's sales channel; with a
+    customer token it belongs to that customer."""
+    cart_tree(params)  # a bad query is refused before anything is written
+    cart = await service.create_cart(
+        session, channel_ids=ctx.sales_channel_ids, customer=customer, **body.model_dump()
+    )
+    return {"cart": await render_cart(session, cart, params)}
+
+
+@router.get("/{cart_id}", operation_id="StoreGetCart")
+async def get_cart(
+    cart_id: str, session: Session, customer: OptionalCustomer, params: Query
+) -> dict:
+    cart_tree(params)  # a bad query is refused before anything is written
+    cart = await service.get_cart(session, cart_id, customer=customer)
+    return {"cart": await render_cart(session, cart, params)}
+
+
+@router.post("/{cart_id}", operation_id="StoreUpdateCart")
+async def update_cart(
+    cart_id: str, body: UpdateCart, session: Session, customer: OptionalCustomer, params: Query
+) -> dict:
+    """Email, addresses, metadata; a new ``region_id`` re-prices the lines."""
+    cart_tree(params)  # a bad query is refused before anything is written
+    # Only the keys sent, but each address complete (every address field, null when not sent).
+    changes = {k: v for k, v in body.model_dump().items() if k in body.model_fields_set}
+    cart = await service.update_cart(session, cart_id=cart_id, customer=customer, changes=changes)
+    return {"cart": await render_cart(session, cart, params)}
+
+
+@router.post("/{cart_id}/line-items", operation_id="StoreAddCartLineItem")
+async def add_line_item(
+    cart_id: str, body: AddLineItem, session: Session, customer: OptionalCustomer, params: Query
+) -> dict:
+    """Add a variant; the same variant again adds to the existing line's quantity."""
+    cart_tree(params)  # a bad query is refused before anything is written
+    cart = await service.add_line_item(
+        session, cart_id=cart_id, customer=customer, **body.model_dump()
+    )
+    return {"cart": await render_cart(session, cart, params)}
+
+
+@router.post("/{cart_id}/line-items/{line_id}", operation_id="StoreUpdateCartLineItem")
+async def update_line_item(
+    cart_id: str,
+    line_id: str,
+    body: UpdateLineItem,
+    session: Session,
+    customer: OptionalCustomer,
+    params: Query,
+) -> dict:
+    """Set a line's quantity; ``0`` removes the line."""
+    cart_tree(params)  # a bad query is refused before anything is written
+    cart = await service.update_line_item(
+        session, cart_id=cart_id, customer=customer, line_id=line_id, **body.model_dump()
+    )
+    return {"cart": await render_cart(session, cart, params)}
+
+
+@router.delete("/{cart_id}/line-items/{line_id}", operation_id="StoreDeleteCartLineItem")
+async def delete_line_item(
+    cart_id: str, line_id: str, session: Session, customer: OptionalCustomer, params: Query
+) -> dict:
+    """``{id, object: "line-item", deleted: true, parent: <cart>}`` (Medusa's shape)."""
+    cart_tree(params)  # a bad query is refused before anything is written
+    cart = await service.delete_line_item(
+        session, cart_id=cart_id, customer=customer, line_id=line_id
+    )
+    return deleted(line_id, "line-item", parent=await render_cart(session, cart, params))
+
+
+@router.post("/{cart_id}/shipping-methods", operation_id="StoreAddCartShippingMethod")
+async def add_shipping_method(
+    cart_id: str,
+    body: AddShippingMethod,
+    session: Session,
+    customer: OptionalCustomer,
+    params: Query,
+) -> dict:
+    """Choose a seller's shipping option; replaces that seller's previous method."""
+    cart_tree(params)  # a bad query is refused before anything is written
+    cart = await service.add_shipping_method(
+        session, cart_id=cart_id, customer=customer, **body.model_dump()
+    )
+    return {"cart": await render_cart(session, cart, params)}
+
+
+@router.post("/{cart_id}/customer", operation_id="StoreTransferCart")
+async def set_customer(
+    cart_id: str, session: Session, customer: CurrentCustomer, params: Query
+) -> dict:
+    """Assign the cart to the logged-in customer (customer token required)."""
+    cart_tree(params)  # a bad query is refused before anything is written
+    cart = await service.set_customer(session, cart_id=cart_id, customer=customer)
+    return {"cart": await render_cart(session, cart, params)}

@@ -1,0 +1,631 @@
+"""Store cart use cases (checkout.md, "Cart API").
+
+Every mutation follows the same shape, so concurrent requests and the completion serialize on the
+cart and the payment collection can never drift from the cart total:
+
+1. :func:`lock_cart` — ``SELECT … FOR UPDATE`` on the cart row (the completion takes the same
+   lock), 404 for an unknown cart or a cart of another customer;
+2. :func:`ensure_mutable` — a completed cart refuses every change;
+3. validate and write;
+4. :func:`_finish` — touch ``updated_at``, :func:`sync_payment_collection` (new amount, sessions
+   removed when the total changed) and commit, all in the one transaction.
+
+Line items are snapshots taken when the line is added (title = product title, subtitle = variant
+title, price in the cart currency, seller from the product); adding the same variant again adds to
+the existing line's quantity and keeps its snapshot.
+
+Removing a seller's last line **keeps** that seller's shipping method: completion refuses a method
+whose seller has no items (checkout.md, completion rule 4), so the shopper sees why and can pick
+again, instead of a shipping choice silently disappearing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
+from mercato.carts.schemas import MAX_QUANTITY
+from mercato.customers.models import Customer
+from mercato.domain.totals import DocumentTotals, compute_document_totals
+from mercato.errors import MercatoError, invalid, not_found
+from mercato.payments.models import PaymentCollection, PaymentSession
+from mercato.products.models import (
+    InventoryLevel,
+    Price,
+    Product,
+    ProductSalesChannel,
+    ProductVariant,
+)
+from mercato.regions.models import Region
+from mercato.sales_channels.models import SalesChannel
+from mercato.sellers.models import Seller
+from mercato.shipping_options.models import ShippingOption
+
+INSUFFICIENT_INVENTORY = "insufficient_inventory"
+
+
+# --------------------------------------------------------------------------- loading and totals
+
+
+@dataclass
+class CartContents:
+    """A cart with everything its totals depend on (minor units, the region's tax rate)."""
+
+    cart: Cart
+    region: Region
+    items: list[CartLineItem]
+    shipping_methods: list[CartShippingMethod]
+
+    @property
+    def tax_rate(self) -> Decimal:
+        return self.region.tax_rate
+
+    def totals(self) -> DocumentTotals:
+        return compute_document_totals(self.items, self.shipping_methods, self.region.tax_rate)
+
+
+def can_access(cart: Cart, customer: Customer | None) -> bool:
+    """Guests reach any cart by id (as in Medusa); a logged-in customer never reaches a cart that
+    belongs to another customer."""
+    return customer is None or cart.customer_id is None or cart.customer_id == customer.id
+
+
+async def get_cart(
+    session: AsyncSession,
+    cart_id: str,
+    *,
+    customer: Customer | None = None,
+    for_update: bool = False,
+) -> Cart:
+    """The cart, or 404 ``Cart with id <id> was not found`` (also for another customer's cart)."""
+    query = select(Cart).where(Cart.id == cart_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    cart = await session.scalar(query)
+    if cart is None or not can_access(cart, customer):
+        raise not_found("Cart", cart_id)
+    return cart
+
+
+async def lock_cart(
+    session: AsyncSession, cart_id: str, *, customer: Customer | None = None
+) -> Cart:
+    """``SELECT … FOR UPDATE`` the cart at the start of a mutating transaction."""
+    return await get_cart(session, cart_id, customer=customer, for_update=True)
+
+
+def ensure_mutable(cart: Cart) -> None:
+    if cart.completed_at is not None:
+        raise invalid(f"Cart {cart.id} is already completed.")
+
+
+async def cart_items(session: AsyncSession, cart_id: str) -> list[CartLineItem]:
+    return list(
+        await session.scalars(
+            select(CartLineItem)
+            .where(CartLineItem.cart_id == cart_id)
+            .order_by(CartLineItem.created_at, CartLineItem.id)
+        )
+    )
+
+
+async def cart_shipping_methods(session: AsyncSession, cart_id: str) -> list[CartShippingMethod]:
+    return list(
+        await session.scalars(
+            select(CartShippingMethod)
+            .where(CartShippingMethod.cart_id == cart_id)
+            .order_by(CartShippingMethod.created_at, CartShippingMethod.id)
+        )
+    )
+
+
+async def load_cart_for_totals(
+    session: AsyncSession,
+    cart_id: str,
+    *,
+    customer: Customer | None = None,
+    for_update: bool = False,
+) -> CartContents:
+    """The cart (locked with ``for_update``), its region, lines and shipping methods; 404 if
+    unknown. ``contents.totals()`` gives the exact :class:`DocumentTotals`."""
+    cart = await get_cart(session, cart_id, customer=customer, for_update=for_update)
+    region = await session.get(Region, cart.region_id)
+    assert region is not None, "cart.region_id is a foreign key"
+    return CartContents(
+        cart=cart,
+        region=region,
+        items=await cart_items(session, cart.id),
+        shipping_methods=await cart_shipping_methods(session, cart.id),
+    )
+
+
+async def totals_by_cart(session: AsyncSession, carts: Sequence[Cart]) -> list[DocumentTotals]:
+    """Totals of many carts (aligned with ``carts``) in three queries, whatever their number."""
+    if not carts:
+        return []
+    cart_ids = {c.id for c in carts}
+    rates = dict(
+        (
+            await session.execute(
+                select(Region.id, Region.tax_rate).where(
+                    Region.id.in_({c.region_id for c in carts})
+                )
+            )
+        ).all()
+    )
+    items: dict[str, list[CartLineItem]] = defaultdict(list)
+    for item in await session.scalars(
+        select(CartLineItem).where(CartLineItem.cart_id.in_(cart_ids))
+    ):
+        items[item.cart_id].append(item)
+    methods: dict[str, list[CartShippingMethod]] = defaultdict(list)
+    for method in await session.scalars(
+        select(CartShippingMethod).where(CartShippingMethod.cart_id.in_(cart_ids))
+    ):
+        methods[method.cart_id].append(method)
+    return [compute_document_totals(items[c.id], methods[c.id], rates[c.region_id]) for c in carts]
+
+
+MAX_AMOUNT = 2**63 - 1  # money columns are PostgreSQL bigints
+
+
+async def cart_totals(session: AsyncSession, cart: Cart) -> DocumentTotals:
+    """Exact totals of one cart (minor units), as shown on the cart and charged by payment."""
+    await session.flush()
+    totals = (await totals_by_cart(session, [cart]))[0]
+    if totals.total > MAX_AMOUNT:
+        raise invalid(f"Cart {cart.id} total is too large to be paid")
+    return totals
+
+
+# ---------------------------------------------------------------------------- payment collection
+
+
+async def sync_payment_collection(session: AsyncSession, cart: Cart) -> PaymentCollection | None:
+    """Keep the cart's payment collection equal to the cart total, inside the caller's transaction.
+
+    When the total (or currency) changed, the collection takes the new amount, goes back to
+    ``not_paid`` and loses its sessions: the shopper must start a session again (checkout.md).
+    Called by every cart-mutating use case (through :func:`_finish`) and before payment sessions
+    are created, so a tax-rate change by an operator is picked up too.
+    """
+    await session.flush()
+    collection = await session.scalar(
+        select(PaymentCollection)
+        .where(PaymentCollection.cart_id == cart.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if collection is None:
+        return None
+    total = (await cart_totals(session, cart)).total
+    if collection.amount != total or collection.currency_code != cart.currency_code:
+        collection.amount = total
+        collection.currency_code = cart.currency_code
+        collection.status = "not_paid"
+        await session.execute(
+            delete(PaymentSession).where(PaymentSession.payment_collection_id == collection.id)
+        )
+    return collection
+
+
+async def _finish(session: AsyncSession, cart: Cart) -> Cart:
+    cart.updated_at = datetime.now(UTC)
+    await sync_payment_collection(session, cart)
+    await session.commit()
+    return cart
+
+
+# ------------------------------------------------------------------------------ line items
+
+
+async def _region(session: AsyncSession, region_id: str) -> Region:
+    region = await session.get(Region, region_id)
+    if region is None or region.deleted_at is not None:
+        raise invalid(f"Region with id {region_id} was not found")
+    return region
+
+
+async def _price(session: AsyncSession, variant_id: str, currency_code: str) -> int:
+    amount = await session.scalar(
+        select(Price.amount).where(
+            Price.variant_id == variant_id, Price.currency_code == currency_code
+        )
+    )
+    if amount is None:
+        raise invalid(f"Variant {variant_id} has no price in currency {currency_code}")
+    return amount
+
+
+async def check_stock(session: AsyncSession, variant: ProductVariant, quantity: int) -> None:
+    """A managed, non-backorder variant needs ``quantity`` available (stocked − reserved)."""
+    if not variant.manage_inventory or variant.allow_backorder:
+        return
+    available = await session.scalar(
+        select(
+            func.coalesce(
+                func.sum(InventoryLevel.stocked_quantity - InventoryLevel.reserved_quantity), 0
+            )
+        ).where(InventoryLevel.variant_id == variant.id)
+    )
+    if quantity > available:
+        raise MercatoError(
+            "not_allowed",
+            f"Variant {variant.id} does not have the required inventory "
+            f"({quantity} requested, {max(available, 0)} available)",
+            code=INSUFFICIENT_INVENTORY,
+        )
+
+
+async def _sellable_variant(
+    session: AsyncSession, cart: Cart, variant_id: str
+) -> tuple[ProductVariant, Product]:
+    """The variant and its product, if a shopper may buy it in this cart (404 / 400 otherwise)."""
+    variant = await session.scalar(
+        select(ProductVariant).where(
+            ProductVariant.id == variant_id, ProductVariant.deleted_at.is_(None)
+        )
+    )
+    product = await session.get(Product, variant.product_id) if variant else None
+    if variant is None or product is None or product.deleted_at is not None:
+        raise not_found("Variant", variant_id)
+    if product.status != "published":
+        raise invalid(f"Product {product.id} of variant {variant_id} is not published")
+    in_channel = await session.scalar(
+        select(ProductSalesChannel.product_id).where(
+            ProductSalesChannel.product_id == product.id,
+            ProductSalesChannel.sales_channel_id == cart.sales_channel_id,
+        )
+    )
+    if in_channel is None:
+        raise invalid(
+            f"Variant {variant_id} is not available in sales channel {cart.sales_channel_id}"
+        )
+    seller = await session.get(Seller, product.seller_id)
+    if seller is None or seller.deleted_at is not None or seller.status != "active":
+        raise invalid(f"Seller {product.seller_id} of variant {variant_id} is not active")
+    return variant, product
+
+
+async def _add_item(
+    session: AsyncSession,
+    *,
+    cart: Cart,
+    region: Region,
+    variant_id: str,
+    quantity: int,
+    metadata: dict[str, Any] | None,
+) -> CartLineItem:
+    variant, product = await _sellable_variant(session, cart, variant_id)
+    unit_price = await _price(session, variant.id, cart.currency_code)
+    line = await session.scalar(
+        select(CartLineItem).where(
+            CartLineItem.cart_id == cart.id, CartLineItem.variant_id == variant.id
+        )
+    )
+    total_quantity = quantity + (line.quantity if line else 0)
+    if total_quantity > MAX_QUANTITY:
+        raise invalid(
+            f"Invalid request: quantity: the line of variant {variant.id} would exceed "
+            f"{MAX_QUANTITY} units"
+        )
+    await check_stock(session, variant, total_quantity)
+    if line is not None:
+        line.quantity += quantity
+        if metadata is not None:
+            line.metadata_ = metadata
+    else:
+        line = CartLineItem(
+            cart_id=cart.id,
+            variant_id=variant.id,
+            product_id=product.id,
+            seller_id=product.seller_id,
+            title=product.title,
+            subtitle=variant.title,
+            thumbnail=product.thumbnail,
+            product_title=product.title,
+            product_handle=product.handle,
+            variant_title=variant.title,
+            variant_sku=variant.sku,
+            quantity=quantity,
+            unit_price=unit_price,
+            requires_shipping=variant.requires_shipping,
+            is_tax_inclusive=region.tax_inclusive,
+            metadata_=metadata,
+        )
+        session.add(line)
+    await session.flush()
+    return line
+
+
+async def add_line_item(
+    session: AsyncSession,
+    *,
+    cart_id: str,
+    customer: Customer | None,
+    variant_id: str,
+    quantity: int,
+    metadata: dict[str, Any] | None = None,
+) -> Cart:
+    cart = await lock_cart(session, cart_id, customer=customer)
+    ensure_mutable(cart)
+    region = await session.get(Region, cart.region_id)
+    assert region is not None
+    await _add_item(
+        session,
+        cart=cart,
+        region=region,
+        variant_id=variant_id,
+        quantity=quantity,
+        metadata=metadata,
+    )
+    return await _finish(session, cart)
+
+
+async def _line(session: AsyncSession, cart: Cart, line_id: str) -> CartLineItem:
+    line = await session.scalar(
+        select(CartLineItem).where(CartLineItem.id == line_id, CartLineItem.cart_id == cart.id)
+    )
+    if line is None:
+        raise not_found("Line item", line_id)
+    return line
+
+
+async def update_line_item(
+    session: AsyncSession,
+    *,
+    cart_id: str,
+    customer: Customer | None,
+    line_id: str,
+    quantity: int,
+    metadata: dict[str, Any] | None = None,
+) -> Cart:
+    """Set a line's quantity (stock checked for the new quantity); ``0`` removes the line."""
+    cart = await lock_cart(session, cart_id, customer=customer)
+    ensure_mutable(cart)
+    line = await _line(session, cart, line_id)
+    if quantity == 0:
+        await session.delete(line)
+    else:
+        variant = await session.get(ProductVariant, line.variant_id)
+        if variant is None or variant.deleted_at is not None:
+            raise not_found("Variant", line.variant_id)
+        await check_stock(session, variant, quantity)
+        line.quantity = quantity
+        if metadata is not None:
+            line.metadata_ = metadata
+    return await _finish(session, cart)
+
+
+async def delete_line_item(
+    session: AsyncSession, *, cart_id: str, customer: Customer | None, line_id: str
+) -> Cart:
+    """Remove a line. The seller's shipping method stays, even without items (module docstring)."""
+    cart = await lock_cart(session, cart_id, customer=customer)
+    ensure_mutable(cart)
+    await session.delete(await _line(session, cart, line_id))
+    return await _finish(session, cart)
+
+
+# ---------------------------------------------------------------------------------- the cart
+
+
+async def _channel(session: AsyncSession, channel_ids: Sequence[str], requested: str | None) -> str:
+    """The cart's sales channel from the publishable key (api-conventions.md)."""
+    if requested is not None:
+        if requested not in channel_ids:
+            raise invalid(
+                f"Sales channel {requested} is not one of the publishable key's sales channels"
+            )
+        channel_id = requested
+    elif len(channel_ids) == 1:
+        channel_id = channel_ids[0]
+    elif not channel_ids:
+        raise invalid("The publishable key is not linked to any sales channel")
+    else:
+        raise invalid(
+            "Invalid request: sales_channel_id: is required when the publishable key has "
+            "several sales channels"
+        )
+    channel = await session.get(SalesChannel, channel_id)
+    if channel is None or channel.deleted_at is not None:
+        raise invalid(f"Sales channel with id {channel_id} was not found")
+    if channel.is_disabled:
+        raise invalid(f"Sales channel {channel_id} is disabled")
+    return channel_id
+
+
+async def _cart_region(session: AsyncSession, region_id: str | None) -> Region:
+    if region_id is not None:
+        return await _region(session, region_id)
+    live = list(await session.scalars(select(Region).where(Region.deleted_at.is_(None)).limit(2)))
+    if len(live) != 1:
+        raise invalid("Invalid request: region_id: is required unless exactly one region exists")
+    return live[0]
+
+
+def _address(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if value is None else dict(value)
+
+
+async def create_cart(
+    session: AsyncSession,
+    *,
+    channel_ids: Sequence[str],
+    customer: Customer | None,
+    region_id: str | None = None,
+    sales_channel_id: str | None = None,
+    email: str | None = None,
+    currency_code: str | None = None,
+    items: Sequence[dict[str, Any]] = (),
+    shipping_address: dict[str, Any] | None = None,
+    billing_address: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Cart:
+    """A cart in one region and sales channel; with a customer, it belongs to that customer."""
+    region = await _cart_region(session, region_id)
+    if currency_code is not None and currency_code != region.currency_code:
+        raise invalid(
+            f"Invalid request: currency_code: must be the region's currency "
+            f"({region.currency_code})"
+        )
+    cart = Cart(
+        region_id=region.id,
+        currency_code=region.currency_code,
+        sales_channel_id=await _channel(session, channel_ids, sales_channel_id),
+        customer_id=customer.id if customer else None,
+        email=email if email is not None else (customer.email if customer else None),
+        shipping_address=_address(shipping_address),
+        billing_address=_address(billing_address),
+        metadata_=metadata,
+    )
+    session.add(cart)
+    await session.flush()
+    for item in items:
+        await _add_item(
+            session,
+            cart=cart,
+            region=region,
+            variant_id=item["variant_id"],
+            quantity=item["quantity"],
+            metadata=item.get("metadata"),
+        )
+    return await _finish(session, cart)
+
+
+def option_valid_for(option: ShippingOption, region: Region) -> bool:
+    """An option serves its own region, or every region of its currency when it has none."""
+    if option.deleted_at is not None:
+        return False
+    if option.region_id is not None:
+        return option.region_id == region.id
+    return option.currency_code == region.currency_code
+
+
+def _options_for_region(region_id: str, currency_code: str) -> ColumnElement[bool]:
+    return or_(
+        ShippingOption.region_id == region_id,
+        and_(ShippingOption.region_id.is_(None), ShippingOption.currency_code == currency_code),
+    )
+
+
+async def _change_region(session: AsyncSession, cart: Cart, region: Region) -> None:
+    """Re-price every line in the new currency (400 naming a variant without a price) and drop
+    the shipping methods the new region does not offer."""
+    for line in await cart_items(session, cart.id):
+        line.unit_price = await _price(session, line.variant_id, region.currency_code)
+        line.is_tax_inclusive = region.tax_inclusive
+    for method in await cart_shipping_methods(session, cart.id):
+        option = await session.get(ShippingOption, method.shipping_option_id)
+        if option is None or not option_valid_for(option, region):
+            await session.delete(method)
+        else:
+            method.is_tax_inclusive = region.tax_inclusive
+    cart.region_id = region.id
+    cart.currency_code = region.currency_code
+
+
+async def update_cart(
+    session: AsyncSession, *, cart_id: str, customer: Customer | None, changes: dict[str, Any]
+) -> Cart:
+    """Email, addresses, metadata (replaced as given) and region (re-prices the lines)."""
+    cart = await lock_cart(session, cart_id, customer=customer)
+    ensure_mutable(cart)
+    if "region_id" in changes:
+        region_id = changes.pop("region_id")
+        if region_id is None:
+            raise invalid("Invalid request: region_id: must not be null")
+        if region_id != cart.region_id:
+            await _change_region(session, cart, await _region(session, region_id))
+    for name, value in changes.items():
+        if name in ("shipping_address", "billing_address"):
+            value = _address(value)
+        setattr(cart, "metadata_" if name == "metadata" else name, value)
+    return await _finish(session, cart)
+
+
+async def set_customer(session: AsyncSession, *, cart_id: str, customer: Customer) -> Cart:
+    """Give the cart to the logged-in customer (and their email when the cart has none)."""
+    cart = await lock_cart(session, cart_id, customer=customer)
+    ensure_mutable(cart)
+    cart.customer_id = customer.id
+    if cart.email is None:
+        cart.email = customer.email
+    return await _finish(session, cart)
+
+
+# ---------------------------------------------------------------------------------- shipping
+
+
+async def list_shipping_options(
+    session: AsyncSession, *, cart_id: str, customer: Customer | None
+) -> list[ShippingOption]:
+    """Options of the sellers with items in the cart that serve the cart's region."""
+    cart = await get_cart(session, cart_id, customer=customer)
+    sellers = select(CartLineItem.seller_id).where(CartLineItem.cart_id == cart.id)
+    return list(
+        await session.scalars(
+            select(ShippingOption)
+            .where(
+                ShippingOption.deleted_at.is_(None),
+                ShippingOption.seller_id.in_(sellers),
+                _options_for_region(cart.region_id, cart.currency_code),
+            )
+            .order_by(ShippingOption.seller_id, ShippingOption.amount, ShippingOption.id)
+        )
+    )
+
+
+async def add_shipping_method(
+    session: AsyncSession,
+    *,
+    cart_id: str,
+    customer: Customer | None,
+    option_id: str,
+    data: dict[str, Any] | None = None,
+) -> Cart:
+    """Choose a seller's option; it replaces that seller's previous method (one per seller)."""
+    cart = await lock_cart(session, cart_id, customer=customer)
+    ensure_mutable(cart)
+    option = await session.get(ShippingOption, option_id)
+    if option is None or option.deleted_at is not None:
+        raise not_found("Shipping option", option_id)
+    region = await session.get(Region, cart.region_id)
+    assert region is not None
+    if not option_valid_for(option, region):
+        raise invalid(f"Shipping option {option_id} is not available in region {region.id}")
+    has_items = await session.scalar(
+        select(CartLineItem.id)
+        .where(CartLineItem.cart_id == cart.id, CartLineItem.seller_id == option.seller_id)
+        .limit(1)
+    )
+    if has_items is None:
+        raise invalid(
+            f"Shipping option {option_id} belongs to seller {option.seller_id}, "
+            "who has no items in the cart"
+        )
+    await session.execute(
+        delete(CartShippingMethod).where(
+            CartShippingMethod.cart_id == cart.id, CartShippingMethod.seller_id == option.seller_id
+        )
+    )
+    session.add(
+        CartShippingMethod(
+            cart_id=cart.id,
+            shipping_option_id=option.id,
+            seller_id=option.seller_id,
+            name=option.name,
+            amount=option.amount,
+            is_tax_inclusive=region.tax_inclusive,
+            data=data,
+        )
+    )
+    return await _finish(session, cart)

@@ -1,0 +1,325 @@
+"""What shoppers see of carts (checkout.md, "Cart object"), and the store's shipping options.
+
+Amounts are stored in minor units and rendered in the cart currency's major unit. Line, shipping
+method and cart totals are :class:`Computed` fields: one batch of queries per rendered page.
+
+Default cart selection (``GET /store/carts/:id`` and every cart-returning route)::
+
+    id, region_id, currency_code, sales_channel_id, customer_id, email, shipping_address,
+    billing_address, completed_at, metadata, item_total, item_subtotal, item_tax_total,
+    shipping_total, shipping_subtotal, shipping_tax_total, subtotal, tax_total, discount_total,
+    total, created_at, updated_at,
+    items.*            (id, variant_id, product_id, seller_id, title, subtitle, thumbnail,
+                        product_title, product_handle, variant_title, variant_sku, quantity,
+                        unit_price, requires_shipping, is_tax_inclusive, subtotal, tax_total,
+                        total, metadata)
+    shipping_methods.* (id, shipping_option_id, seller_id, name, amount, tax_total, total)
+    payment_collection.* with payment_collection.payment_sessions.*  (null without a collection)
+
+Also selectable: ``original_total``; lines' ``cart_id``, ``created_at``, ``updated_at``;
+methods' ``subtotal``, ``is_tax_inclusive``, ``data``, ``created_at``, ``updated_at``; the
+``region`` relation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
+from mercato.carts.service import totals_by_cart
+from mercato.domain.money import to_major
+from mercato.domain.totals import item_line_totals, shipping_method_totals
+from mercato.errors import invalid, not_found
+from mercato.payments.models import PaymentCollection
+from mercato.payments.views import PAYMENT_COLLECTION
+from mercato.query.fields import (
+    Computed,
+    FieldRules,
+    Relation,
+    RenderContext,
+    Resource,
+    Tree,
+    render,
+)
+from mercato.query.fields import select as select_fields
+from mercato.query.loaders import belongs_to, has_many
+from mercato.query.values import attr, timestamp
+from mercato.regions.models import Region
+from mercato.regions.views import REGION
+from mercato.shipping_options.views import SHIPPING_OPTION
+
+TOTALS = (
+    "item_total",
+    "item_subtotal",
+    "item_tax_total",
+    "shipping_total",
+    "shipping_subtotal",
+    "shipping_tax_total",
+    "subtotal",
+    "tax_total",
+    "discount_total",
+    "total",
+)
+
+
+async def _pricing(ctx: RenderContext, cart_ids: set[str]) -> dict[str, tuple[str, Any]]:
+    """``cart_id → (currency_code, tax_rate)`` in one query."""
+    rows = await ctx.session.execute(
+        select(Cart.id, Cart.currency_code, Region.tax_rate)
+        .join(Region, Region.id == Cart.region_id)
+        .where(Cart.id.in_(cart_ids))
+    )
+    return {cart_id: (currency, rate) for cart_id, currency, rate in rows}
+
+
+async def _line_amounts(ctx: RenderContext, lines: list[Any]) -> list[dict[str, Any]]:
+    pricing = await _pricing(ctx, {line.cart_id for line in lines})
+    result = []
+    for line in lines:
+        currency, rate = pricing[line.cart_id]
+        totals = item_line_totals(line, rate)
+        result.append(
+            {
+                "unit_price": to_major(line.unit_price, currency),
+                "subtotal": to_major(totals.subtotal, currency),
+                "tax_total": to_major(totals.tax_total, currency),
+                "total": to_major(totals.total, currency),
+            }
+        )
+    return result
+
+
+async def _method_amounts(ctx: RenderContext, methods: list[Any]) -> list[dict[str, Any]]:
+    pricing = await _pricing(ctx, {method.cart_id for method in methods})
+    result = []
+    for method in methods:
+        currency, rate = pricing[method.cart_id]
+        totals = shipping_method_totals(method, rate)
+        result.append(
+            {
+                "amount": to_major(method.amount, currency),
+                "subtotal": to_major(totals.subtotal, currency),
+                "tax_total": to_major(totals.tax_total, currency),
+                "total": to_major(totals.total, currency),
+            }
+        )
+    return result
+
+
+async def _cart_totals(ctx: RenderContext, carts: list[Any]) -> list[dict[str, Any]]:
+    totals = await totals_by_cart(ctx.session, carts)
+    return [
+        {name: to_major(value, cart.currency_code) for name, value in t.as_dict().items()}
+        for cart, t in zip(carts, totals, strict=True)
+    ]
+
+
+LINE_ITEM = Resource(
+    name="line_item",
+    fields={
+        "id": attr("id"),
+        "cart_id": attr("cart_id"),
+        "variant_id": attr("variant_id"),
+        "product_id": attr("product_id"),
+        "seller_id": attr("seller_id"),
+        "title": attr("title"),
+        "subtitle": attr("subtitle"),
+        "thumbnail": attr("thumbnail"),
+        "product_title": attr("product_title"),
+        "product_handle": attr("product_handle"),
+        "variant_title": attr("variant_title"),
+        "variant_sku": attr("variant_sku"),
+        "quantity": attr("quantity"),
+        "unit_price": Computed(_line_amounts, "unit_price"),
+        "requires_shipping": attr("requires_shipping"),
+        "is_tax_inclusive": attr("is_tax_inclusive"),
+        "subtotal": Computed(_line_amounts, "subtotal"),
+        "tax_total": Computed(_line_amounts, "tax_total"),
+        "total": Computed(_line_amounts, "total"),
+        "metadata": attr("metadata_"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    defaults=(
+        "id",
+        "variant_id",
+        "product_id",
+        "seller_id",
+        "title",
+        "subtitle",
+        "thumbnail",
+        "product_title",
+        "product_handle",
+        "variant_title",
+        "variant_sku",
+        "quantity",
+        "unit_price",
+        "requires_shipping",
+        "is_tax_inclusive",
+        "subtotal",
+        "tax_total",
+        "total",
+        "metadata",
+    ),
+)
+
+SHIPPING_METHOD = Resource(
+    name="shipping_method",
+    fields={
+        "id": attr("id"),
+        "cart_id": attr("cart_id"),
+        "shipping_option_id": attr("shipping_option_id"),
+        "seller_id": attr("seller_id"),
+        "name": attr("name"),
+        "amount": Computed(_method_amounts, "amount"),
+        "is_tax_inclusive": attr("is_tax_inclusive"),
+        "subtotal": Computed(_method_amounts, "subtotal"),
+        "tax_total": Computed(_method_amounts, "tax_total"),
+        "total": Computed(_method_amounts, "total"),
+        "data": attr("data"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    defaults=("id", "shipping_option_id", "seller_id", "name", "amount", "tax_total", "total"),
+)
+
+CART = Resource(
+    name="cart",
+    fields={
+        "id": attr("id"),
+        "region_id": attr("region_id"),
+        "currency_code": attr("currency_code"),
+        "sales_channel_id": attr("sales_channel_id"),
+        "customer_id": attr("customer_id"),
+        "email": attr("email"),
+        "shipping_address": attr("shipping_address"),
+        "billing_address": attr("billing_address"),
+        "completed_at": timestamp("completed_at"),
+        "metadata": attr("metadata_"),
+        **{name: Computed(_cart_totals, name) for name in (*TOTALS, "original_total")},
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    relations={
+        "items": Relation(
+            lambda: LINE_ITEM,
+            has_many(CartLineItem, "cart_id", order_by=(CartLineItem.created_at, CartLineItem.id)),
+            many=True,
+        ),
+        "shipping_methods": Relation(
+            lambda: SHIPPING_METHOD,
+            has_many(
+                CartShippingMethod,
+                "cart_id",
+                order_by=(CartShippingMethod.created_at, CartShippingMethod.id),
+            ),
+            many=True,
+        ),
+        # The collection points at the cart: match ``payment_collection.cart_id`` to ``cart.id``.
+        "payment_collection": Relation(
+            lambda: PAYMENT_COLLECTION,
+            belongs_to(PaymentCollection, "id", key="cart_id"),
+            many=False,
+        ),
+        "region": Relation(lambda: REGION, belongs_to(Region, "region_id"), many=False),
+    },
+    defaults=(
+        "id",
+        "region_id",
+        "currency_code",
+        "sales_channel_id",
+        "customer_id",
+        "email",
+        "shipping_address",
+        "billing_address",
+        "completed_at",
+        "metadata",
+        *TOTALS,
+        "created_at",
+        "updated_at",
+    ),
+)
+
+CART_FIELDS = FieldRules(
+    defaults=(
+        *CART.defaults,
+        "items.*",
+        "shipping_methods.*",
+        "payment_collection.*",
+    )
+)
+
+STORE_SHIPPING_OPTION_FIELDS = FieldRules(
+    defaults=(
+        "id",
+        "name",
+        "amount",
+        "currency_code",
+        "seller_id",
+        "region_id",
+        "seller.id",
+        "seller.name",
+        "seller.handle",
+    ),
+    allowed=(
+        "id",
+        "name",
+        "amount",
+        "currency_code",
+        "price_type",
+        "seller_id",
+        "region_id",
+        "seller.id",
+        "seller.name",
+        "seller.handle",
+        "seller.logo",
+    ),
+)
+
+
+def fields_tree(
+    resource: Resource,
+    rules: FieldRules,
+    params: Mapping[str, Any],
+    *,
+    accepted: frozenset[str] = frozenset({"fields"}),
+) -> Tree:
+    """Validate a route's query string (only ``accepted`` keys) and its ``fields`` selection —
+    before the use case runs, so a bad query never follows a committed mutation."""
+    unknown = [k for k in params if k not in accepted]
+    if unknown:
+        raise invalid(
+            f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}"
+        )
+    fields_param = params.get("fields")
+    if fields_param is not None and not isinstance(fields_param, str):
+        raise invalid("fields must be a comma-separated string")
+    return select_fields(resource, rules, fields_param)
+
+
+def cart_tree(params: Mapping[str, Any]) -> Tree:
+    return fields_tree(CART, CART_FIELDS, params)
+
+
+async def render_cart(
+    session: AsyncSession, cart: Cart | str, params: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The cart object as the store sees it, with the route's ``fields`` (``params`` is the
+    parsed query; only ``fields`` is accepted). ``cart`` may be a loaded row or an id."""
+    tree = cart_tree(params or {})
+    if isinstance(cart, str):
+        row = await session.get(Cart, cart, populate_existing=True)
+        if row is None:
+            raise not_found("Cart", cart)
+        cart = row
+    return (await render(RenderContext(session), CART, [cart], tree))[0]
+
+
+async def render_shipping_options(
+    session: AsyncSession, options: list[Any], tree: Tree
+) -> list[dict]:
+    return await render(RenderContext(session), SHIPPING_OPTION, options, tree)

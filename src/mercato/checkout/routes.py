@@ -1,0 +1,53 @@
+"""``POST /store/carts/:id/complete``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from mercato.checkout.service import complete_cart
+from mercato.http.deps import OptionalCustomer, Query, Session, Store
+from mercato.order_groups.models import OrderGroup
+from mercato.order_groups.views import COMPLETION_FIELDS, ORDER_GROUP
+from mercato.query.listing import get_or_404, run_retrieve
+
+router = APIRouter(prefix="/store/carts", tags=["store: checkout"])
+
+
+@router.post("/{cart_id}/complete", operation_id="StoreCompleteCart")
+async def complete(
+    cart_id: str,
+    request: Request,
+    session: Session,
+    ctx: Store,
+    customer: OptionalCustomer,
+    params: Query,
+) -> dict:
+    """Split the cart into one order per seller inside an order group (idempotent).
+
+    Payment declined or needing more action: 200 ``{"type": "cart", "cart", "error"}`` and
+    nothing is created.
+    """
+    outcome = await complete_cart(
+        sessionmaker=request.app.state.sessionmaker,
+        cart_id=cart_id,
+        sales_channel_ids=ctx.sales_channel_ids,
+        customer_id=customer.id if customer else None,
+    )
+    if outcome.order_group_id is None:
+        from mercato.carts.views import render_cart
+
+        assert outcome.payment_failure is not None
+        return {
+            "type": "cart",
+            "cart": await render_cart(session, cart_id, params),
+            "error": {
+                "type": outcome.payment_failure.type,
+                "name": "Error",
+                "message": outcome.payment_failure.message,
+            },
+        }
+    group = await get_or_404(session, OrderGroup, "Order group", outcome.order_group_id)
+    body = await run_retrieve(
+        session, resource=ORDER_GROUP, rules=COMPLETION_FIELDS, row=group, params={}
+    )
+    return {"type": "order_group", "order_group": body}

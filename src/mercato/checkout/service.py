@@ -1,0 +1,496 @@
+"""Completing a cart: one order per seller inside one order group, all or nothing.
+
+The process, in one database transaction:
+
+1. lock the cart row (``FOR UPDATE``) — concurrent completions of one cart queue here;
+2. if the cart already has a group, return it (idempotent; nothing is written, no event);
+3. check every precondition (items, email, one shipping method per seller, payment, active
+   sellers) before anything is written;
+4. reserve stock with conditional updates, rows visited in a fixed (location, variant) order so
+   concurrent checkouts cannot deadlock and can never oversell;
+5. authorize the payment once (idempotency key = the payment session);
+6. write orders, lines, shipping methods, payment links, the group, reservations, the
+   seller↔customer links, ``cart.completed_at`` and the outbox events; commit.
+
+A failure after step 5 cancels (voids) the authorization before the error leaves; events are
+dispatched only after the commit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
+from mercato.db.base import new_id
+from mercato.domain.split import SellerOrderDraft, split_cart
+from mercato.domain.statuses import (
+    GroupMember,
+    OrderPaymentFacts,
+    group_statuses,
+    order_payment_status,
+)
+from mercato.domain.totals import (
+    DocumentTotals,
+    compute_document_totals,
+    item_line_totals,
+    shipping_method_totals,
+)
+from mercato.errors import MercatoError, invalid, not_allowed, not_found
+from mercato.events.service import dispatch, emit
+from mercato.order_groups.models import OrderGroup, OrderGroupOrder
+from mercato.orders.models import (
+    Order,
+    OrderLineItem,
+    OrderPaymentCollection,
+    OrderShippingMethod,
+    OrderTransaction,
+    ReservationItem,
+    SellerCustomer,
+)
+from mercato.payments.models import Capture, Payment, PaymentCollection, PaymentSession
+from mercato.payments.providers import PaymentProvider, get_provider
+from mercato.products.models import InventoryLevel, ProductVariant
+from mercato.regions.models import Region
+from mercato.sellers.models import Seller, StockLocation
+
+PAYMENT_FAILURES = {
+    "declined": ("payment_authorization_error", "Payment authorization failed"),
+    "requires_more": ("payment_requires_more_error", "More information is required for payment"),
+}
+
+
+@dataclass(frozen=True)
+class PaymentFailure:
+    type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class CompletionOutcome:
+    """Either the group (new or existing) or, when payment was not authorized, the failure."""
+
+    cart_id: str
+    order_group_id: str | None = None
+    payment_failure: PaymentFailure | None = None
+
+
+class _PaymentNotAuthorized(Exception):
+    def __init__(self, failure: PaymentFailure, authorization: _Authorization) -> None:
+        self.failure = failure
+        self.authorization = authorization
+
+
+@dataclass
+class _Authorization:
+    provider: PaymentProvider
+    key: str
+    amount: int
+    session_id: str
+    captured: bool = False
+
+
+async def complete_cart(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    cart_id: str,
+    sales_channel_ids: tuple[str, ...],
+    customer_id: str | None,
+) -> CompletionOutcome:
+    authorization: _Authorization | None = None
+    try:
+        async with sessionmaker() as session, session.begin():
+            cart = await session.scalar(select(Cart).where(Cart.id == cart_id).with_for_update())
+            if cart is None or not _may_access(cart, sales_channel_ids, customer_id):
+                raise not_found("Cart", cart_id)
+            existing = await session.scalar(
+                select(OrderGroup.id).where(OrderGroup.cart_id == cart.id)
+            )
+            if existing is not None:
+                return CompletionOutcome(cart_id, order_group_id=existing)
+            plan = await _prepare(session, cart)
+            await _reserve_stock(session, plan)
+            authorization = await _authorize(session, sessionmaker, plan)
+            group_id, event_ids = await _place_orders(session, plan, authorization)
+        await dispatch(sessionmaker, event_ids)
+        return CompletionOutcome(cart_id, order_group_id=group_id)
+    except _PaymentNotAuthorized as failed:
+        await _void(sessionmaker, failed.authorization)
+        return CompletionOutcome(cart_id, payment_failure=failed.failure)
+    except BaseException:
+        if authorization is not None:
+            await _void(sessionmaker, authorization)
+        raise
+
+
+def _may_access(cart: Cart, sales_channel_ids: tuple[str, ...], customer_id: str | None) -> bool:
+    """A cart is reachable through its own sales channel; a customer's cart only by them."""
+    if cart.sales_channel_id not in sales_channel_ids:
+        return False
+    return not (cart.customer_id and customer_id and cart.customer_id != customer_id)
+
+
+@dataclass
+class _Plan:
+    cart: Cart
+    region: Region
+    lines: list[CartLineItem]
+    drafts: list[SellerOrderDraft[CartLineItem, CartShippingMethod]]
+    totals: dict[str, DocumentTotals]  # per seller
+    cart_total: int
+    collection: PaymentCollection | None
+    payment_session: PaymentSession | None
+    variants: dict[str, ProductVariant]
+    locations: dict[str, str]  # seller → stock location
+
+
+async def _prepare(session: AsyncSession, cart: Cart) -> _Plan:
+    """Load the cart and check every precondition; nothing is written here."""
+    lines = list(
+        await session.scalars(
+            select(CartLineItem)
+            .where(CartLineItem.cart_id == cart.id)
+            .order_by(CartLineItem.created_at, CartLineItem.id)
+        )
+    )
+    methods = list(
+        await session.scalars(
+            select(CartShippingMethod).where(CartShippingMethod.cart_id == cart.id)
+        )
+    )
+    if lines and not cart.email:
+        raise invalid(f"Cart {cart.id} has no email; set one before completing it")
+    drafts = split_cart(lines, methods)
+    region = await session.get(Region, cart.region_id)
+    assert region is not None
+    totals = {
+        d.seller_id: compute_document_totals(d.lines, d.shipping_methods, region.tax_rate)
+        for d in drafts
+    }
+    cart_total = sum(t.total for t in totals.values())
+
+    collection = await session.scalar(
+        select(PaymentCollection).where(PaymentCollection.cart_id == cart.id).with_for_update()
+    )
+    payment_session = None
+    if cart_total > 0:
+        if collection is None:
+            raise invalid("Payment collection has not been initiated for cart")
+        payment_session = await session.scalar(
+            select(PaymentSession)
+            .where(PaymentSession.payment_collection_id == collection.id)
+            .order_by(PaymentSession.created_at.desc(), PaymentSession.id.desc())
+            .limit(1)
+        )
+        if payment_session is None:
+            raise invalid("Payment sessions are required to complete cart")
+        if payment_session.status == "canceled":
+            raise invalid(
+                f"Payment session {payment_session.id} was canceled; start a new payment session"
+            )
+        if collection.amount != cart_total or payment_session.amount != cart_total:
+            raise invalid(
+                "The payment collection amount no longer matches the cart total; "
+                "start a new payment session"
+            )
+
+    seller_ids = sorted({d.seller_id for d in drafts})
+    sellers = {
+        s.id: s for s in await session.scalars(select(Seller).where(Seller.id.in_(seller_ids)))
+    }
+    for seller_id in seller_ids:
+        seller = sellers.get(seller_id)
+        if seller is None or seller.deleted_at is not None or seller.status != "active":
+            raise not_allowed(
+                f"Seller {seller_id} is not active; cart {cart.id} cannot be completed"
+            )
+    variant_ids = {line.variant_id for line in lines}
+    variants = {
+        v.id: v
+        for v in await session.scalars(
+            select(ProductVariant).where(
+                ProductVariant.id.in_(variant_ids), ProductVariant.deleted_at.is_(None)
+            )
+        )
+    }
+    for line in lines:
+        if line.variant_id not in variants:
+            raise invalid(
+                f"Variant {line.variant_id} of line item {line.id} is no longer available"
+            )
+    locations = dict(
+        (
+            await session.execute(
+                select(StockLocation.seller_id, StockLocation.id).where(
+                    StockLocation.seller_id.in_(seller_ids)
+                )
+            )
+        ).all()
+    )
+    return _Plan(
+        cart,
+        region,
+        lines,
+        drafts,
+        totals,
+        cart_total,
+        collection,
+        payment_session,
+        variants,
+        locations,
+    )
+
+
+def _insufficient(variant_id: str) -> MercatoError:
+    return not_allowed(
+        f"Variant {variant_id} does not have the required inventory", code="insufficient_inventory"
+    )
+
+
+async def _reserve_stock(session: AsyncSession, plan: _Plan) -> None:
+    """Conditional increments of ``reserved_quantity``, one per (location, variant), sorted."""
+    wanted: dict[tuple[str, str], int] = defaultdict(int)
+    backorder: dict[str, bool] = {}
+    for line in plan.lines:
+        variant = plan.variants[line.variant_id]
+        if variant.manage_inventory:
+            wanted[(plan.locations[line.seller_id], variant.id)] += line.quantity
+            backorder[variant.id] = variant.allow_backorder
+    for (location_id, variant_id), quantity in sorted(wanted.items()):
+        reserved = await session.scalar(
+            update(InventoryLevel)
+            .where(
+                InventoryLevel.location_id == location_id,
+                InventoryLevel.variant_id == variant_id,
+                or_(
+                    InventoryLevel.stocked_quantity - InventoryLevel.reserved_quantity >= quantity,
+                    backorder[variant_id],
+                ),
+            )
+            .values(reserved_quantity=InventoryLevel.reserved_quantity + quantity)
+            .returning(InventoryLevel.id)
+        )
+        if reserved is None:
+            raise _insufficient(variant_id)
+
+
+async def _authorize(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], plan: _Plan
+) -> _Authorization | None:
+    if plan.payment_session is None:
+        return None
+    payment_session = plan.payment_session
+    provider = get_provider(payment_session.provider_id, sessionmaker)
+    key = f"{plan.cart.id}:{payment_session.id}:authorize"
+    result = await provider.authorize(
+        amount=plan.cart_total,
+        currency_code=plan.cart.currency_code,
+        data=payment_session.data,
+        idempotency_key=key,
+    )
+    authorization = _Authorization(provider, key, plan.cart_total, payment_session.id)
+    if result.status in PAYMENT_FAILURES:
+        # Leave nothing dangling: a "requires more" authorization may hold funds.
+        raise _PaymentNotAuthorized(PaymentFailure(*PAYMENT_FAILURES[result.status]), authorization)
+    payment_session.status = "authorized"
+    authorization.captured = result.status == "captured"
+    return authorization
+
+
+async def _void(
+    sessionmaker: async_sessionmaker[AsyncSession], authorization: _Authorization
+) -> None:
+    """Compensation: cancel the authorization and retire its session (a retry needs a new one)."""
+    await authorization.provider.cancel(
+        amount=authorization.amount,
+        idempotency_key=authorization.key.replace(":authorize", ":cancel"),
+    )
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(PaymentSession)
+            .where(PaymentSession.id == authorization.session_id)
+            .values(status="canceled")
+        )
+
+
+def _order_rows(
+    plan: _Plan, draft: SellerOrderDraft, totals: DocumentTotals, now: datetime
+) -> tuple[Order, list[Any]]:
+    cart, rate = plan.cart, plan.region.tax_rate
+    order = Order(
+        id=new_id("order"),
+        status="pending",
+        seller_id=draft.seller_id,
+        customer_id=cart.customer_id,
+        email=cart.email,
+        region_id=cart.region_id,
+        sales_channel_id=cart.sales_channel_id,
+        currency_code=cart.currency_code,
+        cart_id=cart.id,
+        shipping_address=cart.shipping_address,
+        billing_address=cart.billing_address,
+        created_at=now,
+        updated_at=now,
+        **{k: v for k, v in totals.as_dict().items() if k != "original_total"},
+    )
+    children: list[Any] = []
+    for line in draft.lines:
+        line_totals = item_line_totals(line, rate)
+        children.append(
+            OrderLineItem(
+                order_id=order.id,
+                cart_line_item_id=line.id,
+                variant_id=line.variant_id,
+                product_id=line.product_id,
+                title=line.title,
+                subtitle=line.subtitle,
+                thumbnail=line.thumbnail,
+                product_title=line.product_title,
+                product_handle=line.product_handle,
+                variant_title=line.variant_title,
+                variant_sku=line.variant_sku,
+                currency_code=cart.currency_code,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                requires_shipping=line.requires_shipping,
+                is_tax_inclusive=line.is_tax_inclusive,
+                subtotal=line_totals.subtotal,
+                tax_total=line_totals.tax_total,
+                total=line_totals.total,
+                metadata_=line.metadata_,
+            )
+        )
+    for method in draft.shipping_methods:
+        method_totals = shipping_method_totals(method, rate)
+        children.append(
+            OrderShippingMethod(
+                order_id=order.id,
+                shipping_option_id=method.shipping_option_id,
+                seller_id=method.seller_id,
+                currency_code=cart.currency_code,
+                name=method.name,
+                amount=method.amount,
+                is_tax_inclusive=method.is_tax_inclusive,
+                subtotal=method_totals.subtotal,
+                tax_total=method_totals.tax_total,
+                total=method_totals.total,
+                data=method.data,
+            )
+        )
+    return order, children
+
+
+async def _place_orders(
+    session: AsyncSession, plan: _Plan, authorization: _Authorization | None
+) -> tuple[str, list[str]]:
+    """Write the group and everything in it; returns the group id and the staged event ids."""
+    now = datetime.now(UTC)
+    cart = plan.cart
+    captured = authorization is not None and authorization.captured
+    orders: list[Order] = []
+    lines_by_order: dict[int, list[OrderLineItem]] = {}
+    for draft in plan.drafts:
+        order, children = _order_rows(plan, draft, plan.totals[draft.seller_id], now)
+        session.add(order)
+        session.add_all(children)
+        orders.append(order)
+        lines_by_order[id(order)] = [c for c in children if isinstance(c, OrderLineItem)]
+    await session.flush()
+
+    payment = None
+    if plan.collection is not None and authorization is not None:
+        collection = plan.collection
+        payment = Payment(
+            payment_collection_id=collection.id,
+            payment_session_id=authorization.session_id,
+            provider_id=authorization.provider.id,
+            currency_code=cart.currency_code,
+            amount=plan.cart_total,
+            data=plan.payment_session.data if plan.payment_session else None,
+            captured_at=now if captured else None,
+        )
+        session.add(payment)
+        collection.status = "authorized"
+        collection.authorized_amount = plan.cart_total
+        collection.captured_amount = plan.cart_total if captured else 0
+        collection.completed_at = now if captured else None
+        await session.flush()
+    if plan.collection is not None:
+        session.add_all(
+            OrderPaymentCollection(
+                order_id=o.id, payment_collection_id=plan.collection.id, amount=o.total
+            )
+            for o in orders
+        )
+
+    for order in orders:
+        order_captured = order.total if captured else 0
+        if captured and payment is not None and order.total > 0:
+            capture = Capture(payment_id=payment.id, order_id=order.id, amount=order.total)
+            session.add(capture)
+            await session.flush()
+            session.add(
+                OrderTransaction(
+                    order_id=order.id,
+                    amount=order.total,
+                    currency_code=order.currency_code,
+                    reference="capture",
+                    reference_id=capture.id,
+                )
+            )
+        order.payment_status = order_payment_status(
+            OrderPaymentFacts(
+                allocated=order.total,
+                captured=order_captured,
+                collection_status=plan.collection.status if plan.collection else None,
+            )
+        )
+        for line in lines_by_order[id(order)]:
+            variant = plan.variants[line.variant_id]
+            if variant.manage_inventory:
+                session.add(
+                    ReservationItem(
+                        line_item_id=line.id,
+                        variant_id=variant.id,
+                        location_id=plan.locations[order.seller_id],
+                        quantity=line.quantity,
+                    )
+                )
+
+    statuses = group_statuses(
+        GroupMember(o.status, o.payment_status, o.fulfillment_status) for o in orders
+    )
+    group = OrderGroup(
+        customer_id=cart.customer_id,
+        cart_id=cart.id,
+        sales_channel_id=cart.sales_channel_id,
+        currency_code=cart.currency_code,
+        seller_count=len({o.seller_id for o in orders}),
+        total=sum(o.total for o in orders),
+        status=statuses.status,
+        payment_status=statuses.payment_status,
+        fulfillment_status=statuses.fulfillment_status,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(group)
+    await session.flush()
+    session.add_all(OrderGroupOrder(order_group_id=group.id, order_id=o.id) for o in orders)
+    if cart.customer_id:
+        await session.execute(
+            insert(SellerCustomer)
+            .values([{"seller_id": o.seller_id, "customer_id": cart.customer_id} for o in orders])
+            .on_conflict_do_nothing()
+        )
+    cart.completed_at = now
+    cart.updated_at = func.now()
+    events = [emit(session, "order.placed", {"id": o.id}) for o in orders]
+    events.append(emit(session, "order_group.created", {"id": group.id}))
+    await session.flush()
+    return group.id, [e.id for e in events]

@@ -1,0 +1,15 @@
+"""``GET /admin/events``: what the outbox holds, dispatched or not."""
+
+from fastapi import APIRouter
+
+from mercato.events.views import EVENT_LIST
+from mercato.http.deps import Query, Session
+from mercato.query.listing import run_list
+
+admin_router = APIRouter(prefix="/admin/events", tags=["admin: events"])
+
+
+@admin_router.get("", operation_id="AdminListEvents")
+async def list_events(session: Session, params: Query) -> dict:
+    """Filter with ``name`` and ``resource_id``; newest first."""
+    return await run_list(session, EVENT_LIST, params)

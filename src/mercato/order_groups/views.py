@@ -1,0 +1,251 @@
+"""What clients see of an order group: admins everything, customers a fixed safe selection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, or_, select
+
+from mercato.carts.models import Cart
+from mercato.customers.models import Customer
+from mercato.customers.views import CUSTOMER
+from mercato.order_groups.models import OrderGroup, OrderGroupOrder
+from mercato.orders.models import Order
+from mercato.orders.views import ORDER
+from mercato.query.fields import FieldRules, Relation, Resource
+from mercato.query.listing import Filter, ListSpec, ilike_any
+from mercato.query.loaders import belongs_to, through
+from mercato.query.values import attr, money, timestamp
+
+
+def _cart_resource() -> Resource:
+    from mercato.carts.views import CART
+
+    return CART
+
+
+_carts = belongs_to(Cart, "cart_id")
+
+
+ORDER_GROUP = Resource(
+    name="order_group",
+    fields={
+        "id": attr("id"),
+        "display_id": attr("display_id"),
+        "customer_id": attr("customer_id"),
+        "cart_id": attr("cart_id"),
+        "sales_channel_id": attr("sales_channel_id"),
+        "currency_code": attr("currency_code"),
+        "seller_count": attr("seller_count"),
+        "total": money("total"),
+        "status": attr("status"),
+        "payment_status": attr("payment_status"),
+        "fulfillment_status": attr("fulfillment_status"),
+        "metadata": attr("metadata_"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    relations={
+        "orders": Relation(
+            lambda: ORDER,
+            through(Order, OrderGroupOrder, "order_group_id", "order_id"),
+            many=True,
+        ),
+        "customer": Relation(lambda: CUSTOMER, belongs_to(Customer, "customer_id"), many=False),
+        "cart": Relation(_cart_resource, _carts, many=False),
+    },
+    defaults=(
+        "id",
+        "display_id",
+        "customer_id",
+        "cart_id",
+        "currency_code",
+        "seller_count",
+        "total",
+        "status",
+        "payment_status",
+        "fulfillment_status",
+        "created_at",
+        "updated_at",
+    ),
+)
+
+_LIST_DEFAULTS = ORDER_GROUP.defaults
+_ADMIN_ALLOWED = (*ORDER_GROUP.fields, "orders.*", "customer.*", "cart.*")
+ADMIN_GROUP_LIST_FIELDS = FieldRules(defaults=_LIST_DEFAULTS, allowed=_ADMIN_ALLOWED)
+ADMIN_GROUP_DETAIL_FIELDS = FieldRules(
+    defaults=(
+        *_LIST_DEFAULTS,
+        *(
+            f"orders.{f}"
+            for f in (
+                "id",
+                "display_id",
+                "status",
+                "seller_id",
+                "seller.id",
+                "seller.name",
+                "seller.handle",
+                "currency_code",
+                "payment_status",
+                "fulfillment_status",
+                "subtotal",
+                "shipping_total",
+                "tax_total",
+                "discount_total",
+                "total",
+                "items.id",
+                "items.title",
+                "items.variant_title",
+                "items.quantity",
+                "items.unit_price",
+                "items.total",
+            )
+        ),
+    ),
+    allowed=_ADMIN_ALLOWED,
+)
+
+STORE_GROUP_FIELD_PATHS = (
+    "id",
+    "display_id",
+    "customer_id",
+    "currency_code",
+    "seller_count",
+    "total",
+    "status",
+    "payment_status",
+    "fulfillment_status",
+    "created_at",
+    "updated_at",
+    "orders.id",
+    "orders.display_id",
+    "orders.status",
+    "orders.seller_id",
+    "orders.payment_status",
+    "orders.fulfillment_status",
+    "orders.currency_code",
+    "orders.total",
+    "orders.subtotal",
+    "orders.item_total",
+    "orders.shipping_total",
+    "orders.tax_total",
+    "orders.discount_total",
+    "orders.seller.id",
+    "orders.seller.name",
+    "orders.seller.handle",
+    "orders.seller.logo",
+    "orders.items.id",
+    "orders.items.title",
+    "orders.items.subtitle",
+    "orders.items.thumbnail",
+    "orders.items.product_title",
+    "orders.items.variant_title",
+    "orders.items.quantity",
+    "orders.items.unit_price",
+    "orders.items.total",
+    "orders.items.variant_id",
+    "orders.items.variant.id",
+    "orders.items.variant.title",
+    "orders.items.variant.sku",
+    "orders.items.variant.product.id",
+    "orders.items.variant.product.handle",
+    "orders.items.variant.product.title",
+    "orders.items.variant.product.thumbnail",
+)
+STORE_GROUP_FIELDS = FieldRules(defaults=STORE_GROUP_FIELD_PATHS, allowed=STORE_GROUP_FIELD_PATHS)
+
+# The body of a successful completion (checkout.md).
+COMPLETION_FIELDS = FieldRules(
+    defaults=(
+        "id",
+        "display_id",
+        "customer_id",
+        "cart_id",
+        "currency_code",
+        "seller_count",
+        "total",
+        "created_at",
+        "updated_at",
+        "orders.id",
+        "orders.display_id",
+        "orders.seller_id",
+        "orders.status",
+        "orders.total",
+        "orders.currency_code",
+    )
+)
+
+GROUP_STATUSES = frozenset("pending completed archived canceled requires_action".split())
+PAYMENT_STATUSES = frozenset(
+    "not_paid awaiting authorized partially_authorized captured partially_captured "
+    "partially_refunded refunded canceled requires_action".split()
+)
+FULFILLMENT_STATUSES = frozenset(
+    "not_fulfilled partially_fulfilled fulfilled partially_shipped shipped partially_delivered "
+    "delivered canceled".split()
+)
+
+
+def _has_order_of_seller(op: str, value: Any):
+    sellers = value if isinstance(value, list) else [value]
+    contains = exists().where(
+        OrderGroupOrder.order_group_id == OrderGroup.id,
+        OrderGroupOrder.order_id == Order.id,
+        Order.seller_id.in_(sellers),
+    )
+    return ~contains if op in ("$ne", "$nin") else contains
+
+
+def _search(q: str):
+    """Group id and cart id (exact), display id (exact number), customer email and name
+    (case-insensitive substring)."""
+    customers = select(Customer.id).where(
+        ilike_any(q, Customer.email, Customer.first_name, Customer.last_name)
+    )
+    clauses = [
+        OrderGroup.id == q,
+        OrderGroup.cart_id == q,
+        OrderGroup.customer_id.in_(customers),
+    ]
+    if q.isdigit():
+        clauses.append(OrderGroup.display_id == int(q))
+    return or_(*clauses)
+
+
+_DATES = {
+    "created_at": Filter(OrderGroup.created_at, "datetime"),
+    "updated_at": Filter(OrderGroup.updated_at, "datetime"),
+}
+
+ADMIN_GROUP_LIST = ListSpec(
+    model=OrderGroup,
+    resource=ORDER_GROUP,
+    plural="order_groups",
+    fields=ADMIN_GROUP_LIST_FIELDS,
+    filters={
+        "id": Filter(OrderGroup.id),
+        "customer_id": Filter(OrderGroup.customer_id),
+        "seller_id": Filter(_has_order_of_seller),
+        "status": Filter(OrderGroup.status, choices=GROUP_STATUSES),
+        "payment_status": Filter(OrderGroup.payment_status, choices=PAYMENT_STATUSES),
+        "fulfillment_status": Filter(OrderGroup.fulfillment_status, choices=FULFILLMENT_STATUSES),
+        "sales_channel_id": Filter(OrderGroup.sales_channel_id),
+        **_DATES,
+    },
+    sortable={
+        "created_at": OrderGroup.created_at,
+        "updated_at": OrderGroup.updated_at,
+        "display_id": OrderGroup.display_id,
+    },
+    q=_search,
+)
+
+STORE_GROUP_LIST = ListSpec(
+    model=OrderGroup,
+    resource=ORDER_GROUP,
+    plural="order_groups",
+    fields=STORE_GROUP_FIELDS,
+    filters={"id": Filter(OrderGroup.id), **_DATES},
+    sortable={"created_at": OrderGroup.created_at, "display_id": OrderGroup.display_id},
+)

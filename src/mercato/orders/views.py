@@ -1,0 +1,367 @@
+"""What clients see of an order: stored columns, money in major units, the summary computed
+from the order's own transactions, and batched relations."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import func, select
+
+from mercato.customers.models import Customer
+from mercato.customers.views import CUSTOMER
+from mercato.domain.money import to_major
+from mercato.orders.models import (
+    Order,
+    OrderLineItem,
+    OrderPaymentCollection,
+    OrderShippingMethod,
+    OrderTransaction,
+)
+from mercato.payments.models import PaymentCollection
+from mercato.products.models import ProductVariant
+from mercato.products.views import VARIANT
+from mercato.query.fields import Computed, FieldRules, Relation, RenderContext, Resource
+from mercato.query.loaders import belongs_to, has_many
+from mercato.query.values import attr, money, timestamp
+from mercato.sellers.models import Seller
+from mercato.sellers.views import SELLER
+
+TOTAL_FIELDS = (
+    "item_total",
+    "item_subtotal",
+    "item_tax_total",
+    "shipping_total",
+    "shipping_subtotal",
+    "shipping_tax_total",
+    "subtotal",
+    "tax_total",
+    "discount_total",
+    "total",
+)
+
+
+async def _money_movements(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
+    """Captured and refunded totals per order, one grouped query for the page."""
+    rows = await ctx.session.execute(
+        select(
+            OrderTransaction.order_id, OrderTransaction.reference, func.sum(OrderTransaction.amount)
+        )
+        .where(OrderTransaction.order_id.in_({o.id for o in orders}))
+        .group_by(OrderTransaction.order_id, OrderTransaction.reference)
+    )
+    sums: dict[str, dict[str, int]] = defaultdict(dict)
+    for order_id, reference, amount in rows:
+        sums[order_id][reference] = int(amount)
+    result = []
+    for order in orders:
+        paid = sums[order.id].get("capture", 0)
+        refunded = -sums[order.id].get("refund", 0)
+        transaction_total = paid - refunded
+        current = order.total
+
+        def major(amount: int, order: Any = order) -> int | float:
+            return to_major(amount, order.currency_code)
+
+        result.append(
+            {
+                "paid_total": major(paid),
+                "refunded_total": major(refunded),
+                "refundable_amount": major(paid - refunded),
+                "original_total": major(order.total),
+                "summary": {
+                    "original_order_total": major(order.total),
+                    "current_order_total": major(current),
+                    "paid_total": major(paid),
+                    "refunded_total": major(refunded),
+                    "transaction_total": major(transaction_total),
+                    "pending_difference": major(current - transaction_total),
+                },
+            }
+        )
+    return result
+
+
+async def _group_ids(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
+    from mercato.order_groups.models import OrderGroupOrder
+
+    rows = await ctx.session.execute(
+        select(OrderGroupOrder.order_id, OrderGroupOrder.order_group_id).where(
+            OrderGroupOrder.order_id.in_({o.id for o in orders})
+        )
+    )
+    groups = dict(rows.all())
+    return [{"order_group_id": groups.get(o.id)} for o in orders]
+
+
+async def _payment_collections(ctx: RenderContext, orders: list[Any]) -> list[Any]:
+    """Each order's link to the payment collection, carrying the order's own share."""
+    rows = await ctx.session.execute(
+        select(OrderPaymentCollection, PaymentCollection)
+        .join(
+            PaymentCollection, PaymentCollection.id == OrderPaymentCollection.payment_collection_id
+        )
+        .where(OrderPaymentCollection.order_id.in_({o.id for o in orders}))
+    )
+    links: dict[str, list[Any]] = defaultdict(list)
+    for link, collection in rows:
+        links[link.order_id].append(OrderPaymentShare(link, collection))
+    return [links.get(o.id, []) for o in orders]
+
+
+class OrderPaymentShare:
+    """An order's view of the shared payment collection: only its own amount."""
+
+    def __init__(self, link: OrderPaymentCollection, collection: PaymentCollection) -> None:
+        self.id = collection.id
+        self.amount = link.amount
+        self.currency_code = collection.currency_code
+        self.status = collection.status
+        self.created_at = collection.created_at
+
+
+ORDER_PAYMENT_COLLECTION = Resource(
+    name="payment_collection",
+    fields={
+        "id": attr("id"),
+        "currency_code": attr("currency_code"),
+        "amount": money("amount"),
+        "status": attr("status"),
+    },
+    defaults=("id", "currency_code", "amount", "status"),
+)
+
+LINE_ITEM = Resource(
+    name="line_item",
+    fields={
+        "id": attr("id"),
+        "order_id": attr("order_id"),
+        "variant_id": attr("variant_id"),
+        "product_id": attr("product_id"),
+        "title": attr("title"),
+        "subtitle": attr("subtitle"),
+        "thumbnail": attr("thumbnail"),
+        "product_title": attr("product_title"),
+        "product_handle": attr("product_handle"),
+        "variant_title": attr("variant_title"),
+        "variant_sku": attr("variant_sku"),
+        "quantity": attr("quantity"),
+        "unit_price": money("unit_price"),
+        "requires_shipping": attr("requires_shipping"),
+        "is_tax_inclusive": attr("is_tax_inclusive"),
+        "subtotal": money("subtotal"),
+        "tax_total": money("tax_total"),
+        "total": money("total"),
+        "fulfilled_quantity": attr("fulfilled_quantity"),
+        "shipped_quantity": attr("shipped_quantity"),
+        "delivered_quantity": attr("delivered_quantity"),
+        "metadata": attr("metadata_"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    relations={
+        "variant": Relation(lambda: VARIANT, belongs_to(ProductVariant, "variant_id"), many=False),
+    },
+    defaults=(
+        "id",
+        "variant_id",
+        "product_id",
+        "title",
+        "subtitle",
+        "thumbnail",
+        "product_title",
+        "product_handle",
+        "variant_title",
+        "variant_sku",
+        "quantity",
+        "unit_price",
+        "requires_shipping",
+        "is_tax_inclusive",
+        "subtotal",
+        "tax_total",
+        "total",
+        "metadata",
+    ),
+)
+
+SHIPPING_METHOD = Resource(
+    name="shipping_method",
+    fields={
+        "id": attr("id"),
+        "order_id": attr("order_id"),
+        "shipping_option_id": attr("shipping_option_id"),
+        "seller_id": attr("seller_id"),
+        "name": attr("name"),
+        "amount": money("amount"),
+        "is_tax_inclusive": attr("is_tax_inclusive"),
+        "subtotal": money("subtotal"),
+        "tax_total": money("tax_total"),
+        "total": money("total"),
+        "data": attr("data"),
+    },
+    defaults=(
+        "id",
+        "shipping_option_id",
+        "seller_id",
+        "name",
+        "amount",
+        "subtotal",
+        "tax_total",
+        "total",
+    ),
+)
+
+ORDER = Resource(
+    name="order",
+    fields={
+        "id": attr("id"),
+        "display_id": attr("display_id"),
+        "status": attr("status"),
+        "seller_id": attr("seller_id"),
+        "customer_id": attr("customer_id"),
+        "email": attr("email"),
+        "region_id": attr("region_id"),
+        "sales_channel_id": attr("sales_channel_id"),
+        "currency_code": attr("currency_code"),
+        "cart_id": attr("cart_id"),
+        "order_group_id": Computed(_group_ids, "order_group_id"),
+        "no_notification": attr("no_notification"),
+        "canceled_at": timestamp("canceled_at"),
+        "metadata": attr("metadata_"),
+        "shipping_address": attr("shipping_address"),
+        "billing_address": attr("billing_address"),
+        "payment_status": attr("payment_status"),
+        "fulfillment_status": attr("fulfillment_status"),
+        **{name: money(name) for name in TOTAL_FIELDS},
+        "original_total": Computed(_money_movements, "original_total"),
+        "paid_total": Computed(_money_movements, "paid_total"),
+        "refunded_total": Computed(_money_movements, "refunded_total"),
+        "refundable_amount": Computed(_money_movements, "refundable_amount"),
+        "summary": Computed(_money_movements, "summary"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    relations={
+        "items": Relation(
+            lambda: LINE_ITEM,
+            has_many(OrderLineItem, "order_id", order_by=(OrderLineItem.id,)),
+            many=True,
+        ),
+        "shipping_methods": Relation(
+            lambda: SHIPPING_METHOD, has_many(OrderShippingMethod, "order_id"), many=True
+        ),
+        "seller": Relation(lambda: SELLER, belongs_to(Seller, "seller_id"), many=False),
+        "customer": Relation(lambda: CUSTOMER, belongs_to(Customer, "customer_id"), many=False),
+        "payment_collections": Relation(
+            lambda: ORDER_PAYMENT_COLLECTION, _payment_collections, many=True
+        ),
+    },
+    defaults=(
+        "id",
+        "display_id",
+        "status",
+        "seller_id",
+        "customer_id",
+        "email",
+        "region_id",
+        "sales_channel_id",
+        "currency_code",
+        "cart_id",
+        "order_group_id",
+        "payment_status",
+        "fulfillment_status",
+        *TOTAL_FIELDS,
+        "summary",
+        "created_at",
+        "updated_at",
+    ),
+)
+
+ORDER_DETAIL_FIELDS = FieldRules(
+    defaults=(
+        *ORDER.defaults,
+        "no_notification",
+        "canceled_at",
+        "metadata",
+        "shipping_address",
+        "billing_address",
+        "original_total",
+        "paid_total",
+        "refunded_total",
+        "refundable_amount",
+        "items.*",
+        "shipping_methods.*",
+        "payment_collections.*",
+        "seller.id",
+        "seller.name",
+        "seller.handle",
+        "customer.id",
+        "customer.email",
+        "customer.first_name",
+        "customer.last_name",
+    )
+)
+ORDER_LIST_FIELDS = FieldRules(defaults=ORDER.defaults)
+
+
+def _order_search(q: str):
+    from sqlalchemy import or_
+
+    from mercato.query.listing import ilike_any
+
+    customers = select(Customer.id).where(
+        ilike_any(q, Customer.email, Customer.first_name, Customer.last_name)
+    )
+    clauses = [ilike_any(q, Order.email), Order.customer_id.in_(customers)]
+    if q.isdigit():
+        clauses.append(Order.display_id == int(q))
+    return or_(*clauses)
+
+
+def _order_filters() -> dict:
+    from mercato.query.listing import Filter
+
+    payment = frozenset(
+        "not_paid awaiting authorized partially_authorized captured partially_captured "
+        "partially_refunded refunded canceled requires_action".split()
+    )
+    fulfillment = frozenset(
+        "not_fulfilled partially_fulfilled fulfilled partially_shipped shipped "
+        "partially_delivered delivered canceled".split()
+    )
+    statuses = frozenset("pending completed draft archived canceled requires_action".split())
+    return {
+        "id": Filter(Order.id),
+        "status": Filter(Order.status, choices=statuses),
+        "customer_id": Filter(Order.customer_id),
+        "sales_channel_id": Filter(Order.sales_channel_id),
+        "region_id": Filter(Order.region_id),
+        "payment_status": Filter(Order.payment_status, choices=payment),
+        "fulfillment_status": Filter(Order.fulfillment_status, choices=fulfillment),
+        "created_at": Filter(Order.created_at, "datetime"),
+        "updated_at": Filter(Order.updated_at, "datetime"),
+    }
+
+
+def _order_list(*, with_seller_filter: bool, fields: FieldRules):
+    from mercato.query.listing import Filter, ListSpec
+
+    filters = _order_filters()
+    if with_seller_filter:
+        filters["seller_id"] = Filter(Order.seller_id)
+    return ListSpec(
+        model=Order,
+        resource=ORDER,
+        plural="orders",
+        fields=fields,
+        filters=filters,
+        sortable={
+            "created_at": Order.created_at,
+            "updated_at": Order.updated_at,
+            "display_id": Order.display_id,
+        },
+        q=_order_search,
+    )
+
+
+ORDER_LIST = _order_list(with_seller_filter=True, fields=ORDER_LIST_FIELDS)

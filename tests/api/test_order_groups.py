@@ -1,0 +1,274 @@
+"""Order-group reads (order-groups.md): admin filters, q, sort, fields, computed values that
+filters never change, customer scoping in the store, and constant query counts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
+from tests.api.helpers import admin_headers, error, fast_hashing, login, ok  # noqa: F401
+
+
+async def register_customer(client, market, email: str) -> dict[str, str]:
+    token = ok(
+        await client.post(
+            "/auth/customer/emailpass/register", json={"email": email, "password": "supersecret"}
+        )
+    )["token"]
+    ok(
+        await client.post(
+            "/store/customers",
+            json={"email": email, "first_name": email.split("@")[0]},
+            headers={**market.store, "authorization": f"Bearer {token}"},
+        )
+    )
+    return await login(client, "customer", email, "supersecret")
+
+
+async def checkout(client, market, sellers, customer_headers=None, email="guest@example.com"):
+    items = [(market.variants[s][0], 1) for s in sellers]
+    cart = await ready_cart(
+        client, market, items, headers=customer_headers, email=None if customer_headers else email
+    )
+    return ok(await complete(client, market, cart["id"], customer_headers))["order_group"]
+
+
+@pytest.fixture
+async def scene(client, admin_headers):
+    """Three groups: alice buys from A+B, bob from B+C, a guest from A only."""
+    market = await build_marketplace(client, admin_headers, sellers=3)
+    a, b, c = (s["id"] for s in market.sellers)
+    alice = await register_customer(client, market, "alice@example.com")
+    bob = await register_customer(client, market, "bob@example.com")
+    groups = {
+        "alice": await checkout(client, market, [a, b], alice),
+        "bob": await checkout(client, market, [b, c], bob),
+        "guest": await checkout(client, market, [a]),
+    }
+    return market, {"a": a, "b": b, "c": c}, {"alice": alice, "bob": bob}, groups
+
+
+async def listed(client, market, **params) -> list[str]:
+    body = ok(await client.get("/admin/order-groups", params=params, headers=market.admin))
+    assert body["count"] == len(body["order_groups"]) or "limit" in params
+    return [g["id"] for g in body["order_groups"]]
+
+
+async def test_default_list_shape_and_order(client, scene):
+    market, _, _, groups = scene
+    body = ok(await client.get("/admin/order-groups", headers=market.admin))
+    assert body["count"] == 3 and body["offset"] == 0 and body["limit"] == 50
+    first = body["order_groups"][0]
+    assert list(first) == [
+        "id",
+        "display_id",
+        "customer_id",
+        "cart_id",
+        "currency_code",
+        "seller_count",
+        "total",
+        "status",
+        "payment_status",
+        "fulfillment_status",
+        "created_at",
+        "updated_at",
+    ]
+    assert [g["id"] for g in body["order_groups"]] == [
+        groups["guest"]["id"],
+        groups["bob"]["id"],
+        groups["alice"]["id"],
+    ]
+    assert first["status"] == "pending" and first["payment_status"] == "authorized"
+    assert first["fulfillment_status"] == "not_fulfilled"
+    ascending = await listed(client, market, order="display_id")
+    assert ascending == [groups["alice"]["id"], groups["bob"]["id"], groups["guest"]["id"]]
+
+
+async def test_filters_select_groups_and_never_change_their_aggregates(client, scene):
+    market, sellers, _, groups = scene
+    everything = {
+        g["id"]: g
+        for g in ok(await client.get("/admin/order-groups", headers=market.admin))["order_groups"]
+    }
+    body = ok(
+        await client.get(
+            "/admin/order-groups", params={"seller_id": sellers["a"]}, headers=market.admin
+        )
+    )
+    assert {g["id"] for g in body["order_groups"]} == {groups["alice"]["id"], groups["guest"]["id"]}
+    for group in body["order_groups"]:
+        assert group == everything[group["id"]]  # seller_count and total are the whole group's
+    assert everything[groups["alice"]["id"]]["seller_count"] == 2
+    alice_customer = groups["alice"]["customer_id"]
+    assert await listed(client, market, customer_id=alice_customer) == [groups["alice"]["id"]]
+    assert set(
+        await listed(client, market, **{"seller_id[]": [sellers["a"], sellers["c"]]})
+    ) == set(g["id"] for g in groups.values())
+    assert await listed(client, market, seller_id=sellers["c"], customer_id=alice_customer) == []
+    assert len(await listed(client, market, status="pending", payment_status="authorized")) == 3
+    assert await listed(client, market, payment_status="captured") == []
+    assert len(await listed(client, market, fulfillment_status="not_fulfilled")) == 3
+    created = groups["bob"]["created_at"]
+    assert set(await listed(client, market, **{"created_at[$gte]": created})) == {
+        groups["bob"]["id"],
+        groups["guest"]["id"],
+    }
+    assert await listed(client, market, **{"created_at[$lt]": created}) == [groups["alice"]["id"]]
+    assert await listed(client, market, id=groups["bob"]["id"]) == [groups["bob"]["id"]]
+    assert len(await listed(client, market, sales_channel_id=market.channel_id)) == 3
+
+
+async def test_q_matches_email_name_display_id_and_ids(client, scene):
+    market, _, _, groups = scene
+    assert await listed(client, market, q="ALICE@") == [groups["alice"]["id"]]
+    assert await listed(client, market, q="bob") == [groups["bob"]["id"]]
+    assert await listed(client, market, q=str(groups["guest"]["display_id"])) == [
+        groups["guest"]["id"]
+    ]
+    assert await listed(client, market, q=groups["bob"]["cart_id"]) == [groups["bob"]["id"]]
+    assert await listed(client, market, q=groups["alice"]["id"]) == [groups["alice"]["id"]]
+    assert await listed(client, market, q="%") == []
+    assert await listed(client, market, q="bob", seller_id=scene[1]["a"]) == []
+
+
+async def test_bad_list_requests_are_rejected(client, scene):
+    market = scene[0]
+    for params, message in [
+        ({"foo": "1"}, "Invalid request: Unrecognized fields: 'foo'"),
+        ({"order": "total"}, "Order field total is not valid"),
+        ({"status[$gt]": "a"}, None),
+        ({"status": "shipped"}, None),
+        ({"created_at": "yesterday"}, None),
+        ({"fields": "password"}, "Requested fields [password] are not valid"),
+        ({"limit": "5000"}, None),
+    ]:
+        error(
+            await client.get("/admin/order-groups", params=params, headers=market.admin),
+            400,
+            "invalid_data",
+            message,
+        )
+
+
+async def test_detail_and_order_group_of_an_order(client, scene):
+    market, sellers, _, groups = scene
+    group_id = groups["alice"]["id"]
+    detail = ok(await client.get(f"/admin/order-groups/{group_id}", headers=market.admin))[
+        "order_group"
+    ]
+    assert detail["seller_count"] == 2 and len(detail["orders"]) == 2
+    order = detail["orders"][0]
+    assert {
+        "id",
+        "display_id",
+        "status",
+        "seller_id",
+        "seller",
+        "currency_code",
+        "payment_status",
+        "fulfillment_status",
+        "subtotal",
+        "shipping_total",
+        "tax_total",
+        "discount_total",
+        "total",
+        "items",
+    } <= set(order)
+    assert set(order["seller"]) == {"id", "name", "handle"}
+    assert set(order["items"][0]) == {
+        "id",
+        "title",
+        "variant_title",
+        "quantity",
+        "unit_price",
+        "total",
+    }
+    assert Decimal(str(detail["total"])) == sum(Decimal(str(o["total"])) for o in detail["orders"])
+    via_order = ok(
+        await client.get(f"/admin/orders/{order['id']}/order-group", headers=market.admin)
+    )
+    assert via_order["order_group"] == detail
+    error(
+        await client.get("/admin/order-groups/og_nope", headers=market.admin),
+        404,
+        "not_found",
+        "Order group with id og_nope was not found",
+    )
+    error(
+        await client.get("/admin/orders/order_nope/order-group", headers=market.admin),
+        404,
+        "not_found",
+    )
+    trimmed = ok(
+        await client.get(
+            f"/admin/order-groups/{group_id}",
+            params={"fields": "total,*customer"},
+            headers=market.admin,
+        )
+    )["order_group"]
+    assert set(trimmed) == {"id", "total", "customer"}
+    assert trimmed["customer"]["email"] == "alice@example.com"
+
+
+async def test_store_customers_see_only_their_own_groups(client, scene):
+    market, _, customers, groups = scene
+    alice = {**market.store, **customers["alice"]}
+    body = ok(await client.get("/store/order-groups", headers=alice))
+    assert [g["id"] for g in body["order_groups"]] == [groups["alice"]["id"]]
+    group = body["order_groups"][0]
+    assert group["orders"][0]["seller"].keys() == {"id", "name", "handle", "logo"}
+    assert "seller_id" in group["orders"][0]
+    assert "email" not in group["orders"][0]["seller"]
+    ok(await client.get(f"/store/order-groups/{groups['alice']['id']}", headers=alice))
+    for other in (groups["bob"]["id"], groups["guest"]["id"], "og_unknown"):
+        error(
+            await client.get(f"/store/order-groups/{other}", headers=alice),
+            404,
+            "not_found",
+            f"Order group with id {other} was not found",
+        )
+    error(
+        await client.get("/store/order-groups", params={"customer_id": "x"}, headers=alice),
+        400,
+        "invalid_data",
+    )
+    error(
+        await client.get("/store/order-groups", params={"fields": "cart_id"}, headers=alice),
+        400,
+        "invalid_data",
+        "Requested fields [cart_id] are not valid",
+    )
+    assert (await client.get("/store/order-groups", headers=market.store)).status_code == 401
+
+
+async def test_admin_list_costs_the_same_queries_for_any_page_size(client, scene, count_statements):
+    market = scene[0]
+    a, b, c = scene[1].values()
+    for _ in range(4):
+        await checkout(client, market, [a, b, c])
+    params = {"fields": "+orders.*,+orders.items.*,+orders.seller.*,+customer.*"}
+    with count_statements() as small:
+        assert (
+            len(
+                ok(
+                    await client.get(
+                        "/admin/order-groups", params={**params, "limit": 2}, headers=market.admin
+                    )
+                )["order_groups"]
+            )
+            == 2
+        )
+    with count_statements() as large:
+        assert (
+            len(
+                ok(
+                    await client.get(
+                        "/admin/order-groups", params={**params, "limit": 7}, headers=market.admin
+                    )
+                )["order_groups"]
+            )
+            == 7
+        )
+    assert small.count == large.count
