@@ -6,6 +6,7 @@ from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
 from mercato.customers.models import Customer
 from mercato.db.base import Base
 from mercato.events.models import OutboxEvent
+from mercato.fulfillments.models import Fulfillment, FulfillmentItem, FulfillmentLabel
 from mercato.order_groups.models import OrderGroup, OrderGroupOrder
 from mercato.orders.models import (
     Order,
@@ -38,6 +39,9 @@ from mercato.shipping_options.models import ShippingOption
 from mercato.users.models import User
 
 __all__ = [
+    "Fulfillment",
+    "FulfillmentItem",
+    "FulfillmentLabel",
     "Cart",
     "CartLineItem",
     "CartShippingMethod",

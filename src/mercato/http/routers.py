@@ -18,6 +18,7 @@ def all_routers() -> list[APIRouter]:
     from mercato.checkout import routes as checkout
     from mercato.customers import routes as customers
     from mercato.events import routes as events
+    from mercato.fulfillments import routes as fulfillments
     from mercato.http import health
     from mercato.order_groups import routes as order_groups
     from mercato.orders import routes as orders
@@ -41,6 +42,8 @@ def all_routers() -> list[APIRouter]:
         order_groups.admin_router,
         orders.admin_router,
         events.admin_router,
+        payments.admin_router,
+        fulfillments.admin_router,
     ]
     store_routes = [
         customers.store_router,
@@ -52,7 +55,12 @@ def all_routers() -> list[APIRouter]:
         checkout.router,
         order_groups.store_router,
     ]
-    vendor_routes = [sellers.vendor_router]
+    vendor_routes = [
+        sellers.vendor_router,
+        orders.vendor_router,
+        payments.vendor_router,
+        fulfillments.vendor_router,
+    ]
 
     admin_api = APIRouter(dependencies=[Depends(admin)])
     for router in admin_routes:

@@ -10,6 +10,7 @@ from mercato.orders.views import ORDER, ORDER_DETAIL_FIELDS, ORDER_LIST
 from mercato.query.listing import get_or_404, run_list, run_retrieve
 
 admin_router = APIRouter(prefix="/admin/orders", tags=["admin: orders"])
+vendor_router = APIRouter(prefix="/vendor/orders", tags=["vendor: orders"])
 
 
 @admin_router.get("", operation_id="AdminListOrders")

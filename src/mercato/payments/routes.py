@@ -48,3 +48,7 @@ async def create_payment_session(
         session, collection_id=collection_id, customer=customer, **body.model_dump()
     )
     return await _render(session, collection, tree)
+
+# Per-order capture and refund (orders.md "Money"); vendor routes are scoped to the member's seller.
+admin_router = APIRouter(tags=["admin: payments"])
+vendor_router = APIRouter(tags=["vendor: payments"])

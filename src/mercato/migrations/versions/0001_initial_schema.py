@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 01:38:50.280903
+Create Date: 2026-11-25 01:50:23.219434
 """
 
 from alembic import op
@@ -394,6 +394,23 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cart_line_item'))
     )
     op.create_index(op.f('ix_cart_line_item_cart_id'), 'cart_line_item', ['cart_id'], unique=False)
+    op.create_table('fulfillment',
+    sa.Column('id', sa.String(), nullable=False),
+    sa.Column('order_id', sa.String(), nullable=False),
+    sa.Column('location_id', sa.String(), nullable=False),
+    sa.Column('packed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('shipped_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('canceled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('no_notification', sa.Boolean(), nullable=False),
+    sa.Column('data', postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.ForeignKeyConstraint(['location_id'], ['stock_location.id'], name=op.f('fk_fulfillment_location_id_stock_location')),
+    sa.ForeignKeyConstraint(['order_id'], ['order.id'], name=op.f('fk_fulfillment_order_id_order')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fulfillment'))
+    )
+    op.create_index(op.f('ix_fulfillment_order_id'), 'fulfillment', ['order_id'], unique=False)
     op.create_table('inventory_level',
     sa.Column('id', sa.String(), nullable=False),
     sa.Column('variant_id', sa.String(), nullable=False),
@@ -513,6 +530,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_price')),
     sa.UniqueConstraint('variant_id', 'currency_code', name=op.f('uq_price_variant_id'))
     )
+    op.create_table('fulfillment_item',
+    sa.Column('id', sa.String(), nullable=False),
+    sa.Column('fulfillment_id', sa.String(), nullable=False),
+    sa.Column('line_item_id', sa.String(), nullable=False),
+    sa.Column('quantity', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['fulfillment_id'], ['fulfillment.id'], name=op.f('fk_fulfillment_item_fulfillment_id_fulfillment')),
+    sa.ForeignKeyConstraint(['line_item_id'], ['order_line_item.id'], name=op.f('fk_fulfillment_item_line_item_id_order_line_item')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fulfillment_item'))
+    )
+    op.create_index(op.f('ix_fulfillment_item_fulfillment_id'), 'fulfillment_item', ['fulfillment_id'], unique=False)
+    op.create_index(op.f('ix_fulfillment_item_line_item_id'), 'fulfillment_item', ['line_item_id'], unique=False)
+    op.create_table('fulfillment_label',
+    sa.Column('id', sa.String(), nullable=False),
+    sa.Column('fulfillment_id', sa.String(), nullable=False),
+    sa.Column('tracking_number', sa.String(), nullable=False),
+    sa.Column('tracking_url', sa.String(), nullable=True),
+    sa.Column('label_url', sa.String(), nullable=True),
+    sa.ForeignKeyConstraint(['fulfillment_id'], ['fulfillment.id'], name=op.f('fk_fulfillment_label_fulfillment_id_fulfillment')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fulfillment_label'))
+    )
+    op.create_index(op.f('ix_fulfillment_label_fulfillment_id'), 'fulfillment_label', ['fulfillment_id'], unique=False)
     op.create_table('payment',
     sa.Column('id', sa.String(), nullable=False),
     sa.Column('payment_collection_id', sa.String(), nullable=False),
@@ -593,6 +631,11 @@ def downgrade() -> None:
     op.drop_table('reservation_item')
     op.drop_index(op.f('ix_payment_payment_collection_id'), table_name='payment')
     op.drop_table('payment')
+    op.drop_index(op.f('ix_fulfillment_label_fulfillment_id'), table_name='fulfillment_label')
+    op.drop_table('fulfillment_label')
+    op.drop_index(op.f('ix_fulfillment_item_line_item_id'), table_name='fulfillment_item')
+    op.drop_index(op.f('ix_fulfillment_item_fulfillment_id'), table_name='fulfillment_item')
+    op.drop_table('fulfillment_item')
     op.drop_table('price')
     op.drop_index(op.f('ix_payment_session_payment_collection_id'), table_name='payment_session')
     op.drop_table('payment_session')
@@ -608,6 +651,8 @@ def downgrade() -> None:
     op.drop_table('order_group_order')
     op.drop_index(op.f('ix_inventory_level_location_id'), table_name='inventory_level')
     op.drop_table('inventory_level')
+    op.drop_index(op.f('ix_fulfillment_order_id'), table_name='fulfillment')
+    op.drop_table('fulfillment')
     op.drop_index(op.f('ix_cart_line_item_cart_id'), table_name='cart_line_item')
     op.drop_table('cart_line_item')
     op.drop_index('uq_product_variant_sku', table_name='product_variant', postgresql_where=sa.text('deleted_at IS NULL'))
