@@ -211,6 +211,19 @@ SHIPPING_METHOD = Resource(
     ),
 )
 
+
+def _fulfillment_resource() -> Resource:
+    from mercato.fulfillments.views import FULFILLMENT
+
+    return FULFILLMENT
+
+
+async def _fulfillments(ctx: RenderContext, orders: list[Any]) -> list[Any]:
+    from mercato.fulfillments.views import fulfillments_of_orders
+
+    return await fulfillments_of_orders(ctx, orders)
+
+
 ORDER = Resource(
     name="order",
     fields={
@@ -255,6 +268,7 @@ ORDER = Resource(
         "payment_collections": Relation(
             lambda: ORDER_PAYMENT_COLLECTION, _payment_collections, many=True
         ),
+        "fulfillments": Relation(_fulfillment_resource, _fulfillments, many=True),
     },
     defaults=(
         "id",
@@ -302,6 +316,30 @@ ORDER_DETAIL_FIELDS = FieldRules(
     )
 )
 ORDER_LIST_FIELDS = FieldRules(defaults=ORDER.defaults)
+
+# A seller sees its own order only: never the group (siblings, group total) nor the customer's
+# whole payment (payment_collections shows this order's share).
+_VENDOR_HIDDEN = ("order_group_id", "cart_id")
+_VENDOR_ALLOWED = (
+    *(f for f in ORDER.fields if f not in _VENDOR_HIDDEN),
+    "items.*",
+    "shipping_methods.*",
+    "payment_collections.*",
+    "fulfillments.*",
+    "seller.*",
+    "customer.id",
+    "customer.email",
+    "customer.first_name",
+    "customer.last_name",
+    "customer.phone",
+)
+VENDOR_ORDER_LIST_FIELDS = FieldRules(
+    defaults=tuple(f for f in ORDER.defaults if f not in _VENDOR_HIDDEN), allowed=_VENDOR_ALLOWED
+)
+VENDOR_ORDER_DETAIL_FIELDS = FieldRules(
+    defaults=tuple(f for f in ORDER_DETAIL_FIELDS.defaults if f not in _VENDOR_HIDDEN),
+    allowed=_VENDOR_ALLOWED,
+)
 
 
 def _order_search(q: str):
@@ -365,3 +403,4 @@ def _order_list(*, with_seller_filter: bool, fields: FieldRules):
 
 
 ORDER_LIST = _order_list(with_seller_filter=True, fields=ORDER_LIST_FIELDS)
+VENDOR_ORDER_LIST = _order_list(with_seller_filter=False, fields=VENDOR_ORDER_LIST_FIELDS)
