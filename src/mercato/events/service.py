@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mercato.db.base import new_id
 from mercato.events.models import OutboxEvent
 
 log = logging.getLogger("mercato.events")
@@ -33,7 +34,7 @@ def subscribe(name: str, handler: Handler) -> Callable[[], None]:
 
 def emit(session: AsyncSession, name: str, data: dict[str, Any]) -> OutboxEvent:
     """Stage an event in the caller's transaction (``data["id"]`` names the resource)."""
-    event = OutboxEvent(name=name, data=data, resource_id=data.get("id"))
+    event = OutboxEvent(id=new_id("evt"), name=name, data=data, resource_id=data.get("id"))
     session.add(event)
     return event
 

@@ -1,13 +1,17 @@
-"""``/admin/orders`` reads."""
+"""``/admin/orders`` and ``/vendor/orders`` (a seller's members see their own orders only)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from mercato.http.deps import Query, Session
+from mercato.events.service import dispatch
+from mercato.http.deps import Query, Session, Vendor
+from mercato.orders import service
 from mercato.orders.models import Order
-from mercato.orders.views import ORDER, ORDER_DETAIL_FIELDS, ORDER_LIST
-from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.orders.rendering import render_order
+from mercato.orders.schemas import UpdateOrder
+from mercato.orders.views import ORDER_LIST, VENDOR_ORDER_LIST
+from mercato.query.listing import run_list
 
 admin_router = APIRouter(prefix="/admin/orders", tags=["admin: orders"])
 vendor_router = APIRouter(prefix="/vendor/orders", tags=["vendor: orders"])
@@ -15,14 +19,85 @@ vendor_router = APIRouter(prefix="/vendor/orders", tags=["vendor: orders"])
 
 @admin_router.get("", operation_id="AdminListOrders")
 async def list_orders(session: Session, params: Query) -> dict:
+    """Filters: id, q (display id, email, customer name), status, seller_id, customer_id,
+    sales_channel_id, region_id, payment_status, fulfillment_status, created_at, updated_at."""
     return await run_list(session, ORDER_LIST, params)
 
 
 @admin_router.get("/{order_id}", operation_id="AdminGetOrder")
 async def get_order(order_id: str, session: Session, params: Query) -> dict:
-    order = await get_or_404(session, Order, "Order", order_id)
-    return {
-        "order": await run_retrieve(
-            session, resource=ORDER, rules=ORDER_DETAIL_FIELDS, row=order, params=params
-        )
-    }
+    return await render_order(session, await service.get_order(session, order_id), params)
+
+
+@admin_router.post("/{order_id}", operation_id="AdminUpdateOrder")
+async def update_order(
+    order_id: str, body: UpdateOrder, request: Request, session: Session, params: Query
+) -> dict:
+    """Change the email, addresses or metadata."""
+    changes = body.model_dump(exclude_unset=True)
+    order, event_id = await service.update_order(session, order_id=order_id, changes=changes)
+    await dispatch(request.app.state.sessionmaker, [event_id])
+    return await render_order(session, order, params)
+
+
+@admin_router.post("/{order_id}/cancel", operation_id="AdminCancelOrder")
+async def cancel_order(order_id: str, request: Request, session: Session, params: Query) -> dict:
+    """Void the uncaptured share, refund the captured part, release reservations."""
+    order = await service.cancel_order(
+        sessionmaker=request.app.state.sessionmaker, order_id=order_id
+    )
+    return await render_order(session, await _reload(session, order), params)
+
+
+@admin_router.post("/{order_id}/complete", operation_id="AdminCompleteOrder")
+async def complete_order(order_id: str, request: Request, session: Session, params: Query) -> dict:
+    order = await service.complete_order(
+        sessionmaker=request.app.state.sessionmaker, order_id=order_id
+    )
+    return await render_order(session, await _reload(session, order), params)
+
+
+@admin_router.post("/{order_id}/archive", operation_id="AdminArchiveOrder")
+async def archive_order(order_id: str, request: Request, session: Session, params: Query) -> dict:
+    order = await service.archive_order(
+        sessionmaker=request.app.state.sessionmaker, order_id=order_id
+    )
+    return await render_order(session, await _reload(session, order), params)
+
+
+async def _reload(session, order: Order) -> Order:
+    return await service.get_order(session, order.id)
+
+
+@vendor_router.get("", operation_id="VendorListOrders")
+async def vendor_list_orders(session: Session, vendor: Vendor, params: Query) -> dict:
+    """The seller's own orders; the same filters as the admin list except ``seller_id``."""
+    return await run_list(
+        session, VENDOR_ORDER_LIST, params, scope=[Order.seller_id == vendor.seller_id]
+    )
+
+
+@vendor_router.get("/{order_id}", operation_id="VendorGetOrder")
+async def vendor_get_order(order_id: str, session: Session, vendor: Vendor, params: Query) -> dict:
+    order = await service.get_order(session, order_id, seller_id=vendor.seller_id)
+    return await render_order(session, order, params, vendor=True)
+
+
+@vendor_router.post("/{order_id}/cancel", operation_id="VendorCancelOrder")
+async def vendor_cancel_order(
+    order_id: str, request: Request, session: Session, vendor: Vendor, params: Query
+) -> dict:
+    order = await service.cancel_order(
+        sessionmaker=request.app.state.sessionmaker, order_id=order_id, seller_id=vendor.seller_id
+    )
+    return await render_order(session, await _reload(session, order), params, vendor=True)
+
+
+@vendor_router.post("/{order_id}/complete", operation_id="VendorCompleteOrder")
+async def vendor_complete_order(
+    order_id: str, request: Request, session: Session, vendor: Vendor, params: Query
+) -> dict:
+    order = await service.complete_order(
+        sessionmaker=request.app.state.sessionmaker, order_id=order_id, seller_id=vendor.seller_id
+    )
+    return await render_order(session, await _reload(session, order), params, vendor=True)

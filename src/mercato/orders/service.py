@@ -12,23 +12,28 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.domain.statuses import (
     FulfillmentFacts,
     GroupMember,
     ItemFulfillmentFacts,
     OrderPaymentFacts,
+    ensure_can_archive,
+    ensure_can_cancel,
+    ensure_can_complete,
     group_statuses,
     order_fulfillment_status,
     order_payment_status,
 )
-from mercato.errors import not_found
+from mercato.errors import invalid, not_found
+from mercato.events.service import dispatch, emit
 from mercato.fulfillments.models import Fulfillment
 from mercato.order_groups.models import OrderGroup, OrderGroupOrder
-from mercato.orders.models import Order, OrderLineItem, OrderPaymentCollection
+from mercato.orders.models import Order, OrderLineItem, OrderPaymentCollection, ReservationItem
 from mercato.payments.models import Capture, PaymentCollection, Refund
+from mercato.products.models import InventoryLevel
 
 
 async def lock_order(
@@ -181,3 +186,118 @@ async def refresh_group(
     group.total = sum(o.total for o in members)
     group.updated_at = now or datetime.now(UTC)
     return group
+
+
+# ------------------------------------------------------------------------- status transitions
+
+
+async def _fulfillment_facts(session: AsyncSession, order: Order) -> list[FulfillmentFacts]:
+    return [
+        FulfillmentFacts(
+            packed=f.packed_at is not None,
+            shipped=f.shipped_at is not None,
+            delivered=f.delivered_at is not None,
+            canceled=f.canceled_at is not None,
+        )
+        for f in await session.scalars(select(Fulfillment).where(Fulfillment.order_id == order.id))
+    ]
+
+
+def _refuse_archived(order: Order, action: str) -> None:
+    if order.status == "archived":
+        raise invalid(f"Order with id {order.id} is archived and cannot be {action}")
+
+
+async def release_reservations(session: AsyncSession, order: Order) -> None:
+    """Give the order's reserved units back (rows locked in (location, variant) order)."""
+    reservations = list(
+        await session.scalars(
+            select(ReservationItem)
+            .join(OrderLineItem, OrderLineItem.id == ReservationItem.line_item_id)
+            .where(OrderLineItem.order_id == order.id)
+        )
+    )
+    released: dict[tuple[str, str], int] = defaultdict(int)
+    for reservation in reservations:
+        released[(reservation.location_id, reservation.variant_id)] += reservation.quantity
+    for (location_id, variant_id), quantity in sorted(released.items()):
+        await session.execute(
+            update(InventoryLevel)
+            .where(
+                InventoryLevel.location_id == location_id, InventoryLevel.variant_id == variant_id
+            )
+            .values(reserved_quantity=InventoryLevel.reserved_quantity - quantity)
+        )
+    if reservations:
+        await session.execute(
+            delete(ReservationItem).where(ReservationItem.id.in_([r.id for r in reservations]))
+        )
+
+
+async def cancel_order(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    order_id: str,
+    seller_id: str | None = None,
+    canceled_by: str | None = None,
+) -> Order:
+    """Void the order's uncaptured share, refund what was captured for it, release its
+    reservations and mark it canceled — its siblings' authorization stays valid."""
+    from mercato.payments.order_money import refund_captured, void_order_share
+
+    async with sessionmaker() as session, session.begin():
+        order = await lock_order(session, order_id, seller_id=seller_id)
+        _refuse_archived(order, "canceled")
+        ensure_can_cancel(order.id, order.status, await _fulfillment_facts(session, order))
+        await void_order_share(session, sessionmaker=sessionmaker, order=order)
+        event_ids = await refund_captured(
+            session, sessionmaker=sessionmaker, order=order, created_by=canceled_by
+        )
+        await release_reservations(session, order)
+        order.status = "canceled"
+        order.canceled_at = datetime.now(UTC)
+        await refresh_statuses(session, [order])
+        event_ids.append(emit(session, "order.canceled", {"id": order.id}).id)
+        await session.flush()
+    await dispatch(sessionmaker, event_ids)
+    return order
+
+
+async def complete_order(
+    *, sessionmaker: async_sessionmaker[AsyncSession], order_id: str, seller_id: str | None = None
+) -> Order:
+    async with sessionmaker() as session, session.begin():
+        order = await lock_order(session, order_id, seller_id=seller_id)
+        _refuse_archived(order, "completed")
+        ensure_can_complete(order.id, order.status)
+        order.status = "completed"
+        await refresh_statuses(session, [order])
+        event = emit(session, "order.completed", {"id": order.id})
+        await session.flush()
+    await dispatch(sessionmaker, [event.id])
+    return order
+
+
+async def archive_order(*, sessionmaker: async_sessionmaker[AsyncSession], order_id: str) -> Order:
+    async with sessionmaker() as session, session.begin():
+        order = await lock_order(session, order_id)
+        ensure_can_archive(order.id, order.status)
+        order.status = "archived"
+        await refresh_statuses(session, [order])
+        event = emit(session, "order.archived", {"id": order.id})
+        await session.flush()
+    await dispatch(sessionmaker, [event.id])
+    return order
+
+
+async def update_order(session: AsyncSession, *, order_id: str, changes: dict) -> tuple[Order, str]:
+    """Email, addresses and metadata; totals and items change only through their own flows."""
+    order = await lock_order(session, order_id)
+    for name, value in changes.items():
+        if name == "email" and value is None:
+            raise invalid("Invalid request: email: must not be null")
+        setattr(order, "metadata_" if name == "metadata" else name, value)
+    order.updated_at = datetime.now(UTC)
+    event = emit(session, "order.updated", {"id": order.id})
+    await session.commit()
+    return order, event.id

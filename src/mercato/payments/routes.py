@@ -1,12 +1,24 @@
-"""``/store/payment-collections``."""
+"""``/store/payment-collections``; per-order capture and refund for admins and sellers
+(``/admin|vendor/orders/:id/capture|refund``) and ``/admin/payments/:id/capture``."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
 
 from mercato.carts.views import fields_tree
-from mercato.http.deps import OptionalCustomer, Query, Session
-from mercato.payments import service
+from mercato.errors import invalid
+from mercato.http.deps import Admin, OptionalCustomer, Query, Session, Vendor
+from mercato.orders.rendering import render_order
+from mercato.orders.service import get_order
+from mercato.orders.views import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS
+from mercato.payments import order_money, service
 from mercato.payments.models import PaymentCollection
-from mercato.payments.schemas import CreatePaymentCollection, CreatePaymentSession
+from mercato.payments.schemas import (
+    CaptureAmount,
+    CreatePaymentCollection,
+    CreatePaymentSession,
+    RefundAmount,
+)
 from mercato.payments.views import PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS
 from mercato.query.fields import RenderContext, render
 
@@ -49,6 +61,148 @@ async def create_payment_session(
     )
     return await _render(session, collection, tree)
 
+
 # Per-order capture and refund (orders.md "Money"); vendor routes are scoped to the member's seller.
 admin_router = APIRouter(tags=["admin: payments"])
 vendor_router = APIRouter(tags=["vendor: payments"])
+
+
+# ``Idempotency-Key``: a retry with the same key returns the same result and records nothing.
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def _admin_id(actor) -> str | None:
+    return actor.user_id or actor.api_key_id
+
+
+async def _order_body(session, order_id: str, params: dict, *, seller_id: str | None = None):
+    order = await get_order(session, order_id, seller_id=seller_id)
+    return await render_order(session, order, params, vendor=seller_id is not None)
+
+
+def _check(params: dict, key: str | None, *, vendor: bool = False) -> None:
+    """A bad query string or header is refused before any money moves."""
+    fields_tree(ORDER, VENDOR_ORDER_DETAIL_FIELDS if vendor else ORDER_DETAIL_FIELDS, params)
+    order_money.check_client_key(key)
+
+
+@admin_router.post("/admin/orders/{order_id}/capture", operation_id="AdminCaptureOrder")
+async def admin_capture_order(
+    order_id: str,
+    request: Request,
+    session: Session,
+    actor: Admin,
+    params: Query,
+    body: CaptureAmount | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> dict:
+    """Capture up to the order's share minus what is captured for it (default: all of it)."""
+    _check(params, idempotency_key)
+    await order_money.capture_order(
+        sessionmaker=request.app.state.sessionmaker,
+        order_id=order_id,
+        amount=body.amount if body else None,
+        created_by=_admin_id(actor),
+        idempotency_key=idempotency_key,
+    )
+    return await _order_body(session, order_id, params)
+
+
+@admin_router.post("/admin/orders/{order_id}/refund", operation_id="AdminRefundOrder")
+async def admin_refund_order(
+    order_id: str,
+    request: Request,
+    session: Session,
+    actor: Admin,
+    params: Query,
+    body: RefundAmount | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> dict:
+    """Refund up to what was captured for the order minus its refunds (default: all of it)."""
+    _check(params, idempotency_key)
+    body = body or RefundAmount()
+    await order_money.refund_order(
+        sessionmaker=request.app.state.sessionmaker,
+        order_id=order_id,
+        amount=body.amount,
+        note=body.note,
+        reason=body.reason,
+        created_by=_admin_id(actor),
+        idempotency_key=idempotency_key,
+    )
+    return await _order_body(session, order_id, params)
+
+
+@admin_router.post("/admin/payments/{payment_id}/capture", operation_id="AdminCapturePayment")
+async def admin_capture_payment(
+    payment_id: str,
+    request: Request,
+    session: Session,
+    actor: Admin,
+    params: Query,
+    body: CaptureAmount | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> dict:
+    """Medusa-compatible: capture across the payment's orders (by order id), each capped at
+    what is left of its share; default everything left; a fully captured payment is a no-op."""
+    if params:
+        unknown = ", ".join(repr(k) for k in params)
+        raise invalid(f"Invalid request: Unrecognized fields: {unknown}")
+    order_money.check_client_key(idempotency_key)
+    await order_money.capture_payment(
+        sessionmaker=request.app.state.sessionmaker,
+        payment_id=payment_id,
+        amount=body.amount if body else None,
+        created_by=_admin_id(actor),
+        idempotency_key=idempotency_key,
+    )
+    return {"payment": await order_money.payment_view(session, payment_id)}
+
+
+@vendor_router.post("/vendor/orders/{order_id}/capture", operation_id="VendorCaptureOrder")
+async def vendor_capture_order(
+    order_id: str,
+    request: Request,
+    session: Session,
+    vendor: Vendor,
+    params: Query,
+    body: CaptureAmount | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> dict:
+    """The seller's own order only (another seller's order is not found)."""
+    _check(params, idempotency_key, vendor=True)
+    await order_money.capture_order(
+        sessionmaker=request.app.state.sessionmaker,
+        order_id=order_id,
+        amount=body.amount if body else None,
+        seller_id=vendor.seller_id,
+        created_by=vendor.member_id,
+        idempotency_key=idempotency_key,
+    )
+    return await _order_body(session, order_id, params, seller_id=vendor.seller_id)
+
+
+@vendor_router.post("/vendor/orders/{order_id}/refund", operation_id="VendorRefundOrder")
+async def vendor_refund_order(
+    order_id: str,
+    request: Request,
+    session: Session,
+    vendor: Vendor,
+    params: Query,
+    body: RefundAmount | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> dict:
+    """The seller's own order only (another seller's order is not found)."""
+    _check(params, idempotency_key, vendor=True)
+    body = body or RefundAmount()
+    await order_money.refund_order(
+        sessionmaker=request.app.state.sessionmaker,
+        order_id=order_id,
+        amount=body.amount,
+        note=body.note,
+        reason=body.reason,
+        seller_id=vendor.seller_id,
+        created_by=vendor.member_id,
+        idempotency_key=idempotency_key,
+    )
+    return await _order_body(session, order_id, params, seller_id=vendor.seller_id)
