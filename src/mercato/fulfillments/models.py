@@ -23,6 +23,10 @@ class Fulfillment(Timestamps, Base):
     canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     no_notification: Mapped[bool] = mapped_column(default=False)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    # Internal: the stock each line converted from its reservation, restored exactly on cancel.
+    converted_inventory: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSONB(none_as_null=True)
+    )
 
 
 class FulfillmentItem(Base):

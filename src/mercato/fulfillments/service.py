@@ -11,7 +11,7 @@ Inventory (reference medusa-orders.md §6.2 / §6.5):
   ``stocked_quantity`` and ``reserved_quantity`` of the (location, variant) level both drop by the
   quantity, and the line's ``reservation_item`` shrinks by it (deleted at 0). Lines checkout did
   not reserve for (variants without managed inventory) move no stock.
-* What was converted is recorded on the fulfilment (``data["inventory"]``: line, variant,
+* What was converted is recorded on the fulfilment (``converted_inventory``: line, variant,
   location, quantity), so canceling it restores exactly that — ``stocked`` and ``reserved`` rise
   again and the reservation is increased or re-created — even if the variant's
   ``manage_inventory`` changed in between (Medusa keeps the same fact as
@@ -82,7 +82,7 @@ async def create_fulfillment(
             location_id=location,
             packed_at=now,
             no_notification=order.no_notification if no_notification is None else no_notification,
-            data={"inventory": converted},
+            converted_inventory=converted,
             created_at=now,
             updated_at=now,
         )
@@ -202,7 +202,7 @@ async def cancel_fulfillment(
         lines = await _lines(session, order, [i.line_item_id for i in packed])
         for item in packed:
             lines[item.line_item_id].fulfilled_quantity -= item.quantity
-        await _restore_reservations(session, (fulfillment.data or {}).get("inventory", []))
+        await _restore_reservations(session, fulfillment.converted_inventory or [])
         event = await _finish(
             session, order, fulfillment, "order.fulfillment_canceled", no_notification
         )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 01:50:23.219434
+Create Date: 2026-11-25 02:02:40.258390
 """
 
 from alembic import op
@@ -404,6 +404,7 @@ def upgrade() -> None:
     sa.Column('canceled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('no_notification', sa.Boolean(), nullable=False),
     sa.Column('data', postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), nullable=True),
+    sa.Column('converted_inventory', postgresql.JSONB(none_as_null=True, astext_type=sa.Text()), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.ForeignKeyConstraint(['location_id'], ['stock_location.id'], name=op.f('fk_fulfillment_location_id_stock_location')),
