@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmark (docs/benchmarks.md): seeds the benchmark database once (skipped when it already holds
+# groups; `mercato bench seed --reset` reseeds), then measures. `make bench GROUPS=20000`.
+GROUPS ?= 100000
+BENCH_ARGS ?=
+
+bench: $(STAMP)
+	$(BIN)/mercato bench seed --groups $(GROUPS)
+	$(BIN)/mercato bench run $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

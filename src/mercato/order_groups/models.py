@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db.base import Base, Timestamps, id_column, metadata_column
@@ -24,6 +24,21 @@ class OrderGroup(Timestamps, Base):
         Index("ix_order_group_status", "status", "payment_status"),
         Index("ix_order_group_payment_status", "payment_status"),
         Index("ix_order_group_fulfillment_status", "fulfillment_status"),
+        # Migration 0002: live groups in list order (count by index-only scan, page without sort).
+        Index(
+            "ix_order_group_live_created",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_order_group_live_status",
+            "status",
+            "payment_status",
+            "created_at",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
     id: Mapped[str] = id_column("og")
     display_id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, select, union_all
 
 from mercato.carts.models import Cart
 from mercato.customers.models import Customer
@@ -203,14 +203,16 @@ def _search(q: str):
     customers = select(Customer.id).where(
         ilike_any(q, Customer.email, Customer.first_name, Customer.last_name)
     )
-    clauses = [
-        OrderGroup.id == q,
-        OrderGroup.cart_id == q,
-        OrderGroup.customer_id.in_(customers),
+    # One index-backed branch per alternative: an ``OR`` across columns (one of them a subquery)
+    # can only be evaluated by scanning every group.
+    branches = [
+        select(OrderGroup.id).where(OrderGroup.id == q),
+        select(OrderGroup.id).where(OrderGroup.cart_id == q),
+        select(OrderGroup.id).where(OrderGroup.customer_id.in_(customers)),
     ]
     if q.isdigit():
-        clauses.append(OrderGroup.display_id == int(q))
-    return or_(*clauses)
+        branches.append(select(OrderGroup.id).where(OrderGroup.display_id == int(q)))
+    return OrderGroup.id.in_(union_all(*branches))
 
 
 _DATES = {

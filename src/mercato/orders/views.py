@@ -22,7 +22,7 @@ from mercato.payments.models import PaymentCollection
 from mercato.products.models import ProductVariant
 from mercato.products.views import VARIANT
 from mercato.query.fields import Computed, FieldRules, Relation, RenderContext, Resource
-from mercato.query.loaders import belongs_to, has_many
+from mercato.query.loaders import any_of, belongs_to, has_many
 from mercato.query.values import attr, money, timestamp
 from mercato.sellers.models import Seller
 from mercato.sellers.views import SELLER
@@ -47,7 +47,7 @@ async def _money_movements(ctx: RenderContext, orders: list[Any]) -> list[dict[s
         select(
             OrderTransaction.order_id, OrderTransaction.reference, func.sum(OrderTransaction.amount)
         )
-        .where(OrderTransaction.order_id.in_({o.id for o in orders}))
+        .where(any_of(OrderTransaction.order_id, {o.id for o in orders}))
         .group_by(OrderTransaction.order_id, OrderTransaction.reference)
     )
     sums: dict[str, dict[str, int]] = defaultdict(dict)
@@ -87,7 +87,7 @@ async def _group_ids(ctx: RenderContext, orders: list[Any]) -> list[dict[str, An
 
     rows = await ctx.session.execute(
         select(OrderGroupOrder.order_id, OrderGroupOrder.order_group_id).where(
-            OrderGroupOrder.order_id.in_({o.id for o in orders})
+            any_of(OrderGroupOrder.order_id, {o.id for o in orders})
         )
     )
     groups = dict(rows.all())
@@ -97,27 +97,38 @@ async def _group_ids(ctx: RenderContext, orders: list[Any]) -> list[dict[str, An
 async def _payment_collections(ctx: RenderContext, orders: list[Any]) -> list[Any]:
     """Each order's link to the payment collection, carrying the order's own share."""
     rows = await ctx.session.execute(
-        select(OrderPaymentCollection, PaymentCollection)
+        select(
+            OrderPaymentCollection.order_id,
+            PaymentCollection.id,
+            OrderPaymentCollection.amount,
+            PaymentCollection.currency_code,
+            PaymentCollection.status,
+            PaymentCollection.created_at,
+        )
         .join(
             PaymentCollection, PaymentCollection.id == OrderPaymentCollection.payment_collection_id
         )
-        .where(OrderPaymentCollection.order_id.in_({o.id for o in orders}))
+        .where(any_of(OrderPaymentCollection.order_id, {o.id for o in orders}))
     )
     links: dict[str, list[Any]] = defaultdict(list)
-    for link, collection in rows:
-        links[link.order_id].append(OrderPaymentShare(link, collection))
+    for order_id, *share in rows:
+        links[order_id].append(OrderPaymentShare(*share))
     return [links.get(o.id, []) for o in orders]
 
 
 class OrderPaymentShare:
     """An order's view of the shared payment collection: only its own amount."""
 
-    def __init__(self, link: OrderPaymentCollection, collection: PaymentCollection) -> None:
-        self.id = collection.id
-        self.amount = link.amount
-        self.currency_code = collection.currency_code
-        self.status = collection.status
-        self.created_at = collection.created_at
+    __slots__ = ("id", "amount", "currency_code", "status", "created_at")
+
+    def __init__(
+        self, id: str, amount: int, currency_code: str, status: str, created_at: Any
+    ) -> None:
+        self.id = id
+        self.amount = amount
+        self.currency_code = currency_code
+        self.status = status
+        self.created_at = created_at
 
 
 ORDER_PAYMENT_COLLECTION = Resource(

@@ -1,0 +1,108 @@
+"""The ``mercato bench`` subcommands (wired into :mod:`mercato.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+
+
+def add_bench_parser(commands) -> None:
+    bench = commands.add_parser("bench", help="marketplace-scale benchmark (docs/benchmarks.md)")
+    sub = bench.add_subparsers(dest="bench_command", required=True)
+
+    seed = sub.add_parser("seed", help="bulk-load a benchmark dataset (COPY, not the API)")
+    seed.add_argument("--groups", type=int, default=100_000, help="order groups (default 100000)")
+    seed.add_argument(
+        "--database-url", help="default: embedded PostgreSQL in MERCATO_DATA_DIR/bench"
+    )
+    seed.add_argument("--reset", action="store_true", help="empty the database first")
+    seed.add_argument("--seed", type=int, default=42, help="random seed")
+    seed.set_defaults(func=cmd_bench_seed)
+
+    run = sub.add_parser("run", help="start the server on the benchmark database and measure")
+    run.add_argument(
+        "--database-url", help="default: embedded PostgreSQL in MERCATO_DATA_DIR/bench"
+    )
+    run.add_argument("--port", type=int, default=9100)
+    run.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    run.add_argument("--duration", type=float, default=30.0, help="cap per case, seconds")
+    run.add_argument("--max-requests", type=int, default=3000, help="cap per case and level")
+    run.add_argument("--concurrency", default="1,8", help="client levels (default 1,8)")
+    run.add_argument("--checkout-carts", type=int, default=600, help="prepared carts to complete")
+    run.add_argument("--full-checkouts", type=int, default=300, help="cap of full checkouts")
+    run.add_argument("--cases", help="comma-separated subset of case names")
+    run.add_argument("--skip-checkout", action="store_true")
+    run.add_argument("--output", help="write the results as JSON to this file")
+    run.set_defaults(func=cmd_bench_run)
+
+
+def cmd_bench_seed(args: argparse.Namespace) -> None:
+    from mercato.auth.passwords import hash_password
+    from mercato.bench import bench_database_url, migrate
+    from mercato.bench.seed import SeedConfig, is_seeded, reset, seed
+
+    url = bench_database_url(args.database_url)
+    started = time.perf_counter()
+    migrate(url)
+    print(f"Benchmark database migrated ({time.perf_counter() - started:.1f}s)", flush=True)
+
+    async def prepare() -> int:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            if args.reset:
+                await reset(conn)
+            return await is_seeded(conn)
+        finally:
+            await conn.close()
+
+    existing = asyncio.run(prepare())
+    if existing:
+        print(f"Already seeded ({existing:,} order groups); pass --reset to reseed.")
+        return
+    print(f"Seeding {args.groups:,} order groups ...", flush=True)
+    result = asyncio.run(
+        seed(
+            url,
+            SeedConfig(groups=args.groups, seed=args.seed),
+            password_hash=hash_password(_password()),
+            log=lambda line: print(line, flush=True),
+        )
+    )
+    print(
+        f"Seeded {result.groups:,} groups, {result.orders:,} orders, {result.lines:,} lines "
+        f"({result.rows:,} rows) in {result.seconds:.1f}s"
+    )
+
+
+def _password() -> str:
+    from mercato.bench.seed import PASSWORD
+
+    return PASSWORD
+
+
+def cmd_bench_run(args: argparse.Namespace) -> None:
+    from mercato.bench.run import BenchError, RunOptions, run_benchmark
+
+    options = RunOptions(
+        database_url=args.database_url,
+        port=args.port,
+        workers=args.workers,
+        duration=args.duration,
+        max_requests=args.max_requests,
+        concurrency=tuple(int(c) for c in args.concurrency.split(",")),
+        checkout_carts=args.checkout_carts,
+        full_checkouts=args.full_checkouts,
+        cases=tuple(args.cases.split(",")) if args.cases else None,
+        checkout=not args.skip_checkout,
+        output=args.output,
+    )
+    try:
+        ok = run_benchmark(options)
+    except BenchError as exc:
+        sys.exit(f"error: {exc}")
+    if not ok:
+        sys.exit(1)

@@ -1,0 +1,775 @@
+"""``mercato bench run``: serve the benchmark database and measure it over loopback.
+
+1. ``mercato serve`` is started as a subprocess (``--workers``) on the benchmark database.
+2. Read cases run with a bounded async load generator (httpx; per case and client level: at most
+   ``duration`` seconds and ``max_requests`` requests) at 1 and 8 concurrent clients.
+3. Each read case's SQL is captured once from an in-process app (a ``before_cursor_execute``
+   listener), replayed with asyncpg many times (the raw SQL time), and explained with
+   ``EXPLAIN (ANALYZE, FORMAT JSON)``: a sequential scan of ``order_group`` or ``order`` in a
+   filtered case is a failure.
+4. Checkout: completions/s of prepared three-seller carts, then full checkouts/s (every request
+   from cart creation to completion), both at 8 concurrent shoppers; afterwards the database is
+   checked for duplicate groups and oversold stock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import asyncpg
+import httpx
+
+from mercato.bench import bench_database_url, migrate
+from mercato.bench.report import evaluate, format_report
+from mercato.bench.seed import ADMIN_EMAIL, KEY_TITLE, PASSWORD
+from mercato.db.engine import SERVER_SETTINGS, asyncpg_url
+from mercato.settings import get_settings
+
+SCANNED_TABLES = frozenset({"order_group", "order"})
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    database_url: str | None = None
+    port: int = 9100
+    workers: int = 2
+    duration: float = 30.0
+    max_requests: int = 3000
+    concurrency: tuple[int, ...] = (1, 8)
+    checkout_carts: int = 600
+    full_checkouts: int = 300
+    cases: tuple[str, ...] | None = None
+    checkout: bool = True
+    output: str | None = None
+    shoppers: int = 8
+
+
+@dataclass
+class ReadCase:
+    name: str
+    path: str
+    params: dict[str, str]
+    audience: str  # admin | store
+    filtered: bool
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    rps: float
+    p50: float
+    p95: float
+    p99: float
+    statuses: dict[str, int] = field(default_factory=dict)
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, round(q * (len(sorted_values) - 1)))]
+
+
+def summarise(latencies: list[float], errors: int, seconds: float, statuses: dict) -> LoadResult:
+    values = sorted(latencies)
+    ms = 1000.0
+    return LoadResult(
+        requests=len(values),
+        errors=errors,
+        seconds=seconds,
+        rps=len(values) / seconds if seconds else 0.0,
+        p50=percentile(values, 0.50) * ms,
+        p95=percentile(values, 0.95) * ms,
+        p99=percentile(values, 0.99) * ms,
+        statuses=statuses,
+    )
+
+
+async def run_load(
+    call: Callable[[], Awaitable[int]], *, concurrency: int, duration: float, max_requests: int
+) -> LoadResult:
+    """``concurrency`` workers calling ``call`` (returns an HTTP status) until either cap."""
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    errors = 0
+    issued = 0
+    started = time.perf_counter()
+    deadline = started + duration
+
+    async def worker() -> None:
+        nonlocal issued, errors
+        while issued < max_requests and time.perf_counter() < deadline:
+            issued += 1
+            t0 = time.perf_counter()
+            try:
+                status = await call()
+            except (httpx.HTTPError, BenchError):
+                status = 0
+            latencies.append(time.perf_counter() - t0)
+            statuses[str(status)] = statuses.get(str(status), 0) + 1
+            if not 200 <= status < 300:
+                errors += 1
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return summarise(latencies, errors, time.perf_counter() - started, statuses)
+
+
+# --------------------------------------------------------------------------- server process
+
+
+class Server:
+    """``mercato serve`` on the benchmark database, in its own process group."""
+
+    def __init__(self, url: str, port: int, workers: int, log_path: Path) -> None:
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        env = {**os.environ, "DATABASE_URL": url}
+        self._log = log_path.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "mercato.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--no-access-log",
+            ],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    async def wait_ready(self, limit: float = 60.0) -> None:
+        deadline = time.monotonic() + limit
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise BenchError(f"the server exited; see {self.log_path}")
+                try:
+                    if (await client.get("/health")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.2)
+        raise BenchError(f"the server did not become ready in {limit:.0f}s; see {self.log_path}")
+
+    def rss_kib(self) -> int:
+        """VmRSS of the server process and all its descendants (uvicorn workers), in KiB."""
+        return sum(_vmrss(pid) for pid in _descendants(self.process.pid))
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        self._log.close()
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, []))
+    return found
+
+
+def _vmrss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class RssSampler:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.peak = 0
+        self._task: asyncio.Task | None = None
+
+    async def _loop(self) -> None:
+        while True:
+            self.peak = max(self.peak, self.server.rss_kib())
+            await asyncio.sleep(0.5)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+# --------------------------------------------------------------------------- the dataset's facts
+
+
+async def dataset_facts(url: str) -> dict[str, Any]:
+    conn = await asyncpg.connect(url)
+    try:
+        facts: dict[str, Any] = {}
+        facts["groups"] = await conn.fetchval("SELECT count(*) FROM order_group")
+        if not facts["groups"]:
+            raise BenchError("the benchmark database is empty; run `mercato bench seed` first")
+        facts["orders"] = await conn.fetchval('SELECT count(*) FROM "order"')
+        facts["lines"] = await conn.fetchval("SELECT count(*) FROM order_line_item")
+        facts["customers"] = await conn.fetchval("SELECT count(*) FROM customer")
+        facts["products"] = await conn.fetchval("SELECT count(*) FROM product")
+        facts["sellers"] = await conn.fetchval("SELECT count(*) FROM seller")
+        facts["publishable_key"] = await conn.fetchval(
+            "SELECT token FROM api_key WHERE title = $1 AND revoked_at IS NULL", KEY_TITLE
+        )
+        facts["region_id"] = await conn.fetchval("SELECT id FROM region LIMIT 1")
+        # A seller of median size.
+        facts["seller_id"] = await conn.fetchval(
+            'SELECT seller_id FROM "order" GROUP BY seller_id ORDER BY count(*), seller_id '
+            "OFFSET (SELECT count(*) / 2 FROM seller) LIMIT 1"
+        )
+        # The customer with the most groups who can log in (the store case) ...
+        heavy = await conn.fetchrow(
+            "SELECT g.customer_id, c.email, count(*) AS n FROM order_group g "
+            "JOIN customer c ON c.id = g.customer_id "
+            "JOIN auth_identity a ON a.actor_id = c.id AND a.actor_type = 'customer' "
+            "GROUP BY g.customer_id, c.email ORDER BY n DESC, g.customer_id LIMIT 1"
+        )
+        facts["store_customer_email"] = heavy["email"]
+        facts["store_customer_groups"] = heavy["n"]
+        # ... and an ordinary customer with several groups (admin customer_id and q cases).
+        regular = await conn.fetchrow(
+            "SELECT g.customer_id, c.email, count(*) AS n FROM order_group g "
+            "JOIN customer c ON c.id = g.customer_id "
+            "WHERE NOT EXISTS (SELECT 1 FROM auth_identity a WHERE a.actor_id = c.id) "
+            "GROUP BY g.customer_id, c.email ORDER BY n DESC, g.customer_id LIMIT 1"
+        )
+        facts["customer_id"] = regular["customer_id"]
+        facts["customer_email"] = regular["email"]
+        facts["customer_groups"] = regular["n"]
+        # A three-seller, delivered group for the detail case.
+        facts["group_id"] = await conn.fetchval(
+            "SELECT id FROM order_group WHERE seller_count = 3 AND status = 'completed' "
+            "ORDER BY display_id LIMIT 1"
+        ) or await conn.fetchval("SELECT id FROM order_group ORDER BY display_id LIMIT 1")
+        newest = await conn.fetchval("SELECT max(created_at) FROM order_group")
+        facts["range_from"] = (newest - timedelta(days=395)).isoformat()
+        facts["range_to"] = (newest - timedelta(days=365)).isoformat()
+        facts["range_groups"] = await conn.fetchval(
+            "SELECT count(*) FROM order_group WHERE created_at >= $1 AND created_at < $2",
+            newest - timedelta(days=395),
+            newest - timedelta(days=365),
+        )
+        facts["status_groups"] = await conn.fetchval(
+            "SELECT count(*) FROM order_group WHERE status = 'pending' "
+            "AND payment_status = 'captured'"
+        )
+        rows = await conn.fetch(
+            "SELECT DISTINCT ON (p.seller_id) p.seller_id, v.id AS variant_id "
+            "FROM product p JOIN product_variant v ON v.product_id = p.id "
+            "WHERE p.deleted_at IS NULL AND v.deleted_at IS NULL ORDER BY p.seller_id, v.sku"
+        )
+        facts["variants_by_seller"] = {r["seller_id"]: r["variant_id"] for r in rows}
+        facts["pg_version"] = await conn.fetchval("SHOW server_version")
+        return facts
+    finally:
+        await conn.close()
+
+
+def read_cases(facts: dict[str, Any]) -> list[ReadCase]:
+    return [
+        ReadCase("groups_default", "/admin/order-groups", {}, "admin", False),
+        ReadCase(
+            "groups_seller", "/admin/order-groups", {"seller_id": facts["seller_id"]}, "admin", True
+        ),
+        ReadCase(
+            "groups_customer",
+            "/admin/order-groups",
+            {"customer_id": facts["customer_id"]},
+            "admin",
+            True,
+        ),
+        ReadCase(
+            "groups_status",
+            "/admin/order-groups",
+            {"status": "pending", "payment_status": "captured"},
+            "admin",
+            True,
+        ),
+        ReadCase(
+            "groups_created_range",
+            "/admin/order-groups",
+            {"created_at[$gte]": facts["range_from"], "created_at[$lt]": facts["range_to"]},
+            "admin",
+            True,
+        ),
+        ReadCase(
+            "groups_q_email", "/admin/order-groups", {"q": facts["customer_email"]}, "admin", True
+        ),
+        ReadCase("group_detail", f"/admin/order-groups/{facts['group_id']}", {}, "admin", True),
+        ReadCase("store_groups", "/store/order-groups", {}, "store", True),
+        ReadCase(
+            "orders_seller", "/admin/orders", {"seller_id": facts["seller_id"]}, "admin", True
+        ),
+    ]
+
+
+def case_url(case: ReadCase) -> str:
+    return case.path + ("?" + urlencode(case.params) if case.params else "")
+
+
+async def login(client: httpx.AsyncClient, actor: str, email: str) -> str:
+    response = await client.post(
+        f"/auth/{actor}/emailpass", json={"email": email, "password": PASSWORD}
+    )
+    if response.status_code != 200:
+        raise BenchError(f"{actor} login failed: {response.status_code} {response.text}")
+    return response.json()["token"]
+
+
+# --------------------------------------------------------------------------- raw SQL
+
+
+class StatementCapture:
+    def __init__(self) -> None:
+        self.enabled = False
+        self.statements: list[tuple[str, tuple]] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        if self.enabled:
+            self.statements.append((statement, tuple(parameters or ())))
+
+
+async def capture_statements(
+    url: str, cases: list[ReadCase], headers: dict[str, dict[str, str]]
+) -> dict[str, list[tuple[str, tuple]]]:
+    """Run each case once in-process and keep the exact SQL statements it issued."""
+    from sqlalchemy import event
+
+    from mercato.db.engine import create_engine
+    from mercato.http.app import create_app
+
+    engine = create_engine(asyncpg_url(url), pool_size=2)
+    capture = StatementCapture()
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    app = create_app(engine=engine)
+    captured: dict[str, list[tuple[str, tuple]]] = {}
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            for case in cases:
+                await client.get(case_url(case), headers=headers[case.audience])  # warm
+                capture.statements = []
+                capture.enabled = True
+                response = await client.get(case_url(case), headers=headers[case.audience])
+                capture.enabled = False
+                if response.status_code != 200:
+                    raise BenchError(f"{case.name}: {response.status_code} {response.text[:300]}")
+                captured[case.name] = list(capture.statements)
+    finally:
+        await engine.dispose()
+    return captured
+
+
+async def replay(
+    url: str, statements: list[tuple[str, tuple]], *, iterations: int = 300, seconds: float = 5.0
+) -> dict[str, float]:
+    """Run the statements of one request back to back with asyncpg; p50/p95 of the sum (ms)."""
+    conn = await asyncpg.connect(url, server_settings=SERVER_SETTINGS)
+    try:
+        for _ in range(10):
+            for sql, params in statements:
+                await conn.fetch(sql, *params)
+        times = []
+        deadline = time.perf_counter() + seconds
+        for _ in range(iterations):
+            t0 = time.perf_counter()
+            for sql, params in statements:
+                await conn.fetch(sql, *params)
+            times.append(time.perf_counter() - t0)
+            if time.perf_counter() > deadline:
+                break
+        times.sort()
+        return {"p50": percentile(times, 0.5) * 1000, "p95": percentile(times, 0.95) * 1000}
+    finally:
+        await conn.close()
+
+
+def _seq_scans(plan: dict[str, Any]) -> list[str]:
+    found = []
+    if plan.get("Node Type") == "Seq Scan" and plan.get("Relation Name") in SCANNED_TABLES:
+        found.append(plan["Relation Name"])
+    for child in plan.get("Plans", []):
+        found.extend(_seq_scans(child))
+    return found
+
+
+async def explain(url: str, statements: list[tuple[str, tuple]]) -> list[dict[str, Any]]:
+    """EXPLAIN ANALYZE each statement; report sequential scans of the big tables."""
+    conn = await asyncpg.connect(url, server_settings=SERVER_SETTINGS)
+    try:
+        out = []
+        for sql, params in statements:
+            raw = await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, *params)
+            doc = json.loads(raw) if isinstance(raw, str) else raw
+            plan = doc[0]
+            out.append(
+                {
+                    "sql": sql[:160],
+                    "execution_ms": plan.get("Execution Time"),
+                    "seq_scans": _seq_scans(plan["Plan"]),
+                }
+            )
+        return out
+    finally:
+        await conn.close()
+
+
+# --------------------------------------------------------------------------- checkout
+
+
+class Shopper:
+    """The storefront calls of one guest checkout across three sellers."""
+
+    def __init__(self, client: httpx.AsyncClient, key: str, region_id: str) -> None:
+        self.client = client
+        self.headers = {"x-publishable-api-key": key}
+        self.region_id = region_id
+
+    async def _post(self, path: str, body: dict | None = None, params: dict | None = None) -> dict:
+        response = await self.client.post(path, headers=self.headers, json=body, params=params)
+        if response.status_code != 200:
+            raise BenchError(f"POST {path}: {response.status_code} {response.text[:300]}")
+        return response.json()
+
+    async def prepare(self, variants: list[str], email: str) -> str:
+        cart = (
+            await self._post(
+                "/store/carts",
+                {
+                    "region_id": self.region_id,
+                    "email": email,
+                    "items": [{"variant_id": v, "quantity": 1} for v in variants],
+                },
+                params={"fields": "id"},
+            )
+        )["cart"]
+        response = await self.client.get(
+            "/store/shipping-options", headers=self.headers, params={"cart_id": cart["id"]}
+        )
+        if response.status_code != 200:
+            raise BenchError(f"GET /store/shipping-options: {response.status_code}")
+        chosen: dict[str, str] = {}
+        for option in response.json()["shipping_options"]:
+            chosen.setdefault(option["seller_id"], option["id"])
+        for option_id in chosen.values():
+            await self._post(
+                f"/store/carts/{cart['id']}/shipping-methods",
+                {"option_id": option_id},
+                params={"fields": "id"},
+            )
+        collection = (await self._post("/store/payment-collections", {"cart_id": cart["id"]}))[
+            "payment_collection"
+        ]
+        await self._post(
+            f"/store/payment-collections/{collection['id']}/payment-sessions",
+            {"provider_id": "pp_system_default"},
+        )
+        return cart["id"]
+
+    async def complete(self, cart_id: str) -> int:
+        response = await self.client.post(f"/store/carts/{cart_id}/complete", headers=self.headers)
+        if response.status_code != 200:
+            return response.status_code
+        body = response.json()
+        if body.get("type") != "order_group" or body["order_group"]["seller_count"] != 3:
+            return 0
+        return 200
+
+
+async def checkout_benchmark(
+    base_url: str, url: str, facts: dict[str, Any], options: RunOptions, log
+) -> dict[str, Any]:
+    rng = random.Random(7)
+    sellers = sorted(facts["variants_by_seller"])
+
+    def basket() -> list[str]:
+        return [facts["variants_by_seller"][s] for s in rng.sample(sellers, 3)]
+
+    conn = await asyncpg.connect(url)
+    try:
+        reserved_before = await conn.fetchval("SELECT sum(reserved_quantity) FROM inventory_level")
+    finally:
+        await conn.close()
+    run_tag = f"{int(time.time())}"
+    limits = httpx.Limits(
+        max_connections=options.shoppers, max_keepalive_connections=options.shoppers
+    )
+    carts: list[str] = []
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+        shopper = Shopper(client, facts["publishable_key"], facts["region_id"])
+        # (a) prepared carts, then completions only.
+        t = time.perf_counter()
+        queue = list(range(options.checkout_carts))
+
+        async def preparer() -> None:
+            while queue:
+                n = queue.pop()
+                carts.append(await shopper.prepare(basket(), f"bench.{run_tag}.p{n}@bench.test"))
+
+        await asyncio.gather(*(preparer() for _ in range(options.shoppers)))
+        log(f"  prepared {len(carts)} three-seller carts in {time.perf_counter() - t:.1f}s")
+        pending = list(carts)
+
+        async def complete_next() -> int:
+            if not pending:
+                raise BenchError("out of prepared carts")
+            return await shopper.complete(pending.pop())
+
+        completion = await run_load(
+            complete_next,
+            concurrency=options.shoppers,
+            duration=options.duration,
+            max_requests=len(carts),
+        )
+        completed_carts = set(carts) - set(pending)
+        log(
+            f"  completions: {completion.requests} in {completion.seconds:.1f}s = "
+            f"{completion.rps:.1f}/s, p50 {completion.p50:.1f} ms, errors {completion.errors}"
+        )
+
+        # (b) full checkouts: every request from cart creation to completion.
+        full_carts: list[str] = []
+        counter = iter(range(10**9))
+
+        async def full_checkout() -> int:
+            n = next(counter)
+            cart_id = await shopper.prepare(basket(), f"bench.{run_tag}.f{n}@bench.test")
+            full_carts.append(cart_id)
+            return await shopper.complete(cart_id)
+
+        full = await run_load(
+            full_checkout,
+            concurrency=options.shoppers,
+            duration=options.duration,
+            max_requests=options.full_checkouts,
+        )
+        log(
+            f"  full checkouts: {full.requests} in {full.seconds:.1f}s = {full.rps:.1f}/s, "
+            f"p50 {full.p50:.0f} ms, errors {full.errors}"
+        )
+    checks = await verify_checkouts(url, sorted(completed_carts | set(full_carts)), reserved_before)
+    return {"completion": asdict(completion), "full": asdict(full), "checks": checks}
+
+
+async def verify_checkouts(url: str, cart_ids: list[str], reserved_before: int) -> dict[str, Any]:
+    conn = await asyncpg.connect(url)
+    try:
+        groups = await conn.fetchval(
+            "SELECT count(*) FROM order_group WHERE cart_id = ANY($1::text[])", cart_ids
+        )
+        duplicates = await conn.fetchval(
+            "SELECT count(*) FROM (SELECT cart_id FROM order_group WHERE cart_id = ANY($1::text[]) "
+            "GROUP BY cart_id HAVING count(*) > 1) d",
+            cart_ids,
+        )
+        not_three = await conn.fetchval(
+            "SELECT count(*) FROM (SELECT g.id FROM order_group g "
+            "JOIN order_group_order o ON o.order_group_id = g.id "
+            "WHERE g.cart_id = ANY($1::text[]) GROUP BY g.id HAVING count(*) <> 3) x",
+            cart_ids,
+        )
+        oversold = await conn.fetchval(
+            "SELECT count(*) FROM inventory_level il JOIN product_variant v ON v.id = il.variant_id "
+            "WHERE NOT v.allow_backorder AND il.reserved_quantity > il.stocked_quantity"
+        )
+        reserved_after = await conn.fetchval("SELECT sum(reserved_quantity) FROM inventory_level")
+        reserved_by_run = await conn.fetchval(
+            "SELECT coalesce(sum(r.quantity), 0) FROM reservation_item r "
+            "JOIN order_line_item l ON l.id = r.line_item_id "
+            'JOIN "order" o ON o.id = l.order_id WHERE o.cart_id = ANY($1::text[])',
+            cart_ids,
+        )
+        return {
+            "carts": len(cart_ids),
+            "groups": groups,
+            "duplicate_groups": duplicates,
+            "groups_without_three_orders": not_three,
+            "oversold_levels": oversold,
+            "reserved_delta": int(reserved_after - reserved_before),
+            "reserved_by_run": int(reserved_by_run),
+        }
+    finally:
+        await conn.close()
+
+
+# --------------------------------------------------------------------------- main
+
+
+def run_benchmark(options: RunOptions) -> bool:
+    url = bench_database_url(options.database_url)
+    migrate(url)
+    return asyncio.run(_main(options, url))
+
+
+async def _main(options: RunOptions, url: str) -> bool:
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    facts = await dataset_facts(url)
+    log(
+        f"Dataset: {facts['groups']:,} groups, {facts['orders']:,} orders, {facts['lines']:,} lines, "
+        f"{facts['customers']:,} customers, {facts['products']:,} products, "
+        f"{facts['sellers']} sellers (PostgreSQL {facts['pg_version']})"
+    )
+    cases = read_cases(facts)
+    if options.cases:
+        cases = [c for c in cases if c.name in options.cases]
+    bench_dir = get_settings().data_dir / "bench"
+    bench_dir.mkdir(parents=True, exist_ok=True)
+    server = Server(url, options.port, options.workers, bench_dir / "server.log")
+    sampler = RssSampler(server)
+    results: dict[str, Any] = {
+        "machine": machine_info(facts),
+        "dataset": {k: facts[k] for k in ("groups", "orders", "lines", "customers", "products")},
+        "options": {
+            k: v for k, v in asdict(options).items() if k not in ("database_url", "output")
+        },
+        "reads": {},
+    }
+    try:
+        await server.wait_ready()
+        sampler.start()
+        log(
+            f"Server on {server.base_url} ({options.workers} workers), RSS {server.rss_kib() // 1024} MiB"
+        )
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
+            admin_token = await login(client, "user", ADMIN_EMAIL)
+            customer_token = await login(client, "customer", facts["store_customer_email"])
+        headers = {
+            "admin": {"authorization": f"Bearer {admin_token}"},
+            "store": {
+                "authorization": f"Bearer {customer_token}",
+                "x-publishable-api-key": facts["publishable_key"],
+            },
+        }
+        log("Capturing each read case's SQL (in-process) ...")
+        captured = await capture_statements(url, cases, headers)
+        for case in cases:
+            statements = captured[case.name]
+            raw = await replay(url, statements)
+            plans = await explain(url, statements)
+            entry: dict[str, Any] = {
+                "url": case_url(case),
+                "filtered": case.filtered,
+                "statements": len(statements),
+                "raw_sql_ms": raw,
+                "plans": plans,
+                "levels": {},
+            }
+            limits = httpx.Limits(max_connections=max(options.concurrency))
+            async with httpx.AsyncClient(
+                base_url=server.base_url, timeout=30, limits=limits, headers=headers[case.audience]
+            ) as client:
+                path = case_url(case)
+
+                async def call(client: httpx.AsyncClient = client, path: str = path) -> int:
+                    return (await client.get(path)).status_code
+
+                await run_load(call, concurrency=2, duration=5, max_requests=40)  # warm workers
+                for level in options.concurrency:
+                    result = await run_load(
+                        call,
+                        concurrency=level,
+                        duration=options.duration,
+                        max_requests=options.max_requests,
+                    )
+                    entry["levels"][str(level)] = asdict(result)
+                    log(
+                        f"  {case.name:<22} c={level:<2} {result.requests:>5} req "
+                        f"{result.rps:>7.1f}/s  p50 {result.p50:6.1f}  p95 {result.p95:6.1f}  "
+                        f"p99 {result.p99:6.1f} ms  errors {result.errors}"
+                    )
+            entry["rss_mib"] = server.rss_kib() / 1024
+            results["reads"][case.name] = entry
+        if options.checkout:
+            log("Checkout ...")
+            results["checkout"] = await checkout_benchmark(
+                server.base_url, url, facts, options, log
+            )
+        results["rss_peak_mib"] = max(sampler.peak, server.rss_kib()) / 1024
+    finally:
+        await sampler.stop()
+        server.stop()
+    verdict = evaluate(results)
+    results["verdict"] = verdict
+    text = format_report(results)
+    print(text)
+    out = Path(options.output) if options.output else bench_dir / "results.json"
+    out.write_text(json.dumps(results, indent=2, default=str))
+    print(f"Results: {out}")
+    return verdict["ok"]
+
+
+def machine_info(facts: dict[str, Any]) -> dict[str, Any]:
+    memory = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory": memory,
+        "postgres": facts["pg_version"],
+        "python": sys.version.split()[0],
+    }

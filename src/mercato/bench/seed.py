@@ -1,0 +1,812 @@
+"""``mercato bench seed``: a marketplace-scale dataset, loaded with COPY (never the HTTP API).
+
+Rows are generated in Python with a seeded RNG and streamed with asyncpg's binary COPY
+(``copy_records_to_table``), a chunk of groups at a time. Money and statuses come from the same
+pure domain functions the application uses (``domain.totals``, ``domain.statuses``), so the data
+satisfies the application's invariants: order totals are sums of their lines, each order's stored
+payment/fulfillment status is what its facts give, and each group's stored ``seller_count``,
+``total`` and statuses equal :func:`~mercato.domain.statuses.group_statuses` over its orders.
+
+Shape (defaults): 200 sellers (stock location, shipping option, member), 5,000 products (one
+variant, a USD price, an inventory level), 50,000 customers (a fifth are guests without an
+account), one region (USD, 10 % tax), one sales channel with a publishable key, an admin user,
+and N order groups spread over two years: 1–5 seller orders each (mean ≈ 3), 1–4 lines per order,
+a completed cart, a payment collection (session, payment, per-order links carrying each order's
+total), with a mix of states — pending/authorized, captured (captures + order transactions, some
+orders shipped), completed and delivered (fulfilments), canceled (voided). A few customers have
+20 groups each (the store case of the benchmark).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+
+from mercato.api_keys.tokens import digest, new_token, redact
+from mercato.domain.statuses import (
+    FulfillmentFacts,
+    GroupMember,
+    GroupStatuses,
+    ItemFulfillmentFacts,
+    OrderPaymentFacts,
+    group_statuses,
+    order_fulfillment_status,
+    order_payment_status,
+)
+from mercato.domain.totals import LineTotals, document_totals, line_totals, shipping_totals
+
+ADMIN_EMAIL = "admin@bench.mercato.test"
+PASSWORD = "benchpassword"
+KEY_TITLE = "Bench storefront"
+CURRENCY = "usd"
+TAX_RATE = Decimal(10)
+PROVIDER = "pp_system_default"
+STOCK = 1_000_000
+HEAVY_GROUPS = 20  # groups of each "heavy" customer (the store list case)
+
+FIRST_NAMES = (
+    "Ada Alan Grace Linus Barbara Ken Margaret Dennis Frances Edsger Radia John Hedy Tim Sophie "
+    "Guido Anita Donald Katherine Niklaus"
+).split()
+LAST_NAMES = (
+    "Lovelace Turing Hopper Torvalds Liskov Thompson Hamilton Ritchie Allen Dijkstra Perlman "
+    "McCarthy Lamarr Berners Wilson Rossum Borg Knuth Johnson Wirth"
+).split()
+
+# --------------------------------------------------------------------------- ids
+
+
+_CROCKFORD = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+)
+
+
+class Ids:
+    """``<prefix>_<ULID>`` ids (as :func:`mercato.db.base.new_id`) whose time part is the row's
+    ``created_at``; deterministic for a seeded RNG and ~10× faster than ``ULID()``."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self._bits = rng.getrandbits
+
+    def __call__(self, prefix: str, at: datetime) -> str:
+        value = (int(at.timestamp() * 1000) << 80) | self._bits(80)
+        return f"{prefix}_{base64.b32encode(value.to_bytes(20, 'big')).translate(_CROCKFORD)[6:].decode()}"
+
+
+# --------------------------------------------------------------------------- money and statuses
+
+
+@lru_cache(maxsize=65536)
+def _line(unit_price: int, quantity: int) -> LineTotals:
+    return line_totals(unit_price, quantity, TAX_RATE, False)
+
+
+@lru_cache(maxsize=4096)
+def _shipping(amount: int) -> LineTotals:
+    return shipping_totals(amount, TAX_RATE, False)
+
+
+@lru_cache(maxsize=4096)
+def _group_statuses(members: tuple[GroupMember, ...]) -> GroupStatuses:
+    return group_statuses(members)
+
+
+# --------------------------------------------------------------------------- columns
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "region": (
+        "id name currency_code countries tax_rate tax_inclusive payment_providers created_at "
+        "updated_at"
+    ).split(),
+    "sales_channel": "id name description is_disabled created_at updated_at".split(),
+    "api_key": "id title type token_digest token redacted created_at updated_at".split(),
+    "api_key_sales_channel": "api_key_id sales_channel_id".split(),
+    "user": "id email first_name last_name created_at updated_at".split(),
+    "auth_identity": "id actor_type email password_hash actor_id created_at".split(),
+    "seller": "id name handle email description status created_at updated_at".split(),
+    "seller_member": "id seller_id email name role created_at updated_at".split(),
+    "stock_location": "id name seller_id created_at updated_at".split(),
+    "shipping_option": (
+        "id name seller_id region_id currency_code amount created_at updated_at".split()
+    ),
+    "product": (
+        "id title handle description thumbnail status seller_id created_at updated_at".split()
+    ),
+    "product_sales_channel": "product_id sales_channel_id".split(),
+    "product_variant": (
+        "id product_id title sku manage_inventory allow_backorder requires_shipping rank "
+        "created_at updated_at"
+    ).split(),
+    "price": "id variant_id currency_code amount".split(),
+    "inventory_level": (
+        "id variant_id location_id stocked_quantity reserved_quantity created_at updated_at".split()
+    ),
+    "customer": ("id email first_name last_name phone has_account created_at updated_at".split()),
+    "cart": (
+        "id region_id currency_code sales_channel_id customer_id email shipping_address "
+        "completed_at created_at updated_at"
+    ).split(),
+    "order": (
+        "id display_id status payment_status fulfillment_status seller_id customer_id email "
+        "region_id sales_channel_id currency_code cart_id shipping_address no_notification "
+        "canceled_at item_total item_subtotal item_tax_total shipping_total shipping_subtotal "
+        "shipping_tax_total subtotal tax_total discount_total total created_at updated_at"
+    ).split(),
+    "order_line_item": (
+        "id order_id variant_id product_id title thumbnail product_title product_handle "
+        "variant_title variant_sku currency_code quantity unit_price requires_shipping "
+        "is_tax_inclusive subtotal tax_total total fulfilled_quantity shipped_quantity "
+        "delivered_quantity created_at updated_at"
+    ).split(),
+    "order_shipping_method": (
+        "id order_id shipping_option_id seller_id currency_code name amount is_tax_inclusive "
+        "subtotal tax_total total created_at updated_at"
+    ).split(),
+    "payment_collection": (
+        "id cart_id currency_code amount authorized_amount captured_amount refunded_amount "
+        "status completed_at created_at updated_at"
+    ).split(),
+    "payment_session": (
+        "id payment_collection_id provider_id currency_code amount status created_at updated_at"
+    ).split(),
+    "payment": (
+        "id payment_collection_id payment_session_id provider_id currency_code amount "
+        "captured_at canceled_at created_at updated_at"
+    ).split(),
+    "order_payment_collection": "order_id payment_collection_id amount".split(),
+    "capture": "id payment_id order_id amount created_at".split(),
+    "order_transaction": (
+        "id order_id amount currency_code reference reference_id created_at".split()
+    ),
+    "fulfillment": (
+        "id order_id location_id packed_at shipped_at delivered_at no_notification created_at "
+        "updated_at"
+    ).split(),
+    "fulfillment_item": "id fulfillment_id line_item_id quantity".split(),
+    "order_group": (
+        "id display_id customer_id cart_id sales_channel_id currency_code seller_count total "
+        "status payment_status fulfillment_status created_at updated_at"
+    ).split(),
+    "order_group_order": "order_group_id order_id".split(),
+}
+
+# FK order: a chunk's tables are copied in this order.
+GROUP_TABLES = (
+    "cart",
+    "order",
+    "order_line_item",
+    "order_shipping_method",
+    "payment_collection",
+    "payment_session",
+    "payment",
+    "order_payment_collection",
+    "capture",
+    "order_transaction",
+    "fulfillment",
+    "fulfillment_item",
+    "order_group",
+    "order_group_order",
+)
+
+
+# --------------------------------------------------------------------------- the catalogue
+
+
+@dataclass
+class SeedConfig:
+    groups: int
+    sellers: int = 200
+    products: int = 5000
+    customers: int = 50_000
+    seed: int = 42
+    chunk: int = 5000  # groups per COPY batch
+    years: float = 2.0
+
+
+@dataclass
+class Catalogue:
+    region_id: str
+    channel_id: str
+    publishable_key: str
+    sellers: list[str]
+    locations: list[str]
+    options: list[tuple[str, str, int]]  # per seller: (id, name, amount)
+    products: list[list[tuple]]  # per seller: (variant, product, title, handle, sku, price)
+    customers: list[tuple[str, str]]  # (id, email)
+    heavy: list[int] = field(default_factory=list)  # customer indexes with HEAVY_GROUPS groups
+
+
+@dataclass
+class SeedResult:
+    groups: int
+    orders: int
+    lines: int
+    rows: int
+    seconds: float
+    timings: dict[str, float]
+    publishable_key: str
+
+
+def _setup_rows(
+    cfg: SeedConfig, rng: random.Random, ids: Ids, now: datetime, password_hash: str
+) -> tuple[dict[str, list[tuple]], Catalogue]:
+    start = now - timedelta(days=365 * cfg.years + 30)
+    rows: dict[str, list[tuple]] = {name: [] for name in COLUMNS}
+    region_id = ids("reg", start)
+    rows["region"].append(
+        (
+            region_id,
+            "United States",
+            CURRENCY,
+            ["us"],
+            TAX_RATE,
+            False,
+            [PROVIDER],
+            start,
+            start,
+        )
+    )
+    channel_id = ids("sc", start)
+    rows["sales_channel"].append((channel_id, "Default Sales Channel", None, False, start, start))
+    token = new_token("publishable")
+    key_id = ids("apk", start)
+    rows["api_key"].append(
+        (key_id, KEY_TITLE, "publishable", digest(token), token, redact(token), start, start)
+    )
+    rows["api_key_sales_channel"].append((key_id, channel_id))
+    user_id = ids("user", start)
+    rows["user"].append((user_id, ADMIN_EMAIL, "Bench", "Admin", start, start))
+    rows["auth_identity"].append(
+        (ids("authid", start), "user", ADMIN_EMAIL, password_hash, user_id, start)
+    )
+
+    sellers, locations, options = [], [], []
+    for s in range(cfg.sellers):
+        handle = f"seller-{s:04d}"
+        seller_id = ids("sel", start)
+        sellers.append(seller_id)
+        rows["seller"].append(
+            (
+                seller_id,
+                f"Seller {s:04d}",
+                handle,
+                f"hello@{handle}.bench.test",
+                None,
+                "active",
+                start,
+                start,
+            )
+        )
+        member_email = f"owner@{handle}.bench.test"
+        member_id = ids("mem", start)
+        rows["seller_member"].append(
+            (member_id, seller_id, member_email, f"Owner {s:04d}", "owner", start, start)
+        )
+        rows["auth_identity"].append(
+            (ids("authid", start), "seller", member_email, password_hash, member_id, start)
+        )
+        location_id = ids("sloc", start)
+        locations.append(location_id)
+        rows["stock_location"].append((location_id, f"{handle} warehouse", seller_id, start, start))
+        option = (ids("so", start), f"Seller {s:04d} standard shipping", rng.randrange(299, 1000))
+        options.append(option)
+        rows["shipping_option"].append(
+            (option[0], option[1], seller_id, region_id, CURRENCY, option[2], start, start)
+        )
+
+    products: list[list[tuple]] = [[] for _ in sellers]
+    for p in range(cfg.products):
+        s = p % cfg.sellers
+        product_id, variant_id = ids("prod", start), ids("variant", start)
+        title, handle, sku = f"Product {p:05d}", f"product-{p:05d}", f"SKU-{p:05d}"
+        price = rng.randrange(500, 20_000)
+        thumbnail = f"https://cdn.bench.test/{handle}.jpg"
+        products[s].append((variant_id, product_id, title, handle, sku, price, thumbnail))
+        rows["product"].append(
+            (product_id, title, handle, None, thumbnail, "published", sellers[s], start, start)
+        )
+        rows["product_sales_channel"].append((product_id, channel_id))
+        rows["product_variant"].append(
+            (variant_id, product_id, "Default", sku, True, False, True, 0, start, start)
+        )
+        rows["price"].append((ids("price", start), variant_id, CURRENCY, price))
+        rows["inventory_level"].append(
+            (ids("ilev", start), variant_id, locations[s], STOCK, 0, start, start)
+        )
+
+    customers = []
+    for c in range(cfg.customers):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        email = f"{first.lower()}.{last.lower()}.{c:05d}@bench.test"
+        customer_id = ids("cus", start)
+        customers.append((customer_id, email))
+        has_account = c % 5 != 4  # a fifth are guest customers
+        rows["customer"].append((customer_id, email, first, last, None, has_account, start, start))
+    catalogue = Catalogue(
+        region_id, channel_id, token, sellers, locations, options, products, customers
+    )
+    # Customers with HEAVY_GROUPS groups each; they can log in (the store list case).
+    heavy_count = max(1, min(50, cfg.groups // 200))
+    catalogue.heavy = [c for c in range(0, cfg.customers, 5)][:heavy_count]
+    for c in catalogue.heavy:
+        customer_id, email = customers[c]
+        rows["auth_identity"].append(
+            (ids("authid", start), "customer", email, password_hash, customer_id, start)
+        )
+    return rows, catalogue
+
+
+# --------------------------------------------------------------------------- groups
+
+# Group scenario → weight. Within a group the orders may differ (partial captures, shipments,
+# one canceled sibling), which yields the partially_* aggregates too.
+SCENARIOS = (("pending", 50), ("captured", 20), ("completed", 20), ("canceled", 10))
+ORDERS_PER_GROUP = ((1, 10), (2, 25), (3, 30), (4, 20), (5, 15))  # mean 3.05
+LINES_PER_ORDER = ((1, 35), (2, 35), (3, 20), (4, 10))
+QUANTITIES = ((1, 70), (2, 20), (3, 10))
+
+
+def _weighted(pairs: tuple[tuple[Any, int], ...]) -> tuple[list[Any], list[int]]:
+    values, weights = zip(*pairs, strict=True)
+    cum, total = [], 0
+    for w in weights:
+        total += w
+        cum.append(total)
+    return list(values), cum
+
+
+class GroupWriter:
+    """Generates the rows of order groups ``[first, last)`` (deterministic per group index)."""
+
+    def __init__(self, cfg: SeedConfig, cat: Catalogue, now: datetime) -> None:
+        self.cfg, self.cat, self.now = cfg, cat, now
+        span = timedelta(days=365 * cfg.years).total_seconds()
+        rng = random.Random(cfg.seed * 7919 + 1)
+        # Sorted creation times: display ids rise with time, as in production.
+        self.created = sorted(
+            now - timedelta(seconds=rng.random() * span) for _ in range(cfg.groups)
+        )
+        # Who placed each group: heavy customers get HEAVY_GROUPS each, 15 % pure guests (no
+        # customer), the rest random customers.
+        owners: list[int | None] = []
+        for c in cat.heavy:
+            owners.extend([c] * min(HEAVY_GROUPS, max(1, cfg.groups // (2 * len(cat.heavy)))))
+        heavy = set(cat.heavy)
+        others = [c for c in range(len(cat.customers)) if c not in heavy]
+        while len(owners) < cfg.groups:
+            owners.append(None if rng.random() < 0.15 else rng.choice(others))
+        owners = owners[: cfg.groups]
+        rng.shuffle(owners)
+        self.owners = owners
+
+    def rows(self, first: int, last: int) -> dict[str, list[tuple]]:
+        out: dict[str, list[tuple]] = {name: [] for name in GROUP_TABLES}
+        for g in range(first, last):
+            self._group(g, out)
+        return out
+
+    def _group(self, g: int, out: dict[str, list[tuple]]) -> None:  # noqa: C901 - one recipe
+        cfg, cat = self.cfg, self.cat
+        rng = random.Random(cfg.seed * 1_000_003 + g)
+        ids = Ids(rng)
+        created = self.created[g]
+        owner = self.owners[g]
+        if owner is None:
+            customer_id, email = None, f"guest.{g:07d}@bench.test"
+        else:
+            customer_id, email = cat.customers[owner]
+        address = json.dumps(
+            {
+                "first_name": email.split(".")[0].title(),
+                "address_1": f"{g % 997} Main Street",
+                "city": "Springfield",
+                "postal_code": f"{10000 + g % 89999}",
+                "country_code": "us",
+            }
+        )
+        scenario = _pick(rng, *_SCENARIO_PICK)
+        seller_indexes = rng.sample(range(len(cat.sellers)), _pick(rng, *_ORDERS_PICK))
+        order_count = len(seller_indexes)
+        # Later states happen some days after the order was placed (never in the future).
+        later = min(created + timedelta(days=rng.uniform(1, 10)), self.now)
+
+        cart_id = ids("cart", created - timedelta(minutes=5))
+        out["cart"].append(
+            (
+                cart_id,
+                cat.region_id,
+                CURRENCY,
+                cat.channel_id,
+                customer_id,
+                email,
+                address,
+                created,
+                created - timedelta(minutes=5),
+                created,
+            )
+        )
+
+        # Per-order fate: canceled groups may keep some orders alive; captured groups may leave
+        # some orders uncaptured and ship some.
+        fates: list[str] = []
+        for i in range(order_count):
+            if scenario == "canceled":
+                fate = (
+                    "canceled" if (i == 0 or order_count < 3 or rng.random() < 0.7) else "pending"
+                )
+            elif scenario == "captured":
+                fate = "captured" if (i == 0 or rng.random() < 0.85) else "pending"
+                if fate == "captured" and rng.random() < 0.5:
+                    fate = "shipped"
+            else:
+                fate = scenario
+            fates.append(fate)
+        all_canceled = all(f == "canceled" for f in fates)
+        collection_status = "canceled" if all_canceled else "authorized"
+
+        orders = []  # (order row index in out["order"], order id, total, fate)
+        members = []
+        group_total = 0
+        collection_id = ids("pay_col", created)
+        payment_id = ids("pay", created)
+        capture_total = 0
+        for s_index, fate in zip(seller_indexes, fates, strict=True):
+            order_id = ids("order", created)
+            lines = rng.sample(cat.products[s_index], _pick(rng, *_LINES_PICK))
+            delivered = fate == "completed"
+            shipped = delivered or fate == "shipped"
+            line_rows, line_totals_list, item_facts = [], [], []
+            for variant_id, product_id, title, handle, sku, price, thumbnail in lines:
+                quantity = _pick(rng, *_QUANTITY_PICK)
+                lt = _line(price, quantity)
+                line_totals_list.append(lt)
+                done = quantity if shipped else 0
+                line_id = ids("ordli", created)
+                line_rows.append(
+                    (
+                        line_id,
+                        order_id,
+                        variant_id,
+                        product_id,
+                        title,
+                        thumbnail,
+                        title,
+                        handle,
+                        "Default",
+                        sku,
+                        CURRENCY,
+                        quantity,
+                        price,
+                        True,
+                        False,
+                        lt.subtotal,
+                        lt.tax_total,
+                        lt.total,
+                        done,
+                        done,
+                        quantity if delivered else 0,
+                        created,
+                        later if shipped else created,
+                    )
+                )
+                item_facts.append(ItemFulfillmentFacts(quantity=quantity, fulfilled_quantity=done))
+            option_id, option_name, option_amount = cat.options[s_index]
+            st = _shipping(option_amount)
+            totals = document_totals(line_totals_list, [st])
+            out["order_line_item"].extend(line_rows)
+            out["order_shipping_method"].append(
+                (
+                    ids("ordsm", created),
+                    order_id,
+                    option_id,
+                    cat.sellers[s_index],
+                    CURRENCY,
+                    option_name,
+                    option_amount,
+                    False,
+                    st.subtotal,
+                    st.tax_total,
+                    st.total,
+                    created,
+                    created,
+                )
+            )
+            fulfillments: list[FulfillmentFacts] = []
+            if shipped:
+                fulfillment_id = ids("ful", later)
+                out["fulfillment"].append(
+                    (
+                        fulfillment_id,
+                        order_id,
+                        cat.locations[s_index],
+                        later,
+                        later,
+                        later if delivered else None,
+                        False,
+                        later,
+                        later,
+                    )
+                )
+                for row in line_rows:
+                    out["fulfillment_item"].append(
+                        (ids("fulit", later), fulfillment_id, row[0], row[11])
+                    )
+                fulfillments.append(
+                    FulfillmentFacts(packed=True, shipped=True, delivered=delivered)
+                )
+            captured = totals.total if fate in ("captured", "shipped", "completed") else 0
+            if captured:
+                capture_id = ids("capt", later)
+                out["capture"].append((capture_id, payment_id, order_id, captured, later))
+                out["order_transaction"].append(
+                    (
+                        ids("ordtrx", later),
+                        order_id,
+                        captured,
+                        CURRENCY,
+                        "capture",
+                        capture_id,
+                        later,
+                    )
+                )
+                capture_total += captured
+            canceled = fate == "canceled"
+            status = "completed" if delivered else "canceled" if canceled else "pending"
+            payment_status = order_payment_status(
+                OrderPaymentFacts(
+                    allocated=totals.total,
+                    captured=captured,
+                    collection_status=collection_status,
+                    canceled=canceled,
+                )
+            )
+            fulfillment_status = order_fulfillment_status(fulfillments, item_facts)
+            members.append(
+                GroupMember(status, payment_status, fulfillment_status, was_canceled=canceled)
+            )
+            touched = later if fate != "pending" else created
+            out["order"].append(
+                (
+                    order_id,
+                    None,  # display id: assigned in a second pass (global order)
+                    status,
+                    payment_status,
+                    fulfillment_status,
+                    cat.sellers[s_index],
+                    customer_id,
+                    email,
+                    cat.region_id,
+                    cat.channel_id,
+                    CURRENCY,
+                    cart_id,
+                    address,
+                    False,
+                    later if canceled else None,
+                    totals.item_total,
+                    totals.item_subtotal,
+                    totals.item_tax_total,
+                    totals.shipping_total,
+                    totals.shipping_subtotal,
+                    totals.shipping_tax_total,
+                    totals.subtotal,
+                    totals.tax_total,
+                    totals.discount_total,
+                    totals.total,
+                    created,
+                    touched,
+                )
+            )
+            orders.append((order_id, totals.total))
+            group_total += totals.total
+
+        fully_captured = capture_total == group_total and group_total > 0
+        out["payment_collection"].append(
+            (
+                collection_id,
+                cart_id,
+                CURRENCY,
+                group_total,
+                group_total,
+                capture_total,
+                0,
+                collection_status,
+                later if fully_captured else None,
+                created,
+                later if scenario != "pending" else created,
+            )
+        )
+        session_id = ids("payses", created)
+        out["payment_session"].append(
+            (
+                session_id,
+                collection_id,
+                PROVIDER,
+                CURRENCY,
+                group_total,
+                "authorized",
+                created,
+                created,
+            )
+        )
+        out["payment"].append(
+            (
+                payment_id,
+                collection_id,
+                session_id,
+                PROVIDER,
+                CURRENCY,
+                group_total,
+                later if fully_captured else None,
+                later if all_canceled else None,
+                created,
+                later if scenario != "pending" else created,
+            )
+        )
+        for order_id, total in orders:
+            out["order_payment_collection"].append((order_id, collection_id, total))
+        statuses = _group_statuses(tuple(members))
+        group_id = ids("og", created)
+        out["order_group"].append(
+            (
+                group_id,
+                g + 1,
+                customer_id,
+                cart_id,
+                cat.channel_id,
+                CURRENCY,
+                len(set(seller_indexes)),
+                group_total,
+                statuses.status,
+                statuses.payment_status,
+                statuses.fulfillment_status,
+                created,
+                later if scenario != "pending" else created,
+            )
+        )
+        for order_id, _ in orders:
+            out["order_group_order"].append((group_id, order_id))
+
+
+def _pick(rng: random.Random, values: list[Any], cum: list[int]) -> Any:
+    x = rng.random() * cum[-1]
+    for value, bound in zip(values, cum, strict=True):
+        if x < bound:
+            return value
+    return values[-1]
+
+
+_SCENARIO_PICK = _weighted(SCENARIOS)
+_ORDERS_PICK = _weighted(ORDERS_PER_GROUP)
+_LINES_PICK = _weighted(LINES_PER_ORDER)
+_QUANTITY_PICK = _weighted(QUANTITIES)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+async def is_seeded(conn: asyncpg.Connection) -> int:
+    return await conn.fetchval("SELECT count(*) FROM order_group")
+
+
+async def reset(conn: asyncpg.Connection) -> None:
+    tables = await conn.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
+        "AND tablename <> 'alembic_version'"
+    )
+    names = ", ".join(f'"{r["tablename"]}"' for r in tables)
+    await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+async def seed(
+    url: str,
+    cfg: SeedConfig,
+    *,
+    password_hash: str,
+    log: Callable[[str], None] = print,
+    vacuum: bool = True,
+) -> SeedResult:
+    """Load the dataset into the (migrated, empty) database at ``url`` (a libpq URL)."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    now = datetime.now(UTC).replace(microsecond=0)
+    rng = random.Random(cfg.seed)
+    ids = Ids(rng)
+    conn = await asyncpg.connect(url)
+    try:
+        if await is_seeded(conn):
+            raise RuntimeError("the benchmark database already holds order groups")
+        await conn.execute("SET synchronous_commit = off")
+        fk_checks_off = await _without_fk_triggers(conn)
+        rows, catalogue = _setup_rows(cfg, rng, ids, now, password_hash)
+        t = time.perf_counter()
+        total_rows = 0
+        async with conn.transaction():
+            for table, records in rows.items():
+                if records:
+                    await _copy(conn, table, records)
+                    total_rows += len(records)
+        timings["catalogue"] = time.perf_counter() - t
+        log(
+            f"  catalogue: {cfg.sellers} sellers, {cfg.products} products, "
+            f"{cfg.customers} customers in {timings['catalogue']:.1f}s"
+        )
+
+        writer = GroupWriter(cfg, catalogue, now)
+        generate = copy = 0.0
+        orders = lines = 0
+        order_display = 0
+        for first in range(0, cfg.groups, cfg.chunk):
+            last = min(first + cfg.chunk, cfg.groups)
+            t = time.perf_counter()
+            chunk = writer.rows(first, last)
+            for i, row in enumerate(chunk["order"]):  # order display ids follow creation time
+                chunk["order"][i] = (row[0], order_display + i + 1, *row[2:])
+            order_display += len(chunk["order"])
+            generate += time.perf_counter() - t
+            t = time.perf_counter()
+            async with conn.transaction():
+                for table in GROUP_TABLES:
+                    if chunk[table]:
+                        await _copy(conn, table, chunk[table])
+                        total_rows += len(chunk[table])
+            copy += time.perf_counter() - t
+            orders += len(chunk["order"])
+            lines += len(chunk["order_line_item"])
+            log(f"  groups {last:>8,}/{cfg.groups:,}  (generate {generate:.1f}s, copy {copy:.1f}s)")
+        timings["generate"], timings["copy"] = generate, copy
+
+        t = time.perf_counter()
+        await conn.execute(
+            "INSERT INTO seller_customer (seller_id, customer_id) "
+            'SELECT DISTINCT seller_id, customer_id FROM "order" WHERE customer_id IS NOT NULL '
+            "ON CONFLICT DO NOTHING"
+        )
+        for table in ("order", "order_group"):
+            await conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'display_id'), "
+                f'(SELECT coalesce(max(display_id), 0) + 1 FROM "{table}"), false)'
+            )
+        timings["links"] = time.perf_counter() - t
+        if fk_checks_off:
+            await conn.execute("SET session_replication_role = origin")
+        t = time.perf_counter()
+        await conn.execute("VACUUM ANALYZE" if vacuum else "ANALYZE")
+        timings["analyze"] = time.perf_counter() - t
+        log(
+            f"  links + sequences {timings['links']:.1f}s, vacuum/analyze {timings['analyze']:.1f}s"
+        )
+    finally:
+        await conn.close()
+    return SeedResult(
+        groups=cfg.groups,
+        orders=orders,
+        lines=lines,
+        rows=total_rows,
+        seconds=time.perf_counter() - started,
+        timings=timings,
+        publishable_key=catalogue.publishable_key,
+    )
+
+
+async def _without_fk_triggers(conn: asyncpg.Connection) -> bool:
+    """Skip per-row foreign-key checks while loading (superuser only; the generator only emits
+    rows whose references exist). Without the privilege the checks simply stay on."""
+    try:
+        await conn.execute("SET session_replication_role = replica")
+        return True
+    except asyncpg.InsufficientPrivilegeError:
+        return False
+
+
+async def _copy(conn: asyncpg.Connection, table: str, records: list[tuple]) -> None:
+    await conn.copy_records_to_table(table, records=records, columns=list(COLUMNS[table]))
