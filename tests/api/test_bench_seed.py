@@ -100,6 +100,7 @@ async def test_bench_seed_is_consistent(engine, database_url):
             )
             assert g["total"] == sum(o["total"] for o in orders_of)
             assert g["seller_count"] == len({o["seller_id"] for o in orders_of})
+            assert list(g["seller_ids"]) == sorted({o["seller_id"] for o in orders_of})
             statuses_seen.add(g["status"])
         assert "pending" in statuses_seen and len(statuses_seen) >= 2
 

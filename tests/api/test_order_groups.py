@@ -107,6 +107,9 @@ async def test_filters_select_groups_and_never_change_their_aggregates(client, s
         await listed(client, market, **{"seller_id[]": [sellers["a"], sellers["c"]]})
     ) == set(g["id"] for g in groups.values())
     assert await listed(client, market, seller_id=sellers["c"], customer_id=alice_customer) == []
+    assert await listed(client, market, **{"seller_id[$nin][]": [sellers["a"]]}) == [
+        groups["bob"]["id"]
+    ]
     assert len(await listed(client, market, status="pending", payment_status="authorized")) == 3
     assert await listed(client, market, payment_status="captured") == []
     assert len(await listed(client, market, fulfillment_status="not_fulfilled")) == 3

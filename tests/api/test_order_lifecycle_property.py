@@ -156,6 +156,7 @@ async def check_invariants(app, group_id: str) -> None:
             assert order.payment_status == order_payment_status(facts[order.id])
             assert order.fulfillment_status == fulfillment[order.id]
         group = await session.get(OrderGroup, group_id)
+        assert group.seller_ids == sorted({o.seller_id for o in orders})
         expected = group_statuses(
             GroupMember(o.status, o.payment_status, o.fulfillment_status, o.canceled_at is not None)
             for o in orders

@@ -174,8 +174,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ).split(),
     "fulfillment_item": "id fulfillment_id line_item_id quantity".split(),
     "order_group": (
-        "id display_id customer_id cart_id sales_channel_id currency_code seller_count total "
-        "status payment_status fulfillment_status created_at updated_at"
+        "id display_id customer_id cart_id sales_channel_id currency_code seller_count seller_ids "
+        "total status payment_status fulfillment_status created_at updated_at"
     ).split(),
     "order_group_order": "order_group_id order_id".split(),
 }
@@ -665,6 +665,7 @@ class GroupWriter:
                 cat.channel_id,
                 CURRENCY,
                 len(set(seller_indexes)),
+                sorted({cat.sellers[i] for i in seller_indexes}),
                 group_total,
                 statuses.status,
                 statuses.payment_status,

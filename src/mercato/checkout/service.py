@@ -472,6 +472,7 @@ async def _place_orders(
         sales_channel_id=cart.sales_channel_id,
         currency_code=cart.currency_code,
         seller_count=len({o.seller_id for o in orders}),
+        seller_ids=sorted({o.seller_id for o in orders}),
         total=sum(o.total for o in orders),
         status=statuses.status,
         payment_status=statuses.payment_status,

@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, text
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, String, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db.base import Base, Timestamps, id_column, metadata_column
@@ -25,6 +26,7 @@ class OrderGroup(Timestamps, Base):
         Index("ix_order_group_payment_status", "payment_status"),
         Index("ix_order_group_fulfillment_status", "fulfillment_status"),
         # Migration 0002: live groups in list order (count by index-only scan, page without sort).
+        Index("ix_order_group_seller_ids", "seller_ids", postgresql_using="gin"),
         Index(
             "ix_order_group_live_created",
             "created_at",
@@ -47,6 +49,10 @@ class OrderGroup(Timestamps, Base):
     sales_channel_id: Mapped[str] = mapped_column(ForeignKey("sales_channel.id"), index=True)
     currency_code: Mapped[str]
     seller_count: Mapped[int]
+    # The distinct sellers of the group's orders (GIN-indexed): `seller_id` filters probe it.
+    seller_ids: Mapped[list[str]] = mapped_column(
+        ARRAY(String), default=list, server_default=text("'{}'::varchar[]")
+    )
     total: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str]
     payment_status: Mapped[str]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, select, union_all
+from sqlalchemy import String, cast, select, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from mercato.carts.models import Cart
 from mercato.customers.models import Customer
@@ -188,12 +189,9 @@ FULFILLMENT_STATUSES = frozenset(
 
 
 def _has_order_of_seller(op: str, value: Any):
+    """Groups with at least one order of the seller(s): a GIN probe of ``seller_ids``."""
     sellers = value if isinstance(value, list) else [value]
-    contains = exists().where(
-        OrderGroupOrder.order_group_id == OrderGroup.id,
-        OrderGroupOrder.order_id == Order.id,
-        Order.seller_id.in_(sellers),
-    )
+    contains = OrderGroup.seller_ids.overlap(cast(sellers, ARRAY(String)))
     return ~contains if op in ("$ne", "$nin") else contains
 
 

@@ -183,6 +183,7 @@ async def refresh_group(
     group.payment_status = statuses.payment_status
     group.fulfillment_status = statuses.fulfillment_status
     group.seller_count = len({o.seller_id for o in members})
+    group.seller_ids = sorted({o.seller_id for o in members})
     group.total = sum(o.total for o in members)
     group.updated_at = now or datetime.now(UTC)
     return group
