@@ -1,13 +1,12 @@
 """``/admin/api-keys``."""
 
-from fastapi import APIRouter
-
 from mercato.api_keys import service
 from mercato.api_keys.models import ApiKey
 from mercato.api_keys.schemas import CreateApiKey, ManageSalesChannels, UpdateApiKey
 from mercato.api_keys.views import API_KEY, API_KEY_DETAIL_FIELDS, API_KEY_LIST
 from mercato.http.deps import Admin, Query, Session
 from mercato.http.responses import deleted
+from mercato.http.routing import APIRouter
 from mercato.query.listing import get_or_404, run_list, run_retrieve
 
 router = APIRouter(prefix="/admin/api-keys", tags=["admin: api keys"])

@@ -1,10 +1,9 @@
 """``/auth/*``: tokens for every audience."""
 
-from fastapi import APIRouter
-
 from mercato.auth import service
 from mercato.auth.schemas import EmailPassword, TokenResponse
 from mercato.http.deps import Session
+from mercato.http.routing import APIRouter
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

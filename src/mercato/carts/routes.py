@@ -4,8 +4,6 @@ Every route validates its query (only ``fields``) before the use case runs, then
 with :data:`mercato.carts.views.CART_FIELDS` (documented in ``carts/views.py``).
 """
 
-from fastapi import APIRouter
-
 from mercato.carts import service
 from mercato.carts.schemas import (
     AddLineItem,
@@ -17,6 +15,7 @@ from mercato.carts.schemas import (
 from mercato.carts.views import cart_tree, render_cart
 from mercato.http.deps import CurrentCustomer, OptionalCustomer, Query, Session, Store
 from mercato.http.responses import deleted
+from mercato.http.routing import APIRouter
 
 router = APIRouter(prefix="/store/carts", tags=["store: carts"])
 

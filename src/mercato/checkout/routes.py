@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from mercato.checkout.service import complete_cart
 from mercato.http.deps import OptionalCustomer, Query, Session, Store
+from mercato.http.routing import APIRouter
 from mercato.order_groups.models import OrderGroup
 from mercato.order_groups.views import COMPLETION_FIELDS, ORDER_GROUP
 from mercato.query.listing import get_or_404, run_retrieve

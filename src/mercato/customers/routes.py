@@ -1,6 +1,6 @@
 """``/admin/customers`` and the store's own-customer routes."""
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from mercato.customers import service
 from mercato.customers.models import Customer
@@ -8,6 +8,7 @@ from mercato.customers.schemas import RegisterCustomer, UpdateCustomer
 from mercato.customers.views import CUSTOMER, CUSTOMER_FIELDS, CUSTOMER_LIST
 from mercato.errors import unauthorized
 from mercato.http.deps import CurrentCustomer, Query, Session, token_claims
+from mercato.http.routing import APIRouter
 from mercato.query.listing import get_or_404, run_list, run_retrieve
 
 admin_router = APIRouter(prefix="/admin/customers", tags=["admin: customers"])

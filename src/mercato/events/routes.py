@@ -1,9 +1,8 @@
 """``GET /admin/events``: what the outbox holds, dispatched or not."""
 
-from fastapi import APIRouter
-
 from mercato.events.views import EVENT_LIST
 from mercato.http.deps import Query, Session
+from mercato.http.routing import APIRouter
 from mercato.query.listing import run_list
 
 admin_router = APIRouter(prefix="/admin/events", tags=["admin: events"])

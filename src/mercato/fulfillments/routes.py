@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from mercato.errors import invalid
 from mercato.fulfillments import service
@@ -21,6 +21,7 @@ from mercato.fulfillments.schemas import (
     MarkDelivered,
 )
 from mercato.http.deps import Query, Session, Vendor
+from mercato.http.routing import APIRouter
 from mercato.orders.rendering import render_order
 from mercato.orders.service import get_order
 from mercato.orders.views import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS

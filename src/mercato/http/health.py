@@ -1,7 +1,7 @@
-from fastapi import APIRouter
 from sqlalchemy import text
 
 from mercato.http.deps import Session
+from mercato.http.routing import APIRouter
 
 router = APIRouter(tags=["health"])
 

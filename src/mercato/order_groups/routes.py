@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from sqlalchemy import select
 
 from mercato.errors import not_found
 from mercato.http.deps import CurrentCustomer, Query, Session
+from mercato.http.routing import APIRouter
 from mercato.order_groups.models import OrderGroup, OrderGroupOrder
 from mercato.order_groups.views import (
     ADMIN_GROUP_DETAIL_FIELDS,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from mercato.events.service import dispatch
 from mercato.http.deps import Query, Session, Vendor
+from mercato.http.routing import APIRouter
 from mercato.orders import service
 from mercato.orders.models import Order
 from mercato.orders.rendering import render_order

@@ -3,11 +3,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import Header, Request
 
 from mercato.carts.views import fields_tree
 from mercato.errors import invalid
 from mercato.http.deps import Admin, OptionalCustomer, Query, Session, Vendor
+from mercato.http.routing import APIRouter
 from mercato.orders.rendering import render_order
 from mercato.orders.service import get_order
 from mercato.orders.views import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS

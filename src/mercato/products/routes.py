@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from sqlalchemy import exists, select
 
 from mercato.http.deps import Query, Session, Store, StoreContext
 from mercato.http.responses import deleted
+from mercato.http.routing import APIRouter
 from mercato.products import service
 from mercato.products.models import Product, ProductSalesChannel, ProductVariant
 from mercato.products.schemas import CreateProduct, CreateVariant, UpdateProduct, UpdateVariant

@@ -1,9 +1,8 @@
 """``/admin/regions`` and ``/store/regions``."""
 
-from fastapi import APIRouter
-
 from mercato.http.deps import Query, Session
 from mercato.http.responses import deleted
+from mercato.http.routing import APIRouter
 from mercato.query.listing import get_or_404, run_list, run_retrieve
 from mercato.regions import service
 from mercato.regions.models import Region

@@ -1,9 +1,8 @@
 """``/admin/sales-channels``."""
 
-from fastapi import APIRouter
-
 from mercato.http.deps import Query, Session
 from mercato.http.responses import deleted
+from mercato.http.routing import APIRouter
 from mercato.query.listing import get_or_404, run_list, run_retrieve
 from mercato.sales_channels import service
 from mercato.sales_channels.models import SalesChannel

@@ -1,9 +1,8 @@
 """``/admin/sellers`` (with members) and ``/vendor/sellers/me``."""
 
-from fastapi import APIRouter
-
 from mercato.http.deps import Query, Session, Vendor
 from mercato.http.responses import deleted
+from mercato.http.routing import APIRouter
 from mercato.query.listing import get_or_404, run_list, run_retrieve
 from mercato.sellers import service
 from mercato.sellers.models import Seller

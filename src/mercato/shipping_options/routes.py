@@ -1,12 +1,11 @@
 """``/admin/shipping-options``."""
 
-from fastapi import APIRouter
-
 from mercato.carts import service as carts_service
 from mercato.carts.views import STORE_SHIPPING_OPTION_FIELDS, fields_tree, render_shipping_options
 from mercato.errors import invalid
 from mercato.http.deps import OptionalCustomer, Query, Session
 from mercato.http.responses import deleted
+from mercato.http.routing import APIRouter
 from mercato.query.listing import get_or_404, run_list, run_retrieve
 from mercato.shipping_options import service
 from mercato.shipping_options.models import ShippingOption

@@ -1,9 +1,8 @@
 """``/admin/users``."""
 
-from fastapi import APIRouter
-
 from mercato.http.deps import Admin, Query, Session
 from mercato.http.responses import deleted
+from mercato.http.routing import APIRouter
 from mercato.query.listing import get_or_404, run_list, run_retrieve
 from mercato.users import service
 from mercato.users.models import User
