@@ -120,6 +120,11 @@ async def test_filters_select_groups_and_never_change_their_aggregates(client, s
     }
     assert await listed(client, market, **{"created_at[$lt]": created}) == [groups["alice"]["id"]]
     assert await listed(client, market, id=groups["bob"]["id"]) == [groups["bob"]["id"]]
+    assert (
+        len(await listed(client, market, **{"updated_at[$gte]": groups["alice"]["updated_at"]}))
+        == 3
+    )
+    assert await listed(client, market, **{"updated_at[$lt]": groups["alice"]["updated_at"]}) == []
     assert len(await listed(client, market, sales_channel_id=market.channel_id)) == 3
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from mercato.carts.views import LINE_ITEM as CART_LINE_ITEM
 from mercato.customers.models import Customer
 from mercato.customers.views import CUSTOMER
 from mercato.domain.money import to_major
@@ -173,26 +174,9 @@ LINE_ITEM = Resource(
     relations={
         "variant": Relation(lambda: VARIANT, belongs_to(ProductVariant, "variant_id"), many=False),
     },
-    defaults=(
-        "id",
-        "variant_id",
-        "product_id",
-        "title",
-        "subtitle",
-        "thumbnail",
-        "product_title",
-        "product_handle",
-        "variant_title",
-        "variant_sku",
-        "quantity",
-        "unit_price",
-        "requires_shipping",
-        "is_tax_inclusive",
-        "subtotal",
-        "tax_total",
-        "total",
-        "metadata",
-    ),
+    # An order line is the snapshot of a cart line: the same default shape (its seller is the
+    # order's).
+    defaults=tuple(f for f in CART_LINE_ITEM.defaults if f != "seller_id"),
 )
 
 SHIPPING_METHOD = Resource(
