@@ -103,6 +103,8 @@ async def test_bench_seed_is_consistent(engine, database_url):
             assert list(g["seller_ids"]) == sorted({o["seller_id"] for o in orders_of})
             statuses_seen.add(g["status"])
         assert "pending" in statuses_seen and len(statuses_seen) >= 2
+        # The live-group tally was rebuilt after the trigger-less COPY.
+        assert await conn.fetchval("SELECT sum(live) FROM order_group_tally") == GROUPS
 
         # Captured orders carry captures and capture transactions for their total.
         captured = await conn.fetch(

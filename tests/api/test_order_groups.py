@@ -141,6 +141,23 @@ async def test_q_matches_email_name_display_id_and_ids(client, scene):
     assert await listed(client, market, q="bob", seller_id=scene[1]["a"]) == []
 
 
+async def test_a_broad_q_falls_back_to_a_subquery(client, scene, monkeypatch):
+    """Beyond ``Prefetched.limit`` matching customers the search is not prefetched as an id array;
+    the answers are the same either way."""
+    import functools
+
+    from mercato.order_groups import views
+    from mercato.query.listing import Prefetched
+
+    market, _, _, groups = scene
+    broad = {"q": "example", "order": "display_id"}
+    prefetched = await listed(client, market, **broad)
+    monkeypatch.setattr(views, "Prefetched", functools.partial(Prefetched, limit=1))
+    assert await listed(client, market, **broad) == prefetched
+    assert await listed(client, market, q="bob") == [groups["bob"]["id"]]
+    assert len(prefetched) == 2  # alice and bob have accounts; the guest group has no customer
+
+
 async def test_bad_list_requests_are_rejected(client, scene):
     market = scene[0]
     for params, message in [

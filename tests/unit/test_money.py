@@ -104,6 +104,22 @@ def test_round_trip(minor: int, code: str) -> None:
     assert to_minor(to_major(minor, code), code) == minor
 
 
+@settings(max_examples=500)
+@given(
+    minor=st.integers(min_value=-(10**17), max_value=10**17),
+    code=st.sampled_from(["usd", "USD", "jpy", "kwd", "eur", "clf", "bhd"]),
+)
+def test_to_major_is_the_decimal_value_correctly_rounded(minor: int, code: str) -> None:
+    """The fast division gives exactly the double nearest to the exact decimal amount."""
+    exact = Decimal(minor).scaleb(-exponent(code))
+    value = to_major(minor, code)
+    if exact == exact.to_integral_value():
+        assert type(value) is int and value == int(exact)
+    else:
+        assert type(value) is float and value == float(exact)
+    assert to_major(Decimal(minor), code) == value  # sums PostgreSQL returns as numeric
+
+
 @pytest.mark.parametrize(
     ("value", "rounded"),
     [

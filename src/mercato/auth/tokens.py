@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 
@@ -34,13 +35,32 @@ def issue_token(claims: TokenClaims, *, ttl_seconds: int | None = None) -> str:
 
 
 def read_token(token: str) -> TokenClaims:
+    """The claims of a valid, unexpired token, else 401."""
+    verified = _verify(token, get_settings().jwt_secret)
+    if verified is None or verified[1] <= time.time():
+        raise unauthorized()
+    return verified[0]
+
+
+@lru_cache(maxsize=4096)
+def _verify(token: str, secret: str) -> tuple[TokenClaims, float] | None:
+    """Signature and claims check, memoised per token: a client sends the same token on every
+    request, and HMAC verification plus JSON decoding cost more than the rest of authentication.
+    Expiry is compared by the caller on every use, so a cached token still expires on time."""
     try:
         payload = jwt.decode(
             token,
-            get_settings().jwt_secret,
+            secret,
             algorithms=[ALGORITHM],
-            options={"require": ["exp", "actor_type", "actor_id", "auth_identity_id"]},
+            options={
+                "require": ["exp", "actor_type", "actor_id", "auth_identity_id"],
+                "verify_exp": False,
+            },
         )
     except jwt.PyJWTError:
-        raise unauthorized() from None
-    return TokenClaims(payload["actor_type"], payload["actor_id"], payload["auth_identity_id"])
+        return None
+    expires_at = payload["exp"]
+    fields = (payload["actor_type"], payload["actor_id"], payload["auth_identity_id"])
+    if not isinstance(expires_at, int | float) or not all(isinstance(f, str) for f in fields):
+        return None
+    return TokenClaims(*fields), float(expires_at)

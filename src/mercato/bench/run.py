@@ -34,6 +34,7 @@ import asyncpg
 import httpx
 
 from mercato.bench import bench_database_url, migrate
+from mercato.bench.load import CpuMeter, HTTPClientError, KeepAliveClient
 from mercato.bench.report import evaluate, format_report
 from mercato.bench.seed import ADMIN_EMAIL, KEY_TITLE, PASSWORD
 from mercato.db.engine import SERVER_SETTINGS, asyncpg_url
@@ -122,7 +123,7 @@ async def run_load(
             t0 = time.perf_counter()
             try:
                 status = await call()
-            except (httpx.HTTPError, BenchError):
+            except (httpx.HTTPError, HTTPClientError, BenchError):
                 status = 0
             latencies.append(time.perf_counter() - t0)
             statuses[str(status)] = statuses.get(str(status), 0) + 1
@@ -679,6 +680,7 @@ async def _main(options: RunOptions, url: str) -> bool:
     try:
         await server.wait_ready()
         sampler.start()
+        meter = CpuMeter(server.process.pid)
         log(
             f"Server on {server.base_url} ({options.workers} workers), RSS {server.rss_kib() // 1024} MiB"
         )
@@ -706,29 +708,33 @@ async def _main(options: RunOptions, url: str) -> bool:
                 "plans": plans,
                 "levels": {},
             }
-            limits = httpx.Limits(max_connections=max(options.concurrency))
-            async with httpx.AsyncClient(
-                base_url=server.base_url, timeout=30, limits=limits, headers=headers[case.audience]
-            ) as client:
-                path = case_url(case)
+            client = KeepAliveClient("127.0.0.1", options.port, headers[case.audience])
+            path = case_url(case)
 
-                async def call(client: httpx.AsyncClient = client, path: str = path) -> int:
-                    return (await client.get(path)).status_code
+            async def call(client: KeepAliveClient = client, path: str = path) -> int:
+                return (await client.get(path))[0]
 
+            try:
                 await run_load(call, concurrency=2, duration=5, max_requests=40)  # warm workers
                 for level in options.concurrency:
+                    before = meter.sample()
                     result = await run_load(
                         call,
                         concurrency=level,
                         duration=options.duration,
                         max_requests=options.max_requests,
                     )
-                    entry["levels"][str(level)] = asdict(result)
+                    cpu = CpuMeter.per_request(before, meter.sample(), result.requests)
+                    entry["levels"][str(level)] = {**asdict(result), "cpu_ms": cpu}
                     log(
                         f"  {case.name:<22} c={level:<2} {result.requests:>5} req "
                         f"{result.rps:>7.1f}/s  p50 {result.p50:6.1f}  p95 {result.p95:6.1f}  "
-                        f"p99 {result.p99:6.1f} ms  errors {result.errors}"
+                        f"p99 {result.p99:6.1f} ms  errors {result.errors}  CPU ms/req client "
+                        f"{cpu['client']:.1f} server {cpu['server']:.1f} "
+                        f"postgres {cpu['postgres']:.1f}"
                     )
+            finally:
+                await client.aclose()
             entry["rss_mib"] = server.rss_kib() / 1024
             results["reads"][case.name] = entry
         if options.checkout:

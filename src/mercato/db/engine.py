@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 _embedded_servers: dict[Path, object] = {}
 
@@ -64,5 +65,23 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     )
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def session_factory(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker:
+    """Sessions on ``engine``; ``read_only`` ones run each statement in autocommit mode and refuse
+    to flush, so a read path that tried to write fails loudly instead of writing unguarded."""
+    if not read_only:
+        return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        expire_on_commit=False,
+        autoflush=False,
+        sync_session_class=ReadOnlySession,
+    )
+
+
+class ReadOnlySession(Session):
+    """The synchronous session under a read-only ``AsyncSession``: flushing is a bug."""
+
+    def flush(self, objects=None) -> None:
+        if not (self.new or self.dirty or self.deleted):
+            return
+        raise RuntimeError("a read-only (GET) session must not write")

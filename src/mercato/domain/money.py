@@ -63,13 +63,21 @@ def to_minor(amount: Decimal | int | float | str, currency_code: str) -> int:
     return int(scaled)
 
 
+_DIVISORS: dict[str, int] = {code: 10 ** _EXPONENTS.get(code, 2) for code in CURRENCIES}
+
+
 def to_major(minor: int, currency_code: str) -> int | float:
-    """Integer minor units to the JSON number in major units (exact for realistic amounts)."""
-    exp = exponent(currency_code)
-    if exp == 0:
-        return minor
-    value = Decimal(minor).scaleb(-exp)
-    return int(value) if value == value.to_integral_value() else float(value)
+    """Integer minor units to the JSON number in major units (exact for realistic amounts).
+
+    Whole amounts stay integers; otherwise ``minor / divisor`` is Python's correctly rounded
+    integer division, the same double as ``float(Decimal(minor).scaleb(-exponent))`` (a property
+    test checks it) at a fraction of the cost: every money field of every response goes here.
+    """
+    if type(minor) is not int:  # e.g. a Decimal sum straight from PostgreSQL
+        minor = int(minor)
+    divisor = _DIVISORS.get(currency_code) or 10 ** exponent(currency_code)
+    whole, remainder = divmod(minor, divisor)
+    return whole if remainder == 0 else minor / divisor
 
 
 def round_half_even(value: Fraction) -> int:

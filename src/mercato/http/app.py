@@ -21,7 +21,7 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
         if not hasattr(app.state, "sessionmaker"):
             settings = get_settings()
             owned = create_engine(resolve_database_url(settings.database_url, settings.data_dir))
-            app.state.sessionmaker = session_factory(owned)
+            _bind(app, owned)
         yield
         if owned is not None:
             await owned.dispose()
@@ -33,10 +33,18 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     if engine is not None:
-        app.state.sessionmaker = session_factory(engine)
+        _bind(app, engine)
     install_error_handlers(app)
     _include_routers(app)
     return app
+
+
+def _bind(app: FastAPI, engine: AsyncEngine) -> None:
+    """Sessions for commands, and autocommit sessions for reads (``GET``): a read needs no
+    transaction — under READ COMMITTED each statement takes its own snapshot either way — and
+    skipping ``BEGIN``/``ROLLBACK`` saves two round trips per request."""
+    app.state.sessionmaker = session_factory(engine)
+    app.state.read_sessionmaker = session_factory(engine, read_only=True)
 
 
 def _include_routers(app: FastAPI) -> None:

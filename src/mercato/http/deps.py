@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.api_keys.models import ApiKey, ApiKeySalesChannel
@@ -21,6 +21,7 @@ from mercato.api_keys.tokens import digest
 from mercato.auth.tokens import TokenClaims, read_token
 from mercato.customers.models import Customer
 from mercato.errors import not_allowed, unauthorized
+from mercato.query.driver import FixedQuery
 from mercato.query.qs import parse_query
 from mercato.sellers.models import Seller, SellerMember
 from mercato.users.models import User
@@ -33,7 +34,10 @@ INVALID_KEY = "A valid publishable key is required to proceed with the request"
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.sessionmaker() as session:
+    """A read-only autocommit session for ``GET``, a transactional one for commands."""
+    state = request.app.state
+    factory = state.read_sessionmaker if request.method == "GET" else state.sessionmaker
+    async with factory() as session:
         yield session
 
 
@@ -51,6 +55,28 @@ Query = Annotated[dict, Depends(query_params)]
 def _bearer(request: Request) -> str | None:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
+
+
+# Authentication runs on every request: its two lookups are fixed driver statements.
+_LIVE_USER = FixedQuery(
+    select(User.id).where(User.id == bindparam("id"), User.deleted_at.is_(None))
+)
+_PUBLISHABLE_KEY = FixedQuery(
+    select(
+        ApiKey.id,
+        func.array_remove(func.array_agg(ApiKeySalesChannel.sales_channel_id), None).label(
+            "channels"
+        ),
+    )
+    .outerjoin(ApiKeySalesChannel, ApiKeySalesChannel.api_key_id == ApiKey.id)
+    .where(
+        ApiKey.token_digest == bindparam("digest"),
+        ApiKey.type == "publishable",
+        ApiKey.revoked_at.is_(None),
+        ApiKey.deleted_at.is_(None),
+    )
+    .group_by(ApiKey.id)
+)
 
 
 @dataclass(frozen=True)
@@ -84,10 +110,10 @@ async def admin(request: Request, session: Session) -> AdminActor:
     claims = read_token(token)
     if claims.actor_type != "user" or not claims.actor_id:
         raise unauthorized()
-    user = await session.get(User, claims.actor_id)
-    if user is None or user.deleted_at is not None:
+    # Re-checked on every request, so deleting a user revokes its tokens at once.
+    if not await _LIVE_USER.rows(session, id=claims.actor_id):
         raise unauthorized()
-    return AdminActor(user_id=user.id)
+    return AdminActor(user_id=claims.actor_id)
 
 
 Admin = Annotated[AdminActor, Depends(admin)]
@@ -103,22 +129,10 @@ async def store(request: Request, session: Session) -> StoreContext:
     token = request.headers.get("x-publishable-api-key")
     if not token:
         raise not_allowed(MISSING_KEY)
-    key = await session.scalar(
-        select(ApiKey).where(
-            ApiKey.token_digest == digest(token),
-            ApiKey.type == "publishable",
-            ApiKey.revoked_at.is_(None),
-            ApiKey.deleted_at.is_(None),
-        )
-    )
-    if key is None:
+    key = await _PUBLISHABLE_KEY.rows(session, digest=digest(token))
+    if not key:
         raise not_allowed(INVALID_KEY)
-    channels = await session.scalars(
-        select(ApiKeySalesChannel.sales_channel_id)
-        .where(ApiKeySalesChannel.api_key_id == key.id)
-        .order_by(ApiKeySalesChannel.sales_channel_id)
-    )
-    return StoreContext(api_key_id=key.id, sales_channel_ids=tuple(channels))
+    return StoreContext(api_key_id=key[0].id, sales_channel_ids=tuple(sorted(key[0].channels)))
 
 
 Store = Annotated[StoreContext, Depends(store)]

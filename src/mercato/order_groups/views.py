@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, cast, select, union_all
+from sqlalchemy import String, any_, cast, func, select, union_all
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.carts.models import Cart
 from mercato.customers.models import Customer
 from mercato.customers.views import CUSTOMER
-from mercato.order_groups.models import OrderGroup, OrderGroupOrder
+from mercato.order_groups.models import OrderGroup, OrderGroupOrder, OrderGroupTally
 from mercato.orders.models import Order
 from mercato.orders.views import ORDER
+from mercato.query.driver import FixedQuery
 from mercato.query.fields import FieldRules, Relation, Resource
-from mercato.query.listing import Filter, ListSpec, ilike_any
+from mercato.query.listing import Filter, ListSpec, Prefetched, ilike_any
 from mercato.query.loaders import belongs_to, through
 from mercato.query.values import attr, money, timestamp
 
@@ -195,22 +197,40 @@ def _has_order_of_seller(op: str, value: Any):
     return ~contains if op in ("$ne", "$nin") else contains
 
 
-def _search(q: str):
+def _search(q: str) -> Prefetched:
     """Group id and cart id (exact), display id (exact number), customer email and name
     (case-insensitive substring)."""
     customers = select(Customer.id).where(
         ilike_any(q, Customer.email, Customer.first_name, Customer.last_name)
     )
-    # One index-backed branch per alternative: an ``OR`` across columns (one of them a subquery)
-    # can only be evaluated by scanning every group.
-    branches = [
-        select(OrderGroup.id).where(OrderGroup.id == q),
-        select(OrderGroup.id).where(OrderGroup.cart_id == q),
-        select(OrderGroup.id).where(OrderGroup.customer_id.in_(customers)),
-    ]
-    if q.isdigit():
-        branches.append(select(OrderGroup.id).where(OrderGroup.display_id == int(q)))
-    return OrderGroup.id.in_(union_all(*branches))
+
+    def matching(customer_condition: Any):
+        # One index-backed branch per alternative: an ``OR`` across columns (one of them a
+        # subquery) can only be evaluated by scanning every group.
+        branches = [
+            select(OrderGroup.id).where(OrderGroup.id == q),
+            select(OrderGroup.id).where(OrderGroup.cart_id == q),
+            select(OrderGroup.id).where(customer_condition),
+        ]
+        if q.isdigit():
+            branches.append(select(OrderGroup.id).where(OrderGroup.display_id == int(q)))
+        return OrderGroup.id.in_(union_all(*branches))
+
+    # The customer substring search (trigram indexes where pg_trgm exists) runs once, not once
+    # for the count and again for the page.
+    return Prefetched(
+        ids=customers,
+        build=lambda ids: matching(OrderGroup.customer_id == any_(cast(ids, ARRAY(String)))),
+        fallback=matching(OrderGroup.customer_id.in_(customers)),
+    )
+
+
+_TALLY = FixedQuery(select(func.coalesce(func.sum(OrderGroupTally.live), 0).label("live")))
+
+
+async def live_group_count(session: AsyncSession) -> int:
+    """The number of live groups from the trigger-maintained tally (migration 0004)."""
+    return int((await _TALLY.rows(session))[0].live)
 
 
 _DATES = {

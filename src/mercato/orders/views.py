@@ -4,6 +4,7 @@ from the order's own transactions, and batched relations."""
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,8 +23,9 @@ from mercato.orders.models import (
 from mercato.payments.models import PaymentCollection
 from mercato.products.models import ProductVariant
 from mercato.products.views import VARIANT
+from mercato.query.driver import FixedQuery, keys_param
 from mercato.query.fields import Computed, FieldRules, Relation, RenderContext, Resource
-from mercato.query.loaders import any_of, belongs_to, has_many
+from mercato.query.loaders import belongs_to, has_many
 from mercato.query.values import attr, money, timestamp
 from mercato.sellers.models import Seller
 from mercato.sellers.views import SELLER
@@ -42,15 +44,20 @@ TOTAL_FIELDS = (
 )
 
 
+_MOVEMENTS = FixedQuery(
+    select(
+        OrderTransaction.order_id,
+        OrderTransaction.reference,
+        func.sum(OrderTransaction.amount).label("amount"),
+    )
+    .where(keys_param(OrderTransaction.order_id))
+    .group_by(OrderTransaction.order_id, OrderTransaction.reference)
+)
+
+
 async def _money_movements(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
     """Captured and refunded totals per order, one grouped query for the page."""
-    rows = await ctx.session.execute(
-        select(
-            OrderTransaction.order_id, OrderTransaction.reference, func.sum(OrderTransaction.amount)
-        )
-        .where(any_of(OrderTransaction.order_id, {o.id for o in orders}))
-        .group_by(OrderTransaction.order_id, OrderTransaction.reference)
-    )
+    rows = await _MOVEMENTS.rows(ctx.session, keys=list({o.id for o in orders}))
     sums: dict[str, dict[str, int]] = defaultdict(dict)
     for order_id, reference, amount in rows:
         sums[order_id][reference] = int(amount)
@@ -83,34 +90,39 @@ async def _money_movements(ctx: RenderContext, orders: list[Any]) -> list[dict[s
     return result
 
 
-async def _group_ids(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
+@cache
+def _group_ids_query() -> FixedQuery:
     from mercato.order_groups.models import OrderGroupOrder
 
-    rows = await ctx.session.execute(
+    return FixedQuery(
         select(OrderGroupOrder.order_id, OrderGroupOrder.order_group_id).where(
-            any_of(OrderGroupOrder.order_id, {o.id for o in orders})
+            keys_param(OrderGroupOrder.order_id)
         )
     )
-    groups = dict(rows.all())
+
+
+async def _group_ids(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
+    groups = dict(await _group_ids_query().rows(ctx.session, keys=list({o.id for o in orders})))
     return [{"order_group_id": groups.get(o.id)} for o in orders]
+
+
+_PAYMENT_SHARES = FixedQuery(
+    select(
+        OrderPaymentCollection.order_id,
+        PaymentCollection.id,
+        OrderPaymentCollection.amount,
+        PaymentCollection.currency_code,
+        PaymentCollection.status,
+        PaymentCollection.created_at,
+    )
+    .join(PaymentCollection, PaymentCollection.id == OrderPaymentCollection.payment_collection_id)
+    .where(keys_param(OrderPaymentCollection.order_id))
+)
 
 
 async def _payment_collections(ctx: RenderContext, orders: list[Any]) -> list[Any]:
     """Each order's link to the payment collection, carrying the order's own share."""
-    rows = await ctx.session.execute(
-        select(
-            OrderPaymentCollection.order_id,
-            PaymentCollection.id,
-            OrderPaymentCollection.amount,
-            PaymentCollection.currency_code,
-            PaymentCollection.status,
-            PaymentCollection.created_at,
-        )
-        .join(
-            PaymentCollection, PaymentCollection.id == OrderPaymentCollection.payment_collection_id
-        )
-        .where(any_of(OrderPaymentCollection.order_id, {o.id for o in orders}))
-    )
+    rows = await _PAYMENT_SHARES.rows(ctx.session, keys=list({o.id for o in orders}))
     links: dict[str, list[Any]] = defaultdict(list)
     for order_id, *share in rows:
         links[order_id].append(OrderPaymentShare(*share))

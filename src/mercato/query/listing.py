@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,9 +11,9 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, se
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.errors import invalid, not_found
+from mercato.query.driver import row_type, rows_of
 from mercato.query.fields import FieldRules, RenderContext, Resource, Tree, render
 from mercato.query.fields import select as select_fields
-from mercato.query.loaders import row_select
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 2**63 - 1  # PostgreSQL bigint
@@ -132,6 +132,29 @@ def ilike_any(q: str, *columns: Any) -> ColumnElement[bool]:
 
 
 @dataclass(frozen=True)
+class Prefetched:
+    """A condition on ids that one statement resolves before the count and the page.
+
+    Both statements would otherwise repeat an expensive search (a substring match over
+    customers); ``ids`` runs once and the condition becomes ``build(found ids)``. When more than
+    ``limit`` ids match, ``fallback`` (the same condition as a subquery) is used instead, so a
+    very broad search never ships a huge array.
+    """
+
+    ids: Select
+    build: Callable[[list[Any]], ColumnElement[bool]]
+    fallback: ColumnElement[bool]
+    limit: int = 500
+
+
+async def _resolve(connection: Any, condition: Any) -> ColumnElement[bool]:
+    if not isinstance(condition, Prefetched):
+        return condition
+    found = list(await connection.scalars(condition.ids.limit(condition.limit + 1)))
+    return condition.fallback if len(found) > condition.limit else condition.build(found)
+
+
+@dataclass(frozen=True)
 class ListSpec:
     """Everything a list route accepts, declared once per route."""
 
@@ -142,13 +165,13 @@ class ListSpec:
     filters: Mapping[str, Filter] = field(default_factory=dict)
     sortable: Mapping[str, Any] = field(default_factory=dict)
     default_order: str = "-created_at"
-    q: Callable[[str], ColumnElement[bool]] | None = None
+    q: Callable[[str], ColumnElement[bool] | Prefetched] | None = None
     default_limit: int = 50
 
 
 @dataclass
 class ListRequest:
-    where: list[ColumnElement[bool]]
+    where: list[ColumnElement[bool] | Prefetched]
     order_by: list[Any]
     limit: int
     offset: int
@@ -217,15 +240,32 @@ async def run_list(
     *,
     scope: list[ColumnElement[bool]] | None = None,
     base: Select | None = None,
+    count_unfiltered: Callable[[AsyncSession], Awaitable[int]] | None = None,
 ) -> dict[str, Any]:
-    """Count, fetch one page and render it: ``{plural: [...], count, offset, limit}``."""
+    """Count, fetch one page and render it: ``{plural: [...], count, offset, limit}``.
+
+    ``count_unfiltered`` answers ``count`` when the request has no filter and no ``q`` (a
+    maintained tally of the rows in ``scope``, instead of counting them all).
+    """
     request = parse_list_request(spec, params)
-    conditions = [*(scope or []), *request.where]
-    query = (base if base is not None else row_select(spec.model)).where(*conditions)
-    count = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    # Count and plain-row page run through Core: no ORM execution machinery.
+    connection = await session.connection()
+    where = [await _resolve(connection, condition) for condition in request.where]
+    conditions = [*(scope or []), *where]
+    query = (base if base is not None else rows_of(spec.model)).where(*conditions)
+    if count_unfiltered is not None and not request.where:
+        count = await count_unfiltered(session)
+    else:
+        count = await connection.scalar(
+            select(func.count()).select_from(query.order_by(None).subquery())
+        )
     page = query.order_by(*request.order_by).limit(request.limit).offset(request.offset)
-    # Without a custom base the page is plain rows (rendering only reads attributes).
-    rows = list(await (session.scalars(page) if base is not None else session.execute(page)))
+    if base is not None:
+        rows = list(await session.scalars(page))
+    else:
+        result = await connection.execute(page)
+        make = row_type(result.keys())._make
+        rows = [make(row) for row in result]
     items = await render(RenderContext(session), spec.resource, rows, request.tree)
     return {spec.plural: items, "count": count, "offset": request.offset, "limit": request.limit}
 

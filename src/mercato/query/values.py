@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from mercato.domain.money import to_major
@@ -13,13 +14,13 @@ def iso(value: datetime | None) -> str | None:
     """ISO-8601 UTC with milliseconds: ``2026-06-01T10:00:00.000Z``."""
     if value is None:
         return None
-    return (
-        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-    )
+    # isoformat ends in "+00:00" once in UTC; it is several times cheaper than strftime.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def attr(name: str):
-    return lambda obj: getattr(obj, name)
+    """The attribute as stored (``attrgetter`` is implemented in C: the hottest getter)."""
+    return attrgetter(name)
 
 
 def timestamp(name: str):

@@ -1,0 +1,33 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
+"""Rows the driver decodes (``query.driver.FixedQuery``) equal the rows SQLAlchemy returns, for
+every model: the fast read path must not change a single value or type."""
+
+from __future__ import annotations
+
+from mercato.db.models import Base
+from mercato.query.driver import FixedQuery, rows_of
+from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
+from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
+
+
+async def test_driver_rows_equal_sqlalchemy_rows_for_every_model(
+    client, app, admin_headers, count_statements
+):
+    market = await build_marketplace(client, admin_headers, sellers=2)
+    cart = await ready_cart(client, market, email="shopper@example.com")
+    ok(await complete(client, market, cart["id"]))
+
+    checked = 0
+    async with app.state.sessionmaker() as session:
+        for mapper in sorted(Base.registry.mappers, key=lambda m: m.class_.__name__):
+            model = mapper.class_
+            statement = rows_of(model)
+            expected = [tuple(row) for row in await session.execute(statement)]
+            with count_statements() as counter:
+                rows = await FixedQuery(statement).rows(session)
+            assert counter.count == 1  # statement listeners see driver statements too
+            assert [tuple(row) for row in rows] == expected, model.__name__
+            for got, want in zip(rows, expected, strict=True):
+                assert [type(v) for v in got] == [type(v) for v in want], model.__name__
+            checked += bool(expected)
+    assert checked >= 15  # the checkout wrote rows into most tables
