@@ -141,6 +141,27 @@ async def test_q_matches_email_name_display_id_and_ids(client, scene):
     assert await listed(client, market, q="bob", seller_id=scene[1]["a"]) == []
 
 
+async def test_count_is_the_total_whatever_the_page(client, scene, count_statements):
+    """A page that is not full ends the result, so its count needs no statement; full and empty
+    pages count (all three groups either way)."""
+    market = scene[0]
+
+    async def page(**params) -> tuple[int, int, int]:
+        with count_statements() as counter:
+            body = ok(await client.get("/admin/order-groups", params=params, headers=market.admin))
+        return len(body["order_groups"]), body["count"], counter.count
+
+    full, partial, past_the_end = (
+        await page(limit=2),
+        await page(limit=2, offset=2),
+        await page(limit=2, offset=5),
+    )
+    assert (full[:2], partial[:2], past_the_end[:2]) == ((2, 3), (1, 3), (0, 3))
+    assert partial[2] == full[2] - 1 == past_the_end[2] - 1
+    filtered = await page(status="pending", limit=2, offset=1)
+    assert filtered[:2] == (2, 3)
+
+
 async def test_a_broad_q_falls_back_to_a_subquery(client, scene, monkeypatch):
     """Beyond ``Prefetched.limit`` matching customers the search is not prefetched as an id array;
     the answers are the same either way."""

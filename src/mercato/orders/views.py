@@ -55,6 +55,9 @@ _MOVEMENTS = FixedQuery(
 )
 
 
+_MOVEMENT_READS = ("id", "total", "currency_code")
+
+
 async def _money_movements(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
     """Captured and refunded totals per order, one grouped query for the page."""
     rows = await _MOVEMENTS.rows(ctx.session, keys=list({o.id for o in orders}))
@@ -244,7 +247,7 @@ ORDER = Resource(
         "sales_channel_id": attr("sales_channel_id"),
         "currency_code": attr("currency_code"),
         "cart_id": attr("cart_id"),
-        "order_group_id": Computed(_group_ids, "order_group_id"),
+        "order_group_id": Computed(_group_ids, "order_group_id", reads=("id",)),
         "no_notification": attr("no_notification"),
         "canceled_at": timestamp("canceled_at"),
         "metadata": attr("metadata_"),
@@ -253,11 +256,11 @@ ORDER = Resource(
         "payment_status": attr("payment_status"),
         "fulfillment_status": attr("fulfillment_status"),
         **{name: money(name) for name in TOTAL_FIELDS},
-        "original_total": Computed(_money_movements, "original_total"),
-        "paid_total": Computed(_money_movements, "paid_total"),
-        "refunded_total": Computed(_money_movements, "refunded_total"),
-        "refundable_amount": Computed(_money_movements, "refundable_amount"),
-        "summary": Computed(_money_movements, "summary"),
+        "original_total": Computed(_money_movements, "original_total", reads=_MOVEMENT_READS),
+        "paid_total": Computed(_money_movements, "paid_total", reads=_MOVEMENT_READS),
+        "refunded_total": Computed(_money_movements, "refunded_total", reads=_MOVEMENT_READS),
+        "refundable_amount": Computed(_money_movements, "refundable_amount", reads=_MOVEMENT_READS),
+        "summary": Computed(_money_movements, "summary", reads=_MOVEMENT_READS),
         "created_at": timestamp("created_at"),
         "updated_at": timestamp("updated_at"),
     },

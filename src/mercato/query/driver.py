@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, any_, bindparam, inspect, select
@@ -67,8 +67,7 @@ class FixedQuery:
         connection = await driver_connection(session)
         _announce(session, sql, args)
         records = await connection.fetch(sql, *args)
-        make = self.row_type._make
-        return [make(record) for record in records]
+        return list(map(partial(tuple.__new__, self.row_type), records))
 
 
 async def driver_connection(session: AsyncSession) -> Any:
@@ -86,6 +85,14 @@ def _announce(session: AsyncSession, sql: str, args: tuple[Any, ...]) -> None:
         dispatch.before_cursor_execute(None, None, sql, args, None, False)
 
 
-def rows_of(model: type) -> Select:
-    """``SELECT`` every mapped column of ``model`` (see :func:`model_columns`)."""
-    return select(*model_columns(model))
+def rows_of(model: type, columns: Iterable[str] | None = None) -> Select:
+    """``SELECT`` the mapped columns of ``model`` (all, or the named attributes) as plain rows
+    (see :func:`model_columns`)."""
+    if columns is None:
+        return select(*model_columns(model))
+    wanted = set(columns)
+    chosen = [c for c in model_columns(model) if c.key in wanted]
+    if len(chosen) != len(wanted):
+        unknown = wanted - {c.key for c in chosen}
+        raise ValueError(f"{model.__name__} has no columns {sorted(unknown)}")
+    return select(*chosen)

@@ -25,24 +25,50 @@ class RenderContext:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._memo: dict[tuple[int, tuple[int, ...]], list[Any]] = {}
+        self._memo: dict[tuple[Any, ...], list[Any]] = {}
 
-    async def batch(self, loader: BatchLoader, rows: list[Any]) -> list[Any]:
-        key = (id(loader), tuple(id(row) for row in rows))
+    async def batch(self, loader: Callable[..., Any], rows: list[Any], *args: Any) -> list[Any]:
+        key = (id(loader), tuple(id(row) for row in rows), *args)
         if key not in self._memo:
-            self._memo[key] = await loader(self, rows)
+            self._memo[key] = await loader(self, rows, *args)
         return self._memo[key]
 
 
 BatchLoader = Callable[[RenderContext, list[Any]], Awaitable[list[Any]]]
 
 
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A plain field: ``get`` reads the row; ``reads`` names the columns it needs, so loaders
+    select only the columns a response shows (a bare callable as a field may read anything)."""
+
+    get: Getter
+    reads: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Computed:
-    """A field computed for a whole page at once: ``loader`` returns one dict per row."""
+    """A field computed for a whole page at once: ``loader`` returns one dict per row.
+
+    ``reads``: the row's columns the loader uses (None: it may use any)."""
 
     loader: BatchLoader
     key: str
+    reads: tuple[str, ...] | None = None
+
+
+class ColumnLoader:
+    """A relation loader that can fetch only some of the target's columns.
+
+    ``reads`` are the parent row's columns it needs (its keys); it is called with the set of
+    the target's columns to fetch (None: all of them)."""
+
+    reads: tuple[str, ...]
+
+    async def __call__(
+        self, ctx: RenderContext, rows: list[Any], columns: frozenset[str] | None
+    ) -> list[Any]:
+        raise NotImplementedError
 
 
 @dataclass
@@ -50,7 +76,7 @@ class Relation:
     """``load`` returns, aligned with the parent rows, a child (or None) or a list of children."""
 
     target: Callable[[], Resource]
-    load: BatchLoader
+    load: BatchLoader | ColumnLoader
     many: bool
 
 
@@ -158,6 +184,18 @@ def _with_ids(resource: Resource, tree: Tree) -> Tree:
     return ordered
 
 
+def columns_needed(resource: Resource, tree: Tree) -> frozenset[str] | None:
+    """The row columns rendering ``tree`` reads (None when some field may read any column)."""
+    needed: set[str] = set()
+    for name, sub in tree.items():
+        spec = resource.relations[name].load if sub is not None else resource.fields[name]
+        reads = getattr(spec, "reads", None)
+        if reads is None:
+            return None
+        needed.update(reads)
+    return frozenset(needed)
+
+
 async def render(ctx: RenderContext, resource: Resource, rows: list[Any], tree: Tree) -> list[dict]:
     """Render ``rows`` with the selection ``tree``; one batch per computed loader and relation."""
     out: list[dict[str, Any]] = [{} for _ in rows]
@@ -170,8 +208,9 @@ async def render(ctx: RenderContext, resource: Resource, rows: list[Any], tree: 
             for result, value in zip(out, values, strict=True):
                 result[name] = value.get(spec.key)
         elif sub is None:
+            get = spec.get if isinstance(spec, Field) else spec
             for result, row in zip(out, rows, strict=True):
-                result[name] = spec(row)  # type: ignore[misc]
+                result[name] = get(row)  # type: ignore[misc]
         else:
             await _render_relation(ctx, resource.relations[name], name, rows, sub, out)
     return out
@@ -180,7 +219,11 @@ async def render(ctx: RenderContext, resource: Resource, rows: list[Any], tree: 
 async def _render_relation(
     ctx: RenderContext, relation: Relation, name: str, rows: list[Any], sub: Tree, out: list[dict]
 ) -> None:
-    loaded = await ctx.batch(relation.load, rows)
+    if isinstance(relation.load, ColumnLoader):
+        columns = columns_needed(relation.target(), sub)
+        loaded = await ctx.batch(relation.load, rows, columns)
+    else:
+        loaded = await ctx.batch(relation.load, rows)
     unique: dict[int, Any] = {}
     for value in loaded:
         for child in _children(value):

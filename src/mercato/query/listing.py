@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, select
@@ -12,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.errors import invalid, not_found
 from mercato.query.driver import row_type, rows_of
-from mercato.query.fields import FieldRules, RenderContext, Resource, Tree, render
+from mercato.query.fields import (
+    FieldRules,
+    RenderContext,
+    Resource,
+    Tree,
+    columns_needed,
+    render,
+)
 from mercato.query.fields import select as select_fields
 
 MAX_LIMIT = 1000
@@ -252,20 +260,24 @@ async def run_list(
     connection = await session.connection()
     where = [await _resolve(connection, condition) for condition in request.where]
     conditions = [*(scope or []), *where]
-    query = (base if base is not None else rows_of(spec.model)).where(*conditions)
-    if count_unfiltered is not None and not request.where:
-        count = await count_unfiltered(session)
-    else:
-        count = await connection.scalar(
-            select(func.count()).select_from(query.order_by(None).subquery())
-        )
+    # The page selects only the columns the requested fields read.
+    columns = columns_needed(spec.resource, request.tree)
+    query = (base if base is not None else rows_of(spec.model, columns)).where(*conditions)
     page = query.order_by(*request.order_by).limit(request.limit).offset(request.offset)
     if base is not None:
         rows = list(await session.scalars(page))
     else:
         result = await connection.execute(page)
-        make = row_type(result.keys())._make
-        rows = [make(row) for row in result]
+        rows = list(map(partial(tuple.__new__, row_type(result.keys())), result))
+    if len(rows) < request.limit and (rows or request.offset == 0):
+        # A page that is not full ends the result: the count needs no statement of its own.
+        count = request.offset + len(rows)
+    elif count_unfiltered is not None and not request.where:
+        count = await count_unfiltered(session)
+    else:
+        count = await connection.scalar(
+            select(func.count()).select_from(query.order_by(None).subquery())
+        )
     items = await render(RenderContext(session), spec.resource, rows, request.tree)
     return {spec.plural: items, "count": count, "offset": request.offset, "limit": request.limit}
 

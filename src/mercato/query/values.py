@@ -8,6 +8,7 @@ from operator import attrgetter
 from typing import Any
 
 from mercato.domain.money import to_major
+from mercato.query.fields import Field
 
 
 def iso(value: datetime | None) -> str | None:
@@ -18,23 +19,25 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
-def attr(name: str):
+def attr(name: str) -> Field:
     """The attribute as stored (``attrgetter`` is implemented in C: the hottest getter)."""
-    return attrgetter(name)
+    return Field(attrgetter(name), (name,))
 
 
-def timestamp(name: str):
-    return lambda obj: iso(getattr(obj, name))
+def timestamp(name: str) -> Field:
+    read = attrgetter(name)
+    return Field(lambda obj: iso(read(obj)), (name,))
 
 
-def money(amount_attr: str, currency_attr: str = "currency_code"):
+def money(amount_attr: str, currency_attr: str = "currency_code") -> Field:
     """Minor units stored on the row, rendered as the major-unit JSON number."""
+    read = attrgetter(amount_attr, currency_attr)
 
     def get(obj: Any) -> int | float | None:
-        amount = getattr(obj, amount_attr)
-        return None if amount is None else to_major(amount, getattr(obj, currency_attr))
+        amount, currency = read(obj)
+        return None if amount is None else to_major(amount, currency)
 
-    return get
+    return Field(get, (amount_attr, currency_attr))
 
 
 def number(value: Decimal | None) -> int | float | None:

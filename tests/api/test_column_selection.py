@@ -1,0 +1,54 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
+"""Loaders and list pages select only the columns the requested fields read."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
+from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
+
+
+@contextmanager
+def captured_sql(engine):
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", listener)
+
+
+async def test_only_the_shown_columns_are_selected(client, engine, admin_headers):
+    market = await build_marketplace(client, admin_headers, sellers=2)
+    cart = await ready_cart(client, market, email="shopper@example.com")
+    group = ok(await complete(client, market, cart["id"]))["order_group"]
+    url = f"/admin/order-groups/{group['id']}"
+
+    with captured_sql(engine) as statements:
+        body = ok(await client.get(url, headers=admin_headers))["order_group"]
+    assert body["orders"][0]["items"][0]["title"]
+    sql = "\n".join(statements)
+    assert '"order".status' in sql and "order_line_item.title" in sql
+    for hidden in ('"order".shipping_address', '"order".metadata', "order_line_item.metadata"):
+        assert hidden not in sql, hidden
+
+    with captured_sql(engine) as statements:
+        body = ok(
+            await client.get(
+                url, params={"fields": "+orders.shipping_address"}, headers=admin_headers
+            )
+        )
+    assert "shipping_address" in body["order_group"]["orders"][0]
+    assert '"order".shipping_address' in "\n".join(statements)
+
+    with captured_sql(engine) as statements:
+        ok(await client.get("/admin/order-groups", params={"fields": "id"}, headers=admin_headers))
+    page = next(s for s in statements if "FROM order_group" in s and "LIMIT" in s)
+    assert page.split("FROM")[0].count("order_group.") == 1  # only the id
