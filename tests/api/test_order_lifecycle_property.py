@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from mercato.domain.statuses import GroupMember, group_statuses, order_payment_status
 from mercato.fulfillments.models import Fulfillment, FulfillmentItem
-from mercato.order_groups.models import OrderGroup, OrderGroupOrder
+from mercato.order_groups.models import OrderGroup, OrderGroupOrder, OrderGroupTally
 from mercato.orders.models import Order, OrderLineItem, OrderPaymentCollection, ReservationItem
 from mercato.orders.service import fulfillment_status_of, payment_facts
 from mercato.payments.models import Capture, Payment, Refund
@@ -166,6 +166,39 @@ async def check_invariants(app, group_id: str) -> None:
             expected.payment_status,
             expected.fulfillment_status,
         )
+        # The trigger-maintained tally (migration 0004) counts every status triple exactly.
+        triples = func.count().label("n")
+        counted = dict(
+            (tuple(row[:3]), row[3])
+            for row in await session.execute(
+                select(
+                    OrderGroup.status,
+                    OrderGroup.payment_status,
+                    OrderGroup.fulfillment_status,
+                    triples,
+                )
+                .where(OrderGroup.deleted_at.is_(None))
+                .group_by(
+                    OrderGroup.status, OrderGroup.payment_status, OrderGroup.fulfillment_status
+                )
+            )
+        )
+        tallied = dict(
+            (tuple(row[:3]), int(row[3]))
+            for row in await session.execute(
+                select(
+                    OrderGroupTally.status,
+                    OrderGroupTally.payment_status,
+                    OrderGroupTally.fulfillment_status,
+                    func.sum(OrderGroupTally.live),
+                ).group_by(
+                    OrderGroupTally.status,
+                    OrderGroupTally.payment_status,
+                    OrderGroupTally.fulfillment_status,
+                )
+            )
+        )
+        assert {k: v for k, v in tallied.items() if v} == counted
 
         # Stock is conserved: stocked + shipped-out (active fulfilments) == initial stock, and the
         # reserved quantity equals the open reservations, which equal what active orders still owe.

@@ -14,7 +14,7 @@ from mercato.order_groups.views import (
     ORDER_GROUP,
     STORE_GROUP_FIELDS,
     STORE_GROUP_LIST,
-    live_group_count,
+    tally_count,
 )
 from mercato.query.listing import get_or_404, run_list, run_retrieve
 
@@ -27,9 +27,7 @@ LIVE = OrderGroup.deleted_at.is_(None)
 @admin_router.get("/admin/order-groups", operation_id="AdminListOrderGroups")
 async def list_order_groups(session: Session, params: Query) -> dict:
     """Every group; filters select groups, never change their computed fields."""
-    return await run_list(
-        session, ADMIN_GROUP_LIST, params, scope=[LIVE], count_unfiltered=live_group_count
-    )
+    return await run_list(session, ADMIN_GROUP_LIST, params, scope=[LIVE], count_from=tally_count)
 
 
 @admin_router.get("/admin/order-groups/{group_id}", operation_id="AdminGetOrderGroup")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import String, any_, cast, func, select, union_all
@@ -14,7 +15,6 @@ from mercato.customers.views import CUSTOMER
 from mercato.order_groups.models import OrderGroup, OrderGroupOrder, OrderGroupTally
 from mercato.orders.models import Order
 from mercato.orders.views import ORDER
-from mercato.query.driver import FixedQuery
 from mercato.query.fields import FieldRules, Relation, Resource
 from mercato.query.listing import Filter, ListSpec, Prefetched, ilike_any
 from mercato.query.loaders import belongs_to, through
@@ -225,12 +225,21 @@ def _search(q: str) -> Prefetched:
     )
 
 
-_TALLY = FixedQuery(select(func.coalesce(func.sum(OrderGroupTally.live), 0).label("live")))
+_TALLY_FILTERS = {
+    "status": Filter(OrderGroupTally.status, choices=GROUP_STATUSES),
+    "payment_status": Filter(OrderGroupTally.payment_status, choices=PAYMENT_STATUSES),
+    "fulfillment_status": Filter(OrderGroupTally.fulfillment_status, choices=FULFILLMENT_STATUSES),
+}
 
 
-async def live_group_count(session: AsyncSession) -> int:
-    """The number of live groups from the trigger-maintained tally (migration 0004)."""
-    return int((await _TALLY.rows(session))[0].live)
+async def tally_count(session: AsyncSession, filters: Mapping[str, Any]) -> int | None:
+    """The number of live groups matching status filters, from the trigger-maintained tally
+    (migration 0004); None when another filter is present."""
+    if any(name not in _TALLY_FILTERS for name in filters):
+        return None
+    where = [_TALLY_FILTERS[name].clause(name, value) for name, value in filters.items()]
+    total = select(func.coalesce(func.sum(OrderGroupTally.live), 0)).where(*where)
+    return int(await (await session.connection()).scalar(total))
 
 
 _DATES = {

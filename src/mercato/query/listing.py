@@ -162,6 +162,10 @@ async def _resolve(connection: Any, condition: Any) -> ColumnElement[bool]:
     return condition.fallback if len(found) > condition.limit else condition.build(found)
 
 
+# ``(session, the request's filters) -> count``, or None when it cannot answer those filters.
+CountSource = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[int | None]]
+
+
 @dataclass(frozen=True)
 class ListSpec:
     """Everything a list route accepts, declared once per route."""
@@ -248,12 +252,13 @@ async def run_list(
     *,
     scope: list[ColumnElement[bool]] | None = None,
     base: Select | None = None,
-    count_unfiltered: Callable[[AsyncSession], Awaitable[int]] | None = None,
+    count_from: CountSource | None = None,
 ) -> dict[str, Any]:
     """Count, fetch one page and render it: ``{plural: [...], count, offset, limit}``.
 
-    ``count_unfiltered`` answers ``count`` when the request has no filter and no ``q`` (a
-    maintained tally of the rows in ``scope``, instead of counting them all).
+    ``count_from(session, filters)`` may answer ``count`` for the request's filters (without
+    ``q``) from a maintained tally of the rows in ``scope`` instead of counting them; it returns
+    None for filters it cannot answer.
     """
     request = parse_list_request(spec, params)
     # Count and plain-row page run through Core: no ORM execution machinery.
@@ -272,12 +277,15 @@ async def run_list(
     if len(rows) < request.limit and (rows or request.offset == 0):
         # A page that is not full ends the result: the count needs no statement of its own.
         count = request.offset + len(rows)
-    elif count_unfiltered is not None and not request.where:
-        count = await count_unfiltered(session)
     else:
-        count = await connection.scalar(
-            select(func.count()).select_from(query.order_by(None).subquery())
-        )
+        count = None
+        if count_from is not None and not params.get("q"):
+            filters = {k: v for k, v in params.items() if k in spec.filters}
+            count = await count_from(session, filters)
+        if count is None:
+            count = await connection.scalar(
+                select(func.count()).select_from(query.order_by(None).subquery())
+            )
     items = await render(RenderContext(session), spec.resource, rows, request.tree)
     return {spec.plural: items, "count": count, "offset": request.offset, "limit": request.limit}
 

@@ -15,8 +15,10 @@ def iso(value: datetime | None) -> str | None:
     """ISO-8601 UTC with milliseconds: ``2026-06-01T10:00:00.000Z``."""
     if value is None:
         return None
+    if value.tzinfo is not UTC:  # the driver already returns UTC
+        value = value.astimezone(UTC)
     # isoformat ends in "+00:00" once in UTC; it is several times cheaper than strftime.
-    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def attr(name: str) -> Field:

@@ -1,0 +1,26 @@
+"""JSON renderings: timestamps in UTC with milliseconds, money in major units."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
+
+from mercato.query.values import attr, iso, money, timestamp
+
+
+def test_iso_is_utc_with_milliseconds_whatever_the_offset():
+    moment = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    assert iso(moment) == "2026-01-02T03:04:05.678Z"
+    assert iso(moment.astimezone(timezone(timedelta(hours=-7)))) == "2026-01-02T03:04:05.678Z"
+    assert iso(datetime(2026, 1, 2, tzinfo=UTC)) == "2026-01-02T00:00:00.000Z"
+    assert iso(None) is None
+
+
+def test_fields_declare_the_columns_they_read():
+    row = SimpleNamespace(total=1999, currency_code="usd", created_at=None, title="T")
+    assert (attr("title").get(row), attr("title").reads) == ("T", ("title",))
+    assert (money("total").get(row), money("total").reads) == (19.99, ("total", "currency_code"))
+    assert (timestamp("created_at").get(row), timestamp("created_at").reads) == (
+        None,
+        ("created_at",),
+    )
