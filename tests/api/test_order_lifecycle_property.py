@@ -16,7 +16,12 @@ from sqlalchemy import func, select
 
 from mercato.domain.statuses import GroupMember, group_statuses, order_payment_status
 from mercato.fulfillments.models import Fulfillment, FulfillmentItem
-from mercato.order_groups.models import OrderGroup, OrderGroupOrder, OrderGroupTally
+from mercato.order_groups.models import (
+    OrderGroup,
+    OrderGroupOrder,
+    OrderGroupSellerTally,
+    OrderGroupTally,
+)
 from mercato.orders.models import Order, OrderLineItem, OrderPaymentCollection, ReservationItem
 from mercato.orders.service import fulfillment_status_of, payment_facts
 from mercato.payments.models import Capture, Payment, Refund
@@ -199,6 +204,21 @@ async def check_invariants(app, group_id: str) -> None:
             )
         )
         assert {k: v for k, v in tallied.items() if v} == counted
+        per_seller = defaultdict(int)
+        for seller_ids in await session.scalars(
+            select(OrderGroup.seller_ids).where(OrderGroup.deleted_at.is_(None))
+        ):
+            for seller_id in seller_ids:
+                per_seller[seller_id] += 1
+        seller_tally = dict(
+            (seller_id, int(live))
+            for seller_id, live in await session.execute(
+                select(OrderGroupSellerTally.seller_id, func.sum(OrderGroupSellerTally.live))
+                .group_by(OrderGroupSellerTally.seller_id)
+                .having(func.sum(OrderGroupSellerTally.live) != 0)
+            )
+        )
+        assert seller_tally == per_seller
 
         # Stock is conserved: stocked + shipped-out (active fulfilments) == initial stock, and the
         # reserved quantity equals the open reservations, which equal what active orders still owe.

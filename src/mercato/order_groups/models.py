@@ -92,3 +92,13 @@ class OrderGroupTally(Base):
     payment_status: Mapped[str] = mapped_column(primary_key=True)
     fulfillment_status: Mapped[str] = mapped_column(primary_key=True)
     live: Mapped[int] = mapped_column(BigInteger)
+
+
+class OrderGroupSellerTally(Base):
+    """Live groups containing an order of each seller, kept exact by the same triggers
+    (migration 0004): the ``seller_id`` filter's count without probing every such group."""
+
+    __tablename__ = "order_group_seller_tally"
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    seller_id: Mapped[str] = mapped_column(primary_key=True)
+    live: Mapped[int] = mapped_column(BigInteger)

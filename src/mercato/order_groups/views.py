@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.carts.models import Cart
 from mercato.customers.models import Customer
 from mercato.customers.views import CUSTOMER
-from mercato.order_groups.models import OrderGroup, OrderGroupOrder, OrderGroupTally
+from mercato.order_groups.models import (
+    OrderGroup,
+    OrderGroupOrder,
+    OrderGroupSellerTally,
+    OrderGroupTally,
+)
 from mercato.orders.models import Order
 from mercato.orders.views import ORDER
 from mercato.query.fields import FieldRules, Relation, Resource
@@ -233,12 +238,18 @@ _TALLY_FILTERS = {
 
 
 async def tally_count(session: AsyncSession, filters: Mapping[str, Any]) -> int | None:
-    """The number of live groups matching status filters, from the trigger-maintained tally
-    (migration 0004); None when another filter is present."""
-    if any(name not in _TALLY_FILTERS for name in filters):
+    """The number of live groups matching status filters, or one seller, from the
+    trigger-maintained tallies (migration 0004); None for any other combination of filters."""
+    seller = filters.get("seller_id")
+    if isinstance(seller, str) and len(filters) == 1:
+        total = select(func.coalesce(func.sum(OrderGroupSellerTally.live), 0)).where(
+            OrderGroupSellerTally.seller_id == seller
+        )
+    elif all(name in _TALLY_FILTERS for name in filters):
+        where = [_TALLY_FILTERS[name].clause(name, value) for name, value in filters.items()]
+        total = select(func.coalesce(func.sum(OrderGroupTally.live), 0)).where(*where)
+    else:
         return None
-    where = [_TALLY_FILTERS[name].clause(name, value) for name, value in filters.items()]
-    total = select(func.coalesce(func.sum(OrderGroupTally.live), 0)).where(*where)
     return int(await (await session.connection()).scalar(total))
 
 
