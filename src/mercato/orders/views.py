@@ -60,7 +60,9 @@ _MOVEMENT_READS = ("id", "total", "currency_code")
 
 async def _money_movements(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
     """Captured and refunded totals per order, one grouped query for the page."""
-    rows = await _MOVEMENTS.rows(ctx.session, keys=list({o.id for o in orders}))
+    rows = await _MOVEMENTS.rows(
+        ctx.session, connection=await ctx.driver(), keys=list({o.id for o in orders})
+    )
     sums: dict[str, dict[str, int]] = defaultdict(dict)
     for order_id, reference, amount in rows:
         sums[order_id][reference] = int(amount)
@@ -105,7 +107,11 @@ def _group_ids_query() -> FixedQuery:
 
 
 async def _group_ids(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
-    groups = dict(await _group_ids_query().rows(ctx.session, keys=list({o.id for o in orders})))
+    groups = dict(
+        await _group_ids_query().rows(
+            ctx.session, connection=await ctx.driver(), keys=list({o.id for o in orders})
+        )
+    )
     return [{"order_group_id": groups.get(o.id)} for o in orders]
 
 
@@ -125,7 +131,9 @@ _PAYMENT_SHARES = FixedQuery(
 
 async def _payment_collections(ctx: RenderContext, orders: list[Any]) -> list[Any]:
     """Each order's link to the payment collection, carrying the order's own share."""
-    rows = await _PAYMENT_SHARES.rows(ctx.session, keys=list({o.id for o in orders}))
+    rows = await _PAYMENT_SHARES.rows(
+        ctx.session, connection=await ctx.driver(), keys=list({o.id for o in orders})
+    )
     links: dict[str, list[Any]] = defaultdict(list)
     for order_id, *share in rows:
         links[order_id].append(OrderPaymentShare(*share))

@@ -61,10 +61,15 @@ class FixedQuery:
             self._compiled = (str(compiled), tuple(compiled.positiontup or ()), literals)
         return self._compiled
 
-    async def rows(self, session: AsyncSession, **params: Any) -> list[Any]:
+    async def rows(
+        self, session: AsyncSession, *, connection: Any = None, **params: Any
+    ) -> list[Any]:
+        """Run with ``params``; ``connection`` is the session's driver connection if the caller
+        already holds it (a render pass looks it up once)."""
         sql, names, literals = self._sql(session)
         args = tuple(params[name] if name in params else literals[name] for name in names)
-        connection = await driver_connection(session)
+        if connection is None:
+            connection = await driver_connection(session)
         _announce(session, sql, args)
         records = await connection.fetch(sql, *args)
         return list(map(partial(tuple.__new__, self.row_type), records))

@@ -26,6 +26,15 @@ class RenderContext:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._memo: dict[tuple[Any, ...], list[Any]] = {}
+        self._driver: Any = None
+
+    async def driver(self) -> Any:
+        """The session's driver connection, looked up once per pass (no commit happens while
+        a response renders, so it cannot change)."""
+        if self._driver is None:
+            connection = await self.session.connection()
+            self._driver = (await connection.get_raw_connection()).driver_connection
+        return self._driver
 
     async def batch(self, loader: Callable[..., Any], rows: list[Any], *args: Any) -> list[Any]:
         key = (id(loader), tuple(id(row) for row in rows), *args)

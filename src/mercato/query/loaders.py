@@ -60,7 +60,12 @@ class BelongsTo(_Loader):
         found: dict[Any, Any] = {}
         if wanted:
             query = self.query(columns, (key,))
-            found = {getattr(o, key): o for o in await query.rows(ctx.session, keys=list(wanted))}
+            found = {
+                getattr(o, key): o
+                for o in await query.rows(
+                    ctx.session, connection=await ctx.driver(), keys=list(wanted)
+                )
+            }
         return [found.get(getattr(r, fk)) for r in rows]
 
 
@@ -84,7 +89,9 @@ class HasMany(_Loader):
         fk = self.foreign_key
         groups: dict[Any, list[Any]] = defaultdict(list)
         query = self.query(columns, (fk,))
-        for obj in await query.rows(ctx.session, keys=list({r.id for r in rows})):
+        for obj in await query.rows(
+            ctx.session, connection=await ctx.driver(), keys=list({r.id for r in rows})
+        ):
             groups[getattr(obj, fk)].append(obj)
         return [groups.get(r.id, []) for r in rows]
 
@@ -113,7 +120,9 @@ class Through(_Loader):
     ) -> list[Any]:
         groups: dict[Any, list[Any]] = defaultdict(list)
         query = self.query(columns, ())
-        for row in await query.rows(ctx.session, keys=list({r.id for r in rows})):
+        for row in await query.rows(
+            ctx.session, connection=await ctx.driver(), keys=list({r.id for r in rows})
+        ):
             groups[getattr(row, PARENT_KEY)].append(row)
         return [groups.get(r.id, []) for r in rows]
 
