@@ -6,7 +6,7 @@ The benchmark database is a separate embedded PostgreSQL in ``MERCATO_DATA_DIR/b
 
 from __future__ import annotations
 
-from mercato.db.engine import asyncpg_url, embedded_postgres_url, plain_url
+from mercato.db.engine import asyncpg_url, embedded_postgres_url, plain_url, with_database
 from mercato.settings import get_settings
 
 
@@ -15,6 +15,30 @@ def bench_database_url(database_url: str | None = None) -> str:
     if database_url:
         return plain_url(database_url)
     return plain_url(embedded_postgres_url(get_settings().data_dir / "bench"))
+
+
+def ensure_database(url: str) -> None:
+    """Create the database ``url`` names when its server does not have it yet (a server given
+    with ``--database-url``; the embedded one always has its database)."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    import asyncpg
+
+    async def run() -> None:
+        try:
+            conn = await asyncpg.connect(url)
+        except asyncpg.InvalidCatalogNameError:
+            name = urlsplit(url).path.lstrip("/")
+            admin = await asyncpg.connect(with_database(url, "postgres"))
+            try:
+                await admin.execute('CREATE DATABASE "{}"'.format(name.replace('"', '""')))
+            finally:
+                await admin.close()
+        else:
+            await conn.close()
+
+    asyncio.run(run())
 
 
 def migrate(url: str) -> None:

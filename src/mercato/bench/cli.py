@@ -40,10 +40,12 @@ def add_bench_parser(commands) -> None:
 
 def cmd_bench_seed(args: argparse.Namespace) -> None:
     from mercato.auth.passwords import hash_password
-    from mercato.bench import bench_database_url, migrate
+    from mercato.bench import bench_database_url, ensure_database, migrate
     from mercato.bench.seed import SeedConfig, is_seeded, reset, seed
 
     url = bench_database_url(args.database_url)
+    if args.database_url:
+        ensure_database(url)
     started = time.perf_counter()
     migrate(url)
     print(f"Benchmark database migrated ({time.perf_counter() - started:.1f}s)", flush=True)

@@ -129,8 +129,27 @@ def _normalise(entry: str) -> str:
     return entry
 
 
+_TREES: dict[tuple[int, FieldRules, str | None], Tree] = {}
+_MAX_TREES = 512
+
+
 def select(resource: Resource, rules: FieldRules, fields_param: str | None) -> Tree:
-    """Turn a ``fields`` query value into a selection tree, or raise 400 naming bad fields."""
+    """Turn a ``fields`` query value into a selection tree, or raise 400 naming bad fields.
+
+    Trees are memoised per (resource, rules, ``fields``): most requests send the same few
+    selections, and expanding a route's defaults costs more than rendering a small page. Callers
+    must treat the tree as read-only."""
+    key = (id(resource), rules, fields_param)
+    tree = _TREES.get(key)
+    if tree is None:
+        tree = _select(resource, rules, fields_param)
+        if len(_TREES) >= _MAX_TREES:
+            _TREES.clear()
+        _TREES[key] = tree
+    return tree
+
+
+def _select(resource: Resource, rules: FieldRules, fields_param: str | None) -> Tree:
     entries = [e.strip() for e in (fields_param or "").split(",") if e.strip()]
     replace = any(not e.startswith(("+", "-", "*")) and not e.endswith(".*") for e in entries)
     paths: list[str] = [] if replace else list(rules.defaults)
