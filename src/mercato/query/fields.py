@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.errors import invalid
+from mercato.query.driver import driver_connection
 
 Getter = Callable[[Any], Any]
 Tree = dict[str, "Tree | None"]
@@ -32,8 +33,7 @@ class RenderContext:
         """The session's driver connection, looked up once per pass (no commit happens while
         a response renders, so it cannot change)."""
         if self._driver is None:
-            connection = await self.session.connection()
-            self._driver = (await connection.get_raw_connection()).driver_connection
+            self._driver = await driver_connection(self.session)
         return self._driver
 
     async def batch(self, loader: Callable[..., Any], rows: list[Any], *args: Any) -> list[Any]:
