@@ -52,3 +52,35 @@ async def test_only_the_shown_columns_are_selected(client, engine, admin_headers
         ok(await client.get("/admin/order-groups", params={"fields": "id"}, headers=admin_headers))
     page = next(s for s in statements if "FROM order_group" in s and "LIMIT" in s)
     assert page.split("FROM")[0].count("order_group.") == 1  # only the id
+
+
+async def test_to_one_relations_join_into_their_parents_statement(
+    client, engine, admin_headers, monkeypatch, count_statements
+):
+    """``orders.seller`` and ``items.variant.product`` come from the orders' and variants'
+    statements: the same body as loading them separately, two statements fewer."""
+    from mercato.query import fields
+
+    market = await build_marketplace(client, admin_headers, sellers=3)
+    cart = await ready_cart(client, market, email="shopper@example.com")
+    group = ok(await client.get("/admin/order-groups", headers=admin_headers))
+    assert group["count"] == 0
+    group = ok(await complete(client, market, cart["id"]))["order_group"]
+    url = f"/admin/order-groups/{group['id']}"
+    params = {"fields": "+orders.items.variant.product.title,+orders.seller.name"}
+
+    with captured_sql(engine) as statements, count_statements() as joined_count:
+        joined = ok(await client.get(url, params=params, headers=admin_headers))
+    joined_count = joined_count.count
+    sql = "\n".join(statements)
+    assert "LEFT OUTER JOIN seller AS seller_joined" in sql
+    assert "LEFT OUTER JOIN product AS product_joined" in sql
+    orders = joined["order_group"]["orders"]
+    assert {o["seller"]["name"] for o in orders} == {s["name"] for s in market.sellers}
+    assert all(i["variant"]["product"]["title"] for o in orders for i in o["items"])
+
+    monkeypatch.setattr(fields, "_joins", lambda resource, tree: ())
+    with count_statements() as separate_count:
+        separate = ok(await client.get(url, params=params, headers=admin_headers))
+    assert separate == joined
+    assert separate_count.count == joined_count + 2

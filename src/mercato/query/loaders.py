@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import aliased
 
-from mercato.query.driver import FixedQuery, keys_param, model_columns, rows_of
-from mercato.query.fields import ColumnLoader, RenderContext
+from mercato.query.driver import FixedQuery, keys_param, model_columns, row_type, rows_of
+from mercato.query.fields import ColumnLoader, Join, RenderContext
 
 # The parent's key carried by rows loaded through a link table (never rendered).
 PARENT_KEY = "parent_key__"
@@ -24,48 +26,124 @@ PARENT_KEY = "parent_key__"
 _MAX_VARIANTS = 64
 
 
+class _Joined:
+    """A loader statement with to-one relations joined in, and how to split its records."""
+
+    def __init__(self, query: FixedQuery, names: list[str], joins: tuple[Join, ...]) -> None:
+        self.query = query
+        positions = {name: i for i, name in enumerate(names)}
+        joined = {name: [n for n in names if n.startswith(f"{name}__")] for name, _, _ in joins}
+        taken = {n for fields in joined.values() for n in fields}
+        own = [n for n in names if n not in taken]
+        self.own_type = row_type(own)
+        self.own = _picker([positions[n] for n in own])
+        self.parts = []
+        for name, loader, _ in joins:
+            prefix = f"{name}__"
+            fields = joined[name]
+            self.parts.append(
+                (
+                    name,
+                    row_type(f.removeprefix(prefix) for f in fields),
+                    _picker([positions[f] for f in fields]),
+                    positions[prefix + loader.key],
+                )
+            )
+
+    async def rows(self, ctx: RenderContext, **params: Any) -> list[Any]:
+        records = await self.query.rows(ctx.session, connection=await ctx.driver(), **params)
+        if not self.parts:
+            return records
+        new, own, own_type = tuple.__new__, self.own, self.own_type
+        out = []
+        for record in records:
+            row = new(own_type, own(record))
+            ctx.joined[id(row)] = {
+                name: None if record[key] is None else new(kind, pick(record))
+                for name, kind, pick, key in self.parts
+            }
+            out.append(row)
+        return out
+
+
+def _picker(positions: list[int]) -> Callable[[Any], tuple]:
+    if len(positions) == 1:
+        index = positions[0]
+        return lambda record: (record[index],)
+    return itemgetter(*positions)
+
+
 class _Loader(ColumnLoader):
-    """Compiles one :class:`FixedQuery` per set of target columns, on first use."""
+    """Compiles one statement per set of target columns and joined relations, on first use."""
+
+    model: type
 
     def __init__(self, build: Callable[[frozenset[str] | None], Select]) -> None:
         self._build = build
-        self._queries: dict[frozenset[str] | None, FixedQuery] = {}
+        self._queries: dict[tuple[Any, ...], _Joined] = {}
 
-    def query(self, columns: frozenset[str] | None, always: tuple[str, ...]) -> FixedQuery:
-        key = None if columns is None else columns | frozenset(always)
-        found = self._queries.get(key)
+    def query(
+        self, columns: frozenset[str] | None, always: tuple[str, ...], joins: tuple[Join, ...]
+    ) -> _Joined:
+        wanted = None if columns is None else columns | frozenset(always)
+        found = self._queries.get((wanted, joins))
         if found is None:
             if len(self._queries) >= _MAX_VARIANTS:
                 self._queries.clear()
-            found = self._queries[key] = FixedQuery(self._build(key))
+            statement = self._build(wanted)
+            for name, loader, join_columns in joins:
+                statement = _join(statement, self.model, name, loader, join_columns)
+            names = [c.key for c in statement.selected_columns]
+            found = self._queries[(wanted, joins)] = _Joined(FixedQuery(statement), names, joins)
         return found
+
+
+def _join(statement: Select, model: type, name: str, loader: Any, columns: frozenset[str]):
+    """``LEFT JOIN`` the row ``loader`` (a belongs-to) would load, its columns named
+    ``<name>__<column>``."""
+    target = aliased(loader.model, name=f"{name}_joined")
+    wanted = columns | {loader.key}
+    return statement.join_from(
+        model,
+        target,
+        getattr(target, loader.key) == getattr(model, loader.foreign_key),
+        isouter=True,
+    ).add_columns(
+        *(
+            getattr(target, c.key).label(f"{name}__{c.key}")
+            for c in model_columns(loader.model)
+            if c.key in wanted
+        )
+    )
 
 
 class BelongsTo(_Loader):
     """Parent row holds ``foreign_key``; load the one ``model`` row it points at."""
+
+    joinable = True
 
     def __init__(self, model: type, foreign_key: str, key: str) -> None:
         super().__init__(
             lambda columns: rows_of(model, columns).where(keys_param(getattr(model, key)))
         )
         self.reads = (foreign_key,)
+        self.model = model
         self.foreign_key = foreign_key
         self.key = key
 
     async def __call__(
-        self, ctx: RenderContext, rows: list[Any], columns: frozenset[str] | None = None
+        self,
+        ctx: RenderContext,
+        rows: list[Any],
+        columns: frozenset[str] | None = None,
+        joins: tuple[Join, ...] = (),
     ) -> list[Any]:
         fk, key = self.foreign_key, self.key
         wanted = {getattr(r, fk) for r in rows} - {None}
         found: dict[Any, Any] = {}
         if wanted:
-            query = self.query(columns, (key,))
-            found = {
-                getattr(o, key): o
-                for o in await query.rows(
-                    ctx.session, connection=await ctx.driver(), keys=list(wanted)
-                )
-            }
+            query = self.query(columns, (key,), joins)
+            found = {getattr(o, key): o for o in await query.rows(ctx, keys=list(wanted))}
         return [found.get(getattr(r, fk)) for r in rows]
 
 
@@ -81,17 +159,20 @@ class HasMany(_Loader):
 
         super().__init__(build)
         self.reads = ("id",)
+        self.model = model
         self.foreign_key = foreign_key
 
     async def __call__(
-        self, ctx: RenderContext, rows: list[Any], columns: frozenset[str] | None = None
+        self,
+        ctx: RenderContext,
+        rows: list[Any],
+        columns: frozenset[str] | None = None,
+        joins: tuple[Join, ...] = (),
     ) -> list[Any]:
         fk = self.foreign_key
         groups: dict[Any, list[Any]] = defaultdict(list)
-        query = self.query(columns, (fk,))
-        for obj in await query.rows(
-            ctx.session, connection=await ctx.driver(), keys=list({r.id for r in rows})
-        ):
+        query = self.query(columns, (fk,), joins)
+        for obj in await query.rows(ctx, keys=list({r.id for r in rows})):
             groups[getattr(obj, fk)].append(obj)
         return [groups.get(r.id, []) for r in rows]
 
@@ -114,15 +195,18 @@ class Through(_Loader):
 
         super().__init__(build)
         self.reads = ("id",)
+        self.model = model
 
     async def __call__(
-        self, ctx: RenderContext, rows: list[Any], columns: frozenset[str] | None = None
+        self,
+        ctx: RenderContext,
+        rows: list[Any],
+        columns: frozenset[str] | None = None,
+        joins: tuple[Join, ...] = (),
     ) -> list[Any]:
         groups: dict[Any, list[Any]] = defaultdict(list)
-        query = self.query(columns, ())
-        for row in await query.rows(
-            ctx.session, connection=await ctx.driver(), keys=list({r.id for r in rows})
-        ):
+        query = self.query(columns, (), joins)
+        for row in await query.rows(ctx, keys=list({r.id for r in rows})):
             groups[getattr(row, PARENT_KEY)].append(row)
         return [groups.get(r.id, []) for r in rows]
 
