@@ -3,8 +3,10 @@
 Rendering only reads attributes, so loaders fetch plain rows (named like the model's attributes,
 e.g. ``metadata_``) instead of ORM instances, and only the columns the requested fields read
 (``fields.columns_needed``): a store page of orders then decodes neither addresses nor metadata
-it does not show. Each loader's SQL is fixed per column set — the keys are one array parameter —
-so it is compiled once and run by the driver (:mod:`mercato.query.driver`).
+it does not show. A to-one relation whose selection is plain fields is ``LEFT JOIN``ed into its
+parent's statement (``fields._joins``). Each loader's SQL is fixed per column set and joins — the
+keys are one array parameter — so it is compiled once and run by the driver
+(:mod:`mercato.query.driver`).
 """
 
 from __future__ import annotations
