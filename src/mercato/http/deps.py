@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import String, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.api_keys.models import ApiKey, ApiKeySalesChannel
 from mercato.api_keys.tokens import digest
 from mercato.auth.tokens import TokenClaims, read_token
 from mercato.customers.models import Customer
-from mercato.errors import not_allowed, unauthorized
-from mercato.query.driver import FixedQuery, rows_of
+from mercato.errors import MercatoError, not_allowed, unauthorized
+from mercato.query.driver import FixedQuery, model_columns, row_type, rows_of
 from mercato.query.qs import parse_query
 from mercato.sellers.models import Seller, SellerMember
 from mercato.users.models import User
@@ -67,22 +67,35 @@ _LIVE_USER = FixedQuery(
 _LIVE_CUSTOMER = FixedQuery(
     rows_of(Customer).where(Customer.id == bindparam("id"), Customer.deleted_at.is_(None))
 )
-_PUBLISHABLE_KEY = FixedQuery(
+_CUSTOMER_FIELDS = tuple(column.key for column in model_columns(Customer))
+# The publishable key with its channels and, in the same statement, the customer a GET's token
+# names (NULLs when there is none): store reads need one statement to know who is calling.
+_STORE_CALLER = FixedQuery(
     select(
         ApiKey.id,
         func.array_remove(func.array_agg(ApiKeySalesChannel.sales_channel_id), None).label(
             "channels"
         ),
+        *(getattr(Customer, name).label(f"customer__{name}") for name in _CUSTOMER_FIELDS),
     )
+    .select_from(ApiKey)
     .outerjoin(ApiKeySalesChannel, ApiKeySalesChannel.api_key_id == ApiKey.id)
+    .outerjoin(
+        Customer,
+        and_(
+            Customer.id == bindparam("customer_id", type_=String),
+            Customer.deleted_at.is_(None),
+        ),
+    )
     .where(
         ApiKey.token_digest == bindparam("digest"),
         ApiKey.type == "publishable",
         ApiKey.revoked_at.is_(None),
         ApiKey.deleted_at.is_(None),
     )
-    .group_by(ApiKey.id)
+    .group_by(ApiKey.id, Customer.id)
 )
+_CUSTOMER_ROW = row_type(_CUSTOMER_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -135,10 +148,28 @@ async def store(request: Request, session: Session) -> StoreContext:
     token = request.headers.get("x-publishable-api-key")
     if not token:
         raise not_allowed(MISSING_KEY)
-    key = await _PUBLISHABLE_KEY.rows(session, digest=digest(token))
-    if not key:
+    customer_id = _read_customer_id(request)
+    rows = await _STORE_CALLER.rows(session, digest=digest(token), customer_id=customer_id)
+    if not rows:
         raise not_allowed(INVALID_KEY)
-    return StoreContext(api_key_id=key[0].id, sales_channel_ids=tuple(sorted(key[0].channels)))
+    row = rows[0]
+    if customer_id is not None:  # ``optional_customer`` uses it instead of its own look-up
+        found = row.customer__id is not None
+        customer = _CUSTOMER_ROW._make(row[2:]) if found else None
+        request.state.store_customer = (customer_id, customer)
+    return StoreContext(api_key_id=row.id, sales_channel_ids=tuple(sorted(row.channels)))
+
+
+def _read_customer_id(request: Request) -> str | None:
+    """The customer a ``GET``'s valid customer token names, else None (never raises: routes
+    that take no customer ignore the token; ``optional_customer`` judges it)."""
+    if request.method != "GET" or (token := _bearer(request)) is None:
+        return None
+    try:
+        claims = read_token(token)
+    except MercatoError:
+        return None
+    return claims.actor_id if claims.actor_type == "customer" and claims.actor_id else None
 
 
 Store = Annotated[StoreContext, Depends(store)]
@@ -158,7 +189,12 @@ async def optional_customer(request: Request, session: Session) -> Customer | No
         raise unauthorized()
     if request.method == "GET":
         # Reads only look at the customer: a plain row with the same attributes is enough and
-        # costs a fraction of an ORM load.
+        # costs a fraction of an ORM load — usually already fetched with the publishable key.
+        looked_up = getattr(request.state, "store_customer", None)
+        if looked_up is not None and looked_up[0] == claims.actor_id:
+            if looked_up[1] is None:
+                raise unauthorized()
+            return looked_up[1]
         rows = await _LIVE_CUSTOMER.rows(session, id=claims.actor_id)
         if not rows:
             raise unauthorized()
