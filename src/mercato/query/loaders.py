@@ -186,7 +186,7 @@ class Through(_Loader):
         self, model: type, link: type, parent_key: str, child_key: str, where: Any
     ) -> None:
         def build(columns: frozenset[str] | None) -> Select:
-            chosen = [c for c in model_columns(model) if columns is None or c.key in columns]
+            chosen = rows_of(model, columns).selected_columns
             statement = (
                 select(getattr(link, parent_key).label(PARENT_KEY), *chosen)
                 .join_from(link, model, model.id == getattr(link, child_key))
