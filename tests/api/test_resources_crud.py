@@ -643,6 +643,43 @@ async def test_admin_customers_list_search_and_update(client, admin_headers):
     )
 
 
+async def test_email_search_finds_exactly_the_substring_matches(client, admin_headers):
+    """An email-shaped ``q`` probes the trigram indexes with its local part only
+    (``listing.search_probe``); the whole of ``q`` must still decide, case-insensitively and
+    literally."""
+    from tests.api.helpers import create_store_key
+
+    store = await create_store_key(client, admin_headers)
+    emails = [
+        "ann.lee@shop.test",
+        "Ann.Lee@Shop.Test.example",
+        "joann.lee@shop.test",
+        "ann.lee@other.test",
+        "ann_lee@shop.test",
+        "a%n.lee@shop.test",
+    ]
+    ids = {email: (await _customer(client, store, email))["id"] for email in emails}
+    # A name may hold the probe without holding ``q``.
+    named = await _customer(client, store, "x@y.test", first_name="ann.lee@")
+
+    async def search(q: str) -> set[str]:
+        body = ok(await client.get("/admin/customers", params={"q": q}, headers=admin_headers))
+        return {c["id"] for c in body["customers"]}
+
+    def of(*chosen: str) -> set[str]:
+        return {ids[e] for e in chosen}
+
+    assert await search("ann.lee@shop.test") == of(
+        "ann.lee@shop.test", "Ann.Lee@Shop.Test.example", "joann.lee@shop.test"
+    )
+    assert await search("ANN.LEE@SHOP.TEST.") == of("Ann.Lee@Shop.Test.example")
+    assert await search("ann_lee@shop") == of("ann_lee@shop.test")
+    assert await search("a%n.lee@shop") == of("a%n.lee@shop.test")
+    assert await search("ann.lee@") == {*of(*emails[:4]), named["id"]}
+    assert await search("ee@other") == of("ann.lee@other.test")  # too short a local part
+    assert await search("@shop.test") == of(*(e for e in emails if "@shop.test" in e.lower()))
+
+
 # --- admin users -------------------------------------------------------------------------------
 
 

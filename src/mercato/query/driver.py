@@ -66,13 +66,19 @@ class FixedQuery:
     ) -> list[Any]:
         """Run with ``params``; ``connection`` is the session's driver connection if the caller
         already holds it (a render pass looks it up once)."""
+        records = await self.records(session, connection=connection, **params)
+        return list(map(partial(tuple.__new__, self.row_type), records))
+
+    async def records(
+        self, session: AsyncSession, *, connection: Any = None, **params: Any
+    ) -> list[Any]:
+        """The driver's records (indexable by position) as they come."""
         sql, names, literals = self._sql(session)
         args = tuple(params[name] if name in params else literals[name] for name in names)
         if connection is None:
             connection = await driver_connection(session)
         _announce(session, sql, args)
-        records = await connection.fetch(sql, *args)
-        return list(map(partial(tuple.__new__, self.row_type), records))
+        return await connection.fetch(sql, *args)
 
 
 async def driver_connection(session: AsyncSession) -> Any:

@@ -8,7 +8,8 @@ SQL statements that depends on the selection, never on the page size.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,14 +23,19 @@ Tree = dict[str, "Tree | None"]
 
 
 class RenderContext:
-    """One render pass: the session and a memo so related computed fields share a query."""
+    """One render pass: the session and a memo so related computed fields share a query.
+
+    The memo is keyed by the identity of the list of rows (render passes the same list object
+    to every loader of one level), and keeps that list so an identity cannot be reused."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._memo: dict[tuple[Any, ...], list[Any]] = {}
+        self._memo: dict[tuple[Any, ...], tuple[list[Any], list[Any]]] = {}
         self._driver: Any = None
-        # Rows a loader fetched joined to a parent row: id(parent row) -> {relation: row}.
-        self.joined: dict[int, dict[str, Any]] = {}
+        # Rows a loader fetched joined to the rows it returned (``Join``):
+        # relation name -> {id(row): the related row or None}. Every such row stays referenced
+        # from the memo for the whole pass, so an id cannot be reused.
+        self.joined: defaultdict[str, dict[int, Any]] = defaultdict(dict)
 
     async def driver(self) -> Any:
         """The session's driver connection, looked up once per pass (no commit happens while
@@ -39,14 +45,11 @@ class RenderContext:
         return self._driver
 
     async def batch(self, loader: Callable[..., Any], rows: list[Any], *args: Any) -> list[Any]:
-        key = (id(loader), tuple(id(row) for row in rows), *args)
-        if key not in self._memo:
-            self._memo[key] = await loader(self, rows, *args)
-        return self._memo[key]
-
-    def seed(self, loader: Callable[..., Any], rows: list[Any], args: tuple, values: list) -> None:
-        """Record what ``batch(loader, rows, *args)`` returns without running the loader."""
-        self._memo[(id(loader), tuple(id(row) for row in rows), *args)] = values
+        key = (id(loader), id(rows), *args)
+        found = self._memo.get(key)
+        if found is None or found[0] is not rows:
+            found = self._memo[key] = (rows, await loader(self, rows, *args))
+        return found[1]
 
 
 BatchLoader = Callable[[RenderContext, list[Any]], Awaitable[list[Any]]]
@@ -55,10 +58,16 @@ BatchLoader = Callable[[RenderContext, list[Any]], Awaitable[list[Any]]]
 @dataclass(frozen=True, slots=True)
 class Field:
     """A plain field: ``get`` reads the row; ``reads`` names the columns it needs, so loaders
-    select only the columns a response shows (a bare callable as a field may read anything)."""
+    select only the columns a response shows (a bare callable as a field may read anything).
+
+    ``expr``, when given, is the same reading as a Python expression over the row ``r`` (names
+    it uses besides ``r`` come from ``env``): a level of a response is then rendered by one
+    generated comprehension instead of one getter call per field and row (:func:`_compile`)."""
 
     get: Getter
     reads: tuple[str, ...]
+    expr: str | None = None
+    env: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -72,9 +81,15 @@ class Computed:
     reads: tuple[str, ...] | None = None
 
 
-# A to-one relation fetched in the same statement as its parent rows:
-# (relation name, its loader, the columns its fields read).
-Join = tuple[str, "ColumnLoader", frozenset[str]]
+@dataclass(frozen=True)
+class Join:
+    """A to-one relation fetched in the same statement as its parent rows (``LEFT JOIN``):
+    the columns its selection reads, and its own to-one relations joined the same way."""
+
+    name: str
+    loader: ColumnLoader
+    columns: frozenset[str]
+    nested: tuple[Join, ...] = ()
 
 
 class ColumnLoader:
@@ -98,21 +113,20 @@ class ColumnLoader:
 
 
 def _joins(resource: Resource, tree: Tree) -> tuple[Join, ...]:
-    """The to-one relations in ``tree`` whose selection is plain fields only: their rows can come
-    from the parent's statement (one statement fewer per relation)."""
+    """The to-one relations in ``tree`` that can come from the parent's statement (one
+    statement fewer each): belongs-to relations whose selection reads known columns, with
+    their own such relations nested (``items.variant.product``: one statement)."""
     joins = []
     for name, sub in tree.items():
         if sub is None:
             continue
         relation = resource.relations[name]
-        target = relation.target()
         if relation.many or not getattr(relation.load, "joinable", False):
             continue
-        if any(s is not None or not isinstance(target.fields[f], Field) for f, s in sub.items()):
-            continue
+        target = relation.target()
         columns = columns_needed(target, sub)
-        if columns is not None:  # (always, for plain fields): the key of the nested batch
-            joins.append((name, relation.load, columns))
+        if columns is not None:
+            joins.append(Join(name, relation.load, columns, _joins(target, sub)))  # type: ignore[arg-type]
     return tuple(joins)
 
 
@@ -260,60 +274,116 @@ def columns_needed(resource: Resource, tree: Tree) -> frozenset[str] | None:
     return frozenset(needed)
 
 
-async def render(ctx: RenderContext, resource: Resource, rows: list[Any], tree: Tree) -> list[dict]:
-    """Render ``rows`` with the selection ``tree``; one batch per computed loader and relation."""
-    out: list[dict[str, Any]] = [{} for _ in rows]
-    if not rows:
-        return out
+@dataclass(frozen=True, slots=True)
+class _Level:
+    """How to render one level of a selection: ``build(rows, *computed_values)`` makes the
+    dicts (relations as ``None`` placeholders, so keys keep the selection's order), then each
+    relation fills its key."""
+
+    build: Callable[..., list[dict[str, Any]]]
+    computed: tuple[Computed, ...]
+    # (name, the target columns the selection reads, the target's relations joined in)
+    relations: tuple[tuple[str, frozenset[str] | None, tuple[Join, ...]], ...]
+
+
+# Compiled levels per (resource, selection tree node). Trees come memoised from :func:`select`,
+# so a handful of nodes recur; each entry holds its resource and node, so neither id can be
+# reused by another object while the entry exists.
+_LEVELS: dict[tuple[int, int], tuple[Resource, Tree, _Level]] = {}
+
+
+def _level(resource: Resource, tree: Tree) -> _Level:
+    key = (id(resource), id(tree))
+    found = _LEVELS.get(key)
+    if found is None or found[0] is not resource or found[1] is not tree:
+        if len(_LEVELS) >= 4 * _MAX_TREES:
+            _LEVELS.clear()
+        found = _LEVELS[key] = (resource, tree, _compile(resource, tree))
+    return found[2]
+
+
+def _compile(resource: Resource, tree: Tree) -> _Level:
+    """Generate ``[{"id": r.id, "total": …, "orders": None} for r in rows]`` for a level.
+
+    Fields with an ``expr`` are inlined; other getters are called; computed fields read the
+    value lists their loaders returned (zipped with the rows)."""
+    env: dict[str, Any] = {}
+    items: list[str] = []
+    computed: list[Computed] = []
+    relations: list[tuple[str, frozenset[str] | None, tuple[Join, ...]]] = []
     for name, sub in tree.items():
         spec = resource.fields.get(name)
-        if sub is None and isinstance(spec, Computed):
-            values = await ctx.batch(spec.loader, rows)
-            for result, value in zip(out, values, strict=True):
-                result[name] = value.get(spec.key)
-        elif sub is None:
-            get = spec.get if isinstance(spec, Field) else spec
-            for result, row in zip(out, rows, strict=True):
-                result[name] = get(row)  # type: ignore[misc]
+        if sub is not None:
+            target = resource.relations[name].target()
+            relations.append((name, columns_needed(target, sub), _joins(target, sub)))
+            value = "None"
+        elif isinstance(spec, Computed):
+            value = f"_v{len(computed)}.get({spec.key!r})"
+            computed.append(spec)
+        elif isinstance(spec, Field) and spec.expr is not None:
+            value = f"({spec.expr})"
+            env.update(spec.env)
         else:
-            await _render_relation(ctx, resource.relations[name], name, rows, sub, out)
+            getter = f"_get{len(items)}"
+            env[getter] = spec.get if isinstance(spec, Field) else spec
+            value = f"{getter}(r)"
+        items.append(f"{name!r}: {value}")
+    values = "".join(f", _v{i}" for i in range(len(computed)))
+    loop = f"zip(rows{values}, strict=True)" if computed else "rows"
+    target = f"(r{values})" if computed else "r"
+    source = (
+        f"def build(rows{values}):\n    return [{{{', '.join(items)}}} for {target} in {loop}]\n"
+    )
+    namespace = dict(env)
+    exec(compile(source, f"<render {resource.name}>", "exec"), namespace)  # noqa: S102
+    return _Level(namespace["build"], tuple(computed), tuple(relations))
+
+
+async def render(ctx: RenderContext, resource: Resource, rows: list[Any], tree: Tree) -> list[dict]:
+    """Render ``rows`` with the selection ``tree``; one batch per computed loader and relation."""
+    if not rows:
+        return []
+    level = _level(resource, tree)
+    values = [await ctx.batch(spec.loader, rows) for spec in level.computed]
+    out = level.build(rows, *values)
+    for name, columns, joins in level.relations:
+        relation = resource.relations[name]
+        await _render_relation(ctx, relation, name, rows, tree[name], columns, joins, out)
     return out
 
 
 async def _render_relation(
-    ctx: RenderContext, relation: Relation, name: str, rows: list[Any], sub: Tree, out: list[dict]
+    ctx: RenderContext,
+    relation: Relation,
+    name: str,
+    rows: list[Any],
+    sub: Tree,
+    columns: frozenset[str] | None,
+    joins: tuple[Join, ...],
+    out: list[dict],
 ) -> None:
-    joins: tuple[Join, ...] = ()
-    if isinstance(relation.load, ColumnLoader):
-        target = relation.target()
-        joins = _joins(target, sub)
-        loaded = await ctx.batch(relation.load, rows, columns_needed(target, sub), joins)
+    target = relation.target()
+    joined = ctx.joined.get(name)
+    if joined is not None and all(id(row) in joined for row in rows):
+        loaded = [joined[id(row)] for row in rows]  # fetched with the rows' own statement
+    elif isinstance(relation.load, ColumnLoader):
+        loaded = await ctx.batch(relation.load, rows, columns, joins)
     else:
         loaded = await ctx.batch(relation.load, rows)
-    unique: dict[int, Any] = {}
-    for value in loaded:
-        for child in _children(value):
-            unique.setdefault(id(child), child)
-    children = list(unique.values())
-    for join_name, join_loader, join_columns in joins:
-        # The joined rows answer the nested relation's batch when the children render.
-        joined = [ctx.joined[id(child)][join_name] for child in children]
-        ctx.seed(join_loader, children, (join_columns, ()), joined)
-    rendered = dict(
-        zip(
-            (id(c) for c in children),
-            await render(ctx, relation.target(), children, sub),
-            strict=True,
-        )
-    )
-    for result, value in zip(out, loaded, strict=True):
-        if relation.many:
-            result[name] = [rendered[id(c)] for c in value or []]
-        else:
-            result[name] = rendered[id(value)] if value is not None else None
-
-
-def _children(value: Any) -> Iterable[Any]:
-    if value is None:
-        return ()
-    return value if isinstance(value, list) else (value,)
+    if relation.many:
+        # Every loaded child is its own row: render them all at once, then deal them back.
+        children = [child for value in loaded if value for child in value]
+    else:
+        # A belongs-to target shared by several parents is rendered once.
+        children = list({id(child): child for child in loaded if child is not None}.values())
+    rendered = await render(ctx, target, children, sub)
+    if relation.many:
+        start = 0
+        for result, value in zip(out, loaded, strict=True):
+            end = start + len(value) if value else start
+            result[name] = rendered[start:end]
+            start = end
+    else:
+        by_child = dict(zip(map(id, children), rendered, strict=True))
+        for result, child in zip(out, loaded, strict=True):
+            result[name] = None if child is None else by_child[id(child)]

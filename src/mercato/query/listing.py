@@ -134,9 +134,39 @@ def ilike_any(q: str, *columns: Any) -> ColumnElement[bool]:
     Written ``lower(column) LIKE lower(pattern)``: that is how PostgreSQL evaluates ``ILIKE`` in
     a multi-byte (UTF-8) database, but it lowers the pattern once instead of once per row (twice
     as fast over a scan), and it can use ``lower(column) gin_trgm_ops`` indexes (migration 0002).
+
+    When the index would be probed with a part of ``q`` only (:func:`search_probe`), the whole
+    of ``q`` is then checked on the candidates with ``strpos``, which no index serves, so the
+    planner keeps it out of the index condition.
     """
-    pattern = select(func.lower(literal(like_pattern(q)))).scalar_subquery()  # once per query
-    return or_(*(func.lower(col).like(pattern, escape="\\") for col in columns))
+    probe = search_probe(q)
+    pattern = select(func.lower(literal(like_pattern(probe)))).scalar_subquery()  # once
+    if probe == q:
+        return or_(*(func.lower(col).like(pattern, escape="\\") for col in columns))
+    needle = select(func.lower(literal(q))).scalar_subquery()
+    return or_(
+        *(
+            and_(
+                func.lower(col).like(pattern, escape="\\"),
+                func.strpos(func.lower(col), needle) > 0,
+            )
+            for col in columns
+        )
+    )
+
+
+def search_probe(q: str) -> str:
+    """The part of ``q`` to look up in a trigram index: ``q`` itself, except for an email.
+
+    A GIN trigram scan reads the posting list of every trigram of the pattern, and an email's
+    domain (``gmail.com``) is shared by a large share of any customer base, so its trigrams
+    list nearly every row: ``%jane.doe.1@bench.test%`` read 243 index pages (3.5 ms) over
+    50,000 customers where ``%jane.doe.1@%`` read 63 (0.85 ms). Anything containing ``q``
+    contains its local part, so probing with it (at least three characters, a trigram) and
+    checking the whole of ``q`` afterwards finds exactly the same rows.
+    """
+    local, at, _ = q.partition("@")
+    return local + at if at and len(local) >= 3 else q
 
 
 @dataclass(frozen=True)

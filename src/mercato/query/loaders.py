@@ -29,43 +29,64 @@ _MAX_VARIANTS = 64
 
 
 class _Joined:
-    """A loader statement with to-one relations joined in, and how to split its records."""
+    """A loader statement with to-one relations joined in, and how to split its records: the
+    loader's own row, and per join the related row (``None`` when the ``LEFT JOIN`` found
+    none), recorded in ``RenderContext.joined`` for the relation to render from."""
 
     def __init__(self, query: FixedQuery, names: list[str], joins: tuple[Join, ...]) -> None:
         self.query = query
         positions = {name: i for i, name in enumerate(names)}
-        joined = {name: [n for n in names if n.startswith(f"{name}__")] for name, _, _ in joins}
-        taken = {n for fields in joined.values() for n in fields}
-        own = [n for n in names if n not in taken]
+        labels = tuple(f"{join.name}__" for join in joins)
+        own = [n for n in names if not n.startswith(labels)]
         self.own_type = row_type(own)
         self.own = _picker([positions[n] for n in own])
-        self.parts = []
-        for name, loader, _ in joins:
-            prefix = f"{name}__"
-            fields = joined[name]
-            self.parts.append(
-                (
-                    name,
-                    row_type(f.removeprefix(prefix) for f in fields),
-                    _picker([positions[f] for f in fields]),
-                    positions[prefix + loader.key],
-                )
-            )
+        self.parts = _parts(names, positions, "", joins)
 
     async def rows(self, ctx: RenderContext, **params: Any) -> list[Any]:
-        records = await self.query.rows(ctx.session, connection=await ctx.driver(), **params)
+        connection = await ctx.driver()
         if not self.parts:
-            return records
+            return await self.query.rows(ctx.session, connection=connection, **params)
+        records = await self.query.records(ctx.session, connection=connection, **params)
         new, own, own_type = tuple.__new__, self.own, self.own_type
-        out = []
-        for record in records:
-            row = new(own_type, own(record))
-            ctx.joined[id(row)] = {
-                name: None if record[key] is None else new(kind, pick(record))
-                for name, kind, pick, key in self.parts
-            }
-            out.append(row)
+        out = [new(own_type, own(record)) for record in records]
+        _split(ctx, out, records, self.parts)
         return out
+
+
+# How to take one joined relation out of a record: (relation name, its row type, the picker of
+# its columns, the position of its key, its own joins).
+_Part = tuple[str, type, Callable[[Any], tuple], int, tuple["_Part", ...]]
+
+
+def _parts(
+    names: list[str], positions: dict[str, int], prefix: str, joins: tuple[Join, ...]
+) -> tuple[_Part, ...]:
+    parts = []
+    for join in joins:
+        label = f"{prefix}{join.name}__"
+        mine = [n for n in names if n.startswith(label)]
+        nested = tuple(f"{label}{j.name}__" for j in join.nested)
+        direct = [n for n in mine if not n.startswith(nested)]
+        parts.append(
+            (
+                join.name,
+                row_type(n.removeprefix(label) for n in direct),
+                _picker([positions[n] for n in direct]),
+                positions[label + join.loader.key],  # type: ignore[attr-defined]
+                _parts(mine, positions, label, join.nested),
+            )
+        )
+    return tuple(parts)
+
+
+def _split(ctx: RenderContext, rows: list[Any], records: list[Any], parts: tuple[_Part, ...]):
+    new = tuple.__new__
+    for name, kind, pick, key, nested in parts:
+        joined = [None if record[key] is None else new(kind, pick(record)) for record in records]
+        ctx.joined[name].update(zip(map(id, rows), joined, strict=True))
+        if nested:
+            found = [i for i, row in enumerate(joined) if row is not None]
+            _split(ctx, [joined[i] for i in found], [records[i] for i in found], nested)
 
 
 def _picker(positions: list[int]) -> Callable[[Any], tuple]:
@@ -93,30 +114,35 @@ class _Loader(ColumnLoader):
             if len(self._queries) >= _MAX_VARIANTS:
                 self._queries.clear()
             statement = self._build(wanted)
-            for name, loader, join_columns in joins:
-                statement = _join(statement, self.model, name, loader, join_columns)
+            for join in joins:
+                statement = _join(statement, self.model, join, "")
             names = [c.key for c in statement.selected_columns]
             found = self._queries[(wanted, joins)] = _Joined(FixedQuery(statement), names, joins)
         return found
 
 
-def _join(statement: Select, model: type, name: str, loader: Any, columns: frozenset[str]):
-    """``LEFT JOIN`` the row ``loader`` (a belongs-to) would load, its columns named
-    ``<name>__<column>``."""
-    target = aliased(loader.model, name=f"{name}_joined")
-    wanted = columns | {loader.key}
-    return statement.join_from(
-        model,
+def _join(statement: Select, parent: Any, join: Join, prefix: str) -> Select:
+    """``LEFT JOIN`` the row ``join.loader`` (a belongs-to) would load for ``parent``, its
+    columns named ``<prefix><name>__<column>``, and its own joins after it."""
+    loader: Any = join.loader
+    label = f"{prefix}{join.name}"
+    target = aliased(loader.model, name=f"{label}_joined")
+    wanted = join.columns | {loader.key}
+    statement = statement.join_from(
+        parent,
         target,
-        getattr(target, loader.key) == getattr(model, loader.foreign_key),
+        getattr(target, loader.key) == getattr(parent, loader.foreign_key),
         isouter=True,
     ).add_columns(
         *(
-            getattr(target, c.key).label(f"{name}__{c.key}")
+            getattr(target, c.key).label(f"{label}__{c.key}")
             for c in model_columns(loader.model)
             if c.key in wanted
         )
     )
+    for nested in join.nested:
+        statement = _join(statement, target, nested, f"{label}__")
+    return statement
 
 
 class BelongsTo(_Loader):

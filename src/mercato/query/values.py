@@ -22,13 +22,15 @@ def iso(value: datetime | None) -> str | None:
 
 
 def attr(name: str) -> Field:
-    """The attribute as stored (``attrgetter`` is implemented in C: the hottest getter)."""
-    return Field(attrgetter(name), (name,))
+    """The attribute as stored."""
+    return Field(attrgetter(name), (name,), expr=f"r.{_identifier(name)}")
 
 
 def timestamp(name: str) -> Field:
     read = attrgetter(name)
-    return Field(lambda obj: iso(read(obj)), (name,))
+    return Field(
+        lambda obj: iso(read(obj)), (name,), expr=f"_iso(r.{_identifier(name)})", env={"_iso": iso}
+    )
 
 
 def money(amount_attr: str, currency_attr: str = "currency_code") -> Field:
@@ -39,7 +41,20 @@ def money(amount_attr: str, currency_attr: str = "currency_code") -> Field:
         amount, currency = read(obj)
         return None if amount is None else to_major(amount, currency)
 
-    return Field(get, (amount_attr, currency_attr))
+    amount, currency = _identifier(amount_attr), _identifier(currency_attr)
+    return Field(
+        get,
+        (amount_attr, currency_attr),
+        expr=f"None if r.{amount} is None else _to_major(r.{amount}, r.{currency})",
+        env={"_to_major": to_major},
+    )
+
+
+def _identifier(name: str) -> str:
+    """``name`` is spliced into generated code (``fields._compile``): it must be an attribute."""
+    if not name.isidentifier():
+        raise ValueError(f"{name!r} is not an attribute name")
+    return name
 
 
 def number(value: Decimal | None) -> int | float | None:
