@@ -1,3 +1,7 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
+from tests.api.helpers import admin_headers, fast_hashing  # noqa: F401
+
+
 async def test_health_reports_database_ok(client):
     response = await client.get("/health")
     assert response.status_code == 200
@@ -17,3 +21,27 @@ async def test_openapi_names_every_operation_explicitly(client):
     # FastAPI's generated ids contain the path with underscores; ours are CamelCase names.
     assert all("_" not in op and op[0].isupper() for op in operation_ids)
     assert (await client.get("/docs")).status_code == 200
+
+
+async def test_routing_behind_the_prefix_gates(client, admin_headers):
+    """Routers answer "no match" early for paths none of their routes starts like
+    (``http.routing.APIRouter.matches``); routes, 404s and 405s are unchanged by it."""
+    near_misses = ("/admin/order-group", "/admin/order-groups-x", "/admin/nothing", "/store")
+    for path in near_misses:
+        response = await client.get(path, headers=admin_headers)
+        assert (response.status_code, response.json()["type"]) == (404, "not_found"), path
+    listed = await client.get("/admin/order-groups", headers=admin_headers)
+    assert listed.status_code == 200
+    one = await client.get("/admin/order-groups/og_missing", headers=admin_headers)
+    assert (one.status_code, one.json()["type"]) == (404, "not_found")
+    assert "og_missing" in one.json()["message"]  # the route with the path parameter answered
+    wrong_method = await client.delete("/admin/order-groups", headers=admin_headers)
+    assert wrong_method.status_code == 405
+
+
+def test_route_path_is_below_the_root_path():
+    from mercato.http.routing import route_path
+
+    assert route_path({"path": "/api/admin/x", "root_path": "/api"}) == "/admin/x"
+    assert route_path({"path": "/admin/x", "root_path": ""}) == "/admin/x"
+    assert route_path({"path": "/admin/x"}) == "/admin/x"

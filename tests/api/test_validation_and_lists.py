@@ -483,3 +483,39 @@ async def test_out_of_range_numbers_are_bad_input(client, admin_headers):
         headers=admin_headers,
     )
     assert error(response, 400, "invalid_data").startswith("Invalid request: amount:")
+
+
+async def test_a_query_string_that_is_not_utf8_is_bad_input(app, admin_headers):
+    """Clients percent-encode; raw bytes that are not UTF-8 get a 400, not a 500 (httpx will not
+    send them, so the request goes to the ASGI app directly)."""
+    import json
+
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    headers = [(k.encode(), v.encode()) for k, v in admin_headers.items()]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/admin/sellers",
+        "raw_path": b"/admin/sellers",
+        "query_string": b"q=caf\xe9",
+        "headers": [(b"host", b"test"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "root_path": "",
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert json.loads(sent[1]["body"]) == {
+        "type": "invalid_data",
+        "message": "Invalid request: the query string is not UTF-8",
+    }

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from types import SimpleNamespace
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from mercato.query.values import attr, iso, money, timestamp
 
 
@@ -14,6 +17,12 @@ def test_iso_is_utc_with_milliseconds_whatever_the_offset():
     assert iso(moment.astimezone(timezone(timedelta(hours=-7)))) == "2026-01-02T03:04:05.678Z"
     assert iso(datetime(2026, 1, 2, tzinfo=UTC)) == "2026-01-02T00:00:00.000Z"
     assert iso(None) is None
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_iso_is_isoformat_in_milliseconds(moment: datetime) -> None:
+    """The orjson-based fast path writes exactly what ``isoformat`` would."""
+    assert iso(moment) == moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def test_fields_declare_the_columns_they_read():

@@ -20,7 +20,7 @@ from mercato.api_keys.models import ApiKey, ApiKeySalesChannel
 from mercato.api_keys.tokens import digest
 from mercato.auth.tokens import TokenClaims, read_token
 from mercato.customers.models import Customer
-from mercato.errors import MercatoError, not_allowed, unauthorized
+from mercato.errors import MercatoError, invalid, not_allowed, unauthorized
 from mercato.query.driver import FixedQuery, model_columns, row_type, rows_of
 from mercato.query.qs import parse_query
 from mercato.sellers.models import Seller, SellerMember
@@ -48,8 +48,13 @@ async def query_params(request: Request) -> dict:
     """The query string parsed the way JS clients (``qs``) encode it.
 
     ``async`` although it never awaits: FastAPI runs plain ``def`` dependencies in a thread
-    pool, a hand-off that cost more than the parsing on every request."""
-    return parse_query(request.url.query)
+    pool, a hand-off that cost more than the parsing on every request. It reads the raw query
+    string: ``request.url`` would first assemble the whole URL."""
+    try:
+        query = request.scope.get("query_string", b"").decode()
+    except UnicodeDecodeError:
+        raise invalid("Invalid request: the query string is not UTF-8") from None
+    return parse_query(query)
 
 
 Query = Annotated[dict, Depends(query_params)]

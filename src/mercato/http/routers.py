@@ -13,6 +13,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from mercato.http.deps import admin, store, vendor
+from mercato.http.routing import route_path
 
 
 def all_routers() -> list[APIRouter]:
@@ -88,6 +89,6 @@ class AudienceRouter(APIRouter):
         self.path_prefix = path_prefix
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if not scope.get("path", "").startswith(self.path_prefix):
+        if not route_path(scope).startswith(self.path_prefix):
             return Match.NONE, {}
         return super().matches(scope)

