@@ -694,6 +694,7 @@ async def _main(options: RunOptions, url: str) -> bool:
                 "x-publishable-api-key": facts["publishable_key"],
             },
         }
+        results["floor"] = await measure_floor(options, meter, log)
         log("Capturing each read case's SQL (in-process) ...")
         captured = await capture_statements(url, cases, headers)
         for case in cases:
@@ -754,6 +755,34 @@ async def _main(options: RunOptions, url: str) -> bool:
     out.write_text(json.dumps(results, indent=2, default=str))
     print(f"Results: {out}")
     return verdict["ok"]
+
+
+async def measure_floor(
+    options: RunOptions, meter: CpuMeter, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """``GET /health`` at 1 client: one ``SELECT 1`` through the whole stack (uvicorn, FastAPI,
+    a session). No read case can answer faster, so a case whose 3x raw SQL time is below this
+    p50 cannot meet the server/raw target on this machine, whatever its own code does."""
+    client = KeepAliveClient("127.0.0.1", options.port)
+
+    async def call() -> int:
+        return (await client.get("/health"))[0]
+
+    try:
+        await run_load(call, concurrency=1, duration=5, max_requests=40)
+        before = meter.sample()
+        result = await run_load(
+            call, concurrency=1, duration=options.duration, max_requests=options.max_requests
+        )
+        cpu = CpuMeter.per_request(before, meter.sample(), result.requests)
+    finally:
+        await client.aclose()
+    log(
+        f"  floor: GET /health   c=1  {result.requests:>5} req {result.rps:>7.1f}/s  "
+        f"p50 {result.p50:6.2f} ms  CPU ms/req server {cpu['server']:.2f} "
+        f"postgres {cpu['postgres']:.2f}"
+    )
+    return {**asdict(result), "cpu_ms": cpu}
 
 
 def machine_info(facts: dict[str, Any]) -> dict[str, Any]:

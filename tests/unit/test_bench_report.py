@@ -1,0 +1,54 @@
+"""The benchmark's verdict (``bench.report.evaluate``) on synthetic results."""
+
+from __future__ import annotations
+
+from mercato.bench.report import evaluate, format_report
+
+
+def _level(p50: float, p99: float, errors: int = 0) -> dict:
+    return {"p50": p50, "p95": p99, "p99": p99, "errors": errors, "statuses": {"200": 100}, "rps": 100.0}
+
+
+def _case(raw: float, single: float, loaded: float) -> dict:
+    return {
+        "filtered": True,
+        "statements": 2,
+        "plans": [{"seq_scans": []}],
+        "raw_sql_ms": {"p50": raw, "p95": raw},
+        "levels": {"1": _level(single, single * 2), "8": _level(loaded, loaded * 2)},
+    }
+
+
+def test_ratio_misses_name_the_floor_only_when_it_explains_them() -> None:
+    results = {
+        "floor": {"p50": 1.0, "cpu_ms": {"server": 0.7}},
+        "reads": {
+            "tiny_sql": _case(raw=0.2, single=1.5, loaded=10.0),  # 3x raw = 0.6 < floor 1.0
+            "real_sql": _case(raw=1.0, single=3.5, loaded=30.0),  # 3x raw = 3.0 > floor
+            "fine": _case(raw=1.0, single=2.5, loaded=20.0),
+        },
+    }
+    verdict = evaluate(results)
+    assert verdict["ok"] and not verdict["failures"]
+    misses = verdict["misses"]
+    assert len(misses) == 3, misses
+    assert any(m.startswith("tiny_sql: server/raw SQL 7.5x") and "floor" in m for m in misses)
+    ratio_miss = next(m for m in misses if m.startswith("real_sql: server/raw"))
+    assert "floor" not in ratio_miss
+    assert "real_sql: p50 30.0 ms at 8 clients (target < 25.0)" in misses
+    assert "Floor: GET /health" in format_report(
+        {**results, "verdict": verdict, "machine": _MACHINE, "dataset": _DATASET}
+    )
+
+
+def test_errors_and_sequential_scans_fail_the_run() -> None:
+    case = _case(raw=1.0, single=2.0, loaded=10.0)
+    case["levels"]["8"]["errors"] = 3
+    case["plans"] = [{"seq_scans": ["order_group"]}]
+    verdict = evaluate({"reads": {"broken": case}})
+    assert not verdict["ok"]
+    assert len(verdict["failures"]) == 2
+
+
+_MACHINE = {"nproc": 2, "cpu": "test", "memory": "1 GiB", "postgres": "15", "python": "3.11"}
+_DATASET = {"groups": 1, "orders": 1, "lines": 1, "customers": 1, "products": 1}
