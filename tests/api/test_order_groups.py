@@ -165,15 +165,12 @@ async def test_count_is_the_total_whatever_the_page(client, scene, count_stateme
 async def test_a_broad_q_falls_back_to_a_subquery(client, scene, monkeypatch):
     """Beyond ``Prefetched.limit`` matching customers the search is not prefetched as an id array;
     the answers are the same either way."""
-    import functools
-
-    from mercato.order_groups import views
-    from mercato.query.listing import Prefetched
+    from mercato.order_groups.views import ADMIN_GROUP_LIST
 
     market, _, _, groups = scene
     broad = {"q": "example", "order": "display_id"}
     prefetched = await listed(client, market, **broad)
-    monkeypatch.setattr(views, "Prefetched", functools.partial(Prefetched, limit=1))
+    monkeypatch.setattr(ADMIN_GROUP_LIST.q, "limit", 1)
     assert await listed(client, market, **broad) == prefetched
     assert await listed(client, market, q="bob") == [groups["bob"]["id"]]
     assert len(prefetched) == 2  # alice and bob have accounts; the guest group has no customer
@@ -263,6 +260,10 @@ async def test_store_customers_see_only_their_own_groups(client, scene):
     alice = {**market.store, **customers["alice"]}
     body = ok(await client.get("/store/order-groups", headers=alice))
     assert [g["id"] for g in body["order_groups"]] == [groups["alice"]["id"]]
+    # The same form of request for another customer: the statement is shared, the values not.
+    bob = {**market.store, **customers["bob"]}
+    listed = ok(await client.get("/store/order-groups", headers=bob))["order_groups"]
+    assert [g["id"] for g in listed] == [groups["bob"]["id"]]
     group = body["order_groups"][0]
     assert group["orders"][0]["seller"].keys() == {"id", "name", "handle", "logo"}
     assert "seller_id" in group["orders"][0]

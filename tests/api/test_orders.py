@@ -203,6 +203,9 @@ async def test_vendors_see_and_act_on_their_own_orders_only(client, placed):
     vendor_a = await member_headers(client, market, a, "staff@a.test")
     listed = ok(await client.get("/vendor/orders", headers=vendor_a))
     assert [o["id"] for o in listed["orders"]] == [orders[a]] and listed["count"] == 1
+    vendor_b = await member_headers(client, market, b, "staff@b.test")
+    listed_b = ok(await client.get("/vendor/orders", headers=vendor_b))  # same statement
+    assert [o["id"] for o in listed_b["orders"]] == [orders[b]]
     assert "order_group_id" not in listed["orders"][0]
     error(
         await client.get("/vendor/orders", params={"seller_id": b}, headers=vendor_a),

@@ -23,7 +23,7 @@ async def _render(session, key: ApiKey, params: dict) -> dict:
 
 @router.get("", operation_id="AdminListApiKeys")
 async def list_api_keys(session: Session, params: Query) -> dict:
-    return await run_list(session, API_KEY_LIST, params, scope=[ApiKey.deleted_at.is_(None)])
+    return await run_list(session, API_KEY_LIST, params)
 
 
 @router.post("", operation_id="AdminCreateApiKey")

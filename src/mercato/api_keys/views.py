@@ -65,5 +65,6 @@ API_KEY_LIST = ListSpec(
         "updated_at": ApiKey.updated_at,
         "title": ApiKey.title,
     },
-    q=lambda q: ilike_any(q, ApiKey.title, ApiKey.redacted),
+    q=lambda text: ilike_any(text, ApiKey.title, ApiKey.redacted),
+    scope=(ApiKey.deleted_at.is_(None),),
 )

@@ -25,7 +25,7 @@ async def _render(session, customer: Customer, params: dict) -> dict:
 
 @admin_router.get("", operation_id="AdminListCustomers")
 async def list_customers(session: Session, params: Query) -> dict:
-    return await run_list(session, CUSTOMER_LIST, params, scope=[Customer.deleted_at.is_(None)])
+    return await run_list(session, CUSTOMER_LIST, params)
 
 
 @admin_router.get("/{customer_id}", operation_id="AdminGetCustomer")

@@ -49,5 +49,6 @@ CUSTOMER_LIST = ListSpec(
         "updated_at": Customer.updated_at,
         "email": Customer.email,
     },
-    q=lambda q: ilike_any(q, Customer.email, Customer.first_name, Customer.last_name),
+    q=lambda text: ilike_any(text, Customer.email, Customer.first_name, Customer.last_name),
+    scope=(Customer.deleted_at.is_(None),),
 )

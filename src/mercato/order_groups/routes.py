@@ -11,23 +11,22 @@ from mercato.order_groups.models import OrderGroup, OrderGroupOrder
 from mercato.order_groups.views import (
     ADMIN_GROUP_DETAIL_FIELDS,
     ADMIN_GROUP_LIST,
+    LIVE,
     ORDER_GROUP,
     STORE_GROUP_FIELDS,
     STORE_GROUP_LIST,
-    tally_count,
 )
 from mercato.query.listing import get_or_404, run_list, run_retrieve
 
 admin_router = APIRouter(tags=["admin: order groups"])
 store_router = APIRouter(prefix="/store/order-groups", tags=["store: order groups"])
 ENTITY = "Order group"
-LIVE = OrderGroup.deleted_at.is_(None)
 
 
 @admin_router.get("/admin/order-groups", operation_id="AdminListOrderGroups")
 async def list_order_groups(session: Session, params: Query) -> dict:
     """Every group; filters select groups, never change their computed fields."""
-    return await run_list(session, ADMIN_GROUP_LIST, params, scope=[LIVE], count_from=tally_count)
+    return await run_list(session, ADMIN_GROUP_LIST, params)
 
 
 @admin_router.get("/admin/order-groups/{group_id}", operation_id="AdminGetOrderGroup")
@@ -62,9 +61,7 @@ async def store_list_order_groups(
     session: Session, customer: CurrentCustomer, params: Query
 ) -> dict:
     """The logged-in customer's groups only."""
-    return await run_list(
-        session, STORE_GROUP_LIST, params, scope=[LIVE, OrderGroup.customer_id == customer.id]
-    )
+    return await run_list(session, STORE_GROUP_LIST, params, bind={"customer_id": customer.id})
 
 
 @store_router.get("/{group_id}", operation_id="StoreGetOrderGroup")

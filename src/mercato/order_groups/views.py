@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import String, any_, cast, func, select, union_all
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, Select, any_, bindparam, func, select, union_all
 
 from mercato.carts.models import Cart
 from mercato.customers.models import Customer
@@ -21,7 +18,7 @@ from mercato.order_groups.models import (
 from mercato.orders.models import Order
 from mercato.orders.views import ORDER
 from mercato.query.fields import FieldRules, Relation, Resource
-from mercato.query.listing import Filter, ListSpec, Prefetched, ilike_any
+from mercato.query.listing import Filter, ListSpec, Prefetched, SearchText, ilike_any
 from mercato.query.loaders import belongs_to, through
 from mercato.query.values import attr, money, timestamp
 
@@ -195,40 +192,42 @@ FULFILLMENT_STATUSES = frozenset(
 )
 
 
-def _has_order_of_seller(op: str, value: Any):
-    """Groups with at least one order of the seller(s): a GIN probe of ``seller_ids``."""
-    sellers = value if isinstance(value, list) else [value]
-    contains = OrderGroup.seller_ids.overlap(cast(sellers, ARRAY(String)))
+def _has_order_of_seller(op: str, sellers: Any):
+    """Groups with at least one order of the seller(s) (``sellers``: an array parameter): a GIN
+    probe of ``seller_ids``."""
+    contains = OrderGroup.seller_ids.overlap(sellers)
     return ~contains if op in ("$ne", "$nin") else contains
 
 
-def _search(q: str) -> Prefetched:
-    """Group id and cart id (exact), display id (exact number), customer email and name
-    (case-insensitive substring)."""
-    customers = select(Customer.id).where(
-        ilike_any(q, Customer.email, Customer.first_name, Customer.last_name)
+def _matching(text: SearchText, customer_condition: Any) -> ColumnElement[bool]:
+    """Group id and cart id (exact), display id (exact number), or a customer condition.
+
+    One index-backed branch per alternative: an ``OR`` across columns (one of them a subquery)
+    can only be evaluated by scanning every group."""
+    branches = [
+        select(OrderGroup.id).where(OrderGroup.id == text.text),
+        select(OrderGroup.id).where(OrderGroup.cart_id == text.text),
+        select(OrderGroup.id).where(customer_condition),
+    ]
+    if text.is_number:
+        branches.append(select(OrderGroup.id).where(OrderGroup.display_id == text.number))
+    return OrderGroup.id.in_(union_all(*branches))
+
+
+def _matching_customers(text: SearchText) -> Select:
+    return select(Customer.id).where(
+        ilike_any(text, Customer.email, Customer.first_name, Customer.last_name)
     )
 
-    def matching(customer_condition: Any):
-        # One index-backed branch per alternative: an ``OR`` across columns (one of them a
-        # subquery) can only be evaluated by scanning every group.
-        branches = [
-            select(OrderGroup.id).where(OrderGroup.id == q),
-            select(OrderGroup.id).where(OrderGroup.cart_id == q),
-            select(OrderGroup.id).where(customer_condition),
-        ]
-        if q.isdigit():
-            branches.append(select(OrderGroup.id).where(OrderGroup.display_id == int(q)))
-        return OrderGroup.id.in_(union_all(*branches))
 
-    # The customer substring search (trigram indexes where pg_trgm exists) runs once, not once
-    # for the count and again for the page.
-    return Prefetched(
-        ids=customers,
-        build=lambda ids: matching(OrderGroup.customer_id == any_(cast(ids, ARRAY(String)))),
-        fallback=matching(OrderGroup.customer_id.in_(customers)),
-    )
-
+# ``q``: group id and cart id (exact), display id (exact number), customer email and name
+# (case-insensitive substring). The customer substring search (trigram indexes where pg_trgm
+# exists) runs once, not once for the count and again for the page.
+_SEARCH = Prefetched(
+    ids=_matching_customers,
+    build=lambda text, ids: _matching(text, OrderGroup.customer_id == any_(ids)),
+    fallback=lambda text: _matching(text, OrderGroup.customer_id.in_(_matching_customers(text))),
+)
 
 _TALLY_FILTERS = {
     "status": Filter(OrderGroupTally.status, choices=GROUP_STATUSES),
@@ -237,22 +236,23 @@ _TALLY_FILTERS = {
 }
 
 
-async def tally_count(session: AsyncSession, filters: Mapping[str, Any]) -> int | None:
+def tally_count(terms: tuple[tuple[str, str], ...], params: list[Any]) -> Select | None:
     """The number of live groups matching status filters, or one seller, from the
     trigger-maintained tallies (migration 0004); None for any other combination of filters."""
-    seller = filters.get("seller_id")
-    if isinstance(seller, str) and len(filters) == 1:
-        total = select(func.coalesce(func.sum(OrderGroupSellerTally.live), 0)).where(
-            OrderGroupSellerTally.seller_id == seller
+    if terms == (("seller_id", "$eq"),):  # the seller filter's parameter is an array of one
+        return select(func.coalesce(func.sum(OrderGroupSellerTally.live), 0).label("count")).where(
+            OrderGroupSellerTally.seller_id == any_(params[0])
         )
-    elif all(name in _TALLY_FILTERS for name in filters):
-        where = [_TALLY_FILTERS[name].clause(name, value) for name, value in filters.items()]
-        total = select(func.coalesce(func.sum(OrderGroupTally.live), 0)).where(*where)
-    else:
-        return None
-    return int(await (await session.connection()).scalar(total))
+    if all(name in _TALLY_FILTERS for name, _ in terms):
+        where = [
+            _TALLY_FILTERS[name].condition(op, param)
+            for (name, op), param in zip(terms, params, strict=True)
+        ]
+        return select(func.coalesce(func.sum(OrderGroupTally.live), 0).label("count")).where(*where)
+    return None
 
 
+LIVE = OrderGroup.deleted_at.is_(None)
 _DATES = {
     "created_at": Filter(OrderGroup.created_at, "datetime"),
     "updated_at": Filter(OrderGroup.updated_at, "datetime"),
@@ -278,7 +278,9 @@ ADMIN_GROUP_LIST = ListSpec(
         "updated_at": OrderGroup.updated_at,
         "display_id": OrderGroup.display_id,
     },
-    q=_search,
+    q=_SEARCH,
+    scope=(LIVE,),
+    count_from=tally_count,
 )
 
 STORE_GROUP_LIST = ListSpec(
@@ -288,4 +290,6 @@ STORE_GROUP_LIST = ListSpec(
     fields=STORE_GROUP_FIELDS,
     filters={"id": Filter(OrderGroup.id), **_DATES},
     sortable={"created_at": OrderGroup.created_at, "display_id": OrderGroup.display_id},
+    # The logged-in customer's groups: ``run_list(..., bind={"customer_id": ...})``.
+    scope=(LIVE, OrderGroup.customer_id == bindparam("customer_id")),
 )

@@ -73,9 +73,7 @@ async def _reload(session, order: Order) -> Order:
 @vendor_router.get("", operation_id="VendorListOrders")
 async def vendor_list_orders(session: Session, vendor: Vendor, params: Query) -> dict:
     """The seller's own orders; the same filters as the admin list except ``seller_id``."""
-    return await run_list(
-        session, VENDOR_ORDER_LIST, params, scope=[Order.seller_id == vendor.seller_id]
-    )
+    return await run_list(session, VENDOR_ORDER_LIST, params, bind={"seller_id": vendor.seller_id})
 
 
 @vendor_router.get("/{order_id}", operation_id="VendorGetOrder")

@@ -7,7 +7,7 @@ from collections import defaultdict
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from mercato.carts.views import LINE_ITEM as CART_LINE_ITEM
 from mercato.customers.models import Customer
@@ -364,17 +364,19 @@ VENDOR_ORDER_DETAIL_FIELDS = FieldRules(
 )
 
 
-def _order_search(q: str):
+def _order_search(text):
+    """Display id (exact number), the order's email and its customer's email or name
+    (case-insensitive substrings)."""
     from sqlalchemy import or_
 
     from mercato.query.listing import ilike_any
 
     customers = select(Customer.id).where(
-        ilike_any(q, Customer.email, Customer.first_name, Customer.last_name)
+        ilike_any(text, Customer.email, Customer.first_name, Customer.last_name)
     )
-    clauses = [ilike_any(q, Order.email), Order.customer_id.in_(customers)]
-    if q.isdigit():
-        clauses.append(Order.display_id == int(q))
+    clauses = [ilike_any(text, Order.email), Order.customer_id.in_(customers)]
+    if text.is_number:
+        clauses.append(Order.display_id == text.number)
     return or_(*clauses)
 
 
@@ -403,7 +405,7 @@ def _order_filters() -> dict:
     }
 
 
-def _order_list(*, with_seller_filter: bool, fields: FieldRules):
+def _order_list(*, with_seller_filter: bool, fields: FieldRules, scope: tuple = ()):
     from mercato.query.listing import Filter, ListSpec
 
     filters = _order_filters()
@@ -421,8 +423,14 @@ def _order_list(*, with_seller_filter: bool, fields: FieldRules):
             "display_id": Order.display_id,
         },
         q=_order_search,
+        scope=scope,
     )
 
 
 ORDER_LIST = _order_list(with_seller_filter=True, fields=ORDER_LIST_FIELDS)
-VENDOR_ORDER_LIST = _order_list(with_seller_filter=False, fields=VENDOR_ORDER_LIST_FIELDS)
+# The logged-in member's seller: ``run_list(..., bind={"seller_id": ...})``.
+VENDOR_ORDER_LIST = _order_list(
+    with_seller_filter=False,
+    fields=VENDOR_ORDER_LIST_FIELDS,
+    scope=(Order.seller_id == bindparam("seller_id"),),
+)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
-
-from mercato.http.deps import Query, Session, Store, StoreContext
+from mercato.http.deps import Query, Session, Store
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.products import service
-from mercato.products.models import Product, ProductSalesChannel, ProductVariant
+from mercato.products.models import Product, ProductVariant
 from mercato.products.schemas import CreateProduct, CreateVariant, UpdateProduct, UpdateVariant
 from mercato.products.views import (
     PRODUCT,
@@ -16,11 +14,12 @@ from mercato.products.views import (
     PRODUCT_LIST,
     STORE_PRODUCT_FIELDS,
     STORE_PRODUCT_LIST,
+    STORE_SCOPE,
     VARIANT,
     VARIANT_FIELDS,
+    store_scope_values,
 )
 from mercato.query.listing import get_or_404, run_list, run_retrieve
-from mercato.sellers.models import Seller
 
 admin_router = APIRouter(prefix="/admin/products", tags=["admin: products"])
 store_router = APIRouter(prefix="/store/products", tags=["store: products"])
@@ -43,7 +42,7 @@ async def _variant_or_404(session, product_id: str, variant_id: str) -> ProductV
 
 @admin_router.get("", operation_id="AdminListProducts")
 async def list_products(session: Session, params: Query) -> dict:
-    return await run_list(session, PRODUCT_LIST, params, scope=[Product.deleted_at.is_(None)])
+    return await run_list(session, PRODUCT_LIST, params)
 
 
 @admin_router.post("", operation_id="AdminCreateProduct")
@@ -118,27 +117,14 @@ async def delete_variant(product_id: str, variant_id: str, session: Session) -> 
     return deleted(variant_id, "variant", parent={"id": product.id})
 
 
-def _store_scope(ctx: StoreContext) -> list:
-    """Published products of an active seller, in one of the key's sales channels."""
-    return [
-        Product.deleted_at.is_(None),
-        Product.status == "published",
-        exists().where(
-            ProductSalesChannel.product_id == Product.id,
-            ProductSalesChannel.sales_channel_id.in_(ctx.sales_channel_ids),
-        ),
-        Product.seller_id.in_(
-            select(Seller.id).where(Seller.status == "active", Seller.deleted_at.is_(None))
-        ),
-    ]
-
-
 @store_router.get("", operation_id="StoreListProducts")
 async def store_list_products(session: Session, ctx: Store, params: Query) -> dict:
-    return await run_list(session, STORE_PRODUCT_LIST, params, scope=_store_scope(ctx))
+    return await run_list(session, STORE_PRODUCT_LIST, params, bind=store_scope_values(ctx))
 
 
 @store_router.get("/{product_id}", operation_id="StoreGetProduct")
 async def store_get_product(product_id: str, session: Session, ctx: Store, params: Query) -> dict:
-    product = await get_or_404(session, Product, "Product", product_id, *_store_scope(ctx))
+    product = await get_or_404(
+        session, Product, "Product", product_id, *STORE_SCOPE, bind=store_scope_values(ctx)
+    )
     return await _render(session, product, params, STORE_PRODUCT_FIELDS)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import String, any_, bindparam, exists, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from mercato.products.models import (
     InventoryLevel,
@@ -15,7 +16,7 @@ from mercato.products.models import (
     ProductVariant,
 )
 from mercato.query.fields import Computed, FieldRules, Relation, RenderContext, Resource
-from mercato.query.listing import Filter, ListSpec, ilike_any
+from mercato.query.listing import Filter, ListSpec, SearchText, ilike_any
 from mercato.query.loaders import belongs_to, has_many, through
 from mercato.query.values import attr, money, timestamp
 from mercato.sales_channels.models import SalesChannel
@@ -185,12 +186,30 @@ STORE_PRODUCT_FIELDS = FieldRules(
 )
 
 
-def in_channel(op: str, value: Any):
-    ids = value if isinstance(value, list) else [value]
+def in_channel(op: str, channel_ids: Any):
+    """Products linked to one of the sales channels (``channel_ids``: an array parameter)."""
     linked = exists().where(
-        ProductSalesChannel.product_id == Product.id, ProductSalesChannel.sales_channel_id.in_(ids)
+        ProductSalesChannel.product_id == Product.id,
+        ProductSalesChannel.sales_channel_id == any_(channel_ids),
     )
     return ~linked if op in ("$ne", "$nin") else linked
+
+
+# What the store sells: published products of an active seller, in one of the publishable key's
+# sales channels (bound by ``store_scope_values``).
+STORE_SCOPE = (
+    Product.deleted_at.is_(None),
+    Product.status == "published",
+    in_channel("$in", bindparam("store_channel_ids", type_=ARRAY(String))),
+    Product.seller_id.in_(
+        select(Seller.id).where(Seller.status == "active", Seller.deleted_at.is_(None))
+    ),
+)
+
+
+def store_scope_values(store: Any) -> dict[str, Any]:
+    """The values of ``STORE_SCOPE``'s parameters for a store request's context."""
+    return {"store_channel_ids": list(store.sales_channel_ids)}
 
 
 _FILTERS = {
@@ -207,8 +226,8 @@ _SORTABLE = {
 }
 
 
-def _search(q: str):
-    return ilike_any(q, Product.title, Product.handle, Product.description)
+def _search(text: SearchText):
+    return ilike_any(text, Product.title, Product.handle, Product.description)
 
 
 PRODUCT_LIST = ListSpec(
@@ -223,6 +242,7 @@ PRODUCT_LIST = ListSpec(
     },
     sortable=_SORTABLE,
     q=_search,
+    scope=(Product.deleted_at.is_(None),),
 )
 STORE_PRODUCT_LIST = ListSpec(
     model=Product,
@@ -232,4 +252,5 @@ STORE_PRODUCT_LIST = ListSpec(
     filters=_FILTERS,
     sortable=_SORTABLE,
     q=_search,
+    scope=STORE_SCOPE,
 )

@@ -1,18 +1,45 @@
-"""Validated list queries: filters with operator maps, ``q``, ``order``, pagination, ``fields``."""
+"""Validated list queries: filters with operator maps, ``q``, ``order``, pagination, ``fields``.
+
+A list request has a *form* — which filters it uses with which operators, whether and how it
+searches, its order, the columns its fields read — and *values* (the filter operands, the
+search text, limit and offset, the route's scope values such as the customer's id). The
+statements of each form (the page, the count, a search's prefetch) are built once, with a bind
+parameter for every value, compiled once and run by the driver (:class:`FixedQuery`). A list
+request therefore pays for neither building SQLAlchemy expressions nor SQLAlchemy's execution
+pipeline, which cost more than rendering a small page (docs/benchmarks.md). Everything that
+varies between requests of one form must be a bind parameter: scope conditions are declared
+once on the :class:`ListSpec` and searches read the text through :class:`SearchText`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, not_, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    all_,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from mercato.errors import invalid, not_found
-from mercato.query.driver import row_type, rows_of
+from mercato.query.driver import FixedQuery, rows_of
 from mercato.query.fields import (
     FieldRules,
     RenderContext,
@@ -27,6 +54,14 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 2**63 - 1  # PostgreSQL bigint
 EQUALITY = frozenset({"$eq", "$ne", "$in", "$nin"})
 RANGE = EQUALITY | {"$gt", "$gte", "$lt", "$lte"}
+LISTS = frozenset({"$in", "$nin"})
+# Element types of the bind parameters of computed filters, by ``Filter.kind``.
+_KIND_TYPES = {
+    "string": String(),
+    "datetime": DateTime(timezone=True),
+    "number": BigInteger(),
+    "boolean": Boolean(),
+}
 
 
 def _parse_datetime(name: str, raw: str) -> datetime:
@@ -49,17 +84,21 @@ def _parse_bool(name: str, raw: str) -> bool:
 
 def _parse_int(name: str, raw: str) -> int:
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise invalid(f"{name} must be an integer") from None
+    if not -(2**63) <= value < 2**63:
+        raise invalid(f"{name} is out of range")
+    return value
 
 
 @dataclass(frozen=True)
 class Filter:
     """One filterable field: how to parse its values and which operators it takes.
 
-    ``column`` is a column expression, or a function ``(operator, value) -> clause`` for filters
-    that need a subquery (e.g. order groups containing an order of a seller).
+    ``column`` is a column expression, or a function ``(operator, values) -> clause`` for
+    filters that need more than a comparison (e.g. order groups containing an order of a
+    seller); ``values`` is then an array bind parameter holding the term's value(s).
     """
 
     column: Any
@@ -69,6 +108,10 @@ class Filter:
     @property
     def operators(self) -> frozenset[str]:
         return RANGE if self.kind in ("datetime", "number") else EQUALITY
+
+    @property
+    def computed(self) -> bool:
+        return callable(self.column)
 
     def parse(self, name: str, raw: Any) -> Any:
         if not isinstance(raw, str):
@@ -83,76 +126,62 @@ class Filter:
             raise invalid(f"{name} must be one of: {', '.join(sorted(self.choices))}")
         return raw
 
-    def clause(self, name: str, raw: Any) -> ColumnElement[bool]:
+    def terms(self, name: str, raw: Any) -> list[tuple[str, Any]]:
+        """The request's ``(operator, value)`` terms for this filter, validated and parsed; the
+        value is a list for ``$in``/``$nin`` and for every term of a computed filter."""
         if isinstance(raw, dict):
-            parts = []
-            for op, value in raw.items():
+            pairs = list(raw.items())
+            for op, _ in pairs:
                 if op not in self.operators:
                     raise invalid(f"Operator {op} is not supported for {name}")
-                parts.append(self._apply(name, op, value))
-            return and_(*parts)
-        if isinstance(raw, list):
-            return self._apply(name, "$in", raw)
-        return self._apply(name, "$eq", raw)
-
-    def _apply(self, name: str, op: str, raw: Any) -> ColumnElement[bool]:
-        if op in ("$in", "$nin"):
-            values = [self.parse(name, v) for v in (raw if isinstance(raw, list) else [raw])]
         else:
-            values = [self.parse(name, raw)]
-        if callable(self.column):
-            return self.column(op, values if op in ("$in", "$nin") else values[0])
+            pairs = [("$in" if isinstance(raw, list) else "$eq", raw)]
+        terms = []
+        for op, value in pairs:
+            if op in LISTS:
+                parsed: Any = [
+                    self.parse(name, v) for v in (value if isinstance(value, list) else [value])
+                ]
+            else:
+                parsed = self.parse(name, value)
+                if self.computed:
+                    parsed = [parsed]
+            terms.append((op, parsed))
+        return terms
+
+    def param(self, key: str, op: str) -> BindParameter[Any]:
+        """The bind parameter of one term (an array for lists and computed filters)."""
+        element = _KIND_TYPES[self.kind] if self.computed else self.column.type
+        many = self.computed or op in LISTS
+        return bindparam(key, type_=ARRAY(element) if many else element)
+
+    def condition(self, op: str, param: BindParameter[Any]) -> ColumnElement[bool]:
+        if self.computed:
+            return self.column(op, param)
         col = self.column
         match op:
             case "$eq":
-                return col == values[0]
+                return col == param
             case "$ne":
-                return col != values[0]
+                return col != param
             case "$in":
-                return col.in_(values)
+                return col == any_(param)
             case "$nin":
-                return not_(col.in_(values))
+                return col != all_(param)
             case "$gt":
-                return col > values[0]
+                return col > param
             case "$gte":
-                return col >= values[0]
+                return col >= param
             case "$lt":
-                return col < values[0]
+                return col < param
             case _:
-                return col <= values[0]
+                return col <= param
 
 
 def like_pattern(q: str) -> str:
     """``q`` as a literal substring for ILIKE: ``%`` and ``_`` are escaped."""
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
-
-
-def ilike_any(q: str, *columns: Any) -> ColumnElement[bool]:
-    """Case-insensitive substring match on any of ``columns``.
-
-    Written ``lower(column) LIKE lower(pattern)``: that is how PostgreSQL evaluates ``ILIKE`` in
-    a multi-byte (UTF-8) database, but it lowers the pattern once instead of once per row (twice
-    as fast over a scan), and it can use ``lower(column) gin_trgm_ops`` indexes (migration 0002).
-
-    When the index would be probed with a part of ``q`` only (:func:`search_probe`), the whole
-    of ``q`` is then checked on the candidates with ``strpos``, which no index serves, so the
-    planner keeps it out of the index condition.
-    """
-    probe = search_probe(q)
-    pattern = select(func.lower(literal(like_pattern(probe)))).scalar_subquery()  # once
-    if probe == q:
-        return or_(*(func.lower(col).like(pattern, escape="\\") for col in columns))
-    needle = select(func.lower(literal(q))).scalar_subquery()
-    return or_(
-        *(
-            and_(
-                func.lower(col).like(pattern, escape="\\"),
-                func.strpos(func.lower(col), needle) > 0,
-            )
-            for col in columns
-        )
-    )
 
 
 def search_probe(q: str) -> str:
@@ -169,36 +198,92 @@ def search_probe(q: str) -> str:
     return local + at if at and len(local) >= 3 else q
 
 
-@dataclass(frozen=True)
-class Prefetched:
-    """A condition on ids that one statement resolves before the count and the page.
+class SearchText:
+    """A request's ``q`` as search conditions see it: bind parameters for its values, and the
+    facts about it that change a statement's form (``shape``). Conditions must read the text
+    only through these parameters, so one statement serves every text of the same shape."""
 
-    Both statements would otherwise repeat an expensive search (a substring match over
-    customers); ``ids`` runs once and the condition becomes ``build(found ids)``. When more than
-    ``limit`` ids match, ``fallback`` (the same condition as a subquery) is used instead, so a
-    very broad search never ships a huge array.
+    def __init__(self, q: str) -> None:
+        probe = search_probe(q)
+        self.whole = probe == q  # the index probe is the whole text
+        number = int(q) if q.isascii() and q.isdigit() and len(q) < 19 else None
+        self.is_number = number is not None
+        self.shape: Hashable = (self.whole, self.is_number)
+        self.values: dict[str, Any] = {"q": q, "q_pattern": like_pattern(probe)}
+        if number is not None:
+            self.values["q_number"] = number
+
+    @property
+    def text(self) -> BindParameter[str]:
+        return bindparam("q", type_=String)
+
+    @property
+    def pattern(self) -> BindParameter[str]:
+        """The ``LIKE`` pattern of the index probe (see :func:`search_probe`)."""
+        return bindparam("q_pattern", type_=String)
+
+    @property
+    def number(self) -> BindParameter[int]:
+        """The text as an integer; only when ``is_number``."""
+        return bindparam("q_number", type_=BigInteger)
+
+
+def ilike_any(text: SearchText, *columns: Any) -> ColumnElement[bool]:
+    """Case-insensitive substring match of the search text on any of ``columns``.
+
+    Written ``lower(column) LIKE lower(pattern)``: that is how PostgreSQL evaluates ``ILIKE`` in
+    a multi-byte (UTF-8) database, but it lowers the pattern once instead of once per row (twice
+    as fast over a scan), and it can use ``lower(column) gin_trgm_ops`` indexes (migration 0002).
+
+    When the index is probed with a part of the text only (:func:`search_probe`), the whole text
+    is then checked on the candidates with ``strpos``, which no index serves, so the planner
+    keeps it out of the index condition.
     """
+    pattern = select(func.lower(text.pattern)).scalar_subquery()  # lowered once
+    if text.whole:
+        return or_(*(func.lower(col).like(pattern, escape="\\") for col in columns))
+    needle = select(func.lower(text.text)).scalar_subquery()
+    return or_(
+        *(
+            and_(
+                func.lower(col).like(pattern, escape="\\"),
+                func.strpos(func.lower(col), needle) > 0,
+            )
+            for col in columns
+        )
+    )
 
-    ids: Select
-    build: Callable[[list[Any]], ColumnElement[bool]]
-    fallback: ColumnElement[bool]
+
+@dataclass
+class Prefetched:
+    """A search whose expensive part one statement resolves to ids before the count and the
+    page, which would otherwise both repeat it (a substring match over customers).
+
+    ``ids(text)`` selects the ids; the condition is then ``build(text, ids)`` with ``ids`` an
+    array parameter of the (string) ids found. When more than ``limit`` match, ``fallback(text)``
+    (the same condition with the search as a subquery) is used instead, so a very broad search
+    never ships a huge array."""
+
+    ids: Callable[[SearchText], Select]
+    build: Callable[[SearchText, BindParameter[Any]], ColumnElement[bool]]
+    fallback: Callable[[SearchText], ColumnElement[bool]]
     limit: int = 500
 
 
-async def _resolve(connection: Any, condition: Any) -> ColumnElement[bool]:
-    if not isinstance(condition, Prefetched):
-        return condition
-    found = list(await connection.scalars(condition.ids.limit(condition.limit + 1)))
-    return condition.fallback if len(found) > condition.limit else condition.build(found)
-
-
-# ``(session, the request's filters) -> count``, or None when it cannot answer those filters.
-CountSource = Callable[[AsyncSession, Mapping[str, Any]], Awaitable[int | None]]
+Search = Callable[[SearchText], ColumnElement[bool]] | Prefetched
+# ``(the request's filter terms as (name, operator) pairs, their bind parameters)`` -> a
+# statement answering the count of the scope's rows matching them from a maintained tally, or
+# None when it cannot. Called once per form of request.
+CountSource = Callable[[tuple[tuple[str, str], ...], list[BindParameter[Any]]], Select | None]
 
 
 @dataclass(frozen=True)
 class ListSpec:
-    """Everything a list route accepts, declared once per route."""
+    """Everything a list route accepts, declared once per route.
+
+    ``scope``: conditions every request of the route applies (``deleted_at IS NULL``, the
+    logged-in customer's rows); values that depend on the request are bind parameters, given to
+    :func:`run_list` as ``bind``."""
 
     model: type
     resource: Resource
@@ -207,14 +292,17 @@ class ListSpec:
     filters: Mapping[str, Filter] = field(default_factory=dict)
     sortable: Mapping[str, Any] = field(default_factory=dict)
     default_order: str = "-created_at"
-    q: Callable[[str], ColumnElement[bool] | Prefetched] | None = None
+    q: Search | None = None
     default_limit: int = 50
+    scope: tuple[ColumnElement[bool], ...] = ()
+    count_from: CountSource | None = None
 
 
 @dataclass
 class ListRequest:
-    where: list[ColumnElement[bool] | Prefetched]
-    order_by: list[Any]
+    terms: list[tuple[str, str, Any]]  # (filter name, operator, parsed value)
+    search: SearchText | None
+    order: tuple[str, bool]  # (sortable name, descending)
     limit: int
     offset: int
     tree: Tree
@@ -241,38 +329,109 @@ def parse_list_request(spec: ListSpec, params: Mapping[str, Any]) -> ListRequest
         )
     limit = _page_number("limit", params.get("limit"), spec.default_limit, MAX_LIMIT)
     offset = _page_number("offset", params.get("offset"), 0, MAX_OFFSET)
-    where = [spec.filters[k].clause(k, v) for k, v in params.items() if k in spec.filters]
+    terms = [
+        (name, op, value)
+        for name, raw in params.items()
+        if name in spec.filters
+        for op, value in spec.filters[name].terms(name, raw)
+    ]
     q = params.get("q")
-    if q is not None:
-        if not isinstance(q, str):
-            raise invalid("q must be a single value")
-        if q:
-            where.append(spec.q(q))  # type: ignore[misc]
+    if q is not None and not isinstance(q, str):
+        raise invalid("q must be a single value")
     fields_param = params.get("fields")
     if fields_param is not None and not isinstance(fields_param, str):
         raise invalid("fields must be a comma-separated string")
     return ListRequest(
-        where=where,
-        order_by=_order_by(spec, params.get("order")),
+        terms=terms,
+        search=SearchText(q) if q else None,
+        order=_order(spec, params.get("order")),
         limit=limit,
         offset=offset,
         tree=select_fields(spec.resource, spec.fields, fields_param),
     )
 
 
-def _order_by(spec: ListSpec, raw: Any) -> list[Any]:
+def _order(spec: ListSpec, raw: Any) -> tuple[str, bool]:
     order = raw if raw is not None else spec.default_order
     if not isinstance(order, str) or not order:
         raise invalid("order must be a field name, optionally prefixed with -")
-    descending = order.startswith("-")
     name = order.removeprefix("-")
     if name not in spec.sortable:
         raise invalid(f"Order field {name} is not valid")
-    column = spec.sortable[name]
-    id_column = spec.model.id
-    if descending:
-        return [column.desc(), id_column.desc()]
-    return [column.asc(), id_column.asc()]
+    return name, order.startswith("-")
+
+
+# --------------------------------------------------------------------------- statements per form
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The statements of one form of list request."""
+
+    page: FixedQuery
+    count: FixedQuery
+    tally: FixedQuery | None  # the count from ``spec.count_from``, when it answers the form
+
+
+_PLANS: dict[Hashable, tuple[ListSpec, Any]] = {}
+_MAX_PLANS = 1024
+
+
+def _cached(spec: ListSpec, key: Hashable, build: Callable[[], Any]) -> Any:
+    """One entry per spec and form; the entry keeps its spec, so the spec's id is not reused."""
+    full = (id(spec), key)
+    found = _PLANS.get(full)
+    if found is None or found[0] is not spec:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()
+        found = _PLANS[full] = (spec, build())
+    return found[1]
+
+
+def _term_key(index: int) -> str:
+    return f"filter_{index}"
+
+
+def _build_plan(
+    spec: ListSpec,
+    shape: tuple[tuple[str, str], ...],
+    search: SearchText | None,
+    prefetched: bool,
+    order: tuple[str, bool],
+    columns: frozenset[str] | None,
+) -> _Plan:
+    params = [spec.filters[name].param(_term_key(i), op) for i, (name, op) in enumerate(shape)]
+    conditions = [*spec.scope]
+    conditions += [
+        spec.filters[name].condition(op, param)
+        for (name, op), param in zip(shape, params, strict=True)
+    ]
+    if search is not None:
+        conditions.append(_search_condition(spec.q, search, prefetched))
+    name, descending = order
+    column, id_column = spec.sortable[name], spec.model.id
+    order_by = [column.desc(), id_column.desc()] if descending else [column.asc(), id_column.asc()]
+    page = (
+        rows_of(spec.model, columns)
+        .where(*conditions)
+        .order_by(*order_by)
+        .limit(bindparam("page_limit", type_=Integer))
+        .offset(bindparam("page_offset", type_=BigInteger))
+    )
+    count = select(func.count().label("count")).select_from(spec.model).where(*conditions)
+    tally = None
+    if search is None and spec.count_from is not None:
+        answer = spec.count_from(shape, params)
+        tally = FixedQuery(answer) if answer is not None else None
+    return _Plan(FixedQuery(page), FixedQuery(count), tally)
+
+
+def _search_condition(q: Any, text: SearchText, prefetched: bool) -> ColumnElement[bool]:
+    if not isinstance(q, Prefetched):
+        return q(text)
+    if prefetched:
+        return q.build(text, bindparam("q_ids", type_=ARRAY(String)))
+    return q.fallback(text)
 
 
 async def run_list(
@@ -280,43 +439,52 @@ async def run_list(
     spec: ListSpec,
     params: Mapping[str, Any],
     *,
-    scope: list[ColumnElement[bool]] | None = None,
-    base: Select | None = None,
-    count_from: CountSource | None = None,
+    bind: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Count, fetch one page and render it: ``{plural: [...], count, offset, limit}``.
 
-    ``count_from(session, filters)`` may answer ``count`` for the request's filters (without
-    ``q``) from a maintained tally of the rows in ``scope`` instead of counting them; it returns
-    None for filters it cannot answer.
+    ``bind``: the values of the bind parameters in ``spec.scope``. When ``spec.count_from``
+    answers the request's filters (without ``q``) from a maintained tally, ``count`` comes from
+    it instead of counting the rows.
     """
     request = parse_list_request(spec, params)
-    # Count and plain-row page run through Core: no ORM execution machinery.
-    connection = await session.connection()
-    where = [await _resolve(connection, condition) for condition in request.where]
-    conditions = [*(scope or []), *where]
+    ctx = RenderContext(session)
+    connection = await ctx.driver()
+    values: dict[str, Any] = {
+        **(bind or {}),
+        "page_limit": request.limit,
+        "page_offset": request.offset,
+    }
+    values.update((_term_key(i), value) for i, (_, _, value) in enumerate(request.terms))
+    search, prefetched = request.search, False
+    if search is not None:
+        values.update(search.values)
+        if isinstance(spec.q, Prefetched):
+            prefetch: Prefetched = spec.q
+            ids_query = _cached(
+                spec,
+                ("ids", search.shape, prefetch.limit),
+                lambda: FixedQuery(prefetch.ids(search).limit(prefetch.limit + 1)),
+            )
+            ids = [r[0] for r in await ids_query.records(session, connection=connection, **values)]
+            prefetched = len(ids) <= prefetch.limit
+            if prefetched:
+                values["q_ids"] = ids
+    shape = tuple((name, op) for name, op, _ in request.terms)
     # The page selects only the columns the requested fields read.
     columns = columns_needed(spec.resource, request.tree)
-    query = (base if base is not None else rows_of(spec.model, columns)).where(*conditions)
-    page = query.order_by(*request.order_by).limit(request.limit).offset(request.offset)
-    if base is not None:
-        rows = list(await session.scalars(page))
-    else:
-        result = await connection.execute(page)
-        rows = list(map(partial(tuple.__new__, row_type(result.keys())), result))
+    form = (shape, search and search.shape, prefetched, request.order, columns)
+    plan: _Plan = _cached(
+        spec, form, lambda: _build_plan(spec, shape, search, prefetched, request.order, columns)
+    )
+    rows = await plan.page.rows(session, connection=connection, **values)
     if len(rows) < request.limit and (rows or request.offset == 0):
         # A page that is not full ends the result: the count needs no statement of its own.
         count = request.offset + len(rows)
     else:
-        count = None
-        if count_from is not None and not params.get("q"):
-            filters = {k: v for k, v in params.items() if k in spec.filters}
-            count = await count_from(session, filters)
-        if count is None:
-            count = await connection.scalar(
-                select(func.count()).select_from(query.order_by(None).subquery())
-            )
-    items = await render(RenderContext(session), spec.resource, rows, request.tree)
+        counter = plan.tally or plan.count
+        count = int((await counter.records(session, connection=connection, **values))[0][0])
+    items = await render(ctx, spec.resource, rows, request.tree)
     return {spec.plural: items, "count": count, "offset": request.offset, "limit": request.limit}
 
 
@@ -342,13 +510,19 @@ async def run_retrieve(
 
 
 async def get_or_404(
-    session: AsyncSession, model: type, entity: str, entity_id: str, *scope: Any
+    session: AsyncSession,
+    model: type,
+    entity: str,
+    entity_id: str,
+    *scope: Any,
+    bind: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Load a live (not soft-deleted) row in scope, or raise the spec's not-found error."""
+    """Load a live (not soft-deleted) row in scope, or raise the spec's not-found error;
+    ``bind`` holds the values of the bind parameters in ``scope``."""
     query = select(model).where(model.id == entity_id, *scope)
     if hasattr(model, "deleted_at"):
         query = query.where(model.deleted_at.is_(None))
-    row = await session.scalar(query)
+    row = await session.scalar(query, bind)
     if row is None:
         raise not_found(entity, entity_id)
     return row

@@ -17,7 +17,6 @@ from mercato.regions.views import (
 
 admin_router = APIRouter(prefix="/admin/regions", tags=["admin: regions"])
 store_router = APIRouter(prefix="/store/regions", tags=["store: regions"])
-LIVE = Region.deleted_at.is_(None)
 
 
 async def _render(session, region: Region, params: dict, rules=REGION_FIELDS) -> dict:
@@ -30,7 +29,7 @@ async def _render(session, region: Region, params: dict, rules=REGION_FIELDS) ->
 
 @admin_router.get("", operation_id="AdminListRegions")
 async def list_regions(session: Session, params: Query) -> dict:
-    return await run_list(session, REGION_LIST, params, scope=[LIVE])
+    return await run_list(session, REGION_LIST, params)
 
 
 @admin_router.post("", operation_id="AdminCreateRegion")
@@ -64,7 +63,7 @@ async def delete_region(region_id: str, session: Session) -> dict:
 
 @store_router.get("", operation_id="StoreListRegions")
 async def store_list_regions(session: Session, params: Query) -> dict:
-    return await run_list(session, STORE_REGION_LIST, params, scope=[LIVE])
+    return await run_list(session, STORE_REGION_LIST, params)
 
 
 @store_router.get("/{region_id}", operation_id="StoreGetRegion")

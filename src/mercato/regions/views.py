@@ -52,7 +52,8 @@ REGION_LIST = ListSpec(
     fields=REGION_FIELDS,
     filters=_FILTERS,
     sortable=_SORTABLE,
-    q=lambda q: ilike_any(q, Region.name),
+    q=lambda text: ilike_any(text, Region.name),
+    scope=(Region.deleted_at.is_(None),),
 )
 STORE_REGION_LIST = ListSpec(
     model=Region,
@@ -62,5 +63,6 @@ STORE_REGION_LIST = ListSpec(
     filters=_FILTERS,
     sortable=_SORTABLE,
     default_order="name",
-    q=lambda q: ilike_any(q, Region.name),
+    q=lambda text: ilike_any(text, Region.name),
+    scope=(Region.deleted_at.is_(None),),
 )

@@ -23,9 +23,7 @@ async def _render(session, channel: SalesChannel, params: dict) -> dict:
 
 @router.get("", operation_id="AdminListSalesChannels")
 async def list_sales_channels(session: Session, params: Query) -> dict:
-    return await run_list(
-        session, SALES_CHANNEL_LIST, params, scope=[SalesChannel.deleted_at.is_(None)]
-    )
+    return await run_list(session, SALES_CHANNEL_LIST, params)
 
 
 @router.post("", operation_id="AdminCreateSalesChannel")

@@ -35,5 +35,6 @@ SALES_CHANNEL_LIST = ListSpec(
         "updated_at": SalesChannel.updated_at,
         "name": SalesChannel.name,
     },
-    q=lambda q: ilike_any(q, SalesChannel.name, SalesChannel.description),
+    q=lambda text: ilike_any(text, SalesChannel.name, SalesChannel.description),
+    scope=(SalesChannel.deleted_at.is_(None),),
 )

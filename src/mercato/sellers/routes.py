@@ -30,7 +30,7 @@ async def _render(session, seller: Seller, params: dict, rules=SELLER_DETAIL_FIE
 
 @admin_router.get("", operation_id="AdminListSellers")
 async def list_sellers(session: Session, params: Query) -> dict:
-    return await run_list(session, SELLER_LIST, params, scope=[Seller.deleted_at.is_(None)])
+    return await run_list(session, SELLER_LIST, params)
 
 
 @admin_router.post("", operation_id="AdminCreateSeller")

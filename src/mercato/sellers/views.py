@@ -86,5 +86,6 @@ SELLER_LIST = ListSpec(
         "updated_at": Seller.updated_at,
         "name": Seller.name,
     },
-    q=lambda q: ilike_any(q, Seller.name, Seller.handle, Seller.email),
+    q=lambda text: ilike_any(text, Seller.name, Seller.handle, Seller.email),
+    scope=(Seller.deleted_at.is_(None),),
 )

@@ -35,9 +35,7 @@ async def _render(session, option: ShippingOption, params: dict) -> dict:
 
 @router.get("", operation_id="AdminListShippingOptions")
 async def list_shipping_options(session: Session, params: Query) -> dict:
-    return await run_list(
-        session, SHIPPING_OPTION_LIST, params, scope=[ShippingOption.deleted_at.is_(None)]
-    )
+    return await run_list(session, SHIPPING_OPTION_LIST, params)
 
 
 @router.post("", operation_id="AdminCreateShippingOption")

@@ -55,5 +55,6 @@ SHIPPING_OPTION_LIST = ListSpec(
         "updated_at": ShippingOption.updated_at,
         "name": ShippingOption.name,
     },
-    q=lambda q: ilike_any(q, ShippingOption.name),
+    q=lambda text: ilike_any(text, ShippingOption.name),
+    scope=(ShippingOption.deleted_at.is_(None),),
 )

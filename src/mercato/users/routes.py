@@ -22,7 +22,7 @@ async def _render(session, user: User, params: dict) -> dict:
 
 @router.get("", operation_id="AdminListUsers")
 async def list_users(session: Session, params: Query) -> dict:
-    return await run_list(session, USER_LIST, params, scope=[User.deleted_at.is_(None)])
+    return await run_list(session, USER_LIST, params)
 
 
 @router.get("/me", operation_id="AdminGetMe")

@@ -30,5 +30,6 @@ USER_LIST = ListSpec(
         "updated_at": Filter(User.updated_at, "datetime"),
     },
     sortable={"created_at": User.created_at, "updated_at": User.updated_at, "email": User.email},
-    q=lambda q: ilike_any(q, User.email, User.first_name, User.last_name),
+    q=lambda text: ilike_any(text, User.email, User.first_name, User.last_name),
+    scope=(User.deleted_at.is_(None),),
 )
