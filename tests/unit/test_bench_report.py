@@ -6,7 +6,14 @@ from mercato.bench.report import evaluate, format_report
 
 
 def _level(p50: float, p99: float, errors: int = 0) -> dict:
-    return {"p50": p50, "p95": p99, "p99": p99, "errors": errors, "statuses": {"200": 100}, "rps": 100.0}
+    return {
+        "p50": p50,
+        "p95": p99,
+        "p99": p99,
+        "errors": errors,
+        "statuses": {"200": 100},
+        "rps": 100.0,
+    }
 
 
 def _case(raw: float, single: float, loaded: float) -> dict:
