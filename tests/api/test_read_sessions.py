@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mercato.sales_channels.models import SalesChannel
+from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
 
 
 async def test_a_read_session_refuses_to_flush(app):
@@ -24,3 +25,23 @@ async def test_a_read_session_runs_outside_a_transaction(app):
         later = await session.scalar(select(func.now()))
     assert first is None
     assert later > xact  # now() is the transaction's start: each statement is its own transaction
+
+
+async def test_every_request_returns_its_connection(client, engine, admin_headers):
+    """Sessions are closed after the request (``http.sessions.CloseSessions``) whatever the
+    outcome: a success, a 404, a rejected body, a failed write. None stays checked out."""
+
+    assert engine.pool.checkedout() == 0
+    ok(await client.get("/admin/sales-channels", headers=admin_headers))
+    assert (
+        await client.get("/admin/sales-channels/sc_missing", headers=admin_headers)
+    ).status_code == 404
+    assert (
+        await client.post("/admin/sales-channels", json={"nope": 1}, headers=admin_headers)
+    ).status_code == 400
+    created = ok(
+        await client.post("/admin/sales-channels", json={"name": "A"}, headers=admin_headers)
+    )
+    assert created["sales_channel"]["name"] == "A"
+    assert (await client.get("/admin/sales-channels")).status_code == 401
+    assert engine.pool.checkedout() == 0

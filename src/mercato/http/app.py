@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
 from mercato.http.errors import install_error_handlers
+from mercato.http.sessions import CloseSessions
 from mercato.settings import get_settings
 
 
@@ -37,6 +38,7 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
     if engine is not None:
         _bind(app, engine)
     install_error_handlers(app)
+    app.add_middleware(CloseSessions)
     _include_routers(app)
     return app
 

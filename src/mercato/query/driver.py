@@ -82,9 +82,21 @@ class FixedQuery:
 
 
 async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session (its transaction, if one has begun)."""
+    """The asyncpg connection under the session (its transaction, if one has begun).
+
+    Remembered for the session's current transaction (a transaction keeps its connection until
+    it ends), so the authentication look-up and the response's statements find it without
+    another trip through the session."""
+    found = session.info.get(_DRIVER)
+    if found is not None and found[0] is session.sync_session.get_transaction():
+        return found[1]
     connection = await session.connection()
-    return (await connection.get_raw_connection()).driver_connection
+    driver = (await connection.get_raw_connection()).driver_connection
+    session.info[_DRIVER] = (session.sync_session.get_transaction(), driver)
+    return driver
+
+
+_DRIVER = "mercato.driver_connection"
 
 
 def _announce(session: AsyncSession, sql: str, args: tuple[Any, ...]) -> None:
