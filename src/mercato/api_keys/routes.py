@@ -7,7 +7,7 @@ from mercato.api_keys.views import API_KEY, API_KEY_DETAIL_FIELDS, API_KEY_LIST
 from mercato.http.deps import Admin, Query, Session
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
-from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 
 router = APIRouter(prefix="/admin/api-keys", tags=["admin: api keys"])
 ENTITY = "API key"
@@ -40,7 +40,7 @@ async def create_api_key(body: CreateApiKey, session: Session, actor: Admin, par
 
 @router.get("/{key_id}", operation_id="AdminGetApiKey")
 async def get_api_key(key_id: str, session: Session, params: Query) -> dict:
-    return await _render(session, await get_or_404(session, ApiKey, ENTITY, key_id), params)
+    return await _render(session, await find_or_404(session, ApiKey, ENTITY, key_id), params)
 
 
 @router.post("/{key_id}", operation_id="AdminUpdateApiKey")

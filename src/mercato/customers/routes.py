@@ -9,7 +9,7 @@ from mercato.customers.views import CUSTOMER, CUSTOMER_FIELDS, CUSTOMER_LIST
 from mercato.errors import unauthorized
 from mercato.http.deps import CurrentCustomer, Query, Session, token_claims
 from mercato.http.routing import APIRouter
-from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 
 admin_router = APIRouter(prefix="/admin/customers", tags=["admin: customers"])
 store_router = APIRouter(prefix="/store/customers", tags=["store: customers"])
@@ -31,7 +31,7 @@ async def list_customers(session: Session, params: Query) -> dict:
 @admin_router.get("/{customer_id}", operation_id="AdminGetCustomer")
 async def get_customer(customer_id: str, session: Session, params: Query) -> dict:
     return await _render(
-        session, await get_or_404(session, Customer, "Customer", customer_id), params
+        session, await find_or_404(session, Customer, "Customer", customer_id), params
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 
+from asyncpg import PostgresError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -70,9 +71,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=exc.status_code)
 
     @app.exception_handler(DBAPIError)
-    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+    @app.exception_handler(PostgresError)  # statements the driver runs itself (query.driver)
+    async def database_error(request: Request, exc: DBAPIError | PostgresError) -> JSONResponse:
         # Text PostgreSQL cannot store (NUL characters, e.g. in a path id) is bad input, not a 500.
-        if getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
+        error = exc.orig if isinstance(exc, DBAPIError) else exc
+        if getattr(error, "sqlstate", None) in UNSTORABLE_TEXT:
             return JSONResponse(
                 {"type": "invalid_data", "message": "Invalid request: text must not contain NUL"},
                 status_code=400,

@@ -13,10 +13,11 @@ from mercato.order_groups.views import (
     ADMIN_GROUP_LIST,
     LIVE,
     ORDER_GROUP,
+    OWNED,
     STORE_GROUP_FIELDS,
     STORE_GROUP_LIST,
 )
-from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, run_list, run_retrieve
 
 admin_router = APIRouter(tags=["admin: order groups"])
 store_router = APIRouter(prefix="/store/order-groups", tags=["store: order groups"])
@@ -31,7 +32,7 @@ async def list_order_groups(session: Session, params: Query) -> dict:
 
 @admin_router.get("/admin/order-groups/{group_id}", operation_id="AdminGetOrderGroup")
 async def get_order_group(group_id: str, session: Session, params: Query) -> dict:
-    group = await get_or_404(session, OrderGroup, ENTITY, group_id)
+    group = await find_or_404(session, OrderGroup, ENTITY, group_id)
     return {
         "order_group": await run_retrieve(
             session, resource=ORDER_GROUP, rules=ADMIN_GROUP_DETAIL_FIELDS, row=group, params=params
@@ -69,8 +70,8 @@ async def store_get_order_group(
     group_id: str, session: Session, customer: CurrentCustomer, params: Query
 ) -> dict:
     """Another customer's group, a guest group and an unknown id give the same 404."""
-    group = await get_or_404(
-        session, OrderGroup, ENTITY, group_id, OrderGroup.customer_id == customer.id
+    group = await find_or_404(
+        session, OrderGroup, ENTITY, group_id, scope=OWNED, bind={"customer_id": customer.id}
     )
     return {
         "order_group": await run_retrieve(

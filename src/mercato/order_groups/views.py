@@ -253,6 +253,8 @@ def tally_count(terms: tuple[tuple[str, str], ...], params: list[Any]) -> Select
 
 
 LIVE = OrderGroup.deleted_at.is_(None)
+# The logged-in customer's groups: ``bind={"customer_id": ...}``.
+OWNED = (OrderGroup.customer_id == bindparam("customer_id"),)
 _DATES = {
     "created_at": Filter(OrderGroup.created_at, "datetime"),
     "updated_at": Filter(OrderGroup.updated_at, "datetime"),
@@ -290,6 +292,5 @@ STORE_GROUP_LIST = ListSpec(
     fields=STORE_GROUP_FIELDS,
     filters={"id": Filter(OrderGroup.id), **_DATES},
     sortable={"created_at": OrderGroup.created_at, "display_id": OrderGroup.display_id},
-    # The logged-in customer's groups: ``run_list(..., bind={"customer_id": ...})``.
-    scope=(LIVE, OrderGroup.customer_id == bindparam("customer_id")),
+    scope=(LIVE, *OWNED),
 )

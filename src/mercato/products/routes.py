@@ -19,7 +19,7 @@ from mercato.products.views import (
     VARIANT_FIELDS,
     store_scope_values,
 )
-from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 
 admin_router = APIRouter(prefix="/admin/products", tags=["admin: products"])
 store_router = APIRouter(prefix="/store/products", tags=["store: products"])
@@ -54,7 +54,9 @@ async def create_product(body: CreateProduct, session: Session, params: Query) -
 
 @admin_router.get("/{product_id}", operation_id="AdminGetProduct")
 async def get_product(product_id: str, session: Session, params: Query) -> dict:
-    return await _render(session, await get_or_404(session, Product, "Product", product_id), params)
+    return await _render(
+        session, await find_or_404(session, Product, "Product", product_id), params
+    )
 
 
 @admin_router.post("/{product_id}", operation_id="AdminUpdateProduct")
@@ -124,7 +126,7 @@ async def store_list_products(session: Session, ctx: Store, params: Query) -> di
 
 @store_router.get("/{product_id}", operation_id="StoreGetProduct")
 async def store_get_product(product_id: str, session: Session, ctx: Store, params: Query) -> dict:
-    product = await get_or_404(
-        session, Product, "Product", product_id, *STORE_SCOPE, bind=store_scope_values(ctx)
+    product = await find_or_404(
+        session, Product, "Product", product_id, scope=STORE_SCOPE, bind=store_scope_values(ctx)
     )
     return await _render(session, product, params, STORE_PRODUCT_FIELDS)

@@ -510,19 +510,49 @@ async def run_retrieve(
 
 
 async def get_or_404(
+    session: AsyncSession, model: type, entity: str, entity_id: str, *scope: Any
+) -> Any:
+    """Load a live (not soft-deleted) row in scope as the ORM instance a command changes, or
+    raise the spec's not-found error."""
+    query = select(model).where(model.id == entity_id, *scope)
+    if hasattr(model, "deleted_at"):
+        query = query.where(model.deleted_at.is_(None))
+    row = await session.scalar(query)
+    if row is None:
+        raise not_found(entity, entity_id)
+    return row
+
+
+async def find_or_404(
     session: AsyncSession,
     model: type,
     entity: str,
     entity_id: str,
-    *scope: Any,
+    *,
+    scope: tuple[ColumnElement[bool], ...] = (),
     bind: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Load a live (not soft-deleted) row in scope, or raise the spec's not-found error;
-    ``bind`` holds the values of the bind parameters in ``scope``."""
-    query = select(model).where(model.id == entity_id, *scope)
-    if hasattr(model, "deleted_at"):
-        query = query.where(model.deleted_at.is_(None))
-    row = await session.scalar(query, bind)
-    if row is None:
+    """The live row in scope as a plain row, for a read that renders it, or the not-found
+    error. One statement per model and scope, compiled once and run by the driver; ``scope``
+    is a tuple declared once (like ``ListSpec.scope``) whose request values are bind
+    parameters, given as ``bind``."""
+    query: FixedQuery = _cached_finder(model, scope)
+    rows = await query.rows(session, **(bind or {}), entity_id=entity_id)
+    if not rows:
         raise not_found(entity, entity_id)
-    return row
+    return rows[0]
+
+
+_FINDERS: dict[tuple[type, int], tuple[tuple[Any, ...], FixedQuery]] = {}
+
+
+def _cached_finder(model: type, scope: tuple[Any, ...]) -> FixedQuery:
+    found = _FINDERS.get((model, id(scope)))
+    if found is None or found[0] is not scope:
+        if len(_FINDERS) >= _MAX_PLANS:
+            _FINDERS.clear()
+        query = rows_of(model).where(model.id == bindparam("entity_id", type_=String), *scope)
+        if hasattr(model, "deleted_at"):
+            query = query.where(model.deleted_at.is_(None))
+        found = _FINDERS[(model, id(scope))] = (scope, FixedQuery(query))
+    return found[1]

@@ -3,7 +3,7 @@
 from mercato.http.deps import Query, Session
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
-from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 from mercato.regions import service
 from mercato.regions.models import Region
 from mercato.regions.schemas import CreateRegion, UpdateRegion
@@ -39,7 +39,7 @@ async def create_region(body: CreateRegion, session: Session, params: Query) -> 
 
 @admin_router.get("/{region_id}", operation_id="AdminGetRegion")
 async def get_region(region_id: str, session: Session, params: Query) -> dict:
-    return await _render(session, await get_or_404(session, Region, "Region", region_id), params)
+    return await _render(session, await find_or_404(session, Region, "Region", region_id), params)
 
 
 @admin_router.post("/{region_id}", operation_id="AdminUpdateRegion")
@@ -68,5 +68,5 @@ async def store_list_regions(session: Session, params: Query) -> dict:
 
 @store_router.get("/{region_id}", operation_id="StoreGetRegion")
 async def store_get_region(region_id: str, session: Session, params: Query) -> dict:
-    region = await get_or_404(session, Region, "Region", region_id)
+    region = await find_or_404(session, Region, "Region", region_id)
     return await _render(session, region, params, STORE_REGION_FIELDS)

@@ -3,7 +3,7 @@
 from mercato.http.deps import Query, Session
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
-from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 from mercato.sales_channels import service
 from mercato.sales_channels.models import SalesChannel
 from mercato.sales_channels.schemas import CreateSalesChannel, UpdateSalesChannel
@@ -36,7 +36,7 @@ async def create_sales_channel(body: CreateSalesChannel, session: Session, param
 @router.get("/{channel_id}", operation_id="AdminGetSalesChannel")
 async def get_sales_channel(channel_id: str, session: Session, params: Query) -> dict:
     return await _render(
-        session, await get_or_404(session, SalesChannel, ENTITY, channel_id), params
+        session, await find_or_404(session, SalesChannel, ENTITY, channel_id), params
     )
 
 

@@ -3,7 +3,7 @@
 from mercato.http.deps import Query, Session, Vendor
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
-from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 from mercato.sellers import service
 from mercato.sellers.models import Seller
 from mercato.sellers.schemas import CreateMember, CreateSeller, UpdateSeller
@@ -41,7 +41,7 @@ async def create_seller(body: CreateSeller, session: Session, params: Query) -> 
 
 @admin_router.get("/{seller_id}", operation_id="AdminGetSeller")
 async def get_seller(seller_id: str, session: Session, params: Query) -> dict:
-    return await _render(session, await get_or_404(session, Seller, "Seller", seller_id), params)
+    return await _render(session, await find_or_404(session, Seller, "Seller", seller_id), params)
 
 
 @admin_router.post("/{seller_id}", operation_id="AdminUpdateSeller")

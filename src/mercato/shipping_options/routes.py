@@ -6,7 +6,7 @@ from mercato.errors import invalid
 from mercato.http.deps import OptionalCustomer, Query, Session
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
-from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 from mercato.shipping_options import service
 from mercato.shipping_options.models import ShippingOption
 from mercato.shipping_options.schemas import CreateShippingOption, UpdateShippingOption
@@ -50,7 +50,7 @@ async def create_shipping_option(
 @router.get("/{option_id}", operation_id="AdminGetShippingOption")
 async def get_shipping_option(option_id: str, session: Session, params: Query) -> dict:
     return await _render(
-        session, await get_or_404(session, ShippingOption, ENTITY, option_id), params
+        session, await find_or_404(session, ShippingOption, ENTITY, option_id), params
     )
 
 

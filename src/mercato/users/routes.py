@@ -3,7 +3,7 @@
 from mercato.http.deps import Admin, Query, Session
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
-from mercato.query.listing import get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 from mercato.users import service
 from mercato.users.models import User
 from mercato.users.schemas import CreateUser, UpdateUser
@@ -29,7 +29,7 @@ async def list_users(session: Session, params: Query) -> dict:
 async def me(session: Session, actor: Admin, params: Query) -> dict:
     """The user behind the token (or the creator of the secret key)."""
     return await _render(
-        session, await get_or_404(session, User, "User", actor.user_id or ""), params
+        session, await find_or_404(session, User, "User", actor.user_id or ""), params
     )
 
 
@@ -41,7 +41,7 @@ async def create_user(body: CreateUser, session: Session, params: Query) -> dict
 
 @router.get("/{user_id}", operation_id="AdminGetUser")
 async def get_user(user_id: str, session: Session, params: Query) -> dict:
-    return await _render(session, await get_or_404(session, User, "User", user_id), params)
+    return await _render(session, await find_or_404(session, User, "User", user_id), params)
 
 
 @router.post("/{user_id}", operation_id="AdminUpdateUser")
