@@ -9,7 +9,7 @@ from mercato.http.deps import OptionalCustomer, Query, Session, Store
 from mercato.http.routing import APIRouter
 from mercato.order_groups.models import OrderGroup
 from mercato.order_groups.views import COMPLETION_FIELDS, ORDER_GROUP
-from mercato.query.listing import get_or_404, run_retrieve
+from mercato.query.listing import find_or_404, run_retrieve
 
 router = APIRouter(prefix="/store/carts", tags=["store: checkout"])
 
@@ -47,7 +47,7 @@ async def complete(
                 "message": outcome.payment_failure.message,
             },
         }
-    group = await get_or_404(session, OrderGroup, "Order group", outcome.order_group_id)
+    group = await find_or_404(session, OrderGroup, "Order group", outcome.order_group_id)
     body = await run_retrieve(
         session, resource=ORDER_GROUP, rules=COMPLETION_FIELDS, row=group, params={}
     )

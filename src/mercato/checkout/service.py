@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Boolean, Integer, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -57,6 +57,7 @@ from mercato.orders.models import (
 from mercato.payments.models import Capture, Payment, PaymentCollection, PaymentSession
 from mercato.payments.providers import PaymentProvider, get_provider
 from mercato.products.models import InventoryLevel, ProductVariant
+from mercato.query.driver import FixedQuery, driver_connection, keys_param, rows_of
 from mercato.regions.models import Region
 from mercato.sellers.models import Seller, StockLocation
 
@@ -138,37 +139,52 @@ def _may_access(cart: Cart, sales_channel_ids: tuple[str, ...], customer_id: str
 
 @dataclass
 class _Plan:
+    """What completion read, checked; rows other than the cart, collection and payment session
+    (which it changes) are plain rows."""
+
     cart: Cart
-    region: Region
-    lines: list[CartLineItem]
-    drafts: list[SellerOrderDraft[CartLineItem, CartShippingMethod]]
+    region: Any
+    lines: list[Any]
+    drafts: list[SellerOrderDraft[Any, Any]]
     totals: dict[str, DocumentTotals]  # per seller
     cart_total: int
     collection: PaymentCollection | None
     payment_session: PaymentSession | None
-    variants: dict[str, ProductVariant]
+    variants: dict[str, Any]
     locations: dict[str, str]  # seller → stock location
+
+
+# What completion reads without changing it, as plain rows through the driver (the session's
+# connection and transaction): compiled once, no ORM state to build.
+_CART_LINES = FixedQuery(
+    rows_of(CartLineItem)
+    .where(CartLineItem.cart_id == bindparam("cart_id"))
+    .order_by(CartLineItem.created_at, CartLineItem.id)
+)
+_CART_METHODS = FixedQuery(
+    rows_of(CartShippingMethod).where(CartShippingMethod.cart_id == bindparam("cart_id"))
+)
+_REGION = FixedQuery(rows_of(Region).where(Region.id == bindparam("region_id")))
+_SELLERS = FixedQuery(rows_of(Seller, ("id", "status", "deleted_at")).where(keys_param(Seller.id)))
+_VARIANTS = FixedQuery(
+    rows_of(ProductVariant, ("id", "manage_inventory", "allow_backorder")).where(
+        keys_param(ProductVariant.id), ProductVariant.deleted_at.is_(None)
+    )
+)
+_LOCATIONS = FixedQuery(
+    select(StockLocation.seller_id, StockLocation.id).where(keys_param(StockLocation.seller_id))
+)
 
 
 async def _prepare(session: AsyncSession, cart: Cart) -> _Plan:
     """Load the cart and check every precondition; nothing is written here."""
-    lines = list(
-        await session.scalars(
-            select(CartLineItem)
-            .where(CartLineItem.cart_id == cart.id)
-            .order_by(CartLineItem.created_at, CartLineItem.id)
-        )
-    )
-    methods = list(
-        await session.scalars(
-            select(CartShippingMethod).where(CartShippingMethod.cart_id == cart.id)
-        )
-    )
+    driver = await driver_connection(session)
+    lines = await _CART_LINES.rows(session, connection=driver, cart_id=cart.id)
+    methods = await _CART_METHODS.rows(session, connection=driver, cart_id=cart.id)
     if lines and not cart.email:
         raise invalid(f"Cart {cart.id} has no email; set one before completing it")
     drafts = split_cart(lines, methods)
-    region = await session.get(Region, cart.region_id)
-    assert region is not None
+    (region,) = await _REGION.rows(session, connection=driver, region_id=cart.region_id)
     totals = {
         d.seller_id: compute_document_totals(d.lines, d.shipping_methods, region.tax_rate)
         for d in drafts
@@ -201,38 +217,21 @@ async def _prepare(session: AsyncSession, cart: Cart) -> _Plan:
             )
 
     seller_ids = sorted({d.seller_id for d in drafts})
-    sellers = {
-        s.id: s for s in await session.scalars(select(Seller).where(Seller.id.in_(seller_ids)))
-    }
+    sellers = {s.id: s for s in await _SELLERS.rows(session, connection=driver, keys=seller_ids)}
     for seller_id in seller_ids:
         seller = sellers.get(seller_id)
         if seller is None or seller.deleted_at is not None or seller.status != "active":
             raise not_allowed(
                 f"Seller {seller_id} is not active; cart {cart.id} cannot be completed"
             )
-    variant_ids = {line.variant_id for line in lines}
-    variants = {
-        v.id: v
-        for v in await session.scalars(
-            select(ProductVariant).where(
-                ProductVariant.id.in_(variant_ids), ProductVariant.deleted_at.is_(None)
-            )
-        )
-    }
+    variant_ids = sorted({line.variant_id for line in lines})
+    variants = {v.id: v for v in await _VARIANTS.rows(session, connection=driver, keys=variant_ids)}
     for line in lines:
         if line.variant_id not in variants:
             raise invalid(
                 f"Variant {line.variant_id} of line item {line.id} is no longer available"
             )
-    locations = dict(
-        (
-            await session.execute(
-                select(StockLocation.seller_id, StockLocation.id).where(
-                    StockLocation.seller_id.in_(seller_ids)
-                )
-            )
-        ).all()
-    )
+    locations = dict(await _LOCATIONS.rows(session, connection=driver, keys=seller_ids))
     return _Plan(
         cart,
         region,
@@ -253,6 +252,26 @@ def _insufficient(variant_id: str) -> MercatoError:
     )
 
 
+# A conditional increment of one level's reservations: no row when the stock is short.
+_RESERVE = FixedQuery(
+    update(InventoryLevel)
+    .where(
+        InventoryLevel.location_id == bindparam("location_id"),
+        InventoryLevel.variant_id == bindparam("variant_id"),
+        or_(
+            InventoryLevel.stocked_quantity - InventoryLevel.reserved_quantity
+            >= bindparam("quantity", type_=Integer),
+            bindparam("backorder", type_=Boolean),
+        ),
+    )
+    .values(
+        reserved_quantity=InventoryLevel.reserved_quantity + bindparam("quantity", type_=Integer),
+        updated_at=func.now(),
+    )
+    .returning(InventoryLevel.id)
+)
+
+
 async def _reserve_stock(session: AsyncSession, plan: _Plan) -> None:
     """Conditional increments of ``reserved_quantity``, one per (location, variant), sorted."""
     wanted: dict[tuple[str, str], int] = defaultdict(int)
@@ -262,21 +281,17 @@ async def _reserve_stock(session: AsyncSession, plan: _Plan) -> None:
         if variant.manage_inventory:
             wanted[(plan.locations[line.seller_id], variant.id)] += line.quantity
             backorder[variant.id] = variant.allow_backorder
+    driver = await driver_connection(session)
     for (location_id, variant_id), quantity in sorted(wanted.items()):
-        reserved = await session.scalar(
-            update(InventoryLevel)
-            .where(
-                InventoryLevel.location_id == location_id,
-                InventoryLevel.variant_id == variant_id,
-                or_(
-                    InventoryLevel.stocked_quantity - InventoryLevel.reserved_quantity >= quantity,
-                    backorder[variant_id],
-                ),
-            )
-            .values(reserved_quantity=InventoryLevel.reserved_quantity + quantity)
-            .returning(InventoryLevel.id)
+        reserved = await _RESERVE.records(
+            session,
+            connection=driver,
+            location_id=location_id,
+            variant_id=variant_id,
+            quantity=quantity,
+            backorder=backorder[variant_id],
         )
-        if reserved is None:
+        if not reserved:
             raise _insufficient(variant_id)
 
 
@@ -344,6 +359,7 @@ def _order_rows(
         line_totals = item_line_totals(line, rate)
         children.append(
             OrderLineItem(
+                id=new_id("ordli"),  # reservations name it before the flush
                 order_id=order.id,
                 cart_line_item_id=line.id,
                 variant_id=line.variant_id,
@@ -389,24 +405,49 @@ def _order_rows(
 async def _place_orders(
     session: AsyncSession, plan: _Plan, authorization: _Authorization | None
 ) -> tuple[str, list[str]]:
-    """Write the group and everything in it; returns the group id and the staged event ids."""
+    """Write the group and everything in it; returns the group id and the staged event ids.
+
+    Ids are assigned here, so everything is written in two flushes. Without ``relationship()``
+    the unit of work orders a flush's inserts by class name, not by foreign key, so rows
+    referencing other new rows (captures → payment, group links → group and orders) go in the
+    second."""
     now = datetime.now(UTC)
     cart = plan.cart
     captured = authorization is not None and authorization.captured
+    paid = plan.collection is not None and authorization is not None
+    collection_status = "authorized" if paid else getattr(plan.collection, "status", None)
     orders: list[Order] = []
-    lines_by_order: dict[int, list[OrderLineItem]] = {}
     for draft in plan.drafts:
         order, children = _order_rows(plan, draft, plan.totals[draft.seller_id], now)
+        order.payment_status = order_payment_status(
+            OrderPaymentFacts(
+                allocated=order.total,
+                captured=order.total if captured else 0,
+                collection_status=collection_status,
+            )
+        )
         session.add(order)
         session.add_all(children)
         orders.append(order)
-        lines_by_order[id(order)] = [c for c in children if isinstance(c, OrderLineItem)]
-    await session.flush()
+        for line in children:
+            if not isinstance(line, OrderLineItem):
+                continue
+            variant = plan.variants[line.variant_id]
+            if variant.manage_inventory:
+                session.add(
+                    ReservationItem(
+                        line_item_id=line.id,
+                        variant_id=variant.id,
+                        location_id=plan.locations[order.seller_id],
+                        quantity=line.quantity,
+                    )
+                )
 
     payment = None
-    if plan.collection is not None and authorization is not None:
+    if paid:
         collection = plan.collection
         payment = Payment(
+            id=new_id("pay"),
             payment_collection_id=collection.id,
             payment_session_id=authorization.session_id,
             provider_id=authorization.provider.id,
@@ -420,7 +461,6 @@ async def _place_orders(
         collection.authorized_amount = plan.cart_total
         collection.captured_amount = plan.cart_total if captured else 0
         collection.completed_at = now if captured else None
-        await session.flush()
     if plan.collection is not None:
         session.add_all(
             OrderPaymentCollection(
@@ -428,45 +468,11 @@ async def _place_orders(
             )
             for o in orders
         )
-
-    for order in orders:
-        order_captured = order.total if captured else 0
-        if captured and payment is not None and order.total > 0:
-            capture = Capture(payment_id=payment.id, order_id=order.id, amount=order.total)
-            session.add(capture)
-            await session.flush()
-            session.add(
-                OrderTransaction(
-                    order_id=order.id,
-                    amount=order.total,
-                    currency_code=order.currency_code,
-                    reference="capture",
-                    reference_id=capture.id,
-                )
-            )
-        order.payment_status = order_payment_status(
-            OrderPaymentFacts(
-                allocated=order.total,
-                captured=order_captured,
-                collection_status=plan.collection.status if plan.collection else None,
-            )
-        )
-        for line in lines_by_order[id(order)]:
-            variant = plan.variants[line.variant_id]
-            if variant.manage_inventory:
-                session.add(
-                    ReservationItem(
-                        line_item_id=line.id,
-                        variant_id=variant.id,
-                        location_id=plan.locations[order.seller_id],
-                        quantity=line.quantity,
-                    )
-                )
-
     statuses = group_statuses(
         GroupMember(o.status, o.payment_status, o.fulfillment_status) for o in orders
     )
     group = OrderGroup(
+        id=new_id("og"),
         customer_id=cart.customer_id,
         cart_id=cart.id,
         sales_channel_id=cart.sales_channel_id,
@@ -481,7 +487,26 @@ async def _place_orders(
         updated_at=now,
     )
     session.add(group)
+    events = [emit(session, "order.placed", {"id": o.id}) for o in orders]
+    events.append(emit(session, "order_group.created", {"id": group.id}))
     await session.flush()
+
+    if captured and payment is not None:
+        for order in orders:
+            if order.total > 0:
+                capture = Capture(
+                    id=new_id("capt"), payment_id=payment.id, order_id=order.id, amount=order.total
+                )
+                session.add(capture)
+                session.add(
+                    OrderTransaction(
+                        order_id=order.id,
+                        amount=order.total,
+                        currency_code=order.currency_code,
+                        reference="capture",
+                        reference_id=capture.id,
+                    )
+                )
     session.add_all(OrderGroupOrder(order_group_id=group.id, order_id=o.id) for o in orders)
     if cart.customer_id:
         await session.execute(
@@ -491,7 +516,5 @@ async def _place_orders(
         )
     cart.completed_at = now
     cart.updated_at = func.now()
-    events = [emit(session, "order.placed", {"id": o.id}) for o in orders]
-    events.append(emit(session, "order_group.created", {"id": group.id}))
     await session.flush()
     return group.id, [e.id for e in events]

@@ -46,6 +46,15 @@ async def dispatch(
     ids = list(event_ids)
     if not ids:
         return
+    if not any(_subscribers.values()):
+        # Nobody listens: delivering is a no-op, so only the stamp is written (no read first).
+        async with sessionmaker() as session, session.begin():
+            await session.execute(
+                update(OutboxEvent)
+                .where(OutboxEvent.id.in_(ids), OutboxEvent.dispatched_at.is_(None))
+                .values(dispatched_at=datetime.now(UTC))
+            )
+        return
     async with sessionmaker() as session:
         events = list(
             await session.scalars(

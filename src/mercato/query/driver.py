@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, any_, bindparam, inspect, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import UpdateBase
 
 
 def row_type(names: Iterable[str]) -> type:
@@ -46,11 +47,14 @@ def keys_param(column: Any, name: str = "keys") -> ColumnElement[bool]:
 
 
 class FixedQuery:
-    """A statement compiled once and executed by the driver; rows come back as named tuples."""
+    """A statement compiled once and executed by the driver; rows come back as named tuples.
 
-    def __init__(self, statement: Select) -> None:
+    Usually a ``SELECT``; an ``UPDATE … RETURNING`` works the same way (its values must all be
+    given: column ``onupdate`` defaults are not applied)."""
+
+    def __init__(self, statement: Select | UpdateBase) -> None:
         self.statement = statement
-        self.row_type = row_type(c.key for c in statement.selected_columns)
+        self.row_type = row_type(c.key for c in statement.exported_columns)
         self._compiled: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
 
     def _sql(self, session: AsyncSession) -> tuple[str, tuple[str, ...], dict[str, Any]]:
