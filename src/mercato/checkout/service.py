@@ -341,6 +341,7 @@ def _order_rows(
     order = Order(
         id=new_id("order"),
         status="pending",
+        fulfillment_status="not_fulfilled",  # read by the group's statuses before the flush
         seller_id=draft.seller_id,
         customer_id=cart.customer_id,
         email=cart.email,
