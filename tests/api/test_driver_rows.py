@@ -31,3 +31,34 @@ async def test_driver_rows_equal_sqlalchemy_rows_for_every_model(
                 assert [type(v) for v in got] == [type(v) for v in want], model.__name__
             checked += bool(expected)
     assert checked >= 15  # the checkout wrote rows into most tables
+
+
+async def test_fixed_insert_writes_what_the_orm_would(app):
+    """``FixedInsert`` rows: given values through their types' bind processors (JSON), scalar
+    defaults and NULLs for what a row leaves out, and a clear error for a required column."""
+    from datetime import UTC, datetime
+
+    import pytest
+    from sqlalchemy import select
+
+    from mercato.events.models import OutboxEvent
+    from mercato.orders.models import Order
+    from mercato.query.driver import FixedInsert
+
+    now = datetime.now(UTC)
+    data = {"id": "x", "nested": [1, "two", None, {"three": 3.5}]}
+    async with app.state.sessionmaker() as session, session.begin():
+        await FixedInsert(OutboxEvent).run(
+            session,
+            [{"id": "evt_1", "name": "a.b", "data": data, "resource_id": "x", "created_at": now}],
+        )
+        with pytest.raises(KeyError, match="'name'"):
+            await FixedInsert(OutboxEvent).run(session, [{"id": "evt_2", "created_at": now}])
+    async with app.state.sessionmaker() as session:
+        event = await session.scalar(select(OutboxEvent))
+        assert (event.id, event.name, event.data, event.created_at) == ("evt_1", "a.b", data, now)
+        assert event.dispatched_at is None  # nullable, left out
+    fallbacks = FixedInsert(Order)._fallbacks
+    assert fallbacks["status"] == "pending" and fallbacks["no_notification"] is False
+    assert fallbacks["total"] == 0 and fallbacks["metadata_"] is None
+    assert "id" not in fallbacks and "created_at" not in fallbacks

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, bindparam, func, or_, select, update
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -43,7 +43,7 @@ from mercato.domain.totals import (
     shipping_method_totals,
 )
 from mercato.errors import MercatoError, invalid, not_allowed, not_found
-from mercato.events.service import dispatch, emit
+from mercato.events.service import dispatch, emit_all
 from mercato.order_groups.models import OrderGroup, OrderGroupOrder
 from mercato.orders.models import (
     Order,
@@ -57,7 +57,7 @@ from mercato.orders.models import (
 from mercato.payments.models import Capture, Payment, PaymentCollection, PaymentSession
 from mercato.payments.providers import PaymentProvider, get_provider
 from mercato.products.models import InventoryLevel, ProductVariant
-from mercato.query.driver import FixedQuery, driver_connection, keys_param, rows_of
+from mercato.query.driver import FixedInsert, FixedQuery, driver_connection, keys_param, rows_of
 from mercato.regions.models import Region
 from mercato.sellers.models import Seller, StockLocation
 
@@ -313,7 +313,7 @@ async def _authorize(
     if result.status in PAYMENT_FAILURES:
         # Leave nothing dangling: a "requires more" authorization may hold funds.
         raise _PaymentNotAuthorized(PaymentFailure(*PAYMENT_FAILURES[result.status]), authorization)
-    payment_session.status = "authorized"
+    await _SESSION_AUTHORIZED.records(session, session_id=payment_session.id)
     authorization.captured = result.status == "captured"
     return authorization
 
@@ -336,186 +336,269 @@ async def _void(
 
 def _order_rows(
     plan: _Plan, draft: SellerOrderDraft, totals: DocumentTotals, now: datetime
-) -> tuple[Order, list[Any]]:
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """One seller's order, its lines and its shipping methods, as rows to insert."""
     cart, rate = plan.cart, plan.region.tax_rate
-    order = Order(
-        id=new_id("order"),
-        status="pending",
-        fulfillment_status="not_fulfilled",  # read by the group's statuses before the flush
-        seller_id=draft.seller_id,
-        customer_id=cart.customer_id,
-        email=cart.email,
-        region_id=cart.region_id,
-        sales_channel_id=cart.sales_channel_id,
-        currency_code=cart.currency_code,
-        cart_id=cart.id,
-        shipping_address=cart.shipping_address,
-        billing_address=cart.billing_address,
-        created_at=now,
-        updated_at=now,
+    order = {
+        "id": new_id("order"),
+        "status": "pending",
+        "fulfillment_status": "not_fulfilled",
+        "seller_id": draft.seller_id,
+        "customer_id": cart.customer_id,
+        "email": cart.email,
+        "region_id": cart.region_id,
+        "sales_channel_id": cart.sales_channel_id,
+        "currency_code": cart.currency_code,
+        "cart_id": cart.id,
+        "shipping_address": cart.shipping_address,
+        "billing_address": cart.billing_address,
+        "created_at": now,
+        "updated_at": now,
         **{k: v for k, v in totals.as_dict().items() if k != "original_total"},
-    )
-    children: list[Any] = []
+    }
+    lines = []
     for line in draft.lines:
         line_totals = item_line_totals(line, rate)
-        children.append(
-            OrderLineItem(
-                id=new_id("ordli"),  # reservations name it before the flush
-                order_id=order.id,
-                cart_line_item_id=line.id,
-                variant_id=line.variant_id,
-                product_id=line.product_id,
-                title=line.title,
-                subtitle=line.subtitle,
-                thumbnail=line.thumbnail,
-                product_title=line.product_title,
-                product_handle=line.product_handle,
-                variant_title=line.variant_title,
-                variant_sku=line.variant_sku,
-                currency_code=cart.currency_code,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                requires_shipping=line.requires_shipping,
-                is_tax_inclusive=line.is_tax_inclusive,
-                subtotal=line_totals.subtotal,
-                tax_total=line_totals.tax_total,
-                total=line_totals.total,
-                metadata_=line.metadata_,
-            )
+        lines.append(
+            {
+                "id": new_id("ordli"),
+                "order_id": order["id"],
+                "cart_line_item_id": line.id,
+                "variant_id": line.variant_id,
+                "product_id": line.product_id,
+                "title": line.title,
+                "subtitle": line.subtitle,
+                "thumbnail": line.thumbnail,
+                "product_title": line.product_title,
+                "product_handle": line.product_handle,
+                "variant_title": line.variant_title,
+                "variant_sku": line.variant_sku,
+                "currency_code": cart.currency_code,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+                "requires_shipping": line.requires_shipping,
+                "is_tax_inclusive": line.is_tax_inclusive,
+                "subtotal": line_totals.subtotal,
+                "tax_total": line_totals.tax_total,
+                "total": line_totals.total,
+                "metadata_": line.metadata_,
+                "created_at": now,
+                "updated_at": now,
+            }
         )
+    methods = []
     for method in draft.shipping_methods:
         method_totals = shipping_method_totals(method, rate)
-        children.append(
-            OrderShippingMethod(
-                order_id=order.id,
-                shipping_option_id=method.shipping_option_id,
-                seller_id=method.seller_id,
-                currency_code=cart.currency_code,
-                name=method.name,
-                amount=method.amount,
-                is_tax_inclusive=method.is_tax_inclusive,
-                subtotal=method_totals.subtotal,
-                tax_total=method_totals.tax_total,
-                total=method_totals.total,
-                data=method.data,
-            )
+        methods.append(
+            {
+                "id": new_id("ordsm"),
+                "order_id": order["id"],
+                "shipping_option_id": method.shipping_option_id,
+                "seller_id": method.seller_id,
+                "currency_code": cart.currency_code,
+                "name": method.name,
+                "amount": method.amount,
+                "is_tax_inclusive": method.is_tax_inclusive,
+                "subtotal": method_totals.subtotal,
+                "tax_total": method_totals.tax_total,
+                "total": method_totals.total,
+                "data": method.data,
+                "created_at": now,
+                "updated_at": now,
+            }
         )
-    return order, children
+    return order, lines, methods
+
+
+# What completion changes in rows it read, as driver statements (nothing is left for the
+# session to flush at commit).
+_SESSION_AUTHORIZED = FixedQuery(
+    update(PaymentSession)
+    .where(PaymentSession.id == bindparam("session_id"))
+    .values(status="authorized", updated_at=func.now())
+)
+_COLLECTION_AUTHORIZED = FixedQuery(
+    update(PaymentCollection)
+    .where(PaymentCollection.id == bindparam("collection_id"))
+    .values(
+        status="authorized",
+        authorized_amount=bindparam("authorized", type_=BigInteger),
+        captured_amount=bindparam("captured", type_=BigInteger),
+        completed_at=bindparam("completed_at", type_=DateTime(timezone=True)),
+        updated_at=func.now(),
+    )
+)
+_CART_COMPLETED = FixedQuery(
+    update(Cart)
+    .where(Cart.id == bindparam("cart_id"))
+    .values(
+        completed_at=bindparam("completed_at", type_=DateTime(timezone=True)),
+        updated_at=func.now(),
+    )
+)
+
+# The rows of a completion, written by the driver table by table in foreign-key order.
+_INSERT = {
+    model: FixedInsert(model)
+    for model in (
+        Order,
+        OrderLineItem,
+        OrderShippingMethod,
+        ReservationItem,
+        Payment,
+        Capture,
+        OrderTransaction,
+        OrderPaymentCollection,
+        OrderGroup,
+        OrderGroupOrder,
+    )
+}
 
 
 async def _place_orders(
     session: AsyncSession, plan: _Plan, authorization: _Authorization | None
 ) -> tuple[str, list[str]]:
-    """Write the group and everything in it; returns the group id and the staged event ids.
-
-    Ids are assigned here, so everything is written in two flushes. Without ``relationship()``
-    the unit of work orders a flush's inserts by class name, not by foreign key, so rows
-    referencing other new rows (captures → payment, group links → group and orders) go in the
-    second."""
+    """Write the group and everything in it; returns the group id and the staged event ids."""
     now = datetime.now(UTC)
     cart = plan.cart
     captured = authorization is not None and authorization.captured
     paid = plan.collection is not None and authorization is not None
     collection_status = "authorized" if paid else getattr(plan.collection, "status", None)
-    orders: list[Order] = []
+    orders: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    methods: list[dict[str, Any]] = []
+    reservations: list[dict[str, Any]] = []
     for draft in plan.drafts:
-        order, children = _order_rows(plan, draft, plan.totals[draft.seller_id], now)
-        order.payment_status = order_payment_status(
+        order, order_lines, order_methods = _order_rows(
+            plan, draft, plan.totals[draft.seller_id], now
+        )
+        order["payment_status"] = order_payment_status(
             OrderPaymentFacts(
-                allocated=order.total,
-                captured=order.total if captured else 0,
+                allocated=order["total"],
+                captured=order["total"] if captured else 0,
                 collection_status=collection_status,
             )
         )
-        session.add(order)
-        session.add_all(children)
         orders.append(order)
-        for line in children:
-            if not isinstance(line, OrderLineItem):
-                continue
-            variant = plan.variants[line.variant_id]
+        lines += order_lines
+        methods += order_methods
+        for line in order_lines:
+            variant = plan.variants[line["variant_id"]]
             if variant.manage_inventory:
-                session.add(
-                    ReservationItem(
-                        line_item_id=line.id,
-                        variant_id=variant.id,
-                        location_id=plan.locations[order.seller_id],
-                        quantity=line.quantity,
-                    )
+                reservations.append(
+                    {
+                        "id": new_id("resitem"),
+                        "line_item_id": line["id"],
+                        "variant_id": variant.id,
+                        "location_id": plan.locations[order["seller_id"]],
+                        "quantity": line["quantity"],
+                        "created_at": now,
+                        "updated_at": now,
+                    }
                 )
+    await _INSERT[Order].run(session, orders)
+    await _INSERT[OrderLineItem].run(session, lines)
+    await _INSERT[OrderShippingMethod].run(session, methods)
+    await _INSERT[ReservationItem].run(session, reservations)
 
-    payment = None
     if paid:
         collection = plan.collection
-        payment = Payment(
-            id=new_id("pay"),
-            payment_collection_id=collection.id,
-            payment_session_id=authorization.session_id,
-            provider_id=authorization.provider.id,
-            currency_code=cart.currency_code,
-            amount=plan.cart_total,
-            data=plan.payment_session.data if plan.payment_session else None,
-            captured_at=now if captured else None,
+        payment_id = new_id("pay")
+        payment = {
+            "id": payment_id,
+            "payment_collection_id": collection.id,
+            "payment_session_id": authorization.session_id,
+            "provider_id": authorization.provider.id,
+            "currency_code": cart.currency_code,
+            "amount": plan.cart_total,
+            "data": plan.payment_session.data if plan.payment_session else None,
+            "captured_at": now if captured else None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        await _INSERT[Payment].run(session, [payment])
+        await _COLLECTION_AUTHORIZED.records(
+            session,
+            collection_id=collection.id,
+            authorized=plan.cart_total,
+            captured=plan.cart_total if captured else 0,
+            completed_at=now if captured else None,
         )
-        session.add(payment)
-        collection.status = "authorized"
-        collection.authorized_amount = plan.cart_total
-        collection.captured_amount = plan.cart_total if captured else 0
-        collection.completed_at = now if captured else None
-    if plan.collection is not None:
-        session.add_all(
-            OrderPaymentCollection(
-                order_id=o.id, payment_collection_id=plan.collection.id, amount=o.total
+        if captured:
+            captures = [
+                {
+                    "id": new_id("capt"),
+                    "payment_id": payment_id,
+                    "order_id": o["id"],
+                    "amount": o["total"],
+                    "created_at": now,
+                }
+                for o in orders
+                if o["total"] > 0
+            ]
+            await _INSERT[Capture].run(session, captures)
+            await _INSERT[OrderTransaction].run(
+                session,
+                (
+                    {
+                        "id": new_id("ordtrx"),
+                        "order_id": c["order_id"],
+                        "amount": c["amount"],
+                        "currency_code": cart.currency_code,
+                        "reference": "capture",
+                        "reference_id": c["id"],
+                        "created_at": now,
+                    }
+                    for c in captures
+                ),
             )
-            for o in orders
+    if plan.collection is not None:
+        await _INSERT[OrderPaymentCollection].run(
+            session,
+            (
+                {
+                    "order_id": o["id"],
+                    "payment_collection_id": plan.collection.id,
+                    "amount": o["total"],
+                }
+                for o in orders
+            ),
         )
     statuses = group_statuses(
-        GroupMember(o.status, o.payment_status, o.fulfillment_status) for o in orders
+        GroupMember(o["status"], o["payment_status"], o["fulfillment_status"]) for o in orders
     )
-    group = OrderGroup(
-        id=new_id("og"),
-        customer_id=cart.customer_id,
-        cart_id=cart.id,
-        sales_channel_id=cart.sales_channel_id,
-        currency_code=cart.currency_code,
-        seller_count=len({o.seller_id for o in orders}),
-        seller_ids=sorted({o.seller_id for o in orders}),
-        total=sum(o.total for o in orders),
-        status=statuses.status,
-        payment_status=statuses.payment_status,
-        fulfillment_status=statuses.fulfillment_status,
-        created_at=now,
-        updated_at=now,
+    seller_ids = sorted({o["seller_id"] for o in orders})
+    group = {
+        "id": new_id("og"),
+        "customer_id": cart.customer_id,
+        "cart_id": cart.id,
+        "sales_channel_id": cart.sales_channel_id,
+        "currency_code": cart.currency_code,
+        "seller_count": len(seller_ids),
+        "seller_ids": seller_ids,
+        "total": sum(o["total"] for o in orders),
+        "status": statuses.status,
+        "payment_status": statuses.payment_status,
+        "fulfillment_status": statuses.fulfillment_status,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await _INSERT[OrderGroup].run(session, [group])
+    await _INSERT[OrderGroupOrder].run(
+        session, ({"order_group_id": group["id"], "order_id": o["id"]} for o in orders)
     )
-    session.add(group)
-    events = [emit(session, "order.placed", {"id": o.id}) for o in orders]
-    events.append(emit(session, "order_group.created", {"id": group.id}))
-    await session.flush()
-
-    if captured and payment is not None:
-        for order in orders:
-            if order.total > 0:
-                capture = Capture(
-                    id=new_id("capt"), payment_id=payment.id, order_id=order.id, amount=order.total
-                )
-                session.add(capture)
-                session.add(
-                    OrderTransaction(
-                        order_id=order.id,
-                        amount=order.total,
-                        currency_code=order.currency_code,
-                        reference="capture",
-                        reference_id=capture.id,
-                    )
-                )
-    session.add_all(OrderGroupOrder(order_group_id=group.id, order_id=o.id) for o in orders)
     if cart.customer_id:
         await session.execute(
             insert(SellerCustomer)
-            .values([{"seller_id": o.seller_id, "customer_id": cart.customer_id} for o in orders])
+            .values([{"seller_id": s, "customer_id": cart.customer_id} for s in seller_ids])
             .on_conflict_do_nothing()
         )
-    cart.completed_at = now
-    cart.updated_at = func.now()
-    await session.flush()
-    return group.id, [e.id for e in events]
+    await _CART_COMPLETED.records(session, cart_id=cart.id, completed_at=now)
+    event_ids = await emit_all(
+        session,
+        [
+            *(("order.placed", {"id": o["id"]}) for o in orders),
+            ("order_group.created", {"id": group["id"]}),
+        ],
+    )
+    return group["id"], event_ids

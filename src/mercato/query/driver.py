@@ -15,7 +15,7 @@ checks that against SQLAlchemy for every model.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache, partial
 from typing import Any
 
@@ -83,6 +83,72 @@ class FixedQuery:
             connection = await driver_connection(session)
         _announce(session, sql, args)
         return await connection.fetch(sql, *args)
+
+
+class FixedInsert:
+    """A multi-row ``INSERT`` of one model's rows, compiled once and run by the driver's
+    pipelined ``executemany`` on the session's connection (its transaction): a hot write path
+    (checkout) pays for neither the unit of work nor SQLAlchemy's per-statement execution.
+
+    Rows are dicts keyed by attribute name. Every column but an identity is written: a key a
+    row leaves out takes the column's scalar default (``0``, ``False``, ``"pending"``) or, for a
+    nullable column, ``NULL``; any other column (ids, timestamps) must be given — the ORM's
+    callable and SQL defaults do not run here. Values pass through their column type's bind
+    processor (JSON, arrays), as they would through SQLAlchemy."""
+
+    def __init__(self, model: type) -> None:
+        self.model = model
+        columns = [
+            (attr.key, attr.columns[0])
+            for attr in inspect(model).column_attrs
+            if attr.columns[0].identity is None
+        ]
+        self._columns = columns
+        self._fallbacks = {
+            key: column.default.arg if _scalar_default(column) else None
+            for key, column in columns
+            if _scalar_default(column) or (column.nullable and column.default is None)
+        }
+        self._compiled: tuple[str, tuple[Any, ...]] | None = None
+
+    def _sql(self, session: AsyncSession) -> tuple[str, tuple[Any, ...]]:
+        if self._compiled is None:
+            dialect = session.get_bind().dialect
+            quote = dialect.identifier_preparer
+            table = self.model.__table__  # type: ignore[attr-defined]
+            names = ", ".join(quote.format_column(column) for _, column in self._columns)
+            values = ", ".join(f"${i}" for i in range(1, len(self._columns) + 1))
+            sql = f"INSERT INTO {quote.format_table(table)} ({names}) VALUES ({values})"
+            processors = tuple(column.type.bind_processor(dialect) for _, column in self._columns)
+            self._compiled = (sql, processors)
+        return self._compiled
+
+    def _values(self, row: Mapping[str, Any], processors: tuple[Any, ...]) -> tuple[Any, ...]:
+        fallbacks = self._fallbacks
+        values = []
+        for (key, _), process in zip(self._columns, processors, strict=True):
+            if key in row:
+                value = row[key]
+            elif key in fallbacks:
+                value = fallbacks[key]
+            else:
+                raise KeyError(f"{self.model.__name__} row without {key!r}")
+            values.append(value if process is None else process(value))
+        return tuple(values)
+
+    async def run(self, session: AsyncSession, rows: Iterable[Mapping[str, Any]]) -> None:
+        sql, processors = self._sql(session)
+        args = [self._values(row, processors) for row in rows]
+        if not args:
+            return
+        connection = await driver_connection(session)
+        _announce(session, sql, args[0])
+        await connection.executemany(sql, args)
+
+
+def _scalar_default(column: Any) -> bool:
+    default = column.default
+    return default is not None and default.is_scalar
 
 
 async def driver_connection(session: AsyncSession) -> Any:
