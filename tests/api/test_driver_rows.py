@@ -62,3 +62,25 @@ async def test_fixed_insert_writes_what_the_orm_would(app):
     assert fallbacks["status"] == "pending" and fallbacks["no_notification"] is False
     assert fallbacks["total"] == 0 and fallbacks["metadata_"] is None
     assert "id" not in fallbacks and "created_at" not in fallbacks
+
+
+async def test_driver_statements_are_part_of_the_session_transaction(app):
+    """A driver statement run before any ORM statement still runs inside the session's
+    transaction: a rollback undoes it (``query.driver._begin``)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, select
+
+    from mercato.events.models import OutboxEvent
+    from mercato.query.driver import FixedInsert
+
+    row = {"id": "evt_1", "name": "a", "data": {}, "created_at": datetime.now(UTC)}
+    async with app.state.sessionmaker() as session:
+        await FixedInsert(OutboxEvent).run(session, [row])  # the transaction's first statement
+        await session.rollback()
+    async with app.state.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
+        await FixedInsert(OutboxEvent).run(session, [row])
+        await session.commit()
+    async with app.state.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 1

@@ -23,7 +23,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Integer, bindparam, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Integer,
+    String,
+    bindparam,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -107,14 +118,13 @@ async def complete_cart(
     authorization: _Authorization | None = None
     try:
         async with sessionmaker() as session, session.begin():
-            cart = await session.scalar(select(Cart).where(Cart.id == cart_id).with_for_update())
+            carts = await _CART_FOR_UPDATE.rows(session, cart_id=cart_id)
+            cart = carts[0] if carts else None
             if cart is None or not _may_access(cart, sales_channel_ids, customer_id):
                 raise not_found("Cart", cart_id)
-            existing = await session.scalar(
-                select(OrderGroup.id).where(OrderGroup.cart_id == cart.id)
-            )
-            if existing is not None:
-                return CompletionOutcome(cart_id, order_group_id=existing)
+            existing = await _GROUP_OF_CART.records(session, cart_id=cart.id)
+            if existing:
+                return CompletionOutcome(cart_id, order_group_id=existing[0][0])
             plan = await _prepare(session, cart)
             await _reserve_stock(session, plan)
             authorization = await _authorize(session, sessionmaker, plan)
@@ -130,7 +140,7 @@ async def complete_cart(
         raise
 
 
-def _may_access(cart: Cart, sales_channel_ids: tuple[str, ...], customer_id: str | None) -> bool:
+def _may_access(cart: Any, sales_channel_ids: tuple[str, ...], customer_id: str | None) -> bool:
     """A cart is reachable through its own sales channel; a customer's cart only by them."""
     if cart.sales_channel_id not in sales_channel_ids:
         return False
@@ -139,23 +149,38 @@ def _may_access(cart: Cart, sales_channel_ids: tuple[str, ...], customer_id: str
 
 @dataclass
 class _Plan:
-    """What completion read, checked; rows other than the cart, collection and payment session
-    (which it changes) are plain rows."""
+    """What completion read and checked, as plain rows."""
 
-    cart: Cart
+    cart: Any
     region: Any
     lines: list[Any]
     drafts: list[SellerOrderDraft[Any, Any]]
     totals: dict[str, DocumentTotals]  # per seller
     cart_total: int
-    collection: PaymentCollection | None
-    payment_session: PaymentSession | None
+    collection: Any | None
+    payment_session: Any | None
     variants: dict[str, Any]
     locations: dict[str, str]  # seller → stock location
 
 
-# What completion reads without changing it, as plain rows through the driver (the session's
-# connection and transaction): compiled once, no ORM state to build.
+# What completion reads, as plain rows through the driver (the session's connection and
+# transaction): compiled once, no ORM state to build. The cart and its payment collection are
+# locked; what completion changes in them it changes with driver statements too.
+_CART_FOR_UPDATE = FixedQuery(
+    rows_of(Cart).where(Cart.id == bindparam("cart_id", type_=String)).with_for_update()
+)
+_GROUP_OF_CART = FixedQuery(select(OrderGroup.id).where(OrderGroup.cart_id == bindparam("cart_id")))
+_COLLECTION_FOR_UPDATE = FixedQuery(
+    rows_of(PaymentCollection)
+    .where(PaymentCollection.cart_id == bindparam("cart_id"))
+    .with_for_update()
+)
+_LATEST_SESSION = FixedQuery(
+    rows_of(PaymentSession)
+    .where(PaymentSession.payment_collection_id == bindparam("collection_id"))
+    .order_by(PaymentSession.created_at.desc(), PaymentSession.id.desc())
+    .limit(1)
+)
 _CART_LINES = FixedQuery(
     rows_of(CartLineItem)
     .where(CartLineItem.cart_id == bindparam("cart_id"))
@@ -176,7 +201,7 @@ _LOCATIONS = FixedQuery(
 )
 
 
-async def _prepare(session: AsyncSession, cart: Cart) -> _Plan:
+async def _prepare(session: AsyncSession, cart: Any) -> _Plan:
     """Load the cart and check every precondition; nothing is written here."""
     driver = await driver_connection(session)
     lines = await _CART_LINES.rows(session, connection=driver, cart_id=cart.id)
@@ -191,19 +216,16 @@ async def _prepare(session: AsyncSession, cart: Cart) -> _Plan:
     }
     cart_total = sum(t.total for t in totals.values())
 
-    collection = await session.scalar(
-        select(PaymentCollection).where(PaymentCollection.cart_id == cart.id).with_for_update()
-    )
+    collections = await _COLLECTION_FOR_UPDATE.rows(session, connection=driver, cart_id=cart.id)
+    collection = collections[0] if collections else None
     payment_session = None
     if cart_total > 0:
         if collection is None:
             raise invalid("Payment collection has not been initiated for cart")
-        payment_session = await session.scalar(
-            select(PaymentSession)
-            .where(PaymentSession.payment_collection_id == collection.id)
-            .order_by(PaymentSession.created_at.desc(), PaymentSession.id.desc())
-            .limit(1)
+        sessions = await _LATEST_SESSION.rows(
+            session, connection=driver, collection_id=collection.id
         )
+        payment_session = sessions[0] if sessions else None
         if payment_session is None:
             raise invalid("Payment sessions are required to complete cart")
         if payment_session.status == "canceled":

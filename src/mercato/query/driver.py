@@ -161,9 +161,22 @@ async def driver_connection(session: AsyncSession) -> Any:
     if found is not None and found[0] is session.sync_session.get_transaction():
         return found[1]
     connection = await session.connection()
-    driver = (await connection.get_raw_connection()).driver_connection
-    session.info[_DRIVER] = (session.sync_session.get_transaction(), driver)
-    return driver
+    raw = await connection.get_raw_connection()
+    await _begin(raw.dbapi_connection)
+    session.info[_DRIVER] = (session.sync_session.get_transaction(), raw.driver_connection)
+    return raw.driver_connection
+
+
+async def _begin(adapter: Any) -> None:
+    """Start the transaction of SQLAlchemy's asyncpg adapter if it has not begun yet.
+
+    The adapter sends ``BEGIN`` lazily, before the first statement *it* runs; a driver statement
+    that came first would run outside any transaction — committed at once, its row locks
+    released — and the session's rollback would not undo it. (An autocommit, read-only session
+    has nothing to begin.) ``tests/api/test_driver_rows.py`` checks a rollback undoes driver
+    writes."""
+    if adapter._transaction is None:
+        await adapter._start_transaction()
 
 
 _DRIVER = "mercato.driver_connection"
