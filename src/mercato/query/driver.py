@@ -49,8 +49,10 @@ def keys_param(column: Any, name: str = "keys") -> ColumnElement[bool]:
 class FixedQuery:
     """A statement compiled once and executed by the driver; rows come back as named tuples.
 
-    Usually a ``SELECT``; an ``UPDATE … RETURNING`` works the same way (its values must all be
-    given: column ``onupdate`` defaults are not applied)."""
+    Usually a ``SELECT``; an ``UPDATE`` works the same way (its values must all be given: column
+    ``onupdate`` defaults are not applied). Parameters reach the driver as given, without bind
+    processors: strings, numbers, datetimes, booleans and arrays of them (JSON goes through
+    :class:`FixedInsert`)."""
 
     def __init__(self, statement: Select | UpdateBase) -> None:
         self.statement = statement
