@@ -103,6 +103,12 @@ async def test_bench_seed_is_consistent(engine, database_url):
             assert list(g["seller_ids"]) == sorted({o["seller_id"] for o in orders_of})
             statuses_seen.add(g["status"])
         assert "pending" in statuses_seen and len(statuses_seen) >= 2
+        # Group links carry their order's seller and their group's time (the seller page index).
+        assert not await conn.fetchval(
+            'SELECT count(*) FROM order_group_order l JOIN "order" o ON o.id = l.order_id '
+            "JOIN order_group g ON g.id = l.order_group_id "
+            "WHERE l.seller_id <> o.seller_id OR l.group_created_at <> g.created_at"
+        )
         # The live-group tally was rebuilt after the trigger-less COPY.
         assert await conn.fetchval("SELECT sum(live) FROM order_group_tally") == GROUPS
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import admin_headers, error, fast_hashing, login, ok  # noqa: F401
@@ -319,3 +320,50 @@ async def test_admin_list_costs_the_same_queries_for_any_page_size(client, scene
             == 7
         )
     assert small.count == large.count
+
+
+async def test_a_sellers_page_is_read_along_its_index(client, scene, engine):
+    """``seller_id=<one>`` in a ``created_at`` order reads the page from order_group_order's
+    (seller_id, group_created_at) index (``listing.PageIndex``); the answers — page by page,
+    both directions, with other filters — equal those of the GIN probe (``seller_id[$in]``)."""
+    from sqlalchemy import event
+
+    market, sellers, _, groups = scene
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        for seller in sellers.values():
+            for extra in ({}, {"order": "created_at"}, {"status": "pending"}):
+                pages = []
+                for key in ("seller_id", "seller_id[$in][]"):
+                    pages.append(
+                        [
+                            await listed(
+                                client, market, limit=1, offset=offset, **{key: seller}, **extra
+                            )
+                            for offset in range(3)
+                        ]
+                    )
+                assert pages[0] == pages[1], (seller, extra)
+        b_groups = await listed(client, market, seller_id=sellers["b"])
+        assert b_groups == [groups["bob"]["id"], groups["alice"]["id"]]  # newest first
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    assert any("JOIN order_group_order ON" in s for s in statements)
+
+
+async def test_group_links_carry_the_order_seller_and_the_group_time(app, scene):
+    async with app.state.sessionmaker() as session:
+        mismatched = await session.scalar(
+            text(
+                'SELECT count(*) FROM order_group_order l JOIN "order" o ON o.id = l.order_id '
+                "JOIN order_group g ON g.id = l.order_group_id "
+                "WHERE l.seller_id <> o.seller_id OR l.group_created_at <> g.created_at"
+            )
+        )
+        links = await session.scalar(text("SELECT count(*) FROM order_group_order"))
+    assert (mismatched, links) == (0, 5)

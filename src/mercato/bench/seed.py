@@ -177,7 +177,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id display_id customer_id cart_id sales_channel_id currency_code seller_count seller_ids "
         "total status payment_status fulfillment_status created_at updated_at"
     ).split(),
-    "order_group_order": "order_group_id order_id".split(),
+    "order_group_order": "order_group_id order_id seller_id group_created_at".split(),
 }
 
 # FK order: a chunk's tables are copied in this order.
@@ -606,7 +606,7 @@ class GroupWriter:
                     touched,
                 )
             )
-            orders.append((order_id, totals.total))
+            orders.append((order_id, totals.total, cat.sellers[s_index]))
             group_total += totals.total
 
         fully_captured = capture_total == group_total and group_total > 0
@@ -652,7 +652,7 @@ class GroupWriter:
                 later if scenario != "pending" else created,
             )
         )
-        for order_id, total in orders:
+        for order_id, total, _ in orders:
             out["order_payment_collection"].append((order_id, collection_id, total))
         statuses = _group_statuses(tuple(members))
         group_id = ids("og", created)
@@ -674,8 +674,8 @@ class GroupWriter:
                 later if scenario != "pending" else created,
             )
         )
-        for order_id, _ in orders:
-            out["order_group_order"].append((group_id, order_id))
+        for order_id, _, seller_id in orders:
+            out["order_group_order"].append((group_id, order_id, seller_id, created))
 
 
 def _pick(rng: random.Random, values: list[Any], cum: list[int]) -> Any:

@@ -607,7 +607,16 @@ async def _place_orders(
     }
     await _INSERT[OrderGroup].run(session, [group])
     await _INSERT[OrderGroupOrder].run(
-        session, ({"order_group_id": group["id"], "order_id": o["id"]} for o in orders)
+        session,
+        (
+            {
+                "order_group_id": group["id"],
+                "order_id": o["id"],
+                "seller_id": o["seller_id"],
+                "group_created_at": group["created_at"],
+            }
+            for o in orders
+        ),
     )
     if cart.customer_id:
         await session.execute(

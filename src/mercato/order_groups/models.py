@@ -71,9 +71,22 @@ class OrderGroup(Timestamps, Base):
 
 
 class OrderGroupOrder(Base):
+    """A group's order, with the order's seller and the group's creation time (both fixed for
+    life): a seller's groups, newest first, are read along
+    ``ix_order_group_order_seller_created`` (the ``seller_id`` filter's page, migration 0005)."""
+
     __tablename__ = "order_group_order"
+    __table_args__ = (
+        Index(
+            "ix_order_group_order_seller_created", "seller_id", "group_created_at", "order_group_id"
+        ),
+        # One order per seller in a group: a seller's page never lists a group twice.
+        Index("ux_order_group_order_group_seller", "order_group_id", "seller_id", unique=True),
+    )
     order_group_id: Mapped[str] = mapped_column(ForeignKey("order_group.id"), primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), primary_key=True, unique=True)
+    seller_id: Mapped[str] = mapped_column(ForeignKey("seller.id"))
+    group_created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class OrderGroupTally(Base):

@@ -18,7 +18,14 @@ from mercato.order_groups.models import (
 from mercato.orders.models import Order
 from mercato.orders.views import ORDER
 from mercato.query.fields import FieldRules, Relation, Resource
-from mercato.query.listing import Filter, ListSpec, Prefetched, SearchText, ilike_any
+from mercato.query.listing import (
+    Filter,
+    ListSpec,
+    PageIndex,
+    Prefetched,
+    SearchText,
+    ilike_any,
+)
 from mercato.query.loaders import belongs_to, through
 from mercato.query.values import attr, money, timestamp
 
@@ -268,7 +275,15 @@ ADMIN_GROUP_LIST = ListSpec(
     filters={
         "id": Filter(OrderGroup.id),
         "customer_id": Filter(OrderGroup.customer_id),
-        "seller_id": Filter(_has_order_of_seller),
+        "seller_id": Filter(
+            _has_order_of_seller,
+            page_index=PageIndex(
+                link=OrderGroupOrder,
+                key=OrderGroupOrder.seller_id,
+                row_id=OrderGroupOrder.order_group_id,
+                orders={"created_at": OrderGroupOrder.group_created_at},
+            ),
+        ),
         "status": Filter(OrderGroup.status, choices=GROUP_STATUSES),
         "payment_status": Filter(OrderGroup.payment_status, choices=PAYMENT_STATUSES),
         "fulfillment_status": Filter(OrderGroup.fulfillment_status, choices=FULFILLMENT_STATUSES),

@@ -93,17 +93,35 @@ def _parse_int(name: str, raw: str) -> int:
 
 
 @dataclass(frozen=True)
+class PageIndex:
+    """Where a filter's page can be read from when the filter pins one value (``$eq``).
+
+    Rows of ``link`` carry the filter's value (``key``), the listed row's id (``row_id``) and,
+    for some sortable fields, the listed row's value of that field (``orders``: sortable name
+    → link column), under one index. A page in one of those orders is then read along the index
+    — exactly its entries — and joined to its rows, instead of walking the list's order and
+    testing row after row. ``link`` holds at most one row per value and listed row."""
+
+    link: type
+    key: Any
+    row_id: Any
+    orders: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Filter:
     """One filterable field: how to parse its values and which operators it takes.
 
     ``column`` is a column expression, or a function ``(operator, values) -> clause`` for
     filters that need more than a comparison (e.g. order groups containing an order of a
     seller); ``values`` is then an array bind parameter holding the term's value(s).
+    ``page_index`` names an index table pages filtered on one value are read from.
     """
 
     column: Any
     kind: str = "string"  # string | datetime | number | boolean
     choices: frozenset[str] | None = None
+    page_index: PageIndex | None = None
 
     @property
     def operators(self) -> frozenset[str]:
@@ -401,20 +419,30 @@ def _build_plan(
     columns: frozenset[str] | None,
 ) -> _Plan:
     params = [spec.filters[name].param(_term_key(i), op) for i, (name, op) in enumerate(shape)]
-    conditions = [*spec.scope]
-    conditions += [
+    filtered = [
         spec.filters[name].condition(op, param)
         for (name, op), param in zip(shape, params, strict=True)
     ]
+    conditions = [*spec.scope, *filtered]
     if search is not None:
         conditions.append(_search_condition(spec.q, search, prefetched))
     name, descending = order
+    page = rows_of(spec.model, columns)
     column, id_column = spec.sortable[name], spec.model.id
+    driving = _driving_term(spec, shape, name)
+    if driving is None:
+        page = page.where(*conditions)
+    else:  # read along the filter's page index (``PageIndex``)
+        index = spec.filters[shape[driving][0]].page_index
+        assert index is not None
+        value = bindparam(f"{_term_key(driving)}_first", type_=index.key.type)
+        page = page.join(index.link, index.row_id == spec.model.id).where(
+            *(c for c in conditions if c is not filtered[driving]), index.key == value
+        )
+        column, id_column = index.orders[name], index.row_id
     order_by = [column.desc(), id_column.desc()] if descending else [column.asc(), id_column.asc()]
     page = (
-        rows_of(spec.model, columns)
-        .where(*conditions)
-        .order_by(*order_by)
+        page.order_by(*order_by)
         .limit(bindparam("page_limit", type_=Integer))
         .offset(bindparam("page_offset", type_=BigInteger))
     )
@@ -424,6 +452,15 @@ def _build_plan(
         answer = spec.count_from(shape, params)
         tally = FixedQuery(answer) if answer is not None else None
     return _Plan(FixedQuery(page), FixedQuery(count), tally)
+
+
+def _driving_term(spec: ListSpec, shape: tuple[tuple[str, str], ...], order: str) -> int | None:
+    """The term whose filter's ``PageIndex`` can produce the page in this order, if any."""
+    for i, (name, op) in enumerate(shape):
+        index = spec.filters[name].page_index
+        if index is not None and op == "$eq" and order in index.orders:
+            return i
+    return None
 
 
 def _search_condition(q: Any, text: SearchText, prefetched: bool) -> ColumnElement[bool]:
@@ -455,7 +492,10 @@ async def run_list(
         "page_limit": request.limit,
         "page_offset": request.offset,
     }
-    values.update((_term_key(i), value) for i, (_, _, value) in enumerate(request.terms))
+    for i, (_, _, value) in enumerate(request.terms):
+        values[_term_key(i)] = value
+        if isinstance(value, list) and value:  # a page index reads one value (``PageIndex``)
+            values[f"{_term_key(i)}_first"] = value[0]
     search, prefetched = request.search, False
     if search is not None:
         values.update(search.values)
