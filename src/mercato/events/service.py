@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.db.base import new_id
 from mercato.events.models import OutboxEvent
-from mercato.query.driver import FixedInsert
+from mercato.query.driver import FixedInsert, FixedQuery, keys_param
 
 log = logging.getLogger("mercato.events")
 
@@ -41,6 +41,11 @@ def emit(session: AsyncSession, name: str, data: dict[str, Any]) -> OutboxEvent:
 
 
 _OUTBOX = FixedInsert(OutboxEvent)
+_STAMP = FixedQuery(
+    update(OutboxEvent)
+    .where(keys_param(OutboxEvent.id), OutboxEvent.dispatched_at.is_(None))
+    .values(dispatched_at=func.now())
+)
 
 
 async def emit_all(session: AsyncSession, events: list[tuple[str, dict[str, Any]]]) -> list[str]:
@@ -71,11 +76,7 @@ async def dispatch(
     if not any(_subscribers.values()):
         # Nobody listens: delivering is a no-op, so only the stamp is written (no read first).
         async with sessionmaker() as session, session.begin():
-            await session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_(ids), OutboxEvent.dispatched_at.is_(None))
-                .values(dispatched_at=datetime.now(UTC))
-            )
+            await _STAMP.records(session, keys=ids)
         return
     async with sessionmaker() as session:
         events = list(

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mercato.db.base import new_id
 from mercato.errors import invalid
 from mercato.payments.models import ProviderCall
+from mercato.query.driver import FixedInsert, FixedQuery
 from mercato.settings import get_settings
 
 AuthorizationStatus = Literal["authorized", "captured", "declined", "requires_more"]
@@ -26,6 +29,18 @@ AuthorizationStatus = Literal["authorized", "captured", "declined", "requires_mo
 class ProviderResult:
     status: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+# The journal is written on every provider call (checkout's authorization among them): driver
+# statements, compiled once.
+_PREVIOUS_CALL = FixedQuery(
+    select(ProviderCall.result, ProviderCall.data).where(
+        ProviderCall.provider_id == bindparam("provider_id"),
+        ProviderCall.operation == bindparam("operation"),
+        ProviderCall.idempotency_key == bindparam("key"),
+    )
+)
+_JOURNAL = FixedInsert(ProviderCall)
 
 
 class PaymentProvider:
@@ -58,28 +73,28 @@ class PaymentProvider:
     async def _call(
         self, operation: str, amount: int | None, data: dict[str, Any], idempotency_key: str
     ) -> ProviderResult:
-        async with self._sessionmaker() as journal:
-            previous = await journal.scalar(
-                select(ProviderCall).where(
-                    ProviderCall.provider_id == self.id,
-                    ProviderCall.operation == operation,
-                    ProviderCall.idempotency_key == idempotency_key,
-                )
+        async with self._sessionmaker() as journal, journal.begin():
+            previous = await _PREVIOUS_CALL.rows(
+                journal, provider_id=self.id, operation=operation, key=idempotency_key
             )
-            if previous is not None:
-                return ProviderResult(previous.result, previous.data or {})
+            if previous:
+                return ProviderResult(previous[0].result, previous[0].data or {})
             result = self._decide(operation, data)
-            journal.add(
-                ProviderCall(
-                    provider_id=self.id,
-                    operation=operation,
-                    idempotency_key=idempotency_key,
-                    amount=amount,
-                    result=result,
-                    data=data or None,
-                )
+            await _JOURNAL.run(
+                journal,
+                [
+                    {
+                        "id": new_id("ppcall"),
+                        "provider_id": self.id,
+                        "operation": operation,
+                        "idempotency_key": idempotency_key,
+                        "amount": amount,
+                        "result": result,
+                        "data": data or None,
+                        "created_at": datetime.now(UTC),
+                    }
+                ],
             )
-            await journal.commit()
         return ProviderResult(result, data)
 
 
