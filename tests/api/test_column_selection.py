@@ -91,3 +91,29 @@ async def test_to_one_relations_join_into_their_parents_statement(
         fields._LEVELS.clear()
     assert separate == joined
     assert separate_count.count == joined_count + 3
+
+
+async def test_a_joined_relation_without_a_row_renders_as_null(client, engine, admin_headers):
+    """The ``LEFT JOIN`` finds no variant for a line whose variant is gone: that line's
+    ``variant`` is ``null`` and its other fields and siblings render as before."""
+    from sqlalchemy import text
+
+    market = await build_marketplace(client, admin_headers, sellers=2)
+    cart = await ready_cart(client, market, email="shopper@example.com")
+    group = ok(await complete(client, market, cart["id"]))["order_group"]
+    url = f"/admin/order-groups/{group['id']}"
+    params = {"fields": "+orders.items.variant.product.title,+orders.seller.name"}
+    before = ok(await client.get(url, params=params, headers=admin_headers))["order_group"]
+    gone = before["orders"][0]["items"][0]["id"]
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE order_line_item SET variant_id = NULL WHERE id = :id"), {"id": gone}
+        )
+
+    after = ok(await client.get(url, params=params, headers=admin_headers))["order_group"]
+    lines = {i["id"]: i for o in after["orders"] for i in o["items"]}
+    assert lines[gone]["variant"] is None
+    assert lines[gone]["title"] == before["orders"][0]["items"][0]["title"]
+    others = [i for o in before["orders"] for i in o["items"] if i["id"] != gone]
+    assert others and all(lines[i["id"]] == i for i in others)
+    assert all(o["seller"]["name"] for o in after["orders"])

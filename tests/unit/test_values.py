@@ -33,3 +33,24 @@ def test_fields_declare_the_columns_they_read():
         None,
         ("created_at",),
     )
+
+
+_CURRENCIES = st.sampled_from(["usd", "eur", "jpy", "kwd", "clf", "USD", "Jpy"])
+
+
+@given(
+    st.one_of(st.none(), st.integers(-(10**15), 10**15), st.booleans()),
+    _CURRENCIES,
+)
+def test_the_inlined_money_expression_renders_what_the_getter_does(amount, currency) -> None:
+    """A level renders money with ``Field.expr`` (``to_major`` inlined for ints); it must give
+    the getter's value and type for every amount and currency, ``None`` included."""
+    from mercato.query.fields import Resource, _compile
+
+    field = money("total")
+    row = SimpleNamespace(total=amount, currency_code=currency)
+    level = _compile(Resource(name="probe", fields={"total": field}), {"total": None})
+    [rendered] = level.build([row])
+    expected = field.get(row)
+    assert rendered["total"] == expected
+    assert type(rendered["total"]) is type(expected)

@@ -63,7 +63,16 @@ def to_minor(amount: Decimal | int | float | str, currency_code: str) -> int:
     return int(scaled)
 
 
-_DIVISORS: dict[str, int] = {code: 10 ** _EXPONENTS.get(code, 2) for code in CURRENCIES}
+class _Divisors(dict[str, int]):
+    """Minor units per major unit by currency code; an unlisted spelling (``"EUR"``) is
+    computed on first use, an unknown code raises :class:`MoneyError`."""
+
+    def __missing__(self, currency_code: str) -> int:
+        divisor = self[currency_code] = 10 ** exponent(currency_code)
+        return divisor
+
+
+DIVISORS: dict[str, int] = _Divisors({code: 10 ** _EXPONENTS.get(code, 2) for code in CURRENCIES})
 
 
 def to_major(minor: int, currency_code: str) -> int | float:
@@ -75,7 +84,7 @@ def to_major(minor: int, currency_code: str) -> int | float:
     """
     if type(minor) is not int:  # e.g. a Decimal sum straight from PostgreSQL
         minor = int(minor)
-    divisor = _DIVISORS.get(currency_code) or 10 ** exponent(currency_code)
+    divisor = DIVISORS[currency_code]
     whole, remainder = divmod(minor, divisor)
     return whole if remainder == 0 else minor / divisor
 

@@ -7,7 +7,7 @@ from collections import defaultdict
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Numeric, String, bindparam, func, literal, null, select, union_all
 
 from mercato.carts.views import LINE_ITEM as CART_LINE_ITEM
 from mercato.customers.models import Customer
@@ -44,32 +44,55 @@ TOTAL_FIELDS = (
 )
 
 
-_MOVEMENTS = FixedQuery(
-    select(
-        OrderTransaction.order_id,
-        OrderTransaction.reference,
-        func.sum(OrderTransaction.amount).label("amount"),
+@cache
+def _facts_query() -> FixedQuery:
+    """Per order of a page: its group (``kind`` ``group``) and its money movements summed per
+    reference (``capture``, ``refund``), in one statement instead of one per kind."""
+    from mercato.order_groups.models import OrderGroupOrder
+
+    return FixedQuery(
+        union_all(
+            select(
+                OrderGroupOrder.order_id.label("order_id"),
+                literal("group", String).label("kind"),
+                OrderGroupOrder.order_group_id.label("group_id"),
+                null().cast(Numeric).label("amount"),
+            ).where(keys_param(OrderGroupOrder.order_id)),
+            select(
+                OrderTransaction.order_id,
+                OrderTransaction.reference,
+                null().cast(String),
+                func.sum(OrderTransaction.amount),
+            )
+            .where(keys_param(OrderTransaction.order_id))
+            .group_by(OrderTransaction.order_id, OrderTransaction.reference),
+        )
     )
-    .where(keys_param(OrderTransaction.order_id))
-    .group_by(OrderTransaction.order_id, OrderTransaction.reference)
-)
 
 
-_MOVEMENT_READS = ("id", "total", "currency_code")
+# The order columns the facts read (``order_group_id`` needs only the id, but shares the
+# statement with the summary, which needs the total and its currency).
+_FACT_READS = ("id", "total", "currency_code")
 
 
-async def _money_movements(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
-    """Captured and refunded totals per order, one grouped query for the page."""
-    rows = await _MOVEMENTS.rows(
+async def _order_facts(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
+    """Each order's group id, and its captured and refunded totals with the summary derived
+    from them: one statement for the page, shared by every field that shows one of them."""
+    rows = await _facts_query().rows(
         ctx.session, connection=await ctx.driver(), keys=list({o.id for o in orders})
     )
+    groups: dict[str, str] = {}
     sums: dict[str, dict[str, int]] = defaultdict(dict)
-    for order_id, reference, amount in rows:
-        sums[order_id][reference] = int(amount)
+    for order_id, kind, group_id, amount in rows:
+        if kind == "group":
+            groups[order_id] = group_id
+        else:
+            sums[order_id][kind] = int(amount)
     result = []
     for order in orders:
-        paid = sums[order.id].get("capture", 0)
-        refunded = -sums[order.id].get("refund", 0)
+        movements = sums.get(order.id, {})
+        paid = movements.get("capture", 0)
+        refunded = -movements.get("refund", 0)
         transaction_total = paid - refunded
         current = order.total
         currency = order.currency_code
@@ -79,6 +102,7 @@ async def _money_movements(ctx: RenderContext, orders: list[Any]) -> list[dict[s
         original_major = to_major(order.total, currency)
         result.append(
             {
+                "order_group_id": groups.get(order.id),
                 "paid_total": paid_major,
                 "refunded_total": refunded_major,
                 "refundable_amount": to_major(paid - refunded, currency),
@@ -94,26 +118,6 @@ async def _money_movements(ctx: RenderContext, orders: list[Any]) -> list[dict[s
             }
         )
     return result
-
-
-@cache
-def _group_ids_query() -> FixedQuery:
-    from mercato.order_groups.models import OrderGroupOrder
-
-    return FixedQuery(
-        select(OrderGroupOrder.order_id, OrderGroupOrder.order_group_id).where(
-            keys_param(OrderGroupOrder.order_id)
-        )
-    )
-
-
-async def _group_ids(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
-    groups = dict(
-        await _group_ids_query().rows(
-            ctx.session, connection=await ctx.driver(), keys=list({o.id for o in orders})
-        )
-    )
-    return [{"order_group_id": groups.get(o.id)} for o in orders]
 
 
 _PAYMENT_SHARES = FixedQuery(
@@ -256,7 +260,7 @@ ORDER = Resource(
         "sales_channel_id": attr("sales_channel_id"),
         "currency_code": attr("currency_code"),
         "cart_id": attr("cart_id"),
-        "order_group_id": Computed(_group_ids, "order_group_id", reads=("id",)),
+        "order_group_id": Computed(_order_facts, "order_group_id", reads=_FACT_READS),
         "no_notification": attr("no_notification"),
         "canceled_at": timestamp("canceled_at"),
         "metadata": attr("metadata_"),
@@ -265,11 +269,11 @@ ORDER = Resource(
         "payment_status": attr("payment_status"),
         "fulfillment_status": attr("fulfillment_status"),
         **{name: money(name) for name in TOTAL_FIELDS},
-        "original_total": Computed(_money_movements, "original_total", reads=_MOVEMENT_READS),
-        "paid_total": Computed(_money_movements, "paid_total", reads=_MOVEMENT_READS),
-        "refunded_total": Computed(_money_movements, "refunded_total", reads=_MOVEMENT_READS),
-        "refundable_amount": Computed(_money_movements, "refundable_amount", reads=_MOVEMENT_READS),
-        "summary": Computed(_money_movements, "summary", reads=_MOVEMENT_READS),
+        "original_total": Computed(_order_facts, "original_total", reads=_FACT_READS),
+        "paid_total": Computed(_order_facts, "paid_total", reads=_FACT_READS),
+        "refunded_total": Computed(_order_facts, "refunded_total", reads=_FACT_READS),
+        "refundable_amount": Computed(_order_facts, "refundable_amount", reads=_FACT_READS),
+        "summary": Computed(_order_facts, "summary", reads=_FACT_READS),
         "created_at": timestamp("created_at"),
         "updated_at": timestamp("updated_at"),
     },

@@ -8,7 +8,7 @@ SQL statements that depends on the selection, never on the page size.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,10 +32,6 @@ class RenderContext:
         self.session = session
         self._memo: dict[tuple[Any, ...], tuple[list[Any], list[Any]]] = {}
         self._driver: Any = None
-        # Rows a loader fetched joined to the rows it returned (``Join``):
-        # relation name -> {id(row): the related row or None}. Every such row stays referenced
-        # from the memo for the whole pass, so an id cannot be reused.
-        self.joined: defaultdict[str, dict[int, Any]] = defaultdict(dict)
 
     async def driver(self) -> Any:
         """The session's driver connection, looked up once per pass (no commit happens while
@@ -84,7 +80,11 @@ class Computed:
 @dataclass(frozen=True)
 class Join:
     """A to-one relation fetched in the same statement as its parent rows (``LEFT JOIN``):
-    the columns its selection reads, and its own to-one relations joined the same way."""
+    the columns its selection reads, and its own to-one relations joined the same way.
+
+    The joined columns ride on the parent's rows, named ``<name>__<column>`` (nested:
+    ``variant__product__title``), and the parent's level renders the relation from them inline
+    (:func:`_inline`)."""
 
     name: str
     loader: ColumnLoader
@@ -114,8 +114,8 @@ class ColumnLoader:
 
 def _joins(resource: Resource, tree: Tree) -> tuple[Join, ...]:
     """The to-one relations in ``tree`` that can come from the parent's statement (one
-    statement fewer each): belongs-to relations whose selection reads known columns, with
-    their own such relations nested (``items.variant.product``: one statement)."""
+    statement fewer each): belongs-to relations whose selection is fields with an ``expr``
+    and such relations only, nested (``items.variant.product``: one statement)."""
     joins = []
     for name, sub in tree.items():
         if sub is None:
@@ -124,10 +124,19 @@ def _joins(resource: Resource, tree: Tree) -> tuple[Join, ...]:
         if relation.many or not getattr(relation.load, "joinable", False):
             continue
         target = relation.target()
+        nested = _joins(target, sub)
         columns = columns_needed(target, sub)
-        if columns is not None:
-            joins.append(Join(name, relation.load, columns, _joins(target, sub)))  # type: ignore[arg-type]
+        if columns is not None and _inlinable(target, sub, nested):
+            joins.append(Join(name, relation.load, columns, nested))  # type: ignore[arg-type]
     return tuple(joins)
+
+
+def _inlinable(resource: Resource, tree: Tree, nested: tuple[Join, ...]) -> bool:
+    joined = {join.name for join in nested}
+    return all(
+        name in joined if sub is not None else getattr(resource.fields[name], "expr", None)
+        for name, sub in tree.items()
+    )
 
 
 @dataclass
@@ -286,34 +295,40 @@ class _Level:
     relations: tuple[tuple[str, frozenset[str] | None, tuple[Join, ...]], ...]
 
 
-# Compiled levels per (resource, selection tree node). Trees come memoised from :func:`select`,
-# so a handful of nodes recur; each entry holds its resource and node, so neither id can be
-# reused by another object while the entry exists.
-_LEVELS: dict[tuple[int, int], tuple[Resource, Tree, _Level]] = {}
+# Compiled levels per (resource, selection tree node, whether the rows carry joined columns).
+# Trees come memoised from :func:`select`, so a handful of nodes recur; each entry holds its
+# resource and node, so neither id can be reused by another object while the entry exists.
+_LEVELS: dict[tuple[int, int, bool], tuple[Resource, Tree, _Level]] = {}
 
 
-def _level(resource: Resource, tree: Tree) -> _Level:
-    key = (id(resource), id(tree))
+def _level(resource: Resource, tree: Tree, joined: bool) -> _Level:
+    key = (id(resource), id(tree), joined)
     found = _LEVELS.get(key)
     if found is None or found[0] is not resource or found[1] is not tree:
         if len(_LEVELS) >= 4 * _MAX_TREES:
             _LEVELS.clear()
-        found = _LEVELS[key] = (resource, tree, _compile(resource, tree))
+        found = _LEVELS[key] = (resource, tree, _compile(resource, tree, joined))
     return found[2]
 
 
-def _compile(resource: Resource, tree: Tree) -> _Level:
+def _compile(resource: Resource, tree: Tree, joined: bool = False) -> _Level:
     """Generate ``[{"id": r.id, "total": …, "orders": None} for r in rows]`` for a level.
 
     Fields with an ``expr`` are inlined; other getters are called; computed fields read the
-    value lists their loaders returned (zipped with the rows)."""
+    value lists their loaders returned (zipped with the rows). When the rows came from a
+    relation loader (``joined``), they carry the columns of the to-one relations
+    :func:`_joins` chose, and those relations render inline too."""
     env: dict[str, Any] = {}
     items: list[str] = []
     computed: list[Computed] = []
     relations: list[tuple[str, frozenset[str] | None, tuple[Join, ...]]] = []
+    inline = {join.name: join for join in _joins(resource, tree)} if joined else {}
     for name, sub in tree.items():
         spec = resource.fields.get(name)
-        if sub is not None:
+        if sub is not None and name in inline:
+            target = resource.relations[name].target()
+            value = _inline(target, sub, inline[name], f"{name}__", env)
+        elif sub is not None:
             target = resource.relations[name].target()
             relations.append((name, columns_needed(target, sub), _joins(target, sub)))
             value = "None"
@@ -339,11 +354,37 @@ def _compile(resource: Resource, tree: Tree) -> _Level:
     return _Level(namespace["build"], tuple(computed), tuple(relations))
 
 
-async def render(ctx: RenderContext, resource: Resource, rows: list[Any], tree: Tree) -> list[dict]:
-    """Render ``rows`` with the selection ``tree``; one batch per computed loader and relation."""
+# ``r.`` at the start of an attribute read in a field's ``expr`` (not ``_iso(r.x)``'s ``_iso``).
+_ROW_READ = re.compile(r"(?<![\w.])r\.")
+
+
+def _inline(resource: Resource, tree: Tree, join: Join, prefix: str, env: dict[str, Any]) -> str:
+    """The expression rendering a joined relation from its parent's row: ``None`` when the
+    ``LEFT JOIN`` found no row, else the dict of its fields, each field's ``expr`` reading the
+    prefixed columns (``r.title`` -> ``r.variant__title``)."""
+    nested = {inner.name: inner for inner in join.nested}
+    items = []
+    for name, sub in tree.items():
+        if sub is None:
+            spec: Any = resource.fields[name]
+            env.update(spec.env)
+            value = f"({_ROW_READ.sub(f'r.{prefix}', spec.expr)})"
+        else:
+            target = resource.relations[name].target()
+            value = _inline(target, sub, nested[name], f"{prefix}{name}__", env)
+        items.append(f"{name!r}: {value}")
+    key = f"r.{prefix}{join.loader.key}"  # type: ignore[attr-defined]
+    return f"(None if {key} is None else {{{', '.join(items)}}})"
+
+
+async def render(
+    ctx: RenderContext, resource: Resource, rows: list[Any], tree: Tree, joined: bool = False
+) -> list[dict]:
+    """Render ``rows`` with the selection ``tree``; one batch per computed loader and relation
+    (``joined``: the rows come from a relation loader, with the joins :func:`_joins` chose)."""
     if not rows:
         return []
-    level = _level(resource, tree)
+    level = _level(resource, tree, joined)
     values = [await ctx.batch(spec.loader, rows) for spec in level.computed]
     out = level.build(rows, *values)
     for name, columns, joins in level.relations:
@@ -363,10 +404,8 @@ async def _render_relation(
     out: list[dict],
 ) -> None:
     target = relation.target()
-    joined = ctx.joined.get(name)
-    if joined is not None and all(id(row) in joined for row in rows):
-        loaded = [joined[id(row)] for row in rows]  # fetched with the rows' own statement
-    elif isinstance(relation.load, ColumnLoader):
+    joined = isinstance(relation.load, ColumnLoader)
+    if joined:
         loaded = await ctx.batch(relation.load, rows, columns, joins)
     else:
         loaded = await ctx.batch(relation.load, rows)
@@ -376,7 +415,7 @@ async def _render_relation(
     else:
         # A belongs-to target shared by several parents is rendered once.
         children = list({id(child): child for child in loaded if child is not None}.values())
-    rendered = await render(ctx, target, children, sub)
+    rendered = await render(ctx, target, children, sub, joined)
     if relation.many:
         start = 0
         for result, value in zip(out, loaded, strict=True):

@@ -4,7 +4,8 @@ Rendering only reads attributes, so loaders fetch plain rows (named like the mod
 e.g. ``metadata_``) instead of ORM instances, and only the columns the requested fields read
 (``fields.columns_needed``): a store page of orders then decodes neither addresses nor metadata
 it does not show. A to-one relation whose selection is plain fields is ``LEFT JOIN``ed into its
-parent's statement (``fields._joins``). Each loader's SQL is fixed per column set and joins — the
+parent's statement (``fields._joins``): its columns ride on the parent's rows
+(``variant__title``), from which the parent's level renders it inline. Each loader's SQL is fixed per column set and joins — the
 keys are one array parameter — so it is compiled once and run by the driver
 (:mod:`mercato.query.driver`).
 """
@@ -13,87 +14,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 
-from mercato.query.driver import FixedQuery, keys_param, model_columns, row_type, rows_of
+from mercato.query.driver import FixedQuery, keys_param, model_columns, rows_of
 from mercato.query.fields import ColumnLoader, Join, RenderContext
 
 # The parent's key carried by rows loaded through a link table (never rendered).
 PARENT_KEY = "parent_key__"
 # Distinct column sets kept compiled per loader (clients choose ``fields``; keep it bounded).
 _MAX_VARIANTS = 64
-
-
-class _Joined:
-    """A loader statement with to-one relations joined in, and how to split its records: the
-    loader's own row, and per join the related row (``None`` when the ``LEFT JOIN`` found
-    none), recorded in ``RenderContext.joined`` for the relation to render from."""
-
-    def __init__(self, query: FixedQuery, names: list[str], joins: tuple[Join, ...]) -> None:
-        self.query = query
-        positions = {name: i for i, name in enumerate(names)}
-        labels = tuple(f"{join.name}__" for join in joins)
-        own = [n for n in names if not n.startswith(labels)]
-        self.own_type = row_type(own)
-        self.own = _picker([positions[n] for n in own])
-        self.parts = _parts(names, positions, "", joins)
-
-    async def rows(self, ctx: RenderContext, **params: Any) -> list[Any]:
-        connection = await ctx.driver()
-        if not self.parts:
-            return await self.query.rows(ctx.session, connection=connection, **params)
-        records = await self.query.records(ctx.session, connection=connection, **params)
-        new, own, own_type = tuple.__new__, self.own, self.own_type
-        out = [new(own_type, own(record)) for record in records]
-        _split(ctx, out, records, self.parts)
-        return out
-
-
-# How to take one joined relation out of a record: (relation name, its row type, the picker of
-# its columns, the position of its key, its own joins).
-_Part = tuple[str, type, Callable[[Any], tuple], int, tuple["_Part", ...]]
-
-
-def _parts(
-    names: list[str], positions: dict[str, int], prefix: str, joins: tuple[Join, ...]
-) -> tuple[_Part, ...]:
-    parts = []
-    for join in joins:
-        label = f"{prefix}{join.name}__"
-        mine = [n for n in names if n.startswith(label)]
-        nested = tuple(f"{label}{j.name}__" for j in join.nested)
-        direct = [n for n in mine if not n.startswith(nested)]
-        parts.append(
-            (
-                join.name,
-                row_type(n.removeprefix(label) for n in direct),
-                _picker([positions[n] for n in direct]),
-                positions[label + join.loader.key],  # type: ignore[attr-defined]
-                _parts(mine, positions, label, join.nested),
-            )
-        )
-    return tuple(parts)
-
-
-def _split(ctx: RenderContext, rows: list[Any], records: list[Any], parts: tuple[_Part, ...]):
-    new = tuple.__new__
-    for name, kind, pick, key, nested in parts:
-        joined = [None if record[key] is None else new(kind, pick(record)) for record in records]
-        ctx.joined[name].update(zip(map(id, rows), joined, strict=True))
-        if nested:
-            found = [i for i, row in enumerate(joined) if row is not None]
-            _split(ctx, [joined[i] for i in found], [records[i] for i in found], nested)
-
-
-def _picker(positions: list[int]) -> Callable[[Any], tuple]:
-    if len(positions) == 1:
-        index = positions[0]
-        return lambda record: (record[index],)
-    return itemgetter(*positions)
 
 
 class _Loader(ColumnLoader):
@@ -103,11 +35,11 @@ class _Loader(ColumnLoader):
 
     def __init__(self, build: Callable[[frozenset[str] | None], Select]) -> None:
         self._build = build
-        self._queries: dict[tuple[Any, ...], _Joined] = {}
+        self._queries: dict[tuple[Any, ...], FixedQuery] = {}
 
     def query(
         self, columns: frozenset[str] | None, always: tuple[str, ...], joins: tuple[Join, ...]
-    ) -> _Joined:
+    ) -> FixedQuery:
         wanted = None if columns is None else columns | frozenset(always)
         found = self._queries.get((wanted, joins))
         if found is None:
@@ -116,9 +48,11 @@ class _Loader(ColumnLoader):
             statement = self._build(wanted)
             for join in joins:
                 statement = _join(statement, self.model, join, "")
-            names = [c.key for c in statement.selected_columns]
-            found = self._queries[(wanted, joins)] = _Joined(FixedQuery(statement), names, joins)
+            found = self._queries[(wanted, joins)] = FixedQuery(statement)
         return found
+
+    async def rows(self, ctx: RenderContext, query: FixedQuery, keys: list[Any]) -> list[Any]:
+        return await query.rows(ctx.session, connection=await ctx.driver(), keys=keys)
 
 
 def _join(statement: Select, parent: Any, join: Join, prefix: str) -> Select:
@@ -171,7 +105,7 @@ class BelongsTo(_Loader):
         found: dict[Any, Any] = {}
         if wanted:
             query = self.query(columns, (key,), joins)
-            found = {getattr(o, key): o for o in await query.rows(ctx, keys=list(wanted))}
+            found = {getattr(o, key): o for o in await self.rows(ctx, query, list(wanted))}
         return [found.get(getattr(r, fk)) for r in rows]
 
 
@@ -200,7 +134,7 @@ class HasMany(_Loader):
         fk = self.foreign_key
         groups: dict[Any, list[Any]] = defaultdict(list)
         query = self.query(columns, (fk,), joins)
-        for obj in await query.rows(ctx, keys=list({r.id for r in rows})):
+        for obj in await self.rows(ctx, query, list({r.id for r in rows})):
             groups[getattr(obj, fk)].append(obj)
         return [groups.get(r.id, []) for r in rows]
 
@@ -234,7 +168,7 @@ class Through(_Loader):
     ) -> list[Any]:
         groups: dict[Any, list[Any]] = defaultdict(list)
         query = self.query(columns, (), joins)
-        for row in await query.rows(ctx, keys=list({r.id for r in rows})):
+        for row in await self.rows(ctx, query, list({r.id for r in rows})):
             groups[getattr(row, PARENT_KEY)].append(row)
         return [groups.get(r.id, []) for r in rows]
 
