@@ -43,16 +43,23 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def _serve_workers(args: argparse.Namespace) -> None:
-    """``uvicorn.run(..., workers=N)`` with TCP_NODELAY on the shared listening socket.
+    """``uvicorn.run(..., workers=N)`` with TCP_NODELAY on the shared listening socket and
+    connections shared evenly by the workers.
 
     asyncio only disables Nagle on sockets created with ``IPPROTO_TCP``; uvicorn's shared socket
     is not, so every response (headers and body are two writes) waited for the client's delayed
     ACK: +40 ms per request. Accepted connections inherit the option from the listener.
+    The workers' loop balances accepts through a board in a temporary directory
+    (:mod:`mercato.http.serving`).
     """
+    import os
     import socket
+    import tempfile
 
     import uvicorn
     from uvicorn.supervisors import Multiprocess
+
+    from mercato.http import serving
 
     config = uvicorn.Config(
         "mercato.http.app:create_app",
@@ -60,12 +67,17 @@ def _serve_workers(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        loop="mercato.http.serving:balanced_loop",
         log_level="info",
         access_log=not args.no_access_log,
     )
     sock = config.bind_socket()
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    Multiprocess(config, sockets=[sock]).run()
+    with tempfile.TemporaryDirectory(prefix="mercato-serve-") as directory:
+        board = os.path.join(directory, "accept-board")
+        serving.create_board(board)
+        os.environ[serving.BOARD_ENV] = board  # inherited by the spawned workers
+        Multiprocess(config, sockets=[sock]).run()
 
 
 async def _with_session(work):

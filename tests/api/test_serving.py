@@ -1,0 +1,108 @@
+"""``mercato serve --workers 2``: simultaneous keep-alive connections are shared evenly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux /proc")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _descendants(root: int) -> set[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _connections_per_process(port: int, pids: set[int]) -> dict[int, int]:
+    """Established server-side sockets on ``port`` held by each of ``pids``."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
+            inodes.add(fields[9])
+    counts: dict[int, int] = {}
+    for pid in pids:
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        held = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
+        if held:
+            counts[pid] = held
+    return counts
+
+
+async def _wait_ready(base_url: str, server: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + 60
+    async with httpx.AsyncClient(base_url=base_url, timeout=2) as client:
+        while time.monotonic() < deadline:
+            assert server.returncode is None, "the server exited"
+            try:
+                if (await client.get("/health")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise AssertionError("the server did not become ready")
+
+
+async def test_two_workers_share_eight_simultaneous_connections(database_url, tmp_path):
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    server = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "mercato.cli", "serve", "--host", "127.0.0.1"),
+        *("--port", str(port), "--workers", "2", "--no-access-log"),
+        env={**os.environ, "DATABASE_URL": database_url},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        await _wait_ready(f"http://127.0.0.1:{port}", server)
+        await asyncio.sleep(0.3)  # the workers' counts settle after the readiness probes
+        for _ in range(3):
+            opened = await asyncio.gather(
+                *(asyncio.open_connection("127.0.0.1", port) for _ in range(8))
+            )
+            await asyncio.sleep(0.3)  # accepted by now
+            shares = _connections_per_process(port, _descendants(server.pid))
+            for _, writer in opened:
+                writer.close()
+            # Without balancing one worker took 8, 7 or 6 of them in most tries.
+            assert sum(shares.values()) == 8 and sorted(shares.values()) in ([4, 4], [3, 5]), shares
+            await asyncio.sleep(0.3)  # closed and counted before the next try
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(server.wait(), timeout=20)
+        finally:
+            if server.returncode is None:
+                os.killpg(server.pid, signal.SIGKILL)
+            log.close()
+    assert code == 0, (tmp_path / "server.log").read_text()[-2000:]
