@@ -1014,3 +1014,62 @@ async def test_rendering_a_cart_costs_the_same_statements_whatever_its_size(
             ok(await client.get(f"/store/carts/{cart['id']}", headers=market.store))
         costs.append(counter.count)
     assert costs[0] == costs[1]
+
+
+async def test_create_body_items_are_checked_in_order_as_one_cart(client, app, market):
+    """A variant repeated in the create body adds to one line, and its stock is checked on the
+    line's total; a later item that fails leaves nothing behind; a deleted product's or
+    variant's id is unknown."""
+    from sqlalchemy import func, select
+
+    from mercato.carts.models import Cart
+
+    stocked = await sell(client, market.admin, market.acme["id"], market.channel_id, stock=3)
+    other = await sell(client, market.admin, market.bolt["id"], market.channel_id, price=5)
+
+    def body(*items: tuple[str, int]) -> dict:
+        return {"items": [{"variant_id": v, "quantity": q} for v, q in items]}
+
+    cart = ok(
+        await client.post(
+            "/store/carts",
+            json=body((stocked["id"], 1), (other["id"], 4), (stocked["id"], 2)),
+            headers=market.store,
+        )
+    )["cart"]
+    assert sorted((i["variant_id"], i["quantity"]) for i in cart["items"]) == sorted(
+        [(stocked["id"], 3), (other["id"], 4)]
+    )
+    assert {i["variant_id"]: i["unit_price"] for i in cart["items"]} == {
+        stocked["id"]: 10.99,
+        other["id"]: 5,
+    }
+
+    response = await client.post(
+        "/store/carts", json=body((stocked["id"], 2), (stocked["id"], 2)), headers=market.store
+    )
+    failure = ok(response, 400)
+    assert failure["code"] == "insufficient_inventory"
+    assert "(4 requested, 3 available)" in failure["message"]
+    error(
+        await client.post(
+            "/store/carts",
+            json=body((other["id"], 1), ("variant_nope", 1)),
+            headers=market.store,
+        ),
+        404,
+        "not_found",
+        "Variant with id variant_nope was not found",
+    )
+
+    gone = await sell(client, market.admin, market.acme["id"], market.channel_id)
+    ok(
+        await client.delete(f"/admin/products/{gone['product']['id']}", headers=market.admin),
+    )
+    error(
+        await client.post("/store/carts", json=body((gone["id"], 1)), headers=market.store),
+        404,
+        "not_found",
+    )
+    async with app.state.sessionmaker() as session:
+        assert await session.scalar(select(func.count()).select_from(Cart)) == 1

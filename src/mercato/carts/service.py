@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
@@ -44,6 +44,7 @@ from mercato.products.models import (
     ProductSalesChannel,
     ProductVariant,
 )
+from mercato.query.driver import FixedQuery, keys_param
 from mercato.regions.models import Region
 from mercato.sales_channels.models import SalesChannel
 from mercato.sellers.models import Seller
@@ -257,93 +258,163 @@ async def check_stock(session: AsyncSession, variant: ProductVariant, quantity: 
         ).where(InventoryLevel.variant_id == variant.id)
     )
     if quantity > available:
-        raise MercatoError(
-            "not_allowed",
-            f"Variant {variant.id} does not have the required inventory "
-            f"({quantity} requested, {max(available, 0)} available)",
-            code=INSUFFICIENT_INVENTORY,
-        )
+        raise _insufficient(variant.id, quantity, available)
 
 
-async def _sellable_variant(
-    session: AsyncSession, cart: Cart, variant_id: str
-) -> tuple[ProductVariant, Product]:
-    """The variant and its product, if a shopper may buy it in this cart (404 / 400 otherwise)."""
-    variant = await session.scalar(
-        select(ProductVariant).where(
-            ProductVariant.id == variant_id, ProductVariant.deleted_at.is_(None)
+def _sellable_query() -> FixedQuery:
+    """Per variant id: what decides whether a shopper may buy it in a cart (its product live
+    and published, in the cart's channel, its seller active), its price in the cart's currency
+    and what its stock levels have available — one statement for every item of a request."""
+    in_channel = (
+        select(ProductSalesChannel.product_id)
+        .where(
+            ProductSalesChannel.product_id == Product.id,
+            ProductSalesChannel.sales_channel_id == bindparam("channel_id"),
         )
+        .exists()
     )
-    product = await session.get(Product, variant.product_id) if variant else None
-    if variant is None or product is None or product.deleted_at is not None:
+    unit_price = (
+        select(Price.amount)
+        .where(
+            Price.variant_id == ProductVariant.id,
+            Price.currency_code == bindparam("currency_code"),
+        )
+        .scalar_subquery()
+    )
+    available = (
+        select(
+            func.coalesce(
+                func.sum(InventoryLevel.stocked_quantity - InventoryLevel.reserved_quantity), 0
+            )
+        )
+        .where(InventoryLevel.variant_id == ProductVariant.id)
+        .scalar_subquery()
+    )
+    seller_active = and_(
+        Seller.id.is_not(None), Seller.deleted_at.is_(None), Seller.status == "active"
+    )
+    return FixedQuery(
+        select(
+            ProductVariant.id,
+            ProductVariant.title,
+            ProductVariant.sku,
+            ProductVariant.manage_inventory,
+            ProductVariant.allow_backorder,
+            ProductVariant.requires_shipping,
+            Product.id.label("product_id"),
+            Product.title.label("product_title"),
+            Product.handle.label("product_handle"),
+            Product.thumbnail.label("product_thumbnail"),
+            Product.status.label("product_status"),
+            Product.seller_id,
+            in_channel.label("in_channel"),
+            seller_active.label("seller_active"),
+            unit_price.label("unit_price"),
+            available.label("available"),
+        )
+        .join(Product, and_(Product.id == ProductVariant.product_id, Product.deleted_at.is_(None)))
+        .outerjoin(Seller, Seller.id == Product.seller_id)
+        .where(keys_param(ProductVariant.id, "variant_ids"), ProductVariant.deleted_at.is_(None))
+    )
+
+
+_SELLABLE = _sellable_query()
+
+
+def _sellable(row: Any, variant_id: str, cart: Cart) -> Any:
+    """``row`` if a shopper may buy the variant in this cart at a price (404 / 400 otherwise)."""
+    if row is None:
         raise not_found("Variant", variant_id)
-    if product.status != "published":
-        raise invalid(f"Product {product.id} of variant {variant_id} is not published")
-    in_channel = await session.scalar(
-        select(ProductSalesChannel.product_id).where(
-            ProductSalesChannel.product_id == product.id,
-            ProductSalesChannel.sales_channel_id == cart.sales_channel_id,
-        )
-    )
-    if in_channel is None:
+    if row.product_status != "published":
+        raise invalid(f"Product {row.product_id} of variant {variant_id} is not published")
+    if not row.in_channel:
         raise invalid(
             f"Variant {variant_id} is not available in sales channel {cart.sales_channel_id}"
         )
-    seller = await session.get(Seller, product.seller_id)
-    if seller is None or seller.deleted_at is not None or seller.status != "active":
-        raise invalid(f"Seller {product.seller_id} of variant {variant_id} is not active")
-    return variant, product
+    if not row.seller_active:
+        raise invalid(f"Seller {row.seller_id} of variant {variant_id} is not active")
+    if row.unit_price is None:
+        raise invalid(f"Variant {variant_id} has no price in currency {cart.currency_code}")
+    return row
 
 
-async def _add_item(
+def _insufficient(variant_id: str, quantity: int, available: int) -> MercatoError:
+    return MercatoError(
+        "not_allowed",
+        f"Variant {variant_id} does not have the required inventory "
+        f"({quantity} requested, {max(available, 0)} available)",
+        code=INSUFFICIENT_INVENTORY,
+    )
+
+
+async def _add_items(
     session: AsyncSession,
     *,
     cart: Cart,
     region: Region,
-    variant_id: str,
-    quantity: int,
-    metadata: dict[str, Any] | None,
-) -> CartLineItem:
-    variant, product = await _sellable_variant(session, cart, variant_id)
-    unit_price = await _price(session, variant.id, cart.currency_code)
-    line = await session.scalar(
-        select(CartLineItem).where(
-            CartLineItem.cart_id == cart.id, CartLineItem.variant_id == variant.id
+    items: Sequence[dict[str, Any]],
+    new_cart: bool = False,
+) -> None:
+    """Add ``items`` (``variant_id``, ``quantity``, ``metadata``) in order, each checked as it
+    comes: a variant already in the cart (or earlier in ``items``) adds to its line, and the
+    stock check is for the line's new quantity. What the checks read comes from one statement
+    for all the items; the lines are written in one flush."""
+    variant_ids = list(dict.fromkeys(item["variant_id"] for item in items))
+    found = {
+        row.id: row
+        for row in await _SELLABLE.rows(
+            session,
+            variant_ids=variant_ids,
+            channel_id=cart.sales_channel_id,
+            currency_code=cart.currency_code,
         )
-    )
-    total_quantity = quantity + (line.quantity if line else 0)
-    if total_quantity > MAX_QUANTITY:
-        raise invalid(
-            f"Invalid request: quantity: the line of variant {variant.id} would exceed "
-            f"{MAX_QUANTITY} units"
+    }
+    lines: dict[str, CartLineItem] = {}
+    if not new_cart:
+        existing = await session.scalars(
+            select(CartLineItem).where(
+                CartLineItem.cart_id == cart.id, CartLineItem.variant_id.in_(variant_ids)
+            )
         )
-    await check_stock(session, variant, total_quantity)
-    if line is not None:
-        line.quantity += quantity
-        if metadata is not None:
-            line.metadata_ = metadata
-    else:
-        line = CartLineItem(
+        lines = {line.variant_id: line for line in existing}
+    for item in items:
+        variant_id, quantity, metadata = item["variant_id"], item["quantity"], item.get("metadata")
+        row = _sellable(found.get(variant_id), variant_id, cart)
+        line = lines.get(variant_id)
+        total_quantity = quantity + (line.quantity if line else 0)
+        if total_quantity > MAX_QUANTITY:
+            raise invalid(
+                f"Invalid request: quantity: the line of variant {variant_id} would exceed "
+                f"{MAX_QUANTITY} units"
+            )
+        managed = row.manage_inventory and not row.allow_backorder
+        if managed and total_quantity > row.available:
+            raise _insufficient(variant_id, total_quantity, row.available)
+        if line is not None:
+            line.quantity += quantity
+            if metadata is not None:
+                line.metadata_ = metadata
+            continue
+        lines[variant_id] = line = CartLineItem(
             cart_id=cart.id,
-            variant_id=variant.id,
-            product_id=product.id,
-            seller_id=product.seller_id,
-            title=product.title,
-            subtitle=variant.title,
-            thumbnail=product.thumbnail,
-            product_title=product.title,
-            product_handle=product.handle,
-            variant_title=variant.title,
-            variant_sku=variant.sku,
+            variant_id=variant_id,
+            product_id=row.product_id,
+            seller_id=row.seller_id,
+            title=row.product_title,
+            subtitle=row.title,
+            thumbnail=row.product_thumbnail,
+            product_title=row.product_title,
+            product_handle=row.product_handle,
+            variant_title=row.title,
+            variant_sku=row.sku,
             quantity=quantity,
-            unit_price=unit_price,
-            requires_shipping=variant.requires_shipping,
+            unit_price=row.unit_price,
+            requires_shipping=row.requires_shipping,
             is_tax_inclusive=region.tax_inclusive,
             metadata_=metadata,
         )
         session.add(line)
     await session.flush()
-    return line
 
 
 async def add_line_item(
@@ -359,14 +430,8 @@ async def add_line_item(
     ensure_mutable(cart)
     region = await session.get(Region, cart.region_id)
     assert region is not None
-    await _add_item(
-        session,
-        cart=cart,
-        region=region,
-        variant_id=variant_id,
-        quantity=quantity,
-        metadata=metadata,
-    )
+    item = {"variant_id": variant_id, "quantity": quantity, "metadata": metadata}
+    await _add_items(session, cart=cart, region=region, items=[item])
     return await _finish(session, cart)
 
 
@@ -489,15 +554,8 @@ async def create_cart(
     )
     session.add(cart)
     await session.flush()
-    for item in items:
-        await _add_item(
-            session,
-            cart=cart,
-            region=region,
-            variant_id=item["variant_id"],
-            quantity=item["quantity"],
-            metadata=item.get("metadata"),
-        )
+    if items:
+        await _add_items(session, cart=cart, region=region, items=items, new_cart=True)
     return await _finish(session, cart)
 
 
