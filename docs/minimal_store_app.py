@@ -16,6 +16,7 @@ round, alternating)::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import signal
@@ -49,7 +50,7 @@ PAGE = (
     " ORDER BY created_at DESC, id DESC LIMIT $2::INTEGER OFFSET $3::BIGINT"
 )
 ORDERS = (
-    'SELECT l.order_group_id AS parent_key__, o.id, o.display_id, o.status, o.payment_status,'
+    "SELECT l.order_group_id AS parent_key__, o.id, o.display_id, o.status, o.payment_status,"
     " o.fulfillment_status, o.seller_id, o.currency_code, o.item_total, o.shipping_total,"
     " o.subtotal, o.tax_total, o.discount_total, o.total, s.id AS seller__id,"
     " s.name AS seller__name, s.handle AS seller__handle, s.logo AS seller__logo"
@@ -69,13 +70,18 @@ LINES = (
 )
 SETTINGS = {"random_page_cost": "1.1", "max_parallel_workers_per_gather": "0"}
 
-app, POOL = FastAPI(), []
+POOL: list[asyncpg.Pool] = []
 
 
-@app.on_event("startup")
-async def start() -> None:
+@contextlib.asynccontextmanager
+async def lifespan(_: FastAPI):
     url = os.environ["MINIMAL_DATABASE_URL"]
-    POOL.append(await asyncpg.create_pool(url, max_size=8, server_settings=SETTINGS))
+    POOL.append(await asyncpg.create_pool(url, min_size=4, max_size=8, server_settings=SETTINGS))
+    yield
+    await POOL.pop().close()
+
+
+app = FastAPI(lifespan=lifespan)
 
 
 def money(minor: int) -> int | float:
@@ -169,7 +175,18 @@ async def store_order_groups(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-async def compare(url: str, rounds: int = 2) -> None:
+def start_minimal(url: str) -> subprocess.Popen:
+    """This app under uvicorn, 2 workers, on port 9203."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "minimal_store_app:app", "--port", "9203"]
+        + ["--workers", "2", "--no-access-log", "--log-level", "warning"],
+        cwd=Path(__file__).resolve().parent,
+        env={**os.environ, "MINIMAL_DATABASE_URL": url},
+        start_new_session=True,
+    )
+
+
+async def compare(url: str, minimal_pid: int, rounds: int = 2) -> None:
     """Mercato (port 9100) and this app (port 9203), alternating, at 1 and 8 clients."""
     import httpx
 
@@ -177,25 +194,22 @@ async def compare(url: str, rounds: int = 2) -> None:
     from mercato.bench.run import Server, dataset_facts, login, run_load
 
     facts = await dataset_facts(url)
-    here = Path(__file__).resolve().parent
     mercato = Server(url, 9100, 2, Path("/tmp/mercato-compare.log"))
-    minimal = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "minimal_store_app:app", "--port", "9203"]
-        + ["--workers", "2", "--no-access-log", "--log-level", "warning"],
-        cwd=here,
-        env={**os.environ, "MINIMAL_DATABASE_URL": url},
-        start_new_session=True,
-    )
     try:
         await mercato.wait_ready()
-        await asyncio.sleep(3)
+        for _ in range(100):  # the minimal app answers (404 here) once it is up
+            try:
+                await KeepAliveClient("127.0.0.1", 9203, {}).get("/health")
+                break
+            except OSError:
+                await asyncio.sleep(0.2)
         async with httpx.AsyncClient(base_url=mercato.base_url, timeout=30) as client:
             token = await login(client, "customer", facts["store_customer_email"])
         headers = {
             "authorization": f"Bearer {token}",
             "x-publishable-api-key": facts["publishable_key"],
         }
-        servers = {"mercato": (9100, mercato.process.pid), "minimal": (9203, minimal.pid)}
+        servers = {"mercato": (9100, mercato.process.pid), "minimal": (9203, minimal_pid)}
         for name, (port, _) in servers.items():
             status, body = await KeepAliveClient("127.0.0.1", port, headers).get(
                 "/store/order-groups"
@@ -212,7 +226,9 @@ async def compare(url: str, rounds: int = 2) -> None:
                     await run_load(call, concurrency=2, duration=2, max_requests=100)
                     meter = CpuMeter(pid)
                     before = meter.sample()
-                    result = await run_load(call, concurrency=level, duration=15, max_requests=10**5)
+                    result = await run_load(
+                        call, concurrency=level, duration=15, max_requests=10**5
+                    )
                     cpu = CpuMeter.per_request(before, meter.sample(), result.requests)
                     print(
                         f"{name:8} c={level} {result.rps:6.1f}/s p50 {result.p50:5.1f} "
@@ -224,9 +240,12 @@ async def compare(url: str, rounds: int = 2) -> None:
                     await client.aclose()
     finally:
         mercato.stop()
-        os.killpg(minimal.pid, signal.SIGTERM)
-        minimal.wait(10)
 
 
 if __name__ == "__main__":
-    asyncio.run(compare(sys.argv[1]))
+    minimal = start_minimal(sys.argv[1])
+    try:
+        asyncio.run(compare(sys.argv[1], minimal.pid))
+    finally:
+        os.killpg(minimal.pid, signal.SIGTERM)
+        minimal.wait(10)

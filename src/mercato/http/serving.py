@@ -153,8 +153,8 @@ class BalancedListener:
                 await asyncio.sleep(DEFER)
             try:
                 conn, _ = self._sock.accept()
-            except (BlockingIOError, InterruptedError):
-                continue  # another worker took it
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                continue  # another worker took it, or the client gave up first
             except OSError as exc:  # e.g. out of file descriptors: back off, keep serving
                 logger.error("accept failed: %s", exc)
                 await asyncio.sleep(0.1)
