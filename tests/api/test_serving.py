@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux /proc")
@@ -58,51 +53,25 @@ def _connections_per_process(port: int, pids: set[int]) -> dict[int, int]:
     return counts
 
 
-async def _wait_ready(base_url: str, server: asyncio.subprocess.Process) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(base_url=base_url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            assert server.returncode is None, "the server exited"
-            try:
-                if (await client.get("/health")).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError("the server did not become ready")
-
-
 async def test_two_workers_share_eight_simultaneous_connections(database_url, tmp_path):
+    from mercato.bench.run import Server
+
     port = _free_port()
-    log = (tmp_path / "server.log").open("w")
-    server = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "mercato.cli", "serve", "--host", "127.0.0.1"),
-        *("--port", str(port), "--workers", "2", "--no-access-log"),
-        env={**os.environ, "DATABASE_URL": database_url},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    server = Server(database_url, port, 2, tmp_path / "server.log")
     try:
-        await _wait_ready(f"http://127.0.0.1:{port}", server)
+        await server.wait_ready()
         await asyncio.sleep(0.3)  # the workers' counts settle after the readiness probes
         for _ in range(3):
             opened = await asyncio.gather(
                 *(asyncio.open_connection("127.0.0.1", port) for _ in range(8))
             )
             await asyncio.sleep(0.3)  # accepted by now
-            shares = _connections_per_process(port, _descendants(server.pid))
+            shares = _connections_per_process(port, _descendants(server.process.pid))
             for _, writer in opened:
                 writer.close()
             # Without balancing one worker took 8, 7 or 6 of them in most tries.
             assert sum(shares.values()) == 8 and sorted(shares.values()) in ([4, 4], [3, 5]), shares
             await asyncio.sleep(0.3)  # closed and counted before the next try
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            code = await asyncio.wait_for(server.wait(), timeout=20)
-        finally:
-            if server.returncode is None:
-                os.killpg(server.pid, signal.SIGKILL)
-            log.close()
-    assert code == 0, (tmp_path / "server.log").read_text()[-2000:]
+        server.stop()  # SIGTERM: uvicorn's graceful shutdown
+    assert server.process.returncode == 0, (tmp_path / "server.log").read_text()[-2000:]
