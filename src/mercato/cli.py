@@ -49,8 +49,8 @@ def _serve_workers(args: argparse.Namespace) -> None:
     asyncio only disables Nagle on sockets created with ``IPPROTO_TCP``; uvicorn's shared socket
     is not, so every response (headers and body are two writes) waited for the client's delayed
     ACK: +40 ms per request. Accepted connections inherit the option from the listener.
-    The workers' loop balances accepts through a board in a temporary directory
-    (:mod:`mercato.http.serving`).
+    On POSIX systems the workers' loop balances accepts through a board in a temporary
+    directory (:mod:`mercato.http.serving`).
     """
     import os
     import socket
@@ -59,20 +59,24 @@ def _serve_workers(args: argparse.Namespace) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from mercato.http import serving
-
+    balanced = os.name == "posix"  # the board needs fcntl and mmap'd files
     config = uvicorn.Config(
         "mercato.http.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        loop="mercato.http.serving:balanced_loop",
+        loop="mercato.http.serving:balanced_loop" if balanced else "auto",
         log_level="info",
         access_log=not args.no_access_log,
     )
     sock = config.bind_socket()
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if not balanced:
+        Multiprocess(config, sockets=[sock]).run()
+        return
+    from mercato.http import serving
+
     with tempfile.TemporaryDirectory(prefix="mercato-serve-") as directory:
         board = os.path.join(directory, "accept-board")
         serving.create_board(board)
