@@ -18,22 +18,6 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _descendants(root: int) -> set[int]:
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
-    found, frontier = set(), {root}
-    while frontier:
-        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
 def _connections_per_process(port: int, pids: set[int]) -> dict[int, int]:
     """Established server-side sockets on ``port`` held by each of ``pids``."""
     inodes = set()
@@ -66,7 +50,7 @@ async def test_two_workers_share_eight_simultaneous_connections(database_url, tm
                 *(asyncio.open_connection("127.0.0.1", port) for _ in range(8))
             )
             await asyncio.sleep(0.3)  # accepted by now
-            shares = _connections_per_process(port, _descendants(server.process.pid))
+            shares = _connections_per_process(port, set(server.pids()))
             for _, writer in opened:
                 writer.close()
             # Without balancing one worker took 8, 7 or 6 of them in most tries.

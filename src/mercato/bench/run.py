@@ -179,9 +179,13 @@ class Server:
                 await asyncio.sleep(0.2)
         raise BenchError(f"the server did not become ready in {limit:.0f}s; see {self.log_path}")
 
+    def pids(self) -> list[int]:
+        """The server process and all its descendants (uvicorn workers)."""
+        return _descendants(self.process.pid)
+
     def rss_kib(self) -> int:
-        """VmRSS of the server process and all its descendants (uvicorn workers), in KiB."""
-        return sum(_vmrss(pid) for pid in _descendants(self.process.pid))
+        """VmRSS of the server process and all its descendants, in KiB."""
+        return sum(_vmrss(pid) for pid in self.pids())
 
     def stop(self) -> None:
         if self.process.poll() is None:
