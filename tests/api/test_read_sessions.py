@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from mercato.query.driver import driver_connection
 from mercato.sales_channels.models import SalesChannel
 from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
 
@@ -44,4 +45,16 @@ async def test_every_request_returns_its_connection(client, engine, admin_header
     )
     assert created["sales_channel"]["name"] == "A"
     assert (await client.get("/admin/sales-channels")).status_code == 401
+    assert engine.pool.checkedout() == 0
+
+
+async def test_a_read_sessions_driver_statements_run_on_a_pool_connection_of_their_own(app, engine):
+    """``query.driver`` statements of a read session skip the session's transaction machinery:
+    one pool connection per session, in autocommit, returned when the session closes."""
+    async with app.state.read_sessionmaker() as session:
+        connection = await driver_connection(session)
+        assert connection is await driver_connection(session)
+        assert await connection.fetchval("SELECT txid_current_if_assigned()") is None
+        assert not connection.is_in_transaction()
+        assert engine.pool.checkedout() == 1
     assert engine.pool.checkedout() == 0

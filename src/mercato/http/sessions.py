@@ -10,7 +10,7 @@ _OPENED = "mercato.sessions"
 
 
 def opened(scope: Scope) -> list[Any]:
-    """The sessions opened for this request (``get_session`` adds to it)."""
+    """The sessions opened for this request (``deps.request_session`` adds to it)."""
     return scope[_OPENED]
 
 
