@@ -59,3 +59,24 @@ def test_errors_and_sequential_scans_fail_the_run() -> None:
 
 _MACHINE = {"nproc": 2, "cpu": "test", "memory": "1 GiB", "postgres": "15", "python": "3.11"}
 _DATASET = {"groups": 1, "orders": 1, "lines": 1, "customers": 1, "products": 1}
+
+
+def test_a_ratio_miss_names_the_reference_server_when_it_is_over_3x_itself() -> None:
+    over = _case(raw=0.3, single=1.3, loaded=5.0)
+    over["reference"] = {"p50": 1.0}  # 3.3x with only the SQL: out of reach here
+    under = _case(raw=0.3, single=1.3, loaded=5.0)
+    under["reference"] = {"p50": 0.8}  # 2.7x: the application's own cost
+    results = {
+        "floor": {"p50": 0.5, "cpu_ms": {"server": 0.4}},
+        "reads": {"over": over, "under": under},
+    }
+    misses = evaluate(results)["misses"]
+    assert len(misses) == 2, misses
+    over_miss = next(m for m in misses if m.startswith("over:"))
+    assert "reference server" in over_miss and "3.3x" in over_miss
+    under_miss = next(m for m in misses if m.startswith("under:"))
+    assert "reference" not in under_miss and "floor" not in under_miss
+    report = format_report(
+        {**results, "verdict": evaluate(results), "machine": _MACHINE, "dataset": _DATASET}
+    )
+    assert "| 4.3x | 3.3x |" in report and "| 4.3x | 2.7x |" in report

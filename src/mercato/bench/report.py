@@ -39,16 +39,13 @@ def evaluate(results: dict[str, Any]) -> dict[str, Any]:
         if single:
             ratio = single["p50"] / case["raw_sql_ms"]["p50"]
             case["ratio"] = ratio
+            reference = case.get("reference")
+            if reference:
+                case["reference_ratio"] = reference["p50"] / case["raw_sql_ms"]["p50"]
             if ratio > RAW_RATIO:
-                limit = RAW_RATIO * case["raw_sql_ms"]["p50"]
-                why = (
-                    f" - below the stack's floor: GET /health p50 {floor:.2f} ms > 3x raw "
-                    f"{limit:.2f} ms"
-                    if floor is not None and floor > limit
-                    else ""
-                )
                 misses.append(
-                    f"{name}: server/raw SQL {ratio:.1f}x at 1 client (target <= 3x){why}"
+                    f"{name}: server/raw SQL {ratio:.1f}x at 1 client (target <= 3x)"
+                    + _ratio_limit(case, floor)
                 )
     checkout = results.get("checkout")
     if checkout:
@@ -75,6 +72,22 @@ def evaluate(results: dict[str, Any]) -> dict[str, Any]:
     return {"ok": not failures, "failures": failures, "misses": misses}
 
 
+def _ratio_limit(case: dict[str, Any], floor: float | None) -> str:
+    """Why a server/raw miss cannot be helped on this machine, when a measurement shows it: the
+    reference server (the case's SQL and bytes, nothing else) is over 3x itself, or even
+    ``GET /health`` is slower than 3x the case's raw SQL."""
+    reference_ratio = case.get("reference_ratio")
+    if reference_ratio is not None and reference_ratio > RAW_RATIO:
+        return (
+            f" - out of reach here: the reference server (only this SQL on one connection, the "
+            f"same bytes) is at {reference_ratio:.1f}x"
+        )
+    limit = RAW_RATIO * case["raw_sql_ms"]["p50"]
+    if floor is not None and floor > limit:
+        return f" - below the stack's floor: GET /health p50 {floor:.2f} ms > 3x raw {limit:.2f} ms"
+    return ""
+
+
 def format_report(results: dict[str, Any]) -> str:
     m, d = results["machine"], results["dataset"]
     lines = [
@@ -84,16 +97,26 @@ def format_report(results: dict[str, Any]) -> str:
         f"Dataset: {d['groups']:,} groups, {d['orders']:,} orders, {d['lines']:,} lines, "
         f"{d['customers']:,} customers, {d['products']:,} products",
         "",
-        "| case | SQL stmts | raw SQL p50 ms | c | req/s | p50 ms | p95 ms | p99 ms | server/raw |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| case | SQL stmts | raw SQL p50 ms | c | req/s | p50 ms | p95 ms | p99 ms | server/raw "
+        "| reference/raw |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, case in results.get("reads", {}).items():
         for level, r in case["levels"].items():
-            ratio = f"{case['ratio']:.1f}x" if level == SINGLE and "ratio" in case else ""
+            single = level == SINGLE
+            ratio = f"{case['ratio']:.1f}x" if single and "ratio" in case else ""
+            reference = (
+                f"{case['reference_ratio']:.1f}x" if single and "reference_ratio" in case else ""
+            )
             lines.append(
                 f"| {name} | {case['statements']} | {case['raw_sql_ms']['p50']:.2f} | {level} | "
-                f"{r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {ratio} |"
+                f"{r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {ratio} "
+                f"| {reference} |"
             )
+    lines.append(
+        "reference/raw: the reference server (bench/reference.py: the case's SQL on one "
+        "connection, the same bytes, no application) at 1 client"
+    )
     floor = results.get("floor")
     if floor:
         lines.append(

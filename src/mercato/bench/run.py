@@ -1,12 +1,15 @@
 """``mercato bench run``: serve the benchmark database and measure it over loopback.
 
 1. ``mercato serve`` is started as a subprocess (``--workers``) on the benchmark database.
-2. Read cases run with a bounded async load generator (httpx; per case and client level: at most
-   ``duration`` seconds and ``max_requests`` requests) at 1 and 8 concurrent clients.
+2. Read cases run with a bounded async load generator (``bench.load``; per case and client
+   level: at most ``duration`` seconds and ``max_requests`` requests) at 1 and 8 concurrent
+   clients.
 3. Each read case's SQL is captured once from an in-process app (a ``before_cursor_execute``
    listener), replayed with asyncpg many times (the raw SQL time), and explained with
    ``EXPLAIN (ANALYZE, FORMAT JSON)``: a sequential scan of ``order_group`` or ``order`` in a
-   filtered case is a failure.
+   filtered case is a failure. The reference server (``bench.reference``) runs the same SQL and
+   answers the same bytes with nothing else, measured at 1 client: the stack's own share of the
+   server/raw ratio.
 4. Checkout: completions/s of prepared three-seller carts, then full checkouts/s (every request
    from cart creation to completion), both at 8 concurrent shoppers; afterwards the database is
    checked for duplicate groups and oversold stock.
@@ -35,6 +38,7 @@ import httpx
 
 from mercato.bench import bench_database_url, migrate
 from mercato.bench.load import CpuMeter, HTTPClientError, KeepAliveClient
+from mercato.bench.reference import write_spec
 from mercato.bench.report import evaluate, format_report
 from mercato.bench.seed import ADMIN_EMAIL, KEY_TITLE, PASSWORD
 from mercato.db.engine import SERVER_SETTINGS, asyncpg_url
@@ -140,13 +144,24 @@ async def run_load(
 class Server:
     """``mercato serve`` on the benchmark database, in its own process group."""
 
-    def __init__(self, url: str, port: int, workers: int, log_path: Path) -> None:
+    def __init__(
+        self,
+        url: str,
+        port: int,
+        workers: int,
+        log_path: Path,
+        *,
+        command: list[str] | None = None,
+    ) -> None:
+        """``command``: another server to run instead (the reference server), answering
+        ``GET /health`` once ready."""
         self.base_url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         env = {**os.environ, "DATABASE_URL": url}
         self._log = log_path.open("w")
         self.process = subprocess.Popen(
-            [
+            command
+            or [
                 sys.executable,
                 "-m",
                 "mercato.cli",
@@ -386,8 +401,9 @@ class StatementCapture:
 
 async def capture_statements(
     url: str, cases: list[ReadCase], headers: dict[str, dict[str, str]]
-) -> dict[str, list[tuple[str, tuple]]]:
-    """Run each case once in-process and keep the exact SQL statements it issued."""
+) -> dict[str, tuple[list[tuple[str, tuple]], bytes]]:
+    """Run each case once in-process and keep the exact SQL statements it issued and the body
+    it answered."""
     from sqlalchemy import event
 
     from mercato.db.engine import create_engine
@@ -397,7 +413,7 @@ async def capture_statements(
     capture = StatementCapture()
     event.listen(engine.sync_engine, "before_cursor_execute", capture)
     app = create_app(engine=engine)
-    captured: dict[str, list[tuple[str, tuple]]] = {}
+    captured: dict[str, tuple[list[tuple[str, tuple]], bytes]] = {}
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
@@ -409,7 +425,7 @@ async def capture_statements(
                 capture.enabled = False
                 if response.status_code != 200:
                     raise BenchError(f"{case.name}: {response.status_code} {response.text[:300]}")
-                captured[case.name] = list(capture.statements)
+                captured[case.name] = (list(capture.statements), response.content)
     finally:
         await engine.dispose()
     return captured
@@ -681,6 +697,7 @@ async def _main(options: RunOptions, url: str) -> bool:
         },
         "reads": {},
     }
+    reference: Server | None = None
     try:
         await server.wait_ready()
         sampler.start()
@@ -701,8 +718,10 @@ async def _main(options: RunOptions, url: str) -> bool:
         results["floor"] = await measure_floor(options, meter, log)
         log("Capturing each read case's SQL (in-process) ...")
         captured = await capture_statements(url, cases, headers)
+        reference = start_reference(url, captured, options.port + 1, bench_dir)
+        await reference.wait_ready()
         for case in cases:
-            statements = captured[case.name]
+            statements = captured[case.name][0]
             raw = await replay(url, statements)
             plans = await explain(url, statements)
             entry: dict[str, Any] = {
@@ -720,6 +739,7 @@ async def _main(options: RunOptions, url: str) -> bool:
                 return (await client.get(path))[0]
 
             try:
+                entry["reference"] = await measure_reference(reference, case.name, options)
                 await run_load(call, concurrency=2, duration=5, max_requests=40)  # warm workers
                 for level in options.concurrency:
                     before = meter.sample()
@@ -741,6 +761,10 @@ async def _main(options: RunOptions, url: str) -> bool:
             finally:
                 await client.aclose()
             entry["rss_mib"] = server.rss_kib() / 1024
+            log(
+                f"  {case.name:<22} reference c=1 p50 {entry['reference']['p50']:6.2f} ms "
+                f"(raw SQL {raw['p50']:.2f} ms)"
+            )
             results["reads"][case.name] = entry
         if options.checkout:
             log("Checkout ...")
@@ -751,6 +775,8 @@ async def _main(options: RunOptions, url: str) -> bool:
     finally:
         await sampler.stop()
         server.stop()
+        if reference is not None:
+            reference.stop()
     verdict = evaluate(results)
     results["verdict"] = verdict
     text = format_report(results)
@@ -787,6 +813,36 @@ async def measure_floor(
         f"postgres {cpu['postgres']:.2f}"
     )
     return {**asdict(result), "cpu_ms": cpu}
+
+
+def start_reference(
+    url: str, captured: dict[str, tuple[list[tuple[str, tuple]], bytes]], port: int, folder: Path
+) -> Server:
+    """The reference server (``bench.reference``) for the captured cases, on ``port``."""
+    spec = folder / "reference.pickle"
+    write_spec(spec, url, captured)
+    command = [sys.executable, "-m", "mercato.bench.reference", "--spec", str(spec)]
+    return Server(url, port, 1, folder / "reference.log", command=[*command, "--port", str(port)])
+
+
+async def measure_reference(reference: Server, name: str, options: RunOptions) -> dict[str, Any]:
+    """The reference server's p50 for one case at 1 client (same request budget as a level)."""
+    port = int(reference.base_url.rsplit(":", 1)[1])
+    client = KeepAliveClient("127.0.0.1", port)
+
+    async def call() -> int:
+        return (await client.get(f"/cases/{name}"))[0]
+
+    try:
+        await run_load(call, concurrency=1, duration=5, max_requests=40)
+        result = await run_load(
+            call, concurrency=1, duration=options.duration, max_requests=options.max_requests
+        )
+    finally:
+        await client.aclose()
+    if result.errors:
+        raise BenchError(f"the reference server failed {name}: {result.statuses}")
+    return asdict(result)
 
 
 def machine_info(facts: dict[str, Any]) -> dict[str, Any]:
