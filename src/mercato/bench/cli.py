@@ -37,6 +37,10 @@ def add_bench_parser(commands) -> None:
     run.add_argument("--output", help="write the results as JSON to this file")
     run.set_defaults(func=cmd_bench_run)
 
+    report = sub.add_parser("report", help="print the report of a saved run (--output JSON)")
+    report.add_argument("results", help="a results file written by `mercato bench run`")
+    report.set_defaults(func=cmd_bench_report)
+
 
 def cmd_bench_seed(args: argparse.Namespace) -> None:
     from mercato.auth.passwords import hash_password
@@ -107,4 +111,22 @@ def cmd_bench_run(args: argparse.Namespace) -> None:
     except BenchError as exc:
         sys.exit(f"error: {exc}")
     if not ok:
+        sys.exit(1)
+
+
+def cmd_bench_report(args: argparse.Namespace) -> None:
+    """The report of a saved run, its verdict re-evaluated (docs/benchmarks.md's tables are
+    copied from it)."""
+    import json
+    from pathlib import Path
+
+    from mercato.bench.report import evaluate, format_report
+
+    try:
+        results = json.loads(Path(args.results).read_text())
+    except (OSError, ValueError) as exc:
+        sys.exit(f"error: cannot read {args.results}: {exc}")
+    results["verdict"] = evaluate(results)
+    print(format_report(results))
+    if results["verdict"]["failures"]:
         sys.exit(1)

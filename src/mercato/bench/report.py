@@ -88,6 +88,13 @@ def _ratio_limit(case: dict[str, Any], floor: float | None) -> str:
     return ""
 
 
+def _cpu(level: dict[str, Any]) -> str:
+    cpu = level.get("cpu_ms")
+    if not cpu:
+        return ""
+    return f"{cpu['client']:.1f} / {cpu['server']:.1f} / {cpu['postgres']:.1f}"
+
+
 def format_report(results: dict[str, Any]) -> str:
     m, d = results["machine"], results["dataset"]
     lines = [
@@ -98,8 +105,8 @@ def format_report(results: dict[str, Any]) -> str:
         f"{d['customers']:,} customers, {d['products']:,} products",
         "",
         "| case | SQL stmts | raw SQL p50 ms | c | req/s | p50 ms | p95 ms | p99 ms | server/raw "
-        "| reference/raw |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| reference/raw | CPU ms/req client / server / PG |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, case in results.get("reads", {}).items():
         for level, r in case["levels"].items():
@@ -111,7 +118,7 @@ def format_report(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {name} | {case['statements']} | {case['raw_sql_ms']['p50']:.2f} | {level} | "
                 f"{r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {ratio} "
-                f"| {reference} |"
+                f"| {reference} | {_cpu(r)} |"
             )
     lines.append(
         "reference/raw: the reference server (bench/reference.py: the case's SQL on one "
