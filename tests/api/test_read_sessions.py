@@ -58,3 +58,14 @@ async def test_a_read_sessions_driver_statements_run_on_a_pool_connection_of_the
         assert not connection.is_in_transaction()
         assert engine.pool.checkedout() == 1
     assert engine.pool.checkedout() == 0
+
+
+async def test_an_invalidated_read_session_discards_its_driver_connection(app, engine):
+    async with app.state.read_sessionmaker() as session:
+        connection = await driver_connection(session)
+        await session.invalidate()
+        assert connection.is_closed()
+        assert engine.pool.checkedout() == 0
+        # The session stays usable: its next driver statement checks out a fresh connection.
+        assert await (await driver_connection(session)).fetchval("SELECT 1") == 1
+    assert engine.pool.checkedout() == 0

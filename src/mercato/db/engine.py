@@ -96,9 +96,22 @@ class ReadOnlySession(Session):
         raise RuntimeError("a read-only (GET) session must not write")
 
     def close(self) -> None:
+        self._release_pooled()
+        super().close()
+
+    def reset(self) -> None:
+        self._release_pooled()
+        super().reset()
+
+    def invalidate(self) -> None:
+        self._release_pooled(invalidate=True)
+        super().invalidate()
+
+    def _release_pooled(self, *, invalidate: bool = False) -> None:
         pooled, self.pooled = self.pooled, None
-        try:
-            if pooled is not None:
-                pooled.close()  # back to the pool
-        finally:
-            super().close()
+        if pooled is None:
+            return
+        if invalidate:
+            pooled.invalidate()  # closed, and replaced in the pool
+        else:
+            pooled.close()  # back to the pool
