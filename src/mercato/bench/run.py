@@ -155,6 +155,7 @@ class Server:
     ) -> None:
         """``command``: another server to run instead (the reference server), answering
         ``GET /health`` once ready."""
+        self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
         env = {**os.environ, "DATABASE_URL": url}
@@ -827,8 +828,7 @@ def start_reference(
 
 async def measure_reference(reference: Server, name: str, options: RunOptions) -> dict[str, Any]:
     """The reference server's p50 for one case at 1 client (same request budget as a level)."""
-    port = int(reference.base_url.rsplit(":", 1)[1])
-    client = KeepAliveClient("127.0.0.1", port)
+    client = KeepAliveClient("127.0.0.1", reference.port)
 
     async def call() -> int:
         return (await client.get(f"/cases/{name}"))[0]

@@ -84,9 +84,9 @@ class ReadOnlySession(Session):
 
     Its driver statements (``query.driver``) run on a pool connection of their own, checked out
     on first use and returned when the session closes: an autocommit read needs no session
-    transaction, and going around it costs a tenth of what the session's connection does
-    (SQLAlchemy's transaction, ``Connection`` and checkout events: ~150 µs of CPU per request,
-    docs/benchmarks.md)."""
+    transaction, and the session's own connection (SQLAlchemy's transaction, ``Connection`` and
+    their events) cost 145-211 µs of CPU per request to open and close where this costs 57-60
+    (docs/benchmarks.md)."""
 
     pooled: Any = None  # the driver's pool connection, once checked out
 

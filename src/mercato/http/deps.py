@@ -33,6 +33,9 @@ MISSING_KEY = (
 INVALID_KEY = "A valid publishable key is required to proceed with the request"
 
 
+_SESSION = "mercato.session"
+
+
 def request_session(request: Request) -> AsyncSession:
     """The request's session: a read-only autocommit one for ``GET``, a transactional one for
     commands, opened on first use. :class:`~mercato.http.sessions.CloseSessions` closes it once
@@ -59,7 +62,6 @@ async def get_session(request: Request) -> AsyncSession:
     return request_session(request)
 
 
-_SESSION = "mercato.session"
 Session = Annotated[AsyncSession, Depends(get_session)]
 
 
