@@ -25,7 +25,12 @@ def add_bench_parser(commands) -> None:
     run.add_argument(
         "--database-url", help="default: embedded PostgreSQL in MERCATO_DATA_DIR/bench"
     )
-    run.add_argument("--port", type=int, default=9100)
+    run.add_argument(
+        "--port",
+        type=int,
+        default=9100,
+        help="the server's port; the reference server takes the next",
+    )
     run.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     run.add_argument("--duration", type=float, default=30.0, help="cap per case, seconds")
     run.add_argument("--max-requests", type=int, default=3000, help="cap per case and level")
