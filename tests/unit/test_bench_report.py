@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+
+import pytest
+
+from mercato.bench.cli import cmd_bench_report
 from mercato.bench.report import evaluate, format_report
 
 
@@ -81,21 +87,16 @@ def test_a_ratio_miss_names_the_reference_server_when_it_is_over_3x_itself() -> 
         {**results, "verdict": evaluate(results), "machine": _MACHINE, "dataset": _DATASET}
     )
     assert "| 4.3x | 3.3x | 0.1 / 0.9 / 0.2 |" in report and "| 4.3x | 2.7x |" in report
+    assert "reference/raw: the reference server" in report
 
 
 def test_bench_report_prints_a_saved_run(tmp_path, capsys) -> None:
-    import argparse
-    import json
-
-    import pytest
-
-    from mercato.bench.cli import cmd_bench_report
-
     saved = tmp_path / "results.json"
     case = _case(raw=1.0, single=2.0, loaded=10.0)
     saved.write_text(json.dumps({"machine": _MACHINE, "dataset": _DATASET, "reads": {"c": case}}))
     cmd_bench_report(argparse.Namespace(results=str(saved)))
     out = capsys.readouterr().out
     assert "| c | 2 | 1.00 | 1 | 100 | 2.0 |" in out and "All targets met." in out
+    assert "reference/raw:" not in out  # a run without a reference server has no legend for it
     with pytest.raises(SystemExit, match="cannot read"):
         cmd_bench_report(argparse.Namespace(results=str(tmp_path / "missing.json")))

@@ -120,10 +120,11 @@ def format_report(results: dict[str, Any]) -> str:
                 f"{r['rps']:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {ratio} "
                 f"| {reference} | {_cpu(r)} |"
             )
-    lines.append(
-        "reference/raw: the reference server (bench/reference.py: the case's SQL on one "
-        "connection, the same bytes, no application) at 1 client"
-    )
+    if any("reference_ratio" in case for case in results.get("reads", {}).values()):
+        lines.append(
+            "reference/raw: the reference server (bench/reference.py: the case's SQL on one "
+            "connection, the same bytes, no application) at 1 client"
+        )
     floor = results.get("floor")
     if floor:
         lines.append(
