@@ -23,9 +23,10 @@ async def test_openapi_names_every_operation_explicitly(client):
     assert (await client.get("/docs")).status_code == 200
 
 
-async def test_routing_behind_the_prefix_gates(client, admin_headers):
-    """Routers answer "no match" early for paths none of their routes starts like
-    (``http.routing.APIRouter.matches``); routes, 404s and 405s are unchanged by it."""
+async def test_routing_through_the_route_table(client, admin_headers):
+    """The route table tries only the routes whose literal beginning fits the path
+    (``http.routing.RouteTable``); routes, 404s, 405s and trailing-slash redirects are those
+    of plain routers."""
     near_misses = ("/admin/order-group", "/admin/order-groups-x", "/admin/nothing", "/store")
     for path in near_misses:
         response = await client.get(path, headers=admin_headers)
@@ -37,6 +38,12 @@ async def test_routing_behind_the_prefix_gates(client, admin_headers):
     assert "og_missing" in one.json()["message"]  # the route with the path parameter answered
     wrong_method = await client.delete("/admin/order-groups", headers=admin_headers)
     assert wrong_method.status_code == 405
+    assert wrong_method.headers["allow"] == "GET"
+    slash = await client.get("/admin/order-groups/", headers=admin_headers)
+    assert slash.status_code == 307 and slash.headers["location"].endswith("/admin/order-groups")
+    unauthenticated = await client.get("/admin/order-groups")  # the audience's dependency ran
+    assert unauthenticated.status_code == 401
+    assert (await client.get("/store/order-groups")).status_code == 400  # no publishable key
 
 
 def test_route_path_is_below_the_root_path():

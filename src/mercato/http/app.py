@@ -6,6 +6,7 @@ import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
@@ -39,7 +40,7 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
         _bind(app, engine)
     install_error_handlers(app)
     app.add_middleware(CloseSessions)
-    _include_routers(app)
+    _install_routes(app)
     return app
 
 
@@ -64,8 +65,24 @@ def _bind(app: FastAPI, engine: AsyncEngine) -> None:
     app.state.read_sessionmaker = session_factory(engine, read_only=True)
 
 
-def _include_routers(app: FastAPI) -> None:
+def _install_routes(app: FastAPI) -> None:
+    """The app's routes as one :class:`~mercato.http.routing.RouteTable`, which the OpenAPI
+    schema is generated from too (FastAPI's own looks only at routes listed directly)."""
     from mercato.http import routers
 
-    for router in routers.all_routers():
-        app.include_router(router)
+    table = routers.route_table(app)
+    app.router.routes.append(table)
+
+    def openapi() -> dict:
+        if not app.openapi_schema:
+            app.openapi_schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                openapi_version=app.openapi_version,
+                description=app.description,
+                routes=table.routes,
+                separate_input_output_schemas=app.separate_input_output_schemas,
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -68,7 +68,8 @@ def install_error_handlers(app: FastAPI) -> None:
             body = {"type": "not_allowed", "message": f"Method {request.method} is not allowed"}
         else:
             body = {"type": "invalid_data", "message": str(exc.detail)}
-        return JSONResponse(body, status_code=exc.status_code)
+        # e.g. the ``Allow`` header a 405 must carry
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(DBAPIError)
     @app.exception_handler(PostgresError)  # statements the driver runs itself (query.driver)

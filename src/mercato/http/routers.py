@@ -6,17 +6,14 @@ routes add the customer token themselves), ``/vendor/*`` a seller member.
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import APIRouter, Depends
-from starlette.routing import Match
-from starlette.types import Scope
+from fastapi import Depends, FastAPI
 
 from mercato.http.deps import admin, store, vendor
-from mercato.http.routing import route_path
+from mercato.http.routing import RouteTable, flatten
 
 
-def all_routers() -> list[APIRouter]:
+def route_table(app: FastAPI) -> RouteTable:
+    """Every route of the API, each audience's with its authentication."""
     from mercato.api_keys import routes as api_keys
     from mercato.auth import routes as auth
     from mercato.carts import routes as carts
@@ -67,28 +64,17 @@ def all_routers() -> list[APIRouter]:
         fulfillments.vendor_router,
     ]
 
-    admin_api = AudienceRouter("/admin/", dependencies=[Depends(admin)])
-    for router in admin_routes:
-        admin_api.include_router(router)
-    store_api = AudienceRouter("/store/", dependencies=[Depends(store)])
-    for router in store_routes:
-        store_api.include_router(router)
-    vendor_api = AudienceRouter("/vendor/", dependencies=[Depends(vendor)])
-    for router in vendor_routes:
-        vendor_api.include_router(router)
-    return [health.router, auth.router, admin_api, store_api, vendor_api]
-
-
-class AudienceRouter(APIRouter):
-    """One audience's routes, all under one path prefix: a request under another prefix is
-    turned away at once instead of being tried against every route's pattern (FastAPI matches
-    included routers route by route, twice per request)."""
-
-    def __init__(self, path_prefix: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.path_prefix = path_prefix
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if not route_path(scope).startswith(self.path_prefix):
-            return Match.NONE, {}
-        return super().matches(scope)
+    audiences = [
+        ([], [health.router, auth.router]),
+        ([Depends(admin)], admin_routes),
+        ([Depends(store)], store_routes),
+        ([Depends(vendor)], vendor_routes),
+    ]
+    return RouteTable(
+        [
+            route
+            for dependencies, routers in audiences
+            for router in routers
+            for route in flatten(router, dependencies=dependencies, app=app)
+        ]
+    )
