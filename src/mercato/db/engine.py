@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
+
+from mercato.db.reads import ReadPool, ReadSession
 
 _embedded_servers: dict[Path, object] = {}
 
@@ -67,51 +67,16 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 
 def session_factory(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker:
-    """Sessions on ``engine``; ``read_only`` ones run each statement in autocommit mode and refuse
-    to flush, so a read path that tried to write fails loudly instead of writing unguarded."""
+    """Sessions on ``engine``; ``read_only`` ones (:class:`~mercato.db.reads.ReadSession`) run each
+    statement in autocommit mode, their driver statements on a pool of their own, and refuse to
+    flush, so a read path that tried to write fails loudly instead of writing unguarded."""
     if not read_only:
         return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    read_pool = ReadPool(engine, max_size=engine.pool.size(), server_settings=SERVER_SETTINGS)
     return async_sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"),
+        class_=ReadSession,
         expire_on_commit=False,
         autoflush=False,
-        sync_session_class=ReadOnlySession,
+        read_pool=read_pool,
     )
-
-
-class ReadOnlySession(Session):
-    """The synchronous session under a read-only ``AsyncSession``: flushing is a bug.
-
-    Its driver statements (``query.driver``) run on a pool connection of their own, checked out
-    on first use and returned when the session closes: an autocommit read needs no session
-    transaction, and the session's own connection (SQLAlchemy's transaction, ``Connection`` and
-    their events) cost 145-211 µs of CPU per request to open and close where this costs 57-60
-    (docs/benchmarks.md)."""
-
-    pooled: Any = None  # the driver's pool connection, once checked out
-
-    def flush(self, objects=None) -> None:
-        if not (self.new or self.dirty or self.deleted):
-            return
-        raise RuntimeError("a read-only (GET) session must not write")
-
-    def close(self) -> None:
-        self._release_pooled()
-        super().close()
-
-    def reset(self) -> None:
-        self._release_pooled()
-        super().reset()
-
-    def invalidate(self) -> None:
-        self._release_pooled(invalidate=True)
-        super().invalidate()
-
-    def _release_pooled(self, *, invalidate: bool = False) -> None:
-        pooled, self.pooled = self.pooled, None
-        if pooled is None:
-            return
-        if invalidate:
-            pooled.invalidate()  # closed, and replaced in the pool
-        else:
-            pooled.close()  # back to the pool

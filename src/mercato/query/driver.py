@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import UpdateBase
 
-from mercato.db.engine import ReadOnlySession
+from mercato.db.reads import ReadSession
 
 
 def row_type(names: Iterable[str]) -> type:
@@ -157,16 +157,13 @@ def _scalar_default(column: Any) -> bool:
 
 async def driver_connection(session: AsyncSession) -> Any:
     """The asyncpg connection under the session (its transaction, if one has begun); for a
-    read-only autocommit session, a pool connection of its own (``ReadOnlySession``).
+    read session, a connection of the read pool (``db.reads.ReadSession``).
 
     Remembered for the session's current transaction (a transaction keeps its connection until
     it ends), so the authentication look-up and the response's statements find it without
     another trip through the session."""
-    sync = session.sync_session
-    if isinstance(sync, ReadOnlySession):
-        if sync.pooled is None:
-            sync.pooled = await session.bind.raw_connection()
-        return sync.pooled.driver_connection
+    if isinstance(session, ReadSession):
+        return await session.driver_connection()
     found = session.info.get(_DRIVER)
     if found is not None and found[0] is session.sync_session.get_transaction():
         return found[1]
