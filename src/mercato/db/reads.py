@@ -4,10 +4,10 @@ A read runs outside any transaction (autocommit): under READ COMMITTED each stat
 own snapshot either way, and skipping ``BEGIN``/``ROLLBACK`` saves two round trips per request.
 
 Most reads are driver statements (``query.driver``). They run on a connection of an asyncpg
-pool kept beside the engine's (:class:`ReadPool`): taking a connection from SQLAlchemy's pool
-and giving it back — through its greenlet bridge, its reset and its events — and opening and
-closing the session around it cost 180 µs of CPU per request, four times what the asyncpg pool
-takes (docs/benchmarks.md). The ORM still works in a read session, on the engine's own pool.
+pool kept beside the engine's (:class:`ReadPool`) instead of one taken from SQLAlchemy's pool
+and given back through its greenlet bridge, reset and events: opening a read session, taking its
+connection, one ``SELECT 1`` and closing cost 235-284 µs of CPU that way and 163-188 µs this way
+(docs/benchmarks.md). The ORM still works in a read session, on the engine's own pool.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ class ReadPool:
     that serves) and closed when the engine is disposed.
 
     Its connections have the engine's server settings and decode ``json``/``jsonb`` as the
-    engine's do. Giving one back costs no round trip: asyncpg's default reset (``RESET ALL``,
-    ``UNLISTEN *``...) undoes session state, and read sessions create none — an open
-    transaction, the one thing that could be left behind, is still rolled back."""
+    engine's do. Giving one back costs no round trip: asyncpg's default reset is a statement
+    (``RESET ALL``, ``UNLISTEN *``, ...) undoing session state that autocommit reads never
+    create; an open transaction, the one thing a failed read could leave, is still rolled
+    back."""
 
     def __init__(
         self, engine: AsyncEngine, *, max_size: int, server_settings: dict[str, str]

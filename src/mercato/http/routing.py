@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -27,10 +27,12 @@ from fastapi import params
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.datastructures import URLPath
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
+from mercato.http.direct import direct_handler
 from mercato.query.values import iso
 
 
@@ -68,6 +70,12 @@ class JSONRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, _encode_directly(endpoint), **kwargs)
 
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """FastAPI's handler, or one that resolves the dependencies directly where the route
+        allows it (:mod:`mercato.http.direct`)."""
+        fallback = super().get_route_handler()
+        return direct_handler(self, fallback) or fallback  # type: ignore[return-value]
+
 
 def route_path(scope: Scope) -> str:
     """The path routes are matched against: the request path below the app's ``root_path``."""
@@ -100,8 +108,12 @@ def flatten(
         tags=list(router.tags),
         dependencies=[*dependencies, *router.dependencies],
         responses=dict(router.responses),
+        callbacks=list(router.callbacks),
+        deprecated=router.deprecated,
+        include_in_schema=router.include_in_schema,
         route_class=router.route_class,
         default_response_class=router.default_response_class,
+        generate_unique_id_function=router.generate_unique_id_function,
         dependency_overrides_provider=app,
     )
     for path, endpoint, kwargs in router.declared:
