@@ -80,7 +80,6 @@ def direct_handler(route: APIRoute, fallback: Handler) -> Handler | None:
             arguments[request_name] = request
         return await endpoint(**arguments)  # type: ignore[misc]
 
-    handler.direct = True  # type: ignore[attr-defined]
     return handler
 
 
