@@ -100,3 +100,12 @@ def test_bench_report_prints_a_saved_run(tmp_path, capsys) -> None:
     assert "reference/raw:" not in out  # a run without a reference server has no legend for it
     with pytest.raises(SystemExit, match="cannot read"):
         cmd_bench_report(argparse.Namespace(results=str(tmp_path / "missing.json")))
+
+
+def test_the_raw_sql_time_is_the_faster_of_the_two_replays() -> None:
+    """A replay slowed by a checkpoint must not flatter the server/raw ratio, in either order."""
+    from mercato.bench.run import _steadier
+
+    slowed, steady = {"p50": 3.02, "p95": 4.19}, {"p50": 1.57, "p95": 2.0}
+    assert _steadier(slowed, steady) == steady
+    assert _steadier(steady, slowed) == steady
