@@ -20,9 +20,18 @@ async def _seed(database_url: str) -> None:
 
 
 async def test_bench_seed_is_consistent(engine, database_url):
-    await _seed(database_url)
     conn = await asyncpg.connect(database_url)
     try:
+        start = await conn.fetchval("SELECT pg_current_wal_insert_lsn()::text")
+        await _seed(database_url)
+        # The load ends with a checkpoint: the newest one began after nearly all of the load's
+        # WAL (a scheduled one could fall anywhere in it).
+        written, since_redo = await conn.fetchrow(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::text::pg_lsn),"
+            " pg_wal_lsn_diff(pg_current_wal_insert_lsn(), redo_lsn) FROM pg_control_checkpoint()",
+            start,
+        )
+        assert since_redo < written / 10, (since_redo, written)
         assert await conn.fetchval("SELECT count(*) FROM order_group") == GROUPS
         assert await conn.fetchval("SELECT count(*) FROM seller") == 12
         assert await conn.fetchval("SELECT count(*) FROM product_variant") == 60

@@ -9,6 +9,7 @@ import pytest
 
 from mercato.bench.cli import cmd_bench_report
 from mercato.bench.report import evaluate, format_report
+from mercato.bench.run import _steadier
 
 
 def _level(p50: float, p99: float, errors: int = 0) -> dict:
@@ -104,8 +105,6 @@ def test_bench_report_prints_a_saved_run(tmp_path, capsys) -> None:
 
 def test_the_raw_sql_time_is_the_faster_of_the_two_replays() -> None:
     """A replay slowed by a checkpoint must not flatter the server/raw ratio, in either order."""
-    from mercato.bench.run import _steadier
-
     slowed, steady = {"p50": 3.02, "p95": 4.19}, {"p50": 1.57, "p95": 2.0}
     assert _steadier(slowed, steady) == steady
     assert _steadier(steady, slowed) == steady

@@ -796,7 +796,8 @@ async def seed(
         await _checkpoint(conn)
         timings["analyze"] = time.perf_counter() - t
         log(
-            f"  links + sequences {timings['links']:.1f}s, vacuum/analyze {timings['analyze']:.1f}s"
+            f"  links + sequences {timings['links']:.1f}s, "
+            f"vacuum/analyze/checkpoint {timings['analyze']:.1f}s"
         )
     finally:
         await conn.close()
