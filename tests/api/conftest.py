@@ -21,7 +21,8 @@ from mercato.db.models import Base
 from mercato.http.app import create_app
 from mercato.settings import get_settings
 
-TEST_DATABASE = "mercato_test"
+# Parallel runs against one server (several work trees) each name their own database.
+TEST_DATABASE = os.environ.get("MERCATO_TEST_DATABASE_NAME", "mercato_test")
 
 
 def _server_url() -> str:

@@ -1,10 +1,11 @@
 """``/store/carts`` (completion lives in ``mercato.checkout``).
 
 Every route validates its query (only ``fields``) before the use case runs, then renders the cart
-with :data:`mercato.carts.views.CART_FIELDS` (documented in ``carts/views.py``).
+with :data:`mercato.carts.resources.CART_FIELDS` (documented in ``carts/resources.py``).
 """
 
 from mercato.carts import service
+from mercato.carts.resources import cart_tree, render_cart
 from mercato.carts.schemas import (
     AddLineItem,
     AddShippingMethod,
@@ -12,7 +13,6 @@ from mercato.carts.schemas import (
     UpdateCart,
     UpdateLineItem,
 )
-from mercato.carts.views import cart_tree, render_cart
 from mercato.http.deps import CurrentCustomer, OptionalCustomer, Query, Session, Store
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter

@@ -8,7 +8,7 @@ from mercato.checkout.service import complete_cart
 from mercato.http.deps import OptionalCustomer, Query, Session, Store
 from mercato.http.routing import APIRouter
 from mercato.order_groups.models import OrderGroup
-from mercato.order_groups.views import COMPLETION_FIELDS, ORDER_GROUP
+from mercato.order_groups.resources import COMPLETION_FIELDS, ORDER_GROUP
 from mercato.query.listing import find_or_404, run_retrieve
 
 router = APIRouter(prefix="/store/carts", tags=["store: checkout"])
@@ -35,7 +35,7 @@ async def complete(
         customer_id=customer.id if customer else None,
     )
     if outcome.order_group_id is None:
-        from mercato.carts.views import render_cart
+        from mercato.carts.resources import render_cart
 
         assert outcome.payment_failure is not None
         return {

@@ -4,8 +4,8 @@ from fastapi import Request
 
 from mercato.customers import service
 from mercato.customers.models import Customer
+from mercato.customers.resources import CUSTOMER, CUSTOMER_FIELDS, CUSTOMER_LIST
 from mercato.customers.schemas import RegisterCustomer, UpdateCustomer
-from mercato.customers.views import CUSTOMER, CUSTOMER_FIELDS, CUSTOMER_LIST
 from mercato.errors import unauthorized
 from mercato.http.deps import CurrentCustomer, Query, Session, token_claims
 from mercato.http.routing import APIRouter

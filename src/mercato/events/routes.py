@@ -1,6 +1,6 @@
 """``GET /admin/events``: what the outbox holds, dispatched or not."""
 
-from mercato.events.views import EVENT_LIST
+from mercato.events.resources import EVENT_LIST
 from mercato.http.deps import Query, Session
 from mercato.http.routing import APIRouter
 from mercato.query.listing import run_list

@@ -23,8 +23,8 @@ from mercato.fulfillments.schemas import (
 from mercato.http.deps import Query, Session, Vendor
 from mercato.http.routing import APIRouter
 from mercato.orders.rendering import render_order
+from mercato.orders.resources import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS
 from mercato.orders.service import get_order
-from mercato.orders.views import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS
 from mercato.query.fields import select as select_fields
 
 admin_router = APIRouter(prefix="/admin/orders", tags=["admin: fulfillments"])

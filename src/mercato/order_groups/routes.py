@@ -8,7 +8,7 @@ from mercato.errors import not_found
 from mercato.http.deps import CurrentCustomer, Query, Session
 from mercato.http.routing import APIRouter
 from mercato.order_groups.models import OrderGroup, OrderGroupOrder
-from mercato.order_groups.views import (
+from mercato.order_groups.resources import (
     ADMIN_GROUP_DETAIL_FIELDS,
     ADMIN_GROUP_LIST,
     LIVE,

@@ -10,8 +10,8 @@ from mercato.http.routing import APIRouter
 from mercato.orders import service
 from mercato.orders.models import Order
 from mercato.orders.rendering import render_order
+from mercato.orders.resources import ORDER_LIST, VENDOR_ORDER_LIST
 from mercato.orders.schemas import UpdateOrder
-from mercato.orders.views import ORDER_LIST, VENDOR_ORDER_LIST
 from mercato.query.listing import run_list
 
 admin_router = APIRouter(prefix="/admin/orders", tags=["admin: orders"])

@@ -5,22 +5,22 @@ from typing import Annotated
 
 from fastapi import Header, Request
 
-from mercato.carts.views import fields_tree
+from mercato.carts.resources import fields_tree
 from mercato.errors import invalid
 from mercato.http.deps import Admin, OptionalCustomer, Query, Session, Vendor
 from mercato.http.routing import APIRouter
 from mercato.orders.rendering import render_order
+from mercato.orders.resources import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS
 from mercato.orders.service import get_order
-from mercato.orders.views import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS
 from mercato.payments import order_money, service
 from mercato.payments.models import PaymentCollection
+from mercato.payments.resources import PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS
 from mercato.payments.schemas import (
     CaptureAmount,
     CreatePaymentCollection,
     CreatePaymentSession,
     RefundAmount,
 )
-from mercato.payments.views import PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS
 from mercato.query.fields import RenderContext, render
 
 store_router = APIRouter(prefix="/store/payment-collections", tags=["store: payments"])

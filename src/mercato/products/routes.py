@@ -7,8 +7,7 @@ from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.products import service
 from mercato.products.models import Product, ProductVariant
-from mercato.products.schemas import CreateProduct, CreateVariant, UpdateProduct, UpdateVariant
-from mercato.products.views import (
+from mercato.products.resources import (
     PRODUCT,
     PRODUCT_FIELDS,
     PRODUCT_LIST,
@@ -19,6 +18,7 @@ from mercato.products.views import (
     VARIANT_FIELDS,
     store_scope_values,
 )
+from mercato.products.schemas import CreateProduct, CreateVariant, UpdateProduct, UpdateVariant
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 
 admin_router = APIRouter(prefix="/admin/products", tags=["admin: products"])

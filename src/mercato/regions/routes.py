@@ -6,14 +6,14 @@ from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 from mercato.regions import service
 from mercato.regions.models import Region
-from mercato.regions.schemas import CreateRegion, UpdateRegion
-from mercato.regions.views import (
+from mercato.regions.resources import (
     REGION,
     REGION_FIELDS,
     REGION_LIST,
     STORE_REGION_FIELDS,
     STORE_REGION_LIST,
 )
+from mercato.regions.schemas import CreateRegion, UpdateRegion
 
 admin_router = APIRouter(prefix="/admin/regions", tags=["admin: regions"])
 store_router = APIRouter(prefix="/store/regions", tags=["store: regions"])

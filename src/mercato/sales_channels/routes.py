@@ -6,8 +6,8 @@ from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 from mercato.sales_channels import service
 from mercato.sales_channels.models import SalesChannel
+from mercato.sales_channels.resources import SALES_CHANNEL, SALES_CHANNEL_FIELDS, SALES_CHANNEL_LIST
 from mercato.sales_channels.schemas import CreateSalesChannel, UpdateSalesChannel
-from mercato.sales_channels.views import SALES_CHANNEL, SALES_CHANNEL_FIELDS, SALES_CHANNEL_LIST
 
 router = APIRouter(prefix="/admin/sales-channels", tags=["admin: sales channels"])
 ENTITY = "Sales channel"

@@ -6,8 +6,7 @@ from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 from mercato.sellers import service
 from mercato.sellers.models import Seller
-from mercato.sellers.schemas import CreateMember, CreateSeller, UpdateSeller
-from mercato.sellers.views import (
+from mercato.sellers.resources import (
     MEMBER,
     MEMBER_FIELDS,
     SELLER,
@@ -15,6 +14,7 @@ from mercato.sellers.views import (
     SELLER_LIST,
     VENDOR_SELLER_FIELDS,
 )
+from mercato.sellers.schemas import CreateMember, CreateSeller, UpdateSeller
 
 admin_router = APIRouter(prefix="/admin/sellers", tags=["admin: sellers"])
 vendor_router = APIRouter(prefix="/vendor/sellers", tags=["vendor: sellers"])

@@ -1,7 +1,11 @@
 """``/admin/shipping-options``."""
 
 from mercato.carts import service as carts_service
-from mercato.carts.views import STORE_SHIPPING_OPTION_FIELDS, fields_tree, render_shipping_options
+from mercato.carts.resources import (
+    STORE_SHIPPING_OPTION_FIELDS,
+    fields_tree,
+    render_shipping_options,
+)
 from mercato.errors import invalid
 from mercato.http.deps import OptionalCustomer, Query, Session
 from mercato.http.responses import deleted
@@ -9,12 +13,12 @@ from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 from mercato.shipping_options import service
 from mercato.shipping_options.models import ShippingOption
-from mercato.shipping_options.schemas import CreateShippingOption, UpdateShippingOption
-from mercato.shipping_options.views import (
+from mercato.shipping_options.resources import (
     SHIPPING_OPTION,
     SHIPPING_OPTION_FIELDS,
     SHIPPING_OPTION_LIST,
 )
+from mercato.shipping_options.schemas import CreateShippingOption, UpdateShippingOption
 
 router = APIRouter(prefix="/admin/shipping-options", tags=["admin: shipping options"])
 store_router = APIRouter(prefix="/store/shipping-options", tags=["store: shipping options"])

@@ -6,8 +6,8 @@ from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 from mercato.users import service
 from mercato.users.models import User
+from mercato.users.resources import USER, USER_FIELDS, USER_LIST
 from mercato.users.schemas import CreateUser, UpdateUser
-from mercato.users.views import USER, USER_FIELDS, USER_LIST
 
 router = APIRouter(prefix="/admin/users", tags=["admin: users"])
 

@@ -35,7 +35,7 @@ from mercato.domain.money import to_major
 from mercato.domain.totals import item_line_totals, shipping_method_totals
 from mercato.errors import invalid, not_found
 from mercato.payments.models import PaymentCollection
-from mercato.payments.views import PAYMENT_COLLECTION
+from mercato.payments.resources import PAYMENT_COLLECTION
 from mercato.query.fields import (
     Computed,
     FieldRules,
@@ -49,8 +49,8 @@ from mercato.query.fields import select as select_fields
 from mercato.query.loaders import belongs_to, has_many
 from mercato.query.values import attr, timestamp
 from mercato.regions.models import Region
-from mercato.regions.views import REGION
-from mercato.shipping_options.views import SHIPPING_OPTION
+from mercato.regions.resources import REGION
+from mercato.shipping_options.resources import SHIPPING_OPTION
 
 TOTALS = (
     "item_total",

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Select, any_, bindparam, func, select, uni
 
 from mercato.carts.models import Cart
 from mercato.customers.models import Customer
-from mercato.customers.views import CUSTOMER
+from mercato.customers.resources import CUSTOMER
 from mercato.order_groups.models import (
     OrderGroup,
     OrderGroupOrder,
@@ -16,7 +16,7 @@ from mercato.order_groups.models import (
     OrderGroupTally,
 )
 from mercato.orders.models import Order
-from mercato.orders.views import ORDER
+from mercato.orders.resources import ORDER
 from mercato.query.fields import FieldRules, Relation, Resource
 from mercato.query.listing import (
     Filter,
@@ -31,7 +31,7 @@ from mercato.query.values import attr, money, timestamp
 
 
 def _cart_resource() -> Resource:
-    from mercato.carts.views import CART
+    from mercato.carts.resources import CART
 
     return CART
 

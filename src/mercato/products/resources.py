@@ -20,9 +20,9 @@ from mercato.query.listing import Filter, ListSpec, SearchText, ilike_any
 from mercato.query.loaders import belongs_to, has_many, through
 from mercato.query.values import attr, money, timestamp
 from mercato.sales_channels.models import SalesChannel
-from mercato.sales_channels.views import SALES_CHANNEL
+from mercato.sales_channels.resources import SALES_CHANNEL
 from mercato.sellers.models import Seller
-from mercato.sellers.views import SELLER
+from mercato.sellers.resources import SELLER
 
 
 async def _inventory(ctx: RenderContext, variants: list[Any]) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@ from mercato.query.listing import Filter, ListSpec, ilike_any
 from mercato.query.loaders import belongs_to
 from mercato.query.values import attr, money, timestamp
 from mercato.sellers.models import Seller
-from mercato.sellers.views import SELLER
+from mercato.sellers.resources import SELLER
 from mercato.shipping_options.models import ShippingOption
 
 SHIPPING_OPTION = Resource(

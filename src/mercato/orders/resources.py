@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import Numeric, String, bindparam, func, literal, null, select, union_all
 
-from mercato.carts.views import LINE_ITEM as CART_LINE_ITEM
+from mercato.carts.resources import LINE_ITEM as CART_LINE_ITEM
 from mercato.customers.models import Customer
-from mercato.customers.views import CUSTOMER
+from mercato.customers.resources import CUSTOMER
 from mercato.domain.money import to_major
 from mercato.orders.models import (
     Order,
@@ -22,13 +22,13 @@ from mercato.orders.models import (
 )
 from mercato.payments.models import PaymentCollection
 from mercato.products.models import ProductVariant
-from mercato.products.views import VARIANT
+from mercato.products.resources import VARIANT
 from mercato.query.driver import FixedQuery, keys_param
 from mercato.query.fields import Computed, FieldRules, Relation, RenderContext, Resource
 from mercato.query.loaders import belongs_to, has_many
 from mercato.query.values import attr, money, timestamp
 from mercato.sellers.models import Seller
-from mercato.sellers.views import SELLER
+from mercato.sellers.resources import SELLER
 
 TOTAL_FIELDS = (
     "item_total",
@@ -236,13 +236,13 @@ SHIPPING_METHOD = Resource(
 
 
 def _fulfillment_resource() -> Resource:
-    from mercato.fulfillments.views import FULFILLMENT
+    from mercato.fulfillments.resources import FULFILLMENT
 
     return FULFILLMENT
 
 
 async def _fulfillments(ctx: RenderContext, orders: list[Any]) -> list[Any]:
-    from mercato.fulfillments.views import fulfillments_of_orders
+    from mercato.fulfillments.resources import fulfillments_of_orders
 
     return await fulfillments_of_orders(ctx, orders)
 

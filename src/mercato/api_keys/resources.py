@@ -4,7 +4,7 @@ from mercato.query.listing import Filter, ListSpec, ilike_any
 from mercato.query.loaders import through
 from mercato.query.values import attr, timestamp
 from mercato.sales_channels.models import SalesChannel
-from mercato.sales_channels.views import SALES_CHANNEL
+from mercato.sales_channels.resources import SALES_CHANNEL
 
 API_KEY = Resource(
     name="api_key",
