@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmark (docs/benchmarks.md): seeds the benchmark database once (skipped when it already holds
-# groups; `mercato bench seed --reset` reseeds), then measures. `make bench GROUPS=20000`; on a
+# groups; `python -m benchmarks seed --reset` reseeds), then measures. `make bench GROUPS=20000`; on a
 # PostgreSQL server instead of the embedded one (created if missing):
 # `make bench BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/mercato_bench`.
 GROUPS ?= 100000
@@ -31,11 +31,11 @@ BENCH_DATABASE_URL ?=
 BENCH_DB = $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL),)
 
 bench: $(STAMP)
-	$(BIN)/mercato bench seed --groups $(GROUPS) $(BENCH_DB)
-	$(BIN)/mercato bench run $(BENCH_DB) $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks seed --groups $(GROUPS) $(BENCH_DB)
+	$(BIN)/python -m benchmarks run $(BENCH_DB) $(BENCH_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 
 clean:
 	rm -rf $(VENV) .mercato

@@ -190,8 +190,8 @@ async def compare(url: str, minimal_pid: int, rounds: int = 2) -> None:
     """Mercato (port 9100) and this app (port 9203), alternating, at 1 and 8 clients."""
     import httpx
 
-    from mercato.bench.load import CpuMeter, KeepAliveClient
-    from mercato.bench.run import Server, dataset_facts, login, run_load
+    from benchmarks.load import CpuMeter, KeepAliveClient
+    from benchmarks.run import Server, dataset_facts, login, run_load
 
     facts = await dataset_facts(url)
     mercato = Server(url, 9100, 2, Path("/tmp/mercato-compare.log"))

@@ -179,10 +179,6 @@ def main(argv: list[str] | None = None) -> None:
     checkout.add_argument("--publishable-key", help="default: the demo seed's key")
     checkout.set_defaults(func=cmd_demo_checkout)
 
-    from mercato.bench.cli import add_bench_parser
-
-    add_bench_parser(commands)
-
     args = parser.parse_args(argv)
     args.func(args)
 

@@ -6,8 +6,7 @@ import socket
 
 import httpx
 import pytest
-
-from mercato.bench.run import BenchError, RunOptions, measure_reference, start_reference
+from benchmarks.run import BenchError, RunOptions, measure_reference, start_reference
 
 
 def _free_port() -> int:

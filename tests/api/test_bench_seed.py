@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 
 import asyncpg
+from benchmarks.seed import PASSWORD, SeedConfig, seed
 
 from mercato.auth.passwords import hash_password
-from mercato.bench.seed import PASSWORD, SeedConfig, seed
 from mercato.domain.statuses import GroupMember, group_statuses
 from mercato.domain.totals import document_totals, line_totals, shipping_totals
 

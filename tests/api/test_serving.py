@@ -49,7 +49,7 @@ async def _shares(port: int, server) -> dict[int, int]:
 
 
 async def test_two_workers_share_eight_simultaneous_connections(database_url, tmp_path):
-    from mercato.bench.run import Server
+    from benchmarks.run import Server
 
     port = _free_port()
     server = Server(database_url, port, 2, tmp_path / "server.log")

@@ -6,10 +6,9 @@ import argparse
 import json
 
 import pytest
-
-from mercato.bench.cli import cmd_bench_report
-from mercato.bench.report import evaluate, format_report
-from mercato.bench.run import _steadier
+from benchmarks.cli import cmd_bench_report
+from benchmarks.report import evaluate, format_report
+from benchmarks.run import _steadier
 
 
 def _level(p50: float, p99: float, errors: int = 0) -> dict:

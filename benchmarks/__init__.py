@@ -1,4 +1,4 @@
-"""``mercato bench``: a marketplace-scale dataset (``seed``) and the HTTP benchmark (``run``).
+"""``python -m benchmarks``: a marketplace-scale dataset (``seed``) and the HTTP benchmark (``run``).
 
 The benchmark database is a separate embedded PostgreSQL in ``MERCATO_DATA_DIR/bench`` unless a
 ``--database-url`` is given; it is always migrated before it is used.

@@ -1,4 +1,4 @@
-"""``mercato bench run``: serve the benchmark database and measure it over loopback.
+"""``python -m benchmarks run``: serve the benchmark database and measure it over loopback.
 
 1. ``mercato serve`` is started as a subprocess (``--workers``) on the benchmark database.
 2. Read cases run with a bounded async load generator (``bench.load``; per case and client
@@ -37,11 +37,11 @@ from urllib.parse import urlencode
 import asyncpg
 import httpx
 
-from mercato.bench import bench_database_url, migrate
-from mercato.bench.load import CpuMeter, HTTPClientError, KeepAliveClient
-from mercato.bench.reference import write_spec
-from mercato.bench.report import evaluate, format_report
-from mercato.bench.seed import ADMIN_EMAIL, KEY_TITLE, PASSWORD
+from benchmarks import bench_database_url, migrate
+from benchmarks.load import CpuMeter, HTTPClientError, KeepAliveClient
+from benchmarks.reference import write_spec
+from benchmarks.report import evaluate, format_report
+from benchmarks.seed import ADMIN_EMAIL, KEY_TITLE, PASSWORD
 from mercato.db.engine import SERVER_SETTINGS, asyncpg_url
 from mercato.settings import get_settings
 
@@ -274,7 +274,9 @@ async def dataset_facts(url: str) -> dict[str, Any]:
         facts: dict[str, Any] = {}
         facts["groups"] = await conn.fetchval("SELECT count(*) FROM order_group")
         if not facts["groups"]:
-            raise BenchError("the benchmark database is empty; run `mercato bench seed` first")
+            raise BenchError(
+                "the benchmark database is empty; run `python -m benchmarks seed` first"
+            )
         facts["orders"] = await conn.fetchval('SELECT count(*) FROM "order"')
         facts["lines"] = await conn.fetchval("SELECT count(*) FROM order_line_item")
         facts["customers"] = await conn.fetchval("SELECT count(*) FROM customer")
@@ -832,7 +834,7 @@ def start_reference(
     """The reference server (``bench.reference``) for the captured cases, on ``port``."""
     spec = folder / "reference.pickle"
     write_spec(spec, url, captured)
-    command = [sys.executable, "-m", "mercato.bench.reference", "--spec", str(spec)]
+    command = [sys.executable, "-m", "benchmarks.reference", "--spec", str(spec)]
     return Server(url, port, 1, folder / "reference.log", command=[*command, "--port", str(port)])
 
 

@@ -10,7 +10,7 @@ the stack alone costs on this machine. Where that alone exceeds the issue's 3x, 
 target is out of reach here for any FastAPI server, and the report says so next to the miss
 (docs/benchmarks.md).
 
-Run by the runner as ``python -m mercato.bench.reference --spec FILE --port N``; the spec is a
+Run by the runner as ``python -m benchmarks.reference --spec FILE --port N``; the spec is a
 pickle the runner writes: ``(database_url, {case: ([(sql, params), ...], body)})``.
 """
 
@@ -69,7 +69,7 @@ def write_spec(path: Path, url: str, cases: Cases) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     import uvicorn
 
-    parser = argparse.ArgumentParser(prog="python -m mercato.bench.reference")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.reference")
     parser.add_argument("--spec", required=True, type=Path)
     parser.add_argument("--port", required=True, type=int)
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""The read load generator and the CPU meter of ``mercato bench run``.
+"""The read load generator and the CPU meter of ``python -m benchmarks run``.
 
 Client, server and PostgreSQL share the machine's cores, so every millisecond of CPU the load
 generator spends per request is taken from the server it measures. httpx costs about a millisecond

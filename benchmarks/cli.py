@@ -1,4 +1,4 @@
-"""The ``mercato bench`` subcommands (wired into :mod:`mercato.cli`)."""
+"""The ``python -m benchmarks`` subcommands (wired into :mod:`mercato.cli`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ import sys
 import time
 
 
-def add_bench_parser(commands) -> None:
-    bench = commands.add_parser("bench", help="marketplace-scale benchmark (docs/benchmarks.md)")
-    sub = bench.add_subparsers(dest="bench_command", required=True)
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Marketplace-scale benchmark of Mercato (docs/benchmarks.md).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="bench_command", required=True)
 
     seed = sub.add_parser("seed", help="bulk-load a benchmark dataset (COPY, not the API)")
     seed.add_argument("--groups", type=int, default=100_000, help="order groups (default 100000)")
@@ -43,14 +47,17 @@ def add_bench_parser(commands) -> None:
     run.set_defaults(func=cmd_bench_run)
 
     report = sub.add_parser("report", help="print the report of a saved run (--output JSON)")
-    report.add_argument("results", help="a results file written by `mercato bench run`")
+    report.add_argument("results", help="a results file written by `python -m benchmarks run`")
     report.set_defaults(func=cmd_bench_report)
+
+    args = parser.parse_args(argv)
+    args.func(args)
 
 
 def cmd_bench_seed(args: argparse.Namespace) -> None:
+    from benchmarks import bench_database_url, ensure_database, migrate
+    from benchmarks.seed import SeedConfig, is_seeded, reset, seed
     from mercato.auth.passwords import hash_password
-    from mercato.bench import bench_database_url, ensure_database, migrate
-    from mercato.bench.seed import SeedConfig, is_seeded, reset, seed
 
     url = bench_database_url(args.database_url)
     if args.database_url:
@@ -90,13 +97,13 @@ def cmd_bench_seed(args: argparse.Namespace) -> None:
 
 
 def _password() -> str:
-    from mercato.bench.seed import PASSWORD
+    from benchmarks.seed import PASSWORD
 
     return PASSWORD
 
 
 def cmd_bench_run(args: argparse.Namespace) -> None:
-    from mercato.bench.run import BenchError, RunOptions, run_benchmark
+    from benchmarks.run import BenchError, RunOptions, run_benchmark
 
     options = RunOptions(
         database_url=args.database_url,
@@ -125,7 +132,7 @@ def cmd_bench_report(args: argparse.Namespace) -> None:
     import json
     from pathlib import Path
 
-    from mercato.bench.report import evaluate, format_report
+    from benchmarks.report import evaluate, format_report
 
     try:
         results = json.loads(Path(args.results).read_text())

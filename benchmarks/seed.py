@@ -1,4 +1,4 @@
-"""``mercato bench seed``: a marketplace-scale dataset, loaded with COPY (never the HTTP API).
+"""``python -m benchmarks seed``: a marketplace-scale dataset, loaded with COPY (never the HTTP API).
 
 Rows are generated in Python with a seeded RNG and streamed with asyncpg's binary COPY
 (``copy_records_to_table``), a chunk of groups at a time. Money and statuses come from the same

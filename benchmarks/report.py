@@ -1,4 +1,4 @@
-"""Targets (issue 5) and the text report of a ``mercato bench run``."""
+"""Targets (issue 5) and the text report of a ``python -m benchmarks run``."""
 
 from __future__ import annotations
 
