@@ -1,0 +1,55 @@
+"""The domain events an order group raises, and the one list of their names.
+
+An operation of the aggregate returns the events it raised; the unit of work writes them to the
+outbox in the same transaction and dispatches them after the commit. ``seller_id`` is the
+seller whose data the event is about (an order's seller), ``None`` for marketplace-wide events
+(``order_group.created``): it decides which sellers' subscribers may hear it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+ORDER_PLACED: Final = "order.placed"
+ORDER_GROUP_CREATED: Final = "order_group.created"
+ORDER_UPDATED: Final = "order.updated"
+ORDER_CANCELED: Final = "order.canceled"
+ORDER_COMPLETED: Final = "order.completed"
+ORDER_ARCHIVED: Final = "order.archived"
+FULFILLMENT_CREATED: Final = "order.fulfillment_created"
+SHIPMENT_CREATED: Final = "order.shipment_created"
+DELIVERED: Final = "order.delivered"
+FULFILLMENT_CANCELED: Final = "order.fulfillment_canceled"
+PAYMENT_CAPTURED: Final = "payment.captured"
+PAYMENT_REFUNDED: Final = "payment.refunded"
+
+EVENT_NAMES: Final = frozenset(
+    {
+        ORDER_PLACED,
+        ORDER_GROUP_CREATED,
+        ORDER_UPDATED,
+        ORDER_CANCELED,
+        ORDER_COMPLETED,
+        ORDER_ARCHIVED,
+        FULFILLMENT_CREATED,
+        SHIPMENT_CREATED,
+        DELIVERED,
+        FULFILLMENT_CANCELED,
+        PAYMENT_CAPTURED,
+        PAYMENT_REFUNDED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DomainEvent:
+    """``name`` with its JSON ``data`` (``data["id"]`` names the resource)."""
+
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)
+    seller_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in EVENT_NAMES:
+            raise ValueError(f"unknown event name {self.name!r}")

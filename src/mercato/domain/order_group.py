@@ -1,0 +1,1107 @@
+"""The order group aggregate: one checkout's orders and every rule that changes them.
+
+An :class:`OrderGroup` holds its orders; each :class:`Order` its lines, reservations,
+fulfilments and its :class:`Share` of the group's payment collection. The operations — place,
+capture, refund, cancel, fulfil, ship, deliver, complete, archive — check the rules, change the
+entities, recompute the touched orders' statuses and the group's derived fields in one place
+(:meth:`OrderGroup._refresh`) and return (and collect in :attr:`OrderGroup.events`) the domain
+events they raise. Nothing here does I/O: ids and the time come from the caller, and what the
+aggregate cannot change itself — inventory levels outside it, new money records — it lists in
+:attr:`OrderGroup.stock_moves` and :attr:`OrderGroup.new_records` for the repository to write.
+
+Money that moves at a payment provider takes two steps, so the provider is never called while
+rows are locked: ``request_*`` checks the amount and holds it as *pending* (it counts against
+what may still be captured or refunded until the request is settled), ``complete_*`` books it
+once the provider said yes, ``abandon_*`` releases it when the provider said no.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from mercato.domain import events as ev
+from mercato.domain.errors import INVALID_DATA, NOT_ALLOWED, DomainError
+from mercato.domain.events import DomainEvent
+from mercato.domain.money import exponent
+from mercato.domain.statuses import (
+    FulfillmentFacts,
+    GroupMember,
+    ItemFulfillmentFacts,
+    OrderPaymentFacts,
+    ensure_can_archive,
+    ensure_can_cancel,
+    ensure_can_complete,
+    group_statuses,
+    order_fulfillment_status,
+    order_payment_status,
+)
+from mercato.domain.totals import DocumentTotals
+
+IdFactory = Callable[[str], str]
+"""``ids("capt")`` → a new id with that prefix (``mercato.db.base.new_id`` in production)."""
+
+NOT_FOUND = "not_found"
+CONFLICT = "conflict"
+
+MIXED_SHIPPING = (
+    "Fulfillment can only be created entirely with items with shipping or items without "
+    "shipping. Split this request into 2 fulfillments."
+)
+# Medusa's message for ``POST /admin/payments/:id/capture`` (sic: "substracted").
+PAYMENT_OVER_CAPTURE = (
+    "You cannot capture more than the authorized amount substracted by what is already captured."
+)
+
+
+def format_amount(minor: int, currency_code: str) -> str:
+    """``7150, "usd"`` → ``"71.50 USD"``: an amount as error messages write it."""
+    places = exponent(currency_code)
+    return f"{Decimal(minor).scaleb(-places):.{places}f} {currency_code.upper()}"
+
+
+def not_found(entity: str, entity_id: str) -> DomainError:
+    return DomainError(f"{entity} with id {entity_id} was not found", type=NOT_FOUND)
+
+
+# --------------------------------------------------------------------------- entities
+
+
+@dataclass(slots=True)
+class Line:
+    """An order line: the money fixed at placement and how far its units have gone."""
+
+    id: str
+    quantity: int
+    unit_price: int
+    subtotal: int
+    tax_total: int
+    total: int
+    requires_shipping: bool = True
+    is_tax_inclusive: bool = False
+    variant_id: str | None = None
+    product_id: str | None = None
+    fulfilled_quantity: int = 0
+    shipped_quantity: int = 0
+    delivered_quantity: int = 0
+    # Descriptive columns copied from the cart line (titles, sku, thumbnail, metadata, ...):
+    # kept and written as they are, never read by a rule.
+    snapshot: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ShippingMethod:
+    id: str
+    seller_id: str
+    name: str
+    amount: int
+    subtotal: int
+    tax_total: int
+    total: int
+    is_tax_inclusive: bool = False
+    shipping_option_id: str | None = None
+    data: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Reservation:
+    """Units of a line's variant held at the seller's stock location."""
+
+    id: str
+    line_id: str
+    variant_id: str
+    location_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """Reserved units a fulfilment turned into shipped-out stock; restored exactly on cancel."""
+
+    line_id: str
+    variant_id: str
+    location_id: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    id: str
+    tracking_number: str
+    tracking_url: str | None = None
+    label_url: str | None = None
+
+
+@dataclass(slots=True)
+class Fulfillment:
+    id: str
+    location_id: str
+    items: tuple[tuple[str, int], ...]  # (line id, quantity), in request order
+    converted: tuple[Conversion, ...] = ()
+    no_notification: bool = False
+    packed_at: datetime | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
+    canceled_at: datetime | None = None
+    labels: tuple[Label, ...] = ()
+    updated_at: datetime | None = None
+
+    def facts(self) -> FulfillmentFacts:
+        return FulfillmentFacts(
+            packed=self.packed_at is not None,
+            shipped=self.shipped_at is not None,
+            delivered=self.delivered_at is not None,
+            canceled=self.canceled_at is not None,
+        )
+
+
+@dataclass(slots=True)
+class Collection:
+    """The customer's one payment collection for the cart, shared by the group's orders."""
+
+    id: str
+    currency_code: str
+    amount: int
+    status: str
+    authorized_amount: int = 0
+    captured_amount: int = 0
+    refunded_amount: int = 0
+    completed_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Payment:
+    """The authorized payment of the collection."""
+
+    id: str
+    collection_id: str
+    provider_id: str
+    amount: int
+    session_id: str | None = None
+    data: dict[str, Any] | None = None
+    captured_at: datetime | None = None
+    canceled_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Share:
+    """One order's part of the collection: its allocation (its total at placement), what was
+    captured and refunded for it, and what requests to the provider hold right now."""
+
+    collection_id: str
+    allocated: int
+    captured: int = 0
+    refunded: int = 0
+    pending_capture: int = 0
+    pending_refund: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    id: str
+    payment_id: str
+    order_id: str
+    amount: int
+    idempotency_key: str | None
+    created_by: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    id: str
+    payment_id: str
+    order_id: str
+    amount: int
+    idempotency_key: str | None
+    created_by: str | None
+    created_at: datetime
+    note: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """Money that moved for one order: captures positive, refunds negative (Medusa 2.8)."""
+
+    id: str
+    order_id: str
+    amount: int
+    currency_code: str
+    reference: str  # capture | refund
+    reference_id: str
+    created_at: datetime
+
+
+Record = Capture | Refund | Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class StockMove:
+    """A change to one inventory level (``stocked``/``reserved`` deltas). A move with
+    ``shortage`` set may only apply while the level still reserves at least ``-reserved``
+    units; otherwise the repository refuses the whole operation with that message."""
+
+    location_id: str
+    variant_id: str
+    stocked: int
+    reserved: int
+    shortage: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyRequest:
+    """A capture or refund held as pending until the provider has answered."""
+
+    kind: str  # capture | refund
+    order_id: str
+    payment_id: str
+    provider_id: str
+    amount: int
+
+
+@dataclass(slots=True)
+class Order:
+    """One seller's order of the group."""
+
+    id: str
+    seller_id: str
+    currency_code: str
+    status: str
+    totals: DocumentTotals
+    location_id: str | None = None  # the seller's stock location
+    canceled_at: datetime | None = None
+    no_notification: bool = False
+    lines: list[Line] = field(default_factory=list)
+    shipping_methods: list[ShippingMethod] = field(default_factory=list)
+    reservations: list[Reservation] = field(default_factory=list)
+    fulfillments: list[Fulfillment] = field(default_factory=list)
+    share: Share | None = None
+    payment_status: str = "not_paid"
+    fulfillment_status: str = "not_fulfilled"
+    updated_at: datetime | None = None
+
+    @property
+    def total(self) -> int:
+        return self.totals.total
+
+    @property
+    def is_canceled(self) -> bool:
+        return self.status == "canceled" or self.canceled_at is not None
+
+    def line(self, line_id: str) -> Line:
+        for line in self.lines:
+            if line.id == line_id:
+                return line
+        raise not_found("Line item", line_id)
+
+    def fulfillment(self, fulfillment_id: str) -> Fulfillment:
+        for fulfillment in self.fulfillments:
+            if fulfillment.id == fulfillment_id:
+                return fulfillment
+        raise not_found("Fulfillment", fulfillment_id)
+
+    @property
+    def capturable(self) -> int:
+        """What may still be captured: the share minus captures, held or done; 0 once canceled."""
+        share = self.share
+        if share is None or self.is_canceled:
+            return 0
+        return max(share.allocated - share.captured - share.pending_capture, 0)
+
+    @property
+    def refundable(self) -> int:
+        """What may still be refunded: captures minus refunds, held or done."""
+        share = self.share
+        if share is None:
+            return 0
+        return share.captured - share.refunded - share.pending_refund
+
+
+# --------------------------------------------------------------------------- the aggregate
+
+
+@dataclass(slots=True)
+class OrderGroup:
+    """The aggregate root. Derived fields (``status``, ``seller_count``, ``total``, ...) are
+    recomputed by every operation; ``events``, ``new_records`` and ``stock_moves`` collect what
+    the operations produced since the group was loaded."""
+
+    id: str
+    cart_id: str | None
+    customer_id: str | None
+    sales_channel_id: str
+    currency_code: str
+    created_at: datetime
+    orders: list[Order]
+    collection: Collection | None = None
+    payment: Payment | None = None
+    updated_at: datetime | None = None
+    status: str = "pending"
+    payment_status: str = "not_paid"
+    fulfillment_status: str = "not_fulfilled"
+    seller_count: int = 0
+    seller_ids: list[str] = field(default_factory=list)
+    total: int = 0
+    events: list[DomainEvent] = field(default_factory=list)
+    new_records: list[Record] = field(default_factory=list)
+    stock_moves: list[StockMove] = field(default_factory=list)
+
+    # ----------------------------------------------------------------- lookup
+
+    def order(self, order_id: str, *, seller_id: str | None = None) -> Order:
+        """The group's order; another seller's order is simply not found (404)."""
+        for order in self.orders:
+            if order.id == order_id and (seller_id is None or order.seller_id == seller_id):
+                return order
+        raise not_found("Order", order_id)
+
+    # ----------------------------------------------------------------- derived state
+
+    def refresh(self, now: datetime, touched: Iterable[Order] = ()) -> None:
+        """Recompute the touched orders' statuses, then the group's derived fields."""
+        for order in touched:
+            order.payment_status = order_payment_status(self._payment_facts(order))
+            order.fulfillment_status = order_fulfillment_status(
+                (f.facts() for f in order.fulfillments),
+                (
+                    ItemFulfillmentFacts(line.quantity, line.fulfilled_quantity)
+                    for line in order.lines
+                    if line.requires_shipping
+                ),
+            )
+            order.updated_at = now
+        statuses = group_statuses(
+            GroupMember(
+                o.status,
+                o.payment_status,
+                o.fulfillment_status,
+                was_canceled=o.canceled_at is not None,
+            )
+            for o in self.orders
+        )
+        self.status = statuses.status
+        self.payment_status = statuses.payment_status
+        self.fulfillment_status = statuses.fulfillment_status
+        self.seller_ids = sorted({o.seller_id for o in self.orders})
+        self.seller_count = len(self.seller_ids)
+        self.total = sum(o.total for o in self.orders)
+        self.updated_at = now
+
+    def _payment_facts(self, order: Order) -> OrderPaymentFacts:
+        share, collection = order.share, self.collection
+        if share is None or collection is None:
+            return OrderPaymentFacts(allocated=order.total)
+        return OrderPaymentFacts(
+            allocated=share.allocated,
+            captured=share.captured,
+            refunded=share.refunded,
+            collection_status=collection.status,
+            canceled=order.canceled_at is not None,
+        )
+
+    def _raise(self, event: DomainEvent) -> DomainEvent:
+        self.events.append(event)
+        return event
+
+    def _order_event(self, name: str, order: Order, **data: Any) -> DomainEvent:
+        return self._raise(DomainEvent(name, {"id": order.id, **data}, seller_id=order.seller_id))
+
+    # ----------------------------------------------------------------- placement
+
+    @classmethod
+    def place(
+        cls,
+        *,
+        group_id: str,
+        cart_id: str | None,
+        customer_id: str | None,
+        sales_channel_id: str,
+        currency_code: str,
+        orders: Sequence[Order],
+        collection: Collection | None,
+        payment: Payment | None,
+        captured: bool,
+        ids: IdFactory,
+        now: datetime,
+    ) -> OrderGroup:
+        """A new group of ``orders`` (built by the caller from the cart split, each with its
+        lines, shipping methods and reservations), each order's share of ``collection`` = its
+        total. With ``payment`` the collection is authorized for the sum of the orders' totals
+        (and captured at once when ``captured``: the provider did both). Raises
+        ``order.placed`` per order, then ``order_group.created``."""
+        group = cls(
+            id=group_id,
+            cart_id=cart_id,
+            customer_id=customer_id,
+            sales_channel_id=sales_channel_id,
+            currency_code=currency_code,
+            created_at=now,
+            orders=list(orders),
+            collection=collection,
+            payment=payment,
+        )
+        total = sum(o.total for o in group.orders)
+        if collection is not None:
+            for order in group.orders:
+                order.share = Share(collection_id=collection.id, allocated=order.total)
+            if payment is not None:
+                if collection.amount != total or payment.amount != total:
+                    raise DomainError(
+                        "The payment collection amount no longer matches the cart total; "
+                        "start a new payment session"
+                    )
+                collection.status = "authorized"
+                collection.authorized_amount = total
+                collection.updated_at = now
+                if captured:
+                    collection.captured_amount = total
+                    collection.completed_at = now
+                    payment.captured_at = now
+                    for order in group.orders:
+                        assert order.share is not None
+                        if order.total > 0:
+                            group._book_capture(order, order.total, None, None, now, ids)
+        group.refresh(now, group.orders)
+        for order in group.orders:
+            group._order_event(ev.ORDER_PLACED, order)
+        group._raise(DomainEvent(ev.ORDER_GROUP_CREATED, {"id": group.id}))
+        return group
+
+    # ----------------------------------------------------------------- captures
+
+    def request_capture(
+        self, order_id: str, amount: int | None, *, seller_id: str | None = None
+    ) -> MoneyRequest:
+        """Hold ``amount`` (default: all that is left) of the order's share for a capture."""
+        order = self.order(order_id, seller_id=seller_id)
+        _refuse_canceled(order)
+        payment = self._payment_of(order, "capture")
+        currency = self.currency_code
+        if amount == 0:
+            raise DomainError("The amount to capture must be greater than 0")
+        left = order.capturable
+        if left == 0:
+            assert order.share is not None
+            raise DomainError(
+                f"Order {order.id} has nothing left to capture: its share of "
+                f"{format_amount(order.share.allocated, currency)} is already captured"
+            )
+        if amount is not None and amount > left:
+            raise DomainError(
+                f"Cannot capture more than {format_amount(left, currency)} for order {order.id}"
+            )
+        return self._hold_capture(order, payment, amount or left)
+
+    def request_payment_capture(self, amount: int | None) -> list[MoneyRequest]:
+        """``POST /admin/payments/:id/capture``: across the orders in ascending id order, each
+        capped at what is left of its share. Nothing left (or an already captured payment) is
+        a no-op (an empty list), as in Medusa; more than what is left → Medusa's message."""
+        payment = self.payment
+        if payment is None:
+            raise DomainError(f"Order group {self.id} has no payment")
+        if payment.canceled_at is not None:
+            raise DomainError(f"The payment: {payment.id} has been canceled.")
+        if amount == 0:
+            raise DomainError("The amount to capture must be greater than 0")
+        if payment.captured_at is not None:
+            return []
+        orders = sorted(self.orders, key=lambda o: o.id)
+        left = sum(o.capturable for o in orders)
+        wanted = left if amount is None else amount
+        if wanted > left:
+            raise DomainError(PAYMENT_OVER_CAPTURE)
+        requests = []
+        for order in orders:
+            take = min(order.capturable, wanted)
+            if take > 0:
+                requests.append(self._hold_capture(order, payment, take))
+                wanted -= take
+        return requests
+
+    def _hold_capture(self, order: Order, payment: Payment, amount: int) -> MoneyRequest:
+        assert order.share is not None and 0 < amount <= order.capturable
+        order.share.pending_capture += amount
+        return MoneyRequest("capture", order.id, payment.id, payment.provider_id, amount)
+
+    def complete_capture(
+        self,
+        request: MoneyRequest,
+        *,
+        capture_id: str,
+        idempotency_key: str | None,
+        created_by: str | None,
+        ids: IdFactory,
+        now: datetime,
+    ) -> DomainEvent:
+        """Book a capture the provider made (its request was held as pending)."""
+        order = self.order(request.order_id)
+        share = order.share
+        assert share is not None and request.kind == "capture"
+        share.pending_capture = max(share.pending_capture - request.amount, 0)
+        capture = self._book_capture(
+            order, request.amount, idempotency_key, created_by, now, ids, capture_id=capture_id
+        )
+        assert self.collection is not None
+        self.collection.captured_amount += request.amount
+        self._settle(now)
+        self.refresh(now, [order])
+        return self._raise(
+            DomainEvent(
+                ev.PAYMENT_CAPTURED,
+                {"id": capture.payment_id, "order_id": order.id, "capture_id": capture.id},
+                seller_id=order.seller_id,
+            )
+        )
+
+    def _book_capture(
+        self,
+        order: Order,
+        amount: int,
+        key: str | None,
+        created_by: str | None,
+        now: datetime,
+        ids: IdFactory,
+        *,
+        capture_id: str | None = None,
+    ) -> Capture:
+        assert order.share is not None and self.payment is not None
+        capture = Capture(
+            id=capture_id or ids("capt"),
+            payment_id=self.payment.id,
+            order_id=order.id,
+            amount=amount,
+            idempotency_key=key,
+            created_by=created_by,
+            created_at=now,
+        )
+        order.share.captured += amount
+        self.new_records += [capture, self._transaction(order, amount, capture.id, ids, now)]
+        return capture
+
+    def abandon(self, request: MoneyRequest) -> None:
+        """Release a held amount: the provider refused it (or it was never sent)."""
+        share = self.order(request.order_id).share
+        assert share is not None
+        if request.kind == "capture":
+            share.pending_capture = max(share.pending_capture - request.amount, 0)
+        else:
+            share.pending_refund = max(share.pending_refund - request.amount, 0)
+
+    # ----------------------------------------------------------------- refunds
+
+    def request_refund(
+        self, order_id: str, amount: int | None, *, seller_id: str | None = None
+    ) -> MoneyRequest:
+        """Hold ``amount`` (default: all that is refundable) of what was captured for the order."""
+        order = self.order(order_id, seller_id=seller_id)
+        payment = self._payment_of(order, "refund")
+        assert order.share is not None
+        currency = self.currency_code
+        if amount == 0:
+            raise DomainError("The amount to refund must be greater than 0")
+        left = order.refundable
+        if left <= 0:
+            raise DomainError(
+                f"Order {order.id} has nothing to refund: "
+                f"{format_amount(order.share.captured, currency)} was captured for it and "
+                f"{format_amount(order.share.refunded, currency)} already refunded"
+            )
+        if amount is not None and amount > left:
+            raise DomainError(
+                f"Cannot refund more than {format_amount(left, currency)} for order {order.id}"
+            )
+        wanted = amount or left
+        order.share.pending_refund += wanted
+        return MoneyRequest("refund", order.id, payment.id, payment.provider_id, wanted)
+
+    def complete_refund(
+        self,
+        request: MoneyRequest,
+        *,
+        refund_id: str,
+        idempotency_key: str | None,
+        created_by: str | None,
+        ids: IdFactory,
+        now: datetime,
+        note: str | None = None,
+        reason: str | None = None,
+    ) -> DomainEvent:
+        """Book a refund the provider made (its request was held as pending)."""
+        order = self.order(request.order_id)
+        share = order.share
+        assert share is not None and self.payment is not None and request.kind == "refund"
+        share.pending_refund = max(share.pending_refund - request.amount, 0)
+        refund = Refund(
+            id=refund_id,
+            payment_id=self.payment.id,
+            order_id=order.id,
+            amount=request.amount,
+            idempotency_key=idempotency_key,
+            created_by=created_by,
+            created_at=now,
+            note=note,
+            reason=reason,
+        )
+        share.refunded += request.amount
+        self.new_records += [refund, self._transaction(order, -request.amount, refund.id, ids, now)]
+        assert self.collection is not None
+        self.collection.refunded_amount += request.amount
+        self.collection.updated_at = now
+        self._settle(now)
+        self.refresh(now, [order])
+        return self._raise(
+            DomainEvent(
+                ev.PAYMENT_REFUNDED,
+                {"id": refund.payment_id, "order_id": order.id, "refund_id": refund.id},
+                seller_id=order.seller_id,
+            )
+        )
+
+    def _transaction(
+        self, order: Order, amount: int, reference_id: str, ids: IdFactory, now: datetime
+    ) -> Transaction:
+        return Transaction(
+            id=ids("ordtrx"),
+            order_id=order.id,
+            amount=amount,
+            currency_code=order.currency_code,
+            reference="capture" if amount > 0 else "refund",
+            reference_id=reference_id,
+            created_at=now,
+        )
+
+    def _payment_of(self, order: Order, operation: str) -> Payment:
+        if order.share is None or self.payment is None:
+            raise DomainError(f"Order {order.id} has no authorized payment to {operation}")
+        return self.payment
+
+    def _settle(self, now: datetime, *, voided: frozenset[str] = frozenset()) -> None:
+        """Collection and payment bookkeeping after a money change.
+
+        * the collection is ``completed`` once its captures reach its amount (Medusa 2.8);
+        * the payment gets ``captured_at`` once no open order has anything left to capture;
+        * every order voided (canceled): the collection is ``canceled``, and the payment
+          ``canceled_at`` when nothing was ever captured.
+        ``voided`` names orders whose share is being voided but are not marked canceled yet.
+        """
+        collection, payment = self.collection, self.payment
+        if collection is None:
+            return
+        shared = [o for o in self.orders if o.share is not None]
+        open_orders = [o for o in shared if o.id not in voided and not o.is_canceled]
+        left = sum(max(o.share.allocated - o.share.captured, 0) for o in open_orders if o.share)
+        if (
+            collection.status != "canceled"
+            and collection.amount > 0
+            and collection.captured_amount >= collection.amount
+        ):
+            collection.status = "completed"
+            collection.completed_at = collection.completed_at or now
+        if shared and not open_orders:
+            collection.status = "canceled"
+            if payment is not None and collection.captured_amount == 0:
+                payment.canceled_at = payment.canceled_at or now
+        elif (
+            payment is not None
+            and left == 0
+            and collection.captured_amount > 0
+            and payment.captured_at is None
+        ):
+            payment.captured_at = now
+        collection.updated_at = now
+
+    # ----------------------------------------------------------------- cancel
+
+    def request_cancel(
+        self, order_id: str, *, seller_id: str | None = None
+    ) -> tuple[MoneyRequest | None, MoneyRequest | None]:
+        """Check the order may be canceled and hold what must move at the provider: the void of
+        its uncaptured share and the refund of what was captured for it (either may be None).
+        Nothing else changes until :meth:`complete_cancel`."""
+        order = self.order(order_id, seller_id=seller_id)
+        _refuse_archived(order, "canceled")
+        ensure_can_cancel(order.id, order.status, (f.facts() for f in order.fulfillments))
+        share, payment = order.share, self.payment
+        if share is None or payment is None:
+            return None, None
+        if share.pending_capture or share.pending_refund:
+            raise DomainError(
+                f"Order {order.id} has a payment operation in progress; retry once it has ended",
+                type=CONFLICT,
+            )
+        uncaptured = max(share.allocated - share.captured, 0)
+        void = (
+            MoneyRequest("void", order.id, payment.id, payment.provider_id, uncaptured)
+            if uncaptured
+            else None
+        )
+        refund = None
+        if order.refundable > 0:
+            refund = MoneyRequest(
+                "refund", order.id, payment.id, payment.provider_id, order.refundable
+            )
+            share.pending_refund += refund.amount
+        # Nothing may be captured while the void is under way.
+        share.pending_capture += uncaptured
+        return void, refund
+
+    def complete_cancel(
+        self,
+        order_id: str,
+        *,
+        void: MoneyRequest | None,
+        refund: MoneyRequest | None,
+        refund_id: str | None,
+        canceled_by: str | None,
+        ids: IdFactory,
+        now: datetime,
+    ) -> DomainEvent:
+        """Cancel the order once the provider voided and refunded what :meth:`request_cancel`
+        held: reservations released, the refund booked, the order ``canceled``."""
+        order = self.order(order_id)
+        share = order.share
+        if share is not None and void is not None:
+            share.pending_capture = max(share.pending_capture - void.amount, 0)
+        if refund is not None:
+            assert refund_id is not None
+            self.complete_refund(
+                refund,
+                refund_id=refund_id,
+                idempotency_key=f"{order.id}:cancel-refund",
+                created_by=canceled_by,
+                ids=ids,
+                now=now,
+                reason="order_canceled",
+            )
+        self._settle(now, voided=frozenset({order.id}))
+        self._release_reservations(order)
+        order.status = "canceled"
+        order.canceled_at = now
+        self.refresh(now, [order])
+        return self._order_event(ev.ORDER_CANCELED, order)
+
+    def abandon_cancel(self, void: MoneyRequest | None, refund: MoneyRequest | None) -> None:
+        """The provider refused the void or the refund: release what was held."""
+        if refund is not None:
+            self.abandon(refund)
+        if void is not None:
+            share = self.order(void.order_id).share
+            assert share is not None
+            share.pending_capture = max(share.pending_capture - void.amount, 0)
+
+    def _release_reservations(self, order: Order) -> None:
+        released: dict[tuple[str, str], int] = defaultdict(int)
+        for reservation in order.reservations:
+            released[(reservation.location_id, reservation.variant_id)] += reservation.quantity
+        for (location_id, variant_id), quantity in sorted(released.items()):
+            self.stock_moves.append(StockMove(location_id, variant_id, 0, -quantity))
+        order.reservations = []
+
+    # ----------------------------------------------------------------- status transitions
+
+    def complete(self, order_id: str, *, now: datetime, seller_id: str | None = None) -> None:
+        order = self.order(order_id, seller_id=seller_id)
+        _refuse_archived(order, "completed")
+        ensure_can_complete(order.id, order.status)
+        order.status = "completed"
+        self.refresh(now, [order])
+        self._order_event(ev.ORDER_COMPLETED, order)
+
+    def archive(self, order_id: str, *, now: datetime) -> None:
+        order = self.order(order_id)
+        ensure_can_archive(order.id, order.status)
+        order.status = "archived"
+        self.refresh(now, [order])
+        self._order_event(ev.ORDER_ARCHIVED, order)
+
+    # ----------------------------------------------------------------- fulfilment
+
+    def fulfil(
+        self,
+        order_id: str,
+        items: Sequence[tuple[str, int]],
+        *,
+        fulfillment_id: str,
+        location_id: str | None = None,
+        no_notification: bool | None = None,
+        seller_id: str | None = None,
+        now: datetime,
+    ) -> Fulfillment:
+        """Pack ``items`` (line id, quantity; partial allowed) at the seller's stock location,
+        converting the lines' reservations into shipped-out stock."""
+        order = self.order(order_id, seller_id=seller_id)
+        _refuse_canceled(order)
+        lines = _lines_to_fulfil(order, items)
+        location = _fulfilment_location(order, location_id)
+        converted = self._convert_reservations(order, items, location)
+        fulfillment = Fulfillment(
+            id=fulfillment_id,
+            location_id=location,
+            items=tuple((line_id, quantity) for line_id, quantity in items),
+            converted=tuple(converted),
+            no_notification=order.no_notification if no_notification is None else no_notification,
+            packed_at=now,
+            updated_at=now,
+        )
+        order.fulfillments.append(fulfillment)
+        for line_id, quantity in items:
+            lines[line_id].fulfilled_quantity += quantity
+        self._fulfilment_event(ev.FULFILLMENT_CREATED, order, fulfillment, None, now)
+        return fulfillment
+
+    def _convert_reservations(
+        self, order: Order, items: Sequence[tuple[str, int]], location_id: str
+    ) -> list[Conversion]:
+        """Reserved units of the packed lines leave the shelf: level ``stocked`` and
+        ``reserved`` −q, the reservation −q (dropped at 0). Lines checkout reserved nothing for
+        (variants without managed inventory) move no stock."""
+        converted: list[Conversion] = []
+        per_level: dict[tuple[str, str], int] = defaultdict(int)
+        first_line: dict[str, str] = {}
+        for line_id, quantity in items:
+            held = [
+                r
+                for r in order.reservations
+                if r.line_id == line_id and r.location_id == location_id
+            ]
+            if not held:
+                continue
+            if sum(r.quantity for r in held) < quantity:
+                raise DomainError(
+                    f"Quantity to fulfill exceeds the reserved quantity for the item: {line_id}"
+                )
+            remaining = quantity
+            for reservation in held:
+                if remaining == 0:
+                    break
+                taken = min(reservation.quantity, remaining)
+                remaining -= taken
+                reservation.quantity -= taken
+                per_level[(reservation.location_id, reservation.variant_id)] += taken
+                first_line.setdefault(reservation.variant_id, line_id)
+                converted.append(
+                    Conversion(line_id, reservation.variant_id, reservation.location_id, taken)
+                )
+        order.reservations = [r for r in order.reservations if r.quantity > 0]
+        for (location, variant_id), quantity in sorted(per_level.items()):
+            self.stock_moves.append(
+                StockMove(
+                    location,
+                    variant_id,
+                    -quantity,
+                    -quantity,
+                    shortage="Quantity to fulfill exceeds the reserved quantity for the item: "
+                    + first_line[variant_id],
+                )
+            )
+        return converted
+
+    def ship(
+        self,
+        order_id: str,
+        fulfillment_id: str,
+        *,
+        items: Sequence[tuple[str, int]] | None = None,
+        labels: Sequence[Label] = (),
+        no_notification: bool | None = None,
+        seller_id: str | None = None,
+        now: datetime,
+    ) -> Fulfillment:
+        """Ship a whole fulfilment (``items``, when given, must be exactly its items)."""
+        order = self.order(order_id, seller_id=seller_id)
+        _refuse_canceled(order)
+        fulfillment = order.fulfillment(fulfillment_id)
+        if fulfillment.canceled_at is not None:
+            raise DomainError("Cannot create shipment for a canceled fulfillment", type=NOT_ALLOWED)
+        if fulfillment.shipped_at is not None:
+            raise DomainError("Shipment has already been created", type=NOT_ALLOWED)
+        if fulfillment.delivered_at is not None:
+            raise DomainError(
+                f"Fulfillment with id {fulfillment.id} already delivered", type=NOT_ALLOWED
+            )
+        if items is not None:
+            _check_shipment_items(order, fulfillment, items)
+        fulfillment.shipped_at = now
+        fulfillment.labels = (*fulfillment.labels, *labels)
+        for line_id, quantity in fulfillment.items:
+            order.line(line_id).shipped_quantity += quantity
+        self._fulfilment_event(ev.SHIPMENT_CREATED, order, fulfillment, no_notification, now)
+        return fulfillment
+
+    def deliver(
+        self,
+        order_id: str,
+        fulfillment_id: str,
+        *,
+        no_notification: bool | None = None,
+        seller_id: str | None = None,
+        now: datetime,
+    ) -> Fulfillment:
+        """Mark delivered (shipped or not, as Medusa does; ``shipped_at`` stays as it is)."""
+        order = self.order(order_id, seller_id=seller_id)
+        _refuse_canceled(order)
+        fulfillment = order.fulfillment(fulfillment_id)
+        if fulfillment.canceled_at is not None:
+            raise DomainError("Cannot deliver an already canceled fulfillment", type=NOT_ALLOWED)
+        if fulfillment.delivered_at is not None:
+            raise DomainError("Fulfillment has already been marked delivered", type=NOT_ALLOWED)
+        fulfillment.delivered_at = now
+        for line_id, quantity in fulfillment.items:
+            order.line(line_id).delivered_quantity += quantity
+        self._fulfilment_event(ev.DELIVERED, order, fulfillment, no_notification, now)
+        return fulfillment
+
+    def cancel_fulfillment(
+        self,
+        order_id: str,
+        fulfillment_id: str,
+        *,
+        no_notification: bool | None = None,
+        seller_id: str | None = None,
+        ids: IdFactory,
+        now: datetime,
+    ) -> Fulfillment:
+        """Cancel a fulfilment that neither shipped nor was delivered: the lines' fulfilled
+        quantities fall back and exactly the converted stock and reservations come back."""
+        order = self.order(order_id, seller_id=seller_id)
+        _refuse_canceled(order)
+        fulfillment = order.fulfillment(fulfillment_id)
+        if fulfillment.canceled_at is not None:
+            raise DomainError("The fulfillment is already canceled", type=NOT_ALLOWED)
+        if fulfillment.shipped_at is not None:
+            raise DomainError(
+                "The fulfillment has already been shipped. Shipped fulfillments cannot be canceled",
+                type=NOT_ALLOWED,
+            )
+        if fulfillment.delivered_at is not None:
+            raise DomainError(
+                f"Fulfillment with id {fulfillment.id} already delivered", type=NOT_ALLOWED
+            )
+        fulfillment.canceled_at = now
+        for line_id, quantity in fulfillment.items:
+            order.line(line_id).fulfilled_quantity -= quantity
+        self._restore(order, fulfillment.converted, ids)
+        self._fulfilment_event(ev.FULFILLMENT_CANCELED, order, fulfillment, no_notification, now)
+        return fulfillment
+
+    def _restore(self, order: Order, converted: Iterable[Conversion], ids: IdFactory) -> None:
+        per_level: dict[tuple[str, str], int] = defaultdict(int)
+        per_reservation: dict[tuple[str, str, str], int] = defaultdict(int)
+        for move in converted:
+            per_reservation[(move.line_id, move.variant_id, move.location_id)] += move.quantity
+            per_level[(move.location_id, move.variant_id)] += move.quantity
+        for (location, variant_id), quantity in sorted(per_level.items()):
+            self.stock_moves.append(StockMove(location, variant_id, quantity, quantity))
+        for (line_id, variant_id, location), quantity in sorted(per_reservation.items()):
+            existing = next(
+                (
+                    r
+                    for r in order.reservations
+                    if (r.line_id, r.variant_id, r.location_id) == (line_id, variant_id, location)
+                ),
+                None,
+            )
+            if existing is None:
+                order.reservations.append(
+                    Reservation(ids("resitem"), line_id, variant_id, location, quantity)
+                )
+            else:
+                existing.quantity += quantity
+
+    def _fulfilment_event(
+        self,
+        name: str,
+        order: Order,
+        fulfillment: Fulfillment,
+        no_notification: bool | None,
+        now: datetime,
+    ) -> None:
+        fulfillment.updated_at = now
+        self.refresh(now, [order])
+        self._order_event(
+            name,
+            order,
+            fulfillment_id=fulfillment.id,
+            no_notification=(
+                fulfillment.no_notification if no_notification is None else no_notification
+            ),
+        )
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _refuse_canceled(order: Order) -> None:
+    if order.is_canceled:
+        raise DomainError(f"Order with id {order.id} has been canceled.", type=INVALID_DATA)
+
+
+def _refuse_archived(order: Order, action: str) -> None:
+    if order.status == "archived":
+        raise DomainError(f"Order with id {order.id} is archived and cannot be {action}")
+
+
+def _lines_to_fulfil(order: Order, items: Sequence[tuple[str, int]]) -> dict[str, Line]:
+    """The order lines named by ``items``, after Medusa's checks (reference §6.2)."""
+    if not items:
+        raise DomainError("No items to fulfill")
+    seen: set[str] = set()
+    for line_id, quantity in items:
+        if line_id in seen:
+            raise DomainError(f"Item {line_id} is listed more than once")
+        seen.add(line_id)
+        if quantity < 1:
+            raise DomainError(f"Quantity to fulfill of item {line_id} is required.")
+    lines = {line.id: line for line in order.lines if line.id in seen}
+    missing = [line_id for line_id, _ in items if line_id not in lines]
+    if missing:
+        raise DomainError(
+            f"Items with ids {', '.join(missing)} does not exist in order with id {order.id}."
+        )
+    if len({line.requires_shipping for line in lines.values()}) > 1:
+        raise DomainError(MIXED_SHIPPING)
+    for line_id, quantity in items:
+        line = lines[line_id]
+        if quantity > line.quantity - line.fulfilled_quantity:
+            raise DomainError(
+                f"Cannot fulfill more items than what was ordered for item {line.id}."
+            )
+    return lines
+
+
+def _fulfilment_location(order: Order, location_id: str | None) -> str:
+    """The seller's one stock location; another location is refused."""
+    if order.location_id is None:
+        raise DomainError(
+            "Cannot create fulfillment without stock location, the seller of order "
+            f"{order.id} has none."
+        )
+    if location_id is not None and location_id != order.location_id:
+        raise DomainError(
+            f"Stock location {location_id} is not the stock location of the order's seller"
+        )
+    return order.location_id
+
+
+def _check_shipment_items(
+    order: Order, fulfillment: Fulfillment, items: Sequence[tuple[str, int]]
+) -> None:
+    """A fulfilment ships whole: the items sent must be exactly what it packed."""
+    sent: dict[str, int] = {}
+    for line_id, quantity in items:
+        if line_id in sent:
+            raise DomainError(f"Item {line_id} is listed more than once")
+        sent[line_id] = quantity
+    expected = dict(fulfillment.items)
+    if sent != expected:
+        described = ", ".join(f"{line_id} × {q}" for line_id, q in sorted(expected.items()))
+        raise DomainError(
+            f"The items of a shipment must be those of fulfillment {fulfillment.id} "
+            f"of order {order.id}: {described}"
+        )
