@@ -371,6 +371,9 @@ def read_cases(facts: dict[str, Any]) -> list[ReadCase]:
         ),
         ReadCase("group_detail", f"/admin/order-groups/{facts['group_id']}", {}, "admin", True),
         ReadCase("store_groups", "/store/order-groups", {}, "store", True),
+        # The operator's first page of orders, and the same page of one seller's orders
+        # (report.RELATIVE_TARGETS compares them).
+        ReadCase("orders_first_page", "/admin/orders", {"limit": "50"}, "admin", False),
         ReadCase(
             "orders_seller", "/admin/orders", {"seller_id": facts["seller_id"]}, "admin", True
         ),

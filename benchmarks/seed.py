@@ -786,8 +786,9 @@ async def seed(
                 f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'display_id'), "
                 f'(SELECT coalesce(max(display_id), 0) + 1 FROM "{table}"), false)'
             )
-        # COPY with triggers off (replica role) skipped the live-group tally (migration 0004).
+        # COPY with triggers off (replica role) skipped the tallies (migrations 0004, 0007).
         await conn.execute("SELECT order_group_tally_rebuild()")
+        await conn.execute("SELECT order_tally_rebuild()")
         timings["links"] = time.perf_counter() - t
         if fk_checks_off:
             await conn.execute("SET session_replication_role = origin")

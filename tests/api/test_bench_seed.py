@@ -118,8 +118,10 @@ async def test_bench_seed_is_consistent(engine, database_url):
             "JOIN order_group g ON g.id = l.order_group_id "
             "WHERE l.seller_id <> o.seller_id OR l.group_created_at <> g.created_at"
         )
-        # The live-group tally was rebuilt after the trigger-less COPY.
+        # The tallies were rebuilt after the trigger-less COPY.
         assert await conn.fetchval("SELECT sum(live) FROM order_group_tally") == GROUPS
+        assert await conn.fetchval("SELECT sum(live) FROM order_tally") == orders
+        assert await conn.fetchval("SELECT sum(live) FROM order_seller_tally") == orders
 
         # Captured orders carry captures and capture transactions for their total.
         captured = await conn.fetch(

@@ -12,7 +12,7 @@ from collections import defaultdict
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from mercato.domain.statuses import GroupMember, group_statuses, order_payment_status
 from mercato.fulfillments.models import Fulfillment, FulfillmentItem
@@ -28,6 +28,7 @@ from mercato.payments.models import Capture, Payment, Refund
 from mercato.products.models import InventoryLevel
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
+from tests.api.tally_helpers import ORDER_TALLY_CHECKS
 
 STOCK = 1000
 OPERATIONS = st.lists(
@@ -219,6 +220,9 @@ async def check_invariants(app, group_id: str) -> None:
             )
         )
         assert seller_tally == per_seller
+        # So do the order tallies (migration 0007), per status triple and per seller.
+        for check in ORDER_TALLY_CHECKS:
+            assert list(await session.execute(text(check))) == [], check
 
         # Stock is conserved: stocked + shipped-out (active fulfilments) == initial stock, and the
         # reserved quantity equals the open reservations, which equal what active orders still owe.

@@ -90,6 +90,24 @@ def test_a_ratio_miss_names_the_reference_server_when_it_is_over_3x_itself() -> 
     assert "reference/raw: the reference server" in report
 
 
+def test_the_first_page_of_orders_is_measured_against_one_sellers_page() -> None:
+    """The unfiltered admin orders page must stay within 1.5x of the seller-filtered one's p50,
+    at every client level."""
+    seller = _case(raw=1.0, single=2.0, loaded=10.0)
+    first_page = _case(raw=1.0, single=2.8, loaded=16.0)  # 1.4x at 1 client, 1.6x at 8
+    results = {"reads": {"orders_first_page": first_page, "orders_seller": seller}}
+    verdict = evaluate(results)
+    assert verdict["misses"] == [
+        "orders_first_page: p50 1.60x orders_seller's at 8 clients (target <= 1.5x)"
+    ]
+    report = format_report(
+        {**results, "verdict": verdict, "machine": _MACHINE, "dataset": _DATASET}
+    )
+    assert "orders_first_page / orders_seller p50: 1.40x at 1, 1.60x at 8 client(s)" in report
+    first_page["levels"]["8"]["p50"] = 15.0
+    assert evaluate(results)["misses"] == []
+
+
 def test_bench_report_prints_a_saved_run(tmp_path, capsys) -> None:
     saved = tmp_path / "results.json"
     case = _case(raw=1.0, single=2.0, loaded=10.0)

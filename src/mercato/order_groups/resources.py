@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, any_, bindparam, func, select, union_all
+from sqlalchemy import ColumnElement, Select, any_, bindparam, select, union_all
 
 from mercato.carts.models import Cart
 from mercato.customers.models import Customer
@@ -27,6 +27,7 @@ from mercato.query.listing import (
     ilike_any,
 )
 from mercato.query.loaders import belongs_to, through
+from mercato.query.tally import TallyCount, TallyTerm, count_from_tallies, on_column
 from mercato.query.values import attr, money, timestamp
 
 
@@ -236,27 +237,25 @@ _SEARCH = Prefetched(
     fallback=lambda text: _matching(text, OrderGroup.customer_id.in_(_matching_customers(text))),
 )
 
-_TALLY_FILTERS = {
-    "status": Filter(OrderGroupTally.status, choices=GROUP_STATUSES),
-    "payment_status": Filter(OrderGroupTally.payment_status, choices=PAYMENT_STATUSES),
-    "fulfillment_status": Filter(OrderGroupTally.fulfillment_status, choices=FULFILLMENT_STATUSES),
+_STATUS_TERMS = {
+    name: on_column(getattr(OrderGroupTally, name))
+    for name in ("status", "payment_status", "fulfillment_status")
 }
-
-
-def tally_count(terms: tuple[tuple[str, str], ...], params: list[Any]) -> Select | None:
-    """The number of live groups matching status filters, or one seller, from the
-    trigger-maintained tallies (migration 0004); None for any other combination of filters."""
-    if terms == (("seller_id", "$eq"),):  # the seller filter's parameter is an array of one
-        return select(func.coalesce(func.sum(OrderGroupSellerTally.live), 0).label("count")).where(
-            OrderGroupSellerTally.seller_id == any_(params[0])
-        )
-    if all(name in _TALLY_FILTERS for name, _ in terms):
-        where = [
-            _TALLY_FILTERS[name].condition(op, param)
-            for (name, op), param in zip(terms, params, strict=True)
-        ]
-        return select(func.coalesce(func.sum(OrderGroupTally.live), 0).label("count")).where(*where)
-    return None
+# The live groups matching status filters, or of one seller, from the trigger-maintained
+# tallies (migration 0004); any other combination of filters counts rows. A group is counted
+# under each of its sellers, so only one seller's count is exact.
+tally_count = count_from_tallies(
+    TallyCount(OrderGroupTally.live, _STATUS_TERMS),
+    TallyCount(
+        OrderGroupSellerTally.live,
+        {
+            "seller_id": TallyTerm(  # the filter's parameter is an array (of one, for $eq)
+                lambda op, sellers: OrderGroupSellerTally.seller_id == any_(sellers),
+                frozenset({"$eq"}),
+            )
+        },
+    ),
+)
 
 
 LIVE = OrderGroup.deleted_at.is_(None)

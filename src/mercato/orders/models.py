@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, func
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, SmallInteger, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -52,6 +52,34 @@ class Order(OrderTotalsColumns, Timestamps, Base):
     no_notification: Mapped[bool] = mapped_column(default=False)
     canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     metadata_: Mapped[dict[str, Any] | None] = metadata_column()
+
+
+class OrderTally(Base):
+    """Orders per (status, payment_status, fulfillment_status), kept exact by triggers on
+    ``order`` (migration 0007, ``migrations/tally.py``): ``GET /admin/orders``' ``count``
+    without filters, or with status filters, sums these rows instead of counting every order.
+    Writers add to the slot of their backend, as for ``OrderGroupTally``."""
+
+    __tablename__ = "order_tally"
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(primary_key=True)
+    payment_status: Mapped[str] = mapped_column(primary_key=True)
+    fulfillment_status: Mapped[str] = mapped_column(primary_key=True)
+    live: Mapped[int] = mapped_column(BigInteger)
+
+
+class OrderSellerTally(Base):
+    """Orders per seller and status triple, kept by the same triggers: the count of one
+    seller's orders (the admin ``seller_id`` filter, every vendor list), with or without status
+    filters. The key leads with the seller, so one seller's rows are read by index."""
+
+    __tablename__ = "order_seller_tally"
+    seller_id: Mapped[str] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(primary_key=True)
+    payment_status: Mapped[str] = mapped_column(primary_key=True)
+    fulfillment_status: Mapped[str] = mapped_column(primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    live: Mapped[int] = mapped_column(BigInteger)
 
 
 class OrderLineItem(Timestamps, Base):

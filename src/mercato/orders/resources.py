@@ -409,6 +409,33 @@ def _order_filters() -> dict:
     }
 
 
+_STATUSES = ("status", "payment_status", "fulfillment_status")
+
+
+def _tally_count(*, vendor: bool):
+    """The count from the trigger-maintained tallies (migration 0007): all orders, or one or a
+    few sellers' (the admin ``seller_id`` filter, or the vendor's own), with or without status
+    filters; any other filter counts rows. An order has one seller and one status triple, so
+    every comparison sums exactly. The status filters read the stored columns the tallies are
+    keyed by."""
+    from mercato.orders.models import OrderSellerTally, OrderTally
+    from mercato.query.listing import EQUALITY
+    from mercato.query.tally import TallyCount, count_from_tallies, on_column
+
+    per_seller = {name: on_column(getattr(OrderSellerTally, name)) for name in _STATUSES}
+    if vendor:
+        mine = (OrderSellerTally.seller_id == bindparam("seller_id", type_=String),)
+        return count_from_tallies(TallyCount(OrderSellerTally.live, per_seller, scope=mine))
+    # Excluding sellers would read most of the per-seller tally: those forms count rows.
+    sellers = on_column(OrderSellerTally.seller_id, EQUALITY - {"$ne", "$nin"})
+    return count_from_tallies(
+        TallyCount(
+            OrderTally.live, {name: on_column(getattr(OrderTally, name)) for name in _STATUSES}
+        ),
+        TallyCount(OrderSellerTally.live, {**per_seller, "seller_id": sellers}),
+    )
+
+
 def _order_list(*, with_seller_filter: bool, fields: FieldRules, scope: tuple = ()):
     from mercato.query.listing import Filter, ListSpec
 
@@ -428,6 +455,7 @@ def _order_list(*, with_seller_filter: bool, fields: FieldRules, scope: tuple = 
         },
         q=_order_search,
         scope=scope,
+        count_from=_tally_count(vendor=not with_seller_filter),
     )
 
 

@@ -19,87 +19,27 @@ Revises: 0003
 import sqlalchemy as sa
 from alembic import op
 
+from mercato.migrations.tally import Tally, TallyTriggers
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-_UPSERT = """
-        INSERT INTO order_group_tally AS t
-            (slot, status, payment_status, fulfillment_status, live)
-        SELECT pg_backend_pid() % 64, status, payment_status, fulfillment_status, sum(delta)
-        FROM ({changes}) AS changes
-        GROUP BY status, payment_status, fulfillment_status
-        HAVING sum(delta) <> 0
-        ORDER BY status, payment_status, fulfillment_status
-        ON CONFLICT (slot, status, payment_status, fulfillment_status)
-        DO UPDATE SET live = t.live + EXCLUDED.live;"""
-_ADDED = (
-    "SELECT status, payment_status, fulfillment_status, 1 AS delta "
-    "FROM new_rows WHERE deleted_at IS NULL"
-)
-_REMOVED = (
-    "SELECT status, payment_status, fulfillment_status, -1 AS delta "
-    "FROM old_rows WHERE deleted_at IS NULL"
-)
-
-_SELLER_UPSERT = """
-        INSERT INTO order_group_seller_tally AS t (slot, seller_id, live)
-        SELECT pg_backend_pid() % 64, seller_id, sum(delta)
-        FROM ({changes}) AS changes
-        GROUP BY seller_id
-        HAVING sum(delta) <> 0
-        ORDER BY seller_id
-        ON CONFLICT (slot, seller_id) DO UPDATE SET live = t.live + EXCLUDED.live;"""
-_SELLERS_ADDED = (
-    "SELECT unnest(seller_ids) AS seller_id, 1 AS delta FROM new_rows WHERE deleted_at IS NULL"
-)
-_SELLERS_REMOVED = (
-    "SELECT unnest(seller_ids) AS seller_id, -1 AS delta FROM old_rows WHERE deleted_at IS NULL"
-)
-
-
-def _both(status_changes: str, seller_changes: str) -> str:
-    return _UPSERT.format(changes=status_changes) + _SELLER_UPSERT.format(changes=seller_changes)
-
-
-FUNCTION = f"""
-CREATE FUNCTION order_group_tally_apply() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'TRUNCATE' THEN
-        DELETE FROM order_group_tally;
-        DELETE FROM order_group_seller_tally;
-    ELSIF TG_OP = 'INSERT' THEN{_both(_ADDED, _SELLERS_ADDED)}
-    ELSIF TG_OP = 'DELETE' THEN{_both(_REMOVED, _SELLERS_REMOVED)}
-    ELSE{_both(f"{_ADDED} UNION ALL {_REMOVED}", f"{_SELLERS_ADDED} UNION ALL {_SELLERS_REMOVED}")}
-    END IF;
-    RETURN NULL;
-END
-$$
-"""
-
-REBUILD = """
-CREATE FUNCTION order_group_tally_rebuild() RETURNS void LANGUAGE sql AS $$
-    DELETE FROM order_group_tally;
-    INSERT INTO order_group_tally (slot, status, payment_status, fulfillment_status, live)
-    SELECT 0, status, payment_status, fulfillment_status, count(*) FROM order_group
-    WHERE deleted_at IS NULL GROUP BY status, payment_status, fulfillment_status;
-    DELETE FROM order_group_seller_tally;
-    INSERT INTO order_group_seller_tally (slot, seller_id, live)
-    SELECT 0, seller_id, count(*) FROM order_group, unnest(seller_ids) AS seller_id
-    WHERE deleted_at IS NULL GROUP BY seller_id;
-$$
-"""
-
-TRIGGERS = {
-    "insert": "AFTER INSERT ON order_group REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT",
-    "delete": "AFTER DELETE ON order_group REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT",
-    "update": (
-        "AFTER UPDATE ON order_group REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
-        "FOR EACH STATEMENT"
+# The functions and triggers are generated (``mercato.migrations.tally``), as for migration 0007.
+GROUPS = TallyTriggers(
+    name="order_group_tally",
+    source="order_group",
+    live="deleted_at IS NULL",
+    tallies=(
+        Tally("order_group_tally", ("status", "payment_status", "fulfillment_status")),
+        Tally(
+            "order_group_seller_tally",
+            ("seller_id",),
+            expressions={"seller_id": "unnest(seller_ids)"},
+        ),
     ),
-    "truncate": "AFTER TRUNCATE ON order_group FOR EACH STATEMENT",
-}
+)
 
 
 def upgrade() -> None:
@@ -125,20 +65,12 @@ def upgrade() -> None:
         sa.Column("live", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("slot", "seller_id", name=op.f("pk_order_group_seller_tally")),
     )
-    op.execute(FUNCTION)
-    op.execute(REBUILD)
-    for name, timing in TRIGGERS.items():
-        op.execute(
-            f"CREATE TRIGGER order_group_tally_{name} {timing} "
-            "EXECUTE FUNCTION order_group_tally_apply()"
-        )
-    op.execute("SELECT order_group_tally_rebuild()")
+    for statement in GROUPS.create():
+        op.execute(statement)
 
 
 def downgrade() -> None:
-    for name in TRIGGERS:
-        op.execute(f"DROP TRIGGER order_group_tally_{name} ON order_group")
-    op.execute("DROP FUNCTION order_group_tally_rebuild()")
-    op.execute("DROP FUNCTION order_group_tally_apply()")
+    for statement in GROUPS.drop():
+        op.execute(statement)
     op.drop_table("order_group_seller_tally")
     op.drop_table("order_group_tally")
