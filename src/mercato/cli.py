@@ -18,8 +18,7 @@ def _database_url() -> str:
 def cmd_migrate(_: argparse.Namespace) -> None:
     from mercato.db.migrate import upgrade
 
-    upgrade(_database_url())
-    print("Database is up to date.")
+    print(upgrade(_database_url()).summary())
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
