@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean bench
+.PHONY: install run test lint stop clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +37,10 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
-clean:
+# The embedded PostgreSQL stops with the last mercato process using it; this stops one left running
+# by a process killed before it could clean up (kill -9, a closed terminal).
+stop:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m mercato.db.embedded stop .mercato .mercato-ci $(MERCATO_DATA_DIR); fi
+
+clean: stop
 	rm -rf $(VENV) .mercato
