@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 .PHONY: install run test lint stop clean bench
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Mercato needs Python 3.11 or newer; name one, e.g. make run PYTHON=python3.12")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
