@@ -3,9 +3,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint clean bench
+.PHONY: install run test lint stop clean bench
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Mercato needs Python 3.11 or newer; name one, e.g. make run PYTHON=python3.12")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -37,5 +38,10 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
-clean:
+# The embedded PostgreSQL stops with the last mercato process using it; this stops one left running
+# by a process killed before it could clean up (kill -9, a closed terminal).
+stop:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m mercato.db.embedded stop .mercato .mercato-ci $(MERCATO_DATA_DIR); fi
+
+clean: stop
 	rm -rf $(VENV) .mercato

@@ -1,4 +1,4 @@
-"""``mercato`` command line: serve, migrate, user create, seed --demo."""
+"""The ``mercato`` command line: serve, migrate, user create, seed --demo, demo checkout."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
-from mercato.settings import get_settings
+from mercato.settings import environment_help, get_settings
 
 
 def _database_url() -> str:
@@ -18,8 +18,7 @@ def _database_url() -> str:
 def cmd_migrate(_: argparse.Namespace) -> None:
     from mercato.db.migrate import upgrade
 
-    upgrade(_database_url())
-    print("Database is up to date.")
+    print(upgrade(_database_url()).summary())
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -147,39 +146,101 @@ def cmd_demo_checkout(args: argparse.Namespace) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="mercato", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+DESCRIPTION = """\
+Mercato: a headless multi-vendor marketplace commerce engine (Medusa v2 / Mercur API).
 
-    serve = commands.add_parser("serve", help="serve the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=9000)
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+A first run: mercato migrate, mercato seed --demo, mercato serve (what make run does);
+then see README.md ("A short tour")."""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and the settings list keep their line breaks."""
+
+
+def _command(commands, name: str, summary: str, description: str = "") -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=description or summary[0].upper() + summary[1:] + ".",
+        formatter_class=HelpFormatter,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mercato",
+        description=DESCRIPTION,
+        epilog=environment_help(),
+        formatter_class=HelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = _command(
+        commands,
+        "serve",
+        "serve the HTTP API",
+        "Serve the HTTP API (interactive docs at /docs). Without DATABASE_URL it starts the\n"
+        "embedded PostgreSQL, which stops when the server exits.",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=9000, help="port to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
+    )
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
     serve.set_defaults(func=cmd_serve)
 
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    _command(
+        commands,
+        "migrate",
+        "apply database migrations",
+        "Bring the database to the newest schema; says how many migrations it applied.",
+    ).set_defaults(func=cmd_migrate)
 
-    user = commands.add_parser("user", help="manage admin users").add_subparsers(
-        dest="user_command", required=True
+    user = _command(commands, "user", "manage admin users").add_subparsers(
+        dest="user_command", required=True, metavar="COMMAND"
     )
-    create = user.add_parser("create", help="create an admin user")
-    create.add_argument("--email", required=True)
-    create.add_argument("--password", required=True)
+    create = _command(user, "create", "create an admin user")
+    create.add_argument("--email", required=True, help="the user's email, used to log in")
+    create.add_argument("--password", required=True, help="the user's password")
     create.set_defaults(func=cmd_user_create)
 
-    seed = commands.add_parser("seed", help="seed data")
-    seed.add_argument("--demo", action="store_true", help="a small demo marketplace (idempotent)")
+    seed = _command(
+        commands,
+        "seed",
+        "seed data",
+        "Seed data. --demo creates a small marketplace (a region, three sellers with products,\n"
+        "an admin user, a customer and a publishable key) and prints how to log in; run again,\n"
+        "it prints the same again.",
+    )
+    seed.add_argument("--demo", action="store_true", help="the demo marketplace (idempotent)")
     seed.set_defaults(func=cmd_seed)
 
-    demo = commands.add_parser("demo", help="demonstrations against a running server")
-    demo_commands = demo.add_subparsers(dest="demo_command", required=True)
-    checkout = demo_commands.add_parser("checkout", help="a three-seller guest checkout")
-    checkout.add_argument("--base-url", default="http://127.0.0.1:9000")
-    checkout.add_argument("--publishable-key", help="default: the demo seed's key")
+    demo = _command(commands, "demo", "demonstrations against a running server")
+    demo_commands = demo.add_subparsers(dest="demo_command", required=True, metavar="COMMAND")
+    checkout = _command(
+        demo_commands,
+        "checkout",
+        "a three-seller guest checkout",
+        "A guest cart with a product of three sellers, shipping and payment, completed into\n"
+        "one order group, which is printed (the demo seed's catalogue, on a running server).",
+    )
+    checkout.add_argument(
+        "--base-url", default="http://127.0.0.1:9000", help="the server (default: %(default)s)"
+    )
+    checkout.add_argument(
+        "--publishable-key", help="the store key to use (default: the demo seed's key)"
+    )
     checkout.set_defaults(func=cmd_demo_checkout)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     args.func(args)
 
 

@@ -12,6 +12,7 @@ from mercato.api_keys.models import ApiKey
 from mercato.api_keys.service import create_api_key, manage_sales_channels
 from mercato.auth.service import add_identity
 from mercato.customers.models import Customer
+from mercato.payments.providers import available_provider_ids
 from mercato.products.service import create_product
 from mercato.regions.models import Region
 from mercato.regions.service import create_region
@@ -38,6 +39,7 @@ class DemoMarketplace:
     created: bool
     publishable_key: str
     region_id: str
+    payment_providers: list[str]
     seller_handles: list[str]
 
 
@@ -47,9 +49,15 @@ async def seed_demo(session: AsyncSession) -> DemoMarketplace:
         select(ApiKey).where(ApiKey.title == KEY_TITLE, ApiKey.revoked_at.is_(None))
     )
     if existing_key is not None:
-        region_id = await session.scalar(select(Region.id).where(Region.name == "United States"))
+        region = await session.scalar(select(Region).where(Region.name == "United States"))
         handles = list(await session.scalars(select(Seller.handle).order_by(Seller.created_at)))
-        return DemoMarketplace(False, existing_key.token or "", region_id or "", handles)
+        return DemoMarketplace(
+            False,
+            existing_key.token or "",
+            region.id if region else "",
+            list(region.payment_providers) if region else [],
+            handles,
+        )
 
     await create_user(
         session, email=ADMIN_EMAIL, password=PASSWORD, first_name="Ada", last_name="Admin"
@@ -61,7 +69,7 @@ async def seed_demo(session: AsyncSession) -> DemoMarketplace:
         countries=["us"],
         tax_rate=Decimal(10),
         tax_inclusive=False,
-        payment_providers=["pp_system_default", "pp_test"],
+        payment_providers=available_provider_ids(),  # pp_test only when it is enabled
         metadata=None,
     )
     channel = await create_sales_channel(
@@ -131,7 +139,7 @@ async def seed_demo(session: AsyncSession) -> DemoMarketplace:
         actor_id=customer.id,
     )
     await session.commit()
-    return DemoMarketplace(True, token, region.id, handles)
+    return DemoMarketplace(True, token, region.id, list(region.payment_providers), handles)
 
 
 def print_demo(demo: DemoMarketplace) -> None:
@@ -145,7 +153,7 @@ def print_demo(demo: DemoMarketplace) -> None:
   Customer         {CUSTOMER_EMAIL} / {PASSWORD}    (POST /auth/customer/emailpass)
   Seller members   owner@<seller-handle>.test / {PASSWORD}  (POST /auth/seller/emailpass)
                    sellers: {", ".join(demo.seller_handles)}
-  Region           {demo.region_id} (USD, 10 % tax)
+  Region           {demo.region_id} (USD, 10 % tax; payment: {", ".join(demo.payment_providers)})
   Publishable key  {demo.publishable_key}
                    send it as the x-publishable-api-key header on every /store request
 
@@ -156,5 +164,6 @@ Try it (once the server runs on http://127.0.0.1:9000):
   curl -s -H "Authorization: Bearer $TOKEN" http://127.0.0.1:9000/admin/sellers
   OpenAPI docs: http://127.0.0.1:9000/docs
   A whole three-seller checkout: .venv/bin/mercato demo checkout
+  More in README.md, "A short tour".
 """
     )

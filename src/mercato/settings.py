@@ -4,9 +4,46 @@ from __future__ import annotations
 
 import os
 import secrets
+import textwrap
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+# Every setting, as `mercato --help` and the README list them: name, what it does, its default.
+ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
+    (
+        "DATABASE_URL",
+        "The PostgreSQL database, e.g. postgresql://user@host:5432/mercato",
+        "an embedded PostgreSQL in $MERCATO_DATA_DIR/pg, which stops when the last mercato"
+        " process using it exits",
+    ),
+    ("MERCATO_DATA_DIR", "Where local state is kept", "./.mercato"),
+    (
+        "MERCATO_JWT_SECRET",
+        "The secret that signs login tokens, the same on every process",
+        "generated once and kept in $MERCATO_DATA_DIR/jwt-secret",
+    ),
+    ("MERCATO_TOKEN_TTL_SECONDS", "How long a login token is valid", "86400 (a day)"),
+    (
+        "MERCATO_ENABLE_TEST_PROVIDER",
+        "1 enables the pp_test payment provider, whose sessions choose their outcome",
+        "off",
+    ),
+)
+
+
+def environment_help() -> str:
+    """The settings as ``mercato --help`` lists them."""
+    lines = ["settings (environment variables):"]
+    for name, meaning, default in ENVIRONMENT:
+        lines.append(f"  {name}")
+        lines += textwrap.wrap(
+            f"{meaning}. Default: {default}.",
+            width=78,
+            initial_indent=" " * 6,
+            subsequent_indent=" " * 6,
+        )
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,11 @@ def _server_url() -> str:
     return url or embedded_postgres_url(get_settings().data_dir)
 
 
-async def _recreate_database(server_url: str) -> None:
+async def _recreate_database(server_url: str, name: str = TEST_DATABASE) -> None:
     conn = await asyncpg.connect(plain_url(server_url))
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
 
@@ -46,6 +46,22 @@ def database_url() -> str:
     url = with_database(server, TEST_DATABASE)
     upgrade(url.replace("postgresql://", "postgresql+asyncpg://", 1))
     return url
+
+
+@pytest.fixture(scope="session")
+def make_database(database_url: str):
+    """``make_database(suffix, migrated=True)``: a database of its own on the test server
+    (created again, empty), for a test that runs ``mercato`` processes; returns its URL."""
+
+    def make(suffix: str, *, migrated: bool = True) -> str:
+        name = f"{TEST_DATABASE}_{suffix}"
+        asyncio.run(_recreate_database(database_url, name))
+        url = with_database(database_url, name)
+        if migrated:
+            upgrade(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+        return url
+
+    return make
 
 
 class StatementCounter:

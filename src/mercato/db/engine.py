@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from mercato.db.embedded import embedded_postgres_url
 from mercato.db.reads import ReadPool, ReadSession
-
-_embedded_servers: dict[Path, object] = {}
-
-
-def embedded_postgres_url(data_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL in ``data_dir/pg`` and return its URL."""
-    pg_dir = (data_dir / "pg").resolve()
-    if pg_dir not in _embedded_servers:
-        pg_dir.mkdir(parents=True, exist_ok=True)
-        with warnings.catch_warnings():  # platformdirs complains about XDG_RUNTIME_DIR
-            warnings.simplefilter("ignore")
-            import pgserver  # imported lazily: only needed without DATABASE_URL
-
-            _embedded_servers[pg_dir] = pgserver.get_server(pg_dir, cleanup_mode=None)
-    return _embedded_servers[pg_dir].get_uri()  # type: ignore[attr-defined]
 
 
 def asyncpg_url(url: str) -> str:

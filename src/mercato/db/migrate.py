@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -17,9 +18,24 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str) -> None:
+@dataclass(frozen=True)
+class Upgrade:
+    applied: list[str]  # the revisions this run applied, oldest first
+    revision: str | None  # the database's revision afterwards
+
+    def summary(self) -> str:
+        if not self.applied:
+            return f"Database already up to date (revision {self.revision})."
+        count = len(self.applied)
+        plural = "s" if count > 1 else ""
+        return f"Applied {count} migration{plural}; database at revision {self.revision}."
+
+
+def upgrade(url: str) -> Upgrade:
     """Bring the database at ``url`` to the newest schema (idempotent). Runs its own event loop."""
-    command.upgrade(alembic_config(url), "head")
+    config = alembic_config(url)
+    command.upgrade(config, "head")
+    return Upgrade(config.attributes["applied"], config.attributes["revision"])
 
 
 def autogenerate(url: str, message: str) -> None:

@@ -12,9 +12,17 @@ target_metadata = Base.metadata
 
 
 def _run(connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    """Migrate, recording what was applied and the revision reached (``mercato migrate`` says)."""
+    applied = config.attributes.setdefault("applied", [])
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        on_version_apply=lambda ctx, step, heads, run_args: applied.append(step.up_revision_id),
+    )
     with context.begin_transaction():
         context.run_migrations()
+        config.attributes["revision"] = context.get_context().get_current_revision()
 
 
 async def _run_async() -> None:
