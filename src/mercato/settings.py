@@ -8,6 +8,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) == 0:
+        raise ValueError(f"{name} must be a positive integer, not {raw!r}")
+    return int(raw)
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -16,6 +27,7 @@ class Settings:
     jwt_secret: str
     token_ttl_seconds: int
     enable_test_provider: bool
+    max_body_bytes: int
 
 
 def _persisted_secret(data_dir: Path) -> str:
@@ -39,4 +51,5 @@ def get_settings() -> Settings:
         jwt_secret=os.environ.get("MERCATO_JWT_SECRET") or _persisted_secret(data_dir),
         token_ttl_seconds=int(os.environ.get("MERCATO_TOKEN_TTL_SECONDS", "86400")),
         enable_test_provider=os.environ.get("MERCATO_ENABLE_TEST_PROVIDER") == "1",
+        max_body_bytes=_positive_int("MERCATO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
     )
