@@ -9,6 +9,7 @@ STATUS_BY_TYPE = {
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,
+    "payload_too_large": 413,
     "duplicate_error": 422,
     "payment_authorization_error": 422,
     "payment_requires_more_error": 422,

@@ -29,6 +29,11 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
         "1 enables the pp_test payment provider, whose sessions choose their outcome",
         "off",
     ),
+    (
+        "MERCATO_MAX_BODY_BYTES",
+        "The largest request body accepted; larger ones are refused with 413",
+        "1048576 (1 MiB)",
+    ),
 )
 
 
@@ -46,6 +51,18 @@ def environment_help() -> str:
     return "\n".join(lines)
 
 
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) == 0:
+        raise ValueError(f"{name} must be a positive integer, not {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None
@@ -53,6 +70,7 @@ class Settings:
     jwt_secret: str
     token_ttl_seconds: int
     enable_test_provider: bool
+    max_body_bytes: int
 
 
 def _persisted_secret(data_dir: Path) -> str:
@@ -76,4 +94,5 @@ def get_settings() -> Settings:
         jwt_secret=os.environ.get("MERCATO_JWT_SECRET") or _persisted_secret(data_dir),
         token_ttl_seconds=int(os.environ.get("MERCATO_TOKEN_TTL_SECONDS", "86400")),
         enable_test_provider=os.environ.get("MERCATO_ENABLE_TEST_PROVIDER") == "1",
+        max_body_bytes=_positive_int("MERCATO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
     )

@@ -965,33 +965,34 @@ async def test_a_completed_cart_refuses_every_mutation(client, app, market):
 
 
 async def test_quantities_and_totals_stay_within_storage_limits(client, market):
+    """The bounds themselves are tested in test_amount_bounds.py."""
     huge = await sell(
         client,
         market.admin,
         market.acme["id"],
         market.channel_id,
-        price=10**13,
+        price=10**10,
         manage_inventory=False,
     )
     cart = await new_cart(client, market.store)
-    cart = await add_item(client, market.store, cart["id"], huge["id"], 2**31 - 1)
+    cart = await add_item(client, market.store, cart["id"], huge["id"], 1000)
     error(
         await client.post(
             f"/store/carts/{cart['id']}/line-items",
-            json={"variant_id": huge["id"], "quantity": 1},
+            json={"variant_id": huge["id"], "quantity": 999_001},
             headers=market.store,
         ),
         400,
         "invalid_data",
-        f"Invalid request: quantity: the line of variant {huge['id']} would exceed 2147483647 units",
+        f"Invalid request: quantity: the line of variant {huge['id']} would exceed 1000000 units",
     )
-    error(
-        await client.post(
-            "/store/payment-collections", json={"cart_id": cart["id"]}, headers=market.store
-        ),
-        400,
-        "invalid_data",
-        f"Cart {cart['id']} total is too large to be paid",
+    assert (
+        ok(
+            await client.post(
+                "/store/payment-collections", json={"cart_id": cart["id"]}, headers=market.store
+            )
+        )["payment_collection"]["amount"]
+        == 11 * 10**12
     )
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mercato.domain.money import (
+    FLOAT_EXACT_BELOW,
     MoneyError,
     allocate,
+    bounded_minor,
+    exact_major,
     exponent,
     is_currency,
     round_half_even,
@@ -104,20 +108,50 @@ def test_round_trip(minor: int, code: str) -> None:
     assert to_minor(to_major(minor, code), code) == minor
 
 
-@settings(max_examples=500)
-@given(
-    minor=st.integers(min_value=-(10**17), max_value=10**17),
-    code=st.sampled_from(["usd", "USD", "jpy", "kwd", "eur", "clf", "bhd"]),
+_AMOUNTS = st.one_of(
+    st.integers(min_value=-(10**17), max_value=10**17),
+    st.integers(min_value=-(10**16), max_value=-(10**14)),  # around ``FLOAT_EXACT_BELOW``
+    st.integers(min_value=10**14, max_value=10**16),
+    st.integers(min_value=-(2**70), max_value=2**70),  # beyond any column, still exact
 )
-def test_to_major_is_the_decimal_value_correctly_rounded(minor: int, code: str) -> None:
-    """The fast division gives exactly the double nearest to the exact decimal amount."""
+
+
+@settings(max_examples=1000)
+@given(minor=_AMOUNTS, code=st.sampled_from(["usd", "USD", "jpy", "kwd", "eur", "clf", "bhd"]))
+def test_to_major_renders_the_exact_amount_as_a_plain_json_number(minor: int, code: str) -> None:
+    """The JSON text of every amount is a plain decimal literal (no exponent) of exactly the
+    amount; small amounts are the fast ``int``/``float``."""
     exact = Decimal(minor).scaleb(-exponent(code))
     value = to_major(minor, code)
-    if exact == exact.to_integral_value():
-        assert type(value) is int and value == int(exact)
-    else:
-        assert type(value) is float and value == float(exact)
-    assert to_major(Decimal(minor), code) == value  # sums PostgreSQL returns as numeric
+    text = orjson.dumps(value).decode()
+    assert "e" not in text.lower() and Decimal(text) == exact, (minor, code, text)
+    if abs(minor) < FLOAT_EXACT_BELOW:
+        if exact == exact.to_integral_value():
+            assert type(value) is int and value == int(exact)
+        else:
+            assert type(value) is float and value == float(exact)
+    assert orjson.dumps(to_major(Decimal(minor), code)) == orjson.dumps(value)  # numeric sums
+
+
+def test_client_amounts_are_at_most_10_to_the_12_minor_units():
+    assert bounded_minor(Decimal("10000000000"), "usd") == 10**12
+    assert bounded_minor(Decimal("1000000000000"), "jpy") == 10**12
+    with pytest.raises(MoneyError, match="must be at most 10000000000 USD"):
+        bounded_minor(Decimal("10000000000.01"), "usd")
+    with pytest.raises(MoneyError, match="must be at most 1000000000 KWD"):
+        bounded_minor(Decimal("1000000000.001"), "kwd")
+    with pytest.raises(MoneyError, match="more decimals"):
+        bounded_minor(Decimal("1.001"), "usd")
+
+
+def test_amounts_beyond_what_a_float_holds_render_exactly():
+    assert orjson.dumps(to_major(236223200933776812, "usd")) == b"2362232009337768.12"
+    assert orjson.dumps(to_major(-(10**18) - 1, "usd")) == b"-10000000000000000.01"
+    assert orjson.dumps(to_major(10**18, "usd")) == b"10000000000000000"
+    assert orjson.dumps(to_major(10**15 + 10, "kwd")) == b"1000000000000.01"
+    assert orjson.dumps(to_major(2 * 10**15 - 1, "jpy")) == b"1999999999999999"
+    assert orjson.dumps(to_major(99999999999999999, "usd")) == b"999999999999999.99"
+    assert exact_major(-5, "usd") == "-0.05"
 
 
 @pytest.mark.parametrize(

@@ -1,17 +1,17 @@
 from typing import Literal
 
-from mercato.http.schemas import Body
+from mercato.http.schemas import Body, Id, Name
 
 
 class CreateApiKey(Body):
-    title: str
+    title: Name
     type: Literal["publishable", "secret"]
 
 
 class UpdateApiKey(Body):
-    title: str
+    title: Name
 
 
 class ManageSalesChannels(Body):
-    add: list[str] = []
-    remove: list[str] = []
+    add: list[Id] = []
+    remove: list[Id] = []

@@ -1,9 +1,9 @@
-from mercato.http.schemas import Body
+from mercato.http.schemas import Body, Email, Password
 
 
 class EmailPassword(Body):
-    email: str
-    password: str
+    email: Email
+    password: Password
 
 
 class TokenResponse(Body):

@@ -48,6 +48,16 @@ async def add_identity(
     return identity
 
 
+async def flush_unique(session: AsyncSession, message: str) -> None:
+    """Flush; a unique violation raced past the checks (two requests choosing one handle at
+    once) is the same 422 as the check's."""
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise duplicate(message) from None
+
+
 async def commit_unique(session: AsyncSession, message: str) -> None:
     """Commit; a unique violation raced past the checks above becomes the same 422."""
     try:

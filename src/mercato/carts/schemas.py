@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from mercato.http.schemas import Body, CurrencyCode, Metadata
+from mercato.domain.limits import MAX_LINE_QUANTITY
+from mercato.http.schemas import Body, CurrencyCode, Email, Id, JsonObject, Metadata, ShortText
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _email(value: str) -> str:
-    value = value.strip()
     if not _EMAIL.match(value):
         raise ValueError(f"{value!r} is not a valid email address")
     return value
@@ -23,38 +23,37 @@ def _country(value: str) -> str:
     return value.strip().lower()
 
 
-Email = Annotated[str, AfterValidator(_email)]
-MAX_QUANTITY = 2**31 - 1  # the line's ``quantity`` column is a PostgreSQL integer
+CartEmail = Annotated[Email, AfterValidator(_email)]
 # A line quantity when adding: a strict integer >= 1 (JSON ``1.0``, ``"1"`` and ``true`` are
 # refused by the strict base model).
-AddQuantity = Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
+AddQuantity = Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)]
 # When updating a line, 0 removes it.
-UpdateQuantity = Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
+UpdateQuantity = Annotated[int, Field(ge=0, le=MAX_LINE_QUANTITY)]
 
 
 class Address(Body):
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    address_1: str | None = None
-    address_2: str | None = None
-    city: str | None = None
-    province: str | None = None
-    postal_code: str | None = None
-    country_code: Annotated[str, AfterValidator(_country)] | None = None
-    phone: str | None = None
+    first_name: ShortText | None = None
+    last_name: ShortText | None = None
+    company: ShortText | None = None
+    address_1: ShortText | None = None
+    address_2: ShortText | None = None
+    city: ShortText | None = None
+    province: ShortText | None = None
+    postal_code: ShortText | None = None
+    country_code: Annotated[ShortText, AfterValidator(_country)] | None = None
+    phone: ShortText | None = None
     metadata: Metadata | None = None
 
 
 class LineItemInput(Body):
-    variant_id: str
+    variant_id: Id
     quantity: AddQuantity
 
 
 class CreateCart(Body):
-    region_id: str | None = None
-    sales_channel_id: str | None = None
-    email: Email | None = None
+    region_id: Id | None = None
+    sales_channel_id: Id | None = None
+    email: CartEmail | None = None
     currency_code: CurrencyCode | None = None
     items: list[LineItemInput] = []
     shipping_address: Address | None = None
@@ -63,15 +62,15 @@ class CreateCart(Body):
 
 
 class UpdateCart(Body):
-    email: Email | None = None
+    email: CartEmail | None = None
     shipping_address: Address | None = None
     billing_address: Address | None = None
-    region_id: str | None = None
+    region_id: Id | None = None
     metadata: Metadata | None = None
 
 
 class AddLineItem(Body):
-    variant_id: str
+    variant_id: Id
     quantity: AddQuantity
     metadata: Metadata | None = None
 
@@ -82,5 +81,5 @@ class UpdateLineItem(Body):
 
 
 class AddShippingMethod(Body):
-    option_id: str
-    data: dict[str, Any] | None = None
+    option_id: Id
+    data: JsonObject | None = None

@@ -28,12 +28,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, or_, select
+from sqlalchemy import ColumnElement, Numeric, and_, bindparam, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
-from mercato.carts.schemas import MAX_QUANTITY
 from mercato.customers.models import Customer
+from mercato.domain.limits import MAX_CART_AMOUNT, MAX_LINE_QUANTITY
+from mercato.domain.money import exact_major
 from mercato.domain.totals import DocumentTotals, compute_document_totals
 from mercato.errors import MercatoError, invalid, not_found
 from mercato.payments.models import PaymentCollection, PaymentSession
@@ -175,16 +176,31 @@ async def totals_by_cart(session: AsyncSession, carts: Sequence[Cart]) -> list[D
     return [compute_document_totals(items[c.id], methods[c.id], rates[c.region_id]) for c in carts]
 
 
-MAX_AMOUNT = 2**63 - 1  # money columns are PostgreSQL bigints
-
-
 async def cart_totals(session: AsyncSession, cart: Cart) -> DocumentTotals:
     """Exact totals of one cart (minor units), as shown on the cart and charged by payment."""
     await session.flush()
-    totals = (await totals_by_cart(session, [cart]))[0]
-    if totals.total > MAX_AMOUNT:
-        raise invalid(f"Cart {cart.id} total is too large to be paid")
-    return totals
+    return (await totals_by_cart(session, [cart]))[0]
+
+
+async def check_cart_amount(session: AsyncSession, cart: Cart) -> None:
+    """A change may not take the cart's amount before tax — what its lines and shipping methods
+    add up to — past ``MAX_CART_AMOUNT``: every total derived from the cart then fits a
+    ``BIGINT`` exactly (400 otherwise, nothing written). Tax does not count, so an operator's
+    new tax rate cannot push a cart past the bound (domain/limits.py)."""
+    await session.flush()
+    lines = select(
+        func.coalesce(func.sum(cast(CartLineItem.unit_price, Numeric) * CartLineItem.quantity), 0)
+    ).where(CartLineItem.cart_id == cart.id)
+    shipping = select(func.coalesce(func.sum(CartShippingMethod.amount), 0)).where(
+        CartShippingMethod.cart_id == cart.id
+    )
+    amount = await session.scalar(select(lines.scalar_subquery() + shipping.scalar_subquery()))
+    if amount is not None and amount > MAX_CART_AMOUNT:
+        limit = exact_major(MAX_CART_AMOUNT, cart.currency_code)
+        raise invalid(
+            f"Cart {cart.id} would amount to more than {limit} {cart.currency_code.upper()} "
+            "before tax, the largest cart allowed"
+        )
 
 
 # ---------------------------------------------------------------------------- payment collection
@@ -219,6 +235,7 @@ async def sync_payment_collection(session: AsyncSession, cart: Cart) -> PaymentC
 
 
 async def _finish(session: AsyncSession, cart: Cart) -> Cart:
+    await check_cart_amount(session, cart)
     cart.updated_at = datetime.now(UTC)
     await sync_payment_collection(session, cart)
     await session.commit()
@@ -382,10 +399,10 @@ async def _add_items(
         row = _sellable(found.get(variant_id), variant_id, cart)
         line = lines.get(variant_id)
         total_quantity = quantity + (line.quantity if line else 0)
-        if total_quantity > MAX_QUANTITY:
+        if total_quantity > MAX_LINE_QUANTITY:
             raise invalid(
                 f"Invalid request: quantity: the line of variant {variant_id} would exceed "
-                f"{MAX_QUANTITY} units"
+                f"{MAX_LINE_QUANTITY} units"
             )
         managed = row.manage_inventory and not row.allow_backorder
         if managed and total_quantity > row.available:

@@ -1,18 +1,18 @@
-from mercato.http.schemas import Body, Metadata
+from mercato.http.schemas import Body, Email, Metadata, Name, ShortText
 
 
 class RegisterCustomer(Body):
-    email: str
-    first_name: str | None = None
-    last_name: str | None = None
-    phone: str | None = None
-    company_name: str | None = None
+    email: Email
+    first_name: Name | None = None
+    last_name: Name | None = None
+    phone: ShortText | None = None
+    company_name: ShortText | None = None
     metadata: Metadata | None = None
 
 
 class UpdateCustomer(Body):
-    first_name: str | None = None
-    last_name: str | None = None
-    phone: str | None = None
-    company_name: str | None = None
+    first_name: Name | None = None
+    last_name: Name | None = None
+    phone: ShortText | None = None
+    company_name: ShortText | None = None
     metadata: Metadata | None = None

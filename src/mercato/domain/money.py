@@ -9,6 +9,10 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+from orjson import Fragment
+
+from mercato.domain.limits import MAX_UNIT_AMOUNT
+
 # ISO-4217 active codes. Exponent 2 unless listed in _EXPONENTS.
 CURRENCIES: frozenset[str] = frozenset(
     """aed afn all amd ang aoa ars aud awg azn bam bbd bdt bgn bhd bif bmd bnd bob bov brl bsd btn
@@ -63,6 +67,25 @@ def to_minor(amount: Decimal | int | float | str, currency_code: str) -> int:
     return int(scaled)
 
 
+def bounded_minor(amount: Decimal, currency_code: str) -> int:
+    """:func:`to_minor` for an amount a client sends (a price, a shipping amount, a capture):
+    at most :data:`~mercato.domain.limits.MAX_UNIT_AMOUNT` minor units."""
+    minor = to_minor(amount, currency_code)
+    if abs(minor) > MAX_UNIT_AMOUNT:
+        raise MoneyError(
+            f"must be at most {exact_major(MAX_UNIT_AMOUNT, currency_code)} {currency_code.upper()}"
+        )
+    return minor
+
+
+def field_minor(field: str, amount: Decimal, currency_code: str) -> int:
+    """:func:`bounded_minor` whose error names the body field (``Invalid request: amount: …``)."""
+    try:
+        return bounded_minor(amount, currency_code)
+    except MoneyError as exc:
+        raise MoneyError(f"Invalid request: {field}: {exc}") from None
+
+
 class _Divisors(dict[str, int]):
     """Minor units per major unit by currency code; an unlisted spelling (``"EUR"``) is
     computed on first use, an unknown code raises :class:`MoneyError`."""
@@ -75,15 +98,45 @@ class _Divisors(dict[str, int]):
 DIVISORS: dict[str, int] = _Divisors({code: 10 ** _EXPONENTS.get(code, 2) for code in CURRENCIES})
 
 
-def to_major(minor: int, currency_code: str) -> int | float:
-    """Integer minor units to the JSON number in major units (exact for realistic amounts).
+# Below this many minor units (in absolute value) an amount has at most 15 significant digits,
+# so the double nearest to it prints back as exactly its decimal digits (a double holds 15
+# significant decimal digits), and never in exponent form (orjson uses it from 10^16 on).
+FLOAT_EXACT_BELOW = 10**15
 
-    Whole amounts stay integers; otherwise ``minor / divisor`` is Python's correctly rounded
-    integer division, the same double as ``float(Decimal(minor).scaleb(-exponent))`` (a property
-    test checks it) at a fraction of the cost: every money field of every response goes here.
+JSONMoney = int | float | Fragment
+"""A money amount as a JSON number: ``int`` when whole, ``float`` when the float prints exactly,
+else an ``orjson.Fragment`` holding the exact decimal literal."""
+
+
+def exact_major(minor: int, currency_code: str) -> str:
+    """Minor units as the exact plain decimal literal of the major amount: ``"1234567.89"``."""
+    digits = exponent(currency_code)
+    sign = "-" if minor < 0 else ""
+    whole, fraction = divmod(abs(minor), 10**digits)
+    if not fraction:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{fraction:0{digits}d}".rstrip("0")
+
+
+def exact_fragment(minor: int, currency_code: str) -> Fragment:
+    return Fragment(exact_major(minor, currency_code))
+
+
+def to_major(minor: int, currency_code: str) -> JSONMoney:
+    """Integer minor units to the JSON number in major units, always exact and never in
+    exponent form.
+
+    Below :data:`FLOAT_EXACT_BELOW` minor units, whole amounts are integers and others
+    ``minor / divisor`` (Python's correctly rounded integer division, the same double as
+    ``float(Decimal(minor).scaleb(-exponent))``), which prints as the exact amount at a fraction
+    of the cost of building the text: every money field of every response goes here. Larger
+    amounts are their exact decimal literal (:func:`exact_fragment`); a property test checks
+    every case against the exact value.
     """
     if type(minor) is not int:  # e.g. a Decimal sum straight from PostgreSQL
         minor = int(minor)
+    if not -FLOAT_EXACT_BELOW < minor < FLOAT_EXACT_BELOW:
+        return exact_fragment(minor, currency_code)
     divisor = DIVISORS[currency_code]
     whole, remainder = divmod(minor, divisor)
     return whole if remainder == 0 else minor / divisor

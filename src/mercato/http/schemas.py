@@ -1,11 +1,35 @@
-"""Base request body models: strict types, unknown keys rejected, exact money amounts."""
+"""Base request body models: strict types, unknown keys rejected, exact money amounts, and the
+bounded text and JSON types every body field is declared with (api-conventions.md, "Request
+validation"), so each limit (``domain/limits.py``) is written once and shows in the OpenAPI
+schema (``maxLength``)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
+
+from mercato.domain.limits import (
+    EMAIL_LENGTH,
+    ID_LENGTH,
+    MAX_UNIT_AMOUNT,
+    METADATA_BYTES,
+    NAME_LENGTH,
+    PASSWORD_LENGTH,
+    TEXT_LENGTH,
+    URL_LENGTH,
+)
 
 
 def _has_nul(value: Any) -> bool:
@@ -41,19 +65,74 @@ def _exact_number(value: Any) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-MAX_AMOUNT = Decimal(10) ** 14  # in minor units (up to 4 decimals) this still fits a bigint
+# A currency's minor unit is never larger than its major unit, so no amount above this many major
+# units can be within ``MAX_UNIT_AMOUNT`` minor units; the exact bound is checked with the
+# currency (``domain.money.bounded_minor``).
+MAX_AMOUNT = Decimal(MAX_UNIT_AMOUNT)
 
 
 def _non_negative(value: Decimal) -> Decimal:
     if value < 0:
         raise ValueError("must be greater than or equal to 0")
-    if value >= MAX_AMOUNT:
-        raise ValueError(f"must be less than {MAX_AMOUNT}")
+    if value > MAX_AMOUNT:
+        raise ValueError(f"must be at most {MAX_AMOUNT}")
     return value
 
 
-Amount = Annotated[Decimal, BeforeValidator(_exact_number), AfterValidator(_non_negative)]
-Metadata = dict[str, Any]
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_exact_number),
+    AfterValidator(_non_negative),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": MAX_UNIT_AMOUNT}),
+]
+"""A money amount in major units (a JSON number, never a string)."""
+
+# --- text ---------------------------------------------------------------------------------------
+
+
+def _trimmed(max_length: int) -> StringConstraints:
+    """Surrounding whitespace removed; an empty result is a 400."""
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+
+
+Name = Annotated[str, _trimmed(NAME_LENGTH)]
+"""A name or title."""
+Handle = Annotated[str, _trimmed(NAME_LENGTH)]
+Email = Annotated[str, _trimmed(EMAIL_LENGTH)]
+ShortText = Annotated[str, StringConstraints(max_length=NAME_LENGTH)]
+"""Short free text kept as sent: skus, address fields, phones, reasons, tracking numbers."""
+LongText = Annotated[str, StringConstraints(max_length=TEXT_LENGTH)]
+"""Descriptions and notes."""
+Url = Annotated[str, StringConstraints(max_length=URL_LENGTH)]
+Id = Annotated[str, StringConstraints(max_length=ID_LENGTH)]
+"""A reference to a resource or a payment provider by id."""
+Password = Annotated[str, StringConstraints(max_length=PASSWORD_LENGTH)]
+
+
+# --- JSON objects -------------------------------------------------------------------------------
+def _serialized_size(value: dict[str, Any]) -> int:
+    """The compact JSON size; ``NaN`` and ``Infinity`` (which the body parser lets through)
+    cannot be stored as JSON: a 400, not a 500."""
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        raise ValueError("must not contain NaN or Infinity") from None
+    return len(text.encode())
+
+
+def _bounded_object(value: dict[str, Any]) -> dict[str, Any]:
+    if _serialized_size(value) > METADATA_BYTES:
+        raise ValueError(f"must be at most {METADATA_BYTES} bytes serialized")
+    return value
+
+
+JsonObject = Annotated[
+    dict[str, Any],
+    AfterValidator(_bounded_object),
+    Field(json_schema_extra={"description": f"At most {METADATA_BYTES} bytes serialized."}),
+]
+"""A free-form object (``metadata``, a provider's ``data``), at most 64 KiB as JSON."""
+Metadata = JsonObject
 
 
 def _currency(value: str) -> str:
@@ -65,4 +144,4 @@ def _currency(value: str) -> str:
     return code
 
 
-CurrencyCode = Annotated[str, AfterValidator(_currency)]
+CurrencyCode = Annotated[str, StringConstraints(max_length=3), AfterValidator(_currency)]

@@ -1,9 +1,9 @@
 from mercato.carts.schemas import Address
-from mercato.http.schemas import Body, Metadata
+from mercato.http.schemas import Body, Email, Metadata
 
 
 class UpdateOrder(Body):
-    email: str | None = None
+    email: Email | None = None
     shipping_address: Address | None = None
     billing_address: Address | None = None
     metadata: Metadata | None = None

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ulid import ULID
 
 from mercato.db.base import new_id
-from mercato.domain.money import exponent, to_minor
+from mercato.domain.money import exponent, field_minor
 from mercato.errors import invalid, not_allowed, not_found
 from mercato.events.service import dispatch, emit
 from mercato.orders.models import Order, OrderPaymentCollection, OrderTransaction
@@ -83,7 +83,7 @@ def _fmt(amount: int, currency_code: str) -> str:
 
 
 def _minor(amount: Decimal | None, currency_code: str) -> int | None:
-    return None if amount is None else to_minor(amount, currency_code)
+    return None if amount is None else field_minor("amount", amount, currency_code)
 
 
 # --------------------------------------------------------------------------- shares

@@ -1,18 +1,16 @@
 """Payment request bodies (store collections, admin/vendor capture and refund): strict,
 unknown keys rejected."""
 
-from typing import Any
-
-from mercato.http.schemas import Amount, Body
+from mercato.http.schemas import Amount, Body, Id, JsonObject, LongText, ShortText
 
 
 class CreatePaymentCollection(Body):
-    cart_id: str
+    cart_id: Id
 
 
 class CreatePaymentSession(Body):
-    provider_id: str
-    data: dict[str, Any] | None = None
+    provider_id: Id
+    data: JsonObject | None = None
 
 
 class CaptureAmount(Body):
@@ -25,5 +23,5 @@ class RefundAmount(Body):
     """``{amount?, note?, reason?}``; without an amount, everything left to refund."""
 
     amount: Amount | None = None
-    note: str | None = None
-    reason: str | None = None
+    note: LongText | None = None
+    reason: ShortText | None = None

@@ -1,32 +1,47 @@
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
-from mercato.domain.money import to_minor
-from mercato.http.schemas import Amount, Body, CurrencyCode, Metadata
+from mercato.domain.money import bounded_minor
+from mercato.http.schemas import (
+    Amount,
+    Body,
+    CurrencyCode,
+    Handle,
+    Id,
+    LongText,
+    Metadata,
+    Name,
+    ShortText,
+    Url,
+)
 
 ProductStatus = Literal["draft", "published"]
 Quantity = Annotated[int, Field(ge=0, le=2**31 - 1)]  # an integer column
 
 
 class PriceInput(Body):
-    amount: Amount
     currency_code: CurrencyCode
+    amount: Amount
 
-    @model_validator(mode="after")
-    def _exact_in_currency(self) -> "PriceInput":
-        """Too many decimals for the currency: a 400 naming the price (MoneyError is a ValueError)."""
-        to_minor(self.amount, self.currency_code)
-        return self
+    @field_validator("amount")
+    @classmethod
+    def _exact_in_currency(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
+        """Too many decimals for the currency, or more than the largest unit price: a 400
+        naming the amount (MoneyError is a ValueError)."""
+        if "currency_code" in info.data:  # else the currency's own error is reported
+            bounded_minor(amount, info.data["currency_code"])
+        return amount
 
 
 class ChannelRef(Body):
-    id: str
+    id: Id
 
 
 class CreateVariant(Body):
-    title: str
-    sku: str | None = None
+    title: Name
+    sku: ShortText | None = None
     prices: list[PriceInput] = []
     manage_inventory: bool = True
     allow_backorder: bool = False
@@ -36,8 +51,8 @@ class CreateVariant(Body):
 
 
 class UpdateVariant(Body):
-    title: str | None = None
-    sku: str | None = None
+    title: Name | None = None
+    sku: ShortText | None = None
     prices: list[PriceInput] | None = None
     manage_inventory: bool | None = None
     allow_backorder: bool | None = None
@@ -47,11 +62,11 @@ class UpdateVariant(Body):
 
 
 class CreateProduct(Body):
-    title: str
-    seller_id: str
-    handle: str | None = None
-    description: str | None = None
-    thumbnail: str | None = None
+    title: Name
+    seller_id: Id
+    handle: Handle | None = None
+    description: LongText | None = None
+    thumbnail: Url | None = None
     status: ProductStatus = "published"
     sales_channels: list[ChannelRef] = []
     variants: list[CreateVariant] = []
@@ -59,10 +74,10 @@ class CreateProduct(Body):
 
 
 class UpdateProduct(Body):
-    title: str | None = None
-    handle: str | None = None
-    description: str | None = None
-    thumbnail: str | None = None
+    title: Name | None = None
+    handle: Handle | None = None
+    description: LongText | None = None
+    thumbnail: Url | None = None
     status: ProductStatus | None = None
     sales_channels: list[ChannelRef] | None = None
     metadata: Metadata | None = None

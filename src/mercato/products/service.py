@@ -3,17 +3,17 @@ stock at the seller's stock location."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.auth.service import commit_unique
+from mercato.auth.service import commit_unique, flush_unique
+from mercato.db.handles import free_handle
 from mercato.domain.money import to_minor
 from mercato.errors import duplicate, invalid
-from mercato.http.text import kebab
+from mercato.http.text import INVALID_HANDLE, is_handle, kebab
 from mercato.products.models import (
     InventoryLevel,
     Price,
@@ -23,8 +23,6 @@ from mercato.products.models import (
 )
 from mercato.sales_channels.service import require_channels
 from mercato.sellers.models import Seller, StockLocation
-
-_HANDLE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 async def _seller_location(session: AsyncSession, seller_id: str) -> str:
@@ -39,8 +37,8 @@ async def _seller_location(session: AsyncSession, seller_id: str) -> str:
 
 
 async def _check_handle(session: AsyncSession, handle: str, *, except_id: str | None = None) -> str:
-    if not _HANDLE.match(handle):
-        raise invalid("Invalid request: handle: must be lower-case kebab-case (a-z, 0-9, -)")
+    if not is_handle(handle):
+        raise invalid(INVALID_HANDLE)
     query = select(Product.id).where(Product.handle == handle, Product.deleted_at.is_(None))
     if except_id:
         query = query.where(Product.id != except_id)
@@ -115,11 +113,14 @@ async def create_product(
     **fields: Any,
 ) -> Product:
     location_id = await _seller_location(session, seller_id)
-    handle = await _check_handle(session, handle if handle is not None else kebab(fields["title"]))
+    if handle is None:  # derived: a taken one gets a suffix
+        handle = await free_handle(session, Product, kebab(fields["title"], fallback="product"))
+    else:  # chosen: a taken one is a 422
+        handle = await _check_handle(session, handle)
     channel_ids = await require_channels(session, [c["id"] for c in sales_channels])
     product = Product(seller_id=seller_id, handle=handle, metadata_=metadata, **fields)
     session.add(product)
-    await session.flush()
+    await flush_unique(session, f"Product with handle {handle} already exists")
     session.add_all(
         ProductSalesChannel(product_id=product.id, sales_channel_id=sc) for sc in channel_ids
     )

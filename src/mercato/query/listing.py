@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
+from mercato.domain.limits import QUERY_TEXT_LENGTH
 from mercato.errors import invalid, not_found
 from mercato.query.driver import FixedQuery, rows_of
 from mercato.query.fields import (
@@ -140,6 +141,7 @@ class Filter:
             return _parse_int(name, raw)
         if self.kind == "boolean":
             return _parse_bool(name, raw)
+        _check_text_length(name, raw)
         if self.choices is not None and raw not in self.choices:
             raise invalid(f"{name} must be one of: {', '.join(sorted(self.choices))}")
         return raw
@@ -194,6 +196,13 @@ class Filter:
                 return col < param
             case _:
                 return col <= param
+
+
+def _check_text_length(name: str, raw: str) -> None:
+    """Text longer than any filtered column holds cannot match; refused before it reaches an
+    index (a 400, as for a body)."""
+    if len(raw) > QUERY_TEXT_LENGTH:
+        raise invalid(f"{name} must be at most {QUERY_TEXT_LENGTH} characters")
 
 
 def like_pattern(q: str) -> str:
@@ -356,6 +365,8 @@ def parse_list_request(spec: ListSpec, params: Mapping[str, Any]) -> ListRequest
     q = params.get("q")
     if q is not None and not isinstance(q, str):
         raise invalid("q must be a single value")
+    if q is not None:
+        _check_text_length("q", q)
     fields_param = params.get("fields")
     if fields_param is not None and not isinstance(fields_param, str):
         raise invalid("fields must be a comma-separated string")

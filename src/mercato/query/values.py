@@ -10,7 +10,7 @@ from typing import Any
 from orjson import OPT_UTC_Z
 from orjson import dumps as _dumps
 
-from mercato.domain.money import DIVISORS, to_major
+from mercato.domain.money import DIVISORS, FLOAT_EXACT_BELOW, JSONMoney, to_major
 from mercato.query.fields import Field
 
 
@@ -46,23 +46,24 @@ def money(amount_attr: str, currency_attr: str = "currency_code") -> Field:
     """Minor units stored on the row, rendered as the major-unit JSON number."""
     read = attrgetter(amount_attr, currency_attr)
 
-    def get(obj: Any) -> int | float | None:
+    def get(obj: Any) -> JSONMoney | None:
         amount, currency = read(obj)
         return None if amount is None else to_major(amount, currency)
 
     amount, currency = _identifier(amount_attr), _identifier(currency_attr)
-    # ``to_major`` inlined for the stored case, an ``int``: a page of orders renders hundreds
-    # of amounts, and the call costs more than the division.
+    # ``to_major`` inlined for the common case, an ``int`` that prints exactly as a float: a
+    # page of orders renders hundreds of amounts, and the call costs more than the division.
     expr = (
         f"None if (_a := r.{amount}) is None"
-        f" else _to_major(_a, r.{currency}) if type(_a) is not int"
+        f" else _to_major(_a, r.{currency})"
+        f" if type(_a) is not int or not -_float_exact < _a < _float_exact"
         f" else _a // _d if not _a % (_d := _divisors[r.{currency}]) else _a / _d"
     )
     return Field(
         get,
         (amount_attr, currency_attr),
         expr=expr,
-        env={"_to_major": to_major, "_divisors": DIVISORS},
+        env={"_to_major": to_major, "_divisors": DIVISORS, "_float_exact": FLOAT_EXACT_BELOW},
     )
 
 

@@ -1,9 +1,9 @@
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
 
-from mercato.http.schemas import Body, CurrencyCode, Metadata, _exact_number
+from mercato.http.schemas import Body, CurrencyCode, Id, Metadata, Name, _exact_number
 
 
 def _percent(value: Decimal) -> Decimal:
@@ -20,25 +20,30 @@ def _country(value: str) -> str:
     return value.lower()
 
 
-TaxRate = Annotated[Decimal, BeforeValidator(_exact_number), AfterValidator(_percent)]
-Country = Annotated[str, AfterValidator(_country)]
+TaxRate = Annotated[
+    Decimal,
+    BeforeValidator(_exact_number),
+    AfterValidator(_percent),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 100}),
+]
+Country = Annotated[str, StringConstraints(max_length=2), AfterValidator(_country)]
 
 
 class CreateRegion(Body):
-    name: str
+    name: Name
     currency_code: CurrencyCode
     countries: list[Country] = []
     tax_rate: TaxRate = Decimal(0)
     tax_inclusive: bool = False
-    payment_providers: list[str] | None = None
+    payment_providers: list[Id] | None = None
     metadata: Metadata | None = None
 
 
 class UpdateRegion(Body):
-    name: str | None = None
+    name: Name | None = None
     currency_code: CurrencyCode | None = None
     countries: list[Country] | None = None
     tax_rate: TaxRate | None = None
     tax_inclusive: bool | None = None
-    payment_providers: list[str] | None = None
+    payment_providers: list[Id] | None = None
     metadata: Metadata | None = None

@@ -1,15 +1,15 @@
-from mercato.http.schemas import Body, Metadata
+from mercato.http.schemas import Body, LongText, Metadata, Name
 
 
 class CreateSalesChannel(Body):
-    name: str
-    description: str | None = None
+    name: Name
+    description: LongText | None = None
     is_disabled: bool = False
     metadata: Metadata | None = None
 
 
 class UpdateSalesChannel(Body):
-    name: str | None = None
-    description: str | None = None
+    name: Name | None = None
+    description: LongText | None = None
     is_disabled: bool | None = None
     metadata: Metadata | None = None

@@ -1,31 +1,40 @@
 from typing import Literal
 
-from mercato.http.schemas import Body, Metadata
+from mercato.http.schemas import (
+    Body,
+    Email,
+    Handle,
+    LongText,
+    Metadata,
+    Name,
+    Password,
+    Url,
+)
 
 SellerStatus = Literal["active", "suspended"]
 
 
 class CreateSeller(Body):
-    name: str
-    handle: str | None = None
-    email: str | None = None
-    description: str | None = None
-    logo: str | None = None
+    name: Name
+    handle: Handle | None = None
+    email: Email | None = None
+    description: LongText | None = None
+    logo: Url | None = None
     status: SellerStatus = "active"
     metadata: Metadata | None = None
 
 
 class UpdateSeller(Body):
-    name: str | None = None
-    handle: str | None = None
-    email: str | None = None
-    description: str | None = None
-    logo: str | None = None
+    name: Name | None = None
+    handle: Handle | None = None
+    email: Email | None = None
+    description: LongText | None = None
+    logo: Url | None = None
     status: SellerStatus | None = None
     metadata: Metadata | None = None
 
 
 class CreateMember(Body):
-    email: str
-    password: str
-    name: str | None = None
+    email: Email
+    password: Password
+    name: Name | None = None

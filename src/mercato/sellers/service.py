@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.auth.service import add_identity, commit_unique, normalise_email
+from mercato.auth.service import add_identity, commit_unique, flush_unique, normalise_email
+from mercato.db.handles import free_handle
 from mercato.errors import duplicate, invalid
-from mercato.http.text import kebab
+from mercato.http.text import INVALID_HANDLE, is_handle, kebab
 from mercato.sellers.models import Seller, SellerMember, StockLocation
-
-_HANDLE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 
 def _check_handle(handle: str) -> str:
-    if not _HANDLE.match(handle):
-        raise invalid("Invalid request: handle: must be lower-case kebab-case (a-z, 0-9, -)")
+    if not is_handle(handle):
+        raise invalid(INVALID_HANDLE)
     return handle
 
 
@@ -43,11 +41,13 @@ async def create_seller(
 ) -> Seller:
     if not name.strip():
         raise invalid("Invalid request: name: must not be empty")
-    handle = _check_handle(handle) if handle is not None else kebab(name)
-    await _ensure_handle_free(session, handle)
+    if handle is None:  # derived: a taken one gets a suffix
+        handle = await free_handle(session, Seller, kebab(name, fallback="seller"))
+    else:  # chosen: a taken one is a 422
+        await _ensure_handle_free(session, _check_handle(handle))
     seller = Seller(name=name, handle=handle, metadata_=metadata, **fields)
     session.add(seller)
-    await session.flush()
+    await flush_unique(session, f"Seller with handle {handle} already exists")
     session.add(StockLocation(name=f"{name} warehouse", seller_id=seller.id))
     await commit_unique(session, f"Seller with handle {handle} already exists")
     return seller

@@ -1,20 +1,18 @@
-from typing import Any
-
-from mercato.http.schemas import Amount, Body, CurrencyCode, Metadata
+from mercato.http.schemas import Amount, Body, CurrencyCode, Id, JsonObject, Metadata, Name
 
 
 class CreateShippingOption(Body):
-    name: str
-    seller_id: str
-    region_id: str | None = None
+    name: Name
+    seller_id: Id
+    region_id: Id | None = None
     currency_code: CurrencyCode | None = None
     amount: Amount
-    data: dict[str, Any] | None = None
+    data: JsonObject | None = None
     metadata: Metadata | None = None
 
 
 class UpdateShippingOption(Body):
-    name: str | None = None
+    name: Name | None = None
     amount: Amount | None = None
-    data: dict[str, Any] | None = None
+    data: JsonObject | None = None
     metadata: Metadata | None = None

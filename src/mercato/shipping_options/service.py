@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.domain.money import to_minor
+from mercato.domain.money import field_minor
 from mercato.errors import invalid
 from mercato.regions.models import Region
 from mercato.sellers.models import Seller
@@ -47,7 +47,7 @@ async def create_shipping_option(
         seller_id=seller_id,
         region_id=region_id,
         currency_code=currency_code,
-        amount=to_minor(amount, currency_code),
+        amount=field_minor("amount", amount, currency_code),
         data=data,
         metadata_=metadata,
     )
@@ -63,7 +63,7 @@ async def update_shipping_option(
         if name in changes and changes[name] is None:
             raise invalid(f"Invalid request: {name}: must not be null")
     if "amount" in changes:
-        changes["amount"] = to_minor(changes["amount"], option.currency_code)
+        changes["amount"] = field_minor("amount", changes["amount"], option.currency_code)
     for name, value in changes.items():
         setattr(option, "metadata_" if name == "metadata" else name, value)
     await session.commit()

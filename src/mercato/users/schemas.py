@@ -1,15 +1,15 @@
-from mercato.http.schemas import Body, Metadata
+from mercato.http.schemas import Body, Email, Metadata, Name, Password
 
 
 class CreateUser(Body):
-    email: str
-    password: str
-    first_name: str | None = None
-    last_name: str | None = None
+    email: Email
+    password: Password
+    first_name: Name | None = None
+    last_name: Name | None = None
     metadata: Metadata | None = None
 
 
 class UpdateUser(Body):
-    first_name: str | None = None
-    last_name: str | None = None
+    first_name: Name | None = None
+    last_name: Name | None = None
     metadata: Metadata | None = None
