@@ -22,65 +22,24 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import uvicorn
+    """uvicorn, with its own worker processes when ``--workers`` > 1 (each builds the app).
 
-    from mercato.http.app import create_app
+    TCP_NODELAY is on for every connection without a word from us: uvloop sets it on each TCP
+    transport, and asyncio on each one accepted from uvicorn's ``IPPROTO_TCP`` listening socket
+    (tests/api/test_serving.py reads it on the server's side)."""
+    import uvicorn
 
     _database_url()  # start the embedded database before serving, if it is used
     print(f"Mercato API on http://{args.host}:{args.port}  (OpenAPI docs: /docs)", flush=True)
-    if args.workers > 1:
-        _serve_workers(args)
-        return
     uvicorn.run(
-        create_app(),
-        host=args.host,
-        port=args.port,
-        workers=1,
-        log_level="info",
-        access_log=not args.no_access_log,
-    )
-
-
-def _serve_workers(args: argparse.Namespace) -> None:
-    """``uvicorn.run(..., workers=N)`` with TCP_NODELAY on the shared listening socket and
-    connections shared evenly by the workers.
-
-    asyncio only disables Nagle on sockets created with ``IPPROTO_TCP``; uvicorn's shared socket
-    is not, so every response (headers and body are two writes) waited for the client's delayed
-    ACK: +40 ms per request. Accepted connections inherit the option from the listener.
-    On POSIX systems the workers' loop balances accepts through a board in a temporary
-    directory (:mod:`mercato.http.serving`).
-    """
-    import os
-    import socket
-    import tempfile
-
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
-    balanced = os.name == "posix"  # the board needs fcntl and mmap'd files
-    config = uvicorn.Config(
         "mercato.http.app:create_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        loop="mercato.http.serving:balanced_loop" if balanced else "auto",
         log_level="info",
         access_log=not args.no_access_log,
     )
-    sock = config.bind_socket()
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    if not balanced:
-        Multiprocess(config, sockets=[sock]).run()
-        return
-    from mercato.http import serving
-
-    with tempfile.TemporaryDirectory(prefix="mercato-serve-") as directory:
-        board = os.path.join(directory, "accept-board")
-        serving.create_board(board)
-        os.environ[serving.BOARD_ENV] = board  # inherited by the spawned workers
-        Multiprocess(config, sockets=[sock]).run()
 
 
 async def _with_session(work):

@@ -6,10 +6,10 @@ import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
+from mercato.http import routers
 from mercato.http.body_limit import LimitRequestBody
 from mercato.http.errors import install_error_handlers
 from mercato.http.sessions import CloseSessions
@@ -42,18 +42,17 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(CloseSessions)
     app.add_middleware(LimitRequestBody, max_bytes=get_settings().max_body_bytes)
-    _install_routes(app)
+    routers.include_routers(app)
     return app
 
 
 def _settle_garbage_collector() -> None:
-    """Move everything alive at start-up (modules, routes, mappers: ~150,000 objects) out of the
-    collector's reach and collect young objects less often.
+    """Move everything alive at start-up (modules, routes, mappers) out of the collector's reach
+    and collect young objects less often.
 
     Responses allocate many short-lived objects; with the defaults a full collection walked the
-    whole start-up heap every few hundred requests, an 80-120 ms pause that showed as p99
-    latency (docs/benchmarks.md). Request garbage is freed by reference counting; cycles are
-    still collected, just less eagerly."""
+    whole start-up heap every few hundred requests, a pause that showed as p99 latency. Request
+    garbage is freed by reference counting; cycles are still collected, just less eagerly."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 20)
@@ -65,26 +64,3 @@ def _bind(app: FastAPI, engine: AsyncEngine) -> None:
     skipping ``BEGIN``/``ROLLBACK`` saves two round trips per request."""
     app.state.sessionmaker = session_factory(engine)
     app.state.read_sessionmaker = session_factory(engine, read_only=True)
-
-
-def _install_routes(app: FastAPI) -> None:
-    """The app's routes as one :class:`~mercato.http.routing.RouteTable`, which the OpenAPI
-    schema is generated from too (FastAPI's own looks only at routes listed directly)."""
-    from mercato.http import routers
-
-    table = routers.route_table(app)
-    app.router.routes.append(table)
-
-    def openapi() -> dict:
-        if not app.openapi_schema:
-            app.openapi_schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                openapi_version=app.openapi_version,
-                description=app.description,
-                routes=table.routes,
-                separate_input_output_schemas=app.separate_input_output_schemas,
-            )
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

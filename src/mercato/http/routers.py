@@ -1,19 +1,22 @@
 """Every audience's router, with its authentication declared once, here.
 
 ``/admin/*`` needs an admin (user token or secret key), ``/store/*`` a publishable key (customer
-routes add the customer token themselves), ``/vendor/*`` a seller member.
+routes add the customer token themselves), ``/vendor/*`` a seller member; ``/auth/*`` and
+``/health`` are open.
 """
 
 from __future__ import annotations
 
-from fastapi import Depends, FastAPI
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI
 
 from mercato.http.deps import admin, store, vendor
-from mercato.http.routing import RouteTable, flatten
 
 
-def route_table(app: FastAPI) -> RouteTable:
-    """Every route of the API, each audience's with its authentication."""
+def include_routers(app: FastAPI) -> None:
+    """Include each feature's routers in ``app`` through its audience's router."""
     from mercato.api_keys import routes as api_keys
     from mercato.auth import routes as auth
     from mercato.carts import routes as carts
@@ -32,7 +35,9 @@ def route_table(app: FastAPI) -> RouteTable:
     from mercato.shipping_options import routes as shipping_options
     from mercato.users import routes as users
 
-    admin_routes = [
+    public = _audience(None, health.router, auth.router)
+    admin_api = _audience(
+        admin,
         users.router,
         customers.admin_router,
         sellers.admin_router,
@@ -46,8 +51,9 @@ def route_table(app: FastAPI) -> RouteTable:
         events.admin_router,
         payments.admin_router,
         fulfillments.admin_router,
-    ]
-    store_routes = [
+    )
+    store_api = _audience(
+        store,
         customers.store_router,
         regions.store_router,
         products.store_router,
@@ -56,25 +62,21 @@ def route_table(app: FastAPI) -> RouteTable:
         payments.store_router,
         checkout.router,
         order_groups.store_router,
-    ]
-    vendor_routes = [
+    )
+    vendor_api = _audience(
+        vendor,
         sellers.vendor_router,
         orders.vendor_router,
         payments.vendor_router,
         fulfillments.vendor_router,
-    ]
-
-    audiences = [
-        ([], [health.router, auth.router]),
-        ([Depends(admin)], admin_routes),
-        ([Depends(store)], store_routes),
-        ([Depends(vendor)], vendor_routes),
-    ]
-    return RouteTable(
-        [
-            route
-            for dependencies, routers in audiences
-            for router in routers
-            for route in flatten(router, dependencies=dependencies, app=app)
-        ]
     )
+    for audience in (public, admin_api, store_api, vendor_api):
+        app.include_router(audience)
+
+
+def _audience(authenticate: Callable[..., Any] | None, *routers: APIRouter) -> APIRouter:
+    """One router holding ``routers``, each of their routes behind ``authenticate``."""
+    audience = APIRouter(dependencies=[Depends(authenticate)] if authenticate else [])
+    for router in routers:
+        audience.include_router(router)
+    return audience
