@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
+from mercato.http import idempotency
 from mercato.http.errors import install_error_handlers
 from mercato.http.sessions import CloseSessions
 from mercato.settings import get_settings
@@ -40,6 +41,7 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
         _bind(app, engine)
     install_error_handlers(app)
     app.add_middleware(CloseSessions)
+    idempotency.install(app)
     _install_routes(app)
     return app
 
