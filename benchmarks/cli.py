@@ -86,7 +86,7 @@ def cmd_bench_seed(args: argparse.Namespace) -> None:
         seed(
             url,
             SeedConfig(groups=args.groups, seed=args.seed),
-            password_hash=hash_password(_password()),
+            password_hash=asyncio.run(hash_password(_password())),
             log=lambda line: print(line, flush=True),
         )
     )

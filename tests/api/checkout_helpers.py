@@ -122,12 +122,17 @@ async def cart_with_items(
 
 
 async def pay(
-    client, market: Marketplace, cart_id: str, provider: str = "pp_system_default", **data
+    client,
+    market: Marketplace,
+    cart_id: str,
+    provider: str = "pp_system_default",
+    headers: dict[str, str] | None = None,
+    **data,
 ):
+    """A payment session for the cart (``headers``: the owner's token, for a customer's cart)."""
+    store = {**market.store, **(headers or {})}
     collection = ok(
-        await client.post(
-            "/store/payment-collections", json={"cart_id": cart_id}, headers=market.store
-        )
+        await client.post("/store/payment-collections", json={"cart_id": cart_id}, headers=store)
     )["payment_collection"]
     body: dict[str, Any] = {"provider_id": provider}
     if data:
@@ -136,7 +141,7 @@ async def pay(
         await client.post(
             f"/store/payment-collections/{collection['id']}/payment-sessions",
             json=body,
-            headers=market.store,
+            headers=store,
         )
     )
     return collection
@@ -154,5 +159,5 @@ async def ready_cart(client, market: Marketplace, items=None, **kwargs) -> dict[
     provider = kwargs.pop("provider", "pp_system_default")
     data = kwargs.pop("data", {})
     cart = await cart_with_items(client, market, items, **kwargs)
-    await pay(client, market, cart["id"], provider, **data)
+    await pay(client, market, cart["id"], provider, kwargs.get("headers"), **data)
     return cart

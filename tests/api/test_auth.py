@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from mercato.api_keys.models import ApiKey
 from mercato.auth.models import AuthIdentity
 from mercato.auth.tokens import TokenClaims, issue_token
 from mercato.http.deps import INVALID_KEY, MISSING_KEY
@@ -139,6 +140,41 @@ async def test_secret_api_key_authenticates_admin_until_revoked(client, admin_he
     ok(await client.post(f"/admin/api-keys/{key['id']}/revoke", headers=admin_headers))
     response = await client.get("/admin/users", headers=headers)
     assert (response.status_code, response.json()) == (401, UNAUTHORIZED)
+
+
+async def test_secret_keys_die_with_the_user_who_created_them(client, app, admin_headers):
+    """marketplace-setup.md: deleting a user revokes its secret keys in the same transaction."""
+    ok(
+        await client.post(
+            "/admin/users",
+            json={"email": "second@example.com", "password": PASSWORD},
+            headers=admin_headers,
+        )
+    )
+    second = await login(client, "user", "second@example.com", PASSWORD)
+    second_id = ok(await client.get("/admin/users/me", headers=second))["user"]["id"]
+    keys = [await create_api_key(client, second, "secret", title=f"ci {n}") for n in (1, 2)]
+    publishable = await create_api_key(client, second, "publishable")
+    mine = await create_api_key(client, admin_headers, "secret")
+    for key in keys:
+        ok(await client.get("/admin/users", headers=basic(key["token"])))
+
+    ok(await client.delete(f"/admin/users/{second_id}", headers=basic(mine["token"])))
+    for key in keys:
+        response = await client.get("/admin/users", headers=basic(key["token"]))
+        assert (response.status_code, response.json()) == (401, UNAUTHORIZED)
+        shown = ok(await client.get(f"/admin/api-keys/{key['id']}", headers=admin_headers))
+        assert shown["api_key"]["revoked_at"] is not None
+    me = ok(await client.get("/admin/users/me", headers=admin_headers))["user"]["id"]
+    async with app.state.sessionmaker() as session:
+        revokers = await session.scalars(
+            select(ApiKey.revoked_by).where(ApiKey.id.in_([k["id"] for k in keys]))
+        )
+        assert set(revokers) == {me}
+    # other users' keys and publishable keys (public, not credentials) are left alone
+    ok(await client.get("/admin/users", headers=basic(mine["token"])))
+    shown = ok(await client.get(f"/admin/api-keys/{publishable['id']}", headers=admin_headers))
+    assert shown["api_key"]["revoked_at"] is None
 
 
 async def test_publishable_key_is_not_an_admin_credential(client, admin_headers):

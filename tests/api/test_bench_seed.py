@@ -16,7 +16,9 @@ GROUPS = 50
 
 async def _seed(database_url: str) -> None:
     config = SeedConfig(groups=GROUPS, sellers=12, products=60, customers=300, chunk=20)
-    await seed(database_url, config, password_hash=hash_password(PASSWORD), log=lambda _: None)
+    await seed(
+        database_url, config, password_hash=await hash_password(PASSWORD), log=lambda _: None
+    )
 
 
 async def test_bench_seed_is_consistent(engine, database_url):

@@ -3,6 +3,7 @@ filters never change, customer scoping in the store, and constant query counts."
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -142,6 +143,112 @@ async def test_q_matches_email_name_display_id_and_ids(client, scene):
     assert await listed(client, market, q="bob", seller_id=scene[1]["a"]) == []
 
 
+async def test_q_matches_the_email_of_guest_groups(client, scene):
+    """A guest group's email is its cart's; a customer's group is found by the customer's
+    email, not by the email its cart was given."""
+    market, sellers, customers, groups = scene
+    readme = await checkout(client, market, [sellers["c"]], email="guest@shopper.test")
+    assert await listed(client, market, q="guest@shopper.test") == [readme["id"]]
+    assert await listed(client, market, q="GUEST@SHOPPER") == [readme["id"]]
+    assert await listed(client, market, q="guest@") == [readme["id"], groups["guest"]["id"]]
+    assert await listed(client, market, q="shopper.test", seller_id=sellers["a"]) == []
+    # an open guest cart with a matching email is not a group
+    ok(
+        await client.post(
+            "/store/carts",
+            json={"region_id": market.region["id"], "email": "guest@shopper.test"},
+            headers=market.store,
+        )
+    )
+    assert await listed(client, market, q="guest@shopper.test") == [readme["id"]]
+    # alice gives her cart another email: her group is still found by her own email only
+    items = [(market.variants[sellers["a"]][0], 1)]
+    cart = await ready_cart(client, market, items, headers=customers["alice"])
+    changed = await client.post(
+        f"/store/carts/{cart['id']}",
+        json={"email": "elsewhere@work.test"},
+        headers={**market.store, **customers["alice"]},
+    )
+    assert ok(changed)["cart"]["email"] == "elsewhere@work.test"
+    ok(
+        await client.post(
+            "/store/payment-collections/"
+            + ok(
+                await client.post(
+                    "/store/payment-collections",
+                    json={"cart_id": cart["id"]},
+                    headers={**market.store, **customers["alice"]},
+                )
+            )["payment_collection"]["id"]
+            + "/payment-sessions",
+            json={"provider_id": "pp_system_default"},
+            headers={**market.store, **customers["alice"]},
+        )
+    )
+    group = ok(await complete(client, market, cart["id"], customers["alice"]))["order_group"]
+    assert await listed(client, market, q="elsewhere@work") == []
+    assert group["id"] in await listed(client, market, q="alice@example.com")
+
+
+async def test_q_on_emails_is_served_by_indexes(client, app, scene, engine, database_url):
+    """With sequential scans discouraged, no statement of a ``q`` search scans the groups —
+    nor the carts and customers where ``pg_trgm`` gives them trigram indexes (migrations 0002,
+    0006) — prefetched or as a subquery."""
+    import asyncpg
+    from sqlalchemy import event
+
+    from mercato.order_groups.resources import ADMIN_GROUP_LIST
+
+    market, _, _, groups = scene
+    statements: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, *args) -> None:
+        statements.append((statement, tuple(parameters or ())))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        assert await listed(client, market, q="guest@example.com") == [groups["guest"]["id"]]
+        ADMIN_GROUP_LIST.q.limit, limit = 0, ADMIN_GROUP_LIST.q.limit
+        try:
+            assert await listed(client, market, q="guest@example.com") == [groups["guest"]["id"]]
+        finally:
+            ADMIN_GROUP_LIST.q.limit = limit
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+
+    searches = [(sql, args) for sql, args in statements if "lower(" in sql and "LIKE" in sql]
+    assert len(searches) >= 3  # the prefetch, then the page as a subquery search (and count)
+    conn = await asyncpg.connect(database_url)
+    scanned: set[str] = set()
+    indexes: set[str] = set()
+    try:
+        trigram = await conn.fetchval("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")
+        undo = conn.transaction()
+        await undo.start()
+        await conn.execute("SET LOCAL enable_seqscan = off")
+        if trigram:  # the only other way into guest carts, which on these few rows wins
+            await conn.execute("DROP INDEX ix_cart_customer_id")
+        for sql, args in searches:
+            plan = json.loads(await conn.fetchval("EXPLAIN (FORMAT JSON) " + sql, *args))
+            scanned |= set(_plan_values(plan[0]["Plan"], "Relation Name", "Seq Scan"))
+            indexes |= set(_plan_values(plan[0]["Plan"], "Index Name"))
+        await undo.rollback()
+    finally:
+        await conn.close()
+    assert "order_group" not in scanned
+    if trigram:
+        assert scanned.isdisjoint({"cart", "customer"}), scanned
+        assert {"ix_cart_guest_email_trgm", "ix_customer_email_trgm"} <= indexes, indexes
+
+
+def _plan_values(plan: dict, key: str, node_type: str | None = None) -> list[str]:
+    """``key`` of every node of an EXPLAIN plan (of the nodes of ``node_type`` only)."""
+    found = [plan[key]] if key in plan and node_type in (None, plan["Node Type"]) else []
+    for child in plan.get("Plans", []):
+        found.extend(_plan_values(child, key, node_type))
+    return found
+
+
 async def test_count_is_the_total_whatever_the_page(client, scene, count_statements):
     """A page that is not full ends the result, so its count needs no statement; full and empty
     pages count (all three groups either way)."""
@@ -174,7 +281,8 @@ async def test_a_broad_q_falls_back_to_a_subquery(client, scene, monkeypatch):
     monkeypatch.setattr(ADMIN_GROUP_LIST.q, "limit", 1)
     assert await listed(client, market, **broad) == prefetched
     assert await listed(client, market, q="bob") == [groups["bob"]["id"]]
-    assert len(prefetched) == 2  # alice and bob have accounts; the guest group has no customer
+    assert len(prefetched) == 3  # alice's and bob's by their accounts, the guest's by its cart
+    assert await listed(client, market, q="guest@") == [groups["guest"]["id"]]
 
 
 async def test_bad_list_requests_are_rejected(client, scene):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +45,23 @@ async def revoke_api_key(session: AsyncSession, *, key: ApiKey, revoked_by: str 
     key.revoked_by = revoked_by
     await session.commit()
     return key
+
+
+async def revoke_secret_keys_of(
+    session: AsyncSession, *, user_id: str, revoked_by: str | None
+) -> None:
+    """Revoke every live secret key ``user_id`` created, in the caller's transaction: a secret
+    key acts as its creator and dies with them (marketplace-setup.md)."""
+    await session.execute(
+        update(ApiKey)
+        .where(
+            ApiKey.created_by == user_id,
+            ApiKey.type == "secret",
+            ApiKey.revoked_at.is_(None),
+            ApiKey.deleted_at.is_(None),
+        )
+        .values(revoked_at=datetime.now(UTC), revoked_by=revoked_by)
+    )
 
 
 async def delete_api_key(session: AsyncSession, *, key: ApiKey) -> None:

@@ -30,7 +30,11 @@ def check_password(password: str) -> str:
 async def add_identity(
     session: AsyncSession, *, actor_type: str, email: str, password: str, actor_id: str | None
 ) -> AuthIdentity:
-    """Stage a new identity; a second identity for the same actor type and email is refused."""
+    """Stage a new identity; a second identity for the same actor type and email is refused.
+
+    The password is hashed first, before this request's session takes a connection (if it has
+    none yet), so the hashing holds no connection."""
+    password_hash = await hash_password(check_password(password))
     exists = await session.scalar(
         select(AuthIdentity.id).where(
             AuthIdentity.actor_type == actor_type, AuthIdentity.email == email
@@ -41,7 +45,7 @@ async def add_identity(
     identity = AuthIdentity(
         actor_type=actor_type,
         email=email,
-        password_hash=hash_password(check_password(password)),
+        password_hash=password_hash,
         actor_id=actor_id,
     )
     session.add(identity)
@@ -68,12 +72,17 @@ async def commit_unique(session: AsyncSession, message: str) -> None:
 
 
 async def login(session: AsyncSession, *, actor_type: str, email: str, password: str) -> str:
-    identity = await session.scalar(
-        select(AuthIdentity).where(
-            AuthIdentity.actor_type == actor_type, AuthIdentity.email == email.strip().lower()
+    identity = (
+        await session.execute(
+            select(AuthIdentity.id, AuthIdentity.actor_id, AuthIdentity.password_hash).where(
+                AuthIdentity.actor_type == actor_type, AuthIdentity.email == email.strip().lower()
+            )
         )
-    )
-    if not verify_password(password, identity.password_hash if identity else None):
+    ).first()
+    # Give the connection back before the (slow, threaded) verification: a burst of logins must
+    # not hold the pool's connections while they wait for a hashing slot.
+    await session.rollback()
+    if not await verify_password(password, identity.password_hash if identity else None):
         raise unauthorized(INVALID_LOGIN)
     assert identity is not None
     if actor_type != "customer" and not identity.actor_id:

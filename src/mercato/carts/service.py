@@ -4,7 +4,7 @@ Every mutation follows the same shape, so concurrent requests and the completion
 cart and the payment collection can never drift from the cart total:
 
 1. :func:`lock_cart` — ``SELECT … FOR UPDATE`` on the cart row (the completion takes the same
-   lock), 404 for an unknown cart or a cart of another customer;
+   lock), 404 for an unknown cart or a customer's cart without that customer's token;
 2. :func:`ensure_mutable` — a completed cart refuses every change;
 3. validate and write;
 4. :func:`_finish` — touch ``updated_at``, :func:`sync_payment_collection` (new amount, sessions
@@ -75,9 +75,25 @@ class CartContents:
 
 
 def can_access(cart: Cart, customer: Customer | None) -> bool:
-    """Guests reach any cart by id (as in Medusa); a logged-in customer never reaches a cart that
-    belongs to another customer."""
-    return customer is None or cart.customer_id is None or cart.customer_id == customer.id
+    """A guest cart is reachable by its id (as in Medusa); a customer's cart only with that
+    customer's token (checkout.md, "Who reaches a cart") — anyone else is told it does not
+    exist."""
+    return cart.customer_id is None or (customer is not None and cart.customer_id == customer.id)
+
+
+async def find_cart(
+    session: AsyncSession,
+    cart_id: str,
+    *,
+    customer: Customer | None = None,
+    for_update: bool = False,
+) -> Cart | None:
+    """The cart if the caller (``customer``: the token's, or None) may reach it, else None."""
+    query = select(Cart).where(Cart.id == cart_id)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    cart = await session.scalar(query)
+    return cart if cart is not None and can_access(cart, customer) else None
 
 
 async def get_cart(
@@ -87,12 +103,10 @@ async def get_cart(
     customer: Customer | None = None,
     for_update: bool = False,
 ) -> Cart:
-    """The cart, or 404 ``Cart with id <id> was not found`` (also for another customer's cart)."""
-    query = select(Cart).where(Cart.id == cart_id)
-    if for_update:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    cart = await session.scalar(query)
-    if cart is None or not can_access(cart, customer):
+    """The cart, or 404 ``Cart with id <id> was not found`` (also for a cart the caller may not
+    reach)."""
+    cart = await find_cart(session, cart_id, customer=customer, for_update=for_update)
+    if cart is None:
         raise not_found("Cart", cart_id)
     return cart
 

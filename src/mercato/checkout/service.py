@@ -141,10 +141,11 @@ async def complete_cart(
 
 
 def _may_access(cart: Any, sales_channel_ids: tuple[str, ...], customer_id: str | None) -> bool:
-    """A cart is reachable through its own sales channel; a customer's cart only by them."""
+    """A cart is reachable through its own sales channel; a customer's cart only with that
+    customer's token (``carts.service.can_access``)."""
     if cart.sales_channel_id not in sales_channel_ids:
         return False
-    return not (cart.customer_id and customer_id and cart.customer_id != customer_id)
+    return cart.customer_id is None or cart.customer_id == customer_id
 
 
 @dataclass

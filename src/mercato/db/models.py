@@ -7,6 +7,7 @@ from mercato.customers.models import Customer
 from mercato.db.base import Base
 from mercato.events.models import OutboxEvent
 from mercato.fulfillments.models import Fulfillment, FulfillmentItem, FulfillmentLabel
+from mercato.idempotency.models import IdempotencyRecord
 from mercato.order_groups.models import OrderGroup, OrderGroupOrder
 from mercato.orders.models import (
     Order,
@@ -42,6 +43,7 @@ __all__ = [
     "Fulfillment",
     "FulfillmentItem",
     "FulfillmentLabel",
+    "IdempotencyRecord",
     "Cart",
     "CartLineItem",
     "CartShippingMethod",

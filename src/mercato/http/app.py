@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
-from mercato.http import routers
+from mercato.http import idempotency, routers
 from mercato.http.body_limit import LimitRequestBody
 from mercato.http.errors import install_error_handlers
 from mercato.http.sessions import CloseSessions
@@ -41,6 +41,7 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
         _bind(app, engine)
     install_error_handlers(app)
     app.add_middleware(CloseSessions)
+    idempotency.install(app)
     app.add_middleware(LimitRequestBody, max_bytes=get_settings().max_body_bytes)
     routers.include_routers(app)
     return app

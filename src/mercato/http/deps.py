@@ -124,6 +124,12 @@ _STORE_CALLER = FixedQuery(
 _CUSTOMER_ROW = row_type(_CUSTOMER_FIELDS)
 
 
+def _calls_as(request: Request, kind: str, actor_id: str) -> None:
+    """Record who is calling (``user``, ``api_key``, ``member``, ``customer`` or
+    ``publishable_key``): the scope of an ``Idempotency-Key`` (``http.idempotency``)."""
+    request.state.actor = f"{kind}:{actor_id}"
+
+
 @dataclass(frozen=True)
 class AdminActor:
     user_id: str | None
@@ -149,6 +155,7 @@ async def admin(request: Request) -> AdminActor:
         )
         if key is None:
             raise unauthorized()
+        _calls_as(request, "api_key", key.id)
         return AdminActor(user_id=key.created_by, api_key_id=key.id)
     token = _bearer(request)
     if token is None:
@@ -159,6 +166,7 @@ async def admin(request: Request) -> AdminActor:
     # Re-checked on every request, so deleting a user revokes its tokens at once.
     if not await _LIVE_USER.rows(session, id=claims.actor_id):
         raise unauthorized()
+    _calls_as(request, "user", claims.actor_id)
     return AdminActor(user_id=claims.actor_id)
 
 
@@ -185,6 +193,7 @@ async def store(request: Request) -> StoreContext:
         found = row.customer__id is not None
         customer = _CUSTOMER_ROW._make(row[2:]) if found else None
         request.state.store_customer = (customer_id, customer)
+    _calls_as(request, "publishable_key", row.id)
     return StoreContext(api_key_id=row.id, sales_channel_ids=tuple(sorted(row.channels)))
 
 
@@ -231,6 +240,7 @@ async def optional_customer(request: Request) -> Customer | None:
     customer = await session.get(Customer, claims.actor_id)
     if customer is None or customer.deleted_at is not None:
         raise unauthorized()
+    _calls_as(request, "customer", customer.id)  # commands only: reads are never idempotent
     return customer
 
 
@@ -261,6 +271,7 @@ async def vendor(request: Request) -> VendorContext:
     seller = await session.get(Seller, member.seller_id)
     if seller is None or seller.deleted_at is not None:
         raise unauthorized()
+    _calls_as(request, "member", member.id)
     return VendorContext(member_id=member.id, seller_id=member.seller_id)
 
 

@@ -207,15 +207,15 @@ def _has_order_of_seller(op: str, sellers: Any):
     return ~contains if op in ("$ne", "$nin") else contains
 
 
-def _matching(text: SearchText, customer_condition: Any) -> ColumnElement[bool]:
-    """Group id and cart id (exact), display id (exact number), or a customer condition.
+def _matching(text: SearchText, *email_conditions: Any) -> ColumnElement[bool]:
+    """Group id and cart id (exact), display id (exact number), or an email/name condition.
 
     One index-backed branch per alternative: an ``OR`` across columns (one of them a subquery)
     can only be evaluated by scanning every group."""
     branches = [
         select(OrderGroup.id).where(OrderGroup.id == text.text),
         select(OrderGroup.id).where(OrderGroup.cart_id == text.text),
-        select(OrderGroup.id).where(customer_condition),
+        *(select(OrderGroup.id).where(condition) for condition in email_conditions),
     ]
     if text.is_number:
         branches.append(select(OrderGroup.id).where(OrderGroup.display_id == text.number))
@@ -228,13 +228,34 @@ def _matching_customers(text: SearchText) -> Select:
     )
 
 
-# ``q``: group id and cart id (exact), display id (exact number), customer email and name
-# (case-insensitive substring). The customer substring search (trigram indexes where pg_trgm
-# exists) runs once, not once for the count and again for the page.
+def _matching_guest_carts(text: SearchText) -> Select:
+    """Completed guest carts whose email matches: a guest group's email is its cart's (the
+    partial trigram index of migration 0006 holds exactly these carts)."""
+    return select(Cart.id).where(
+        Cart.customer_id.is_(None), Cart.completed_at.is_not(None), ilike_any(text, Cart.email)
+    )
+
+
+def _matching_people(text: SearchText) -> Any:
+    """Customer ids (``cus_…``) and guest cart ids (``cart_…``) in one list: their prefixes
+    keep them apart."""
+    return union_all(_matching_customers(text), _matching_guest_carts(text))
+
+
+# ``q``: group id and cart id (exact), display id (exact number), the group's email (the
+# customer's, or the guest cart's) and the customer's name (case-insensitive substring). The
+# substring searches (trigram indexes where pg_trgm exists) run once, not once for the count
+# and again for the page.
 _SEARCH = Prefetched(
-    ids=_matching_customers,
-    build=lambda text, ids: _matching(text, OrderGroup.customer_id == any_(ids)),
-    fallback=lambda text: _matching(text, OrderGroup.customer_id.in_(_matching_customers(text))),
+    ids=_matching_people,
+    build=lambda text, ids: _matching(
+        text, OrderGroup.customer_id == any_(ids), OrderGroup.cart_id == any_(ids)
+    ),
+    fallback=lambda text: _matching(
+        text,
+        OrderGroup.customer_id.in_(_matching_customers(text)),
+        OrderGroup.cart_id.in_(_matching_guest_carts(text)),
+    ),
 )
 
 _STATUS_TERMS = {

@@ -16,11 +16,14 @@ Concurrency: a command locks its order rows first (ascending ids), then the paym
 therefore runs one at a time, which keeps ``captured ≤ share`` per order, ``Σ captures ≤
 authorized`` per collection and ``refunded ≤ captured`` true under concurrent requests.
 
-Idempotency: a client's ``Idempotency-Key`` is stored scoped (``<order>:capture:<key>``) in the
-unique ``idempotency_key`` column; the same key is given to the provider. A retry finds the row
-and records nothing; two concurrent retries queue on the order lock, and should anything bypass
-it, the unique constraint decides (the loser's ``IntegrityError`` becomes the winner's outcome).
-The rows are flushed *before* the provider is called, so a duplicate never reaches the provider.
+Idempotency: the routes' ``Idempotency-Key`` record (``mercato.idempotency``) replays a retry
+before anything here runs. Behind it, as a second line (a claim taken over after a crash, a key
+reused after its record expired), the key is stored scoped (``<order>:capture:<actor>:<key>``)
+in the unique ``idempotency_key`` column and given to the provider. A retry finds the row and
+records nothing (or is refused when it asks for another amount); two concurrent retries queue on
+the order lock, and should anything bypass it, the unique constraint decides (the loser's
+``IntegrityError`` becomes the winner's outcome). The rows are flushed *before* the provider is
+called, so a duplicate never reaches the provider.
 
 Route-level commands (``capture_order``, ``refund_order``, ``capture_payment``) each own one
 transaction and dispatch their events after the commit. ``void_order_share`` and
@@ -44,6 +47,7 @@ from mercato.db.base import new_id
 from mercato.domain.money import exponent, field_minor
 from mercato.errors import invalid, not_allowed, not_found
 from mercato.events.service import dispatch, emit
+from mercato.idempotency.service import ClientKey, check_key, key_reused
 from mercato.orders.models import Order, OrderPaymentCollection, OrderTransaction
 from mercato.orders.service import lock_order, refresh_statuses
 from mercato.payments.models import Capture, Payment, PaymentCollection, Refund
@@ -51,7 +55,6 @@ from mercato.payments.providers import get_provider
 
 Sessionmaker = async_sessionmaker[AsyncSession]
 
-MAX_CLIENT_KEY_LENGTH = 200
 # Medusa's message for ``POST /admin/payments/:id/capture`` (sic: "substracted").
 PAYMENT_OVER_CAPTURE = (
     "You cannot capture more than the authorized amount substracted by what is already captured."
@@ -61,19 +64,13 @@ PAYMENT_OVER_CAPTURE = (
 # --------------------------------------------------------------------------- keys and amounts
 
 
-def check_client_key(client_key: str | None) -> None:
-    """400 for an ``Idempotency-Key`` header that is blank or too long."""
-    if client_key is not None and not 0 < len(client_key.strip()) <= MAX_CLIENT_KEY_LENGTH:
-        raise invalid(
-            f"Idempotency-Key must be between 1 and {MAX_CLIENT_KEY_LENGTH} characters long"
-        )
-
-
-def scoped_key(scope: str, operation: str, client_key: str | None) -> str:
-    """The stored (and provider) key: the client's key scoped to the resource and operation, or
-    a fresh unique one when the client sent none."""
-    check_client_key(client_key)
-    return f"{scope}:{operation}:{client_key if client_key is not None else f'auto-{ULID()}'}"
+def scoped_key(scope: str, operation: str, client_key: ClientKey | None) -> str:
+    """The stored (and provider) key: the client's key scoped to the resource, the operation and
+    the actor (as the route's ``Idempotency-Key`` is), or a fresh unique one without a key."""
+    if client_key is None:
+        return f"{scope}:{operation}:auto-{ULID()}"
+    check_key(client_key.key)
+    return f"{scope}:{operation}:{client_key.actor}:{client_key.key}"
 
 
 def _fmt(amount: int, currency_code: str) -> str:
@@ -359,9 +356,30 @@ async def _recorded(session: AsyncSession, model: type, keys: Iterable[str]) -> 
     return bool(found)
 
 
-async def _replayed(session: AsyncSession, model: type, keys: Iterable[str]) -> bool:
-    """A retry of a request that already happened (checked under the order lock)."""
-    return await _recorded(session, model, keys)
+async def _replayed(
+    session: AsyncSession,
+    model: type,
+    keys: Iterable[str],
+    *,
+    requested: int | None,
+    client_key: ClientKey | None,
+) -> bool:
+    """A retry of a request that already happened (checked under the order lock).
+
+    The second line behind the route's ``Idempotency-Key`` record (which lives 24 h): a key
+    used again for another explicit amount is refused here too, never silently dropped."""
+    recorded, total = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(model.amount), 0)).where(
+                model.idempotency_key.in_(list(keys))
+            )
+        )
+    ).one()
+    if not recorded:
+        return False
+    if client_key is not None and requested is not None and total != requested:
+        raise key_reused(client_key.key)
+    return True
 
 
 def _is_key_conflict(exc: IntegrityError, model: type) -> bool:
@@ -408,7 +426,7 @@ async def capture_order(
     amount: Decimal | None = None,
     seller_id: str | None = None,
     created_by: str | None = None,
-    idempotency_key: str | None = None,
+    idempotency_key: ClientKey | None = None,
 ) -> None:
     """``POST /admin|vendor/orders/:id/capture``: up to the order's share minus its captures
     (default: all of it). 404 outside ``seller_id``'s scope; 400 when canceled, for 0, for
@@ -417,7 +435,8 @@ async def capture_order(
 
     async def work(session: AsyncSession) -> list[str]:
         order = await lock_order(session, order_id, seller_id=seller_id)
-        if await _replayed(session, Capture, [key]):
+        retried = _minor(amount, order.currency_code)
+        if await _replayed(session, Capture, [key], requested=retried, client_key=idempotency_key):
             return []
         _refuse_canceled(order)
         share = await _share_of(session, order, "capture")
@@ -456,7 +475,7 @@ async def refund_order(
     reason: str | None = None,
     seller_id: str | None = None,
     created_by: str | None = None,
-    idempotency_key: str | None = None,
+    idempotency_key: ClientKey | None = None,
 ) -> None:
     """``POST /admin|vendor/orders/:id/refund``: up to what was captured for the order minus
     what was refunded (default: all of it); beyond that 400 and nothing is recorded."""
@@ -464,7 +483,8 @@ async def refund_order(
 
     async def work(session: AsyncSession) -> list[str]:
         order = await lock_order(session, order_id, seller_id=seller_id)
-        if await _replayed(session, Refund, [key]):
+        retried = _minor(amount, order.currency_code)
+        if await _replayed(session, Refund, [key], requested=retried, client_key=idempotency_key):
             return []
         share = await _share_of(session, order, "refund")
         currency = share.currency_code
@@ -507,7 +527,7 @@ async def capture_payment(
     payment_id: str,
     amount: Decimal | None = None,
     created_by: str | None = None,
-    idempotency_key: str | None = None,
+    idempotency_key: ClientKey | None = None,
 ) -> None:
     """``POST /admin/payments/:id/capture`` (Medusa-compatible): capture across every order of
     the payment's collection, in order-id order, each capped at what is left of its share.
@@ -535,7 +555,10 @@ async def capture_payment(
             )
         )
         keys.update({o.id: f"{scope}:{o.id}" for o in orders})
-        if await _replayed(session, Capture, keys.values()):
+        retried = _minor(amount, payment.currency_code)
+        if await _replayed(
+            session, Capture, keys.values(), requested=retried, client_key=idempotency_key
+        ):
             return []
         shares = await _shares(session, orders)
         await session.refresh(payment)

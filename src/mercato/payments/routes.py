@@ -1,13 +1,12 @@
 """``/store/payment-collections``; per-order capture and refund for admins and sellers
 (``/admin|vendor/orders/:id/capture|refund``) and ``/admin/payments/:id/capture``."""
 
-from typing import Annotated
-
-from fastapi import Header, Request
+from fastapi import Request
 
 from mercato.carts.resources import fields_tree
 from mercato.errors import invalid
 from mercato.http.deps import Admin, OptionalCustomer, Query, Session, Vendor
+from mercato.http.idempotency import IdempotencyKey
 from mercato.http.routing import APIRouter
 from mercato.orders.rendering import render_order
 from mercato.orders.resources import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS
@@ -68,10 +67,6 @@ admin_router = APIRouter(tags=["admin: payments"])
 vendor_router = APIRouter(tags=["vendor: payments"])
 
 
-# ``Idempotency-Key``: a retry with the same key returns the same result and records nothing.
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-
-
 def _admin_id(actor) -> str | None:
     return actor.user_id or actor.api_key_id
 
@@ -81,10 +76,9 @@ async def _order_body(session, order_id: str, params: dict, *, seller_id: str | 
     return await render_order(session, order, params, vendor=seller_id is not None)
 
 
-def _check(params: dict, key: str | None, *, vendor: bool = False) -> None:
-    """A bad query string or header is refused before any money moves."""
+def _check(params: dict, *, vendor: bool = False) -> None:
+    """A bad query string is refused before any money moves."""
     fields_tree(ORDER, VENDOR_ORDER_DETAIL_FIELDS if vendor else ORDER_DETAIL_FIELDS, params)
-    order_money.check_client_key(key)
 
 
 @admin_router.post("/admin/orders/{order_id}/capture", operation_id="AdminCaptureOrder")
@@ -94,11 +88,11 @@ async def admin_capture_order(
     session: Session,
     actor: Admin,
     params: Query,
+    idempotency_key: IdempotencyKey,
     body: CaptureAmount | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict:
     """Capture up to the order's share minus what is captured for it (default: all of it)."""
-    _check(params, idempotency_key)
+    _check(params)
     await order_money.capture_order(
         sessionmaker=request.app.state.sessionmaker,
         order_id=order_id,
@@ -116,11 +110,11 @@ async def admin_refund_order(
     session: Session,
     actor: Admin,
     params: Query,
+    idempotency_key: IdempotencyKey,
     body: RefundAmount | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict:
     """Refund up to what was captured for the order minus its refunds (default: all of it)."""
-    _check(params, idempotency_key)
+    _check(params)
     body = body or RefundAmount()
     await order_money.refund_order(
         sessionmaker=request.app.state.sessionmaker,
@@ -141,15 +135,14 @@ async def admin_capture_payment(
     session: Session,
     actor: Admin,
     params: Query,
+    idempotency_key: IdempotencyKey,
     body: CaptureAmount | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict:
     """Medusa-compatible: capture across the payment's orders (by order id), each capped at
     what is left of its share; default everything left; a fully captured payment is a no-op."""
     if params:
         unknown = ", ".join(repr(k) for k in params)
         raise invalid(f"Invalid request: Unrecognized fields: {unknown}")
-    order_money.check_client_key(idempotency_key)
     await order_money.capture_payment(
         sessionmaker=request.app.state.sessionmaker,
         payment_id=payment_id,
@@ -167,11 +160,11 @@ async def vendor_capture_order(
     session: Session,
     vendor: Vendor,
     params: Query,
+    idempotency_key: IdempotencyKey,
     body: CaptureAmount | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict:
     """The seller's own order only (another seller's order is not found)."""
-    _check(params, idempotency_key, vendor=True)
+    _check(params, vendor=True)
     await order_money.capture_order(
         sessionmaker=request.app.state.sessionmaker,
         order_id=order_id,
@@ -190,11 +183,11 @@ async def vendor_refund_order(
     session: Session,
     vendor: Vendor,
     params: Query,
+    idempotency_key: IdempotencyKey,
     body: RefundAmount | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> dict:
     """The seller's own order only (another seller's order is not found)."""
-    _check(params, idempotency_key, vendor=True)
+    _check(params, vendor=True)
     body = body or RefundAmount()
     await order_money.refund_order(
         sessionmaker=request.app.state.sessionmaker,

@@ -16,9 +16,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.carts.service import (
-    can_access,
     cart_totals,
     ensure_mutable,
+    find_cart,
     lock_cart,
     sync_payment_collection,
 )
@@ -89,8 +89,8 @@ async def create_payment_session(
     collection = await session.get(PaymentCollection, collection_id)
     if collection is None:
         raise not_found("Payment collection", collection_id)
-    cart = await lock_cart(session, collection.cart_id)
-    if not can_access(cart, customer):
+    cart = await find_cart(session, collection.cart_id, customer=customer, for_update=True)
+    if cart is None:  # a cart the caller may not reach: its collection does not exist for them
         raise not_found("Payment collection", collection_id)
     ensure_mutable(cart)
     check_session_data(provider_id, data)

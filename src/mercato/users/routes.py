@@ -54,6 +54,8 @@ async def update_user(user_id: str, body: UpdateUser, session: Session, params: 
 
 
 @router.delete("/{user_id}", operation_id="AdminDeleteUser")
-async def delete_user(user_id: str, session: Session) -> dict:
-    await service.delete_user(session, user=await get_or_404(session, User, "User", user_id))
+async def delete_user(user_id: str, session: Session, actor: Admin) -> dict:
+    """Its tokens stop working at once and its secret keys are revoked."""
+    user = await get_or_404(session, User, "User", user_id)
+    await service.delete_user(session, user=user, deleted_by=actor.user_id)
     return deleted(user_id, "user")

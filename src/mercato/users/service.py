@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.api_keys.service import revoke_secret_keys_of
+from mercato.auth.models import AuthIdentity
 from mercato.auth.service import add_identity, commit_unique, normalise_email
 from mercato.errors import duplicate
 from mercato.users.models import User
@@ -43,11 +45,9 @@ async def update_user(session: AsyncSession, *, user: User, changes: dict[str, A
     return user
 
 
-async def delete_user(session: AsyncSession, *, user: User) -> None:
-    from sqlalchemy import delete
-
-    from mercato.auth.models import AuthIdentity
-
+async def delete_user(session: AsyncSession, *, user: User, deleted_by: str | None) -> None:
+    """Soft-delete the user, drop its login and revoke its secret keys, in one transaction."""
     user.deleted_at = datetime.now(UTC)
     await session.execute(delete(AuthIdentity).where(AuthIdentity.actor_id == user.id))
+    await revoke_secret_keys_of(session, user_id=user.id, revoked_by=deleted_by)
     await session.commit()

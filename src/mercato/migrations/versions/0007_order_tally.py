@@ -11,7 +11,7 @@ every row counts. The key columns are the ones the list's filters read (the ``st
 reads the stored ``status`` column). Existing orders are counted on upgrade.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from alembic import op
 from mercato.migrations.tally import Tally, TallyTriggers
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

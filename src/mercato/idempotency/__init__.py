@@ -1,0 +1,1 @@
+"""``Idempotency-Key`` (api-conventions.md): claimed, recorded and replayed responses."""
