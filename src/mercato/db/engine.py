@@ -9,6 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from mercato.db.reads import ReadPool, ReadSession
+from mercato.settings import get_settings
 
 _embedded_servers: dict[Path, object] = {}
 
@@ -56,11 +57,20 @@ def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
 SERVER_SETTINGS = {"random_page_cost": "1.1", "max_parallel_workers_per_gather": "0"}
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int | None = None, max_overflow: int | None = None
+) -> AsyncEngine:
+    """The process's engine and its one connection pool, which reads and commands share: at most
+    ``pool_size + max_overflow`` connections (default: ``MERCATO_DB_POOL_SIZE`` and
+    ``MERCATO_DB_MAX_OVERFLOW``)."""
+    if pool_size is None or max_overflow is None:
+        settings = get_settings()
+        pool_size = settings.db_pool_size if pool_size is None else pool_size
+        max_overflow = settings.db_max_overflow if max_overflow is None else max_overflow
     return create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
-        max_overflow=20,
+        max_overflow=max_overflow,
         pool_pre_ping=False,
         connect_args={"server_settings": dict(SERVER_SETTINGS)},
     )
