@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from mercato.db.reads import ReadPool, ReadSession
+from mercato.db.reads import ReadSession
 from mercato.settings import get_settings
 
 _embedded_servers: dict[Path, object] = {}
@@ -78,15 +78,13 @@ def create_engine(
 
 def session_factory(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker:
     """Sessions on ``engine``; ``read_only`` ones (:class:`~mercato.db.reads.ReadSession`) run each
-    statement in autocommit mode, their driver statements on a pool of their own, and refuse to
-    flush, so a read path that tried to write fails loudly instead of writing unguarded."""
+    statement in autocommit mode on one connection of the engine's pool and refuse to flush, so a
+    read path that tried to write fails loudly instead of writing unguarded."""
     if not read_only:
         return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-    read_pool = ReadPool(engine, max_size=engine.pool.size(), server_settings=SERVER_SETTINGS)
     return async_sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"),
         class_=ReadSession,
         expire_on_commit=False,
         autoflush=False,
-        read_pool=read_pool,
     )

@@ -3,95 +3,31 @@
 A read runs outside any transaction (autocommit): under READ COMMITTED each statement takes its
 own snapshot either way, and skipping ``BEGIN``/``ROLLBACK`` saves two round trips per request.
 
-Most reads are driver statements (``query.driver``). They run on a connection of an asyncpg
-pool kept beside the engine's (:class:`ReadPool`) instead of one taken from SQLAlchemy's pool
-and given back through its greenlet bridge, reset and events: opening a read session, taking its
-connection, one ``SELECT 1`` and closing cost 235-284 µs of CPU that way and 163-188 µs this way
-(docs/benchmarks.md). The ORM still works in a read session, on the engine's own pool.
+Most reads are driver statements (``query.driver``). A read session takes one connection from the
+engine's pool for them, directly from the engine — without the session's transaction
+bookkeeping, which cost more CPU than the read itself on small requests — and its ORM statements,
+if any, join that same connection: one connection per request, from the process's one pool.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import Any
 
-import asyncpg
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.util import await_only
-
-
-class ReadPool:
-    """The asyncpg pool of one engine's read sessions, opened on first use (in the event loop
-    that serves) and closed when the engine is disposed.
-
-    Its connections have the engine's server settings and decode ``json``/``jsonb`` as the
-    engine's do. Giving one back costs no round trip: asyncpg's default reset is a statement
-    (``RESET ALL``, ``UNLISTEN *``, ...) undoing session state that autocommit reads never
-    create; an open transaction, the one thing a failed read could leave, is still rolled
-    back."""
-
-    def __init__(
-        self, engine: AsyncEngine, *, max_size: int, server_settings: dict[str, str]
-    ) -> None:
-        self._url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._server_settings = dict(server_settings)
-        self.max_size = max_size
-        self._pool: asyncpg.Pool | None = None
-        self._opening: asyncio.Lock | None = None
-        event.listen(engine.sync_engine, "engine_disposed", self._on_engine_disposed)
-
-    async def acquire(self) -> asyncpg.Connection:
-        pool = self._pool or await self._open()
-        return await pool.acquire()
-
-    async def release(self, connection: asyncpg.Connection) -> None:
-        assert self._pool is not None
-        await self._pool.release(connection)
-
-    def in_use(self) -> int:
-        """Connections handed out and not given back."""
-        return 0 if self._pool is None else self._pool.get_size() - self._pool.get_idle_size()
-
-    async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
-
-    async def _open(self) -> asyncpg.Pool:
-        self._opening = self._opening or asyncio.Lock()
-        async with self._opening:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self._url,
-                    min_size=0,
-                    max_size=self.max_size,
-                    server_settings=self._server_settings,
-                    init=_decode_json,
-                    reset=_nothing_to_reset,
-                )
-        return self._pool
-
-    def _on_engine_disposed(self, _engine: Any) -> None:
-        # ``AsyncEngine.dispose`` runs this inside its greenlet: the pool can be awaited.
-        await_only(self.close())
-
-
-async def _decode_json(connection: asyncpg.Connection) -> None:
-    for name in ("json", "jsonb"):
-        await connection.set_type_codec(
-            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
-
-
-async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
-    return None
 
 
 class ReadOnlySession(Session):
-    """The synchronous session under a :class:`ReadSession`: flushing is a bug."""
+    """The synchronous session under a :class:`ReadSession`: flushing is a bug, and its
+    statements run on the connection the read session took, once it has one."""
+
+    read_connection: Connection | None = None
+
+    def get_bind(self, mapper: Any = None, **kwargs: Any) -> Any:
+        if self.read_connection is not None and kwargs.get("bind") is None:
+            return self.read_connection
+        return super().get_bind(mapper, **kwargs)
 
     def flush(self, objects=None) -> None:
         if not (self.new or self.dirty or self.deleted):
@@ -100,37 +36,49 @@ class ReadOnlySession(Session):
 
 
 class ReadSession(AsyncSession):
-    """An autocommit session that refuses to write, whose driver statements run on a
-    connection of the :class:`ReadPool`, taken on first use and given back on close."""
+    """An autocommit session that refuses to write and reads on one pooled connection, taken on
+    first use and given back on close."""
 
-    def __init__(self, *args: Any, read_pool: ReadPool, **kwargs: Any) -> None:
+    sync_session: ReadOnlySession
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("sync_session_class", ReadOnlySession)
         super().__init__(*args, **kwargs)
-        self.read_pool = read_pool
-        self._driver: asyncpg.Connection | None = None
+        self.own_connection: AsyncConnection | None = None
 
-    async def driver_connection(self) -> asyncpg.Connection:
-        if self._driver is None:
-            self._driver = await self.read_pool.acquire()
-        return self._driver
+    async def read_connection(self) -> AsyncConnection:
+        """The connection this session reads on: the one its ORM statements already took, else
+        one of its own from the engine's pool, which its later ORM statements join."""
+        if self.own_connection is not None:
+            return self.own_connection
+        if self.sync_session.in_transaction():
+            return await self.connection()
+        connection = await self.bind.connect()
+        self.own_connection = connection
+        self.sync_session.read_connection = connection.sync_connection
+        return connection
 
     async def close(self) -> None:
         try:
-            await self._release_driver()
-        finally:
             sync = self.sync_session
             # Closing a session the ORM never used is a no-op that still costs a greenlet hop.
             if sync.in_transaction() or sync.identity_map or sync.new or sync.deleted:
                 await super().close()
+        finally:
+            await self._give_back(invalidate=False)
 
     async def invalidate(self) -> None:
-        """Also closes the driver connection instead of giving it back for reuse."""
-        if self._driver is not None:
-            self._driver.terminate()
-        await self._release_driver()
-        await super().invalidate()
+        """Also invalidates the session's own connection instead of giving it back for reuse."""
+        try:
+            await super().invalidate()
+        finally:
+            await self._give_back(invalidate=True)
 
-    async def _release_driver(self) -> None:
-        driver, self._driver = self._driver, None
-        if driver is not None:
-            await self.read_pool.release(driver)
+    async def _give_back(self, *, invalidate: bool) -> None:
+        connection, self.own_connection = self.own_connection, None
+        self.sync_session.read_connection = None
+        if connection is None:
+            return
+        if invalidate and not connection.invalidated:
+            await connection.invalidate()
+        await connection.close()
