@@ -5,6 +5,10 @@ commands together: PostgreSQL's own count of the app's connections stays within 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 
 import asyncpg
 import httpx
@@ -88,3 +92,31 @@ async def test_a_burst_of_reads_and_writes_stays_within_the_budget(
         await counter.close()
         await budgeted.dispose()
 
+
+def test_serve_refuses_workers_the_server_has_no_room_for(database_url, tmp_path):
+    """One worker whose pool alone is the server's ``max_connections``: refused before serving,
+    with one line on stderr and a non-zero exit."""
+
+    async def max_connections() -> int:
+        conn = await asyncpg.connect(plain_url(database_url))
+        try:
+            return int(await conn.fetchval("SHOW max_connections"))
+        finally:
+            await conn.close()
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "MERCATO_DATA_DIR": str(tmp_path),
+        "MERCATO_DB_POOL_SIZE": str(asyncio.run(max_connections())),
+        "MERCATO_DB_MAX_OVERFLOW": "0",
+    }
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "mercato.cli", "serve", "--port", str(port)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert done.stderr.startswith("error: 1 worker(s)") and done.stderr.count("\n") == 1
+    assert "max_connections" in done.stderr
+    assert "Mercato API on" not in done.stdout
