@@ -3,10 +3,11 @@
 A read runs outside any transaction (autocommit): under READ COMMITTED each statement takes its
 own snapshot either way, and skipping ``BEGIN``/``ROLLBACK`` saves two round trips per request.
 
-Most reads are driver statements (``query.driver``). A read session takes one connection from the
-engine's pool for them, directly from the engine — without the session's transaction
-bookkeeping, which cost more CPU than the read itself on small requests — and its ORM statements,
-if any, join that same connection: one connection per request, from the process's one pool.
+Most reads are driver statements (``query.driver``). For them a read session takes one connection
+from the engine's pool directly (``Engine.connect``), without the session's transaction
+bookkeeping, which cost more CPU than the read itself on small requests; its ORM statements, if
+any, join that same connection. One connection per request, from the process's one pool, given
+back when the session closes.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 
 class ReadOnlySession(Session):
-    """The synchronous session under a :class:`ReadSession`: flushing is a bug, and its
-    statements run on the connection the read session took, once it has one."""
+    """The synchronous session under a :class:`ReadSession`: flushing is a bug, and once the
+    read session has taken its connection (``read_connection``) every statement runs on it;
+    closing the session gives it back."""
 
     read_connection: Connection | None = None
 
@@ -34,6 +36,36 @@ class ReadOnlySession(Session):
             return
         raise RuntimeError("a read-only (GET) session must not write")
 
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_connection()
+
+    def invalidate(self) -> None:
+        try:
+            super().invalidate()
+        finally:
+            self.release_connection(invalidate=True)
+
+    def take_connection(self) -> Any:
+        """The asyncpg connection to read on: the one the ORM statements already hold, else
+        one of this session's own from the engine's pool."""
+        if self.read_connection is None and self.in_transaction():
+            return self.connection().connection.driver_connection
+        if self.read_connection is None:
+            self.read_connection = self.get_bind().connect()
+        return self.read_connection.connection.driver_connection
+
+    def release_connection(self, *, invalidate: bool = False) -> None:
+        """Give the session's own connection back to the pool (``invalidate``: discard it)."""
+        connection, self.read_connection = self.read_connection, None
+        if connection is None:
+            return
+        if invalidate and not connection.invalidated:
+            connection.invalidate()
+        connection.close()
+
 
 class ReadSession(AsyncSession):
     """An autocommit session that refuses to write and reads on one pooled connection, taken on
@@ -44,41 +76,16 @@ class ReadSession(AsyncSession):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("sync_session_class", ReadOnlySession)
         super().__init__(*args, **kwargs)
-        self.own_connection: AsyncConnection | None = None
 
-    async def read_connection(self) -> AsyncConnection:
-        """The connection this session reads on: the one its ORM statements already took, else
-        one of its own from the engine's pool, which its later ORM statements join."""
-        if self.own_connection is not None:
-            return self.own_connection
-        if self.sync_session.in_transaction():
-            return await self.connection()
-        connection = await self.bind.connect()
-        self.own_connection = connection
-        self.sync_session.read_connection = connection.sync_connection
-        return connection
+    async def asyncpg_connection(self) -> Any:
+        """The asyncpg connection this session reads on (:meth:`ReadOnlySession.take_connection`,
+        in one trip through SQLAlchemy's greenlet bridge)."""
+        return await self.run_sync(ReadOnlySession.take_connection)
 
     async def close(self) -> None:
-        try:
-            sync = self.sync_session
-            # Closing a session the ORM never used is a no-op that still costs a greenlet hop.
-            if sync.in_transaction() or sync.identity_map or sync.new or sync.deleted:
-                await super().close()
-        finally:
-            await self._give_back(invalidate=False)
-
-    async def invalidate(self) -> None:
-        """Also invalidates the session's own connection instead of giving it back for reuse."""
-        try:
-            await super().invalidate()
-        finally:
-            await self._give_back(invalidate=True)
-
-    async def _give_back(self, *, invalidate: bool) -> None:
-        connection, self.own_connection = self.own_connection, None
-        self.sync_session.read_connection = None
-        if connection is None:
-            return
-        if invalidate and not connection.invalidated:
-            await connection.invalidate()
-        await connection.close()
+        sync = self.sync_session
+        if sync.in_transaction() or sync.identity_map or sync.new or sync.deleted:
+            await super().close()  # gives the connection back too
+        elif sync.read_connection is not None:
+            # Only driver statements ran: nothing of the ORM's to close.
+            await self.run_sync(ReadOnlySession.release_connection)

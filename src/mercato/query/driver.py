@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import UpdateBase
 
-from mercato.db.reads import ReadSession
+from mercato.db.reads import ReadOnlySession, ReadSession
 
 
 def row_type(names: Iterable[str]) -> type:
@@ -172,7 +172,7 @@ class DriverConnection:
 
     def __init__(
         self,
-        connection: AsyncConnection,
+        connection: AsyncConnection | None,
         asyncpg_connection: Any,
         *,
         joins_transaction: bool,
@@ -188,12 +188,14 @@ class DriverConnection:
 
     async def fetch(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
         if self._must_begin():
+            assert self.connection is not None
             result = await self.connection.exec_driver_sql(sql, args)
             return result.all() if result.returns_rows else []
         return await self.asyncpg_connection.fetch(sql, *args)
 
     async def executemany(self, sql: str, args: list[tuple[Any, ...]]) -> None:
         if self._must_begin():
+            assert self.connection is not None
             await self.connection.exec_driver_sql(sql, args)
         else:
             await self.asyncpg_connection.executemany(sql, args)
@@ -201,8 +203,8 @@ class DriverConnection:
 
 async def driver_connection(session: AsyncSession) -> DriverConnection:
     """The session's :class:`DriverConnection`: for a command session, on the connection of its
-    current transaction; for a read session, on the connection it reads on
-    (``ReadSession.read_connection``).
+    current transaction (``AsyncConnection.get_raw_connection()``); for a read session, on the
+    connection it reads on (``ReadSession.asyncpg_connection``).
 
     Remembered while that connection stays the session's, so the authentication look-up and the
     response's statements find it without another trip through the session."""
@@ -210,16 +212,16 @@ async def driver_connection(session: AsyncSession) -> DriverConnection:
     if found is not None and found.key is not None and found.key is _holder(session):
         return found
     if isinstance(session, ReadSession):
-        connection, joins_transaction = await session.read_connection(), False
+        found = DriverConnection(
+            None, await session.asyncpg_connection(), joins_transaction=False, key=None
+        )
     else:
-        connection, joins_transaction = await session.connection(), True
-    raw = await connection.get_raw_connection()
-    found = DriverConnection(
-        connection,
-        raw.driver_connection,
-        joins_transaction=joins_transaction,
-        key=_holder(session),
-    )
+        connection = await session.connection()
+        raw = await connection.get_raw_connection()
+        found = DriverConnection(
+            connection, raw.driver_connection, joins_transaction=True, key=None
+        )
+    found.key = _holder(session)
     session.info[_DRIVER] = found
     return found
 
@@ -227,9 +229,10 @@ async def driver_connection(session: AsyncSession) -> DriverConnection:
 def _holder(session: AsyncSession) -> object:
     """What the session holds its connection by: a read session's own connection, else its
     current transaction (None before it begins)."""
-    if isinstance(session, ReadSession) and session.own_connection is not None:
-        return session.own_connection
-    return session.sync_session.get_transaction()
+    sync = session.sync_session
+    if isinstance(sync, ReadOnlySession) and sync.read_connection is not None:
+        return sync.read_connection
+    return sync.get_transaction()
 
 
 _DRIVER = "mercato.driver_connection"
