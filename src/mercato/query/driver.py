@@ -204,24 +204,26 @@ class DriverConnection:
 async def driver_connection(session: AsyncSession) -> DriverConnection:
     """The session's :class:`DriverConnection`: for a command session, on the connection of its
     current transaction (``AsyncConnection.get_raw_connection()``); for a read session, on the
-    connection it reads on (``ReadSession.asyncpg_connection``).
+    connection it reads on (``ReadSession.asyncpg_connection``, which takes it from the pool and
+    reads its ``driver_connection`` in one greenlet hop).
 
     Remembered while that connection stays the session's, so the authentication look-up and the
     response's statements find it without another trip through the session."""
     found = session.info.get(_DRIVER)
     if found is not None and found.key is not None and found.key is _holder(session):
         return found
+    connection: AsyncConnection | None = None
     if isinstance(session, ReadSession):
-        found = DriverConnection(
-            None, await session.asyncpg_connection(), joins_transaction=False, key=None
-        )
+        asyncpg_connection = await session.asyncpg_connection()
     else:
         connection = await session.connection()
-        raw = await connection.get_raw_connection()
-        found = DriverConnection(
-            connection, raw.driver_connection, joins_transaction=True, key=None
-        )
-    found.key = _holder(session)
+        asyncpg_connection = (await connection.get_raw_connection()).driver_connection
+    found = DriverConnection(
+        connection,
+        asyncpg_connection,
+        joins_transaction=connection is not None,
+        key=_holder(session),
+    )
     session.info[_DRIVER] = found
     return found
 
