@@ -1,4 +1,5 @@
-"""``python -m benchmarks``: a marketplace-scale dataset (``seed``) and the HTTP benchmark (``run``).
+"""``python -m benchmarks``: a marketplace-scale dataset (``seed``), the HTTP benchmark (``run``)
+and the checkout's bulk inserts measured two ways (``inserts``).
 
 The benchmark database is a separate embedded PostgreSQL in ``MERCATO_DATA_DIR/bench`` unless a
 ``--database-url`` is given; it is always migrated before it is used.

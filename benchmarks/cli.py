@@ -46,6 +46,16 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--output", help="write the results as JSON to this file")
     run.set_defaults(func=cmd_bench_run)
 
+    inserts = sub.add_parser(
+        "inserts", help="CPU per checkout of its inserts: FixedInsert against insert(Model)"
+    )
+    inserts.add_argument(
+        "--database-url", help="default: embedded PostgreSQL in MERCATO_DATA_DIR/bench"
+    )
+    inserts.add_argument("--rounds", type=int, default=6, help="rounds of each way")
+    inserts.add_argument("--checkouts", type=int, default=100, help="checkouts per round")
+    inserts.set_defaults(func=cmd_bench_inserts)
+
     report = sub.add_parser("report", help="print the report of a saved run (--output JSON)")
     report.add_argument("results", help="a results file written by `python -m benchmarks run`")
     report.set_defaults(func=cmd_bench_report)
@@ -124,6 +134,17 @@ def cmd_bench_run(args: argparse.Namespace) -> None:
         sys.exit(f"error: {exc}")
     if not ok:
         sys.exit(1)
+
+
+def cmd_bench_inserts(args: argparse.Namespace) -> None:
+    from benchmarks import bench_database_url, ensure_database, migrate
+    from benchmarks.inserts import run
+
+    url = bench_database_url(args.database_url)
+    if args.database_url:
+        ensure_database(url)
+    migrate(url)
+    print(run(url, rounds=args.rounds, checkouts=args.checkouts))
 
 
 def cmd_bench_report(args: argparse.Namespace) -> None:

@@ -4,8 +4,8 @@
 2. Read cases run with a bounded async load generator (``bench.load``; per case and client
    level: at most ``duration`` seconds and ``max_requests`` requests) at 1 and 8 concurrent
    clients.
-3. Each read case's SQL is captured once from an in-process app (a ``before_cursor_execute``
-   listener), replayed with asyncpg many times before and after the case's load (the faster
+3. Each read case's SQL is captured once from an in-process app (``mercato.db.statements``:
+   SQLAlchemy's statements and the driver's), replayed with asyncpg many times before and after the case's load (the faster
    replay is the raw SQL time), and explained with
    ``EXPLAIN (ANALYZE, FORMAT JSON)``: a sequential scan of ``order_group`` or ``order`` in a
    filtered case is a failure. The reference server (``bench.reference``) runs the same SQL and
@@ -401,7 +401,7 @@ class StatementCapture:
         self.enabled = False
         self.statements: list[tuple[str, tuple]] = []
 
-    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
+    def __call__(self, statement: str, parameters: Any) -> None:
         if self.enabled:
             self.statements.append((statement, tuple(parameters or ())))
 
@@ -411,14 +411,13 @@ async def capture_statements(
 ) -> dict[str, tuple[list[tuple[str, tuple]], bytes]]:
     """Run each case once in-process and keep the exact SQL statements it issued and the body
     it answered."""
-    from sqlalchemy import event
-
     from mercato.db.engine import create_engine
+    from mercato.db.statements import StatementWatch
     from mercato.http.app import create_app
 
     engine = create_engine(asyncpg_url(url), pool_size=2)
     capture = StatementCapture()
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    watch = StatementWatch(engine, capture)
     app = create_app(engine=engine)
     captured: dict[str, tuple[list[tuple[str, tuple]], bytes]] = {}
     try:
@@ -426,14 +425,17 @@ async def capture_statements(
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             for case in cases:
                 await client.get(case_url(case), headers=headers[case.audience])  # warm
+                await watch.settled()
                 capture.statements = []
                 capture.enabled = True
                 response = await client.get(case_url(case), headers=headers[case.audience])
+                await watch.settled()
                 capture.enabled = False
                 if response.status_code != 200:
                     raise BenchError(f"{case.name}: {response.status_code} {response.text[:300]}")
                 captured[case.name] = (list(capture.statements), response.content)
     finally:
+        watch.close()
         await engine.dispose()
     return captured
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 
+from mercato.db.budget import check_connection_budget
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
 from mercato.settings import environment_help, get_settings
 
@@ -30,6 +31,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     _database_url()  # start the embedded database before serving, if it is used
+    check_connection_budget(_database_url(), args.workers)
     print(f"Mercato API on http://{args.host}:{args.port}  (OpenAPI docs: /docs)", flush=True)
     uvicorn.run(
         "mercato.http.app:create_app",

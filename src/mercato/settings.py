@@ -34,6 +34,13 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
         "The largest request body accepted; larger ones are refused with 413",
         "1048576 (1 MiB)",
     ),
+    ("MERCATO_DB_POOL_SIZE", "Database connections each process keeps in its pool", "10"),
+    (
+        "MERCATO_DB_MAX_OVERFLOW",
+        "Further connections each process may open under load; `mercato serve` refuses to start"
+        " when workers × (pool + overflow) exceeds the server's `max_connections` less a reserve",
+        "10",
+    ),
 )
 
 
@@ -71,6 +78,10 @@ class Settings:
     token_ttl_seconds: int
     enable_test_provider: bool
     max_body_bytes: int
+    # Each process's database connections: the pool it keeps, and how many more it may open
+    # under load (``mercato serve`` checks workers × both against the server, ``db/budget.py``).
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
 
 
 def _persisted_secret(data_dir: Path) -> str:
@@ -85,6 +96,19 @@ def _persisted_secret(data_dir: Path) -> str:
     return secret
 
 
+def _whole_number(name: str, default: int, *, least: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = least - 1
+    if value < least:
+        raise ValueError(f"{name} must be a whole number of at least {least}, not {raw!r}")
+    return value
+
+
 @lru_cache
 def get_settings() -> Settings:
     data_dir = Path(os.environ.get("MERCATO_DATA_DIR", ".mercato")).resolve()
@@ -95,4 +119,6 @@ def get_settings() -> Settings:
         token_ttl_seconds=int(os.environ.get("MERCATO_TOKEN_TTL_SECONDS", "86400")),
         enable_test_provider=os.environ.get("MERCATO_ENABLE_TEST_PROVIDER") == "1",
         max_body_bytes=_positive_int("MERCATO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+        db_pool_size=_whole_number("MERCATO_DB_POOL_SIZE", 10, least=1),
+        db_max_overflow=_whole_number("MERCATO_DB_MAX_OVERFLOW", 10, least=0),
     )

@@ -9,15 +9,17 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from mercato.db.engine import create_engine, embedded_postgres_url, plain_url, with_database
 from mercato.db.migrate import upgrade
 from mercato.db.models import Base
+from mercato.db.statements import StatementWatch
 from mercato.http.app import create_app
 from mercato.settings import get_settings
 
@@ -64,25 +66,37 @@ def make_database(database_url: str):
     return make
 
 
-class StatementCounter:
+class StatementLog:
+    """The statements the suite's engine ran while enabled: their count and their SQL."""
+
     def __init__(self) -> None:
         self.count = 0
+        self.sql: list[str] = []
+        self.parameters: list[object] = []
         self.enabled = False
 
-    def __call__(self, *args: object) -> None:
+    def __call__(self, statement: str, parameters: object) -> None:
         if self.enabled:
             self.count += 1
+            self.sql.append(statement)
+            self.parameters.append(parameters)
 
 
-_COUNTER = StatementCounter()
+_LOG = StatementLog()
 
 
 @pytest.fixture(scope="session")
 async def engine(database_url: str):
     engine = create_engine(database_url, pool_size=25)
-    event.listen(engine.sync_engine, "before_cursor_execute", _COUNTER)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def statement_watch(engine):
+    watch = StatementWatch(engine, _LOG)
+    yield watch
+    watch.close()
 
 
 @pytest.fixture(scope="session")
@@ -108,19 +122,20 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def count_statements(engine):
-    """Context manager counting SQL statements the engine runs inside it."""
-    from contextlib import contextmanager
+def count_statements(statement_watch):
+    """Async context manager logging the SQL statements the engine runs inside it: ``.count``,
+    and their text in ``.sql``. Every path is counted — SQLAlchemy's and the driver's
+    (``mercato.db.statements``)."""
 
-    counter = _COUNTER
-
-    @contextmanager
-    def counting():
-        counter.count = 0
-        counter.enabled = True
+    @asynccontextmanager
+    async def counting():
+        await statement_watch.settled()  # what was logged before the block is delivered now
+        _LOG.count, _LOG.sql, _LOG.parameters = 0, [], []
+        _LOG.enabled = True
         try:
-            yield counter
+            yield _LOG
         finally:
-            counter.enabled = False
+            await statement_watch.settled()
+            _LOG.enabled = False
 
     return counting

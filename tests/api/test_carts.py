@@ -1011,7 +1011,7 @@ async def test_rendering_a_cart_costs_the_same_statements_whatever_its_size(
         await add_item(client, market.store, large["id"], variant["id"])
     costs = []
     for cart in (small, large):
-        with count_statements() as counter:
+        async with count_statements() as counter:
             ok(await client.get(f"/store/carts/{cart['id']}", headers=market.store))
         costs.append(counter.count)
     assert costs[0] == costs[1]

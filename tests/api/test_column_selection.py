@@ -3,54 +3,36 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
 
 
-@contextmanager
-def captured_sql(engine):
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", listener)
-
-
-async def test_only_the_shown_columns_are_selected(client, engine, admin_headers):
+async def test_only_the_shown_columns_are_selected(client, admin_headers, count_statements):
     market = await build_marketplace(client, admin_headers, sellers=2)
     cart = await ready_cart(client, market, email="shopper@example.com")
     group = ok(await complete(client, market, cart["id"]))["order_group"]
     url = f"/admin/order-groups/{group['id']}"
 
-    with captured_sql(engine) as statements:
+    async with count_statements() as log:
         body = ok(await client.get(url, headers=admin_headers))["order_group"]
     assert body["orders"][0]["items"][0]["title"]
-    sql = "\n".join(statements)
+    sql = "\n".join(log.sql)
     assert '"order".status' in sql and "order_line_item.title" in sql
     for hidden in ('"order".shipping_address', '"order".metadata', "order_line_item.metadata"):
         assert hidden not in sql, hidden
 
-    with captured_sql(engine) as statements:
+    async with count_statements() as log:
         body = ok(
             await client.get(
                 url, params={"fields": "+orders.shipping_address"}, headers=admin_headers
             )
         )
     assert "shipping_address" in body["order_group"]["orders"][0]
-    assert '"order".shipping_address' in "\n".join(statements)
+    assert '"order".shipping_address' in "\n".join(log.sql)
 
-    with captured_sql(engine) as statements:
+    async with count_statements() as log:
         ok(await client.get("/admin/order-groups", params={"fields": "id"}, headers=admin_headers))
-    page = next(s for s in statements if "FROM order_group" in s and "LIMIT" in s)
+    page = next(s for s in log.sql if "FROM order_group" in s and "LIMIT" in s)
     assert page.split("FROM")[0].count("order_group.") == 1  # only the id
 
 
@@ -69,10 +51,10 @@ async def test_to_one_relations_join_into_their_parents_statement(
     url = f"/admin/order-groups/{group['id']}"
     params = {"fields": "+orders.items.variant.product.title,+orders.seller.name"}
 
-    with captured_sql(engine) as statements, count_statements() as joined_count:
+    async with count_statements() as log:
         joined = ok(await client.get(url, params=params, headers=admin_headers))
-    joined_count = joined_count.count
-    sql = "\n".join(statements)
+    joined_count = log.count
+    sql = "\n".join(log.sql)
     assert "LEFT OUTER JOIN seller AS seller_joined" in sql
     # items -> variant -> product in the items' statement
     assert "LEFT OUTER JOIN product_variant AS variant_joined" in sql
@@ -84,7 +66,7 @@ async def test_to_one_relations_join_into_their_parents_statement(
     monkeypatch.setattr(fields, "_joins", lambda resource, tree: ())
     fields._LEVELS.clear()  # levels compiled with joins
     try:
-        with count_statements() as separate_count:
+        async with count_statements() as separate_count:
             separate = ok(await client.get(url, params=params, headers=admin_headers))
     finally:
         monkeypatch.undo()

@@ -23,7 +23,7 @@ async def test_driver_rows_equal_sqlalchemy_rows_for_every_model(
             model = mapper.class_
             statement = rows_of(model)
             expected = [tuple(row) for row in await session.execute(statement)]
-            with count_statements() as counter:
+            async with count_statements() as counter:
                 rows = await FixedQuery(statement).rows(session)
             assert counter.count == 1  # statement listeners see driver statements too
             assert [tuple(row) for row in rows] == expected, model.__name__
@@ -66,7 +66,7 @@ async def test_fixed_insert_writes_what_the_orm_would(app):
 
 async def test_driver_statements_are_part_of_the_session_transaction(app):
     """A driver statement run before any ORM statement still runs inside the session's
-    transaction: a rollback undoes it (``query.driver._begin``)."""
+    transaction: a rollback undoes it (``query.driver.DriverConnection``)."""
     from datetime import UTC, datetime
 
     from sqlalchemy import func, select
@@ -77,6 +77,7 @@ async def test_driver_statements_are_part_of_the_session_transaction(app):
     row = {"id": "evt_1", "name": "a", "data": {}, "created_at": datetime.now(UTC)}
     async with app.state.sessionmaker() as session:
         await FixedInsert(OutboxEvent).run(session, [row])  # the transaction's first statement
+        await FixedInsert(OutboxEvent).run(session, [{**row, "id": "evt_2"}])  # asyncpg's own
         await session.rollback()
     async with app.state.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(OutboxEvent)) == 0

@@ -190,31 +190,25 @@ async def test_q_matches_the_email_of_guest_groups(client, scene):
     assert group["id"] in await listed(client, market, q="alice@example.com")
 
 
-async def test_q_on_emails_is_served_by_indexes(client, app, scene, engine, database_url):
+async def test_q_on_emails_is_served_by_indexes(client, app, scene, database_url, count_statements):
     """With sequential scans discouraged, no statement of a ``q`` search scans the groups —
     nor the carts and customers where ``pg_trgm`` gives them trigram indexes (migrations 0002,
     0006) — prefetched or as a subquery."""
     import asyncpg
-    from sqlalchemy import event
 
     from mercato.order_groups.resources import ADMIN_GROUP_LIST
 
     market, _, _, groups = scene
-    statements: list[tuple[str, tuple]] = []
-
-    def capture(conn, cursor, statement, parameters, *args) -> None:
-        statements.append((statement, tuple(parameters or ())))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
+    async with count_statements() as log:
         assert await listed(client, market, q="guest@example.com") == [groups["guest"]["id"]]
         ADMIN_GROUP_LIST.q.limit, limit = 0, ADMIN_GROUP_LIST.q.limit
         try:
             assert await listed(client, market, q="guest@example.com") == [groups["guest"]["id"]]
         finally:
             ADMIN_GROUP_LIST.q.limit = limit
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    statements = [
+        (sql, tuple(args or ())) for sql, args in zip(log.sql, log.parameters, strict=True)
+    ]
 
     searches = [(sql, args) for sql, args in statements if "lower(" in sql and "LIKE" in sql]
     assert len(searches) >= 3  # the prefetch, then the page as a subquery search (and count)
@@ -255,7 +249,7 @@ async def test_count_is_the_total_whatever_the_page(client, scene, count_stateme
     market = scene[0]
 
     async def page(**params) -> tuple[int, int, int]:
-        with count_statements() as counter:
+        async with count_statements() as counter:
             body = ok(await client.get("/admin/order-groups", params=params, headers=market.admin))
         return len(body["order_groups"]), body["count"], counter.count
 
@@ -405,7 +399,7 @@ async def test_admin_list_costs_the_same_queries_for_any_page_size(client, scene
     for _ in range(4):
         await checkout(client, market, [a, b, c])
     params = {"fields": "+orders.*,+orders.items.*,+orders.seller.*,+customer.*"}
-    with count_statements() as small:
+    async with count_statements() as small:
         assert (
             len(
                 ok(
@@ -416,7 +410,7 @@ async def test_admin_list_costs_the_same_queries_for_any_page_size(client, scene
             )
             == 2
         )
-    with count_statements() as large:
+    async with count_statements() as large:
         assert (
             len(
                 ok(
@@ -430,20 +424,12 @@ async def test_admin_list_costs_the_same_queries_for_any_page_size(client, scene
     assert small.count == large.count
 
 
-async def test_a_sellers_page_is_read_along_its_index(client, scene, engine):
+async def test_a_sellers_page_is_read_along_its_index(client, scene, count_statements):
     """``seller_id=<one>`` in a ``created_at`` order reads the page from order_group_order's
     (seller_id, group_created_at) index (``listing.PageIndex``); the answers — page by page,
     both directions, with other filters — equal those of the GIN probe (``seller_id[$in]``)."""
-    from sqlalchemy import event
-
     market, sellers, _, groups = scene
-    statements: list[str] = []
-
-    def capture(conn, cursor, statement, *args) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", capture)
-    try:
+    async with count_statements() as log:
         for seller in sellers.values():
             for extra in ({}, {"order": "created_at"}, {"status": "pending"}):
                 pages = []
@@ -459,9 +445,7 @@ async def test_a_sellers_page_is_read_along_its_index(client, scene, engine):
                 assert pages[0] == pages[1], (seller, extra)
         b_groups = await listed(client, market, seller_id=sellers["b"])
         assert b_groups == [groups["bob"]["id"], groups["alice"]["id"]]  # newest first
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", capture)
-    assert any("JOIN order_group_order ON" in s for s in statements)
+    assert any("JOIN order_group_order ON" in s for s in log.sql)
 
 
 async def test_group_links_carry_the_order_seller_and_the_group_time(app, scene):

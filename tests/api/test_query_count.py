@@ -18,7 +18,7 @@ from tests.api.helpers import (  # noqa: F401
 
 
 async def _statements(client, count_statements, url: str, headers: dict) -> tuple[int, dict]:
-    with count_statements() as counter:
+    async with count_statements() as counter:
         body = ok(await client.get(url, headers=headers))
     return counter.count, body
 

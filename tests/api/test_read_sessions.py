@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 from sqlalchemy import func, select
 
-from mercato.db.engine import create_engine, plain_url, session_factory
+from mercato.db.engine import plain_url
 from mercato.query.driver import driver_connection
 from mercato.sales_channels.models import SalesChannel
 from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
@@ -32,14 +32,9 @@ async def test_a_read_session_runs_outside_a_transaction(app):
     assert later > xact  # now() is the transaction's start: each statement is its own transaction
 
 
-def _read_pool(app):
-    return app.state.read_sessionmaker.kw["read_pool"]
-
-
 async def test_every_request_returns_its_connection(app, client, engine, admin_headers):
     """Sessions are closed after the request (``http.sessions.CloseSessions``) whatever the
-    outcome: a success, a 404, a rejected body, a failed write. None stays checked out, of
-    either pool."""
+    outcome: a success, a 404, a rejected body, a failed write. None stays checked out."""
 
     assert engine.pool.checkedout() == 0
     ok(await client.get("/admin/sales-channels", headers=admin_headers))
@@ -58,24 +53,33 @@ async def test_every_request_returns_its_connection(app, client, engine, admin_h
         await client.get("/admin/order-groups?limit=x", headers=admin_headers)
     ).status_code == 400
     assert engine.pool.checkedout() == 0
-    assert _read_pool(app).in_use() == 0
 
 
-async def test_a_read_sessions_driver_statements_run_on_a_read_pool_connection(app, engine):
-    """``query.driver`` statements of a read session skip the session's transaction machinery:
-    one read pool connection per session, in autocommit, with the engine's server settings and
-    JSON decoding, returned when the session closes."""
-    read_pool = _read_pool(app)
+async def test_a_read_sessions_statements_share_one_connection_of_the_engines_pool(app, engine):
+    """A read session's driver statements and ORM statements run on one connection taken from
+    the engine's pool on first use, in autocommit, with the engine's server settings and JSON
+    decoding, returned when the session closes."""
     async with app.state.read_sessionmaker() as session:
-        connection = await driver_connection(session)
-        assert connection is await driver_connection(session)
+        found = await driver_connection(session)
+        assert found is await driver_connection(session)
+        connection = found.asyncpg_connection
         assert await connection.fetchval("SELECT txid_current_if_assigned()") is None
         assert not connection.is_in_transaction()
         assert await connection.fetchval("SHOW random_page_cost") == "1.1"
         assert await connection.fetchval("""SELECT '{"a": [1, 2.5]}'::jsonb""") == {"a": [1, 2.5]}
         assert await connection.fetchval("""SELECT '[null]'::json""") == [None]
-        assert (read_pool.in_use(), engine.pool.checkedout()) == (1, 0)
-    assert read_pool.in_use() == 0
+        orm_pid = await session.scalar(select(func.pg_backend_pid()))
+        assert orm_pid == connection.get_server_pid()
+        assert await driver_connection(session) is found
+        assert engine.pool.checkedout() == 1
+    assert engine.pool.checkedout() == 0
+
+    async with app.state.read_sessionmaker() as session:  # the ORM first: the driver joins it
+        orm_pid = await session.scalar(select(func.pg_backend_pid()))
+        found = await driver_connection(session)
+        assert found.asyncpg_connection.get_server_pid() == orm_pid
+        assert engine.pool.checkedout() == 1
+    assert engine.pool.checkedout() == 0
 
 
 async def _backend_ends(database_url: str, pid: int) -> bool:
@@ -91,22 +95,14 @@ async def _backend_ends(database_url: str, pid: int) -> bool:
         await conn.close()
 
 
-async def test_an_invalidated_read_session_discards_its_driver_connection(app, database_url):
-    read_pool = _read_pool(app)
+async def test_an_invalidated_read_session_discards_its_connection(app, engine, database_url):
     async with app.state.read_sessionmaker() as session:
-        pid = (await driver_connection(session)).get_server_pid()
+        pid = (await driver_connection(session)).asyncpg_connection.get_server_pid()
         await session.invalidate()
         assert await _backend_ends(database_url, pid)
-        assert read_pool.in_use() == 0
+        assert engine.pool.checkedout() == 0
         # The session stays usable: its next driver statement takes a fresh connection.
-        assert await (await driver_connection(session)).fetchval("SELECT 1") == 1
-    assert read_pool.in_use() == 0
-
-
-async def test_disposing_the_engine_closes_its_read_pool(database_url):
-    engine = create_engine(database_url, pool_size=2)
-    sessions = session_factory(engine, read_only=True)
-    async with sessions() as session:
-        pid = (await driver_connection(session)).get_server_pid()
-    await engine.dispose()
-    assert await _backend_ends(database_url, pid)
+        fresh = (await driver_connection(session)).asyncpg_connection
+        assert await fresh.fetchval("SELECT 1") == 1
+        assert fresh.get_server_pid() != pid
+    assert engine.pool.checkedout() == 0

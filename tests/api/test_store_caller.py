@@ -19,13 +19,13 @@ async def test_key_and_customer_in_one_statement(
     alice = await register_customer(client, market, "alice@example.com")
     headers = {**market.store, **alice}
 
-    with count_statements() as together:
+    async with count_statements() as together:
         me = ok(await client.get("/store/customers/me", headers=headers))["customer"]
     together = together.count
     assert me["email"] == "alice@example.com"
     with monkeypatch.context() as patch:  # the customer looked up on its own: one more
         patch.setattr(deps, "_read_customer_id", lambda request: None)
-        with count_statements() as apart:
+        async with count_statements() as apart:
             assert ok(await client.get("/store/customers/me", headers=headers))["customer"] == me
     assert apart.count == together + 1
     # A route without a customer ignores the token; one that needs it still judges it.

@@ -28,11 +28,15 @@ async def complete(
     Payment declined or needing more action: 200 ``{"type": "cart", "cart", "error"}`` and
     nothing is created.
     """
+    customer_id = customer.id if customer else None
+    # The completion runs in sessions of its own and holds two connections at once (its
+    # transaction and the provider journal's): the request's gives its connection back meanwhile.
+    await session.rollback()
     outcome = await complete_cart(
         sessionmaker=request.app.state.sessionmaker,
         cart_id=cart_id,
         sales_channel_ids=ctx.sales_channel_ids,
-        customer_id=customer.id if customer else None,
+        customer_id=customer_id,
     )
     if outcome.order_group_id is None:
         from mercato.carts.resources import render_cart

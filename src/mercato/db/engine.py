@@ -8,7 +8,8 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from mercato.db.embedded import embedded_postgres_url
-from mercato.db.reads import ReadPool, ReadSession
+from mercato.db.reads import ReadSession
+from mercato.settings import get_settings
 
 
 def asyncpg_url(url: str) -> str:
@@ -41,11 +42,20 @@ def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
 SERVER_SETTINGS = {"random_page_cost": "1.1", "max_parallel_workers_per_gather": "0"}
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int | None = None, max_overflow: int | None = None
+) -> AsyncEngine:
+    """The process's engine and its one connection pool, which reads and commands share: at most
+    ``pool_size + max_overflow`` connections (default: ``MERCATO_DB_POOL_SIZE`` and
+    ``MERCATO_DB_MAX_OVERFLOW``)."""
+    if pool_size is None or max_overflow is None:
+        settings = get_settings()
+        pool_size = settings.db_pool_size if pool_size is None else pool_size
+        max_overflow = settings.db_max_overflow if max_overflow is None else max_overflow
     return create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
-        max_overflow=20,
+        max_overflow=max_overflow,
         pool_pre_ping=False,
         connect_args={"server_settings": dict(SERVER_SETTINGS)},
     )
@@ -53,15 +63,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker:
     """Sessions on ``engine``; ``read_only`` ones (:class:`~mercato.db.reads.ReadSession`) run each
-    statement in autocommit mode, their driver statements on a pool of their own, and refuse to
-    flush, so a read path that tried to write fails loudly instead of writing unguarded."""
+    statement in autocommit mode on one connection of the engine's pool and refuse to flush, so a
+    read path that tried to write fails loudly instead of writing unguarded."""
     if not read_only:
         return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-    read_pool = ReadPool(engine, max_size=engine.pool.size(), server_settings=SERVER_SETTINGS)
     return async_sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"),
         class_=ReadSession,
         expire_on_commit=False,
         autoflush=False,
-        read_pool=read_pool,
     )

@@ -3,134 +3,89 @@
 A read runs outside any transaction (autocommit): under READ COMMITTED each statement takes its
 own snapshot either way, and skipping ``BEGIN``/``ROLLBACK`` saves two round trips per request.
 
-Most reads are driver statements (``query.driver``). They run on a connection of an asyncpg
-pool kept beside the engine's (:class:`ReadPool`) instead of one taken from SQLAlchemy's pool
-and given back through its greenlet bridge, reset and events: opening a read session, taking its
-connection, one ``SELECT 1`` and closing cost 235-284 µs of CPU that way and 163-188 µs this way
-(docs/benchmarks.md). The ORM still works in a read session, on the engine's own pool.
+Most reads are driver statements (``query.driver``). For them a read session takes one connection
+from the engine's pool directly (``Engine.connect``), without the session's transaction
+bookkeeping, which cost more CPU than the read itself on small requests; its ORM statements, if
+any, join that same connection. One connection per request, from the process's one pool, given
+back when the session closes.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import Any
 
-import asyncpg
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.util import await_only
-
-
-class ReadPool:
-    """The asyncpg pool of one engine's read sessions, opened on first use (in the event loop
-    that serves) and closed when the engine is disposed.
-
-    Its connections have the engine's server settings and decode ``json``/``jsonb`` as the
-    engine's do. Giving one back costs no round trip: asyncpg's default reset is a statement
-    (``RESET ALL``, ``UNLISTEN *``, ...) undoing session state that autocommit reads never
-    create; an open transaction, the one thing a failed read could leave, is still rolled
-    back."""
-
-    def __init__(
-        self, engine: AsyncEngine, *, max_size: int, server_settings: dict[str, str]
-    ) -> None:
-        self._url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._server_settings = dict(server_settings)
-        self.max_size = max_size
-        self._pool: asyncpg.Pool | None = None
-        self._opening: asyncio.Lock | None = None
-        event.listen(engine.sync_engine, "engine_disposed", self._on_engine_disposed)
-
-    async def acquire(self) -> asyncpg.Connection:
-        pool = self._pool or await self._open()
-        return await pool.acquire()
-
-    async def release(self, connection: asyncpg.Connection) -> None:
-        assert self._pool is not None
-        await self._pool.release(connection)
-
-    def in_use(self) -> int:
-        """Connections handed out and not given back."""
-        return 0 if self._pool is None else self._pool.get_size() - self._pool.get_idle_size()
-
-    async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
-
-    async def _open(self) -> asyncpg.Pool:
-        self._opening = self._opening or asyncio.Lock()
-        async with self._opening:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self._url,
-                    min_size=0,
-                    max_size=self.max_size,
-                    server_settings=self._server_settings,
-                    init=_decode_json,
-                    reset=_nothing_to_reset,
-                )
-        return self._pool
-
-    def _on_engine_disposed(self, _engine: Any) -> None:
-        # ``AsyncEngine.dispose`` runs this inside its greenlet: the pool can be awaited.
-        await_only(self.close())
-
-
-async def _decode_json(connection: asyncpg.Connection) -> None:
-    for name in ("json", "jsonb"):
-        await connection.set_type_codec(
-            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
-        )
-
-
-async def _nothing_to_reset(_connection: asyncpg.Connection) -> None:
-    return None
 
 
 class ReadOnlySession(Session):
-    """The synchronous session under a :class:`ReadSession`: flushing is a bug."""
+    """The synchronous session under a :class:`ReadSession`: flushing is a bug, and once the
+    read session has taken its connection (``read_connection``) every statement runs on it;
+    closing the session gives it back."""
+
+    read_connection: Connection | None = None
+
+    def get_bind(self, mapper: Any = None, **kwargs: Any) -> Any:
+        if self.read_connection is not None and kwargs.get("bind") is None:
+            return self.read_connection
+        return super().get_bind(mapper, **kwargs)
 
     def flush(self, objects=None) -> None:
         if not (self.new or self.dirty or self.deleted):
             return
         raise RuntimeError("a read-only (GET) session must not write")
 
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_connection()
+
+    def invalidate(self) -> None:
+        try:
+            super().invalidate()
+        finally:
+            self.release_connection(invalidate=True)
+
+    def take_connection(self) -> Any:
+        """The asyncpg connection to read on: the one the ORM statements already hold, else
+        one of this session's own from the engine's pool."""
+        if self.read_connection is None and self.in_transaction():
+            return self.connection().connection.driver_connection
+        if self.read_connection is None:
+            self.read_connection = self.get_bind().connect()
+        return self.read_connection.connection.driver_connection
+
+    def release_connection(self, *, invalidate: bool = False) -> None:
+        """Give the session's own connection back to the pool (``invalidate``: discard it)."""
+        connection, self.read_connection = self.read_connection, None
+        if connection is None:
+            return
+        if invalidate and not connection.invalidated:
+            connection.invalidate()
+        connection.close()
+
 
 class ReadSession(AsyncSession):
-    """An autocommit session that refuses to write, whose driver statements run on a
-    connection of the :class:`ReadPool`, taken on first use and given back on close."""
+    """An autocommit session that refuses to write and reads on one pooled connection, taken on
+    first use and given back on close."""
 
-    def __init__(self, *args: Any, read_pool: ReadPool, **kwargs: Any) -> None:
+    sync_session: ReadOnlySession
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("sync_session_class", ReadOnlySession)
         super().__init__(*args, **kwargs)
-        self.read_pool = read_pool
-        self._driver: asyncpg.Connection | None = None
 
-    async def driver_connection(self) -> asyncpg.Connection:
-        if self._driver is None:
-            self._driver = await self.read_pool.acquire()
-        return self._driver
+    async def asyncpg_connection(self) -> Any:
+        """The asyncpg connection this session reads on (:meth:`ReadOnlySession.take_connection`,
+        in one trip through SQLAlchemy's greenlet bridge)."""
+        return await self.run_sync(ReadOnlySession.take_connection)
 
     async def close(self) -> None:
-        try:
-            await self._release_driver()
-        finally:
-            sync = self.sync_session
-            # Closing a session the ORM never used is a no-op that still costs a greenlet hop.
-            if sync.in_transaction() or sync.identity_map or sync.new or sync.deleted:
-                await super().close()
-
-    async def invalidate(self) -> None:
-        """Also closes the driver connection instead of giving it back for reuse."""
-        if self._driver is not None:
-            self._driver.terminate()
-        await self._release_driver()
-        await super().invalidate()
-
-    async def _release_driver(self) -> None:
-        driver, self._driver = self._driver, None
-        if driver is not None:
-            await self.read_pool.release(driver)
+        sync = self.sync_session
+        if sync.in_transaction() or sync.identity_map or sync.new or sync.deleted:
+            await super().close()  # gives the connection back too
+        elif sync.read_connection is not None:
+            # Only driver statements ran: nothing of the ORM's to close.
+            await self.run_sync(ReadOnlySession.release_connection)

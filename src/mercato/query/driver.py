@@ -1,15 +1,17 @@
-"""Fixed read statements run by asyncpg itself on the session's connection.
+"""Fixed statements run by asyncpg itself on the session's pooled connection.
 
 Rendering a page issues a handful of statements whose SQL never changes (one per loader; only the
 array of keys does). Executed through the ORM session, each pays for SQLAlchemy's per-statement
 machinery — ORM compile state, cache key, execution context, result metadata, a ``Row`` per
 row — which profiling showed cost more CPU than PostgreSQL spends answering. A
 :class:`FixedQuery` is compiled once by SQLAlchemy (so it is still written as a Core ``select``)
-and then executed with asyncpg's ``fetch`` on the session's own connection (same transaction, same
-prepared-statement cache); its records become named tuples, whose attribute access is the cheapest
-Python has. The types the models use decode identically either way (asyncpg's codecs, including
-the JSON codecs SQLAlchemy installs on every connection); ``tests/api/test_driver_rows.py``
-checks that against SQLAlchemy for every model.
+and then executed with asyncpg's ``fetch`` on the connection the session holds from the engine's
+pool, reached through SQLAlchemy's public ``AsyncConnection.get_raw_connection()``; its records
+become named tuples, whose attribute access is the cheapest Python has. The types the models use
+decode identically either way (asyncpg's codecs, including the JSON codecs SQLAlchemy installs on
+every connection); ``tests/api/test_driver_rows.py`` checks that against SQLAlchemy for every
+model. Statement listeners see these statements through asyncpg's query loggers
+(``db.statements``).
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, any_, bindparam, inspect, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import UpdateBase
 
-from mercato.db.reads import ReadSession
+from mercato.db.reads import ReadOnlySession, ReadSession
 
 
 def row_type(names: Iterable[str]) -> type:
@@ -70,23 +72,22 @@ class FixedQuery:
         return self._compiled
 
     async def rows(
-        self, session: AsyncSession, *, connection: Any = None, **params: Any
+        self, session: AsyncSession, *, connection: DriverConnection | None = None, **params: Any
     ) -> list[Any]:
-        """Run with ``params``; ``connection`` is the session's driver connection if the caller
-        already holds it (a render pass looks it up once)."""
+        """Run with ``params``; ``connection`` is the session's :func:`driver_connection` if the
+        caller already holds it (a render pass looks it up once)."""
         records = await self.records(session, connection=connection, **params)
         return list(map(partial(tuple.__new__, self.row_type), records))
 
     async def records(
-        self, session: AsyncSession, *, connection: Any = None, **params: Any
+        self, session: AsyncSession, *, connection: DriverConnection | None = None, **params: Any
     ) -> list[Any]:
         """The driver's records (indexable by position) as they come."""
         sql, names, literals = self._sql(session)
         args = tuple(params[name] if name in params else literals[name] for name in names)
         if connection is None:
             connection = await driver_connection(session)
-        _announce(session, sql, args)
-        return await connection.fetch(sql, *args)
+        return await connection.fetch(sql, args)
 
 
 class FixedInsert:
@@ -146,7 +147,6 @@ class FixedInsert:
         if not args:
             return
         connection = await driver_connection(session)
-        _announce(session, sql, args[0])
         await connection.executemany(sql, args)
 
 
@@ -155,47 +155,89 @@ def _scalar_default(column: Any) -> bool:
     return default is not None and default.is_scalar
 
 
-async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection under the session (its transaction, if one has begun); for a
-    read session, a connection of the read pool (``db.reads.ReadSession``).
+class DriverConnection:
+    """The asyncpg connection under a session, and the way its statements join the session's
+    transaction.
 
-    Remembered for the session's current transaction (a transaction keeps its connection until
-    it ends), so the authentication look-up and the response's statements find it without
-    another trip through the session."""
-    if isinstance(session, ReadSession):
-        return await session.driver_connection()
+    SQLAlchemy's asyncpg adapter sends ``BEGIN`` lazily, before the first statement *it* runs; a
+    driver statement that came first in a command would run outside any transaction — committed
+    at once, its row locks released — and the session's rollback would not undo it. So while the
+    server reports no open transaction on a command session's connection, a statement goes
+    through SQLAlchemy (``exec_driver_sql``: same SQL, same round trips, its adapter begins
+    first); every later one runs on asyncpg directly. A read session's statements always do:
+    it runs in autocommit and has nothing to begin. ``tests/api/test_driver_rows.py`` checks a
+    rollback undoes driver writes."""
+
+    __slots__ = ("asyncpg_connection", "connection", "joins_transaction", "key")
+
+    def __init__(
+        self,
+        connection: AsyncConnection | None,
+        asyncpg_connection: Any,
+        *,
+        joins_transaction: bool,
+        key: object,
+    ) -> None:
+        self.connection = connection
+        self.asyncpg_connection = asyncpg_connection
+        self.joins_transaction = joins_transaction
+        self.key = key  # what the session holds the connection by (:func:`driver_connection`)
+
+    def _must_begin(self) -> bool:
+        return self.joins_transaction and not self.asyncpg_connection.is_in_transaction()
+
+    async def fetch(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        if self._must_begin():
+            assert self.connection is not None
+            result = await self.connection.exec_driver_sql(sql, args)
+            return result.all() if result.returns_rows else []
+        return await self.asyncpg_connection.fetch(sql, *args)
+
+    async def executemany(self, sql: str, args: list[tuple[Any, ...]]) -> None:
+        if self._must_begin():
+            assert self.connection is not None
+            await self.connection.exec_driver_sql(sql, args)
+        else:
+            await self.asyncpg_connection.executemany(sql, args)
+
+
+async def driver_connection(session: AsyncSession) -> DriverConnection:
+    """The session's :class:`DriverConnection`: for a command session, on the connection of its
+    current transaction (``AsyncConnection.get_raw_connection()``); for a read session, on the
+    connection it reads on (``ReadSession.asyncpg_connection``, which takes it from the pool and
+    reads its ``driver_connection`` in one greenlet hop).
+
+    Remembered while that connection stays the session's, so the authentication look-up and the
+    response's statements find it without another trip through the session."""
     found = session.info.get(_DRIVER)
-    if found is not None and found[0] is session.sync_session.get_transaction():
-        return found[1]
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    await _begin(raw.dbapi_connection)
-    session.info[_DRIVER] = (session.sync_session.get_transaction(), raw.driver_connection)
-    return raw.driver_connection
+    if found is not None and found.key is not None and found.key is _holder(session):
+        return found
+    connection: AsyncConnection | None = None
+    if isinstance(session, ReadSession):
+        asyncpg_connection = await session.asyncpg_connection()
+    else:
+        connection = await session.connection()
+        asyncpg_connection = (await connection.get_raw_connection()).driver_connection
+    found = DriverConnection(
+        connection,
+        asyncpg_connection,
+        joins_transaction=connection is not None,
+        key=_holder(session),
+    )
+    session.info[_DRIVER] = found
+    return found
 
 
-async def _begin(adapter: Any) -> None:
-    """Start the transaction of SQLAlchemy's asyncpg adapter if it has not begun yet.
-
-    The adapter sends ``BEGIN`` lazily, before the first statement *it* runs; a driver statement
-    that came first would run outside any transaction — committed at once, its row locks
-    released — and the session's rollback would not undo it. (An autocommit, read-only session
-    has nothing to begin.) ``tests/api/test_driver_rows.py`` checks a rollback undoes driver
-    writes."""
-    if adapter._transaction is None:
-        await adapter._start_transaction()
+def _holder(session: AsyncSession) -> object:
+    """What the session holds its connection by: a read session's own connection, else its
+    current transaction (None before it begins)."""
+    sync = session.sync_session
+    if isinstance(sync, ReadOnlySession) and sync.read_connection is not None:
+        return sync.read_connection
+    return sync.get_transaction()
 
 
 _DRIVER = "mercato.driver_connection"
-
-
-def _announce(session: AsyncSession, sql: str, args: tuple[Any, ...]) -> None:
-    """Tell the engine's ``before_cursor_execute`` listeners (statement counters in tests, the
-    benchmark's SQL capture) about the statement, as for every statement SQLAlchemy runs; they
-    get no connection, cursor or context."""
-    dispatch = session.get_bind().dispatch
-    if dispatch.before_cursor_execute:
-        dispatch.before_cursor_execute(None, None, sql, args, None, False)
 
 
 def rows_of(model: type, columns: Iterable[str] | None = None) -> Select:
