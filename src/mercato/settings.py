@@ -37,8 +37,8 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("MERCATO_DB_POOL_SIZE", "Database connections each process keeps in its pool", "10"),
     (
         "MERCATO_DB_MAX_OVERFLOW",
-        "Further connections each process may open under load; `mercato serve` refuses to start"
-        " when workers × (pool + overflow) exceeds the server's `max_connections` less a reserve",
+        "Further connections each process may open under load; mercato serve refuses to start"
+        " when workers × (pool + overflow) exceeds the server's max_connections less a reserve",
         "10",
     ),
 )
