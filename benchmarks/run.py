@@ -1,16 +1,16 @@
 """``python -m benchmarks run``: serve the benchmark database and measure it over loopback.
 
 1. ``mercato serve`` is started as a subprocess (``--workers``) on the benchmark database.
-2. Read cases run with a bounded async load generator (``bench.load``; per case and client
+2. Read cases run with a bounded async load generator (``benchmarks.load``; per case and client
    level: at most ``duration`` seconds and ``max_requests`` requests) at 1 and 8 concurrent
    clients.
 3. Each read case's SQL is captured once from an in-process app (``mercato.db.statements``:
    SQLAlchemy's statements and the driver's), replayed with asyncpg many times before and after the case's load (the faster
    replay is the raw SQL time), and explained with
    ``EXPLAIN (ANALYZE, FORMAT JSON)``: a sequential scan of ``order_group`` or ``order`` in a
-   filtered case is a failure. The reference server (``bench.reference``) runs the same SQL and
-   answers the same bytes with nothing else, measured at 1 client: the stack's own share of the
-   server/raw ratio.
+   filtered case is a failure. The reference server (``benchmarks.reference``) runs the same SQL
+   and answers the same bytes with nothing else, with as many workers as the server and measured
+   at the same client levels: the report's targets are server p50 ÷ reference p50.
 4. Checkout: completions/s of prepared three-seller carts, then full checkouts/s (every request
    from cart creation to completion), both at 8 concurrent shoppers; afterwards the database is
    checked for duplicate groups and oversold stock.
@@ -735,7 +735,14 @@ async def _main(options: RunOptions, url: str) -> bool:
         results["floor"] = await measure_floor(options, meter, log)
         log("Capturing each read case's SQL (in-process) ...")
         captured = await capture_statements(url, cases, headers)
-        reference = start_reference(url, captured, options.port + 1, bench_dir)
+        reference = start_reference(
+            url,
+            captured,
+            options.port + 1,
+            bench_dir,
+            workers=options.workers,
+            clients=max(options.concurrency),
+        )
         await reference.wait_ready()
         for case in cases:
             statements = captured[case.name][0]
@@ -779,10 +786,11 @@ async def _main(options: RunOptions, url: str) -> bool:
                 await client.aclose()
             entry["rss_mib"] = server.rss_kib() / 1024
             raw = entry["raw_sql_ms"] = _steadier(raw, await replay(url, statements))
-            log(
-                f"  {case.name:<22} reference c=1 p50 {entry['reference']['p50']:6.2f} ms "
-                f"(raw SQL {raw['p50']:.2f} ms)"
-            )
+            for level, measured in entry["reference"].items():
+                log(
+                    f"  {case.name:<22} c={level:<2} reference {measured['rps']:>7.1f}/s  "
+                    f"p50 {measured['p50']:6.2f} ms (raw SQL {raw['p50']:.2f} ms)"
+                )
             results["reads"][case.name] = entry
         if options.checkout:
             log("Checkout ...")
@@ -809,8 +817,7 @@ async def measure_floor(
     options: RunOptions, meter: CpuMeter, log: Callable[[str], None]
 ) -> dict[str, Any]:
     """``GET /health`` at 1 client: one ``SELECT 1`` through the whole stack (uvicorn, FastAPI,
-    a session). No read case can answer faster, so a case whose 3x raw SQL time is below this
-    p50 cannot meet the server/raw target on this machine, whatever its own code does."""
+    a session), the least time any request of the server takes on this machine."""
     client = KeepAliveClient("127.0.0.1", options.port)
 
     async def call() -> int:
@@ -834,32 +841,49 @@ async def measure_floor(
 
 
 def start_reference(
-    url: str, captured: dict[str, tuple[list[tuple[str, tuple]], bytes]], port: int, folder: Path
+    url: str,
+    captured: dict[str, tuple[list[tuple[str, tuple]], bytes]],
+    port: int,
+    folder: Path,
+    *,
+    workers: int = 1,
+    clients: int = 1,
 ) -> Server:
-    """The reference server (``bench.reference``) for the captured cases, on ``port``."""
+    """The reference server (``benchmarks.reference``) for the captured cases, on ``port``, with
+    ``workers`` processes whose pools serve up to ``clients`` concurrent clients."""
     spec = folder / "reference.pickle"
     write_spec(spec, url, captured)
     command = [sys.executable, "-m", "benchmarks.reference", "--spec", str(spec)]
-    return Server(url, port, 1, folder / "reference.log", command=[*command, "--port", str(port)])
+    command += ["--port", str(port), "--workers", str(workers), "--clients", str(clients)]
+    return Server(url, port, workers, folder / "reference.log", command=command)
 
 
-async def measure_reference(reference: Server, name: str, options: RunOptions) -> dict[str, Any]:
-    """The reference server's p50 for one case at 1 client (same request budget as a level)."""
+async def measure_reference(
+    reference: Server, name: str, options: RunOptions
+) -> dict[str, dict[str, Any]]:
+    """The reference server's result for one case at each client level (the same warm-up and
+    request budget as the server's)."""
     client = KeepAliveClient("127.0.0.1", reference.port)
 
     async def call() -> int:
         return (await client.get(f"/cases/{name}"))[0]
 
+    levels: dict[str, dict[str, Any]] = {}
     try:
-        await run_load(call, concurrency=1, duration=5, max_requests=40)
-        result = await run_load(
-            call, concurrency=1, duration=options.duration, max_requests=options.max_requests
-        )
+        await run_load(call, concurrency=2, duration=5, max_requests=40)
+        for level in options.concurrency:
+            result = await run_load(
+                call,
+                concurrency=level,
+                duration=options.duration,
+                max_requests=options.max_requests,
+            )
+            if result.errors:
+                raise BenchError(f"the reference server failed {name}: {result.statuses}")
+            levels[str(level)] = asdict(result)
     finally:
         await client.aclose()
-    if result.errors:
-        raise BenchError(f"the reference server failed {name}: {result.statuses}")
-    return asdict(result)
+    return levels
 
 
 def machine_info(facts: dict[str, Any]) -> dict[str, Any]:
