@@ -60,6 +60,13 @@ def main(argv: list[str] | None = None) -> None:
     report.add_argument("results", help="a results file written by `python -m benchmarks run`")
     report.set_defaults(func=cmd_bench_report)
 
+    compare = sub.add_parser(
+        "compare", help="before/after tables of two saved runs (markdown, docs/benchmarks.md)"
+    )
+    compare.add_argument("before", help="the results of the code before the change")
+    compare.add_argument("after", help="the results of the changed code")
+    compare.set_defaults(func=cmd_bench_compare)
+
     args = parser.parse_args(argv)
     args.func(args)
 
@@ -150,16 +157,27 @@ def cmd_bench_inserts(args: argparse.Namespace) -> None:
 def cmd_bench_report(args: argparse.Namespace) -> None:
     """The report of a saved run, its verdict re-evaluated (docs/benchmarks.md's tables are
     copied from it)."""
-    import json
-    from pathlib import Path
-
     from benchmarks.report import evaluate, format_report
 
-    try:
-        results = json.loads(Path(args.results).read_text())
-    except (OSError, ValueError) as exc:
-        sys.exit(f"error: cannot read {args.results}: {exc}")
+    results = _load_results(args.results)
     results["verdict"] = evaluate(results)
     print(format_report(results))
     if results["verdict"]["failures"]:
         sys.exit(1)
+
+
+def cmd_bench_compare(args: argparse.Namespace) -> None:
+    from benchmarks.compare import compare
+
+    before, after = _load_results(args.before), _load_results(args.after)
+    print(compare(before, after, (args.before, args.after)))
+
+
+def _load_results(path: str) -> dict:
+    import json
+    from pathlib import Path
+
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        sys.exit(f"error: cannot read {path}: {exc}")
