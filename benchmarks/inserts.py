@@ -31,9 +31,10 @@ from mercato.db.base import new_id
 from mercato.db.engine import SERVER_SETTINGS, asyncpg_url
 from mercato.db.models import Base  # noqa: F401  (every model: foreign keys resolve their types)
 from mercato.events.models import OutboxEvent
-from mercato.order_groups.models import OrderGroup, OrderGroupOrder
 from mercato.orders.models import (
     Order,
+    OrderGroup,
+    OrderGroupOrder,
     OrderLineItem,
     OrderPaymentCollection,
     OrderShippingMethod,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from mercato.api.deps import INVALID_KEY, MISSING_KEY
 from mercato.api_keys.models import ApiKey
 from mercato.auth.models import AuthIdentity
 from mercato.auth.tokens import TokenClaims, issue_token
-from mercato.http.deps import INVALID_KEY, MISSING_KEY
 from tests.api.helpers import (  # noqa: F401
     ADMIN_EMAIL,
     PASSWORD,

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from mercato.order_groups.models import OrderGroup
+from mercato.orders.models import OrderGroup
 from mercato.payments.models import PaymentCollection, PaymentSession
 from tests.api.cart_helpers import customer_headers
 from tests.api.checkout_helpers import Marketplace, build_marketplace, cart_with_items

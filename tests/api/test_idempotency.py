@@ -11,10 +11,10 @@ import pytest
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import func, select, text
 
+from mercato.api.deps import admin, store
+from mercato.api.idempotency import IdempotencyKey, StoreIdempotencyKey
 from mercato.errors import MercatoError, not_found
 from mercato.http.app import create_app
-from mercato.http.deps import admin, store
-from mercato.http.idempotency import IdempotencyKey, StoreIdempotencyKey
 from mercato.idempotency.models import IdempotencyRecord
 from mercato.payments.models import Capture, ProviderCall, Refund
 from mercato.payments.providers import PaymentProvider

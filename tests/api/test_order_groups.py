@@ -196,7 +196,7 @@ async def test_q_on_emails_is_served_by_indexes(client, app, scene, database_url
     0006) — prefetched or as a subquery."""
     import asyncpg
 
-    from mercato.order_groups.resources import ADMIN_GROUP_LIST
+    from mercato.orders.group_resources import ADMIN_GROUP_LIST
 
     market, _, _, groups = scene
     async with count_statements() as log:
@@ -267,7 +267,7 @@ async def test_count_is_the_total_whatever_the_page(client, scene, count_stateme
 async def test_a_broad_q_falls_back_to_a_subquery(client, scene, monkeypatch):
     """Beyond ``Prefetched.limit`` matching customers the search is not prefetched as an id array;
     the answers are the same either way."""
-    from mercato.order_groups.resources import ADMIN_GROUP_LIST
+    from mercato.orders.group_resources import ADMIN_GROUP_LIST
 
     market, _, _, groups = scene
     broad = {"q": "example", "order": "display_id"}

@@ -15,14 +15,18 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from mercato.domain.statuses import GroupMember, group_statuses, order_payment_status
-from mercato.fulfillments.models import Fulfillment, FulfillmentItem
-from mercato.order_groups.models import (
+from mercato.orders.models import (
+    Fulfillment,
+    FulfillmentItem,
+    Order,
     OrderGroup,
     OrderGroupOrder,
     OrderGroupSellerTally,
     OrderGroupTally,
+    OrderLineItem,
+    OrderPaymentCollection,
+    ReservationItem,
 )
-from mercato.orders.models import Order, OrderLineItem, OrderPaymentCollection, ReservationItem
 from mercato.orders.service import fulfillment_status_of, payment_facts
 from mercato.payments.models import Capture, Payment, Refund
 from mercato.products.models import InventoryLevel

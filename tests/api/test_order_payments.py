@@ -14,9 +14,9 @@ from sqlalchemy import delete, func, select
 from mercato.domain.money import to_minor
 from mercato.domain.statuses import OrderPaymentFacts, order_payment_status
 from mercato.idempotency.models import IdempotencyRecord
+from mercato.orders import money as order_money
 from mercato.orders.models import Order, OrderPaymentCollection, OrderTransaction
 from mercato.orders.service import lock_order, payment_facts, refresh_statuses
-from mercato.payments import order_money
 from mercato.payments.models import Capture, Payment, PaymentCollection, ProviderCall, Refund
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import admin_headers, error, fast_hashing, login, ok  # noqa: F401

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from mercato.http import deps
+from mercato.api import deps
 from tests.api.checkout_helpers import build_marketplace
 from tests.api.helpers import admin_headers, bearer, fast_hashing, ok  # noqa: F401
 from tests.api.test_order_groups import register_customer

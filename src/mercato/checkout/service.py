@@ -55,9 +55,10 @@ from mercato.domain.totals import (
 )
 from mercato.errors import MercatoError, invalid, not_allowed, not_found
 from mercato.events.service import dispatch, emit_all
-from mercato.order_groups.models import OrderGroup, OrderGroupOrder
 from mercato.orders.models import (
     Order,
+    OrderGroup,
+    OrderGroupOrder,
     OrderLineItem,
     OrderPaymentCollection,
     OrderShippingMethod,

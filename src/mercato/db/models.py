@@ -6,11 +6,14 @@ from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
 from mercato.customers.models import Customer
 from mercato.db.base import Base
 from mercato.events.models import OutboxEvent
-from mercato.fulfillments.models import Fulfillment, FulfillmentItem, FulfillmentLabel
 from mercato.idempotency.models import IdempotencyRecord
-from mercato.order_groups.models import OrderGroup, OrderGroupOrder
 from mercato.orders.models import (
+    Fulfillment,
+    FulfillmentItem,
+    FulfillmentLabel,
     Order,
+    OrderGroup,
+    OrderGroupOrder,
     OrderLineItem,
     OrderPaymentCollection,
     OrderShippingMethod,

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mercato.api import idempotency, routers
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
-from mercato.http import idempotency, routers
 from mercato.http.body_limit import LimitRequestBody
 from mercato.http.errors import install_error_handlers
 from mercato.http.sessions import CloseSessions

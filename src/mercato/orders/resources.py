@@ -48,7 +48,7 @@ TOTAL_FIELDS = (
 def _facts_query() -> FixedQuery:
     """Per order of a page: its group (``kind`` ``group``) and its money movements summed per
     reference (``capture``, ``refund``), in one statement instead of one per kind."""
-    from mercato.order_groups.models import OrderGroupOrder
+    from mercato.orders.models import OrderGroupOrder
 
     return FixedQuery(
         union_all(
@@ -236,13 +236,13 @@ SHIPPING_METHOD = Resource(
 
 
 def _fulfillment_resource() -> Resource:
-    from mercato.fulfillments.resources import FULFILLMENT
+    from mercato.orders.fulfillment_resources import FULFILLMENT
 
     return FULFILLMENT
 
 
 async def _fulfillments(ctx: RenderContext, orders: list[Any]) -> list[Any]:
-    from mercato.fulfillments.resources import fulfillments_of_orders
+    from mercato.orders.fulfillment_resources import fulfillments_of_orders
 
     return await fulfillments_of_orders(ctx, orders)
 

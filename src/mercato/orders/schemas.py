@@ -1,5 +1,12 @@
+"""Request bodies of the order routes (orders.md): order updates and fulfilments."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
 from mercato.carts.schemas import Address
-from mercato.http.schemas import Body, Email, Metadata
+from mercato.domain.limits import MAX_LINE_QUANTITY
+from mercato.http.schemas import Body, Email, Id, Metadata, ShortText, Url
 
 
 class UpdateOrder(Body):
@@ -7,3 +14,38 @@ class UpdateOrder(Body):
     shipping_address: Address | None = None
     billing_address: Address | None = None
     metadata: Metadata | None = None
+
+
+class FulfillmentItemInput(Body):
+    """An order line (``id``) and how many of its units this request concerns (at least 1)."""
+
+    id: Id
+    quantity: int = Field(ge=1, le=MAX_LINE_QUANTITY)
+
+
+class CreateFulfillment(Body):
+    items: list[FulfillmentItemInput] = Field(min_length=1)
+    location_id: Id | None = None
+    no_notification: bool | None = None
+
+
+class ShipmentLabel(Body):
+    tracking_number: ShortText
+    tracking_url: Url | None = None
+    label_url: Url | None = None
+
+
+class CreateShipment(Body):
+    """``items``, when sent, must be exactly the fulfilment's items (a fulfilment ships whole)."""
+
+    items: list[FulfillmentItemInput] | None = None
+    labels: list[ShipmentLabel] | None = None
+    no_notification: bool | None = None
+
+
+class CancelFulfillment(Body):
+    no_notification: bool | None = None
+
+
+class MarkDelivered(Body):
+    no_notification: bool | None = None

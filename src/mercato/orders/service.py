@@ -29,9 +29,15 @@ from mercato.domain.statuses import (
 )
 from mercato.errors import invalid, not_found
 from mercato.events.service import dispatch, emit
-from mercato.fulfillments.models import Fulfillment
-from mercato.order_groups.models import OrderGroup, OrderGroupOrder
-from mercato.orders.models import Order, OrderLineItem, OrderPaymentCollection, ReservationItem
+from mercato.orders.models import (
+    Fulfillment,
+    Order,
+    OrderGroup,
+    OrderGroupOrder,
+    OrderLineItem,
+    OrderPaymentCollection,
+    ReservationItem,
+)
 from mercato.payments.models import Capture, PaymentCollection, Refund
 from mercato.products.models import InventoryLevel
 
@@ -244,7 +250,7 @@ async def cancel_order(
 ) -> Order:
     """Void the order's uncaptured share, refund what was captured for it, release its
     reservations and mark it canceled — its siblings' authorization stays valid."""
-    from mercato.payments.order_money import refund_captured, void_order_share
+    from mercato.orders.money import refund_captured, void_order_share
 
     async with sessionmaker() as session, session.begin():
         order = await lock_order(session, order_id, seller_id=seller_id)

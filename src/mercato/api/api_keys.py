@@ -1,10 +1,10 @@
 """``/admin/api-keys``."""
 
+from mercato.api.deps import Admin, Query, Session
 from mercato.api_keys import service
 from mercato.api_keys.models import ApiKey
 from mercato.api_keys.resources import API_KEY, API_KEY_DETAIL_FIELDS, API_KEY_LIST
 from mercato.api_keys.schemas import CreateApiKey, ManageSalesChannels, UpdateApiKey
-from mercato.http.deps import Admin, Query, Session
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve

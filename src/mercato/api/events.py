@@ -1,7 +1,7 @@
 """``GET /admin/events``: what the outbox holds, dispatched or not."""
 
+from mercato.api.deps import Query, Session
 from mercato.events.resources import EVENT_LIST
-from mercato.http.deps import Query, Session
 from mercato.http.routing import APIRouter
 from mercato.query.listing import run_list
 

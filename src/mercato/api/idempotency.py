@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mercato.http.deps import OptionalCustomer
+from mercato.api.deps import OptionalCustomer
 from mercato.idempotency import service
 from mercato.idempotency.service import Claim, ClientKey, StoredResponse
 

@@ -12,29 +12,30 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from mercato.http.deps import admin, store, vendor
+from mercato.api import (
+    api_keys,
+    auth,
+    carts,
+    checkout,
+    customers,
+    events,
+    fulfillments,
+    health,
+    order_groups,
+    orders,
+    payments,
+    products,
+    regions,
+    sales_channels,
+    sellers,
+    shipping_options,
+    users,
+)
+from mercato.api.deps import admin, store, vendor
 
 
 def include_routers(app: FastAPI) -> None:
     """Include each feature's routers in ``app`` through its audience's router."""
-    from mercato.api_keys import routes as api_keys
-    from mercato.auth import routes as auth
-    from mercato.carts import routes as carts
-    from mercato.checkout import routes as checkout
-    from mercato.customers import routes as customers
-    from mercato.events import routes as events
-    from mercato.fulfillments import routes as fulfillments
-    from mercato.http import health
-    from mercato.order_groups import routes as order_groups
-    from mercato.orders import routes as orders
-    from mercato.payments import routes as payments
-    from mercato.products import routes as products
-    from mercato.regions import routes as regions
-    from mercato.sales_channels import routes as sales_channels
-    from mercato.sellers import routes as sellers
-    from mercato.shipping_options import routes as shipping_options
-    from mercato.users import routes as users
-
     public = _audience(None, health.router, auth.router)
     admin_api = _audience(
         admin,

@@ -1,6 +1,6 @@
 from sqlalchemy import literal_column, select
 
-from mercato.http.deps import Session
+from mercato.api.deps import Session
 from mercato.http.routing import APIRouter
 from mercato.query.driver import FixedQuery
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from mercato.api.deps import CurrentCustomer, Query, Session
 from mercato.errors import not_found
-from mercato.http.deps import CurrentCustomer, Query, Session
 from mercato.http.routing import APIRouter
-from mercato.order_groups.models import OrderGroup, OrderGroupOrder
-from mercato.order_groups.resources import (
+from mercato.orders.group_resources import (
     ADMIN_GROUP_DETAIL_FIELDS,
     ADMIN_GROUP_LIST,
     LIVE,
@@ -17,6 +16,7 @@ from mercato.order_groups.resources import (
     STORE_GROUP_FIELDS,
     STORE_GROUP_LIST,
 )
+from mercato.orders.models import OrderGroup, OrderGroupOrder
 from mercato.query.listing import find_or_404, run_list, run_retrieve
 
 admin_router = APIRouter(tags=["admin: order groups"])

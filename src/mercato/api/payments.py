@@ -3,15 +3,16 @@
 
 from fastapi import Request
 
+from mercato.api.deps import Admin, OptionalCustomer, Query, Session, Vendor
+from mercato.api.idempotency import IdempotencyKey
+from mercato.carts import payments as service
 from mercato.carts.resources import fields_tree
 from mercato.errors import invalid
-from mercato.http.deps import Admin, OptionalCustomer, Query, Session, Vendor
-from mercato.http.idempotency import IdempotencyKey
 from mercato.http.routing import APIRouter
+from mercato.orders import money as order_money
 from mercato.orders.rendering import render_order
 from mercato.orders.resources import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS
 from mercato.orders.service import get_order
-from mercato.payments import order_money, service
 from mercato.payments.models import PaymentCollection
 from mercato.payments.resources import PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS
 from mercato.payments.schemas import (

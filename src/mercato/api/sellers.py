@@ -1,6 +1,6 @@
 """``/admin/sellers`` (with members) and ``/vendor/sellers/me``."""
 
-from mercato.http.deps import Query, Session, Vendor
+from mercato.api.deps import Query, Session, Vendor
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from mercato.api.deps import OptionalCustomer, Query, Session, Store
 from mercato.checkout.service import complete_cart
-from mercato.http.deps import OptionalCustomer, Query, Session, Store
 from mercato.http.routing import APIRouter
-from mercato.order_groups.models import OrderGroup
-from mercato.order_groups.resources import COMPLETION_FIELDS, ORDER_GROUP
+from mercato.orders.group_resources import COMPLETION_FIELDS, ORDER_GROUP
+from mercato.orders.models import OrderGroup
 from mercato.query.listing import find_or_404, run_retrieve
 
 router = APIRouter(prefix="/store/carts", tags=["store: checkout"])

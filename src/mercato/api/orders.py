@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from mercato.api.deps import Query, Session, Vendor
 from mercato.events.service import dispatch
-from mercato.http.deps import Query, Session, Vendor
 from mercato.http.routing import APIRouter
 from mercato.orders import service
 from mercato.orders.models import Order

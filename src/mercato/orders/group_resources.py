@@ -9,13 +9,13 @@ from sqlalchemy import ColumnElement, Select, any_, bindparam, select, union_all
 from mercato.carts.models import Cart
 from mercato.customers.models import Customer
 from mercato.customers.resources import CUSTOMER
-from mercato.order_groups.models import (
+from mercato.orders.models import (
+    Order,
     OrderGroup,
     OrderGroupOrder,
     OrderGroupSellerTally,
     OrderGroupTally,
 )
-from mercato.orders.models import Order
 from mercato.orders.resources import ORDER
 from mercato.query.fields import FieldRules, Relation, Resource
 from mercato.query.listing import (

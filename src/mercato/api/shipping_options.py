@@ -1,5 +1,6 @@
 """``/admin/shipping-options``."""
 
+from mercato.api.deps import OptionalCustomer, Query, Session
 from mercato.carts import service as carts_service
 from mercato.carts.resources import (
     STORE_SHIPPING_OPTION_FIELDS,
@@ -7,7 +8,6 @@ from mercato.carts.resources import (
     render_shipping_options,
 )
 from mercato.errors import invalid
-from mercato.http.deps import OptionalCustomer, Query, Session
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve

@@ -1,4 +1,4 @@
-from mercato.fulfillments.models import Fulfillment, FulfillmentItem, FulfillmentLabel
+from mercato.orders.models import Fulfillment, FulfillmentItem, FulfillmentLabel
 from mercato.query.fields import Relation, Resource
 from mercato.query.loaders import has_many
 from mercato.query.values import attr, timestamp

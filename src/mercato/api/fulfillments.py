@@ -12,18 +12,18 @@ from typing import Any
 
 from fastapi import Request
 
+from mercato.api.deps import Query, Session, Vendor
 from mercato.errors import invalid
-from mercato.fulfillments import service
-from mercato.fulfillments.schemas import (
+from mercato.http.routing import APIRouter
+from mercato.orders import fulfillments as service
+from mercato.orders.rendering import render_order
+from mercato.orders.resources import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS
+from mercato.orders.schemas import (
     CancelFulfillment,
     CreateFulfillment,
     CreateShipment,
     MarkDelivered,
 )
-from mercato.http.deps import Query, Session, Vendor
-from mercato.http.routing import APIRouter
-from mercato.orders.rendering import render_order
-from mercato.orders.resources import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS
 from mercato.orders.service import get_order
 from mercato.query.fields import select as select_fields
 

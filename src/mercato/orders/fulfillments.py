@@ -30,8 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.errors import invalid, not_allowed, not_found
 from mercato.events.service import dispatch, emit
-from mercato.fulfillments.models import Fulfillment, FulfillmentItem, FulfillmentLabel
-from mercato.orders.models import Order, OrderLineItem, ReservationItem
+from mercato.orders.models import (
+    Fulfillment,
+    FulfillmentItem,
+    FulfillmentLabel,
+    Order,
+    OrderLineItem,
+    ReservationItem,
+)
 from mercato.orders.service import lock_order, refresh_statuses
 from mercato.products.models import InventoryLevel
 from mercato.sellers.models import StockLocation

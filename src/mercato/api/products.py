@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mercato.http.deps import Query, Session, Store
+from mercato.api.deps import Query, Session, Store
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.products import service

@@ -4,6 +4,7 @@ Every route validates its query (only ``fields``) before the use case runs, then
 with :data:`mercato.carts.resources.CART_FIELDS` (documented in ``carts/resources.py``).
 """
 
+from mercato.api.deps import CurrentCustomer, OptionalCustomer, Query, Session, Store
 from mercato.carts import service
 from mercato.carts.resources import cart_tree, render_cart
 from mercato.carts.schemas import (
@@ -13,7 +14,6 @@ from mercato.carts.schemas import (
     UpdateCart,
     UpdateLineItem,
 )
-from mercato.http.deps import CurrentCustomer, OptionalCustomer, Query, Session, Store
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 

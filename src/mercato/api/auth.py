@@ -1,8 +1,8 @@
 """``/auth/*``: tokens for every audience."""
 
+from mercato.api.deps import Session
 from mercato.auth import service
 from mercato.auth.schemas import EmailPassword, TokenResponse
-from mercato.http.deps import Session
 from mercato.http.routing import APIRouter
 
 router = APIRouter(prefix="/auth", tags=["auth"])

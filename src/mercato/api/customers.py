@@ -2,12 +2,12 @@
 
 from fastapi import Request
 
+from mercato.api.deps import CurrentCustomer, Query, Session, token_claims
 from mercato.customers import service
 from mercato.customers.models import Customer
 from mercato.customers.resources import CUSTOMER, CUSTOMER_FIELDS, CUSTOMER_LIST
 from mercato.customers.schemas import RegisterCustomer, UpdateCustomer
 from mercato.errors import unauthorized
-from mercato.http.deps import CurrentCustomer, Query, Session, token_claims
 from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 

@@ -1,0 +1,1 @@
+"""The HTTP API: each audience's routes, and who may call them."""
