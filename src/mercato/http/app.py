@@ -6,11 +6,11 @@ import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
 from mercato.http.errors import install_error_handlers
+from mercato.http.openapi import install_openapi
 from mercato.http.sessions import CloseSessions
 from mercato.settings import get_settings
 
@@ -41,6 +41,7 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(CloseSessions)
     _install_routes(app)
+    install_openapi(app)
     return app
 
 
@@ -66,23 +67,7 @@ def _bind(app: FastAPI, engine: AsyncEngine) -> None:
 
 
 def _install_routes(app: FastAPI) -> None:
-    """The app's routes as one :class:`~mercato.http.routing.RouteTable`, which the OpenAPI
-    schema is generated from too (FastAPI's own looks only at routes listed directly)."""
+    """The app's routes as one :class:`~mercato.http.routing.RouteTable`."""
     from mercato.http import routers
 
-    table = routers.route_table(app)
-    app.router.routes.append(table)
-
-    def openapi() -> dict:
-        if not app.openapi_schema:
-            app.openapi_schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                openapi_version=app.openapi_version,
-                description=app.description,
-                routes=table.routes,
-                separate_input_output_schemas=app.separate_input_output_schemas,
-            )
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.router.routes.append(routers.route_table(app))
