@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
+from mercato.http.docs import install_docs
 from mercato.http.errors import install_error_handlers
 from mercato.http.openapi import install_openapi
 from mercato.http.sessions import CloseSessions
@@ -35,6 +36,8 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
         version="0.1.0",
         description="Headless multi-vendor marketplace commerce API (Medusa v2 / Mercur conventions).",
         lifespan=lifespan,
+        docs_url=None,  # served from the installed Swagger UI package (``http/docs.py``)
+        redoc_url=None,
     )
     if engine is not None:
         _bind(app, engine)
@@ -42,6 +45,7 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
     app.add_middleware(CloseSessions)
     _install_routes(app)
     install_openapi(app)
+    install_docs(app)
     return app
 
 
