@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
+from mercato.http.allow import CompleteAllow
 from mercato.http.docs import install_docs
 from mercato.http.errors import install_error_handlers
 from mercato.http.openapi import install_openapi
@@ -43,6 +44,7 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
         _bind(app, engine)
     install_error_handlers(app)
     app.add_middleware(CloseSessions)
+    app.add_middleware(CompleteAllow, api=app)
     _install_routes(app)
     install_openapi(app)
     install_docs(app)
