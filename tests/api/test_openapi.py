@@ -7,6 +7,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from tests.api.checkout_helpers import build_marketplace, ready_cart
 from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
 from tests.api.world import World, build_world
 
@@ -249,3 +250,19 @@ async def test_rendered_objects_document_only_the_fields_the_route_may_show(clie
     _, _, admin = ops["AdminGetProduct"]
     body = admin["responses"]["200"]["content"]["application/json"]["schema"]
     assert "metadata" in body["properties"]["product"]["properties"]
+
+
+async def test_completion_refuses_an_undocumented_query_before_completing(client, admin_headers):
+    """``fields`` is the only query parameter of ``POST /store/carts/:id/complete``; anything
+    else is a 400 and the cart stays open (it used to complete and ignore the query)."""
+    market = await build_marketplace(client, admin_headers, sellers=1)
+    cart = await ready_cart(client, market)
+    path = f"/store/carts/{cart['id']}/complete"
+    refused = await client.post(f"{path}?foo=1", headers=market.store)
+    assert (refused.status_code, refused.json()["type"]) == (400, "invalid_data")
+    assert "foo" in refused.json()["message"]
+    bad_fields = await client.post(f"{path}?fields=nope", headers=market.store)
+    assert bad_fields.status_code == 400
+    still_open = ok(await client.get(f"/store/carts/{cart['id']}", headers=market.store))
+    assert still_open["cart"]["completed_at"] is None
+    assert ok(await client.post(path, headers=market.store))["type"] == "order_group"

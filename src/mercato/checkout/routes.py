@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from mercato.carts.resources import CART, CART_FIELDS, render_cart
+from mercato.carts.resources import CART, CART_FIELDS, cart_tree, render_cart
 from mercato.checkout.service import complete_cart
 from mercato.http.deps import OptionalCustomer, Query, Session, Store
 from mercato.http.openapi import envelope, operation
@@ -58,6 +58,7 @@ async def complete(
     Payment declined or needing more action: 200 ``{"type": "cart", "cart", "error"}`` and
     nothing is created. ``fields`` selects the cart of that answer.
     """
+    cart_tree(params)  # a bad query is refused before anything is written
     outcome = await complete_cart(
         sessionmaker=request.app.state.sessionmaker,
         cart_id=cart_id,
