@@ -21,6 +21,7 @@ operation is excluded.
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -30,7 +31,6 @@ import asyncpg
 import httpx
 import pytest
 import schemathesis
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from mercato.db.models import Base
@@ -71,14 +71,16 @@ CONFIG = schemathesis.Config.from_dict(
 )
 
 
-def _served_schema() -> dict[str, Any]:
+async def _served_schema() -> dict[str, Any]:
     """What the app serves at ``/openapi.json`` (answering it needs no database)."""
-    response = TestClient(create_app()).get("/openapi.json")
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/openapi.json")
     response.raise_for_status()
     return response.json()
 
 
-DOCUMENT = _served_schema()
+DOCUMENT = asyncio.run(_served_schema())
 schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 
 
