@@ -1,6 +1,7 @@
 """``/admin/api-keys``."""
 
 from mercato.api.deps import Admin, Query, Session
+from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.api_keys import service
 from mercato.api_keys.models import ApiKey
 from mercato.api_keys.resources import API_KEY, API_KEY_DETAIL_FIELDS, API_KEY_LIST
@@ -21,12 +22,16 @@ async def _render(session, key: ApiKey, params: dict) -> dict:
     }
 
 
-@router.get("", operation_id="AdminListApiKeys")
+@router.get("", operation_id="AdminListApiKeys", openapi_extra=list_operation(API_KEY_LIST))
 async def list_api_keys(session: Session, params: Query) -> dict:
     return await run_list(session, API_KEY_LIST, params)
 
 
-@router.post("", operation_id="AdminCreateApiKey")
+@router.post(
+    "",
+    operation_id="AdminCreateApiKey",
+    openapi_extra=render_operation(API_KEY, API_KEY_DETAIL_FIELDS),
+)
 async def create_api_key(body: CreateApiKey, session: Session, actor: Admin, params: Query) -> dict:
     """Create a key. A secret key's full ``token`` appears in this response only."""
     key, token = await service.create_api_key(
@@ -38,12 +43,20 @@ async def create_api_key(body: CreateApiKey, session: Session, actor: Admin, par
     return response
 
 
-@router.get("/{key_id}", operation_id="AdminGetApiKey")
+@router.get(
+    "/{key_id}",
+    operation_id="AdminGetApiKey",
+    openapi_extra=render_operation(API_KEY, API_KEY_DETAIL_FIELDS),
+)
 async def get_api_key(key_id: str, session: Session, params: Query) -> dict:
     return await _render(session, await find_or_404(session, ApiKey, ENTITY, key_id), params)
 
 
-@router.post("/{key_id}", operation_id="AdminUpdateApiKey")
+@router.post(
+    "/{key_id}",
+    operation_id="AdminUpdateApiKey",
+    openapi_extra=render_operation(API_KEY, API_KEY_DETAIL_FIELDS),
+)
 async def update_api_key(key_id: str, body: UpdateApiKey, session: Session, params: Query) -> dict:
     key = await get_or_404(session, ApiKey, ENTITY, key_id)
     return await _render(
@@ -51,14 +64,18 @@ async def update_api_key(key_id: str, body: UpdateApiKey, session: Session, para
     )
 
 
-@router.delete("/{key_id}", operation_id="AdminDeleteApiKey")
+@router.delete("/{key_id}", operation_id="AdminDeleteApiKey", openapi_extra=delete_operation())
 async def delete_api_key(key_id: str, session: Session) -> dict:
     """Delete a revoked key."""
     await service.delete_api_key(session, key=await get_or_404(session, ApiKey, ENTITY, key_id))
     return deleted(key_id, "api_key")
 
 
-@router.post("/{key_id}/revoke", operation_id="AdminRevokeApiKey")
+@router.post(
+    "/{key_id}/revoke",
+    operation_id="AdminRevokeApiKey",
+    openapi_extra=render_operation(API_KEY, API_KEY_DETAIL_FIELDS),
+)
 async def revoke_api_key(key_id: str, session: Session, actor: Admin, params: Query) -> dict:
     key = await get_or_404(session, ApiKey, ENTITY, key_id)
     return await _render(
@@ -66,7 +83,11 @@ async def revoke_api_key(key_id: str, session: Session, actor: Admin, params: Qu
     )
 
 
-@router.post("/{key_id}/sales-channels", operation_id="AdminManageApiKeySalesChannels")
+@router.post(
+    "/{key_id}/sales-channels",
+    operation_id="AdminManageApiKeySalesChannels",
+    openapi_extra=render_operation(API_KEY, API_KEY_DETAIL_FIELDS),
+)
 async def manage_sales_channels(
     key_id: str, body: ManageSalesChannels, session: Session, params: Query
 ) -> dict:

@@ -5,8 +5,9 @@ with :data:`mercato.carts.resources.CART_FIELDS` (documented in ``carts/resource
 """
 
 from mercato.api.deps import CurrentCustomer, OptionalCustomer, Query, Session, Store
+from mercato.api.openapi import delete_operation, render_operation
 from mercato.carts import service
-from mercato.carts.resources import cart_tree, render_cart
+from mercato.carts.resources import CART, CART_FIELDS, cart_tree, render_cart
 from mercato.carts.schemas import (
     AddLineItem,
     AddShippingMethod,
@@ -16,11 +17,14 @@ from mercato.carts.schemas import (
 )
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
+from mercato.query.openapi import fields_parameter, item_schema
 
 router = APIRouter(prefix="/store/carts", tags=["store: carts"])
+_CART = render_operation(CART, CART_FIELDS)
+_NEW_CART = render_operation(CART, CART_FIELDS, errors=(404,))  # an unknown variant (checkout.md)
 
 
-@router.post("", operation_id="StoreCreateCart")
+@router.post("", operation_id="StoreCreateCart", openapi_extra=_NEW_CART)
 async def create_cart(
     body: CreateCart, session: Session, ctx: Store, customer: OptionalCustomer, params: Query
 ) -> dict:
@@ -33,7 +37,7 @@ async def create_cart(
     return {"cart": await render_cart(session, cart, params)}
 
 
-@router.get("/{cart_id}", operation_id="StoreGetCart")
+@router.get("/{cart_id}", operation_id="StoreGetCart", openapi_extra=_CART)
 async def get_cart(
     cart_id: str, session: Session, customer: OptionalCustomer, params: Query
 ) -> dict:
@@ -42,7 +46,7 @@ async def get_cart(
     return {"cart": await render_cart(session, cart, params)}
 
 
-@router.post("/{cart_id}", operation_id="StoreUpdateCart")
+@router.post("/{cart_id}", operation_id="StoreUpdateCart", openapi_extra=_CART)
 async def update_cart(
     cart_id: str, body: UpdateCart, session: Session, customer: OptionalCustomer, params: Query
 ) -> dict:
@@ -54,7 +58,7 @@ async def update_cart(
     return {"cart": await render_cart(session, cart, params)}
 
 
-@router.post("/{cart_id}/line-items", operation_id="StoreAddCartLineItem")
+@router.post("/{cart_id}/line-items", operation_id="StoreAddCartLineItem", openapi_extra=_CART)
 async def add_line_item(
     cart_id: str, body: AddLineItem, session: Session, customer: OptionalCustomer, params: Query
 ) -> dict:
@@ -66,7 +70,9 @@ async def add_line_item(
     return {"cart": await render_cart(session, cart, params)}
 
 
-@router.post("/{cart_id}/line-items/{line_id}", operation_id="StoreUpdateCartLineItem")
+@router.post(
+    "/{cart_id}/line-items/{line_id}", operation_id="StoreUpdateCartLineItem", openapi_extra=_CART
+)
 async def update_line_item(
     cart_id: str,
     line_id: str,
@@ -83,7 +89,13 @@ async def update_line_item(
     return {"cart": await render_cart(session, cart, params)}
 
 
-@router.delete("/{cart_id}/line-items/{line_id}", operation_id="StoreDeleteCartLineItem")
+@router.delete(
+    "/{cart_id}/line-items/{line_id}",
+    operation_id="StoreDeleteCartLineItem",
+    openapi_extra=delete_operation(
+        parent=item_schema(CART, CART_FIELDS), parameters=[fields_parameter(CART, CART_FIELDS)]
+    ),
+)
 async def delete_line_item(
     cart_id: str, line_id: str, session: Session, customer: OptionalCustomer, params: Query
 ) -> dict:
@@ -95,7 +107,9 @@ async def delete_line_item(
     return deleted(line_id, "line-item", parent=await render_cart(session, cart, params))
 
 
-@router.post("/{cart_id}/shipping-methods", operation_id="StoreAddCartShippingMethod")
+@router.post(
+    "/{cart_id}/shipping-methods", operation_id="StoreAddCartShippingMethod", openapi_extra=_CART
+)
 async def add_shipping_method(
     cart_id: str,
     body: AddShippingMethod,
@@ -111,7 +125,7 @@ async def add_shipping_method(
     return {"cart": await render_cart(session, cart, params)}
 
 
-@router.post("/{cart_id}/customer", operation_id="StoreTransferCart")
+@router.post("/{cart_id}/customer", operation_id="StoreTransferCart", openapi_extra=_CART)
 async def set_customer(
     cart_id: str, session: Session, customer: CurrentCustomer, params: Query
 ) -> dict:

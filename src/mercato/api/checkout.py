@@ -5,16 +5,46 @@ from __future__ import annotations
 from fastapi import Request
 
 from mercato.api.deps import OptionalCustomer, Query, Session, Store
+from mercato.api.openapi import envelope, operation
+from mercato.carts.resources import CART, CART_FIELDS, render_cart
 from mercato.checkout.service import complete_cart
 from mercato.http.routing import APIRouter
 from mercato.orders.group_resources import COMPLETION_FIELDS, ORDER_GROUP
 from mercato.orders.models import OrderGroup
 from mercato.query.listing import find_or_404, run_retrieve
+from mercato.query.openapi import fields_parameter, item_schema
 
 router = APIRouter(prefix="/store/carts", tags=["store: checkout"])
+# The group, or — the payment declined or needing more — the cart and the provider's error.
+_COMPLETION = operation(
+    parameters=[fields_parameter(CART, CART_FIELDS)],
+    body={
+        "oneOf": [
+            envelope(
+                {
+                    "type": {"const": "order_group"},
+                    "order_group": item_schema(ORDER_GROUP, COMPLETION_FIELDS),
+                }
+            ),
+            envelope(
+                {
+                    "type": {"const": "cart"},
+                    "cart": item_schema(CART, CART_FIELDS),
+                    "error": envelope(
+                        {
+                            "type": {"type": "string"},
+                            "name": {"type": "string"},
+                            "message": {"type": "string"},
+                        }
+                    ),
+                }
+            ),
+        ]
+    },
+)
 
 
-@router.post("/{cart_id}/complete", operation_id="StoreCompleteCart")
+@router.post("/{cart_id}/complete", operation_id="StoreCompleteCart", openapi_extra=_COMPLETION)
 async def complete(
     cart_id: str,
     request: Request,
@@ -26,7 +56,7 @@ async def complete(
     """Split the cart into one order per seller inside an order group (idempotent).
 
     Payment declined or needing more action: 200 ``{"type": "cart", "cart", "error"}`` and
-    nothing is created.
+    nothing is created. ``fields`` selects the cart of that answer.
     """
     customer_id = customer.id if customer else None
     # The completion runs in sessions of its own and holds two connections at once (its
@@ -39,8 +69,6 @@ async def complete(
         customer_id=customer_id,
     )
     if outcome.order_group_id is None:
-        from mercato.carts.resources import render_cart
-
         assert outcome.payment_failure is not None
         return {
             "type": "cart",

@@ -3,6 +3,7 @@
 from fastapi import Request
 
 from mercato.api.deps import CurrentCustomer, Query, Session, token_claims
+from mercato.api.openapi import CUSTOMER_TOKEN, PUBLISHABLE_KEY, list_operation, render_operation
 from mercato.customers import service
 from mercato.customers.models import Customer
 from mercato.customers.resources import CUSTOMER, CUSTOMER_FIELDS, CUSTOMER_LIST
@@ -13,6 +14,11 @@ from mercato.query.listing import find_or_404, get_or_404, run_list, run_retriev
 
 admin_router = APIRouter(prefix="/admin/customers", tags=["admin: customers"])
 store_router = APIRouter(prefix="/store/customers", tags=["store: customers"])
+# Step two of registration takes the registration token, which is no customer's yet.
+_REGISTRATION = {
+    **render_operation(CUSTOMER, CUSTOMER_FIELDS, errors=(401, 422)),
+    "security": [{PUBLISHABLE_KEY: [], CUSTOMER_TOKEN: []}],
+}
 
 
 async def _render(session, customer: Customer, params: dict) -> dict:
@@ -23,19 +29,29 @@ async def _render(session, customer: Customer, params: dict) -> dict:
     }
 
 
-@admin_router.get("", operation_id="AdminListCustomers")
+@admin_router.get(
+    "", operation_id="AdminListCustomers", openapi_extra=list_operation(CUSTOMER_LIST)
+)
 async def list_customers(session: Session, params: Query) -> dict:
     return await run_list(session, CUSTOMER_LIST, params)
 
 
-@admin_router.get("/{customer_id}", operation_id="AdminGetCustomer")
+@admin_router.get(
+    "/{customer_id}",
+    operation_id="AdminGetCustomer",
+    openapi_extra=render_operation(CUSTOMER, CUSTOMER_FIELDS),
+)
 async def get_customer(customer_id: str, session: Session, params: Query) -> dict:
     return await _render(
         session, await find_or_404(session, Customer, "Customer", customer_id), params
     )
 
 
-@admin_router.post("/{customer_id}", operation_id="AdminUpdateCustomer")
+@admin_router.post(
+    "/{customer_id}",
+    operation_id="AdminUpdateCustomer",
+    openapi_extra=render_operation(CUSTOMER, CUSTOMER_FIELDS),
+)
 async def update_customer(
     customer_id: str, body: UpdateCustomer, session: Session, params: Query
 ) -> dict:
@@ -46,7 +62,7 @@ async def update_customer(
     return await _render(session, customer, params)
 
 
-@store_router.post("", operation_id="StoreCreateCustomer")
+@store_router.post("", operation_id="StoreCreateCustomer", openapi_extra=_REGISTRATION)
 async def register(
     body: RegisterCustomer, request: Request, session: Session, params: Query
 ) -> dict:
@@ -58,12 +74,20 @@ async def register(
     return await _render(session, customer, params)
 
 
-@store_router.get("/me", operation_id="StoreGetCustomerMe")
+@store_router.get(
+    "/me",
+    operation_id="StoreGetCustomerMe",
+    openapi_extra=render_operation(CUSTOMER, CUSTOMER_FIELDS),
+)
 async def me(customer: CurrentCustomer, session: Session, params: Query) -> dict:
     return await _render(session, customer, params)
 
 
-@store_router.post("/me", operation_id="StoreUpdateCustomerMe")
+@store_router.post(
+    "/me",
+    operation_id="StoreUpdateCustomerMe",
+    openapi_extra=render_operation(CUSTOMER, CUSTOMER_FIELDS),
+)
 async def update_me(
     body: UpdateCustomer, customer: CurrentCustomer, session: Session, params: Query
 ) -> dict:

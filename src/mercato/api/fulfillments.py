@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Request
 
 from mercato.api.deps import Query, Session, Vendor
+from mercato.api.openapi import render_operation
 from mercato.errors import invalid
 from mercato.http.routing import APIRouter
 from mercato.orders import fulfillments as service
@@ -29,6 +30,8 @@ from mercato.query.fields import select as select_fields
 
 admin_router = APIRouter(prefix="/admin/orders", tags=["admin: fulfillments"])
 vendor_router = APIRouter(prefix="/vendor/orders", tags=["vendor: fulfillments"])
+_ADMIN_ORDER = render_operation(ORDER, ORDER_DETAIL_FIELDS)
+_VENDOR_ORDER = render_operation(ORDER, VENDOR_ORDER_DETAIL_FIELDS)
 
 
 def _render_params(params: dict[str, Any], *, vendor: bool) -> dict[str, Any]:
@@ -141,7 +144,11 @@ async def _cancel(
 # --------------------------------------------------------------------------- admin
 
 
-@admin_router.post("/{order_id}/fulfillments", operation_id="AdminCreateOrderFulfillment")
+@admin_router.post(
+    "/{order_id}/fulfillments",
+    operation_id="AdminCreateOrderFulfillment",
+    openapi_extra=_ADMIN_ORDER,
+)
 async def create_fulfillment(
     order_id: str, body: CreateFulfillment, request: Request, session: Session, params: Query
 ) -> dict:
@@ -152,6 +159,7 @@ async def create_fulfillment(
 @admin_router.post(
     "/{order_id}/fulfillments/{fulfillment_id}/shipments",
     operation_id="AdminCreateOrderShipment",
+    openapi_extra=_ADMIN_ORDER,
 )
 async def create_shipment(
     order_id: str,
@@ -168,6 +176,7 @@ async def create_shipment(
 @admin_router.post(
     "/{order_id}/fulfillments/{fulfillment_id}/mark-as-delivered",
     operation_id="AdminMarkOrderFulfillmentAsDelivered",
+    openapi_extra=_ADMIN_ORDER,
 )
 async def mark_delivered(
     order_id: str,
@@ -183,6 +192,7 @@ async def mark_delivered(
 @admin_router.post(
     "/{order_id}/fulfillments/{fulfillment_id}/cancel",
     operation_id="AdminCancelOrderFulfillment",
+    openapi_extra=_ADMIN_ORDER,
 )
 async def cancel_fulfillment(
     order_id: str,
@@ -199,7 +209,11 @@ async def cancel_fulfillment(
 # --------------------------------------------------------------------------- vendor
 
 
-@vendor_router.post("/{order_id}/fulfillments", operation_id="VendorCreateOrderFulfillment")
+@vendor_router.post(
+    "/{order_id}/fulfillments",
+    operation_id="VendorCreateOrderFulfillment",
+    openapi_extra=_VENDOR_ORDER,
+)
 async def vendor_create_fulfillment(
     order_id: str,
     body: CreateFulfillment,
@@ -214,6 +228,7 @@ async def vendor_create_fulfillment(
 @vendor_router.post(
     "/{order_id}/fulfillments/{fulfillment_id}/shipments",
     operation_id="VendorCreateOrderShipment",
+    openapi_extra=_VENDOR_ORDER,
 )
 async def vendor_create_shipment(
     order_id: str,
@@ -230,6 +245,7 @@ async def vendor_create_shipment(
 @vendor_router.post(
     "/{order_id}/fulfillments/{fulfillment_id}/mark-as-delivered",
     operation_id="VendorMarkOrderFulfillmentAsDelivered",
+    openapi_extra=_VENDOR_ORDER,
 )
 async def vendor_mark_delivered(
     order_id: str,
@@ -248,6 +264,7 @@ async def vendor_mark_delivered(
 @vendor_router.post(
     "/{order_id}/fulfillments/{fulfillment_id}/cancel",
     operation_id="VendorCancelOrderFulfillment",
+    openapi_extra=_VENDOR_ORDER,
 )
 async def vendor_cancel_fulfillment(
     order_id: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from mercato.api.deps import CurrentCustomer, Query, Session
+from mercato.api.openapi import list_operation, render_operation
 from mercato.errors import not_found
 from mercato.http.routing import APIRouter
 from mercato.orders.group_resources import (
@@ -24,13 +25,21 @@ store_router = APIRouter(prefix="/store/order-groups", tags=["store: order group
 ENTITY = "Order group"
 
 
-@admin_router.get("/admin/order-groups", operation_id="AdminListOrderGroups")
+@admin_router.get(
+    "/admin/order-groups",
+    operation_id="AdminListOrderGroups",
+    openapi_extra=list_operation(ADMIN_GROUP_LIST),
+)
 async def list_order_groups(session: Session, params: Query) -> dict:
     """Every group; filters select groups, never change their computed fields."""
     return await run_list(session, ADMIN_GROUP_LIST, params)
 
 
-@admin_router.get("/admin/order-groups/{group_id}", operation_id="AdminGetOrderGroup")
+@admin_router.get(
+    "/admin/order-groups/{group_id}",
+    operation_id="AdminGetOrderGroup",
+    openapi_extra=render_operation(ORDER_GROUP, ADMIN_GROUP_DETAIL_FIELDS),
+)
 async def get_order_group(group_id: str, session: Session, params: Query) -> dict:
     group = await find_or_404(session, OrderGroup, ENTITY, group_id)
     return {
@@ -40,7 +49,11 @@ async def get_order_group(group_id: str, session: Session, params: Query) -> dic
     }
 
 
-@admin_router.get("/admin/orders/{order_id}/order-group", operation_id="AdminGetOrderOrderGroup")
+@admin_router.get(
+    "/admin/orders/{order_id}/order-group",
+    operation_id="AdminGetOrderOrderGroup",
+    openapi_extra=render_operation(ORDER_GROUP, ADMIN_GROUP_DETAIL_FIELDS),
+)
 async def get_order_order_group(order_id: str, session: Session, params: Query) -> dict:
     """The group containing the order; 404 when the order is unknown or in no group."""
     group = await session.scalar(
@@ -57,7 +70,9 @@ async def get_order_order_group(order_id: str, session: Session, params: Query) 
     }
 
 
-@store_router.get("", operation_id="StoreListOrderGroups")
+@store_router.get(
+    "", operation_id="StoreListOrderGroups", openapi_extra=list_operation(STORE_GROUP_LIST)
+)
 async def store_list_order_groups(
     session: Session, customer: CurrentCustomer, params: Query
 ) -> dict:
@@ -65,7 +80,11 @@ async def store_list_order_groups(
     return await run_list(session, STORE_GROUP_LIST, params, bind={"customer_id": customer.id})
 
 
-@store_router.get("/{group_id}", operation_id="StoreGetOrderGroup")
+@store_router.get(
+    "/{group_id}",
+    operation_id="StoreGetOrderGroup",
+    openapi_extra=render_operation(ORDER_GROUP, STORE_GROUP_FIELDS),
+)
 async def store_get_order_group(
     group_id: str, session: Session, customer: CurrentCustomer, params: Query
 ) -> dict:

@@ -5,32 +5,41 @@ from __future__ import annotations
 from fastapi import Request
 
 from mercato.api.deps import Query, Session, Vendor
+from mercato.api.openapi import list_operation, render_operation
 from mercato.events.service import dispatch
 from mercato.http.routing import APIRouter
 from mercato.orders import service
 from mercato.orders.models import Order
 from mercato.orders.rendering import render_order
-from mercato.orders.resources import ORDER_LIST, VENDOR_ORDER_LIST
+from mercato.orders.resources import (
+    ORDER,
+    ORDER_DETAIL_FIELDS,
+    ORDER_LIST,
+    VENDOR_ORDER_DETAIL_FIELDS,
+    VENDOR_ORDER_LIST,
+)
 from mercato.orders.schemas import UpdateOrder
 from mercato.query.listing import run_list
 
 admin_router = APIRouter(prefix="/admin/orders", tags=["admin: orders"])
 vendor_router = APIRouter(prefix="/vendor/orders", tags=["vendor: orders"])
+_ADMIN_ORDER = render_operation(ORDER, ORDER_DETAIL_FIELDS)
+_VENDOR_ORDER = render_operation(ORDER, VENDOR_ORDER_DETAIL_FIELDS)
 
 
-@admin_router.get("", operation_id="AdminListOrders")
+@admin_router.get("", operation_id="AdminListOrders", openapi_extra=list_operation(ORDER_LIST))
 async def list_orders(session: Session, params: Query) -> dict:
     """Filters: id, q (display id, email, customer name), status, seller_id, customer_id,
     sales_channel_id, region_id, payment_status, fulfillment_status, created_at, updated_at."""
     return await run_list(session, ORDER_LIST, params)
 
 
-@admin_router.get("/{order_id}", operation_id="AdminGetOrder")
+@admin_router.get("/{order_id}", operation_id="AdminGetOrder", openapi_extra=_ADMIN_ORDER)
 async def get_order(order_id: str, session: Session, params: Query) -> dict:
     return await render_order(session, await service.get_order(session, order_id), params)
 
 
-@admin_router.post("/{order_id}", operation_id="AdminUpdateOrder")
+@admin_router.post("/{order_id}", operation_id="AdminUpdateOrder", openapi_extra=_ADMIN_ORDER)
 async def update_order(
     order_id: str, body: UpdateOrder, request: Request, session: Session, params: Query
 ) -> dict:
@@ -41,7 +50,9 @@ async def update_order(
     return await render_order(session, order, params)
 
 
-@admin_router.post("/{order_id}/cancel", operation_id="AdminCancelOrder")
+@admin_router.post(
+    "/{order_id}/cancel", operation_id="AdminCancelOrder", openapi_extra=_ADMIN_ORDER
+)
 async def cancel_order(order_id: str, request: Request, session: Session, params: Query) -> dict:
     """Void the uncaptured share, refund the captured part, release reservations."""
     order = await service.cancel_order(
@@ -50,7 +61,9 @@ async def cancel_order(order_id: str, request: Request, session: Session, params
     return await render_order(session, await _reload(session, order), params)
 
 
-@admin_router.post("/{order_id}/complete", operation_id="AdminCompleteOrder")
+@admin_router.post(
+    "/{order_id}/complete", operation_id="AdminCompleteOrder", openapi_extra=_ADMIN_ORDER
+)
 async def complete_order(order_id: str, request: Request, session: Session, params: Query) -> dict:
     order = await service.complete_order(
         sessionmaker=request.app.state.sessionmaker, order_id=order_id
@@ -58,7 +71,9 @@ async def complete_order(order_id: str, request: Request, session: Session, para
     return await render_order(session, await _reload(session, order), params)
 
 
-@admin_router.post("/{order_id}/archive", operation_id="AdminArchiveOrder")
+@admin_router.post(
+    "/{order_id}/archive", operation_id="AdminArchiveOrder", openapi_extra=_ADMIN_ORDER
+)
 async def archive_order(order_id: str, request: Request, session: Session, params: Query) -> dict:
     order = await service.archive_order(
         sessionmaker=request.app.state.sessionmaker, order_id=order_id
@@ -70,19 +85,23 @@ async def _reload(session, order: Order) -> Order:
     return await service.get_order(session, order.id)
 
 
-@vendor_router.get("", operation_id="VendorListOrders")
+@vendor_router.get(
+    "", operation_id="VendorListOrders", openapi_extra=list_operation(VENDOR_ORDER_LIST)
+)
 async def vendor_list_orders(session: Session, vendor: Vendor, params: Query) -> dict:
     """The seller's own orders; the same filters as the admin list except ``seller_id``."""
     return await run_list(session, VENDOR_ORDER_LIST, params, bind={"seller_id": vendor.seller_id})
 
 
-@vendor_router.get("/{order_id}", operation_id="VendorGetOrder")
+@vendor_router.get("/{order_id}", operation_id="VendorGetOrder", openapi_extra=_VENDOR_ORDER)
 async def vendor_get_order(order_id: str, session: Session, vendor: Vendor, params: Query) -> dict:
     order = await service.get_order(session, order_id, seller_id=vendor.seller_id)
     return await render_order(session, order, params, vendor=True)
 
 
-@vendor_router.post("/{order_id}/cancel", operation_id="VendorCancelOrder")
+@vendor_router.post(
+    "/{order_id}/cancel", operation_id="VendorCancelOrder", openapi_extra=_VENDOR_ORDER
+)
 async def vendor_cancel_order(
     order_id: str, request: Request, session: Session, vendor: Vendor, params: Query
 ) -> dict:
@@ -92,7 +111,9 @@ async def vendor_cancel_order(
     return await render_order(session, await _reload(session, order), params, vendor=True)
 
 
-@vendor_router.post("/{order_id}/complete", operation_id="VendorCompleteOrder")
+@vendor_router.post(
+    "/{order_id}/complete", operation_id="VendorCompleteOrder", openapi_extra=_VENDOR_ORDER
+)
 async def vendor_complete_order(
     order_id: str, request: Request, session: Session, vendor: Vendor, params: Query
 ) -> dict:

@@ -5,6 +5,7 @@ from fastapi import Request
 
 from mercato.api.deps import Admin, OptionalCustomer, Query, Session, Vendor
 from mercato.api.idempotency import IdempotencyKey
+from mercato.api.openapi import envelope, operation, render_operation
 from mercato.carts import payments as service
 from mercato.carts.resources import fields_tree
 from mercato.errors import invalid
@@ -35,7 +36,12 @@ async def _render(session, collection: PaymentCollection, tree) -> dict:
     return {"payment_collection": rendered[0]}
 
 
-@store_router.post("", operation_id="StoreCreatePaymentCollection")
+@store_router.post(
+    "",
+    operation_id="StoreCreatePaymentCollection",
+    # an unknown cart is a 404 (checkout.md)
+    openapi_extra=render_operation(PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS, errors=(404,)),
+)
 async def create_payment_collection(
     body: CreatePaymentCollection, session: Session, customer: OptionalCustomer, params: Query
 ) -> dict:
@@ -47,7 +53,11 @@ async def create_payment_collection(
     return await _render(session, collection, tree)
 
 
-@store_router.post("/{collection_id}/payment-sessions", operation_id="StoreCreatePaymentSession")
+@store_router.post(
+    "/{collection_id}/payment-sessions",
+    operation_id="StoreCreatePaymentSession",
+    openapi_extra=render_operation(PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS),
+)
 async def create_payment_session(
     collection_id: str,
     body: CreatePaymentSession,
@@ -62,6 +72,9 @@ async def create_payment_session(
     )
     return await _render(session, collection, tree)
 
+
+# ``order_money.payment_view``: the payment with its captures and refunds.
+_PAYMENT = {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
 
 # Per-order capture and refund (orders.md "Money"); vendor routes are scoped to the member's seller.
 admin_router = APIRouter(tags=["admin: payments"])
@@ -82,7 +95,11 @@ def _check(params: dict, *, vendor: bool = False) -> None:
     fields_tree(ORDER, VENDOR_ORDER_DETAIL_FIELDS if vendor else ORDER_DETAIL_FIELDS, params)
 
 
-@admin_router.post("/admin/orders/{order_id}/capture", operation_id="AdminCaptureOrder")
+@admin_router.post(
+    "/admin/orders/{order_id}/capture",
+    operation_id="AdminCaptureOrder",
+    openapi_extra=render_operation(ORDER, ORDER_DETAIL_FIELDS),
+)
 async def admin_capture_order(
     order_id: str,
     request: Request,
@@ -104,7 +121,11 @@ async def admin_capture_order(
     return await _order_body(session, order_id, params)
 
 
-@admin_router.post("/admin/orders/{order_id}/refund", operation_id="AdminRefundOrder")
+@admin_router.post(
+    "/admin/orders/{order_id}/refund",
+    operation_id="AdminRefundOrder",
+    openapi_extra=render_operation(ORDER, ORDER_DETAIL_FIELDS),
+)
 async def admin_refund_order(
     order_id: str,
     request: Request,
@@ -129,7 +150,11 @@ async def admin_refund_order(
     return await _order_body(session, order_id, params)
 
 
-@admin_router.post("/admin/payments/{payment_id}/capture", operation_id="AdminCapturePayment")
+@admin_router.post(
+    "/admin/payments/{payment_id}/capture",
+    operation_id="AdminCapturePayment",
+    openapi_extra=operation(body=envelope({"payment": _PAYMENT})),
+)
 async def admin_capture_payment(
     payment_id: str,
     request: Request,
@@ -154,7 +179,11 @@ async def admin_capture_payment(
     return {"payment": await order_money.payment_view(session, payment_id)}
 
 
-@vendor_router.post("/vendor/orders/{order_id}/capture", operation_id="VendorCaptureOrder")
+@vendor_router.post(
+    "/vendor/orders/{order_id}/capture",
+    operation_id="VendorCaptureOrder",
+    openapi_extra=render_operation(ORDER, VENDOR_ORDER_DETAIL_FIELDS),
+)
 async def vendor_capture_order(
     order_id: str,
     request: Request,
@@ -177,7 +206,11 @@ async def vendor_capture_order(
     return await _order_body(session, order_id, params, seller_id=vendor.seller_id)
 
 
-@vendor_router.post("/vendor/orders/{order_id}/refund", operation_id="VendorRefundOrder")
+@vendor_router.post(
+    "/vendor/orders/{order_id}/refund",
+    operation_id="VendorRefundOrder",
+    openapi_extra=render_operation(ORDER, VENDOR_ORDER_DETAIL_FIELDS),
+)
 async def vendor_refund_order(
     order_id: str,
     request: Request,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mercato.api.deps import Query, Session, Store
+from mercato.api.openapi import delete_operation, envelope, list_operation, render_operation
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.products import service
@@ -40,26 +41,38 @@ async def _variant_or_404(session, product_id: str, variant_id: str) -> ProductV
     )
 
 
-@admin_router.get("", operation_id="AdminListProducts")
+@admin_router.get("", operation_id="AdminListProducts", openapi_extra=list_operation(PRODUCT_LIST))
 async def list_products(session: Session, params: Query) -> dict:
     return await run_list(session, PRODUCT_LIST, params)
 
 
-@admin_router.post("", operation_id="AdminCreateProduct")
+@admin_router.post(
+    "",
+    operation_id="AdminCreateProduct",
+    openapi_extra=render_operation(PRODUCT, PRODUCT_FIELDS, errors=(422,)),
+)
 async def create_product(body: CreateProduct, session: Session, params: Query) -> dict:
     """Create a product of one seller, with variants, prices and stock."""
     data = body.model_dump()
     return await _render(session, await service.create_product(session, **data), params)
 
 
-@admin_router.get("/{product_id}", operation_id="AdminGetProduct")
+@admin_router.get(
+    "/{product_id}",
+    operation_id="AdminGetProduct",
+    openapi_extra=render_operation(PRODUCT, PRODUCT_FIELDS),
+)
 async def get_product(product_id: str, session: Session, params: Query) -> dict:
     return await _render(
         session, await find_or_404(session, Product, "Product", product_id), params
     )
 
 
-@admin_router.post("/{product_id}", operation_id="AdminUpdateProduct")
+@admin_router.post(
+    "/{product_id}",
+    operation_id="AdminUpdateProduct",
+    openapi_extra=render_operation(PRODUCT, PRODUCT_FIELDS, errors=(422,)),
+)
 async def update_product(
     product_id: str, body: UpdateProduct, session: Session, params: Query
 ) -> dict:
@@ -70,7 +83,9 @@ async def update_product(
     )
 
 
-@admin_router.delete("/{product_id}", operation_id="AdminDeleteProduct")
+@admin_router.delete(
+    "/{product_id}", operation_id="AdminDeleteProduct", openapi_extra=delete_operation()
+)
 async def delete_product(product_id: str, session: Session) -> dict:
     await service.delete_product(
         session, product=await get_or_404(session, Product, "Product", product_id)
@@ -78,7 +93,11 @@ async def delete_product(product_id: str, session: Session) -> dict:
     return deleted(product_id, "product")
 
 
-@admin_router.post("/{product_id}/variants", operation_id="AdminCreateProductVariant")
+@admin_router.post(
+    "/{product_id}/variants",
+    operation_id="AdminCreateProductVariant",
+    openapi_extra=render_operation(PRODUCT, PRODUCT_FIELDS, errors=(422,)),
+)
 async def create_variant(
     product_id: str, body: CreateVariant, session: Session, params: Query
 ) -> dict:
@@ -87,7 +106,11 @@ async def create_variant(
     return await _render(session, product, params)
 
 
-@admin_router.get("/{product_id}/variants/{variant_id}", operation_id="AdminGetProductVariant")
+@admin_router.get(
+    "/{product_id}/variants/{variant_id}",
+    operation_id="AdminGetProductVariant",
+    openapi_extra=render_operation(VARIANT, VARIANT_FIELDS),
+)
 async def get_variant(product_id: str, variant_id: str, session: Session, params: Query) -> dict:
     variant = await _variant_or_404(session, product_id, variant_id)
     return {
@@ -97,7 +120,11 @@ async def get_variant(product_id: str, variant_id: str, session: Session, params
     }
 
 
-@admin_router.post("/{product_id}/variants/{variant_id}", operation_id="AdminUpdateProductVariant")
+@admin_router.post(
+    "/{product_id}/variants/{variant_id}",
+    operation_id="AdminUpdateProductVariant",
+    openapi_extra=render_operation(PRODUCT, PRODUCT_FIELDS, errors=(422,)),
+)
 async def update_variant(
     product_id: str, variant_id: str, body: UpdateVariant, session: Session, params: Query
 ) -> dict:
@@ -110,7 +137,9 @@ async def update_variant(
 
 
 @admin_router.delete(
-    "/{product_id}/variants/{variant_id}", operation_id="AdminDeleteProductVariant"
+    "/{product_id}/variants/{variant_id}",
+    operation_id="AdminDeleteProductVariant",
+    openapi_extra=delete_operation(parent=envelope({"id": {"type": "string"}})),
 )
 async def delete_variant(product_id: str, variant_id: str, session: Session) -> dict:
     variant = await _variant_or_404(session, product_id, variant_id)
@@ -119,12 +148,18 @@ async def delete_variant(product_id: str, variant_id: str, session: Session) -> 
     return deleted(variant_id, "variant", parent={"id": product.id})
 
 
-@store_router.get("", operation_id="StoreListProducts")
+@store_router.get(
+    "", operation_id="StoreListProducts", openapi_extra=list_operation(STORE_PRODUCT_LIST)
+)
 async def store_list_products(session: Session, ctx: Store, params: Query) -> dict:
     return await run_list(session, STORE_PRODUCT_LIST, params, bind=store_scope_values(ctx))
 
 
-@store_router.get("/{product_id}", operation_id="StoreGetProduct")
+@store_router.get(
+    "/{product_id}",
+    operation_id="StoreGetProduct",
+    openapi_extra=render_operation(PRODUCT, STORE_PRODUCT_FIELDS),
+)
 async def store_get_product(product_id: str, session: Session, ctx: Store, params: Query) -> dict:
     product = await find_or_404(
         session, Product, "Product", product_id, scope=STORE_SCOPE, bind=store_scope_values(ctx)

@@ -1,6 +1,7 @@
 """``/admin/regions`` and ``/store/regions``."""
 
 from mercato.api.deps import Query, Session
+from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
@@ -27,22 +28,32 @@ async def _render(session, region: Region, params: dict, rules=REGION_FIELDS) ->
     }
 
 
-@admin_router.get("", operation_id="AdminListRegions")
+@admin_router.get("", operation_id="AdminListRegions", openapi_extra=list_operation(REGION_LIST))
 async def list_regions(session: Session, params: Query) -> dict:
     return await run_list(session, REGION_LIST, params)
 
 
-@admin_router.post("", operation_id="AdminCreateRegion")
+@admin_router.post(
+    "", operation_id="AdminCreateRegion", openapi_extra=render_operation(REGION, REGION_FIELDS)
+)
 async def create_region(body: CreateRegion, session: Session, params: Query) -> dict:
     return await _render(session, await service.create_region(session, **body.model_dump()), params)
 
 
-@admin_router.get("/{region_id}", operation_id="AdminGetRegion")
+@admin_router.get(
+    "/{region_id}",
+    operation_id="AdminGetRegion",
+    openapi_extra=render_operation(REGION, REGION_FIELDS),
+)
 async def get_region(region_id: str, session: Session, params: Query) -> dict:
     return await _render(session, await find_or_404(session, Region, "Region", region_id), params)
 
 
-@admin_router.post("/{region_id}", operation_id="AdminUpdateRegion")
+@admin_router.post(
+    "/{region_id}",
+    operation_id="AdminUpdateRegion",
+    openapi_extra=render_operation(REGION, REGION_FIELDS),
+)
 async def update_region(
     region_id: str, body: UpdateRegion, session: Session, params: Query
 ) -> dict:
@@ -53,7 +64,9 @@ async def update_region(
     return await _render(session, region, params)
 
 
-@admin_router.delete("/{region_id}", operation_id="AdminDeleteRegion")
+@admin_router.delete(
+    "/{region_id}", operation_id="AdminDeleteRegion", openapi_extra=delete_operation()
+)
 async def delete_region(region_id: str, session: Session) -> dict:
     await service.delete_region(
         session, region=await get_or_404(session, Region, "Region", region_id)
@@ -61,12 +74,18 @@ async def delete_region(region_id: str, session: Session) -> dict:
     return deleted(region_id, "region")
 
 
-@store_router.get("", operation_id="StoreListRegions")
+@store_router.get(
+    "", operation_id="StoreListRegions", openapi_extra=list_operation(STORE_REGION_LIST)
+)
 async def store_list_regions(session: Session, params: Query) -> dict:
     return await run_list(session, STORE_REGION_LIST, params)
 
 
-@store_router.get("/{region_id}", operation_id="StoreGetRegion")
+@store_router.get(
+    "/{region_id}",
+    operation_id="StoreGetRegion",
+    openapi_extra=render_operation(REGION, STORE_REGION_FIELDS),
+)
 async def store_get_region(region_id: str, session: Session, params: Query) -> dict:
     region = await find_or_404(session, Region, "Region", region_id)
     return await _render(session, region, params, STORE_REGION_FIELDS)

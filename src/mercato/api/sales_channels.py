@@ -1,6 +1,7 @@
 """``/admin/sales-channels``."""
 
 from mercato.api.deps import Query, Session
+from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
@@ -21,26 +22,40 @@ async def _render(session, channel: SalesChannel, params: dict) -> dict:
     }
 
 
-@router.get("", operation_id="AdminListSalesChannels")
+@router.get(
+    "", operation_id="AdminListSalesChannels", openapi_extra=list_operation(SALES_CHANNEL_LIST)
+)
 async def list_sales_channels(session: Session, params: Query) -> dict:
     return await run_list(session, SALES_CHANNEL_LIST, params)
 
 
-@router.post("", operation_id="AdminCreateSalesChannel")
+@router.post(
+    "",
+    operation_id="AdminCreateSalesChannel",
+    openapi_extra=render_operation(SALES_CHANNEL, SALES_CHANNEL_FIELDS),
+)
 async def create_sales_channel(body: CreateSalesChannel, session: Session, params: Query) -> dict:
     return await _render(
         session, await service.create_sales_channel(session, **body.model_dump()), params
     )
 
 
-@router.get("/{channel_id}", operation_id="AdminGetSalesChannel")
+@router.get(
+    "/{channel_id}",
+    operation_id="AdminGetSalesChannel",
+    openapi_extra=render_operation(SALES_CHANNEL, SALES_CHANNEL_FIELDS),
+)
 async def get_sales_channel(channel_id: str, session: Session, params: Query) -> dict:
     return await _render(
         session, await find_or_404(session, SalesChannel, ENTITY, channel_id), params
     )
 
 
-@router.post("/{channel_id}", operation_id="AdminUpdateSalesChannel")
+@router.post(
+    "/{channel_id}",
+    operation_id="AdminUpdateSalesChannel",
+    openapi_extra=render_operation(SALES_CHANNEL, SALES_CHANNEL_FIELDS),
+)
 async def update_sales_channel(
     channel_id: str, body: UpdateSalesChannel, session: Session, params: Query
 ) -> dict:
@@ -51,7 +66,9 @@ async def update_sales_channel(
     return await _render(session, channel, params)
 
 
-@router.delete("/{channel_id}", operation_id="AdminDeleteSalesChannel")
+@router.delete(
+    "/{channel_id}", operation_id="AdminDeleteSalesChannel", openapi_extra=delete_operation()
+)
 async def delete_sales_channel(channel_id: str, session: Session) -> dict:
     channel = await get_or_404(session, SalesChannel, ENTITY, channel_id)
     await service.delete_sales_channel(session, channel=channel)

@@ -1,6 +1,7 @@
 """``/admin/sellers`` (with members) and ``/vendor/sellers/me``."""
 
 from mercato.api.deps import Query, Session, Vendor
+from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
@@ -28,23 +29,35 @@ async def _render(session, seller: Seller, params: dict, rules=SELLER_DETAIL_FIE
     }
 
 
-@admin_router.get("", operation_id="AdminListSellers")
+@admin_router.get("", operation_id="AdminListSellers", openapi_extra=list_operation(SELLER_LIST))
 async def list_sellers(session: Session, params: Query) -> dict:
     return await run_list(session, SELLER_LIST, params)
 
 
-@admin_router.post("", operation_id="AdminCreateSeller")
+@admin_router.post(
+    "",
+    operation_id="AdminCreateSeller",
+    openapi_extra=render_operation(SELLER, SELLER_DETAIL_FIELDS, errors=(422,)),
+)
 async def create_seller(body: CreateSeller, session: Session, params: Query) -> dict:
     """Create a seller and its stock location."""
     return await _render(session, await service.create_seller(session, **body.model_dump()), params)
 
 
-@admin_router.get("/{seller_id}", operation_id="AdminGetSeller")
+@admin_router.get(
+    "/{seller_id}",
+    operation_id="AdminGetSeller",
+    openapi_extra=render_operation(SELLER, SELLER_DETAIL_FIELDS),
+)
 async def get_seller(seller_id: str, session: Session, params: Query) -> dict:
     return await _render(session, await find_or_404(session, Seller, "Seller", seller_id), params)
 
 
-@admin_router.post("/{seller_id}", operation_id="AdminUpdateSeller")
+@admin_router.post(
+    "/{seller_id}",
+    operation_id="AdminUpdateSeller",
+    openapi_extra=render_operation(SELLER, SELLER_DETAIL_FIELDS, errors=(422,)),
+)
 async def update_seller(
     seller_id: str, body: UpdateSeller, session: Session, params: Query
 ) -> dict:
@@ -55,7 +68,9 @@ async def update_seller(
     return await _render(session, seller, params)
 
 
-@admin_router.delete("/{seller_id}", operation_id="AdminDeleteSeller")
+@admin_router.delete(
+    "/{seller_id}", operation_id="AdminDeleteSeller", openapi_extra=delete_operation()
+)
 async def delete_seller(seller_id: str, session: Session) -> dict:
     await service.delete_seller(
         session, seller=await get_or_404(session, Seller, "Seller", seller_id)
@@ -63,7 +78,11 @@ async def delete_seller(seller_id: str, session: Session) -> dict:
     return deleted(seller_id, "seller")
 
 
-@admin_router.post("/{seller_id}/members", operation_id="AdminCreateSellerMember")
+@admin_router.post(
+    "/{seller_id}/members",
+    operation_id="AdminCreateSellerMember",
+    openapi_extra=render_operation(MEMBER, MEMBER_FIELDS, errors=(422,)),
+)
 async def create_member(
     seller_id: str, body: CreateMember, session: Session, params: Query
 ) -> dict:
@@ -77,7 +96,11 @@ async def create_member(
     }
 
 
-@vendor_router.get("/me", operation_id="VendorGetSellerMe")
+@vendor_router.get(
+    "/me",
+    operation_id="VendorGetSellerMe",
+    openapi_extra=render_operation(SELLER, VENDOR_SELLER_FIELDS),
+)
 async def vendor_me(vendor: Vendor, session: Session, params: Query) -> dict:
     """The member's own seller."""
     seller = await get_or_404(session, Seller, "Seller", vendor.seller_id)

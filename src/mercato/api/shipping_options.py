@@ -1,6 +1,14 @@
 """``/admin/shipping-options``."""
 
 from mercato.api.deps import OptionalCustomer, Query, Session
+from mercato.api.openapi import (
+    delete_operation,
+    envelope,
+    list_operation,
+    operation,
+    query_parameter,
+    render_operation,
+)
 from mercato.carts import service as carts_service
 from mercato.carts.resources import (
     STORE_SHIPPING_OPTION_FIELDS,
@@ -11,6 +19,7 @@ from mercato.errors import invalid
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
+from mercato.query.openapi import fields_parameter, item_schema
 from mercato.shipping_options import service
 from mercato.shipping_options.models import ShippingOption
 from mercato.shipping_options.resources import (
@@ -23,6 +32,21 @@ from mercato.shipping_options.schemas import CreateShippingOption, UpdateShippin
 router = APIRouter(prefix="/admin/shipping-options", tags=["admin: shipping options"])
 store_router = APIRouter(prefix="/store/shipping-options", tags=["store: shipping options"])
 ENTITY = "Shipping option"
+_STORE_OPTIONS = operation(
+    parameters=[
+        query_parameter("cart_id", {"type": "string"}, "The cart to ship.", required=True),
+        fields_parameter(SHIPPING_OPTION, STORE_SHIPPING_OPTION_FIELDS),
+    ],
+    body=envelope(
+        {
+            "shipping_options": {
+                "type": "array",
+                "items": item_schema(SHIPPING_OPTION, STORE_SHIPPING_OPTION_FIELDS),
+            }
+        }
+    ),
+    errors=(404,),
+)
 
 
 async def _render(session, option: ShippingOption, params: dict) -> dict:
@@ -37,12 +61,18 @@ async def _render(session, option: ShippingOption, params: dict) -> dict:
     }
 
 
-@router.get("", operation_id="AdminListShippingOptions")
+@router.get(
+    "", operation_id="AdminListShippingOptions", openapi_extra=list_operation(SHIPPING_OPTION_LIST)
+)
 async def list_shipping_options(session: Session, params: Query) -> dict:
     return await run_list(session, SHIPPING_OPTION_LIST, params)
 
 
-@router.post("", operation_id="AdminCreateShippingOption")
+@router.post(
+    "",
+    operation_id="AdminCreateShippingOption",
+    openapi_extra=render_operation(SHIPPING_OPTION, SHIPPING_OPTION_FIELDS),
+)
 async def create_shipping_option(
     body: CreateShippingOption, session: Session, params: Query
 ) -> dict:
@@ -51,14 +81,22 @@ async def create_shipping_option(
     return await _render(session, option, params)
 
 
-@router.get("/{option_id}", operation_id="AdminGetShippingOption")
+@router.get(
+    "/{option_id}",
+    operation_id="AdminGetShippingOption",
+    openapi_extra=render_operation(SHIPPING_OPTION, SHIPPING_OPTION_FIELDS),
+)
 async def get_shipping_option(option_id: str, session: Session, params: Query) -> dict:
     return await _render(
         session, await find_or_404(session, ShippingOption, ENTITY, option_id), params
     )
 
 
-@router.post("/{option_id}", operation_id="AdminUpdateShippingOption")
+@router.post(
+    "/{option_id}",
+    operation_id="AdminUpdateShippingOption",
+    openapi_extra=render_operation(SHIPPING_OPTION, SHIPPING_OPTION_FIELDS),
+)
 async def update_shipping_option(
     option_id: str, body: UpdateShippingOption, session: Session, params: Query
 ) -> dict:
@@ -69,7 +107,9 @@ async def update_shipping_option(
     return await _render(session, option, params)
 
 
-@router.delete("/{option_id}", operation_id="AdminDeleteShippingOption")
+@router.delete(
+    "/{option_id}", operation_id="AdminDeleteShippingOption", openapi_extra=delete_operation()
+)
 async def delete_shipping_option(option_id: str, session: Session) -> dict:
     await service.delete_shipping_option(
         session, option=await get_or_404(session, ShippingOption, ENTITY, option_id)
@@ -77,7 +117,7 @@ async def delete_shipping_option(option_id: str, session: Session) -> dict:
     return deleted(option_id, "shipping_option")
 
 
-@store_router.get("", operation_id="StoreListShippingOptions")
+@store_router.get("", operation_id="StoreListShippingOptions", openapi_extra=_STORE_OPTIONS)
 async def store_list_shipping_options(
     session: Session, customer: OptionalCustomer, params: Query
 ) -> dict:

@@ -1,6 +1,7 @@
 """``/admin/users``."""
 
 from mercato.api.deps import Admin, Query, Session
+from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
@@ -20,12 +21,16 @@ async def _render(session, user: User, params: dict) -> dict:
     }
 
 
-@router.get("", operation_id="AdminListUsers")
+@router.get("", operation_id="AdminListUsers", openapi_extra=list_operation(USER_LIST))
 async def list_users(session: Session, params: Query) -> dict:
     return await run_list(session, USER_LIST, params)
 
 
-@router.get("/me", operation_id="AdminGetMe")
+@router.get(
+    "/me",
+    operation_id="AdminGetMe",
+    openapi_extra=render_operation(USER, USER_FIELDS, errors=(404,)),
+)
 async def me(session: Session, actor: Admin, params: Query) -> dict:
     """The user behind the token (or the creator of the secret key)."""
     return await _render(
@@ -33,18 +38,28 @@ async def me(session: Session, actor: Admin, params: Query) -> dict:
     )
 
 
-@router.post("", operation_id="AdminCreateUser")
+@router.post(
+    "",
+    operation_id="AdminCreateUser",
+    openapi_extra=render_operation(USER, USER_FIELDS, errors=(422,)),
+)
 async def create_user(body: CreateUser, session: Session, params: Query) -> dict:
     user = await service.create_user(session, **body.model_dump())
     return await _render(session, user, params)
 
 
-@router.get("/{user_id}", operation_id="AdminGetUser")
+@router.get(
+    "/{user_id}", operation_id="AdminGetUser", openapi_extra=render_operation(USER, USER_FIELDS)
+)
 async def get_user(user_id: str, session: Session, params: Query) -> dict:
     return await _render(session, await find_or_404(session, User, "User", user_id), params)
 
 
-@router.post("/{user_id}", operation_id="AdminUpdateUser")
+@router.post(
+    "/{user_id}",
+    operation_id="AdminUpdateUser",
+    openapi_extra=render_operation(USER, USER_FIELDS, errors=(422,)),
+)
 async def update_user(user_id: str, body: UpdateUser, session: Session, params: Query) -> dict:
     user = await get_or_404(session, User, "User", user_id)
     user = await service.update_user(
@@ -53,7 +68,7 @@ async def update_user(user_id: str, body: UpdateUser, session: Session, params: 
     return await _render(session, user, params)
 
 
-@router.delete("/{user_id}", operation_id="AdminDeleteUser")
+@router.delete("/{user_id}", operation_id="AdminDeleteUser", openapi_extra=delete_operation())
 async def delete_user(user_id: str, session: Session, actor: Admin) -> dict:
     """Its tokens stop working at once and its secret keys are revoked."""
     user = await get_or_404(session, User, "User", user_id)

@@ -9,8 +9,11 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mercato.api import idempotency, routers
+from mercato.api.openapi import install_openapi
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
+from mercato.http.allow import CompleteAllow
 from mercato.http.body_limit import LimitRequestBody
+from mercato.http.docs import install_docs
 from mercato.http.errors import install_error_handlers
 from mercato.http.sessions import CloseSessions
 from mercato.settings import get_settings
@@ -36,14 +39,19 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
         version="0.1.0",
         description="Headless multi-vendor marketplace commerce API (Medusa v2 / Mercur conventions).",
         lifespan=lifespan,
+        docs_url=None,  # served from the installed Swagger UI package (``http/docs.py``)
+        redoc_url=None,
     )
     if engine is not None:
         _bind(app, engine)
     install_error_handlers(app)
     app.add_middleware(CloseSessions)
+    app.add_middleware(CompleteAllow, api=app)
     idempotency.install(app)
     app.add_middleware(LimitRequestBody, max_bytes=get_settings().max_body_bytes)
     routers.include_routers(app)
+    install_openapi(app)
+    install_docs(app)
     return app
 
 

@@ -58,12 +58,14 @@ class Field:
 
     ``expr``, when given, is the same reading as a Python expression over the row ``r`` (names
     it uses besides ``r`` come from ``env``): a level of a response is then rendered by one
-    generated comprehension instead of one getter call per field and row (:func:`_compile`)."""
+    generated comprehension instead of one getter call per field and row (:func:`_compile`).
+    ``schema``: the JSON schema of its values, for the OpenAPI document (None: any value)."""
 
     get: Getter
     reads: tuple[str, ...]
     expr: str | None = None
     env: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    schema: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -72,7 +72,10 @@ def _parse_datetime(name: str, raw: str) -> datetime:
         raise invalid(f"{name} must be an ISO-8601 date") from None
     if value.tzinfo is None:
         raise invalid(f"{name} must be an ISO-8601 date with a time zone")
-    return value
+    try:  # the instant must exist in UTC too: 0001-01-01T00:00:00+01:00 does not
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise invalid(f"{name} is out of range") from None
 
 
 def _parse_bool(name: str, raw: str) -> bool:

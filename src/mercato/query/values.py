@@ -38,7 +38,11 @@ def attr(name: str) -> Field:
 def timestamp(name: str) -> Field:
     read = attrgetter(name)
     return Field(
-        lambda obj: iso(read(obj)), (name,), expr=f"_iso(r.{_identifier(name)})", env={"_iso": iso}
+        lambda obj: iso(read(obj)),
+        (name,),
+        expr=f"_iso(r.{_identifier(name)})",
+        env={"_iso": iso},
+        schema={"type": ["string", "null"]},
     )
 
 
@@ -64,6 +68,7 @@ def money(amount_attr: str, currency_attr: str = "currency_code") -> Field:
         (amount_attr, currency_attr),
         expr=expr,
         env={"_to_major": to_major, "_divisors": DIVISORS, "_float_exact": FLOAT_EXACT_BELOW},
+        schema={"type": ["number", "null"]},
     )
 
 
