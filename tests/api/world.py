@@ -62,7 +62,7 @@ async def build_world(client, app) -> World:
 
     items = [(market.variants[s["id"]][0], 2) for s in market.sellers]
     placed = await cart_with_items(client, market, items, headers=customer)
-    await pay(client, market, placed["id"])
+    await pay(client, market, placed["id"], headers=customer)
     group = ok(await complete(client, market, placed["id"], headers=customer))["order_group"]
     mine = f"seller_id={seller['id']}"
     order = ok(await client.get(f"/admin/orders?{mine}&fields=id,*items", headers=admin))
@@ -79,7 +79,7 @@ async def build_world(client, app) -> World:
         payment_id = await session.scalar(select(Payment.id).limit(1))
 
     cart = await cart_with_items(client, market, items[:1], headers=customer)
-    collection = await pay(client, market, cart["id"])
+    collection = await pay(client, market, cart["id"], headers=customer)
     keys = ok(await client.get("/admin/api-keys?type=publishable", headers=admin))["api_keys"]
     customer_id = ok(await client.get("/store/customers/me", headers={**market.store, **customer}))
     return World(

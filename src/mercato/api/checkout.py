@@ -6,7 +6,7 @@ from fastapi import Request
 
 from mercato.api.deps import OptionalCustomer, Query, Session, Store
 from mercato.api.openapi import envelope, operation
-from mercato.carts.resources import CART, CART_FIELDS, render_cart
+from mercato.carts.resources import CART, CART_FIELDS, cart_tree, render_cart
 from mercato.checkout.service import complete_cart
 from mercato.http.routing import APIRouter
 from mercato.orders.group_resources import COMPLETION_FIELDS, ORDER_GROUP
@@ -58,6 +58,7 @@ async def complete(
     Payment declined or needing more action: 200 ``{"type": "cart", "cart", "error"}`` and
     nothing is created. ``fields`` selects the cart of that answer.
     """
+    cart_tree(params)  # a bad query is refused before anything is written
     customer_id = customer.id if customer else None
     # The completion runs in sessions of its own and holds two connections at once (its
     # transaction and the provider journal's): the request's gives its connection back meanwhile.
