@@ -24,6 +24,7 @@ from mercato.http.sessions import opened
 from mercato.query.driver import FixedQuery, model_columns, row_type, rows_of
 from mercato.query.qs import parse_query
 from mercato.sellers.models import Seller, SellerMember
+from mercato.unit_of_work import UnitOfWork
 from mercato.users.models import User
 
 MISSING_KEY = (
@@ -63,6 +64,15 @@ async def get_session(request: Request) -> AsyncSession:
 
 
 Session = Annotated[AsyncSession, Depends(get_session)]
+
+
+def unit_of_work(request: Request) -> UnitOfWork:
+    """A unit of work for the request's command: it opens its own transaction (the request's
+    session stays for reading the result back)."""
+    return UnitOfWork(request.app.state.sessionmaker)
+
+
+UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
 async def query_params(request: Request) -> dict:

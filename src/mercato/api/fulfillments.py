@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
-
-from mercato.api.deps import Query, Session, Vendor
+from mercato.api.deps import Query, Session, UoW, Vendor
 from mercato.api.openapi import render_operation
 from mercato.errors import invalid
 from mercato.http.routing import APIRouter
@@ -62,11 +60,11 @@ def _items(items) -> list[service.ItemQuantity] | None:
 
 
 async def _create(
-    request: Request, session: Session, order_id: str, body: CreateFulfillment, params, seller_id
+    session: Session, uow: UoW, order_id: str, body: CreateFulfillment, params, seller_id
 ) -> dict:
     rendered = _render_params(params, vendor=seller_id is not None)
     await service.create_fulfillment(
-        sessionmaker=request.app.state.sessionmaker,
+        uow,
         order_id=order_id,
         items=_items(body.items) or [],
         location_id=body.location_id,
@@ -77,8 +75,8 @@ async def _create(
 
 
 async def _ship(
-    request: Request,
     session: Session,
+    uow: UoW,
     order_id: str,
     fulfillment_id: str,
     body: CreateShipment,
@@ -87,7 +85,7 @@ async def _ship(
 ) -> dict:
     rendered = _render_params(params, vendor=seller_id is not None)
     await service.create_shipment(
-        sessionmaker=request.app.state.sessionmaker,
+        uow,
         order_id=order_id,
         fulfillment_id=fulfillment_id,
         items=_items(body.items),
@@ -102,8 +100,8 @@ async def _ship(
 
 
 async def _deliver(
-    request: Request,
     session: Session,
+    uow: UoW,
     order_id: str,
     fulfillment_id: str,
     body: MarkDelivered | None,
@@ -112,7 +110,7 @@ async def _deliver(
 ) -> dict:
     rendered = _render_params(params, vendor=seller_id is not None)
     await service.mark_delivered(
-        sessionmaker=request.app.state.sessionmaker,
+        uow,
         order_id=order_id,
         fulfillment_id=fulfillment_id,
         no_notification=body.no_notification if body else None,
@@ -122,8 +120,8 @@ async def _deliver(
 
 
 async def _cancel(
-    request: Request,
     session: Session,
+    uow: UoW,
     order_id: str,
     fulfillment_id: str,
     body: CancelFulfillment | None,
@@ -132,7 +130,7 @@ async def _cancel(
 ) -> dict:
     rendered = _render_params(params, vendor=seller_id is not None)
     await service.cancel_fulfillment(
-        sessionmaker=request.app.state.sessionmaker,
+        uow,
         order_id=order_id,
         fulfillment_id=fulfillment_id,
         no_notification=body.no_notification if body else None,
@@ -150,10 +148,10 @@ async def _cancel(
     openapi_extra=_ADMIN_ORDER,
 )
 async def create_fulfillment(
-    order_id: str, body: CreateFulfillment, request: Request, session: Session, params: Query
+    order_id: str, body: CreateFulfillment, session: Session, uow: UoW, params: Query
 ) -> dict:
     """Pack order lines (partial allowed) at the seller's stock location; converts reservations."""
-    return await _create(request, session, order_id, body, params, None)
+    return await _create(session, uow, order_id, body, params, None)
 
 
 @admin_router.post(
@@ -165,12 +163,12 @@ async def create_shipment(
     order_id: str,
     fulfillment_id: str,
     body: CreateShipment,
-    request: Request,
     session: Session,
+    uow: UoW,
     params: Query,
 ) -> dict:
     """Ship a fulfilment with its tracking labels."""
-    return await _ship(request, session, order_id, fulfillment_id, body, params, None)
+    return await _ship(session, uow, order_id, fulfillment_id, body, params, None)
 
 
 @admin_router.post(
@@ -181,12 +179,12 @@ async def create_shipment(
 async def mark_delivered(
     order_id: str,
     fulfillment_id: str,
-    request: Request,
     session: Session,
+    uow: UoW,
     params: Query,
     body: MarkDelivered | None = None,
 ) -> dict:
-    return await _deliver(request, session, order_id, fulfillment_id, body, params, None)
+    return await _deliver(session, uow, order_id, fulfillment_id, body, params, None)
 
 
 @admin_router.post(
@@ -197,13 +195,13 @@ async def mark_delivered(
 async def cancel_fulfillment(
     order_id: str,
     fulfillment_id: str,
-    request: Request,
     session: Session,
+    uow: UoW,
     params: Query,
     body: CancelFulfillment | None = None,
 ) -> dict:
     """Refused once shipped or delivered; restores stock and reservations."""
-    return await _cancel(request, session, order_id, fulfillment_id, body, params, None)
+    return await _cancel(session, uow, order_id, fulfillment_id, body, params, None)
 
 
 # --------------------------------------------------------------------------- vendor
@@ -217,12 +215,12 @@ async def cancel_fulfillment(
 async def vendor_create_fulfillment(
     order_id: str,
     body: CreateFulfillment,
-    request: Request,
     session: Session,
+    uow: UoW,
     vendor: Vendor,
     params: Query,
 ) -> dict:
-    return await _create(request, session, order_id, body, params, vendor.seller_id)
+    return await _create(session, uow, order_id, body, params, vendor.seller_id)
 
 
 @vendor_router.post(
@@ -234,12 +232,12 @@ async def vendor_create_shipment(
     order_id: str,
     fulfillment_id: str,
     body: CreateShipment,
-    request: Request,
     session: Session,
+    uow: UoW,
     vendor: Vendor,
     params: Query,
 ) -> dict:
-    return await _ship(request, session, order_id, fulfillment_id, body, params, vendor.seller_id)
+    return await _ship(session, uow, order_id, fulfillment_id, body, params, vendor.seller_id)
 
 
 @vendor_router.post(
@@ -250,15 +248,13 @@ async def vendor_create_shipment(
 async def vendor_mark_delivered(
     order_id: str,
     fulfillment_id: str,
-    request: Request,
     session: Session,
+    uow: UoW,
     vendor: Vendor,
     params: Query,
     body: MarkDelivered | None = None,
 ) -> dict:
-    return await _deliver(
-        request, session, order_id, fulfillment_id, body, params, vendor.seller_id
-    )
+    return await _deliver(session, uow, order_id, fulfillment_id, body, params, vendor.seller_id)
 
 
 @vendor_router.post(
@@ -269,10 +265,10 @@ async def vendor_mark_delivered(
 async def vendor_cancel_fulfillment(
     order_id: str,
     fulfillment_id: str,
-    request: Request,
     session: Session,
+    uow: UoW,
     vendor: Vendor,
     params: Query,
     body: CancelFulfillment | None = None,
 ) -> dict:
-    return await _cancel(request, session, order_id, fulfillment_id, body, params, vendor.seller_id)
+    return await _cancel(session, uow, order_id, fulfillment_id, body, params, vendor.seller_id)

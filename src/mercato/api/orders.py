@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from mercato.api.deps import Query, Session, Vendor
+from mercato.api.deps import Query, Session, UoW, Vendor
 from mercato.api.openapi import list_operation, render_operation
-from mercato.events.service import dispatch
 from mercato.http.routing import APIRouter
 from mercato.orders import service
 from mercato.orders.models import Order
@@ -41,13 +40,12 @@ async def get_order(order_id: str, session: Session, params: Query) -> dict:
 
 @admin_router.post("/{order_id}", operation_id="AdminUpdateOrder", openapi_extra=_ADMIN_ORDER)
 async def update_order(
-    order_id: str, body: UpdateOrder, request: Request, session: Session, params: Query
+    order_id: str, body: UpdateOrder, uow: UoW, session: Session, params: Query
 ) -> dict:
     """Change the email, addresses or metadata."""
     changes = body.model_dump(exclude_unset=True)
-    order, event_id = await service.update_order(session, order_id=order_id, changes=changes)
-    await dispatch(request.app.state.sessionmaker, [event_id])
-    return await render_order(session, order, params)
+    await service.update_order(uow, order_id=order_id, changes=changes)
+    return await render_order(session, await service.get_order(session, order_id), params)
 
 
 @admin_router.post(
@@ -64,21 +62,17 @@ async def cancel_order(order_id: str, request: Request, session: Session, params
 @admin_router.post(
     "/{order_id}/complete", operation_id="AdminCompleteOrder", openapi_extra=_ADMIN_ORDER
 )
-async def complete_order(order_id: str, request: Request, session: Session, params: Query) -> dict:
-    order = await service.complete_order(
-        sessionmaker=request.app.state.sessionmaker, order_id=order_id
-    )
-    return await render_order(session, await _reload(session, order), params)
+async def complete_order(order_id: str, uow: UoW, session: Session, params: Query) -> dict:
+    await service.complete_order(uow, order_id=order_id)
+    return await render_order(session, await service.get_order(session, order_id), params)
 
 
 @admin_router.post(
     "/{order_id}/archive", operation_id="AdminArchiveOrder", openapi_extra=_ADMIN_ORDER
 )
-async def archive_order(order_id: str, request: Request, session: Session, params: Query) -> dict:
-    order = await service.archive_order(
-        sessionmaker=request.app.state.sessionmaker, order_id=order_id
-    )
-    return await render_order(session, await _reload(session, order), params)
+async def archive_order(order_id: str, uow: UoW, session: Session, params: Query) -> dict:
+    await service.archive_order(uow, order_id=order_id)
+    return await render_order(session, await service.get_order(session, order_id), params)
 
 
 async def _reload(session, order: Order) -> Order:
@@ -115,9 +109,8 @@ async def vendor_cancel_order(
     "/{order_id}/complete", operation_id="VendorCompleteOrder", openapi_extra=_VENDOR_ORDER
 )
 async def vendor_complete_order(
-    order_id: str, request: Request, session: Session, vendor: Vendor, params: Query
+    order_id: str, uow: UoW, session: Session, vendor: Vendor, params: Query
 ) -> dict:
-    order = await service.complete_order(
-        sessionmaker=request.app.state.sessionmaker, order_id=order_id, seller_id=vendor.seller_id
-    )
-    return await render_order(session, await _reload(session, order), params, vendor=True)
+    await service.complete_order(uow, order_id=order_id, seller_id=vendor.seller_id)
+    order = await service.get_order(session, order_id, seller_id=vendor.seller_id)
+    return await render_order(session, order, params, vendor=True)

@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mercato.domain.events import ORDER_UPDATED
 from mercato.domain.statuses import (
     FulfillmentFacts,
     GroupMember,
     ItemFulfillmentFacts,
     OrderPaymentFacts,
-    ensure_can_archive,
     ensure_can_cancel,
-    ensure_can_complete,
     group_statuses,
     order_fulfillment_status,
     order_payment_status,
@@ -38,8 +38,10 @@ from mercato.orders.models import (
     OrderPaymentCollection,
     ReservationItem,
 )
+from mercato.orders.repository import OrderGroupRepository
 from mercato.payments.models import Capture, PaymentCollection, Refund
 from mercato.products.models import InventoryLevel
+from mercato.unit_of_work import UnitOfWork
 
 
 async def lock_order(
@@ -271,40 +273,37 @@ async def cancel_order(
 
 
 async def complete_order(
-    *, sessionmaker: async_sessionmaker[AsyncSession], order_id: str, seller_id: str | None = None
-) -> Order:
-    async with sessionmaker() as session, session.begin():
-        order = await lock_order(session, order_id, seller_id=seller_id)
-        _refuse_archived(order, "completed")
-        ensure_can_complete(order.id, order.status)
-        order.status = "completed"
-        await refresh_statuses(session, [order])
-        event = emit(session, "order.completed", {"id": order.id})
-        await session.flush()
-    await dispatch(sessionmaker, [event.id])
-    return order
+    uow: UnitOfWork, *, order_id: str, seller_id: str | None = None
+) -> None:
+    """Mark the order completed (refused once archived); event ``order.completed``."""
+    async with uow:
+        groups = OrderGroupRepository(uow.session)
+        group = await groups.for_order(order_id, seller_id=seller_id)
+        group.complete(order_id, now=uow.now(), seller_id=seller_id)
+        await groups.save(group)
+        uow.track(group)
+        await uow.commit()
 
 
-async def archive_order(*, sessionmaker: async_sessionmaker[AsyncSession], order_id: str) -> Order:
-    async with sessionmaker() as session, session.begin():
-        order = await lock_order(session, order_id)
-        ensure_can_archive(order.id, order.status)
-        order.status = "archived"
-        await refresh_statuses(session, [order])
-        event = emit(session, "order.archived", {"id": order.id})
-        await session.flush()
-    await dispatch(sessionmaker, [event.id])
-    return order
+async def archive_order(uow: UnitOfWork, *, order_id: str) -> None:
+    """Archive a completed or canceled order; event ``order.archived``."""
+    async with uow:
+        groups = OrderGroupRepository(uow.session)
+        group = await groups.for_order(order_id)
+        group.archive(order_id, now=uow.now())
+        await groups.save(group)
+        uow.track(group)
+        await uow.commit()
 
 
-async def update_order(session: AsyncSession, *, order_id: str, changes: dict) -> tuple[Order, str]:
+async def update_order(uow: UnitOfWork, *, order_id: str, changes: dict[str, Any]) -> None:
     """Email, addresses and metadata; totals and items change only through their own flows."""
-    order = await lock_order(session, order_id)
-    for name, value in changes.items():
-        if name == "email" and value is None:
-            raise invalid("Invalid request: email: must not be null")
-        setattr(order, "metadata_" if name == "metadata" else name, value)
-    order.updated_at = datetime.now(UTC)
-    event = emit(session, "order.updated", {"id": order.id})
-    await session.commit()
-    return order, event.id
+    async with uow:
+        order = await lock_order(uow.session, order_id)
+        for name, value in changes.items():
+            if name == "email" and value is None:
+                raise invalid("Invalid request: email: must not be null")
+            setattr(order, "metadata_" if name == "metadata" else name, value)
+        order.updated_at = uow.now()
+        uow.emit(ORDER_UPDATED, {"id": order.id})
+        await uow.commit()

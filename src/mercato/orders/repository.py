@@ -1,0 +1,573 @@
+"""The order-group repository: loads the aggregate with its rows locked, saves what changed.
+
+Lock order, the same for every writer of an order group, so two commands never wait on each
+other in a circle: the ``order_group`` row, then its ``order`` rows in id order, then its
+payment collection; inventory levels last, in (location, variant) order, by the conditional
+updates of :meth:`OrderGroupRepository.save`. Checkout takes no group lock (the group is new) and
+locks only inventory levels, in the same order.
+
+The repository keeps the ORM rows it loaded beside the domain entities it built from them;
+``save`` copies the entities' state back onto those rows (SQLAlchemy writes only the columns that
+changed), inserts the new rows (fulfilments, labels, captures, refunds, transactions,
+reservations) and applies the aggregate's stock moves.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.domain import order_group as dom
+from mercato.domain.errors import DomainError
+from mercato.domain.totals import DocumentTotals
+from mercato.errors import not_found
+from mercato.orders.models import (
+    Fulfillment,
+    FulfillmentItem,
+    FulfillmentLabel,
+    Order,
+    OrderGroup,
+    OrderGroupOrder,
+    OrderLineItem,
+    OrderPaymentCollection,
+    OrderShippingMethod,
+    OrderTransaction,
+    ReservationItem,
+)
+from mercato.payments.models import Capture, Payment, PaymentCollection, Refund
+from mercato.products.models import InventoryLevel
+from mercato.sellers.models import StockLocation
+
+_TOTALS = tuple(DocumentTotals.__dataclass_fields__)
+_LINE_SNAPSHOT = (
+    "cart_line_item_id",
+    "title",
+    "subtitle",
+    "thumbnail",
+    "product_title",
+    "product_handle",
+    "variant_title",
+    "variant_sku",
+    "currency_code",
+    "metadata_",
+)
+
+
+@dataclass
+class _Rows:
+    """The ORM rows one aggregate was built from, by id."""
+
+    group: OrderGroup
+    orders: dict[str, Order]
+    lines: dict[str, OrderLineItem]
+    reservations: dict[str, ReservationItem]
+    fulfillments: dict[str, Fulfillment]
+    labels: set[str]
+    collection: PaymentCollection | None
+    payment: Payment | None
+    new: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class OrderGroupRepository:
+    """Order groups for one unit of work's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._rows: dict[str, _Rows] = {}
+        self._children: list[Any] = []
+
+    # ----------------------------------------------------------------- loading
+
+    async def group_id_of_order(self, order_id: str, *, seller_id: str | None = None) -> str:
+        """The group of an order; another seller's order is not found (404)."""
+        query = select(OrderGroupOrder.order_group_id).where(OrderGroupOrder.order_id == order_id)
+        if seller_id is not None:
+            query = query.where(OrderGroupOrder.seller_id == seller_id)
+        group_id = await self.session.scalar(query)
+        if group_id is None:
+            raise not_found("Order", order_id)
+        return group_id
+
+    async def for_order(self, order_id: str, *, seller_id: str | None = None) -> dom.OrderGroup:
+        """The group holding ``order_id``, locked (see the module's lock order)."""
+        return await self.get(await self.group_id_of_order(order_id, seller_id=seller_id))
+
+    async def get(self, group_id: str) -> dom.OrderGroup:
+        """The group ``group_id`` with every row it owns, locked (see the module's lock order)."""
+        session = self.session
+        group_row = await session.scalar(
+            select(OrderGroup).where(OrderGroup.id == group_id).with_for_update()
+        )
+        if group_row is None:
+            raise not_found("Order group", group_id)
+        orders = list(
+            await session.scalars(
+                select(Order)
+                .join(OrderGroupOrder, OrderGroupOrder.order_id == Order.id)
+                .where(OrderGroupOrder.order_group_id == group_id)
+                .order_by(Order.id)
+                .with_for_update(of=Order)
+            )
+        )
+        order_ids = [o.id for o in orders]
+        links = {
+            link.order_id: link
+            for link in await session.scalars(
+                select(OrderPaymentCollection).where(OrderPaymentCollection.order_id.in_(order_ids))
+            )
+        }
+        collection_ids = sorted({link.payment_collection_id for link in links.values()})
+        collection = None
+        payment = None
+        if collection_ids:
+            collection = await session.scalar(
+                select(PaymentCollection)
+                .where(PaymentCollection.id == collection_ids[0])
+                .with_for_update()
+            )
+            payment = await session.scalar(
+                select(Payment)
+                .where(Payment.payment_collection_id == collection_ids[0])
+                .order_by(Payment.created_at, Payment.id)
+                .limit(1)
+            )
+        lines = list(
+            await session.scalars(
+                select(OrderLineItem)
+                .where(OrderLineItem.order_id.in_(order_ids))
+                .order_by(OrderLineItem.order_id, OrderLineItem.id)
+            )
+        )
+        methods = list(
+            await session.scalars(
+                select(OrderShippingMethod)
+                .where(OrderShippingMethod.order_id.in_(order_ids))
+                .order_by(OrderShippingMethod.id)
+            )
+        )
+        reservations = list(
+            await session.scalars(
+                select(ReservationItem)
+                .where(ReservationItem.line_item_id.in_([line.id for line in lines]))
+                .order_by(ReservationItem.id)
+            )
+        )
+        fulfillments = list(
+            await session.scalars(
+                select(Fulfillment)
+                .where(Fulfillment.order_id.in_(order_ids))
+                .order_by(Fulfillment.created_at, Fulfillment.id)
+            )
+        )
+        fulfillment_ids = [f.id for f in fulfillments]
+        items: dict[str, list[FulfillmentItem]] = defaultdict(list)
+        labels: dict[str, list[FulfillmentLabel]] = defaultdict(list)
+        if fulfillment_ids:
+            for item in await session.scalars(
+                select(FulfillmentItem)
+                .where(FulfillmentItem.fulfillment_id.in_(fulfillment_ids))
+                .order_by(FulfillmentItem.id)
+            ):
+                items[item.fulfillment_id].append(item)
+            for label in await session.scalars(
+                select(FulfillmentLabel)
+                .where(FulfillmentLabel.fulfillment_id.in_(fulfillment_ids))
+                .order_by(FulfillmentLabel.id)
+            ):
+                labels[label.fulfillment_id].append(label)
+        captured = await self._sums(Capture, order_ids)
+        refunded = await self._sums(Refund, order_ids)
+        locations = dict(
+            (
+                await session.execute(
+                    select(StockLocation.seller_id, StockLocation.id).where(
+                        StockLocation.seller_id.in_({o.seller_id for o in orders})
+                    )
+                )
+            ).all()
+        )
+
+        lines_of: dict[str, list[dom.Line]] = defaultdict(list)
+        line_of_id: dict[str, str] = {}
+        for line in lines:
+            line_of_id[line.id] = line.order_id
+            lines_of[line.order_id].append(_line(line))
+        methods_of: dict[str, list[dom.ShippingMethod]] = defaultdict(list)
+        for method in methods:
+            methods_of[method.order_id].append(_method(method))
+        reservations_of: dict[str, list[dom.Reservation]] = defaultdict(list)
+        for r in reservations:
+            reservations_of[line_of_id[r.line_item_id]].append(
+                dom.Reservation(r.id, r.line_item_id, r.variant_id, r.location_id, r.quantity)
+            )
+        fulfillments_of: dict[str, list[dom.Fulfillment]] = defaultdict(list)
+        for f in fulfillments:
+            fulfillments_of[f.order_id].append(_fulfillment(f, items[f.id], labels[f.id]))
+
+        domain_orders = []
+        for row in orders:
+            link = links.get(row.id)
+            share = None
+            if link is not None:
+                share = dom.Share(
+                    collection_id=link.payment_collection_id,
+                    allocated=link.amount,
+                    captured=captured.get(row.id, 0),
+                    refunded=refunded.get(row.id, 0),
+                )
+            domain_orders.append(
+                dom.Order(
+                    id=row.id,
+                    seller_id=row.seller_id,
+                    currency_code=row.currency_code,
+                    status=row.status,
+                    totals=DocumentTotals(**{name: getattr(row, name) for name in _TOTALS}),
+                    location_id=locations.get(row.seller_id),
+                    canceled_at=row.canceled_at,
+                    no_notification=row.no_notification,
+                    lines=lines_of[row.id],
+                    shipping_methods=methods_of[row.id],
+                    reservations=reservations_of[row.id],
+                    fulfillments=fulfillments_of[row.id],
+                    share=share,
+                    payment_status=row.payment_status,
+                    fulfillment_status=row.fulfillment_status,
+                    updated_at=row.updated_at,
+                )
+            )
+        group = dom.OrderGroup(
+            id=group_row.id,
+            cart_id=group_row.cart_id,
+            customer_id=group_row.customer_id,
+            sales_channel_id=group_row.sales_channel_id,
+            currency_code=group_row.currency_code,
+            created_at=group_row.created_at,
+            orders=domain_orders,
+            collection=_collection(collection) if collection is not None else None,
+            payment=_payment(payment) if payment is not None else None,
+            updated_at=group_row.updated_at,
+            status=group_row.status,
+            payment_status=group_row.payment_status,
+            fulfillment_status=group_row.fulfillment_status,
+            seller_count=group_row.seller_count,
+            seller_ids=list(group_row.seller_ids or []),
+            total=group_row.total,
+        )
+        self._rows[group.id] = _Rows(
+            group=group_row,
+            orders={o.id: o for o in orders},
+            lines={line.id: line for line in lines},
+            reservations={r.id: r for r in reservations},
+            fulfillments={f.id: f for f in fulfillments},
+            labels={label.id for group_labels in labels.values() for label in group_labels},
+            collection=collection,
+            payment=payment,
+        )
+        return group
+
+    async def _sums(
+        self, model: type[Capture] | type[Refund], order_ids: list[str]
+    ) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(model.order_id, func.sum(model.amount))
+            .where(model.order_id.in_(order_ids))
+            .group_by(model.order_id)
+        )
+        return {order_id: int(total) for order_id, total in rows.all()}
+
+    # ----------------------------------------------------------------- saving
+
+    async def save(self, group: dom.OrderGroup) -> None:
+        """Write what the aggregate's operations changed, in this transaction.
+
+        Stock moves run first, in (location, variant) order; a move the level cannot take
+        (``shortage``) refuses the whole operation with its message, before anything else is
+        written (the caller's transaction rolls back)."""
+        rows = self._rows[group.id]
+        await self._apply_stock_moves(group)
+        session = self.session
+        _assign(
+            rows.group,
+            status=group.status,
+            payment_status=group.payment_status,
+            fulfillment_status=group.fulfillment_status,
+            seller_count=group.seller_count,
+            seller_ids=list(group.seller_ids),
+            total=group.total,
+            updated_at=group.updated_at or rows.group.updated_at,
+        )
+        for order in group.orders:
+            row = rows.orders[order.id]
+            _assign(
+                row,
+                status=order.status,
+                payment_status=order.payment_status,
+                fulfillment_status=order.fulfillment_status,
+                canceled_at=order.canceled_at,
+                updated_at=order.updated_at or row.updated_at,
+            )
+            for line in order.lines:
+                _assign(
+                    rows.lines[line.id],
+                    fulfilled_quantity=line.fulfilled_quantity,
+                    shipped_quantity=line.shipped_quantity,
+                    delivered_quantity=line.delivered_quantity,
+                )
+            await self._save_reservations(order, rows)
+            for fulfillment in order.fulfillments:
+                self._save_fulfillment(order, fulfillment, rows)
+        if group.collection is not None and rows.collection is not None:
+            c = group.collection
+            _assign(
+                rows.collection,
+                status=c.status,
+                authorized_amount=c.authorized_amount,
+                captured_amount=c.captured_amount,
+                refunded_amount=c.refunded_amount,
+                completed_at=c.completed_at,
+                updated_at=c.updated_at or rows.collection.updated_at,
+            )
+        if group.payment is not None and rows.payment is not None:
+            _assign(
+                rows.payment,
+                captured_at=group.payment.captured_at,
+                canceled_at=group.payment.canceled_at,
+            )
+        session.add_all(_record_row(record) for record in group.new_records)
+        group.new_records.clear()
+        # A new fulfilment's items and labels go in a second flush: the tables have foreign keys
+        # but no ORM relationships for the flush to order the inserts by.
+        await session.flush()
+        if self._children:
+            session.add_all(self._children)
+            self._children = []
+            await session.flush()
+
+    async def _apply_stock_moves(self, group: dom.OrderGroup) -> None:
+        moves = sorted(group.stock_moves, key=lambda m: (m.location_id, m.variant_id))
+        group.stock_moves.clear()
+        for move in moves:
+            query = (
+                update(InventoryLevel)
+                .where(
+                    InventoryLevel.location_id == move.location_id,
+                    InventoryLevel.variant_id == move.variant_id,
+                )
+                .values(
+                    stocked_quantity=InventoryLevel.stocked_quantity + move.stocked,
+                    reserved_quantity=InventoryLevel.reserved_quantity + move.reserved,
+                )
+                .returning(InventoryLevel.id)
+            )
+            if move.shortage is not None:
+                query = query.where(InventoryLevel.reserved_quantity >= -move.reserved)
+            moved = await self.session.scalar(query)
+            if moved is None and move.shortage is not None:
+                raise DomainError(move.shortage)
+
+    async def _save_reservations(self, order: dom.Order, rows: _Rows) -> None:
+        kept = {r.id for r in order.reservations}
+        gone = [
+            rid
+            for rid, row in rows.reservations.items()
+            if rid not in kept and rows.lines[row.line_item_id].order_id == order.id
+        ]
+        if gone:
+            await self.session.execute(delete(ReservationItem).where(ReservationItem.id.in_(gone)))
+            for rid in gone:
+                del rows.reservations[rid]
+        for r in order.reservations:
+            row = rows.reservations.get(r.id)
+            if row is None:
+                row = ReservationItem(
+                    id=r.id,
+                    line_item_id=r.line_id,
+                    variant_id=r.variant_id,
+                    location_id=r.location_id,
+                    quantity=r.quantity,
+                )
+                self.session.add(row)
+                rows.reservations[r.id] = row
+            else:
+                _assign(row, quantity=r.quantity)
+
+    def _save_fulfillment(self, order: dom.Order, f: dom.Fulfillment, rows: _Rows) -> None:
+        row = rows.fulfillments.get(f.id)
+        if row is None:
+            row = Fulfillment(
+                id=f.id,
+                order_id=order.id,
+                location_id=f.location_id,
+                packed_at=f.packed_at,
+                no_notification=f.no_notification,
+                converted_inventory=[
+                    {
+                        "line_item_id": c.line_id,
+                        "variant_id": c.variant_id,
+                        "location_id": c.location_id,
+                        "quantity": c.quantity,
+                    }
+                    for c in f.converted
+                ],
+                created_at=f.packed_at,
+                updated_at=f.updated_at or f.packed_at,
+            )
+            self.session.add(row)
+            rows.fulfillments[f.id] = row
+            for line_id, quantity in f.items:
+                self._children.append(
+                    FulfillmentItem(fulfillment_id=f.id, line_item_id=line_id, quantity=quantity)
+                )
+        _assign(
+            row,
+            shipped_at=f.shipped_at,
+            delivered_at=f.delivered_at,
+            canceled_at=f.canceled_at,
+            updated_at=f.updated_at or row.updated_at,
+        )
+        for label in f.labels:
+            if label.id not in rows.labels:
+                self._children.append(
+                    FulfillmentLabel(
+                        id=label.id,
+                        fulfillment_id=f.id,
+                        tracking_number=label.tracking_number,
+                        tracking_url=label.tracking_url,
+                        label_url=label.label_url,
+                    )
+                )
+                rows.labels.add(label.id)
+
+
+# --------------------------------------------------------------------------- row ↔ entity
+
+
+def _assign(row: Any, **values: Any) -> None:
+    """Set only what differs, so an unchanged row is not written."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
+def _line(row: OrderLineItem) -> dom.Line:
+    return dom.Line(
+        id=row.id,
+        quantity=row.quantity,
+        unit_price=row.unit_price,
+        subtotal=row.subtotal,
+        tax_total=row.tax_total,
+        total=row.total,
+        requires_shipping=row.requires_shipping,
+        is_tax_inclusive=row.is_tax_inclusive,
+        variant_id=row.variant_id,
+        product_id=row.product_id,
+        fulfilled_quantity=row.fulfilled_quantity,
+        shipped_quantity=row.shipped_quantity,
+        delivered_quantity=row.delivered_quantity,
+        snapshot={name: getattr(row, name) for name in _LINE_SNAPSHOT},
+    )
+
+
+def _method(row: OrderShippingMethod) -> dom.ShippingMethod:
+    return dom.ShippingMethod(
+        id=row.id,
+        seller_id=row.seller_id,
+        name=row.name,
+        amount=row.amount,
+        subtotal=row.subtotal,
+        tax_total=row.tax_total,
+        total=row.total,
+        is_tax_inclusive=row.is_tax_inclusive,
+        shipping_option_id=row.shipping_option_id,
+        data=row.data,
+    )
+
+
+def _fulfillment(
+    row: Fulfillment, items: list[FulfillmentItem], labels: list[FulfillmentLabel]
+) -> dom.Fulfillment:
+    return dom.Fulfillment(
+        id=row.id,
+        location_id=row.location_id,
+        items=tuple((item.line_item_id, item.quantity) for item in items),
+        converted=tuple(
+            dom.Conversion(c["line_item_id"], c["variant_id"], c["location_id"], c["quantity"])
+            for c in row.converted_inventory or ()
+        ),
+        no_notification=row.no_notification,
+        packed_at=row.packed_at,
+        shipped_at=row.shipped_at,
+        delivered_at=row.delivered_at,
+        canceled_at=row.canceled_at,
+        labels=tuple(
+            dom.Label(label.id, label.tracking_number, label.tracking_url, label.label_url)
+            for label in labels
+        ),
+        updated_at=row.updated_at,
+    )
+
+
+def _collection(row: PaymentCollection) -> dom.Collection:
+    return dom.Collection(
+        id=row.id,
+        currency_code=row.currency_code,
+        amount=row.amount,
+        status=row.status,
+        authorized_amount=row.authorized_amount,
+        captured_amount=row.captured_amount,
+        refunded_amount=row.refunded_amount,
+        completed_at=row.completed_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _payment(row: Payment) -> dom.Payment:
+    return dom.Payment(
+        id=row.id,
+        collection_id=row.payment_collection_id,
+        provider_id=row.provider_id,
+        amount=row.amount,
+        session_id=row.payment_session_id,
+        data=row.data,
+        captured_at=row.captured_at,
+        canceled_at=row.canceled_at,
+    )
+
+
+def _record_row(record: dom.Record) -> Capture | Refund | OrderTransaction:
+    if isinstance(record, dom.Capture):
+        return Capture(
+            id=record.id,
+            payment_id=record.payment_id,
+            order_id=record.order_id,
+            amount=record.amount,
+            idempotency_key=record.idempotency_key,
+            created_by=record.created_by,
+            created_at=record.created_at,
+        )
+    if isinstance(record, dom.Refund):
+        return Refund(
+            id=record.id,
+            payment_id=record.payment_id,
+            order_id=record.order_id,
+            amount=record.amount,
+            note=record.note,
+            reason=record.reason,
+            idempotency_key=record.idempotency_key,
+            created_by=record.created_by,
+            created_at=record.created_at,
+        )
+    return OrderTransaction(
+        id=record.id,
+        order_id=record.order_id,
+        amount=record.amount,
+        currency_code=record.currency_code,
+        reference=record.reference,
+        reference_id=record.reference_id,
+        created_at=record.created_at,
+    )
