@@ -41,6 +41,7 @@ from mercato.sales_channels.models import SalesChannel
 from mercato.sellers.models import Seller, SellerMember, StockLocation
 from mercato.shipping_options.models import ShippingOption
 from mercato.users.models import User
+from mercato.workflows.models import WorkflowRun
 
 __all__ = [
     "Fulfillment",
@@ -70,6 +71,7 @@ __all__ = [
     "ApiKeySalesChannel",
     "AuthIdentity",
     "Base",
+    "WorkflowRun",
     "Customer",
     "InventoryLevel",
     "Price",

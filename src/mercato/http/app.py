@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +19,7 @@ from mercato.http.docs import install_docs
 from mercato.http.errors import install_error_handlers
 from mercato.http.sessions import CloseSessions
 from mercato.settings import get_settings
+from mercato.workflows.runs import keep_sweeping
 
 
 def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
@@ -29,8 +32,14 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
             settings = get_settings()
             owned = create_engine(resolve_database_url(settings.database_url, settings.data_dir))
             _bind(app, owned)
+        sweeper = asyncio.create_task(
+            keep_sweeping(app.state.sessionmaker, lambda: datetime.now(UTC))
+        )
         _settle_garbage_collector()
         yield
+        sweeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweeper
         if owned is not None:
             await owned.dispose()
 

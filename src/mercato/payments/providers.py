@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,6 +29,29 @@ AuthorizationStatus = Literal["authorized", "captured", "declined", "requires_mo
 class ProviderResult:
     status: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+class PaymentProviderPort(Protocol):
+    """What workflows need of a payment provider. Every call carries an idempotency key: the
+    same key repeated (a retry, a recovery after a crash) answers as the first call did and
+    moves no money twice. Calls are made outside any database transaction."""
+
+    id: str
+
+    async def authorize(
+        self, *, amount: int, currency_code: str, data: dict[str, Any] | None, idempotency_key: str
+    ) -> ProviderResult: ...
+
+    async def capture(self, *, amount: int, idempotency_key: str) -> ProviderResult: ...
+
+    async def refund(self, *, amount: int, idempotency_key: str) -> ProviderResult: ...
+
+    async def cancel(self, *, amount: int | None, idempotency_key: str) -> ProviderResult: ...
+
+
+ProviderFactory = Callable[[str], PaymentProviderPort]
+"""``providers(provider_id)`` → the provider (production: :func:`get_provider` bound to the
+app's sessionmaker; tests: an in-memory fake)."""
 
 
 # The journal is written on every provider call (checkout's authorization among them): driver

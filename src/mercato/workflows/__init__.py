@@ -1,0 +1,1 @@
+"""Durable workflows: multi-step processes whose progress survives the process running them."""
