@@ -295,6 +295,17 @@ async def test_a_cancel_killed_after_the_void_is_finished_by_the_sweep(client, a
             await client.post(f"/admin/orders/{a}/{path}", headers=market.admin), 409, "conflict"
         )
         assert "payment operation in progress" in body
+    order = ok(await client.get(f"/admin/orders/{a}", headers=market.admin))["order"]
+    body = error(
+        await client.post(
+            f"/admin/orders/{a}/fulfillments",
+            json={"items": [{"id": order["items"][0]["id"], "quantity": 1}]},
+            headers=market.admin,
+        ),
+        409,
+        "conflict",
+    )
+    assert body == f"Order {a} has a payment operation in progress; retry once it has ended"
     assert await sweep(sessionmaker, now=datetime.now(UTC), stale_after=timedelta(0)) == 1
     order = await scalar(app, select(Order).where(Order.id == a))
     assert order.status == "canceled"

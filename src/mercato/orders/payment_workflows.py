@@ -344,9 +344,10 @@ for _name in (CAPTURE, REFUND, PAYMENT_CAPTURE, CANCEL):
     workflow_runs.register_recoverer(_name, recover)
 
 
-def _refuse_while_canceling(groups: OrderGroupRepository, group_id: str, order_id: str) -> None:
-    """A cancel at the provider holds the whole share: a capture or refund now would only be
-    refused for want of money it does not know about; tell the client to retry instead."""
+def refuse_while_canceling(groups: OrderGroupRepository, group_id: str, order_id: str) -> None:
+    """409 while the order's cancel is at the provider. It holds the whole share, so a capture
+    or refund now would be refused for want of money the client cannot see, and a fulfilment
+    would be packed for an order about to be canceled: the client retries once it has ended."""
     for run in groups.running(group_id):
         if run.name == CANCEL and run.state.get("order_id") == order_id:
             raise in_progress(order_id)
@@ -376,7 +377,7 @@ async def capture_order(
         requested = _minor(amount, group.currency_code)
         if await _replayed(uow.session, run_key, requested=requested, client_key=idempotency_key):
             return
-        _refuse_while_canceling(groups, group.id, order_id)
+        refuse_while_canceling(groups, group.id, order_id)
         request = group.request_capture(order_id, requested, seller_id=seller_id)
         providers(request.provider_id)  # an unavailable provider is a 400 before anything
         plan = await _start(
@@ -419,7 +420,7 @@ async def refund_order(
         requested = _minor(amount, group.currency_code)
         if await _replayed(uow.session, run_key, requested=requested, client_key=idempotency_key):
             return
-        _refuse_while_canceling(groups, group.id, order_id)
+        refuse_while_canceling(groups, group.id, order_id)
         request = group.request_refund(order_id, requested, seller_id=seller_id)
         providers(request.provider_id)
         plan = await _start(
