@@ -236,7 +236,9 @@ async def _call_provider(plan: Plan, providers: ProviderFactory) -> list[bool]:
 
 def _book(group: OrderGroup, plan: Plan, answers: Sequence[bool], uow: UnitOfWork) -> str | None:
     """Book what the provider did, release what it refused or was never asked; returns the
-    refusal's message (None when everything went through)."""
+    refusal's message (None when everything went through). A payment-wide capture refused for
+    its second order keeps the first order's capture: the provider made it, the books say so
+    (the run is ``compensated`` for the rest, and a retry with its key answers the refusal)."""
     now = uow.now()
     refused = next((c for c, ok in zip(plan.calls, answers, strict=False) if not ok), None)
     if plan.name == CANCEL:
