@@ -93,7 +93,7 @@ def _shipping(amount: int) -> LineTotals:
 
 # --------------------------------------------------------------------------- columns
 
-COLUMNS: dict[str, tuple[str, ...]] = {
+COLUMNS: dict[str, list[str]] = {
     "region": (
         "id name currency_code countries tax_rate tax_inclusive payment_providers created_at "
         "updated_at"
