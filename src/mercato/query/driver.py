@@ -48,7 +48,8 @@ def model_columns(model: type[Base]) -> tuple[Any, ...]:
 
 def keys_param(column: Any, name: str = "keys") -> ColumnElement[bool]:
     """``column = ANY($n)``: a placeholder for one array of keys, bound at execution."""
-    return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    condition: ColumnElement[bool] = column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return condition
 
 
 class FixedQuery:
@@ -192,7 +193,8 @@ class DriverConnection:
             assert self.connection is not None
             result = await self.connection.exec_driver_sql(sql, args)
             return list(result.all()) if result.returns_rows else []
-        return await self.asyncpg_connection.fetch(sql, *args)
+        records: list[Any] = await self.asyncpg_connection.fetch(sql, *args)
+        return records
 
     async def executemany(self, sql: str, args: list[tuple[Any, ...]]) -> None:
         if self._must_begin():
@@ -210,7 +212,7 @@ async def driver_connection(session: AsyncSession) -> DriverConnection:
 
     Remembered while that connection stays the session's, so the authentication look-up and the
     response's statements find it without another trip through the session."""
-    found = session.info.get(_DRIVER)
+    found: DriverConnection | None = session.info.get(_DRIVER)
     if found is not None and found.key is not None and found.key is _holder(session):
         return found
     connection: AsyncConnection | None = None

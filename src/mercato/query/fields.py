@@ -379,7 +379,7 @@ def _inline(resource: Resource, tree: Tree, join: Join, prefix: str, env: dict[s
 
 async def render(
     ctx: RenderContext, resource: Resource, rows: list[Any], tree: Tree, joined: bool = False
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Render ``rows`` with the selection ``tree``; one batch per computed loader and relation
     (``joined``: the rows come from a relation loader, with the joins :func:`_joins` chose)."""
     if not rows:
@@ -403,7 +403,7 @@ async def _render_relation(
     sub: Tree,
     columns: frozenset[str] | None,
     joins: tuple[Join, ...],
-    out: list[dict],
+    out: list[dict[str, Any]],
 ) -> None:
     target = relation.target()
     joined = isinstance(relation.load, ColumnLoader)

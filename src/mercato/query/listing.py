@@ -181,8 +181,9 @@ class Filter:
 
     def condition(self, op: str, param: BindParameter[Any]) -> ColumnElement[bool]:
         if self.computed:
-            return self.column(op, param)
-        col = self.column
+            clause: ColumnElement[bool] = self.column(op, param)
+            return clause
+        col: ColumnElement[Any] = self.column
         match op:
             case "$eq":
                 return col == param
@@ -480,7 +481,8 @@ def _driving_term(spec: ListSpec, shape: tuple[tuple[str, str], ...], order: str
 
 def _search_condition(q: Any, text: SearchText, prefetched: bool) -> ColumnElement[bool]:
     if not isinstance(q, Prefetched):
-        return q(text)
+        condition: ColumnElement[bool] = q(text)
+        return condition
     if prefetched:
         return q.build(text, bindparam("q_ids", type_=ARRAY(String)))
     return q.fallback(text)
