@@ -272,9 +272,7 @@ async def cancel_order(
     return order
 
 
-async def complete_order(
-    uow: UnitOfWork, *, order_id: str, seller_id: str | None = None
-) -> None:
+async def complete_order(uow: UnitOfWork, *, order_id: str, seller_id: str | None = None) -> None:
     """Mark the order completed (refused once archived); event ``order.completed``."""
     async with uow:
         groups = OrderGroupRepository(uow.session)
