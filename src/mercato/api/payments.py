@@ -1,7 +1,20 @@
 """``/store/payment-collections``; per-order capture and refund for admins and sellers
 (``/admin|vendor/orders/:id/capture|refund``) and ``/admin/payments/:id/capture``."""
 
-from mercato.api.deps import Admin, OptionalCustomer, Providers, Query, Session, UoW, Vendor
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.api.deps import (
+    Admin,
+    AdminActor,
+    OptionalCustomer,
+    Providers,
+    Query,
+    Session,
+    UoW,
+    Vendor,
+)
 from mercato.api.idempotency import IdempotencyKey
 from mercato.api.openapi import envelope, operation, render_operation
 from mercato.carts import payments as service
@@ -80,11 +93,13 @@ admin_router = APIRouter(tags=["admin: payments"])
 vendor_router = APIRouter(tags=["vendor: payments"])
 
 
-def _admin_id(actor) -> str | None:
+def _admin_id(actor: AdminActor) -> str | None:
     return actor.user_id or actor.api_key_id
 
 
-async def _order_body(session, order_id: str, params: dict, *, seller_id: str | None = None):
+async def _order_body(
+    session: AsyncSession, order_id: str, params: dict[str, Any], *, seller_id: str | None = None
+) -> dict[str, Any]:
     order = await get_order(session, order_id, seller_id=seller_id)
     return await render_order(session, order, params, vendor=seller_id is not None)
 

@@ -42,9 +42,7 @@ async def get_order(session: AsyncSession, order_id: str, *, seller_id: str | No
     return order
 
 
-async def complete_order(
-    uow: UnitOfWork, *, order_id: str, seller_id: str | None = None
-) -> None:
+async def complete_order(uow: UnitOfWork, *, order_id: str, seller_id: str | None = None) -> None:
     """Mark the order completed (refused once archived); event ``order.completed``."""
     async with uow:
         groups = OrderGroupRepository(uow.session)

@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.types import TypeEngine
 
 from mercato.domain.limits import QUERY_TEXT_LENGTH
 from mercato.errors import invalid, not_found
@@ -57,7 +58,7 @@ EQUALITY = frozenset({"$eq", "$ne", "$in", "$nin"})
 RANGE = EQUALITY | {"$gt", "$gte", "$lt", "$lte"}
 LISTS = frozenset({"$in", "$nin"})
 # Element types of the bind parameters of computed filters, by ``Filter.kind``.
-_KIND_TYPES = {
+_KIND_TYPES: dict[str, TypeEngine[Any]] = {
     "string": String(),
     "datetime": DateTime(timezone=True),
     "number": BigInteger(),
@@ -106,7 +107,7 @@ class PageIndex:
     — exactly its entries — and joined to its rows, instead of walking the list's order and
     testing row after row. ``link`` holds at most one row per value and listed row."""
 
-    link: type
+    link: type[Any]
     key: Any
     row_id: Any
     orders: Mapping[str, Any]
@@ -174,14 +175,15 @@ class Filter:
 
     def param(self, key: str, op: str) -> BindParameter[Any]:
         """The bind parameter of one term (an array for lists and computed filters)."""
-        element = _KIND_TYPES[self.kind] if self.computed else self.column.type
+        element: TypeEngine[Any] = _KIND_TYPES[self.kind] if self.computed else self.column.type
         many = self.computed or op in LISTS
         return bindparam(key, type_=ARRAY(element) if many else element)
 
     def condition(self, op: str, param: BindParameter[Any]) -> ColumnElement[bool]:
         if self.computed:
-            return self.column(op, param)
-        col = self.column
+            clause: ColumnElement[bool] = self.column(op, param)
+            return clause
+        col: ColumnElement[Any] = self.column
         match op:
             case "$eq":
                 return col == param
@@ -315,7 +317,7 @@ class ListSpec:
     logged-in customer's rows); values that depend on the request are bind parameters, given to
     :func:`run_list` as ``bind``."""
 
-    model: type
+    model: type[Any]
     resource: Resource
     plural: str
     fields: FieldRules
@@ -479,7 +481,8 @@ def _driving_term(spec: ListSpec, shape: tuple[tuple[str, str], ...], order: str
 
 def _search_condition(q: Any, text: SearchText, prefetched: bool) -> ColumnElement[bool]:
     if not isinstance(q, Prefetched):
-        return q(text)
+        condition: ColumnElement[bool] = q(text)
+        return condition
     if prefetched:
         return q.build(text, bindparam("q_ids", type_=ARRAY(String)))
     return q.fallback(text)
@@ -564,7 +567,7 @@ async def run_retrieve(
 
 
 async def get_or_404(
-    session: AsyncSession, model: type, entity: str, entity_id: str, *scope: Any
+    session: AsyncSession, model: type[Any], entity: str, entity_id: str, *scope: Any
 ) -> Any:
     """Load a live (not soft-deleted) row in scope as the ORM instance a command changes, or
     raise the spec's not-found error."""
@@ -579,7 +582,7 @@ async def get_or_404(
 
 async def find_or_404(
     session: AsyncSession,
-    model: type,
+    model: type[Any],
     entity: str,
     entity_id: str,
     *,
@@ -600,7 +603,7 @@ async def find_or_404(
 _FINDERS: dict[tuple[type, int], tuple[tuple[Any, ...], FixedQuery]] = {}
 
 
-def _cached_finder(model: type, scope: tuple[Any, ...]) -> FixedQuery:
+def _cached_finder(model: type[Any], scope: tuple[Any, ...]) -> FixedQuery:
     found = _FINDERS.get((model, id(scope)))
     if found is None or found[0] is not scope:
         if len(_FINDERS) >= _MAX_PLANS:

@@ -14,7 +14,7 @@ from mercato.sales_channels.models import SalesChannel
 
 
 async def create_sales_channel(
-    session: AsyncSession, *, metadata: dict | None, **fields: Any
+    session: AsyncSession, *, metadata: dict[str, Any] | None, **fields: Any
 ) -> SalesChannel:
     channel = SalesChannel(metadata_=metadata, **fields)
     session.add(channel)
