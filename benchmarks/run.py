@@ -467,7 +467,7 @@ async def replay(
 def _steadier(first: dict[str, float], second: dict[str, float]) -> dict[str, float]:
     """Of two replays of a case's SQL (before and after its load), the faster one: a checkpoint,
     an autovacuum or the machine's drift can slow one replay down for seconds, which would flatter
-    the server/raw ratio (it was once 0.7x). The lower raw time never makes the ratio look
+    the server/raw ratio (once below 1, the server seemingly faster than its own SQL). The lower raw time never makes the ratio look
     better than it is."""
     return min(first, second, key=lambda replayed: replayed["p50"])
 
