@@ -583,7 +583,7 @@ class Shopper:
 
 
 async def checkout_benchmark(
-    base_url: str, url: str, facts: dict[str, Any], options: RunOptions, log
+    base_url: str, url: str, facts: dict[str, Any], options: RunOptions, log: Callable[[str], None]
 ) -> dict[str, Any]:
     rng = random.Random(7)
     sellers = sorted(facts["variants_by_seller"])
@@ -662,7 +662,7 @@ async def reserved_stock(url: str) -> int:
 
 
 async def hot_product_benchmark(
-    base_url: str, url: str, facts: dict[str, Any], options: RunOptions, log
+    base_url: str, url: str, facts: dict[str, Any], options: RunOptions, log: Callable[[str], None]
 ) -> dict[str, Any]:
     """``options.shoppers`` shoppers running full checkouts of one and the same product (one
     seller) with a ``pp_test`` payment session, against a server whose provider waits
