@@ -43,6 +43,21 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument("--full-checkouts", type=int, default=300, help="cap of full checkouts")
     run.add_argument("--cases", help="comma-separated subset of case names")
     run.add_argument("--skip-checkout", action="store_true")
+    run.add_argument(
+        "--hot-checkouts", type=int, default=300, help="cap of the hot product's full checkouts"
+    )
+    run.add_argument(
+        "--provider-delay-ms",
+        type=int,
+        default=200,
+        help="how long the hot product case's pp_test provider takes per call",
+    )
+    run.add_argument("--skip-hot-product", action="store_true")
+    run.add_argument(
+        "--hot-product-only",
+        action="store_true",
+        help="only the hot product case (no read case, no checkout)",
+    )
     run.add_argument("--output", help="write the results as JSON to this file")
     run.set_defaults(func=cmd_bench_run)
 
@@ -131,9 +146,12 @@ def cmd_bench_run(args: argparse.Namespace) -> None:
         concurrency=tuple(int(c) for c in args.concurrency.split(",")),
         checkout_carts=args.checkout_carts,
         full_checkouts=args.full_checkouts,
-        cases=tuple(args.cases.split(",")) if args.cases else None,
-        checkout=not args.skip_checkout,
+        cases=() if args.hot_product_only else tuple(args.cases.split(",")) if args.cases else None,
+        checkout=not (args.skip_checkout or args.hot_product_only),
         output=args.output,
+        hot_product=not args.skip_hot_product,
+        hot_checkouts=args.hot_checkouts,
+        provider_delay_ms=args.provider_delay_ms,
     )
     try:
         ok = run_benchmark(options)

@@ -1,10 +1,10 @@
 """The read load generator and the CPU meter of ``python -m benchmarks run``.
 
 Client, server and PostgreSQL share the machine's cores, so every millisecond of CPU the load
-generator spends per request is taken from the server it measures. httpx costs about a millisecond
-of CPU per request; :class:`KeepAliveClient` sends a prebuilt ``GET`` over a kept-alive HTTP/1.1
-connection and parses only the status line, ``content-length`` (or chunked framing) and the body,
-a few tens of microseconds. :class:`CpuMeter` reports where the CPU went (client, server,
+generator spends per request is taken from the server it measures. A general HTTP client
+(httpx) builds and parses a whole request and response in Python; :class:`KeepAliveClient`
+sends a prebuilt ``GET`` over a kept-alive HTTP/1.1 connection and parses only the status line,
+``content-length`` (or chunked framing) and the body, a small fraction of that. :class:`CpuMeter` reports where the CPU went (client, server,
 PostgreSQL) per request, which is what bounds throughput on a small machine.
 """
 

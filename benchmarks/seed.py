@@ -68,7 +68,8 @@ _CROCKFORD = bytes.maketrans(
 
 class Ids:
     """``<prefix>_<ULID>`` ids (as :func:`mercato.db.base.new_id`) whose time part is the row's
-    ``created_at``; deterministic for a seeded RNG and ~10× faster than ``ULID()``."""
+    ``created_at``; deterministic for a seeded RNG, and cheap enough for millions of rows
+    (no clock read or ``ULID`` object per id)."""
 
     def __init__(self, rng: random.Random) -> None:
         self._bits = rng.getrandbits

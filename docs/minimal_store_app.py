@@ -5,7 +5,8 @@ sellers, the lines with their variants and products), an asyncpg pool, plain dic
 no session, no ``fields`` engine, the token read without verifying its signature. For the
 benchmark's store customer it answers the same 99,703-byte body Mercato does. Running it beside
 Mercato on the same machine, in the same minutes, shows what any Python server needs for this
-response here (docs/benchmarks.md, "Targets: met and missed").
+response here (the reference server, `benchmarks/reference.py`, now does this for every
+case in every run; the measurements with this app are in docs/benchmarks.md's git history).
 
 Compare (a seeded benchmark database; both servers with 2 uvicorn workers, 8 clients, 15 s per
 round, alternating)::

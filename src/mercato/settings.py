@@ -30,6 +30,12 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
         "off",
     ),
     (
+        "MERCATO_TEST_PROVIDER_DELAY_MS",
+        "Milliseconds the pp_test payment provider waits in each call, as a real processor's"
+        " round trip takes time (the benchmark's slow-provider case)",
+        "0",
+    ),
+    (
         "MERCATO_MAX_BODY_BYTES",
         "The largest request body accepted; larger ones are refused with 413",
         "1048576 (1 MiB)",
@@ -82,6 +88,8 @@ class Settings:
     # under load (``mercato serve`` checks workers × both against the server, ``db/budget.py``).
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # How long each pp_test call waits, standing in for a real processor's latency.
+    test_provider_delay_ms: int = 0
 
 
 def _persisted_secret(data_dir: Path) -> str:
@@ -121,4 +129,5 @@ def get_settings() -> Settings:
         max_body_bytes=_positive_int("MERCATO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         db_pool_size=_whole_number("MERCATO_DB_POOL_SIZE", 10, least=1),
         db_max_overflow=_whole_number("MERCATO_DB_MAX_OVERFLOW", 10, least=0),
+        test_provider_delay_ms=_whole_number("MERCATO_TEST_PROVIDER_DELAY_MS", 0, least=0),
     )

@@ -13,6 +13,7 @@ from mercato.checkout import service as checkout_service
 from mercato.events.service import subscribe
 from mercato.orders.models import Order, ReservationItem
 from mercato.payments.models import ProviderCall
+from mercato.settings import get_settings
 from tests.api.checkout_helpers import build_marketplace, cart_with_items, complete, pay, ready_cart
 from tests.api.helpers import admin_headers, error, fast_hashing, ok  # noqa: F401
 
@@ -247,6 +248,34 @@ async def test_payment_not_authorized_returns_the_cart_and_creates_nothing(
     assert available["completed_at"] is None
     await pay(client, market, cart["id"], "pp_test", outcome="authorize")
     assert ok(await complete(client, market, cart["id"]))["type"] == "order_group"
+
+
+async def test_the_test_provider_waits_as_long_as_configured_in_every_call(
+    client, app, market, monkeypatch
+):
+    """``MERCATO_TEST_PROVIDER_DELAY_MS`` stands in for a real processor's round trip: a declined
+    completion calls ``pp_test`` twice (authorize, then cancel) and waits in each."""
+    cart = await ready_cart(client, market, provider="pp_test", data={"outcome": "decline"})
+    waits: list[float] = []
+    sleep = asyncio.sleep
+
+    async def noted_sleep(delay: float, *args):
+        waits.append(delay)
+        return await sleep(delay, *args)
+
+    monkeypatch.setattr(asyncio, "sleep", noted_sleep)
+    monkeypatch.setenv("MERCATO_TEST_PROVIDER_DELAY_MS", "150")
+    get_settings.cache_clear()
+    try:
+        body = ok(await complete(client, market, cart["id"]))
+    finally:
+        monkeypatch.delenv("MERCATO_TEST_PROVIDER_DELAY_MS")
+        get_settings.cache_clear()
+    assert body["type"] == "cart"
+    async with app.state.sessionmaker() as session:
+        operations = sorted(c.operation for c in await session.scalars(select(ProviderCall)))
+    assert operations == ["authorize", "cancel"]
+    assert waits.count(0.15) == 2
 
 
 async def test_failure_after_authorization_voids_it_and_leaves_no_trace(

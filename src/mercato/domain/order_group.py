@@ -4,7 +4,7 @@ An :class:`OrderGroup` holds its orders; each :class:`Order` its lines, reservat
 fulfilments and its :class:`Share` of the group's payment collection. The operations — place,
 capture, refund, cancel, fulfil, ship, deliver, complete, archive — check the rules, change the
 entities, recompute the touched orders' statuses and the group's derived fields in one place
-(:meth:`OrderGroup._refresh`) and return (and collect in :attr:`OrderGroup.events`) the domain
+(:meth:`OrderGroup.refresh`) and return (and collect in :attr:`OrderGroup.events`) the domain
 events they raise. Nothing here does I/O: ids and the time come from the caller, and what the
 aggregate cannot change itself — inventory levels outside it, new money records — it lists in
 :attr:`OrderGroup.stock_moves` and :attr:`OrderGroup.new_records` for the repository to write.

@@ -97,8 +97,9 @@ class OrderGroupTally(Base):
     """Live groups per (status, payment_status, fulfillment_status), kept exact by triggers on
     ``order_group`` (migration 0004).
 
-    The admin list must report ``count``; counting 100,000 index entries costs ~6 ms of
-    PostgreSQL CPU per request (a status tab still ~2-4 ms), summing these rows microseconds.
+    The admin list must report ``count``; counting the live groups reads one index entry per
+    group on every request (a status tab still a large share of them), while summing these rows
+    reads at most 64 per status triple, however many groups there are.
     Writers add to the slot of their backend (``pg_backend_pid() % 64``) so concurrent checkouts
     rarely touch the same row; the sum is transactional like any other read (no staleness).
     """

@@ -8,6 +8,7 @@ processors do.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -142,6 +143,16 @@ class TestProvider(PaymentProvider):
         if operation == "authorize":
             return self.OUTCOMES[data.get("outcome", "authorize")]
         return super()._decide(operation, data)
+
+    async def _call(
+        self, operation: str, amount: int | None, data: dict[str, Any], idempotency_key: str
+    ) -> ProviderResult:
+        # MERCATO_TEST_PROVIDER_DELAY_MS: a real processor answers every call, a replayed key
+        # included, after a network round trip; waiting here shows what the caller holds meanwhile.
+        delay_ms = get_settings().test_provider_delay_ms
+        if delay_ms:
+            await asyncio.sleep(delay_ms / 1000)
+        return await super()._call(operation, amount, data, idempotency_key)
 
 
 PROVIDERS: dict[str, Callable[[async_sessionmaker[AsyncSession]], PaymentProvider]] = {

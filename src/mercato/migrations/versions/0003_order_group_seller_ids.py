@@ -1,7 +1,7 @@
 """order_group.seller_ids: the group's sellers, GIN-indexed for the ``seller_id`` filter
 
-Filtering groups by seller used to join every group's orders (15 ms at 100k groups for a seller
-with ~1,500 groups, docs/benchmarks.md); a GIN probe of the stored array finds the same groups
+Filtering groups by seller used to join every group's orders, work that grows with the whole
+table rather than with the seller's groups; a GIN probe of the stored array finds the same groups
 directly. Checkout writes the array and ``refresh_group`` rewrites it with the other aggregates.
 
 Revision ID: 0003

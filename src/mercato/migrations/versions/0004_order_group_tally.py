@@ -2,9 +2,9 @@
 per seller, maintained by triggers
 
 ``GET /admin/order-groups`` reports ``count``: without filters that is every live group, an
-index-only scan of all of them (~6 ms of PostgreSQL CPU at 100,000 groups, per request); with a
-status filter (the admin's status tabs) still tens of thousands of index entries (~2-4 ms), with
-a seller filter a bitmap scan of that seller's groups (~2-3 ms). Statement-level triggers add
+index-only scan of all of them on every request; with a status filter (the admin's status tabs)
+still a large share of the index, with a seller filter a bitmap scan of all that seller's groups,
+for a page of 50. Statement-level triggers add
 each statement's net change in live groups per (status, payment_status, fulfillment_status), and
 per seller in ``seller_ids``, to one of 64 slots — chosen by backend, so
 concurrent writers seldom share a row; rows are upserted in key order, so writers that do share

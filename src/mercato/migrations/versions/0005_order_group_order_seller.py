@@ -2,9 +2,9 @@
 
 The ``seller_id`` filter of ``GET /admin/order-groups`` probes ``order_group.seller_ids`` (GIN,
 migration 0003), but the newest-first page then walks ``created_at`` backwards and tests every
-group until it has found 50 of the seller's: ~3,600 groups for a median seller at 100,000, one
-heap page each once concurrent checkouts have interleaved the newest rows (2-5 ms of
-PostgreSQL time, docs/benchmarks.md). Each group's link to its orders now carries the order's
+group until it has found 50 of the seller's: for a seller with a small share of the groups,
+many times 50, one heap page each once concurrent checkouts have interleaved the newest rows.
+Each group's link to its orders now carries the order's
 seller and the group's creation time, indexed as (seller_id, group_created_at, order_group_id):
 the page reads exactly its 50 entries and joins their groups by primary key.
 
