@@ -43,6 +43,7 @@ from benchmarks.reference import write_spec
 from benchmarks.report import evaluate, format_report
 from benchmarks.seed import ADMIN_EMAIL, KEY_TITLE, PASSWORD
 from mercato.db.engine import SERVER_SETTINGS, asyncpg_url
+from mercato.domain.payments import PP_SYSTEM_DEFAULT
 from mercato.settings import get_settings
 
 SCANNED_TABLES = frozenset({"order_group", "order"})
@@ -550,7 +551,7 @@ class Shopper:
         ]
         await self._post(
             f"/store/payment-collections/{collection['id']}/payment-sessions",
-            {"provider_id": "pp_system_default"},
+            {"provider_id": PP_SYSTEM_DEFAULT},
         )
         return cart["id"]
 

@@ -34,6 +34,7 @@ from typing import Any
 import asyncpg
 
 from mercato.api_keys.tokens import digest, new_token, redact
+from mercato.domain.payments import PP_SYSTEM_DEFAULT
 from mercato.domain.statuses import (
     FulfillmentFacts,
     GroupMember,
@@ -51,7 +52,7 @@ PASSWORD = "benchpassword"
 KEY_TITLE = "Bench storefront"
 CURRENCY = "usd"
 TAX_RATE = Decimal(10)
-PROVIDER = "pp_system_default"
+PROVIDER = PP_SYSTEM_DEFAULT
 STOCK = 1_000_000
 HEAVY_GROUPS = 20  # groups of each "heavy" customer (the store list case)
 

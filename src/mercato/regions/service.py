@@ -8,16 +8,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.domain.payments import PP_SYSTEM_DEFAULT, PROVIDER_IDS
 from mercato.errors import invalid
 from mercato.query.listing import get_or_404
 from mercato.regions.models import Region
 from mercato.unit_of_work import UnitOfWork
 
-KNOWN_PROVIDERS = ("pp_system_default", "pp_test")
-
 
 def _check_providers(providers: list[str]) -> list[str]:
-    unknown = [p for p in providers if p not in KNOWN_PROVIDERS]
+    unknown = [p for p in providers if p not in PROVIDER_IDS]
     if unknown:
         raise invalid(f"Payment providers with ids {', '.join(unknown)} were not found")
     return list(dict.fromkeys(providers))
@@ -51,7 +50,7 @@ async def create_region(
     async with uow:
         region = Region(
             countries=await _check_countries(uow.session, countries),
-            payment_providers=_check_providers(payment_providers or ["pp_system_default"]),
+            payment_providers=_check_providers(payment_providers or [PP_SYSTEM_DEFAULT]),
             metadata_=metadata,
             **fields,
         )
