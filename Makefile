@@ -35,8 +35,10 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks seed --groups $(GROUPS) $(BENCH_DB)
 	$(BIN)/python -m benchmarks run $(BENCH_DB) $(BENCH_ARGS)
 
+# ruff, then mypy (configured in pyproject.toml: which files, which modules are strict).
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
 
 # The embedded PostgreSQL stops with the last mercato process using it; this stops one left running
 # by a process killed before it could clean up (kill -9, a closed terminal).

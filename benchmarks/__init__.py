@@ -7,7 +7,8 @@ The benchmark database is a separate embedded PostgreSQL in ``MERCATO_DATA_DIR/b
 
 from __future__ import annotations
 
-from mercato.db.engine import asyncpg_url, embedded_postgres_url, plain_url, with_database
+from mercato.db.embedded import embedded_postgres_url
+from mercato.db.engine import asyncpg_url, plain_url, with_database
 from mercato.settings import get_settings
 
 

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from mercato.db.base import new_id
 from mercato.db.engine import SERVER_SETTINGS, asyncpg_url
-from mercato.db.models import Base  # noqa: F401  (every model: foreign keys resolve their types)
+from mercato.db.models import Base  # every model: foreign keys resolve their types
 from mercato.events.models import OutboxEvent
 from mercato.orders.models import (
     Order,
@@ -45,7 +45,7 @@ from mercato.query.driver import FixedInsert
 
 # Rows per checkout of a three-seller cart with one line per seller, paid with the system
 # provider (authorized, not captured), in the order the checkout writes them.
-CHECKOUT = (
+CHECKOUT: tuple[tuple[type[Base], int], ...] = (
     (Order, 3),
     (OrderLineItem, 3),
     (OrderShippingMethod, 3),
@@ -85,15 +85,15 @@ def _value(column: Any, now: datetime) -> Any:
     raise TypeError(f"no sample value for {column} ({kind})")
 
 
-def checkout_rows() -> list[tuple[type, list[dict[str, Any]]]]:
+def checkout_rows() -> list[tuple[type[Base], list[dict[str, Any]]]]:
     """One checkout's rows: every column but an identity given, keyed by attribute name."""
     now = datetime.now(UTC)
-    batch = []
+    batch: list[tuple[type[Base], list[dict[str, Any]]]] = []
     for model, count in CHECKOUT:
         # Status columns take a value of their vocabulary (their CHECK, ``db.base.one_of``).
         statuses = {
             constraint.info["column"]: constraint.info["vocabulary"][0]
-            for constraint in model.__table__.constraints
+            for constraint in Base.metadata.tables[str(model.__tablename__)].constraints
             if "vocabulary" in constraint.info
         }
         columns = [
@@ -147,7 +147,7 @@ async def _sqlalchemy(session: AsyncSession, _: dict, batch: list) -> None:
 async def _core(session: AsyncSession, _: dict, batch: list) -> None:
     connection = await _begun(session)
     for model, rows in batch:
-        table = model.__table__  # type: ignore[attr-defined]
+        table = model.__table__
         keys = {attr.key: attr.columns[0].key for attr in inspect(model).column_attrs}
         await connection.execute(
             insert(table), [{keys[key]: value for key, value in row.items()} for row in rows]

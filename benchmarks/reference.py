@@ -24,7 +24,7 @@ import json
 import math
 import os
 import pickle
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ def create_app(url: str, cases: Cases, *, min_size: int = 1, max_size: int = 1) 
     pools: list[asyncpg.Pool] = []
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI):
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         pools.append(
             await asyncpg.create_pool(
                 url,

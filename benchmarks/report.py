@@ -158,11 +158,11 @@ def format_report(results: dict[str, Any]) -> str:
     for name, case in results.get("reads", {}).items():
         relative = case.get("relative")
         if relative:
-            ratios = ", ".join(
+            at_levels = ", ".join(
                 f"{ratio:.2f}x at {level}" for level, ratio in relative["p50_ratios"].items()
             )
             lines.append(
-                f"{name} / {relative['baseline']} p50: {ratios} client(s) "
+                f"{name} / {relative['baseline']} p50: {at_levels} client(s) "
                 f"(target <= {relative['limit']}x)"
             )
     floor = results.get("floor")

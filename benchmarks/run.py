@@ -566,7 +566,7 @@ class Shopper:
 
 
 async def checkout_benchmark(
-    base_url: str, url: str, facts: dict[str, Any], options: RunOptions, log
+    base_url: str, url: str, facts: dict[str, Any], options: RunOptions, log: Callable[[str], None]
 ) -> dict[str, Any]:
     rng = random.Random(7)
     sellers = sorted(facts["variants_by_seller"])
@@ -757,10 +757,10 @@ async def _main(options: RunOptions, url: str) -> bool:
                 "plans": plans,
                 "levels": {},
             }
-            client = KeepAliveClient("127.0.0.1", options.port, headers[case.audience])
+            keep_alive = KeepAliveClient("127.0.0.1", options.port, headers[case.audience])
             path = case_url(case)
 
-            async def call(client: KeepAliveClient = client, path: str = path) -> int:
+            async def call(client: KeepAliveClient = keep_alive, path: str = path) -> int:
                 return (await client.get(path))[0]
 
             try:
@@ -784,7 +784,7 @@ async def _main(options: RunOptions, url: str) -> bool:
                         f"postgres {cpu['postgres']:.1f}"
                     )
             finally:
-                await client.aclose()
+                await keep_alive.aclose()
             entry["rss_mib"] = server.rss_kib() / 1024
             raw = entry["raw_sql_ms"] = _steadier(raw, await replay(url, statements))
             for level, measured in entry["reference"].items():

@@ -1,11 +1,10 @@
 """``python -m benchmarks seed``: a marketplace-scale dataset, loaded with COPY (never the HTTP API).
 
 Rows are generated in Python with a seeded RNG and streamed with asyncpg's binary COPY
-(``copy_records_to_table``), a chunk of groups at a time. Money and statuses come from the same
-pure domain functions the application uses (``domain.totals``, ``domain.statuses``), so the data
-satisfies the application's invariants: order totals are sums of their lines, each order's stored
-payment/fulfillment status is what its facts give, and each group's stored ``seller_count``,
-``total`` and statuses equal :func:`~mercato.domain.statuses.group_statuses` over its orders.
+(``copy_records_to_table``), a chunk of groups at a time. Each group is built by the application's
+own order-group aggregate (``domain.order_group``): placed from its orders, then captured,
+fulfilled, shipped, delivered, completed or canceled through the aggregate's operations, so its
+money, statuses, captures and derived group fields are exactly what the app would store.
 
 Shape (defaults): 200 sellers (stock location, shipping option, member), 5,000 products (one
 variant, a USD price, an inventory level), 50,000 customers (a fifth are guests without an
@@ -34,17 +33,8 @@ from typing import Any
 import asyncpg
 
 from mercato.api_keys.tokens import digest, new_token, redact
+from mercato.domain import order_group as dom
 from mercato.domain.payments import PP_SYSTEM_DEFAULT
-from mercato.domain.statuses import (
-    FulfillmentFacts,
-    GroupMember,
-    GroupStatuses,
-    ItemFulfillmentFacts,
-    OrderPaymentFacts,
-    group_statuses,
-    order_fulfillment_status,
-    order_payment_status,
-)
 from mercato.domain.totals import LineTotals, document_totals, line_totals, shipping_totals
 
 ADMIN_EMAIL = "admin@bench.mercato.test"
@@ -54,6 +44,10 @@ CURRENCY = "usd"
 TAX_RATE = Decimal(10)
 PROVIDER = PP_SYSTEM_DEFAULT
 STOCK = 1_000_000
+# Statuses the rows start from (the aggregate moves them on).
+ORDER_PENDING = "pending"
+COLLECTION_NOT_PAID = "not_paid"
+SESSION_AUTHORIZED = "authorized"
 HEAVY_GROUPS = 20  # groups of each "heavy" customer (the store list case)
 
 FIRST_NAMES = (
@@ -98,14 +92,9 @@ def _shipping(amount: int) -> LineTotals:
     return shipping_totals(amount, TAX_RATE, False)
 
 
-@lru_cache(maxsize=4096)
-def _group_statuses(members: tuple[GroupMember, ...]) -> GroupStatuses:
-    return group_statuses(members)
-
-
 # --------------------------------------------------------------------------- columns
 
-COLUMNS: dict[str, tuple[str, ...]] = {
+COLUMNS: dict[str, list[str]] = {
     "region": (
         "id name currency_code countries tax_rate tax_inclusive payment_providers created_at "
         "updated_at"
@@ -453,231 +442,315 @@ class GroupWriter:
             else:
                 fate = scenario
             fates.append(fate)
-        all_canceled = all(f == "canceled" for f in fates)
-        collection_status = "canceled" if all_canceled else "authorized"
 
-        orders = []  # (order row index in out["order"], order id, total, fate)
-        members = []
-        group_total = 0
         collection_id = ids("pay_col", created)
         payment_id = ids("pay", created)
-        capture_total = 0
-        for s_index, fate in zip(seller_indexes, fates, strict=True):
+        session_id = ids("payses", created)
+        orders: list[dom.Order] = []
+        line_rows: dict[str, tuple] = {}
+        for s_index in seller_indexes:
             order_id = ids("order", created)
-            lines = rng.sample(cat.products[s_index], _pick(rng, *_LINES_PICK))
-            delivered = fate == "completed"
-            shipped = delivered or fate == "shipped"
-            line_rows, line_totals_list, item_facts = [], [], []
-            for variant_id, product_id, title, handle, sku, price, thumbnail in lines:
+            domain_lines, line_totals_list = [], []
+            for variant_id, product_id, title, handle, sku, price, thumbnail in rng.sample(
+                cat.products[s_index], _pick(rng, *_LINES_PICK)
+            ):
                 quantity = _pick(rng, *_QUANTITY_PICK)
                 lt = _line(price, quantity)
                 line_totals_list.append(lt)
-                done = quantity if shipped else 0
                 line_id = ids("ordli", created)
-                line_rows.append(
-                    (
+                domain_lines.append(
+                    dom.Line(
                         line_id,
-                        order_id,
-                        variant_id,
-                        product_id,
-                        title,
-                        thumbnail,
-                        title,
-                        handle,
-                        "Default",
-                        sku,
-                        CURRENCY,
                         quantity,
                         price,
-                        True,
-                        False,
                         lt.subtotal,
                         lt.tax_total,
                         lt.total,
-                        done,
-                        done,
-                        quantity if delivered else 0,
-                        created,
-                        later if shipped else created,
+                        variant_id=variant_id,
+                        product_id=product_id,
                     )
                 )
-                item_facts.append(ItemFulfillmentFacts(quantity=quantity, fulfilled_quantity=done))
+                line_rows[line_id] = (
+                    order_id,
+                    variant_id,
+                    product_id,
+                    title,
+                    thumbnail,
+                    handle,
+                    sku,
+                )
             option_id, option_name, option_amount = cat.options[s_index]
             st = _shipping(option_amount)
-            totals = document_totals(line_totals_list, [st])
-            out["order_line_item"].extend(line_rows)
+            orders.append(
+                dom.Order(
+                    id=order_id,
+                    seller_id=cat.sellers[s_index],
+                    currency_code=CURRENCY,
+                    status=ORDER_PENDING,
+                    totals=document_totals(line_totals_list, [st]),
+                    location_id=cat.locations[s_index],
+                    lines=domain_lines,
+                    shipping_methods=[
+                        dom.ShippingMethod(
+                            ids("ordsm", created),
+                            cat.sellers[s_index],
+                            option_name,
+                            option_amount,
+                            st.subtotal,
+                            st.tax_total,
+                            st.total,
+                            shipping_option_id=option_id,
+                        )
+                    ],
+                )
+            )
+        group_total = sum(o.total for o in orders)
+        at_placement = lambda prefix: ids(prefix, created)  # noqa: E731
+        afterwards = lambda prefix: ids(prefix, later)  # noqa: E731
+        # Checkout and every later state go through the order-group aggregate, as in the app.
+        group = dom.OrderGroup.place(
+            group_id=ids("og", created),
+            cart_id=cart_id,
+            customer_id=customer_id,
+            sales_channel_id=cat.channel_id,
+            currency_code=CURRENCY,
+            orders=orders,
+            collection=dom.Collection(collection_id, CURRENCY, group_total, COLLECTION_NOT_PAID),
+            payment=dom.Payment(payment_id, collection_id, PROVIDER, group_total, session_id),
+            captured=False,
+            ids=at_placement,
+            now=created,
+        )
+        for order, fate in zip(orders, fates, strict=True):
+            if fate in ("captured", "shipped", "completed"):
+                group.complete_capture(
+                    group.request_capture(order.id, None),
+                    capture_id=ids("capt", later),
+                    idempotency_key=None,
+                    created_by=None,
+                    ids=afterwards,
+                    now=later,
+                )
+            if fate in ("shipped", "completed"):
+                packed = group.fulfil(
+                    order.id,
+                    [(line.id, line.quantity) for line in order.lines],
+                    fulfillment_id=ids("ful", later),
+                    now=later,
+                )
+                group.ship(order.id, packed.id, now=later)
+                if fate == "completed":
+                    group.deliver(order.id, packed.id, now=later)
+                    group.complete(order.id, now=later)
+            elif fate == "canceled":
+                void, refund = group.request_cancel(order.id)
+                group.complete_cancel(
+                    order.id,
+                    void=void,
+                    refund=refund,
+                    refund_id=None,
+                    canceled_by=None,
+                    ids=afterwards,
+                    now=later,
+                )
+        _write_group(
+            out, group, line_rows, cart_id, email, address, g, created, afterwards, cat.region_id
+        )
+
+
+def _write_group(
+    out: dict[str, list[tuple]],
+    group: dom.OrderGroup,
+    line_rows: dict[str, tuple],
+    cart_id: str,
+    email: str,
+    address: str,
+    g: int,
+    created: datetime,
+    new_id: Callable[[str], str],
+    region_id: str,
+) -> None:
+    """The aggregate's state as COPY rows (column order: ``COLUMNS``)."""
+    for order in group.orders:
+        touched = order.updated_at or created
+        for line in order.lines:
+            order_id, variant_id, product_id, title, thumbnail, handle, sku = line_rows[line.id]
+            out["order_line_item"].append(
+                (
+                    line.id,
+                    order_id,
+                    variant_id,
+                    product_id,
+                    title,
+                    thumbnail,
+                    title,
+                    handle,
+                    "Default",
+                    sku,
+                    CURRENCY,
+                    line.quantity,
+                    line.unit_price,
+                    True,
+                    False,
+                    line.subtotal,
+                    line.tax_total,
+                    line.total,
+                    line.fulfilled_quantity,
+                    line.shipped_quantity,
+                    line.delivered_quantity,
+                    created,
+                    touched if line.fulfilled_quantity else created,
+                )
+            )
+        for method in order.shipping_methods:
             out["order_shipping_method"].append(
                 (
-                    ids("ordsm", created),
-                    order_id,
-                    option_id,
-                    cat.sellers[s_index],
+                    method.id,
+                    order.id,
+                    method.shipping_option_id,
+                    method.seller_id,
                     CURRENCY,
-                    option_name,
-                    option_amount,
+                    method.name,
+                    method.amount,
                     False,
-                    st.subtotal,
-                    st.tax_total,
-                    st.total,
+                    method.subtotal,
+                    method.tax_total,
+                    method.total,
                     created,
                     created,
                 )
             )
-            fulfillments: list[FulfillmentFacts] = []
-            if shipped:
-                fulfillment_id = ids("ful", later)
-                out["fulfillment"].append(
-                    (
-                        fulfillment_id,
-                        order_id,
-                        cat.locations[s_index],
-                        later,
-                        later,
-                        later if delivered else None,
-                        False,
-                        later,
-                        later,
-                    )
-                )
-                for row in line_rows:
-                    out["fulfillment_item"].append(
-                        (ids("fulit", later), fulfillment_id, row[0], row[11])
-                    )
-                fulfillments.append(
-                    FulfillmentFacts(packed=True, shipped=True, delivered=delivered)
-                )
-            captured = totals.total if fate in ("captured", "shipped", "completed") else 0
-            if captured:
-                capture_id = ids("capt", later)
-                out["capture"].append((capture_id, payment_id, order_id, captured, later))
-                out["order_transaction"].append(
-                    (
-                        ids("ordtrx", later),
-                        order_id,
-                        captured,
-                        CURRENCY,
-                        "capture",
-                        capture_id,
-                        later,
-                    )
-                )
-                capture_total += captured
-            canceled = fate == "canceled"
-            status = "completed" if delivered else "canceled" if canceled else "pending"
-            payment_status = order_payment_status(
-                OrderPaymentFacts(
-                    allocated=totals.total,
-                    captured=captured,
-                    collection_status=collection_status,
-                    canceled=canceled,
-                )
-            )
-            fulfillment_status = order_fulfillment_status(fulfillments, item_facts)
-            members.append(
-                GroupMember(status, payment_status, fulfillment_status, was_canceled=canceled)
-            )
-            touched = later if fate != "pending" else created
-            out["order"].append(
+        for f in order.fulfillments:
+            out["fulfillment"].append(
                 (
-                    order_id,
-                    None,  # display id: assigned in a second pass (global order)
-                    status,
-                    payment_status,
-                    fulfillment_status,
-                    cat.sellers[s_index],
-                    customer_id,
-                    email,
-                    cat.region_id,
-                    cat.channel_id,
-                    CURRENCY,
-                    cart_id,
-                    address,
-                    False,
-                    later if canceled else None,
-                    totals.item_total,
-                    totals.item_subtotal,
-                    totals.item_tax_total,
-                    totals.shipping_total,
-                    totals.shipping_subtotal,
-                    totals.shipping_tax_total,
-                    totals.subtotal,
-                    totals.tax_total,
-                    totals.discount_total,
-                    totals.total,
-                    created,
-                    touched,
+                    f.id,
+                    order.id,
+                    f.location_id,
+                    f.packed_at,
+                    f.shipped_at,
+                    f.delivered_at,
+                    f.no_notification,
+                    f.packed_at,
+                    f.updated_at,
                 )
             )
-            orders.append((order_id, totals.total, cat.sellers[s_index]))
-            group_total += totals.total
-
-        fully_captured = capture_total == group_total and group_total > 0
-        out["payment_collection"].append(
+            for line_id, quantity in f.items:
+                out["fulfillment_item"].append((new_id("fulit"), f.id, line_id, quantity))
+        totals = order.totals
+        out["order"].append(
             (
-                collection_id,
+                order.id,
+                None,  # display id: assigned in a second pass (global order)
+                order.status,
+                order.payment_status,
+                order.fulfillment_status,
+                order.seller_id,
+                group.customer_id,
+                email,
+                region_id,
+                group.sales_channel_id,
+                CURRENCY,
                 cart_id,
-                CURRENCY,
-                group_total,
-                group_total,
-                capture_total,
-                0,
-                collection_status,
-                later if fully_captured else None,
+                address,
+                False,
+                order.canceled_at,
+                totals.item_total,
+                totals.item_subtotal,
+                totals.item_tax_total,
+                totals.shipping_total,
+                totals.shipping_subtotal,
+                totals.shipping_tax_total,
+                totals.subtotal,
+                totals.tax_total,
+                totals.discount_total,
+                totals.total,
                 created,
-                later if scenario != "pending" else created,
+                touched,
             )
         )
-        session_id = ids("payses", created)
-        out["payment_session"].append(
-            (
-                session_id,
-                collection_id,
-                PROVIDER,
-                CURRENCY,
-                group_total,
-                "authorized",
-                created,
-                created,
+    for record in group.new_records:
+        if isinstance(record, dom.Capture):
+            out["capture"].append(
+                (record.id, record.payment_id, record.order_id, record.amount, record.created_at)
             )
-        )
-        out["payment"].append(
-            (
-                payment_id,
-                collection_id,
-                session_id,
-                PROVIDER,
-                CURRENCY,
-                group_total,
-                later if fully_captured else None,
-                later if all_canceled else None,
-                created,
-                later if scenario != "pending" else created,
+        elif isinstance(record, dom.Transaction):
+            out["order_transaction"].append(
+                (
+                    record.id,
+                    record.order_id,
+                    record.amount,
+                    record.currency_code,
+                    record.reference,
+                    record.reference_id,
+                    record.created_at,
+                )
             )
+    collection, payment = group.collection, group.payment
+    assert collection is not None and payment is not None
+    out["payment_collection"].append(
+        (
+            collection.id,
+            cart_id,
+            CURRENCY,
+            collection.amount,
+            collection.authorized_amount,
+            collection.captured_amount,
+            collection.refunded_amount,
+            collection.status,
+            collection.completed_at,
+            created,
+            collection.updated_at or created,
         )
-        for order_id, total, _ in orders:
-            out["order_payment_collection"].append((order_id, collection_id, total))
-        statuses = _group_statuses(tuple(members))
-        group_id = ids("og", created)
-        out["order_group"].append(
-            (
-                group_id,
-                g + 1,
-                customer_id,
-                cart_id,
-                cat.channel_id,
-                CURRENCY,
-                len(set(seller_indexes)),
-                sorted({cat.sellers[i] for i in seller_indexes}),
-                group_total,
-                statuses.status,
-                statuses.payment_status,
-                statuses.fulfillment_status,
-                created,
-                later if scenario != "pending" else created,
-            )
+    )
+    out["payment_session"].append(
+        (
+            payment.session_id,
+            collection.id,
+            PROVIDER,
+            CURRENCY,
+            payment.amount,
+            SESSION_AUTHORIZED,
+            created,
+            created,
         )
-        for order_id, _, seller_id in orders:
-            out["order_group_order"].append((group_id, order_id, seller_id, created))
+    )
+    out["payment"].append(
+        (
+            payment.id,
+            collection.id,
+            payment.session_id,
+            PROVIDER,
+            CURRENCY,
+            payment.amount,
+            payment.captured_at,
+            payment.canceled_at,
+            created,
+            collection.updated_at or created,
+        )
+    )
+    for order in group.orders:
+        assert order.share is not None
+        out["order_payment_collection"].append((order.id, collection.id, order.share.allocated))
+    out["order_group"].append(
+        (
+            group.id,
+            g + 1,
+            group.customer_id,
+            cart_id,
+            group.sales_channel_id,
+            CURRENCY,
+            group.seller_count,
+            group.seller_ids,
+            group.total,
+            group.status,
+            group.payment_status,
+            group.fulfillment_status,
+            created,
+            group.updated_at or created,
+        )
+    )
+    for order in group.orders:
+        out["order_group_order"].append((group.id, order.id, order.seller_id, created))
 
 
 def _pick(rng: random.Random, values: list[Any], cum: list[int]) -> Any:

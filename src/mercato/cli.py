@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import Any
 
 from mercato.db.budget import check_connection_budget
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
@@ -122,7 +123,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Descriptions and the settings list keep their line breaks."""
 
 
-def _command(commands, name: str, summary: str, description: str = "") -> argparse.ArgumentParser:
+def _command(
+    commands: Any, name: str, summary: str, description: str = ""
+) -> argparse.ArgumentParser:
     return commands.add_parser(
         name,
         help=summary,

@@ -27,11 +27,11 @@ from mercato.orders.models import (
     OrderPaymentCollection,
     ReservationItem,
 )
-from mercato.orders.service import fulfillment_status_of, payment_facts
 from mercato.payments.models import Capture, Payment, Refund
 from mercato.products.models import InventoryLevel
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
+from tests.api.recompute import fulfillment_status_of, payment_facts
 from tests.api.tally_helpers import ORDER_TALLY_CHECKS
 
 STOCK = 1000

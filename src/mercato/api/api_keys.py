@@ -1,5 +1,7 @@
 """``/admin/api-keys``."""
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from mercato.api.deps import Admin, Query, Session, UoW
 from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.api_keys import service
@@ -14,7 +16,7 @@ router = APIRouter(prefix="/admin/api-keys", tags=["admin: api keys"])
 ENTITY = service.ENTITY
 
 
-async def _render(session, key: ApiKey, params: dict) -> dict:
+async def _render(session: AsyncSession, key: ApiKey, params: dict) -> dict:
     return {
         "api_key": await run_retrieve(
             session, resource=API_KEY, rules=API_KEY_DETAIL_FIELDS, row=key, params=params

@@ -1,6 +1,7 @@
 """``/admin/customers`` and the store's own-customer routes."""
 
 from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.api.deps import CurrentCustomer, Query, Session, UoW, token_claims
 from mercato.api.openapi import CUSTOMER_TOKEN, PUBLISHABLE_KEY, list_operation, render_operation
@@ -21,7 +22,7 @@ _REGISTRATION = {
 }
 
 
-async def _render(session, customer: Customer, params: dict) -> dict:
+async def _render(session: AsyncSession, customer: Customer, params: dict) -> dict:
     return {
         "customer": await run_retrieve(
             session, resource=CUSTOMER, rules=CUSTOMER_FIELDS, row=customer, params=params

@@ -21,6 +21,7 @@ from mercato.auth.tokens import TokenClaims, read_token
 from mercato.customers.models import Customer
 from mercato.errors import MercatoError, invalid, not_allowed, unauthorized
 from mercato.http.sessions import opened
+from mercato.payments.providers import PaymentProviderPort, ProviderFactory, get_provider
 from mercato.query.driver import FixedQuery, model_columns, row_type, rows_of
 from mercato.query.qs import parse_query
 from mercato.sellers.models import Seller, SellerMember
@@ -92,6 +93,20 @@ def unit_of_work(request: Request) -> UnitOfWork:
 
 
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
+
+
+def payment_providers(request: Request) -> ProviderFactory:
+    """The payment providers for the request's command, journaling through the app's
+    sessionmaker (tests replace this dependency to put a fake provider in)."""
+    sessionmaker = request.app.state.sessionmaker
+
+    def providers(provider_id: str) -> PaymentProviderPort:
+        return get_provider(provider_id, sessionmaker)
+
+    return providers
+
+
+Providers = Annotated[ProviderFactory, Depends(payment_providers)]
 
 
 async def query_params(request: Request) -> dict:

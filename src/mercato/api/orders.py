@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-
-from mercato.api.deps import Query, Session, UoW, Vendor
+from mercato.api.deps import Providers, Query, Session, UoW, Vendor
 from mercato.api.openapi import list_operation, render_operation
 from mercato.http.routing import APIRouter
+from mercato.orders import payment_workflows as money
 from mercato.orders import service
-from mercato.orders.models import Order
 from mercato.orders.rendering import render_order
 from mercato.orders.resources import (
     ORDER,
@@ -51,12 +49,12 @@ async def update_order(
 @admin_router.post(
     "/{order_id}/cancel", operation_id="AdminCancelOrder", openapi_extra=_ADMIN_ORDER
 )
-async def cancel_order(order_id: str, request: Request, session: Session, params: Query) -> dict:
+async def cancel_order(
+    order_id: str, uow: UoW, providers: Providers, session: Session, params: Query
+) -> dict:
     """Void the uncaptured share, refund the captured part, release reservations."""
-    order = await service.cancel_order(
-        sessionmaker=request.app.state.sessionmaker, order_id=order_id
-    )
-    return await render_order(session, await _reload(session, order), params)
+    await money.cancel_order(uow, order_id=order_id, providers=providers)
+    return await render_order(session, await service.get_order(session, order_id), params)
 
 
 @admin_router.post(
@@ -73,10 +71,6 @@ async def complete_order(order_id: str, uow: UoW, session: Session, params: Quer
 async def archive_order(order_id: str, uow: UoW, session: Session, params: Query) -> dict:
     await service.archive_order(uow, order_id=order_id)
     return await render_order(session, await service.get_order(session, order_id), params)
-
-
-async def _reload(session, order: Order) -> Order:
-    return await service.get_order(session, order.id)
 
 
 @vendor_router.get(
@@ -97,12 +91,16 @@ async def vendor_get_order(order_id: str, session: Session, vendor: Vendor, para
     "/{order_id}/cancel", operation_id="VendorCancelOrder", openapi_extra=_VENDOR_ORDER
 )
 async def vendor_cancel_order(
-    order_id: str, request: Request, session: Session, vendor: Vendor, params: Query
+    order_id: str, uow: UoW, providers: Providers, session: Session, vendor: Vendor, params: Query
 ) -> dict:
-    order = await service.cancel_order(
-        sessionmaker=request.app.state.sessionmaker, order_id=order_id, seller_id=vendor.seller_id
+    await money.cancel_order(
+        uow,
+        order_id=order_id,
+        seller_id=vendor.seller_id,
+        providers=providers,
     )
-    return await render_order(session, await _reload(session, order), params, vendor=True)
+    order = await service.get_order(session, order_id, seller_id=vendor.seller_id)
+    return await render_order(session, order, params, vendor=True)
 
 
 @vendor_router.post(

@@ -1,20 +1,32 @@
 """``/store/payment-collections``; per-order capture and refund for admins and sellers
 (``/admin|vendor/orders/:id/capture|refund``) and ``/admin/payments/:id/capture``."""
 
-from fastapi import Request
+from typing import Any
 
-from mercato.api.deps import Admin, OptionalCustomer, Query, Session, UoW, Vendor
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mercato.api.deps import (
+    Admin,
+    AdminActor,
+    OptionalCustomer,
+    Providers,
+    Query,
+    Session,
+    UoW,
+    Vendor,
+)
 from mercato.api.idempotency import IdempotencyKey
 from mercato.api.openapi import envelope, operation, render_operation
 from mercato.carts import payments as service
 from mercato.carts.resources import fields_tree
 from mercato.errors import invalid
 from mercato.http.routing import APIRouter
-from mercato.orders import money as order_money
+from mercato.orders import payment_workflows as money
 from mercato.orders.rendering import render_order
 from mercato.orders.resources import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS
 from mercato.orders.service import get_order
 from mercato.payments.models import PaymentCollection
+from mercato.payments.rendering import payment_view
 from mercato.payments.resources import PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS
 from mercato.payments.schemas import (
     CaptureAmount,
@@ -78,7 +90,7 @@ async def create_payment_session(
     return await _render(session, collection, tree)
 
 
-# ``order_money.payment_view``: the payment with its captures and refunds.
+# ``payment_view``: the payment with its captures and refunds.
 _PAYMENT = {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
 
 # Per-order capture and refund (orders.md "Money"); vendor routes are scoped to the member's seller.
@@ -86,11 +98,13 @@ admin_router = APIRouter(tags=["admin: payments"])
 vendor_router = APIRouter(tags=["vendor: payments"])
 
 
-def _admin_id(actor) -> str | None:
+def _admin_id(actor: AdminActor) -> str | None:
     return actor.user_id or actor.api_key_id
 
 
-async def _order_body(session, order_id: str, params: dict, *, seller_id: str | None = None):
+async def _order_body(
+    session: AsyncSession, order_id: str, params: dict[str, Any], *, seller_id: str | None = None
+) -> dict[str, Any]:
     order = await get_order(session, order_id, seller_id=seller_id)
     return await render_order(session, order, params, vendor=seller_id is not None)
 
@@ -107,7 +121,8 @@ def _check(params: dict, *, vendor: bool = False) -> None:
 )
 async def admin_capture_order(
     order_id: str,
-    request: Request,
+    uow: UoW,
+    providers: Providers,
     session: Session,
     actor: Admin,
     params: Query,
@@ -116,12 +131,13 @@ async def admin_capture_order(
 ) -> dict:
     """Capture up to the order's share minus what is captured for it (default: all of it)."""
     _check(params)
-    await order_money.capture_order(
-        sessionmaker=request.app.state.sessionmaker,
+    await money.capture_order(
+        uow,
         order_id=order_id,
         amount=body.amount if body else None,
         created_by=_admin_id(actor),
         idempotency_key=idempotency_key,
+        providers=providers,
     )
     return await _order_body(session, order_id, params)
 
@@ -133,7 +149,8 @@ async def admin_capture_order(
 )
 async def admin_refund_order(
     order_id: str,
-    request: Request,
+    uow: UoW,
+    providers: Providers,
     session: Session,
     actor: Admin,
     params: Query,
@@ -143,14 +160,15 @@ async def admin_refund_order(
     """Refund up to what was captured for the order minus its refunds (default: all of it)."""
     _check(params)
     body = body or RefundAmount()
-    await order_money.refund_order(
-        sessionmaker=request.app.state.sessionmaker,
+    await money.refund_order(
+        uow,
         order_id=order_id,
         amount=body.amount,
         note=body.note,
         reason=body.reason,
         created_by=_admin_id(actor),
         idempotency_key=idempotency_key,
+        providers=providers,
     )
     return await _order_body(session, order_id, params)
 
@@ -162,7 +180,8 @@ async def admin_refund_order(
 )
 async def admin_capture_payment(
     payment_id: str,
-    request: Request,
+    uow: UoW,
+    providers: Providers,
     session: Session,
     actor: Admin,
     params: Query,
@@ -174,14 +193,15 @@ async def admin_capture_payment(
     if params:
         unknown = ", ".join(repr(k) for k in params)
         raise invalid(f"Invalid request: Unrecognized fields: {unknown}")
-    await order_money.capture_payment(
-        sessionmaker=request.app.state.sessionmaker,
+    await money.capture_payment(
+        uow,
         payment_id=payment_id,
         amount=body.amount if body else None,
         created_by=_admin_id(actor),
         idempotency_key=idempotency_key,
+        providers=providers,
     )
-    return {"payment": await order_money.payment_view(session, payment_id)}
+    return {"payment": await payment_view(session, payment_id)}
 
 
 @vendor_router.post(
@@ -191,7 +211,8 @@ async def admin_capture_payment(
 )
 async def vendor_capture_order(
     order_id: str,
-    request: Request,
+    uow: UoW,
+    providers: Providers,
     session: Session,
     vendor: Vendor,
     params: Query,
@@ -200,13 +221,14 @@ async def vendor_capture_order(
 ) -> dict:
     """The seller's own order only (another seller's order is not found)."""
     _check(params, vendor=True)
-    await order_money.capture_order(
-        sessionmaker=request.app.state.sessionmaker,
+    await money.capture_order(
+        uow,
         order_id=order_id,
         amount=body.amount if body else None,
         seller_id=vendor.seller_id,
         created_by=vendor.member_id,
         idempotency_key=idempotency_key,
+        providers=providers,
     )
     return await _order_body(session, order_id, params, seller_id=vendor.seller_id)
 
@@ -218,7 +240,8 @@ async def vendor_capture_order(
 )
 async def vendor_refund_order(
     order_id: str,
-    request: Request,
+    uow: UoW,
+    providers: Providers,
     session: Session,
     vendor: Vendor,
     params: Query,
@@ -228,8 +251,8 @@ async def vendor_refund_order(
     """The seller's own order only (another seller's order is not found)."""
     _check(params, vendor=True)
     body = body or RefundAmount()
-    await order_money.refund_order(
-        sessionmaker=request.app.state.sessionmaker,
+    await money.refund_order(
+        uow,
         order_id=order_id,
         amount=body.amount,
         note=body.note,
@@ -237,5 +260,6 @@ async def vendor_refund_order(
         seller_id=vendor.seller_id,
         created_by=vendor.member_id,
         idempotency_key=idempotency_key,
+        providers=providers,
     )
     return await _order_body(session, order_id, params, seller_id=vendor.seller_id)

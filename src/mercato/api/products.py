@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from mercato.api.deps import Query, Session, Store, UoW
 from mercato.api.openapi import delete_operation, envelope, list_operation, render_operation
 from mercato.http.responses import deleted
@@ -20,13 +22,16 @@ from mercato.products.resources import (
     store_scope_values,
 )
 from mercato.products.schemas import CreateProduct, CreateVariant, UpdateProduct, UpdateVariant
+from mercato.query.fields import FieldRules
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 
 admin_router = APIRouter(prefix="/admin/products", tags=["admin: products"])
 store_router = APIRouter(prefix="/store/products", tags=["store: products"])
 
 
-async def _render(session, product: Product, params: dict, rules=PRODUCT_FIELDS) -> dict:
+async def _render(
+    session: AsyncSession, product: Product, params: dict, rules: FieldRules = PRODUCT_FIELDS
+) -> dict:
     return {
         "product": await run_retrieve(
             session, resource=PRODUCT, rules=rules, row=product, params=params
@@ -34,7 +39,9 @@ async def _render(session, product: Product, params: dict, rules=PRODUCT_FIELDS)
     }
 
 
-async def _variant_or_404(session, product_id: str, variant_id: str) -> ProductVariant:
+async def _variant_or_404(
+    session: AsyncSession, product_id: str, variant_id: str
+) -> ProductVariant:
     await get_or_404(session, Product, "Product", product_id)
     return await get_or_404(
         session, ProductVariant, "Variant", variant_id, ProductVariant.product_id == product_id

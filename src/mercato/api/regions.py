@@ -1,9 +1,12 @@
 """``/admin/regions`` and ``/store/regions``."""
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from mercato.api.deps import Query, Session, UoW
 from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
+from mercato.query.fields import FieldRules
 from mercato.query.listing import find_or_404, run_list, run_retrieve
 from mercato.regions import service
 from mercato.regions.models import Region
@@ -20,7 +23,9 @@ admin_router = APIRouter(prefix="/admin/regions", tags=["admin: regions"])
 store_router = APIRouter(prefix="/store/regions", tags=["store: regions"])
 
 
-async def _render(session, region: Region, params: dict, rules=REGION_FIELDS) -> dict:
+async def _render(
+    session: AsyncSession, region: Region, params: dict, rules: FieldRules = REGION_FIELDS
+) -> dict:
     return {
         "region": await run_retrieve(
             session, resource=REGION, rules=rules, row=region, params=params

@@ -1,5 +1,7 @@
 """``/admin/sales-channels``."""
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from mercato.api.deps import Query, Session, UoW
 from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.http.responses import deleted
@@ -14,7 +16,7 @@ router = APIRouter(prefix="/admin/sales-channels", tags=["admin: sales channels"
 ENTITY = service.ENTITY
 
 
-async def _render(session, channel: SalesChannel, params: dict) -> dict:
+async def _render(session: AsyncSession, channel: SalesChannel, params: dict) -> dict:
     return {
         "sales_channel": await run_retrieve(
             session, resource=SALES_CHANNEL, rules=SALES_CHANNEL_FIELDS, row=channel, params=params

@@ -1,9 +1,12 @@
 """``/admin/sellers`` (with members) and ``/vendor/sellers/me``."""
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from mercato.api.deps import Query, Session, UoW, Vendor
 from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
+from mercato.query.fields import FieldRules
 from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
 from mercato.sellers import service
 from mercato.sellers.models import Seller
@@ -21,7 +24,9 @@ admin_router = APIRouter(prefix="/admin/sellers", tags=["admin: sellers"])
 vendor_router = APIRouter(prefix="/vendor/sellers", tags=["vendor: sellers"])
 
 
-async def _render(session, seller: Seller, params: dict, rules=SELLER_DETAIL_FIELDS) -> dict:
+async def _render(
+    session: AsyncSession, seller: Seller, params: dict, rules: FieldRules = SELLER_DETAIL_FIELDS
+) -> dict:
     return {
         "seller": await run_retrieve(
             session, resource=SELLER, rules=rules, row=seller, params=params

@@ -1,5 +1,7 @@
 """``/admin/shipping-options``."""
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from mercato.api.deps import OptionalCustomer, Query, Session, UoW
 from mercato.api.openapi import (
     delete_operation,
@@ -49,7 +51,7 @@ _STORE_OPTIONS = operation(
 )
 
 
-async def _render(session, option: ShippingOption, params: dict) -> dict:
+async def _render(session: AsyncSession, option: ShippingOption, params: dict) -> dict:
     return {
         "shipping_option": await run_retrieve(
             session,

@@ -1,5 +1,7 @@
 """``/admin/users``."""
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from mercato.api.deps import Admin, Query, Session, UoW
 from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.http.responses import deleted
@@ -13,7 +15,7 @@ from mercato.users.schemas import CreateUser, UpdateUser
 router = APIRouter(prefix="/admin/users", tags=["admin: users"])
 
 
-async def _render(session, user: User, params: dict) -> dict:
+async def _render(session: AsyncSession, user: User, params: dict) -> dict:
     return {
         "user": await run_retrieve(
             session, resource=USER, rules=USER_FIELDS, row=user, params=params

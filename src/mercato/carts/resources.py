@@ -321,5 +321,5 @@ async def render_cart(
 
 async def render_shipping_options(
     session: AsyncSession, options: list[Any], tree: Tree
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     return await render(RenderContext(session), SHIPPING_OPTION, options, tree)

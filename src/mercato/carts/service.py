@@ -286,13 +286,15 @@ async def check_stock(session: AsyncSession, variant: ProductVariant, quantity: 
     """A managed, non-backorder variant needs ``quantity`` available (stocked − reserved)."""
     if not variant.manage_inventory or variant.allow_backorder:
         return
-    available = await session.scalar(
-        select(
-            func.coalesce(
-                func.sum(InventoryLevel.stocked_quantity - InventoryLevel.reserved_quantity), 0
-            )
-        ).where(InventoryLevel.variant_id == variant.id)
-    )
+    available = (
+        await session.execute(
+            select(
+                func.coalesce(
+                    func.sum(InventoryLevel.stocked_quantity - InventoryLevel.reserved_quantity), 0
+                )
+            ).where(InventoryLevel.variant_id == variant.id)
+        )
+    ).scalar_one()
     if quantity > available:
         raise _insufficient(variant.id, quantity, available)
 

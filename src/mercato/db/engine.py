@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from mercato.db.embedded import embedded_postgres_url
 from mercato.db.reads import ReadSession
@@ -61,7 +66,9 @@ def create_engine(
     )
 
 
-def session_factory(engine: AsyncEngine, *, read_only: bool = False) -> async_sessionmaker:
+def session_factory(
+    engine: AsyncEngine, *, read_only: bool = False
+) -> async_sessionmaker[AsyncSession]:
     """Sessions on ``engine``; ``read_only`` ones (:class:`~mercato.db.reads.ReadSession`) run each
     statement in autocommit mode on one connection of the engine's pool and refuse to flush, so a
     read path that tried to write fails loudly instead of writing unguarded."""

@@ -12,6 +12,7 @@ back when the session closes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection
@@ -31,7 +32,7 @@ class ReadOnlySession(Session):
             return self.read_connection
         return super().get_bind(mapper, **kwargs)
 
-    def flush(self, objects=None) -> None:
+    def flush(self, objects: Sequence[Any] | None = None) -> None:
         if not (self.new or self.dirty or self.deleted):
             return
         raise RuntimeError("a read-only (GET) session must not write")
@@ -80,7 +81,8 @@ class ReadSession(AsyncSession):
     async def asyncpg_connection(self) -> Any:
         """The asyncpg connection this session reads on (:meth:`ReadOnlySession.take_connection`,
         in one trip through SQLAlchemy's greenlet bridge)."""
-        return await self.run_sync(ReadOnlySession.take_connection)
+        # run_sync types its callable for a plain Session; this one's is a ReadOnlySession.
+        return await self.run_sync(ReadOnlySession.take_connection)  # type: ignore[arg-type]
 
     async def close(self) -> None:
         sync = self.sync_session
@@ -88,4 +90,4 @@ class ReadSession(AsyncSession):
             await super().close()  # gives the connection back too
         elif sync.read_connection is not None:
             # Only driver statements ran: nothing of the ORM's to close.
-            await self.run_sync(ReadOnlySession.release_connection)
+            await self.run_sync(ReadOnlySession.release_connection)  # type: ignore[arg-type]

@@ -91,7 +91,8 @@ class _Divisors(dict[str, int]):
     computed on first use, an unknown code raises :class:`MoneyError`."""
 
     def __missing__(self, currency_code: str) -> int:
-        divisor = self[currency_code] = 10 ** exponent(currency_code)
+        divisor: int = 10 ** exponent(currency_code)
+        self[currency_code] = divisor
         return divisor
 
 

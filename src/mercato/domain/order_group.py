@@ -507,10 +507,10 @@ class OrderGroup:
             raise DomainError(f"Order group {self.id} has no payment")
         if payment.canceled_at is not None:
             raise DomainError(f"The payment: {payment.id} has been canceled.")
-        if amount == 0:
-            raise DomainError("The amount to capture must be greater than 0")
         if payment.captured_at is not None:
             return []
+        if amount == 0:
+            raise DomainError("The amount to capture must be greater than 0")
         orders = sorted(self.orders, key=lambda o: o.id)
         left = sum(o.capturable for o in orders)
         wanted = left if amount is None else amount

@@ -35,7 +35,7 @@ def allowed_methods(routes: Sequence[BaseRoute], scope: Scope) -> set[str]:
         if getattr(route, "methods", None) and route.matches(scope)[0] is not Match.NONE
     ]
     literal = [route for route in matching if "{" not in getattr(route, "path_format", "{")]
-    methods = {method for route in literal or matching for method in route.methods}
+    methods = {method for route in literal or matching for method in getattr(route, "methods", ())}
     if "GET" in methods:
         methods.add("HEAD")
     if methods:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 
@@ -26,7 +27,7 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
     """Build the app. Without ``engine`` it connects to the configured (or embedded) database."""
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = None
         if not hasattr(app.state, "sessionmaker"):
             settings = get_settings()

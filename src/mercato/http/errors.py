@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from asyncpg import PostgresError
 from fastapi import FastAPI, Request
@@ -21,12 +23,12 @@ log = logging.getLogger("mercato.http")
 UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 
 
-def _field_name(loc: tuple) -> str:
+def _field_name(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path")]
     return ".".join(parts) or "body"
 
 
-def validation_message(errors: list[dict]) -> str:
+def validation_message(errors: Sequence[Mapping[str, Any]]) -> str:
     extra = [_field_name(e["loc"]) for e in errors if e["type"] == "extra_forbidden"]
     if extra:
         return f"Invalid request: Unrecognized fields: {', '.join(repr(f) for f in extra)}"

@@ -11,7 +11,8 @@ _OPENED = "mercato.sessions"
 
 def opened(scope: Scope) -> list[Any]:
     """The sessions opened for this request (``deps.request_session`` adds to it)."""
-    return scope[_OPENED]
+    sessions: list[Any] = scope[_OPENED]
+    return sessions
 
 
 class CloseSessions:

@@ -158,13 +158,13 @@ async def claim(
         "created_at": now,
         "expires_at": now + RETENTION,
     }
-    statement = insert(IdempotencyRecord).values(values)
+    insertion = insert(IdempotencyRecord).values(values)
     row = IdempotencyRecord
     # An expired record, or a claim whose holder let its lease pass, is free to take.
     free = or_(row.expires_at <= now, and_(row.claim.is_not(None), row.locked_until <= now))
-    statement = statement.on_conflict_do_update(
+    statement = insertion.on_conflict_do_update(
         index_elements=[row.id],
-        set_={name: statement.excluded[name] for name in values if name != "id"},
+        set_={name: insertion.excluded[name] for name in values if name != "id"},
         where=free,
     ).returning(row.id)
     async with uow:

@@ -3,6 +3,7 @@
 import asyncio
 
 from alembic import context
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from mercato.db.models import Base
@@ -11,7 +12,7 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _run(connection) -> None:
+def _run(connection: Connection) -> None:
     """Migrate, recording what was applied and the revision reached (``mercato migrate`` says)."""
     applied = config.attributes.setdefault("applied", [])
     context.configure(

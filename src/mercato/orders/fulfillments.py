@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from mercato.domain.order_group import Label as DomainLabel
+from mercato.orders.payment_workflows import refuse_while_canceling
 from mercato.orders.repository import OrderGroupRepository
 from mercato.unit_of_work import UnitOfWork
 
@@ -47,6 +48,7 @@ async def create_fulfillment(
     async with uow:
         groups = OrderGroupRepository(uow.session)
         group = await groups.for_order(order_id, seller_id=seller_id)
+        refuse_while_canceling(groups, group.id, order_id)
         fulfillment = group.fulfil(
             order_id,
             [(item[0], item[1]) for item in items],

@@ -10,6 +10,13 @@ The repository keeps the ORM rows it loaded beside the domain entities it built 
 ``save`` copies the entities' state back onto those rows (SQLAlchemy writes only the columns that
 changed), inserts the new rows (fulfilments, labels, captures, refunds, transactions,
 reservations) and applies the aggregate's stock moves.
+
+Money held by a workflow: a payment workflow (``orders.payment_workflows``) holds an amount of
+an order's share in its ``workflow_run`` (subject: the group) while the provider is called with
+no lock held. :meth:`OrderGroupRepository.get` reads the group's running runs after taking the
+group lock and adds what they hold — ``state["held"]``: ``[{kind, order_id, amount}]``, kind
+``capture`` / ``void`` (pending capture) or ``refund`` (pending refund) — to the shares, so a
+concurrent request cannot capture or refund the same money while a provider call is in flight.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ from mercato.orders.models import (
 from mercato.payments.models import Capture, Payment, PaymentCollection, Refund
 from mercato.products.models import InventoryLevel
 from mercato.sellers.models import StockLocation
+from mercato.workflows import runs as workflow_runs
+from mercato.workflows.models import WorkflowRun
 
 _TOTALS = tuple(DocumentTotals.__dataclass_fields__)
 _LINE_SNAPSHOT = (
@@ -80,6 +89,7 @@ class OrderGroupRepository:
         self.session = session
         self._rows: dict[str, _Rows] = {}
         self._children: list[Any] = []
+        self._running: dict[str, list[WorkflowRun]] = {}
 
     # ----------------------------------------------------------------- loading
 
@@ -182,6 +192,15 @@ class OrderGroupRepository:
                 labels[label.fulfillment_id].append(label)
         captured = await self._sums(Capture, order_ids)
         refunded = await self._sums(Refund, order_ids)
+        # Read under the group lock: a run started by a command that held it before us is
+        # committed and visible now (read committed: each statement sees the latest commits).
+        running = self._running[group_id] = await workflow_runs.running_for(session, group_id)
+        pending_capture: dict[str, int] = defaultdict(int)
+        pending_refund: dict[str, int] = defaultdict(int)
+        for run in running:
+            for held in run.state.get("held", ()):
+                pending = pending_refund if held["kind"] == "refund" else pending_capture
+                pending[held["order_id"]] += int(held["amount"])
         locations = dict(
             (
                 await session.execute(
@@ -219,6 +238,8 @@ class OrderGroupRepository:
                     allocated=link.amount,
                     captured=captured.get(row.id, 0),
                     refunded=refunded.get(row.id, 0),
+                    pending_capture=pending_capture[row.id],
+                    pending_refund=pending_refund[row.id],
                 )
             domain_orders.append(
                 dom.Order(
@@ -269,6 +290,10 @@ class OrderGroupRepository:
             payment=payment,
         )
         return group
+
+    def running(self, group_id: str) -> list[WorkflowRun]:
+        """The workflow runs that were running on the group when :meth:`get` loaded it."""
+        return self._running.get(group_id, [])
 
     async def _sums(
         self, model: type[Capture] | type[Refund], order_ids: list[str]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam, exists, select
+from sqlalchemy import ColumnElement, String, any_, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from mercato.products.models import (
@@ -102,7 +102,7 @@ VARIANT = Resource(
     ),
 )
 
-PRODUCT = Resource(
+PRODUCT: Resource = Resource(
     name="product",
     fields={
         "id": attr("id"),
@@ -187,7 +187,7 @@ STORE_PRODUCT_FIELDS = FieldRules(
 )
 
 
-def in_channel(op: str, channel_ids: Any):
+def in_channel(op: str, channel_ids: Any) -> ColumnElement[bool]:
     """Products linked to one of the sales channels (``channel_ids``: an array parameter)."""
     linked = exists().where(
         ProductSalesChannel.product_id == Product.id,
@@ -227,7 +227,7 @@ _SORTABLE = {
 }
 
 
-def _search(text: SearchText):
+def _search(text: SearchText) -> ColumnElement[bool]:
     return ilike_any(text, Product.title, Product.handle, Product.description)
 
 

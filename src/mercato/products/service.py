@@ -123,7 +123,7 @@ async def create_product(
     variants: list[dict[str, Any]],
     sales_channels: list[dict[str, str]],
     handle: str | None,
-    metadata: dict | None,
+    metadata: dict[str, Any] | None,
     **fields: Any,
 ) -> Product:
     async with uow:

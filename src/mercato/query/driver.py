@@ -19,48 +19,50 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Iterable, Mapping
 from functools import cache, partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, any_, bindparam, inspect, select
+from sqlalchemy import ColumnElement, CompoundSelect, Select, any_, bindparam, inspect, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import UpdateBase
 
+from mercato.db.base import Base
 from mercato.db.reads import ReadOnlySession, ReadSession
 
 
-def row_type(names: Iterable[str]) -> type:
+def row_type(names: Iterable[str]) -> type[Any]:
     """A named-tuple class for rows with these column names (cached per column list)."""
     return _row_type(tuple(names))
 
 
 @cache
-def _row_type(names: tuple[str, ...]) -> type:
-    return namedtuple("Row", names)  # type: ignore[misc]  # noqa: PYI024
+def _row_type(names: tuple[str, ...]) -> type[Any]:
+    return namedtuple("Row", names)  # noqa: PYI024
 
 
 @cache
-def model_columns(model: type) -> tuple[Any, ...]:
+def model_columns(model: type[Base]) -> tuple[Any, ...]:
     """Every mapped column of ``model``, labelled with its attribute name (``metadata_``)."""
     return tuple(column.label(key) for key, column in inspect(model).columns.items())
 
 
 def keys_param(column: Any, name: str = "keys") -> ColumnElement[bool]:
     """``column = ANY($n)``: a placeholder for one array of keys, bound at execution."""
-    return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    condition: ColumnElement[bool] = column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return condition
 
 
 class FixedQuery:
     """A statement compiled once and executed by the driver; rows come back as named tuples.
 
-    Usually a ``SELECT``; an ``UPDATE`` works the same way (its values must all be given: column
-    ``onupdate`` defaults are not applied). Parameters reach the driver as given, without bind
+    Usually a ``SELECT`` (or a ``UNION`` of them); an ``UPDATE`` works the same way (its values
+    must all be given: column ``onupdate`` defaults are not applied). Parameters reach the driver as given, without bind
     processors: strings, numbers, datetimes, booleans and arrays of them (JSON goes through
     :class:`FixedInsert`)."""
 
-    def __init__(self, statement: Select | UpdateBase) -> None:
+    def __init__(self, statement: Select | CompoundSelect | UpdateBase) -> None:
         self.statement = statement
-        self.row_type = row_type(c.key for c in statement.exported_columns)
+        self.row_type = row_type(cast(str, c.key) for c in statement.exported_columns)
         self._compiled: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
 
     def _sql(self, session: AsyncSession) -> tuple[str, tuple[str, ...], dict[str, Any]]:
@@ -101,7 +103,7 @@ class FixedInsert:
     callable and SQL defaults do not run here. Values pass through their column type's bind
     processor (JSON, arrays), as they would through SQLAlchemy."""
 
-    def __init__(self, model: type) -> None:
+    def __init__(self, model: type[Base]) -> None:
         self.model = model
         columns = [
             (attr.key, attr.columns[0])
@@ -120,7 +122,7 @@ class FixedInsert:
         if self._compiled is None:
             dialect = session.get_bind().dialect
             quote = dialect.identifier_preparer
-            table = self.model.__table__  # type: ignore[attr-defined]
+            table = self.model.__table__
             names = ", ".join(quote.format_column(column) for _, column in self._columns)
             values = ", ".join(f"${i}" for i in range(1, len(self._columns) + 1))
             sql = f"INSERT INTO {quote.format_table(table)} ({names}) VALUES ({values})"
@@ -190,8 +192,9 @@ class DriverConnection:
         if self._must_begin():
             assert self.connection is not None
             result = await self.connection.exec_driver_sql(sql, args)
-            return result.all() if result.returns_rows else []
-        return await self.asyncpg_connection.fetch(sql, *args)
+            return list(result.all()) if result.returns_rows else []
+        records: list[Any] = await self.asyncpg_connection.fetch(sql, *args)
+        return records
 
     async def executemany(self, sql: str, args: list[tuple[Any, ...]]) -> None:
         if self._must_begin():
@@ -209,7 +212,7 @@ async def driver_connection(session: AsyncSession) -> DriverConnection:
 
     Remembered while that connection stays the session's, so the authentication look-up and the
     response's statements find it without another trip through the session."""
-    found = session.info.get(_DRIVER)
+    found: DriverConnection | None = session.info.get(_DRIVER)
     if found is not None and found.key is not None and found.key is _holder(session):
         return found
     connection: AsyncConnection | None = None
@@ -240,7 +243,7 @@ def _holder(session: AsyncSession) -> object:
 _DRIVER = "mercato.driver_connection"
 
 
-def rows_of(model: type, columns: Iterable[str] | None = None) -> Select:
+def rows_of(model: type[Base], columns: Iterable[str] | None = None) -> Select:
     """``SELECT`` the mapped columns of ``model`` (all, or the named attributes) as plain rows
     (see :func:`model_columns`)."""
     if columns is None:

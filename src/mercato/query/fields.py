@@ -153,7 +153,7 @@ class Relation:
 @dataclass
 class Resource:
     name: str
-    fields: dict[str, Getter | Computed]
+    fields: dict[str, Field | Computed | Getter]
     relations: dict[str, Relation] = field(default_factory=dict)
     defaults: tuple[str, ...] = ()
 
@@ -347,10 +347,8 @@ def _compile(resource: Resource, tree: Tree, joined: bool = False) -> _Level:
         items.append(f"{name!r}: {value}")
     values = "".join(f", _v{i}" for i in range(len(computed)))
     loop = f"zip(rows{values}, strict=True)" if computed else "rows"
-    target = f"(r{values})" if computed else "r"
-    source = (
-        f"def build(rows{values}):\n    return [{{{', '.join(items)}}} for {target} in {loop}]\n"
-    )
+    each = f"(r{values})" if computed else "r"
+    source = f"def build(rows{values}):\n    return [{{{', '.join(items)}}} for {each} in {loop}]\n"
     namespace = dict(env)
     exec(compile(source, f"<render {resource.name}>", "exec"), namespace)  # noqa: S102
     return _Level(namespace["build"], tuple(computed), tuple(relations))
@@ -381,7 +379,7 @@ def _inline(resource: Resource, tree: Tree, join: Join, prefix: str, env: dict[s
 
 async def render(
     ctx: RenderContext, resource: Resource, rows: list[Any], tree: Tree, joined: bool = False
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Render ``rows`` with the selection ``tree``; one batch per computed loader and relation
     (``joined``: the rows come from a relation loader, with the joins :func:`_joins` chose)."""
     if not rows:
@@ -391,7 +389,9 @@ async def render(
     out = level.build(rows, *values)
     for name, columns, joins in level.relations:
         relation = resource.relations[name]
-        await _render_relation(ctx, relation, name, rows, tree[name], columns, joins, out)
+        sub = tree[name]
+        assert sub is not None  # a level's relations are the selected ones (:func:`_compile`)
+        await _render_relation(ctx, relation, name, rows, sub, columns, joins, out)
     return out
 
 
@@ -403,7 +403,7 @@ async def _render_relation(
     sub: Tree,
     columns: frozenset[str] | None,
     joins: tuple[Join, ...],
-    out: list[dict],
+    out: list[dict[str, Any]],
 ) -> None:
     target = relation.target()
     joined = isinstance(relation.load, ColumnLoader)

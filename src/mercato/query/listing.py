@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.types import TypeEngine
 
 from mercato.domain.limits import QUERY_TEXT_LENGTH
 from mercato.errors import invalid, not_found
@@ -57,12 +58,14 @@ EQUALITY = frozenset({"$eq", "$ne", "$in", "$nin"})
 RANGE = EQUALITY | {"$gt", "$gte", "$lt", "$lte"}
 LISTS = frozenset({"$in", "$nin"})
 # Element types of the bind parameters of computed filters, by ``Filter.kind``.
-_KIND_TYPES = {
+_KIND_TYPES: dict[str, TypeEngine[Any]] = {
     "string": String(),
     "datetime": DateTime(timezone=True),
     "number": BigInteger(),
     "boolean": Boolean(),
 }
+
+M = TypeVar("M")  # a mapped class, for loaders that return its instances
 
 
 def _parse_datetime(name: str, raw: str) -> datetime:
@@ -106,7 +109,7 @@ class PageIndex:
     — exactly its entries — and joined to its rows, instead of walking the list's order and
     testing row after row. ``link`` holds at most one row per value and listed row."""
 
-    link: type
+    link: type[Any]
     key: Any
     row_id: Any
     orders: Mapping[str, Any]
@@ -174,14 +177,15 @@ class Filter:
 
     def param(self, key: str, op: str) -> BindParameter[Any]:
         """The bind parameter of one term (an array for lists and computed filters)."""
-        element = _KIND_TYPES[self.kind] if self.computed else self.column.type
+        element: TypeEngine[Any] = _KIND_TYPES[self.kind] if self.computed else self.column.type
         many = self.computed or op in LISTS
         return bindparam(key, type_=ARRAY(element) if many else element)
 
     def condition(self, op: str, param: BindParameter[Any]) -> ColumnElement[bool]:
         if self.computed:
-            return self.column(op, param)
-        col = self.column
+            clause: ColumnElement[bool] = self.column(op, param)
+            return clause
+        col: ColumnElement[Any] = self.column
         match op:
             case "$eq":
                 return col == param
@@ -315,7 +319,7 @@ class ListSpec:
     logged-in customer's rows); values that depend on the request are bind parameters, given to
     :func:`run_list` as ``bind``."""
 
-    model: type
+    model: type[Any]
     resource: Resource
     plural: str
     fields: FieldRules
@@ -479,7 +483,8 @@ def _driving_term(spec: ListSpec, shape: tuple[tuple[str, str], ...], order: str
 
 def _search_condition(q: Any, text: SearchText, prefetched: bool) -> ColumnElement[bool]:
     if not isinstance(q, Prefetched):
-        return q(text)
+        condition: ColumnElement[bool] = q(text)
+        return condition
     if prefetched:
         return q.build(text, bindparam("q_ids", type_=ARRAY(String)))
     return q.fallback(text)
@@ -564,13 +569,14 @@ async def run_retrieve(
 
 
 async def get_or_404(
-    session: AsyncSession, model: type, entity: str, entity_id: str, *scope: Any
-) -> Any:
+    session: AsyncSession, model: type[M], entity: str, entity_id: str, *scope: Any
+) -> M:
     """Load a live (not soft-deleted) row in scope as the ORM instance a command changes, or
     raise the spec's not-found error."""
-    query = select(model).where(model.id == entity_id, *scope)
+    table: Any = model  # a mapped class: its ``id`` (and ``deleted_at``) are columns
+    query = select(model).where(table.id == entity_id, *scope)
     if hasattr(model, "deleted_at"):
-        query = query.where(model.deleted_at.is_(None))
+        query = query.where(table.deleted_at.is_(None))
     row = await session.scalar(query)
     if row is None:
         raise not_found(entity, entity_id)
@@ -579,7 +585,7 @@ async def get_or_404(
 
 async def find_or_404(
     session: AsyncSession,
-    model: type,
+    model: type[Any],
     entity: str,
     entity_id: str,
     *,
@@ -600,7 +606,7 @@ async def find_or_404(
 _FINDERS: dict[tuple[type, int], tuple[tuple[Any, ...], FixedQuery]] = {}
 
 
-def _cached_finder(model: type, scope: tuple[Any, ...]) -> FixedQuery:
+def _cached_finder(model: type[Any], scope: tuple[Any, ...]) -> FixedQuery:
     found = _FINDERS.get((model, id(scope)))
     if found is None or found[0] is not scope:
         if len(_FINDERS) >= _MAX_PLANS:

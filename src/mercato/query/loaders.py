@@ -31,7 +31,7 @@ _MAX_VARIANTS = 64
 class _Loader(ColumnLoader):
     """Compiles one statement per set of target columns and joined relations, on first use."""
 
-    model: type
+    model: type[Any]
 
     def __init__(self, build: Callable[[frozenset[str] | None], Select]) -> None:
         self._build = build
@@ -84,7 +84,7 @@ class BelongsTo(_Loader):
 
     joinable = True
 
-    def __init__(self, model: type, foreign_key: str, key: str) -> None:
+    def __init__(self, model: type[Any], foreign_key: str, key: str) -> None:
         super().__init__(
             lambda columns: rows_of(model, columns).where(keys_param(getattr(model, key)))
         )
@@ -112,7 +112,7 @@ class BelongsTo(_Loader):
 class HasMany(_Loader):
     """Child rows point at the parent's ``id`` through ``foreign_key``."""
 
-    def __init__(self, model: type, foreign_key: str, order_by: Any, where: Any) -> None:
+    def __init__(self, model: type[Any], foreign_key: str, order_by: Any, where: Any) -> None:
         def build(columns: frozenset[str] | None) -> Select:
             statement = rows_of(model, columns).where(keys_param(getattr(model, foreign_key)))
             if where is not None:
@@ -143,7 +143,7 @@ class Through(_Loader):
     """Many-to-many over the join table ``link(parent_key, child_key)``."""
 
     def __init__(
-        self, model: type, link: type, parent_key: str, child_key: str, where: Any
+        self, model: type[Any], link: type[Any], parent_key: str, child_key: str, where: Any
     ) -> None:
         def build(columns: frozenset[str] | None) -> Select:
             chosen = rows_of(model, columns).selected_columns
@@ -173,15 +173,17 @@ class Through(_Loader):
         return [groups.get(r.id, []) for r in rows]
 
 
-def belongs_to(model: type, foreign_key: str, *, key: str = "id") -> BelongsTo:
+def belongs_to(model: type[Any], foreign_key: str, *, key: str = "id") -> BelongsTo:
     return BelongsTo(model, foreign_key, key)
 
 
-def has_many(model: type, foreign_key: str, *, order_by: Any = None, where: Any = None) -> HasMany:
+def has_many(
+    model: type[Any], foreign_key: str, *, order_by: Any = None, where: Any = None
+) -> HasMany:
     return HasMany(model, foreign_key, order_by, where)
 
 
 def through(
-    model: type, link: type, parent_key: str, child_key: str, *, where: Any = None
+    model: type[Any], link: type[Any], parent_key: str, child_key: str, *, where: Any = None
 ) -> Through:
     return Through(model, link, parent_key, child_key, where)

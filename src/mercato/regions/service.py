@@ -44,7 +44,7 @@ async def create_region(
     *,
     countries: list[str],
     payment_providers: list[str] | None,
-    metadata: dict | None,
+    metadata: dict[str, Any] | None,
     **fields: Any,
 ) -> Region:
     async with uow:

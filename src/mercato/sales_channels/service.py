@@ -18,7 +18,7 @@ ENTITY = "Sales channel"
 
 
 async def create_sales_channel(
-    uow: UnitOfWork, *, metadata: dict | None, **fields: Any
+    uow: UnitOfWork, *, metadata: dict[str, Any] | None, **fields: Any
 ) -> SalesChannel:
     async with uow:
         channel = SalesChannel(metadata_=metadata, **fields)

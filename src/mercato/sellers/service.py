@@ -44,7 +44,7 @@ async def create_seller(
     *,
     name: str,
     handle: str | None = None,
-    metadata: dict | None = None,
+    metadata: dict[str, Any] | None = None,
     **fields: Any,
 ) -> Seller:
     """A seller with its stock location."""
