@@ -90,13 +90,30 @@ def checkout_rows() -> list[tuple[type[Base], list[dict[str, Any]]]]:
     now = datetime.now(UTC)
     batch: list[tuple[type[Base], list[dict[str, Any]]]] = []
     for model, count in CHECKOUT:
+        # Status columns take a value of their vocabulary (their CHECK, ``db.base.one_of``).
+        statuses = {
+            constraint.info["column"]: constraint.info["vocabulary"][0]
+            for constraint in Base.metadata.tables[str(model.__tablename__)].constraints
+            if "vocabulary" in constraint.info
+        }
         columns = [
             (attr.key, attr.columns[0])
             for attr in inspect(model).column_attrs
             if attr.columns[0].identity is None
         ]
         batch.append(
-            (model, [{key: _value(column, now) for key, column in columns} for _ in range(count)])
+            (
+                model,
+                [
+                    {
+                        key: statuses[column.name]
+                        if column.name in statuses
+                        else _value(column, now)
+                        for key, column in columns
+                    }
+                    for _ in range(count)
+                ],
+            )
         )
     return batch
 

@@ -47,6 +47,7 @@ from benchmarks.reference import write_spec
 from benchmarks.report import evaluate, format_report
 from benchmarks.seed import ADMIN_EMAIL, KEY_TITLE, PASSWORD
 from mercato.db.engine import SERVER_SETTINGS, asyncpg_url
+from mercato.domain.payments import PP_SYSTEM_DEFAULT, PP_TEST
 from mercato.settings import get_settings
 
 SCANNED_TABLES = frozenset({"order_group", "order"})
@@ -522,7 +523,7 @@ class Shopper:
         key: str,
         region_id: str,
         *,
-        provider_id: str = "pp_system_default",
+        provider_id: str = PP_SYSTEM_DEFAULT,
         sellers: int = 3,
     ) -> None:
         self.client = client
@@ -672,7 +673,7 @@ async def hot_product_benchmark(
         token = await login(client, "user", ADMIN_EMAIL)
         response = await client.post(
             f"/admin/regions/{facts['region_id']}",
-            json={"payment_providers": ["pp_system_default", "pp_test"]},
+            json={"payment_providers": [PP_SYSTEM_DEFAULT, PP_TEST]},
             headers={"authorization": f"Bearer {token}"},
         )
         if response.status_code != 200:
@@ -686,7 +687,7 @@ async def hot_product_benchmark(
     counter = iter(range(10**9))
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
         shopper = Shopper(
-            client, facts["publishable_key"], facts["region_id"], provider_id="pp_test", sellers=1
+            client, facts["publishable_key"], facts["region_id"], provider_id=PP_TEST, sellers=1
         )
 
         async def full_checkout() -> int:

@@ -34,6 +34,7 @@ import asyncpg
 
 from mercato.api_keys.tokens import digest, new_token, redact
 from mercato.domain import order_group as dom
+from mercato.domain.payments import PP_SYSTEM_DEFAULT
 from mercato.domain.totals import LineTotals, document_totals, line_totals, shipping_totals
 
 ADMIN_EMAIL = "admin@bench.mercato.test"
@@ -41,7 +42,7 @@ PASSWORD = "benchpassword"
 KEY_TITLE = "Bench storefront"
 CURRENCY = "usd"
 TAX_RATE = Decimal(10)
-PROVIDER = "pp_system_default"
+PROVIDER = PP_SYSTEM_DEFAULT
 STOCK = 1_000_000
 # Statuses the rows start from (the aggregate moves them on).
 ORDER_PENDING = "pending"

@@ -45,11 +45,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
 
 
-async def _with_session(work):
+async def _with_uow(work):
+    """Run ``work(uow)`` against the configured database: a CLI command is a command like an
+    API route's, given a unit of work."""
+    from mercato.unit_of_work import UnitOfWork
+
     engine = create_engine(_database_url(), pool_size=2)
     try:
-        async with session_factory(engine)() as session:
-            return await work(session)
+        return await work(UnitOfWork(session_factory(engine)))
     finally:
         await engine.dispose()
 
@@ -58,11 +61,11 @@ def cmd_user_create(args: argparse.Namespace) -> None:
     from mercato.errors import MercatoError
     from mercato.users.service import create_user
 
-    async def work(session):
-        return await create_user(session, email=args.email, password=args.password)
+    async def work(uow):
+        return await create_user(uow, email=args.email, password=args.password)
 
     try:
-        user = asyncio.run(_with_session(work))
+        user = asyncio.run(_with_uow(work))
     except MercatoError as exc:
         sys.exit(f"error: {exc.message}")
     print(f"Created admin user {user.id} <{user.email}>")
@@ -73,7 +76,7 @@ def cmd_seed(args: argparse.Namespace) -> None:
 
     if not args.demo:
         sys.exit("error: nothing to seed; pass --demo")
-    print_demo(asyncio.run(_with_session(seed_demo)))
+    print_demo(asyncio.run(_with_uow(seed_demo)))
 
 
 def cmd_demo_checkout(args: argparse.Namespace) -> None:
@@ -82,16 +85,17 @@ def cmd_demo_checkout(args: argparse.Namespace) -> None:
     from mercato.demo import DemoError, run_checkout
     from mercato.seed import KEY_TITLE
 
-    async def find_key(session):
+    async def find_key(uow):
         from sqlalchemy import select
 
         from mercato.api_keys.models import ApiKey
 
-        return await session.scalar(
-            select(ApiKey.token).where(ApiKey.title == KEY_TITLE, ApiKey.revoked_at.is_(None))
-        )
+        async with uow:
+            return await uow.session.scalar(
+                select(ApiKey.token).where(ApiKey.title == KEY_TITLE, ApiKey.revoked_at.is_(None))
+            )
 
-    key = args.publishable_key or asyncio.run(_with_session(find_key))
+    key = args.publishable_key or asyncio.run(_with_uow(find_key))
     if not key:
         sys.exit(
             "error: no demo publishable key; run `mercato seed --demo` or pass --publishable-key"

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from mercato.domain.payments import PP_SYSTEM_DEFAULT
 from mercato.seed import ADMIN_EMAIL, PASSWORD
 
 
@@ -74,7 +75,7 @@ def run_checkout(base_url: str, publishable_key: str) -> dict[str, Any]:
             client.post(
                 f"/store/payment-collections/{collection['id']}/payment-sessions",
                 headers=store,
-                json={"provider_id": "pp_system_default"},
+                json={"provider_id": PP_SYSTEM_DEFAULT},
             )
         )
         completion = _ok(client.post(f"/store/carts/{cart['id']}/complete", headers=store))

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.api_keys.models import ApiKey
 from mercato.api_keys.service import create_api_key, manage_sales_channels
@@ -20,6 +19,7 @@ from mercato.sales_channels.service import create_sales_channel
 from mercato.sellers.models import Seller
 from mercato.sellers.service import add_member, create_seller
 from mercato.shipping_options.service import create_shipping_option
+from mercato.unit_of_work import UnitOfWork
 from mercato.users.service import create_user
 
 ADMIN_EMAIL = "admin@mercato.test"
@@ -43,27 +43,30 @@ class DemoMarketplace:
     seller_handles: list[str]
 
 
-async def seed_demo(session: AsyncSession) -> DemoMarketplace:
-    """Create the demo marketplace once; on later runs, report the existing one."""
-    existing_key = await session.scalar(
-        select(ApiKey).where(ApiKey.title == KEY_TITLE, ApiKey.revoked_at.is_(None))
-    )
-    if existing_key is not None:
-        region = await session.scalar(select(Region).where(Region.name == "United States"))
-        handles = list(await session.scalars(select(Seller.handle).order_by(Seller.created_at)))
-        return DemoMarketplace(
-            False,
-            existing_key.token or "",
-            region.id if region else "",
-            list(region.payment_providers) if region else [],
-            handles,
+async def seed_demo(uow: UnitOfWork) -> DemoMarketplace:
+    """Create the demo marketplace once; on later runs, report the existing one. Each step is
+    its own command (its own unit of work, from ``uow.fresh()``), as the API would run it."""
+    async with uow:
+        existing_key = await uow.session.scalar(
+            select(ApiKey).where(ApiKey.title == KEY_TITLE, ApiKey.revoked_at.is_(None))
         )
+        if existing_key is not None:
+            session = uow.session
+            region = await session.scalar(select(Region).where(Region.name == "United States"))
+            handles = list(await session.scalars(select(Seller.handle).order_by(Seller.created_at)))
+            return DemoMarketplace(
+                False,
+                existing_key.token or "",
+                region.id if region else "",
+                list(region.payment_providers) if region else [],
+                handles,
+            )
 
     await create_user(
-        session, email=ADMIN_EMAIL, password=PASSWORD, first_name="Ada", last_name="Admin"
+        uow.fresh(), email=ADMIN_EMAIL, password=PASSWORD, first_name="Ada", last_name="Admin"
     )
     region = await create_region(
-        session,
+        uow.fresh(),
         name="United States",
         currency_code="usd",
         countries=["us"],
@@ -73,26 +76,32 @@ async def seed_demo(session: AsyncSession) -> DemoMarketplace:
         metadata=None,
     )
     channel = await create_sales_channel(
-        session, name="Default Sales Channel", description=None, is_disabled=False, metadata=None
+        uow.fresh(),
+        name="Default Sales Channel",
+        description=None,
+        is_disabled=False,
+        metadata=None,
     )
-    key, token = await create_api_key(session, title=KEY_TITLE, type="publishable", created_by=None)
-    await manage_sales_channels(session, key=key, add=[channel.id], remove=[])
+    key, token = await create_api_key(
+        uow.fresh(), title=KEY_TITLE, type="publishable", created_by=None
+    )
+    await manage_sales_channels(uow.fresh(), key_id=key.id, add=[channel.id], remove=[])
 
     handles = []
     for name, products in SELLERS:
         seller = await create_seller(
-            session, name=name, email=f"hello@{name.lower().replace(' ', '')}.test"
+            uow.fresh(), name=name, email=f"hello@{name.lower().replace(' ', '')}.test"
         )
         handles.append(seller.handle)
         await add_member(
-            session,
-            seller=seller,
+            uow.fresh(),
+            seller_id=seller.id,
             email=f"owner@{seller.handle}.test",
             password=PASSWORD,
             name=f"{name} owner",
         )
         await create_shipping_option(
-            session,
+            uow.fresh(),
             name=f"{name} standard shipping",
             seller_id=seller.id,
             region_id=region.id,
@@ -103,7 +112,7 @@ async def seed_demo(session: AsyncSession) -> DemoMarketplace:
         )
         for title, sku, price in products:
             await create_product(
-                session,
+                uow.fresh(),
                 title=title,
                 seller_id=seller.id,
                 handle=None,
@@ -126,19 +135,20 @@ async def seed_demo(session: AsyncSession) -> DemoMarketplace:
                 ],
             )
 
-    customer = Customer(
-        email=CUSTOMER_EMAIL, first_name="Sam", last_name="Shopper", has_account=True
-    )
-    session.add(customer)
-    await session.flush()
-    await add_identity(
-        session,
-        actor_type="customer",
-        email=CUSTOMER_EMAIL,
-        password=PASSWORD,
-        actor_id=customer.id,
-    )
-    await session.commit()
+    async with (last := uow.fresh()):
+        customer = Customer(
+            email=CUSTOMER_EMAIL, first_name="Sam", last_name="Shopper", has_account=True
+        )
+        last.session.add(customer)
+        await last.session.flush()
+        await add_identity(
+            last.session,
+            actor_type="customer",
+            email=CUSTOMER_EMAIL,
+            password=PASSWORD,
+            actor_id=customer.id,
+        )
+        await last.commit()
     return DemoMarketplace(True, token, region.id, list(region.payment_providers), handles)
 
 

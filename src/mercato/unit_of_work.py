@@ -84,8 +84,10 @@ class UnitOfWork:
             await session.close()
 
     def emit(self, name: str, data: dict[str, Any]) -> None:
-        """Stage an event for the outbox of this transaction."""
-        self._staged.append((name, data))
+        """Stage an event for the outbox of this transaction; ``name`` is one of
+        ``domain.events``' names (the one list of them: an unknown name is a ValueError)."""
+        event = DomainEvent(name, data)
+        self._staged.append((event.name, event.data))
 
     def track(self, aggregate: HasEvents) -> None:
         """Collect ``aggregate``'s domain events at commit."""

@@ -17,6 +17,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from mercato.auth import passwords
+from mercato.unit_of_work import UnitOfWork
 from mercato.users.service import create_user
 
 _numbers = itertools.count(1)
@@ -48,8 +49,7 @@ def error(response: httpx.Response, status: int, type_: str, message: str | None
 
 async def create_admin(app, *, email: str = ADMIN_EMAIL, password: str = PASSWORD) -> str:
     """An admin user created as the CLI does (``mercato user create``); returns its id."""
-    async with app.state.sessionmaker() as session:
-        user = await create_user(session, email=email, password=password)
+    user = await create_user(UnitOfWork(app.state.sessionmaker), email=email, password=password)
     return user.id
 
 

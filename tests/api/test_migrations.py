@@ -1,16 +1,22 @@
 """The migrations build exactly the schema the models declare (nothing forgotten either way)."""
 
 import asyncio
+import re
 from urllib.parse import urlsplit
 
 import asyncpg
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import CheckConstraint, text
+from sqlalchemy.exc import IntegrityError
 
 from mercato.db.engine import asyncpg_url, plain_url, with_database
 from mercato.db.migrate import alembic_config
 from mercato.db.models import Base
+from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
+from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401  (fixtures)
 
 
 async def test_models_and_migrations_agree(engine):
@@ -61,3 +67,90 @@ async def test_0006_revokes_the_secret_keys_of_users_deleted_before_it(database_
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def _status_checks() -> list[tuple[str, CheckConstraint]]:
+    """(table, constraint) of every status CHECK the models declare (``db.base.one_of``)."""
+    return [
+        (table.name, constraint)
+        for table in Base.metadata.sorted_tables
+        for constraint in table.constraints
+        if isinstance(constraint, CheckConstraint) and "vocabulary" in constraint.info
+    ]
+
+
+async def _database_checks(engine) -> dict[str, str]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+                "JOIN pg_namespace n ON n.oid = c.connamespace "
+                "WHERE c.contype = 'c' AND n.nspname = current_schema()"
+            )
+        )
+        return {name: definition for name, definition in rows}
+
+
+async def test_the_database_holds_each_status_column_to_exactly_its_vocabulary(engine):
+    """Alembic does not compare CHECK constraints: the migrations must create exactly the ones
+    the models declare, and each must admit exactly its Python vocabulary (a vocabulary changed
+    without a migration fails here)."""
+    declared = {constraint.name: constraint for _, constraint in _status_checks()}
+    assert {
+        "ck_order_status",
+        "ck_order_payment_status",
+        "ck_order_fulfillment_status",
+        "ck_order_group_status",
+        "ck_order_group_payment_status",
+        "ck_order_group_fulfillment_status",
+        "ck_payment_collection_status",
+        "ck_payment_session_status",
+    } <= declared.keys()
+    in_database = await _database_checks(engine)
+    every_declared = {
+        constraint.name
+        for table in Base.metadata.sorted_tables
+        for constraint in table.constraints
+        if isinstance(constraint, CheckConstraint)
+    }
+    assert set(in_database) == every_declared
+    for name, constraint in declared.items():
+        admitted = re.findall(r"'([^']*)'", in_database[name])
+        assert sorted(admitted) == sorted(constraint.info["vocabulary"]), name
+        assert in_database[name].startswith(f"CHECK ((({constraint.info['column']})"), name
+
+
+async def test_postgresql_refuses_a_status_outside_its_vocabulary(
+    client, engine, admin_headers, fast_hashing
+):
+    market = await build_marketplace(client, admin_headers, sellers=2)
+    cart = await ready_cart(client, market)
+    ok(await complete(client, market, cart["id"]))
+    refused = []
+    for table, constraint in _status_checks():
+        column, vocabulary = constraint.info["column"], constraint.info["vocabulary"]
+        update = text(f'UPDATE "{table}" SET {column} = :value WHERE id = :id')
+        # One transaction per table, rolled back when the connection closes.
+        async with engine.connect() as connection:
+            row = (await connection.execute(text(f'SELECT id FROM "{table}" LIMIT 1'))).first()
+            if row is None:
+                continue
+            # A value of the vocabulary is taken, whatever else the row says ...
+            await connection.execute(update, {"value": vocabulary[-1], "id": row.id})
+            # ... and one outside it is refused by the database itself.
+            with pytest.raises(IntegrityError, match=constraint.name):
+                async with connection.begin_nested():
+                    await connection.execute(update, {"value": "not_a_status", "id": row.id})
+        refused.append(constraint.name)
+    assert {
+        "ck_order_status",
+        "ck_order_payment_status",
+        "ck_order_fulfillment_status",
+        "ck_order_group_status",
+        "ck_order_group_payment_status",
+        "ck_order_group_fulfillment_status",
+        "ck_payment_collection_status",
+        "ck_payment_session_status",
+        "ck_product_status",
+        "ck_seller_status",
+    } <= set(refused)

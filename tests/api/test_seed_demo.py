@@ -6,6 +6,7 @@ import pytest
 
 from mercato.seed import seed_demo
 from mercato.settings import get_settings
+from mercato.unit_of_work import UnitOfWork
 from tests.api.helpers import admin_headers, fast_hashing, ok
 
 
@@ -19,8 +20,7 @@ def test_provider_off(monkeypatch: pytest.MonkeyPatch):
 
 
 async def _seed(app):
-    async with app.state.sessionmaker() as session:
-        return await seed_demo(session)
+    return await seed_demo(UnitOfWork(app.state.sessionmaker))
 
 
 async def _store_regions(client, demo) -> list[dict]:

@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.api.deps import Admin, Query, Session
+from mercato.api.deps import Admin, Query, Session, UoW
 from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.api_keys import service
 from mercato.api_keys.models import ApiKey
@@ -10,10 +10,10 @@ from mercato.api_keys.resources import API_KEY, API_KEY_DETAIL_FIELDS, API_KEY_L
 from mercato.api_keys.schemas import CreateApiKey, ManageSalesChannels, UpdateApiKey
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
-from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, run_list, run_retrieve
 
 router = APIRouter(prefix="/admin/api-keys", tags=["admin: api keys"])
-ENTITY = "API key"
+ENTITY = service.ENTITY
 
 
 async def _render(session: AsyncSession, key: ApiKey, params: dict) -> dict:
@@ -34,10 +34,12 @@ async def list_api_keys(session: Session, params: Query) -> dict:
     operation_id="AdminCreateApiKey",
     openapi_extra=render_operation(API_KEY, API_KEY_DETAIL_FIELDS),
 )
-async def create_api_key(body: CreateApiKey, session: Session, actor: Admin, params: Query) -> dict:
+async def create_api_key(
+    body: CreateApiKey, session: Session, uow: UoW, actor: Admin, params: Query
+) -> dict:
     """Create a key. A secret key's full ``token`` appears in this response only."""
     key, token = await service.create_api_key(
-        session, title=body.title, type=body.type, created_by=actor.user_id
+        uow, title=body.title, type=body.type, created_by=actor.user_id
     )
     response = await _render(session, key, params)
     if "token" in response["api_key"]:
@@ -59,17 +61,17 @@ async def get_api_key(key_id: str, session: Session, params: Query) -> dict:
     operation_id="AdminUpdateApiKey",
     openapi_extra=render_operation(API_KEY, API_KEY_DETAIL_FIELDS),
 )
-async def update_api_key(key_id: str, body: UpdateApiKey, session: Session, params: Query) -> dict:
-    key = await get_or_404(session, ApiKey, ENTITY, key_id)
-    return await _render(
-        session, await service.update_api_key(session, key=key, title=body.title), params
-    )
+async def update_api_key(
+    key_id: str, body: UpdateApiKey, session: Session, uow: UoW, params: Query
+) -> dict:
+    key = await service.update_api_key(uow, key_id=key_id, title=body.title)
+    return await _render(session, key, params)
 
 
 @router.delete("/{key_id}", operation_id="AdminDeleteApiKey", openapi_extra=delete_operation())
-async def delete_api_key(key_id: str, session: Session) -> dict:
+async def delete_api_key(key_id: str, uow: UoW) -> dict:
     """Delete a revoked key."""
-    await service.delete_api_key(session, key=await get_or_404(session, ApiKey, ENTITY, key_id))
+    await service.delete_api_key(uow, key_id=key_id)
     return deleted(key_id, "api_key")
 
 
@@ -78,11 +80,11 @@ async def delete_api_key(key_id: str, session: Session) -> dict:
     operation_id="AdminRevokeApiKey",
     openapi_extra=render_operation(API_KEY, API_KEY_DETAIL_FIELDS),
 )
-async def revoke_api_key(key_id: str, session: Session, actor: Admin, params: Query) -> dict:
-    key = await get_or_404(session, ApiKey, ENTITY, key_id)
-    return await _render(
-        session, await service.revoke_api_key(session, key=key, revoked_by=actor.user_id), params
-    )
+async def revoke_api_key(
+    key_id: str, session: Session, uow: UoW, actor: Admin, params: Query
+) -> dict:
+    key = await service.revoke_api_key(uow, key_id=key_id, revoked_by=actor.user_id)
+    return await _render(session, key, params)
 
 
 @router.post(
@@ -91,9 +93,8 @@ async def revoke_api_key(key_id: str, session: Session, actor: Admin, params: Qu
     openapi_extra=render_operation(API_KEY, API_KEY_DETAIL_FIELDS),
 )
 async def manage_sales_channels(
-    key_id: str, body: ManageSalesChannels, session: Session, params: Query
+    key_id: str, body: ManageSalesChannels, session: Session, uow: UoW, params: Query
 ) -> dict:
     """Add or remove the sales channels a publishable key scopes the store to."""
-    key = await get_or_404(session, ApiKey, ENTITY, key_id)
-    key = await service.manage_sales_channels(session, key=key, add=body.add, remove=body.remove)
+    key = await service.manage_sales_channels(uow, key_id=key_id, add=body.add, remove=body.remove)
     return await _render(session, key, params)

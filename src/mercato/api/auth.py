@@ -1,6 +1,6 @@
 """``/auth/*``: tokens for every audience."""
 
-from mercato.api.deps import Session
+from mercato.api.deps import Session, UoW
 from mercato.api.openapi import operation
 from mercato.auth import service
 from mercato.auth.schemas import EmailPassword, TokenResponse
@@ -24,11 +24,9 @@ async def user_login(body: EmailPassword, session: Session) -> TokenResponse:
     operation_id="PostAuthCustomerEmailpassRegister",
     openapi_extra=operation(errors=(422,)),
 )
-async def customer_register(body: EmailPassword, session: Session) -> TokenResponse:
+async def customer_register(body: EmailPassword, uow: UoW) -> TokenResponse:
     """Create a customer identity; use the returned token with ``POST /store/customers``."""
-    token = await service.register_customer_identity(
-        session, email=body.email, password=body.password
-    )
+    token = await service.register_customer_identity(uow, email=body.email, password=body.password)
     return TokenResponse(token=token)
 
 

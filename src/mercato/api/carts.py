@@ -4,7 +4,7 @@ Every route validates its query (only ``fields``) before the use case runs, then
 with :data:`mercato.carts.resources.CART_FIELDS` (documented in ``carts/resources.py``).
 """
 
-from mercato.api.deps import CurrentCustomer, OptionalCustomer, Query, Session, Store
+from mercato.api.deps import CurrentCustomer, OptionalCustomer, Query, Session, Store, UoW
 from mercato.api.openapi import delete_operation, render_operation
 from mercato.carts import service
 from mercato.carts.resources import CART, CART_FIELDS, cart_tree, render_cart
@@ -26,13 +26,18 @@ _NEW_CART = render_operation(CART, CART_FIELDS, errors=(404,))  # an unknown var
 
 @router.post("", operation_id="StoreCreateCart", openapi_extra=_NEW_CART)
 async def create_cart(
-    body: CreateCart, session: Session, ctx: Store, customer: OptionalCustomer, params: Query
+    body: CreateCart,
+    session: Session,
+    uow: UoW,
+    ctx: Store,
+    customer: OptionalCustomer,
+    params: Query,
 ) -> dict:
     """A cart in a region (optional when exactly one exists) and the key's sales channel; with a
     customer token it belongs to that customer."""
     cart_tree(params)  # a bad query is refused before anything is written
     cart = await service.create_cart(
-        session, channel_ids=ctx.sales_channel_ids, customer=customer, **body.model_dump()
+        uow, channel_ids=ctx.sales_channel_ids, customer=customer, **body.model_dump()
     )
     return {"cart": await render_cart(session, cart, params)}
 
@@ -48,25 +53,33 @@ async def get_cart(
 
 @router.post("/{cart_id}", operation_id="StoreUpdateCart", openapi_extra=_CART)
 async def update_cart(
-    cart_id: str, body: UpdateCart, session: Session, customer: OptionalCustomer, params: Query
+    cart_id: str,
+    body: UpdateCart,
+    session: Session,
+    uow: UoW,
+    customer: OptionalCustomer,
+    params: Query,
 ) -> dict:
     """Email, addresses, metadata; a new ``region_id`` re-prices the lines."""
     cart_tree(params)  # a bad query is refused before anything is written
     # Only the keys sent, but each address complete (every address field, null when not sent).
     changes = {k: v for k, v in body.model_dump().items() if k in body.model_fields_set}
-    cart = await service.update_cart(session, cart_id=cart_id, customer=customer, changes=changes)
+    cart = await service.update_cart(uow, cart_id=cart_id, customer=customer, changes=changes)
     return {"cart": await render_cart(session, cart, params)}
 
 
 @router.post("/{cart_id}/line-items", operation_id="StoreAddCartLineItem", openapi_extra=_CART)
 async def add_line_item(
-    cart_id: str, body: AddLineItem, session: Session, customer: OptionalCustomer, params: Query
+    cart_id: str,
+    body: AddLineItem,
+    session: Session,
+    uow: UoW,
+    customer: OptionalCustomer,
+    params: Query,
 ) -> dict:
     """Add a variant; the same variant again adds to the existing line's quantity."""
     cart_tree(params)  # a bad query is refused before anything is written
-    cart = await service.add_line_item(
-        session, cart_id=cart_id, customer=customer, **body.model_dump()
-    )
+    cart = await service.add_line_item(uow, cart_id=cart_id, customer=customer, **body.model_dump())
     return {"cart": await render_cart(session, cart, params)}
 
 
@@ -78,13 +91,14 @@ async def update_line_item(
     line_id: str,
     body: UpdateLineItem,
     session: Session,
+    uow: UoW,
     customer: OptionalCustomer,
     params: Query,
 ) -> dict:
     """Set a line's quantity; ``0`` removes the line."""
     cart_tree(params)  # a bad query is refused before anything is written
     cart = await service.update_line_item(
-        session, cart_id=cart_id, customer=customer, line_id=line_id, **body.model_dump()
+        uow, cart_id=cart_id, customer=customer, line_id=line_id, **body.model_dump()
     )
     return {"cart": await render_cart(session, cart, params)}
 
@@ -97,13 +111,16 @@ async def update_line_item(
     ),
 )
 async def delete_line_item(
-    cart_id: str, line_id: str, session: Session, customer: OptionalCustomer, params: Query
+    cart_id: str,
+    line_id: str,
+    session: Session,
+    uow: UoW,
+    customer: OptionalCustomer,
+    params: Query,
 ) -> dict:
     """``{id, object: "line-item", deleted: true, parent: <cart>}`` (Medusa's shape)."""
     cart_tree(params)  # a bad query is refused before anything is written
-    cart = await service.delete_line_item(
-        session, cart_id=cart_id, customer=customer, line_id=line_id
-    )
+    cart = await service.delete_line_item(uow, cart_id=cart_id, customer=customer, line_id=line_id)
     return deleted(line_id, "line-item", parent=await render_cart(session, cart, params))
 
 
@@ -114,22 +131,23 @@ async def add_shipping_method(
     cart_id: str,
     body: AddShippingMethod,
     session: Session,
+    uow: UoW,
     customer: OptionalCustomer,
     params: Query,
 ) -> dict:
     """Choose a seller's shipping option; replaces that seller's previous method."""
     cart_tree(params)  # a bad query is refused before anything is written
     cart = await service.add_shipping_method(
-        session, cart_id=cart_id, customer=customer, **body.model_dump()
+        uow, cart_id=cart_id, customer=customer, **body.model_dump()
     )
     return {"cart": await render_cart(session, cart, params)}
 
 
 @router.post("/{cart_id}/customer", operation_id="StoreTransferCart", openapi_extra=_CART)
 async def set_customer(
-    cart_id: str, session: Session, customer: CurrentCustomer, params: Query
+    cart_id: str, session: Session, uow: UoW, customer: CurrentCustomer, params: Query
 ) -> dict:
     """Assign the cart to the logged-in customer (customer token required)."""
     cart_tree(params)  # a bad query is refused before anything is written
-    cart = await service.set_customer(session, cart_id=cart_id, customer=customer)
+    cart = await service.set_customer(uow, cart_id=cart_id, customer=customer)
     return {"cart": await render_cart(session, cart, params)}

@@ -3,7 +3,7 @@
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.api.deps import CurrentCustomer, Query, Session, token_claims
+from mercato.api.deps import CurrentCustomer, Query, Session, UoW, token_claims
 from mercato.api.openapi import CUSTOMER_TOKEN, PUBLISHABLE_KEY, list_operation, render_operation
 from mercato.customers import service
 from mercato.customers.models import Customer
@@ -11,7 +11,7 @@ from mercato.customers.resources import CUSTOMER, CUSTOMER_FIELDS, CUSTOMER_LIST
 from mercato.customers.schemas import RegisterCustomer, UpdateCustomer
 from mercato.errors import unauthorized
 from mercato.http.routing import APIRouter
-from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, run_list, run_retrieve
 
 admin_router = APIRouter(prefix="/admin/customers", tags=["admin: customers"])
 store_router = APIRouter(prefix="/store/customers", tags=["store: customers"])
@@ -54,24 +54,23 @@ async def get_customer(customer_id: str, session: Session, params: Query) -> dic
     openapi_extra=render_operation(CUSTOMER, CUSTOMER_FIELDS),
 )
 async def update_customer(
-    customer_id: str, body: UpdateCustomer, session: Session, params: Query
+    customer_id: str, body: UpdateCustomer, session: Session, uow: UoW, params: Query
 ) -> dict:
-    customer = await get_or_404(session, Customer, "Customer", customer_id)
     customer = await service.update_customer(
-        session, customer=customer, changes=body.model_dump(exclude_unset=True)
+        uow, customer_id=customer_id, changes=body.model_dump(exclude_unset=True)
     )
     return await _render(session, customer, params)
 
 
 @store_router.post("", operation_id="StoreCreateCustomer", openapi_extra=_REGISTRATION)
 async def register(
-    body: RegisterCustomer, request: Request, session: Session, params: Query
+    body: RegisterCustomer, request: Request, session: Session, uow: UoW, params: Query
 ) -> dict:
     """Step two of registration: bearer = the token from ``/auth/customer/emailpass/register``."""
     claims = token_claims(request)
     if claims is None:
         raise unauthorized()
-    customer = await service.register_customer(session, claims=claims, **body.model_dump())
+    customer = await service.register_customer(uow, claims=claims, **body.model_dump())
     return await _render(session, customer, params)
 
 
@@ -90,9 +89,9 @@ async def me(customer: CurrentCustomer, session: Session, params: Query) -> dict
     openapi_extra=render_operation(CUSTOMER, CUSTOMER_FIELDS),
 )
 async def update_me(
-    body: UpdateCustomer, customer: CurrentCustomer, session: Session, params: Query
+    body: UpdateCustomer, customer: CurrentCustomer, session: Session, uow: UoW, params: Query
 ) -> dict:
     customer = await service.update_customer(
-        session, customer=customer, changes=body.model_dump(exclude_unset=True)
+        uow, customer_id=customer.id, changes=body.model_dump(exclude_unset=True)
     )
     return await _render(session, customer, params)

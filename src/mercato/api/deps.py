@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Self
 
 from fastapi import Depends, Request
 from sqlalchemy import String, and_, bindparam, func, select
@@ -67,10 +67,29 @@ async def get_session(request: Request) -> AsyncSession:
 Session = Annotated[AsyncSession, Depends(get_session)]
 
 
+class RequestUnitOfWork(UnitOfWork):
+    """The unit of work of a request's command. Its transaction runs on a connection of its own,
+    so as it opens it gives back the connection the request's session holds (the reads that
+    authenticated the caller): a request then holds one pooled connection at a time, and a
+    burst of commands cannot take every connection while each waits for a second one. The
+    session stays usable for rendering the result (it takes a connection again); what it loaded
+    keeps its loaded attributes."""
+
+    def __init__(self, request: Request) -> None:
+        super().__init__(request.app.state.sessionmaker)
+        self._scope = request.scope
+
+    async def __aenter__(self) -> Self:
+        session = self._scope.get(_SESSION)
+        if session is not None:
+            await session.close()
+        return await super().__aenter__()
+
+
 def unit_of_work(request: Request) -> UnitOfWork:
     """A unit of work for the request's command: it opens its own transaction (the request's
     session stays for reading the result back)."""
-    return UnitOfWork(request.app.state.sessionmaker)
+    return RequestUnitOfWork(request)
 
 
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]

@@ -19,12 +19,12 @@ from typing import Annotated
 import anyio
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import Response
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mercato.api.deps import OptionalCustomer
+from mercato.api.deps import OptionalCustomer, unit_of_work
 from mercato.idempotency import service
 from mercato.idempotency.service import Claim, ClientKey, StoredResponse
+from mercato.unit_of_work import UnitOfWork
 
 log = logging.getLogger("mercato.idempotency")
 
@@ -45,7 +45,7 @@ KeyHeader = Annotated[
 class _Slot:
     """What a request claimed; set by the dependency, settled by the middleware."""
 
-    sessionmaker: async_sessionmaker[AsyncSession] | None = None
+    uow: UnitOfWork | None = None  # the claim's; settling runs in a fresh one
     claim: Claim | None = None
 
 
@@ -65,9 +65,9 @@ async def _claim(request: Request, key: str | None) -> ClientKey | None:
     slot = request.scope.get(_SLOT)
     if actor is None or slot is None:
         raise RuntimeError("Idempotency-Key needs an audience dependency and the middleware")
-    sessionmaker = request.app.state.sessionmaker
+    uow = unit_of_work(request)
     outcome = await service.claim(
-        sessionmaker,
+        uow,
         actor=actor,
         method=request.method,
         path=request.url.path,
@@ -76,7 +76,7 @@ async def _claim(request: Request, key: str | None) -> ClientKey | None:
     )
     if isinstance(outcome, StoredResponse):
         raise IdempotentReplay(outcome)
-    slot.sessionmaker, slot.claim = sessionmaker, outcome
+    slot.uow, slot.claim = uow, outcome
     return ClientKey(actor, key)
 
 
@@ -142,20 +142,20 @@ class RecordIdempotentResponses:
 
 
 async def _settle(slot: _Slot, response: _Response | None) -> None:
-    claim, sessionmaker = slot.claim, slot.sessionmaker
+    claim, uow = slot.claim, slot.uow
     slot.claim = None
-    assert claim is not None and sessionmaker is not None
+    assert claim is not None and uow is not None
     try:
         if response is not None and service.is_recorded(response.status):
             await service.finish(
-                sessionmaker,
+                uow.fresh(),
                 claim,
                 status=response.status,
                 content_type=response.content_type,
                 body=b"".join(response.body),
             )
         else:
-            await service.release(sessionmaker, claim)
+            await service.release(uow.fresh(), claim)
     except Exception:  # the response stands; the claim lapses with its lease
         log.exception("could not settle Idempotency-Key claim %s", claim.record_id)
 

@@ -55,12 +55,16 @@ async def _render(session, collection: PaymentCollection, tree) -> dict:
     openapi_extra=render_operation(PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS, errors=(404,)),
 )
 async def create_payment_collection(
-    body: CreatePaymentCollection, session: Session, customer: OptionalCustomer, params: Query
+    body: CreatePaymentCollection,
+    session: Session,
+    uow: UoW,
+    customer: OptionalCustomer,
+    params: Query,
 ) -> dict:
     """The cart's payment collection for its total; the same collection on every call."""
     tree = _tree(params)
     collection = await service.get_or_create_payment_collection(
-        session, cart_id=body.cart_id, customer=customer
+        uow, cart_id=body.cart_id, customer=customer
     )
     return await _render(session, collection, tree)
 
@@ -74,13 +78,14 @@ async def create_payment_session(
     collection_id: str,
     body: CreatePaymentSession,
     session: Session,
+    uow: UoW,
     customer: OptionalCustomer,
     params: Query,
 ) -> dict:
     """Start paying with a provider enabled in the cart's region; replaces earlier sessions."""
     tree = _tree(params)
     collection = await service.create_payment_session(
-        session, collection_id=collection_id, customer=customer, **body.model_dump()
+        uow, collection_id=collection_id, customer=customer, **body.model_dump()
     )
     return await _render(session, collection, tree)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.api.deps import Query, Session, Store
+from mercato.api.deps import Query, Session, Store, UoW
 from mercato.api.openapi import delete_operation, envelope, list_operation, render_operation
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
@@ -58,10 +58,10 @@ async def list_products(session: Session, params: Query) -> dict:
     operation_id="AdminCreateProduct",
     openapi_extra=render_operation(PRODUCT, PRODUCT_FIELDS, errors=(422,)),
 )
-async def create_product(body: CreateProduct, session: Session, params: Query) -> dict:
+async def create_product(body: CreateProduct, session: Session, uow: UoW, params: Query) -> dict:
     """Create a product of one seller, with variants, prices and stock."""
     data = body.model_dump()
-    return await _render(session, await service.create_product(session, **data), params)
+    return await _render(session, await service.create_product(uow, **data), params)
 
 
 @admin_router.get(
@@ -81,22 +81,18 @@ async def get_product(product_id: str, session: Session, params: Query) -> dict:
     openapi_extra=render_operation(PRODUCT, PRODUCT_FIELDS, errors=(422,)),
 )
 async def update_product(
-    product_id: str, body: UpdateProduct, session: Session, params: Query
+    product_id: str, body: UpdateProduct, session: Session, uow: UoW, params: Query
 ) -> dict:
-    product = await get_or_404(session, Product, "Product", product_id)
     changes = body.model_dump(exclude_unset=True)
-    return await _render(
-        session, await service.update_product(session, product=product, changes=changes), params
-    )
+    product = await service.update_product(uow, product_id=product_id, changes=changes)
+    return await _render(session, product, params)
 
 
 @admin_router.delete(
     "/{product_id}", operation_id="AdminDeleteProduct", openapi_extra=delete_operation()
 )
-async def delete_product(product_id: str, session: Session) -> dict:
-    await service.delete_product(
-        session, product=await get_or_404(session, Product, "Product", product_id)
-    )
+async def delete_product(product_id: str, uow: UoW) -> dict:
+    await service.delete_product(uow, product_id=product_id)
     return deleted(product_id, "product")
 
 
@@ -106,10 +102,9 @@ async def delete_product(product_id: str, session: Session) -> dict:
     openapi_extra=render_operation(PRODUCT, PRODUCT_FIELDS, errors=(422,)),
 )
 async def create_variant(
-    product_id: str, body: CreateVariant, session: Session, params: Query
+    product_id: str, body: CreateVariant, session: Session, uow: UoW, params: Query
 ) -> dict:
-    product = await get_or_404(session, Product, "Product", product_id)
-    await service.add_variant(session, product=product, data=body.model_dump())
+    product = await service.add_variant(uow, product_id=product_id, data=body.model_dump())
     return await _render(session, product, params)
 
 
@@ -133,14 +128,21 @@ async def get_variant(product_id: str, variant_id: str, session: Session, params
     openapi_extra=render_operation(PRODUCT, PRODUCT_FIELDS, errors=(422,)),
 )
 async def update_variant(
-    product_id: str, variant_id: str, body: UpdateVariant, session: Session, params: Query
+    product_id: str,
+    variant_id: str,
+    body: UpdateVariant,
+    session: Session,
+    uow: UoW,
+    params: Query,
 ) -> dict:
     """Update a variant's price, stock or flags; returns the product."""
-    variant = await _variant_or_404(session, product_id, variant_id)
-    await service.update_variant(
-        session, variant=variant, changes=body.model_dump(exclude_unset=True)
+    product = await service.update_variant(
+        uow,
+        product_id=product_id,
+        variant_id=variant_id,
+        changes=body.model_dump(exclude_unset=True),
     )
-    return await _render(session, await get_or_404(session, Product, "Product", product_id), params)
+    return await _render(session, product, params)
 
 
 @admin_router.delete(
@@ -148,11 +150,9 @@ async def update_variant(
     operation_id="AdminDeleteProductVariant",
     openapi_extra=delete_operation(parent=envelope({"id": {"type": "string"}})),
 )
-async def delete_variant(product_id: str, variant_id: str, session: Session) -> dict:
-    variant = await _variant_or_404(session, product_id, variant_id)
-    await service.delete_variant(session, variant=variant)
-    product = await get_or_404(session, Product, "Product", product_id)
-    return deleted(variant_id, "variant", parent={"id": product.id})
+async def delete_variant(product_id: str, variant_id: str, uow: UoW) -> dict:
+    await service.delete_variant(uow, product_id=product_id, variant_id=variant_id)
+    return deleted(variant_id, "variant", parent={"id": product_id})
 
 
 @store_router.get(

@@ -2,12 +2,12 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.api.deps import Query, Session
+from mercato.api.deps import Query, Session, UoW
 from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
 from mercato.query.fields import FieldRules
-from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, run_list, run_retrieve
 from mercato.regions import service
 from mercato.regions.models import Region
 from mercato.regions.resources import (
@@ -41,8 +41,8 @@ async def list_regions(session: Session, params: Query) -> dict:
 @admin_router.post(
     "", operation_id="AdminCreateRegion", openapi_extra=render_operation(REGION, REGION_FIELDS)
 )
-async def create_region(body: CreateRegion, session: Session, params: Query) -> dict:
-    return await _render(session, await service.create_region(session, **body.model_dump()), params)
+async def create_region(body: CreateRegion, session: Session, uow: UoW, params: Query) -> dict:
+    return await _render(session, await service.create_region(uow, **body.model_dump()), params)
 
 
 @admin_router.get(
@@ -60,11 +60,10 @@ async def get_region(region_id: str, session: Session, params: Query) -> dict:
     openapi_extra=render_operation(REGION, REGION_FIELDS),
 )
 async def update_region(
-    region_id: str, body: UpdateRegion, session: Session, params: Query
+    region_id: str, body: UpdateRegion, session: Session, uow: UoW, params: Query
 ) -> dict:
-    region = await get_or_404(session, Region, "Region", region_id)
     region = await service.update_region(
-        session, region=region, changes=body.model_dump(exclude_unset=True)
+        uow, region_id=region_id, changes=body.model_dump(exclude_unset=True)
     )
     return await _render(session, region, params)
 
@@ -72,10 +71,8 @@ async def update_region(
 @admin_router.delete(
     "/{region_id}", operation_id="AdminDeleteRegion", openapi_extra=delete_operation()
 )
-async def delete_region(region_id: str, session: Session) -> dict:
-    await service.delete_region(
-        session, region=await get_or_404(session, Region, "Region", region_id)
-    )
+async def delete_region(region_id: str, uow: UoW) -> dict:
+    await service.delete_region(uow, region_id=region_id)
     return deleted(region_id, "region")
 
 

@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.api.deps import Query, Session, Vendor
+from mercato.api.deps import Query, Session, UoW, Vendor
 from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
@@ -44,9 +44,9 @@ async def list_sellers(session: Session, params: Query) -> dict:
     operation_id="AdminCreateSeller",
     openapi_extra=render_operation(SELLER, SELLER_DETAIL_FIELDS, errors=(422,)),
 )
-async def create_seller(body: CreateSeller, session: Session, params: Query) -> dict:
+async def create_seller(body: CreateSeller, session: Session, uow: UoW, params: Query) -> dict:
     """Create a seller and its stock location."""
-    return await _render(session, await service.create_seller(session, **body.model_dump()), params)
+    return await _render(session, await service.create_seller(uow, **body.model_dump()), params)
 
 
 @admin_router.get(
@@ -64,11 +64,10 @@ async def get_seller(seller_id: str, session: Session, params: Query) -> dict:
     openapi_extra=render_operation(SELLER, SELLER_DETAIL_FIELDS, errors=(422,)),
 )
 async def update_seller(
-    seller_id: str, body: UpdateSeller, session: Session, params: Query
+    seller_id: str, body: UpdateSeller, session: Session, uow: UoW, params: Query
 ) -> dict:
-    seller = await get_or_404(session, Seller, "Seller", seller_id)
     seller = await service.update_seller(
-        session, seller=seller, changes=body.model_dump(exclude_unset=True)
+        uow, seller_id=seller_id, changes=body.model_dump(exclude_unset=True)
     )
     return await _render(session, seller, params)
 
@@ -76,10 +75,8 @@ async def update_seller(
 @admin_router.delete(
     "/{seller_id}", operation_id="AdminDeleteSeller", openapi_extra=delete_operation()
 )
-async def delete_seller(seller_id: str, session: Session) -> dict:
-    await service.delete_seller(
-        session, seller=await get_or_404(session, Seller, "Seller", seller_id)
-    )
+async def delete_seller(seller_id: str, uow: UoW) -> dict:
+    await service.delete_seller(uow, seller_id=seller_id)
     return deleted(seller_id, "seller")
 
 
@@ -89,11 +86,10 @@ async def delete_seller(seller_id: str, session: Session) -> dict:
     openapi_extra=render_operation(MEMBER, MEMBER_FIELDS, errors=(422,)),
 )
 async def create_member(
-    seller_id: str, body: CreateMember, session: Session, params: Query
+    seller_id: str, body: CreateMember, session: Session, uow: UoW, params: Query
 ) -> dict:
     """Add a staff member who logs in at ``/auth/seller/emailpass``."""
-    seller = await get_or_404(session, Seller, "Seller", seller_id)
-    member = await service.add_member(session, seller=seller, **body.model_dump())
+    member = await service.add_member(uow, seller_id=seller_id, **body.model_dump())
     return {
         "member": await run_retrieve(
             session, resource=MEMBER, rules=MEMBER_FIELDS, row=member, params=params

@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.api.deps import OptionalCustomer, Query, Session
+from mercato.api.deps import OptionalCustomer, Query, Session, UoW
 from mercato.api.openapi import (
     delete_operation,
     envelope,
@@ -20,7 +20,7 @@ from mercato.carts.resources import (
 from mercato.errors import invalid
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
-from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, run_list, run_retrieve
 from mercato.query.openapi import fields_parameter, item_schema
 from mercato.shipping_options import service
 from mercato.shipping_options.models import ShippingOption
@@ -33,7 +33,7 @@ from mercato.shipping_options.schemas import CreateShippingOption, UpdateShippin
 
 router = APIRouter(prefix="/admin/shipping-options", tags=["admin: shipping options"])
 store_router = APIRouter(prefix="/store/shipping-options", tags=["store: shipping options"])
-ENTITY = "Shipping option"
+ENTITY = service.ENTITY
 _STORE_OPTIONS = operation(
     parameters=[
         query_parameter("cart_id", {"type": "string"}, "The cart to ship.", required=True),
@@ -76,10 +76,10 @@ async def list_shipping_options(session: Session, params: Query) -> dict:
     openapi_extra=render_operation(SHIPPING_OPTION, SHIPPING_OPTION_FIELDS),
 )
 async def create_shipping_option(
-    body: CreateShippingOption, session: Session, params: Query
+    body: CreateShippingOption, session: Session, uow: UoW, params: Query
 ) -> dict:
     """A seller's flat-rate option for one region, or every region of ``currency_code``."""
-    option = await service.create_shipping_option(session, **body.model_dump())
+    option = await service.create_shipping_option(uow, **body.model_dump())
     return await _render(session, option, params)
 
 
@@ -100,11 +100,10 @@ async def get_shipping_option(option_id: str, session: Session, params: Query) -
     openapi_extra=render_operation(SHIPPING_OPTION, SHIPPING_OPTION_FIELDS),
 )
 async def update_shipping_option(
-    option_id: str, body: UpdateShippingOption, session: Session, params: Query
+    option_id: str, body: UpdateShippingOption, session: Session, uow: UoW, params: Query
 ) -> dict:
-    option = await get_or_404(session, ShippingOption, ENTITY, option_id)
     option = await service.update_shipping_option(
-        session, option=option, changes=body.model_dump(exclude_unset=True)
+        uow, option_id=option_id, changes=body.model_dump(exclude_unset=True)
     )
     return await _render(session, option, params)
 
@@ -112,10 +111,8 @@ async def update_shipping_option(
 @router.delete(
     "/{option_id}", operation_id="AdminDeleteShippingOption", openapi_extra=delete_operation()
 )
-async def delete_shipping_option(option_id: str, session: Session) -> dict:
-    await service.delete_shipping_option(
-        session, option=await get_or_404(session, ShippingOption, ENTITY, option_id)
-    )
+async def delete_shipping_option(option_id: str, uow: UoW) -> dict:
+    await service.delete_shipping_option(uow, option_id=option_id)
     return deleted(option_id, "shipping_option")
 
 

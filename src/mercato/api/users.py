@@ -2,11 +2,11 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.api.deps import Admin, Query, Session
+from mercato.api.deps import Admin, Query, Session, UoW
 from mercato.api.openapi import delete_operation, list_operation, render_operation
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
-from mercato.query.listing import find_or_404, get_or_404, run_list, run_retrieve
+from mercato.query.listing import find_or_404, run_list, run_retrieve
 from mercato.users import service
 from mercato.users.models import User
 from mercato.users.resources import USER, USER_FIELDS, USER_LIST
@@ -45,8 +45,8 @@ async def me(session: Session, actor: Admin, params: Query) -> dict:
     operation_id="AdminCreateUser",
     openapi_extra=render_operation(USER, USER_FIELDS, errors=(422,)),
 )
-async def create_user(body: CreateUser, session: Session, params: Query) -> dict:
-    user = await service.create_user(session, **body.model_dump())
+async def create_user(body: CreateUser, session: Session, uow: UoW, params: Query) -> dict:
+    user = await service.create_user(uow, **body.model_dump())
     return await _render(session, user, params)
 
 
@@ -62,17 +62,17 @@ async def get_user(user_id: str, session: Session, params: Query) -> dict:
     operation_id="AdminUpdateUser",
     openapi_extra=render_operation(USER, USER_FIELDS, errors=(422,)),
 )
-async def update_user(user_id: str, body: UpdateUser, session: Session, params: Query) -> dict:
-    user = await get_or_404(session, User, "User", user_id)
+async def update_user(
+    user_id: str, body: UpdateUser, session: Session, uow: UoW, params: Query
+) -> dict:
     user = await service.update_user(
-        session, user=user, changes=body.model_dump(exclude_unset=True)
+        uow, user_id=user_id, changes=body.model_dump(exclude_unset=True)
     )
     return await _render(session, user, params)
 
 
 @router.delete("/{user_id}", operation_id="AdminDeleteUser", openapi_extra=delete_operation())
-async def delete_user(user_id: str, session: Session, actor: Admin) -> dict:
+async def delete_user(user_id: str, uow: UoW, actor: Admin) -> dict:
     """Its tokens stop working at once and its secret keys are revoked."""
-    user = await get_or_404(session, User, "User", user_id)
-    await service.delete_user(session, user=user, deleted_by=actor.user_id)
+    await service.delete_user(uow, user_id=user_id, deleted_by=actor.user_id)
     return deleted(user_id, "user")

@@ -1,10 +1,10 @@
-"""Payment collection and session use cases (checkout.md, "Cart API").
+"""Payment collection and session commands (checkout.md, "Cart API").
 
 A cart has at most one payment collection (``payment_collection.cart_id`` is unique) whose amount
 is always the cart total: cart mutations keep it in sync through
 :func:`mercato.carts.service.sync_payment_collection`. A collection holds at most one live session:
-creating a session replaces the previous ones. Both use cases lock the cart row first, so they
-serialize with cart mutations and with the completion.
+creating a session replaces the previous ones. Both commands lock the cart row first, so they
+serialize with cart mutations and with the completion; each is one unit of work.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from mercato.errors import invalid, not_found
 from mercato.payments.models import PaymentCollection, PaymentSession
 from mercato.payments.providers import check_session_data
 from mercato.regions.models import Region
+from mercato.unit_of_work import UnitOfWork
 
 
 async def _collection_of(session: AsyncSession, cart_id: str) -> PaymentCollection | None:
@@ -39,13 +40,22 @@ async def _collection_of(session: AsyncSession, cart_id: str) -> PaymentCollecti
 
 
 async def get_or_create_payment_collection(
-    session: AsyncSession, *, cart_id: str, customer: Customer | None
+    uow: UnitOfWork, *, cart_id: str, customer: Customer | None
 ) -> PaymentCollection:
     """The cart's collection, created with the cart total on first call (idempotent).
 
     Race-safe twice over: the cart row lock serializes callers, and the insert is
     ``ON CONFLICT (cart_id) DO NOTHING`` against the unique constraint.
     """
+    async with uow:
+        collection = await _get_or_create(uow.session, cart_id=cart_id, customer=customer)
+        await uow.commit()
+    return collection
+
+
+async def _get_or_create(
+    session: AsyncSession, *, cart_id: str, customer: Customer | None
+) -> PaymentCollection:
     cart = await lock_cart(session, cart_id, customer=customer)
     collection = await _collection_of(session, cart.id)
     if collection is None:
@@ -69,12 +79,11 @@ async def get_or_create_payment_collection(
         assert collection is not None
     elif cart.completed_at is None:
         await sync_payment_collection(session, cart)
-    await session.commit()
     return collection
 
 
 async def create_payment_session(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     collection_id: str,
     customer: Customer | None,
@@ -86,6 +95,26 @@ async def create_payment_session(
     400 when the provider is unavailable, its ``data`` is unusable, or the cart's region does not
     enable it; 404 for an unknown collection (or another customer's).
     """
+    async with uow:
+        collection = await _replace_sessions(
+            uow.session,
+            collection_id=collection_id,
+            customer=customer,
+            provider_id=provider_id,
+            data=data,
+        )
+        await uow.commit()
+    return collection
+
+
+async def _replace_sessions(
+    session: AsyncSession,
+    *,
+    collection_id: str,
+    customer: Customer | None,
+    provider_id: str,
+    data: dict[str, Any] | None,
+) -> PaymentCollection:
     collection = await session.get(PaymentCollection, collection_id)
     if collection is None:
         raise not_found("Payment collection", collection_id)
@@ -113,5 +142,4 @@ async def create_payment_session(
             status="pending",
         )
     )
-    await session.commit()
     return collection

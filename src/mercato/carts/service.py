@@ -10,6 +10,9 @@ cart and the payment collection can never drift from the cart total:
 4. :func:`_finish` — touch ``updated_at``, :func:`sync_payment_collection` (new amount, sessions
    removed when the total changed) and commit, all in the one transaction.
 
+Each mutation is a command ``async def x(uow, *, …)`` that runs those steps inside
+``async with uow:``; its unit of work commits once, in :func:`_finish`.
+
 Line items are snapshots taken when the line is added (title = product title, subtitle = variant
 title, price in the cart currency, seller from the product); adding the same variant again adds to
 the existing line's quantity and keeps its snapshot.
@@ -50,6 +53,7 @@ from mercato.regions.models import Region
 from mercato.sales_channels.models import SalesChannel
 from mercato.sellers.models import Seller
 from mercato.shipping_options.models import ShippingOption
+from mercato.unit_of_work import UnitOfWork
 
 INSUFFICIENT_INVENTORY = "insufficient_inventory"
 
@@ -248,11 +252,12 @@ async def sync_payment_collection(session: AsyncSession, cart: Cart) -> PaymentC
     return collection
 
 
-async def _finish(session: AsyncSession, cart: Cart) -> Cart:
+async def _finish(uow: UnitOfWork, cart: Cart) -> Cart:
+    session = uow.session
     await check_cart_amount(session, cart)
     cart.updated_at = datetime.now(UTC)
     await sync_payment_collection(session, cart)
-    await session.commit()
+    await uow.commit()
     return cart
 
 
@@ -451,7 +456,7 @@ async def _add_items(
 
 
 async def add_line_item(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     cart_id: str,
     customer: Customer | None,
@@ -459,13 +464,16 @@ async def add_line_item(
     quantity: int,
     metadata: dict[str, Any] | None = None,
 ) -> Cart:
-    cart = await lock_cart(session, cart_id, customer=customer)
-    ensure_mutable(cart)
-    region = await session.get(Region, cart.region_id)
-    assert region is not None
-    item = {"variant_id": variant_id, "quantity": quantity, "metadata": metadata}
-    await _add_items(session, cart=cart, region=region, items=[item])
-    return await _finish(session, cart)
+    async with uow:
+        session = uow.session
+        cart = await lock_cart(session, cart_id, customer=customer)
+        ensure_mutable(cart)
+        region = await session.get(Region, cart.region_id)
+        assert region is not None
+        item = {"variant_id": variant_id, "quantity": quantity, "metadata": metadata}
+        await _add_items(session, cart=cart, region=region, items=[item])
+        await _finish(uow, cart)
+    return cart
 
 
 async def _line(session: AsyncSession, cart: Cart, line_id: str) -> CartLineItem:
@@ -478,7 +486,7 @@ async def _line(session: AsyncSession, cart: Cart, line_id: str) -> CartLineItem
 
 
 async def update_line_item(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     cart_id: str,
     customer: Customer | None,
@@ -487,30 +495,36 @@ async def update_line_item(
     metadata: dict[str, Any] | None = None,
 ) -> Cart:
     """Set a line's quantity (stock checked for the new quantity); ``0`` removes the line."""
-    cart = await lock_cart(session, cart_id, customer=customer)
-    ensure_mutable(cart)
-    line = await _line(session, cart, line_id)
-    if quantity == 0:
-        await session.delete(line)
-    else:
-        variant = await session.get(ProductVariant, line.variant_id)
-        if variant is None or variant.deleted_at is not None:
-            raise not_found("Variant", line.variant_id)
-        await check_stock(session, variant, quantity)
-        line.quantity = quantity
-        if metadata is not None:
-            line.metadata_ = metadata
-    return await _finish(session, cart)
+    async with uow:
+        session = uow.session
+        cart = await lock_cart(session, cart_id, customer=customer)
+        ensure_mutable(cart)
+        line = await _line(session, cart, line_id)
+        if quantity == 0:
+            await session.delete(line)
+        else:
+            variant = await session.get(ProductVariant, line.variant_id)
+            if variant is None or variant.deleted_at is not None:
+                raise not_found("Variant", line.variant_id)
+            await check_stock(session, variant, quantity)
+            line.quantity = quantity
+            if metadata is not None:
+                line.metadata_ = metadata
+        await _finish(uow, cart)
+    return cart
 
 
 async def delete_line_item(
-    session: AsyncSession, *, cart_id: str, customer: Customer | None, line_id: str
+    uow: UnitOfWork, *, cart_id: str, customer: Customer | None, line_id: str
 ) -> Cart:
     """Remove a line. The seller's shipping method stays, even without items (module docstring)."""
-    cart = await lock_cart(session, cart_id, customer=customer)
-    ensure_mutable(cart)
-    await session.delete(await _line(session, cart, line_id))
-    return await _finish(session, cart)
+    async with uow:
+        session = uow.session
+        cart = await lock_cart(session, cart_id, customer=customer)
+        ensure_mutable(cart)
+        await session.delete(await _line(session, cart, line_id))
+        await _finish(uow, cart)
+    return cart
 
 
 # ---------------------------------------------------------------------------------- the cart
@@ -555,7 +569,7 @@ def _address(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 async def create_cart(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     channel_ids: Sequence[str],
     customer: Customer | None,
@@ -569,27 +583,30 @@ async def create_cart(
     metadata: dict[str, Any] | None = None,
 ) -> Cart:
     """A cart in one region and sales channel; with a customer, it belongs to that customer."""
-    region = await _cart_region(session, region_id)
-    if currency_code is not None and currency_code != region.currency_code:
-        raise invalid(
-            f"Invalid request: currency_code: must be the region's currency "
-            f"({region.currency_code})"
+    async with uow:
+        session = uow.session
+        region = await _cart_region(session, region_id)
+        if currency_code is not None and currency_code != region.currency_code:
+            raise invalid(
+                f"Invalid request: currency_code: must be the region's currency "
+                f"({region.currency_code})"
+            )
+        cart = Cart(
+            region_id=region.id,
+            currency_code=region.currency_code,
+            sales_channel_id=await _channel(session, channel_ids, sales_channel_id),
+            customer_id=customer.id if customer else None,
+            email=email if email is not None else (customer.email if customer else None),
+            shipping_address=_address(shipping_address),
+            billing_address=_address(billing_address),
+            metadata_=metadata,
         )
-    cart = Cart(
-        region_id=region.id,
-        currency_code=region.currency_code,
-        sales_channel_id=await _channel(session, channel_ids, sales_channel_id),
-        customer_id=customer.id if customer else None,
-        email=email if email is not None else (customer.email if customer else None),
-        shipping_address=_address(shipping_address),
-        billing_address=_address(billing_address),
-        metadata_=metadata,
-    )
-    session.add(cart)
-    await session.flush()
-    if items:
-        await _add_items(session, cart=cart, region=region, items=items, new_cart=True)
-    return await _finish(session, cart)
+        session.add(cart)
+        await session.flush()
+        if items:
+            await _add_items(session, cart=cart, region=region, items=items, new_cart=True)
+        await _finish(uow, cart)
+    return cart
 
 
 def option_valid_for(option: ShippingOption, region: Region) -> bool:
@@ -625,32 +642,38 @@ async def _change_region(session: AsyncSession, cart: Cart, region: Region) -> N
 
 
 async def update_cart(
-    session: AsyncSession, *, cart_id: str, customer: Customer | None, changes: dict[str, Any]
+    uow: UnitOfWork, *, cart_id: str, customer: Customer | None, changes: dict[str, Any]
 ) -> Cart:
     """Email, addresses, metadata (replaced as given) and region (re-prices the lines)."""
-    cart = await lock_cart(session, cart_id, customer=customer)
-    ensure_mutable(cart)
-    if "region_id" in changes:
-        region_id = changes.pop("region_id")
-        if region_id is None:
-            raise invalid("Invalid request: region_id: must not be null")
-        if region_id != cart.region_id:
-            await _change_region(session, cart, await _region(session, region_id))
-    for name, value in changes.items():
-        if name in ("shipping_address", "billing_address"):
-            value = _address(value)
-        setattr(cart, "metadata_" if name == "metadata" else name, value)
-    return await _finish(session, cart)
+    async with uow:
+        session = uow.session
+        cart = await lock_cart(session, cart_id, customer=customer)
+        ensure_mutable(cart)
+        if "region_id" in changes:
+            region_id = changes.pop("region_id")
+            if region_id is None:
+                raise invalid("Invalid request: region_id: must not be null")
+            if region_id != cart.region_id:
+                await _change_region(session, cart, await _region(session, region_id))
+        for name, value in changes.items():
+            if name in ("shipping_address", "billing_address"):
+                value = _address(value)
+            setattr(cart, "metadata_" if name == "metadata" else name, value)
+        await _finish(uow, cart)
+    return cart
 
 
-async def set_customer(session: AsyncSession, *, cart_id: str, customer: Customer) -> Cart:
+async def set_customer(uow: UnitOfWork, *, cart_id: str, customer: Customer) -> Cart:
     """Give the cart to the logged-in customer (and their email when the cart has none)."""
-    cart = await lock_cart(session, cart_id, customer=customer)
-    ensure_mutable(cart)
-    cart.customer_id = customer.id
-    if cart.email is None:
-        cart.email = customer.email
-    return await _finish(session, cart)
+    async with uow:
+        session = uow.session
+        cart = await lock_cart(session, cart_id, customer=customer)
+        ensure_mutable(cart)
+        cart.customer_id = customer.id
+        if cart.email is None:
+            cart.email = customer.email
+        await _finish(uow, cart)
+    return cart
 
 
 # ---------------------------------------------------------------------------------- shipping
@@ -676,7 +699,7 @@ async def list_shipping_options(
 
 
 async def add_shipping_method(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     cart_id: str,
     customer: Customer | None,
@@ -684,39 +707,43 @@ async def add_shipping_method(
     data: dict[str, Any] | None = None,
 ) -> Cart:
     """Choose a seller's option; it replaces that seller's previous method (one per seller)."""
-    cart = await lock_cart(session, cart_id, customer=customer)
-    ensure_mutable(cart)
-    option = await session.get(ShippingOption, option_id)
-    if option is None or option.deleted_at is not None:
-        raise not_found("Shipping option", option_id)
-    region = await session.get(Region, cart.region_id)
-    assert region is not None
-    if not option_valid_for(option, region):
-        raise invalid(f"Shipping option {option_id} is not available in region {region.id}")
-    has_items = await session.scalar(
-        select(CartLineItem.id)
-        .where(CartLineItem.cart_id == cart.id, CartLineItem.seller_id == option.seller_id)
-        .limit(1)
-    )
-    if has_items is None:
-        raise invalid(
-            f"Shipping option {option_id} belongs to seller {option.seller_id}, "
-            "who has no items in the cart"
+    async with uow:
+        session = uow.session
+        cart = await lock_cart(session, cart_id, customer=customer)
+        ensure_mutable(cart)
+        option = await session.get(ShippingOption, option_id)
+        if option is None or option.deleted_at is not None:
+            raise not_found("Shipping option", option_id)
+        region = await session.get(Region, cart.region_id)
+        assert region is not None
+        if not option_valid_for(option, region):
+            raise invalid(f"Shipping option {option_id} is not available in region {region.id}")
+        has_items = await session.scalar(
+            select(CartLineItem.id)
+            .where(CartLineItem.cart_id == cart.id, CartLineItem.seller_id == option.seller_id)
+            .limit(1)
         )
-    await session.execute(
-        delete(CartShippingMethod).where(
-            CartShippingMethod.cart_id == cart.id, CartShippingMethod.seller_id == option.seller_id
+        if has_items is None:
+            raise invalid(
+                f"Shipping option {option_id} belongs to seller {option.seller_id}, "
+                "who has no items in the cart"
+            )
+        await session.execute(
+            delete(CartShippingMethod).where(
+                CartShippingMethod.cart_id == cart.id,
+                CartShippingMethod.seller_id == option.seller_id,
+            )
         )
-    )
-    session.add(
-        CartShippingMethod(
-            cart_id=cart.id,
-            shipping_option_id=option.id,
-            seller_id=option.seller_id,
-            name=option.name,
-            amount=option.amount,
-            is_tax_inclusive=region.tax_inclusive,
-            data=data,
+        session.add(
+            CartShippingMethod(
+                cart_id=cart.id,
+                shipping_option_id=option.id,
+                seller_id=option.seller_id,
+                name=option.name,
+                amount=option.amount,
+                is_tax_inclusive=region.tax_inclusive,
+                data=data,
+            )
         )
-    )
-    return await _finish(session, cart)
+        await _finish(uow, cart)
+    return cart

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import CheckConstraint, DateTime, MetaData, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from ulid import ULID
@@ -54,3 +55,15 @@ class SoftDelete:
 
 def metadata_column() -> Mapped[dict[str, Any] | None]:
     return mapped_column("metadata", JSONB(none_as_null=True), default=None)
+
+
+def one_of(column: str, vocabulary: Iterable[str]) -> CheckConstraint:
+    """``CHECK (column IN (...))``: the database holds a status column to its vocabulary, the
+    Python one (defined once, e.g. ``domain.statuses``). Named ``ck_<table>_<column>``; a
+    migration that creates it spells the values out (``tests/api/test_migrations.py`` checks the
+    database admits exactly the vocabulary)."""
+    values = tuple(vocabulary)
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(
+        f"{column} IN ({listed})", name=column, info={"column": column, "vocabulary": values}
+    )

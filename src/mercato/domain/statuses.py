@@ -15,11 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from mercato.domain.errors import INVALID_DATA, NOT_ALLOWED, DomainError
 
 OrderStatus = Literal["pending", "completed", "draft", "archived", "canceled", "requires_action"]
+# An order group's status: its orders' (no drafts: a group is placed, never drafted).
+GroupStatus = Literal["pending", "completed", "archived", "canceled", "requires_action"]
 PaymentStatus = Literal[
     "not_paid",
     "awaiting",
@@ -43,17 +45,12 @@ FulfillmentStatus = Literal[
     "canceled",
 ]
 
-ORDER_STATUSES: Final = (
-    "pending", "completed", "draft", "archived", "canceled", "requires_action",
-)  # fmt: skip
-PAYMENT_STATUSES: Final = (
-    "not_paid", "awaiting", "authorized", "partially_authorized", "captured",
-    "partially_captured", "partially_refunded", "refunded", "canceled", "requires_action",
-)  # fmt: skip
-FULFILLMENT_STATUSES: Final = (
-    "not_fulfilled", "partially_fulfilled", "fulfilled", "partially_shipped", "shipped",
-    "partially_delivered", "delivered", "canceled",
-)  # fmt: skip
+# The vocabularies as values, from the types above (one definition each): the resources'
+# filters, the CHECK constraints of the stored columns (``orders.models``) and the tests use them.
+ORDER_STATUSES: Final[tuple[OrderStatus, ...]] = get_args(OrderStatus)
+GROUP_STATUSES: Final[tuple[GroupStatus, ...]] = get_args(GroupStatus)
+PAYMENT_STATUSES: Final[tuple[PaymentStatus, ...]] = get_args(PaymentStatus)
+FULFILLMENT_STATUSES: Final[tuple[FulfillmentStatus, ...]] = get_args(FulfillmentStatus)
 
 # Collection statuses that getLastPaymentStatus reads from its per-status buckets. Every other
 # value (completed, failed, partially_captured, ...) lands in a bucket Medusa never reads, so it is
@@ -249,7 +246,7 @@ class GroupStatuses:
     fulfillment_status: FulfillmentStatus
 
 
-def group_status(order_statuses: Iterable[str]) -> str:
+def group_status(order_statuses: Iterable[str]) -> GroupStatus:
     """Group ``status`` from its orders' statuses (order-groups.md, first matching rule wins).
 
     ``canceled`` if all canceled; ``archived`` if all archived/canceled and one archived;

@@ -21,13 +21,12 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from ulid import ULID
 
 from mercato.errors import MercatoError, invalid
 from mercato.idempotency.models import IdempotencyRecord
-
-Sessionmaker = async_sessionmaker[AsyncSession]
+from mercato.unit_of_work import UnitOfWork
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -128,7 +127,7 @@ def record_id(actor: str, method: str, path: str, key: str) -> str:
 
 
 async def claim(
-    sessionmaker: Sessionmaker,
+    uow: UnitOfWork,
     *,
     actor: str,
     method: str,
@@ -168,9 +167,11 @@ async def claim(
         set_={name: insertion.excluded[name] for name in values if name != "id"},
         where=free,
     ).returning(row.id)
-    async with sessionmaker() as session, session.begin():
+    async with uow:
+        session = uow.session
         if (await session.execute(statement)).first() is not None:
             await _delete_expired(session)
+            await uow.commit()
             return Claim(record, token)
         # The conflicting row stays locked by this transaction until it ends.
         existing = (
@@ -205,7 +206,7 @@ async def _delete_expired(session: AsyncSession) -> None:
 
 
 async def finish(
-    sessionmaker: Sessionmaker,
+    uow: UnitOfWork,
     held: Claim,
     *,
     status: int,
@@ -213,8 +214,8 @@ async def finish(
     body: bytes,
 ) -> None:
     """Store the claimed request's response for replays (if the claim is still this one's)."""
-    async with sessionmaker() as session, session.begin():
-        await session.execute(
+    async with uow:
+        await uow.session.execute(
             update(IdempotencyRecord)
             .where(IdempotencyRecord.id == held.record_id, IdempotencyRecord.claim == held.token)
             .values(
@@ -225,16 +226,18 @@ async def finish(
                 response_body=body,
             )
         )
+        await uow.commit()
 
 
-async def release(sessionmaker: Sessionmaker, held: Claim) -> None:
+async def release(uow: UnitOfWork, held: Claim) -> None:
     """Forget the claim: the request did nothing a retry must not repeat."""
-    async with sessionmaker() as session, session.begin():
-        await session.execute(
+    async with uow:
+        await uow.session.execute(
             delete(IdempotencyRecord).where(
                 IdempotencyRecord.id == held.record_id, IdempotencyRecord.claim == held.token
             )
         )
+        await uow.commit()
 
 
 def is_recorded(status: int) -> bool:

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Select, any_, bindparam, select, union_all
 from mercato.carts.models import Cart
 from mercato.customers.models import Customer
 from mercato.customers.resources import CUSTOMER
+from mercato.domain.statuses import FULFILLMENT_STATUSES, GROUP_STATUSES, PAYMENT_STATUSES
 from mercato.orders.models import (
     Order,
     OrderGroup,
@@ -189,16 +190,6 @@ COMPLETION_FIELDS = FieldRules(
     )
 )
 
-GROUP_STATUSES = frozenset("pending completed archived canceled requires_action".split())
-PAYMENT_STATUSES = frozenset(
-    "not_paid awaiting authorized partially_authorized captured partially_captured "
-    "partially_refunded refunded canceled requires_action".split()
-)
-FULFILLMENT_STATUSES = frozenset(
-    "not_fulfilled partially_fulfilled fulfilled partially_shipped shipped partially_delivered "
-    "delivered canceled".split()
-)
-
 
 def _has_order_of_seller(op: str, sellers: Any):
     """Groups with at least one order of the seller(s) (``sellers``: an array parameter): a GIN
@@ -304,9 +295,11 @@ ADMIN_GROUP_LIST = ListSpec(
                 orders={"created_at": OrderGroupOrder.group_created_at},
             ),
         ),
-        "status": Filter(OrderGroup.status, choices=GROUP_STATUSES),
-        "payment_status": Filter(OrderGroup.payment_status, choices=PAYMENT_STATUSES),
-        "fulfillment_status": Filter(OrderGroup.fulfillment_status, choices=FULFILLMENT_STATUSES),
+        "status": Filter(OrderGroup.status, choices=frozenset(GROUP_STATUSES)),
+        "payment_status": Filter(OrderGroup.payment_status, choices=frozenset(PAYMENT_STATUSES)),
+        "fulfillment_status": Filter(
+            OrderGroup.fulfillment_status, choices=frozenset(FULFILLMENT_STATUSES)
+        ),
         "sales_channel_id": Filter(OrderGroup.sales_channel_id),
         **_DATES,
     },

@@ -20,7 +20,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mercato.db.base import Base, Timestamps, id_column, metadata_column
+from mercato.db.base import Base, Timestamps, id_column, metadata_column, one_of
+from mercato.domain.statuses import (
+    FULFILLMENT_STATUSES,
+    GROUP_STATUSES,
+    ORDER_STATUSES,
+    PAYMENT_STATUSES,
+)
 
 
 class OrderGroup(Timestamps, Base):
@@ -54,6 +60,9 @@ class OrderGroup(Timestamps, Base):
             "id",
             postgresql_where=text("deleted_at IS NULL"),
         ),
+        one_of("status", GROUP_STATUSES),
+        one_of("payment_status", PAYMENT_STATUSES),
+        one_of("fulfillment_status", FULFILLMENT_STATUSES),
     )
     id: Mapped[str] = id_column("og")
     display_id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
@@ -146,6 +155,9 @@ class Order(OrderTotalsColumns, Timestamps, Base):
         Index("ix_order_seller_created", "seller_id", "created_at"),
         Index("ix_order_customer_created", "customer_id", "created_at"),
         Index("ix_order_created_at", "created_at"),
+        one_of("status", ORDER_STATUSES),
+        one_of("payment_status", PAYMENT_STATUSES),
+        one_of("fulfillment_status", FULFILLMENT_STATUSES),
     )
     id: Mapped[str] = id_column("order")
     display_id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)

@@ -13,6 +13,7 @@ from mercato.carts.resources import LINE_ITEM as CART_LINE_ITEM
 from mercato.customers.models import Customer
 from mercato.customers.resources import CUSTOMER
 from mercato.domain.money import to_major
+from mercato.domain.statuses import FULFILLMENT_STATUSES, ORDER_STATUSES, PAYMENT_STATUSES
 from mercato.orders.models import (
     Order,
     OrderLineItem,
@@ -387,15 +388,9 @@ def _order_search(text):
 def _order_filters() -> dict:
     from mercato.query.listing import Filter
 
-    payment = frozenset(
-        "not_paid awaiting authorized partially_authorized captured partially_captured "
-        "partially_refunded refunded canceled requires_action".split()
-    )
-    fulfillment = frozenset(
-        "not_fulfilled partially_fulfilled fulfilled partially_shipped shipped "
-        "partially_delivered delivered canceled".split()
-    )
-    statuses = frozenset("pending completed draft archived canceled requires_action".split())
+    payment = frozenset(PAYMENT_STATUSES)
+    fulfillment = frozenset(FULFILLMENT_STATUSES)
+    statuses = frozenset(ORDER_STATUSES)
     return {
         "id": Filter(Order.id),
         "status": Filter(Order.status, choices=statuses),

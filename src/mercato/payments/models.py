@@ -7,13 +7,15 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mercato.db.base import Base, Timestamps, id_column
+from mercato.db.base import Base, Timestamps, id_column, one_of
+from mercato.domain.payments import PAYMENT_COLLECTION_STATUSES, PAYMENT_SESSION_STATUSES
 
 
 class PaymentCollection(Timestamps, Base):
     """The customer's one payment for a whole cart; orders hold their shares of it."""
 
     __tablename__ = "payment_collection"
+    __table_args__ = (one_of("status", PAYMENT_COLLECTION_STATUSES),)
     id: Mapped[str] = id_column("pay_col")
     cart_id: Mapped[str] = mapped_column(ForeignKey("cart.id"), unique=True)
     currency_code: Mapped[str]
@@ -21,13 +23,13 @@ class PaymentCollection(Timestamps, Base):
     authorized_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     captured_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_amount: Mapped[int] = mapped_column(BigInteger, default=0)
-    # not_paid | awaiting | authorized | partially_authorized | canceled | requires_action
-    status: Mapped[str] = mapped_column(default="not_paid")
+    status: Mapped[str] = mapped_column(default="not_paid")  # domain.payments' vocabulary
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PaymentSession(Timestamps, Base):
     __tablename__ = "payment_session"
+    __table_args__ = (one_of("status", PAYMENT_SESSION_STATUSES),)
     id: Mapped[str] = id_column("payses")
     payment_collection_id: Mapped[str] = mapped_column(
         ForeignKey("payment_collection.id"), index=True
@@ -36,8 +38,7 @@ class PaymentSession(Timestamps, Base):
     currency_code: Mapped[str]
     amount: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
-    # pending | authorized | requires_more | error | canceled
-    status: Mapped[str] = mapped_column(default="pending")
+    status: Mapped[str] = mapped_column(default="pending")  # domain.payments' vocabulary
 
 
 class Payment(Timestamps, Base):

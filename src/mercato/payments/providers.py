@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.db.base import new_id
+from mercato.domain.payments import PP_SYSTEM_DEFAULT, PP_TEST
 from mercato.errors import invalid
 from mercato.payments.models import ProviderCall
 from mercato.query.driver import FixedInsert, FixedQuery
@@ -125,13 +126,13 @@ class PaymentProvider:
 class SystemProvider(PaymentProvider):
     """``pp_system_default``: authorizes at once; capture and refund are bookkeeping."""
 
-    id = "pp_system_default"
+    id = PP_SYSTEM_DEFAULT
 
 
 class TestProvider(PaymentProvider):
     """``pp_test``: the session's ``data.outcome`` decides the authorization."""
 
-    id = "pp_test"
+    id = PP_TEST
     OUTCOMES = {
         "authorize": "authorized",
         "decline": "declined",

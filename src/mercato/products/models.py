@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final, Literal, get_args
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mercato.db.base import Base, SoftDelete, Timestamps, id_column, metadata_column
+from mercato.db.base import Base, SoftDelete, Timestamps, id_column, metadata_column, one_of
+
+ProductStatus = Literal["draft", "published"]
+PRODUCT_STATUSES: Final[tuple[ProductStatus, ...]] = get_args(ProductStatus)
 
 
 class Product(Timestamps, SoftDelete, Base):
@@ -14,6 +17,7 @@ class Product(Timestamps, SoftDelete, Base):
         Index(
             "uq_product_handle", "handle", unique=True, postgresql_where=text("deleted_at IS NULL")
         ),
+        one_of("status", PRODUCT_STATUSES),
     )
     id: Mapped[str] = id_column("prod")
     title: Mapped[str]

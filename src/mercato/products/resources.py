@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, String, any_, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from mercato.products.models import (
+    PRODUCT_STATUSES,
     InventoryLevel,
     Price,
     Product,
@@ -237,7 +238,7 @@ PRODUCT_LIST = ListSpec(
     fields=PRODUCT_FIELDS,
     filters={
         **_FILTERS,
-        "status": Filter(Product.status, choices=frozenset({"draft", "published"})),
+        "status": Filter(Product.status, choices=frozenset(PRODUCT_STATUSES)),
         "sales_channel_id": Filter(in_channel),
     },
     sortable=_SORTABLE,

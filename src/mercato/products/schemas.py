@@ -1,5 +1,5 @@
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -16,8 +16,8 @@ from mercato.http.schemas import (
     ShortText,
     Url,
 )
+from mercato.products.models import ProductStatus
 
-ProductStatus = Literal["draft", "published"]
 Quantity = Annotated[int, Field(ge=0, le=2**31 - 1)]  # an integer column
 
 

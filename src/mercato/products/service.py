@@ -1,5 +1,5 @@
-"""Product use cases: a product belongs to one seller; variants carry prices (minor units) and
-stock at the seller's stock location."""
+"""Product commands: a product belongs to one seller; variants carry prices (minor units) and
+stock at the seller's stock location. Each command is one unit of work."""
 
 from __future__ import annotations
 
@@ -21,8 +21,22 @@ from mercato.products.models import (
     ProductSalesChannel,
     ProductVariant,
 )
+from mercato.query.listing import get_or_404
 from mercato.sales_channels.service import require_channels
 from mercato.sellers.models import Seller, StockLocation
+from mercato.unit_of_work import UnitOfWork
+
+
+async def _product(session: AsyncSession, product_id: str) -> Product:
+    return await get_or_404(session, Product, "Product", product_id)
+
+
+async def _variant(session: AsyncSession, product_id: str, variant_id: str) -> ProductVariant:
+    """The live variant of a live product (404 naming whichever is missing)."""
+    await _product(session, product_id)
+    return await get_or_404(
+        session, ProductVariant, "Variant", variant_id, ProductVariant.product_id == product_id
+    )
 
 
 async def _seller_location(session: AsyncSession, seller_id: str) -> str:
@@ -103,7 +117,7 @@ async def _add_variant(
 
 
 async def create_product(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     seller_id: str,
     variants: list[dict[str, Any]],
@@ -112,114 +126,132 @@ async def create_product(
     metadata: dict[str, Any] | None,
     **fields: Any,
 ) -> Product:
-    location_id = await _seller_location(session, seller_id)
-    if handle is None:  # derived: a taken one gets a suffix
-        handle = await free_handle(session, Product, kebab(fields["title"], fallback="product"))
-    else:  # chosen: a taken one is a 422
-        handle = await _check_handle(session, handle)
-    channel_ids = await require_channels(session, [c["id"] for c in sales_channels])
-    product = Product(seller_id=seller_id, handle=handle, metadata_=metadata, **fields)
-    session.add(product)
-    await flush_unique(session, f"Product with handle {handle} already exists")
-    session.add_all(
-        ProductSalesChannel(product_id=product.id, sales_channel_id=sc) for sc in channel_ids
-    )
-    for rank, data in enumerate(variants):
-        await _add_variant(session, product=product, location_id=location_id, rank=rank, data=data)
-    await commit_unique(session, f"Product with handle {handle} or one of its skus already exists")
-    return product
-
-
-async def update_product(
-    session: AsyncSession, *, product: Product, changes: dict[str, Any]
-) -> Product:
-    for name in ("title", "handle", "status"):
-        if name in changes and changes[name] is None:
-            raise invalid(f"Invalid request: {name}: must not be null")
-    if "handle" in changes:
-        await _check_handle(session, changes["handle"], except_id=product.id)
-    if "sales_channels" in changes:
-        channels = changes.pop("sales_channels")
-        channel_ids = await require_channels(session, [c["id"] for c in channels or []])
-        await session.execute(
-            delete(ProductSalesChannel).where(ProductSalesChannel.product_id == product.id)
-        )
+    async with uow:
+        session = uow.session
+        location_id = await _seller_location(session, seller_id)
+        if handle is None:  # derived: a taken one gets a suffix
+            handle = await free_handle(session, Product, kebab(fields["title"], fallback="product"))
+        else:  # chosen: a taken one is a 422
+            handle = await _check_handle(session, handle)
+        channel_ids = await require_channels(session, [c["id"] for c in sales_channels])
+        product = Product(seller_id=seller_id, handle=handle, metadata_=metadata, **fields)
+        session.add(product)
+        await flush_unique(session, f"Product with handle {handle} already exists")
         session.add_all(
             ProductSalesChannel(product_id=product.id, sales_channel_id=sc) for sc in channel_ids
         )
-    for name, value in changes.items():
-        setattr(product, "metadata_" if name == "metadata" else name, value)
-    product.updated_at = datetime.now(UTC)
-    await commit_unique(session, f"Product with handle {product.handle} already exists")
+        for rank, data in enumerate(variants):
+            await _add_variant(
+                session, product=product, location_id=location_id, rank=rank, data=data
+            )
+        await commit_unique(uow, f"Product with handle {handle} or one of its skus already exists")
     return product
 
 
-async def delete_product(session: AsyncSession, *, product: Product) -> None:
-    now = datetime.now(UTC)
-    product.deleted_at = now
-    for variant in await session.scalars(
-        select(ProductVariant).where(ProductVariant.product_id == product.id)
-    ):
-        variant.deleted_at = now
-    await session.commit()
+async def update_product(uow: UnitOfWork, *, product_id: str, changes: dict[str, Any]) -> Product:
+    async with uow:
+        session = uow.session
+        product = await _product(session, product_id)
+        for name in ("title", "handle", "status"):
+            if name in changes and changes[name] is None:
+                raise invalid(f"Invalid request: {name}: must not be null")
+        if "handle" in changes:
+            await _check_handle(session, changes["handle"], except_id=product.id)
+        if "sales_channels" in changes:
+            channels = changes.pop("sales_channels")
+            channel_ids = await require_channels(session, [c["id"] for c in channels or []])
+            await session.execute(
+                delete(ProductSalesChannel).where(ProductSalesChannel.product_id == product.id)
+            )
+            session.add_all(
+                ProductSalesChannel(product_id=product.id, sales_channel_id=sc)
+                for sc in channel_ids
+            )
+        for name, value in changes.items():
+            setattr(product, "metadata_" if name == "metadata" else name, value)
+        product.updated_at = datetime.now(UTC)
+        await commit_unique(uow, f"Product with handle {product.handle} already exists")
+    return product
 
 
-async def add_variant(
-    session: AsyncSession, *, product: Product, data: dict[str, Any]
-) -> ProductVariant:
-    location_id = await _seller_location(session, product.seller_id)
-    rank = len(
-        list(
-            await session.scalars(
-                select(ProductVariant.id).where(ProductVariant.product_id == product.id)
+async def delete_product(uow: UnitOfWork, *, product_id: str) -> None:
+    async with uow:
+        session = uow.session
+        product = await _product(session, product_id)
+        now = datetime.now(UTC)
+        product.deleted_at = now
+        for variant in await session.scalars(
+            select(ProductVariant).where(ProductVariant.product_id == product.id)
+        ):
+            variant.deleted_at = now
+        await uow.commit()
+
+
+async def add_variant(uow: UnitOfWork, *, product_id: str, data: dict[str, Any]) -> Product:
+    """Add a variant (with its prices and stock); returns its product."""
+    async with uow:
+        session = uow.session
+        product = await _product(session, product_id)
+        location_id = await _seller_location(session, product.seller_id)
+        rank = len(
+            list(
+                await session.scalars(
+                    select(ProductVariant.id).where(ProductVariant.product_id == product.id)
+                )
             )
         )
-    )
-    variant = await _add_variant(
-        session, product=product, location_id=location_id, rank=rank, data=data
-    )
-    await commit_unique(session, f"Variant with sku {data.get('sku')} already exists")
-    return variant
+        await _add_variant(session, product=product, location_id=location_id, rank=rank, data=data)
+        await commit_unique(uow, f"Variant with sku {data.get('sku')} already exists")
+    return product
 
 
 async def update_variant(
-    session: AsyncSession, *, variant: ProductVariant, changes: dict[str, Any]
-) -> ProductVariant:
-    for name in (
-        "title",
-        "manage_inventory",
-        "allow_backorder",
-        "requires_shipping",
-        "prices",
-        "inventory_quantity",
-    ):
-        if name in changes and changes[name] is None:
-            raise invalid(f"Invalid request: {name}: must not be null")
-    if "sku" in changes:
-        await _check_sku(session, changes["sku"], except_id=variant.id)
-    if "prices" in changes:
-        new_prices = _prices(variant.id, changes.pop("prices"))
-        await session.execute(delete(Price).where(Price.variant_id == variant.id))
-        session.add_all(new_prices)
-    if "inventory_quantity" in changes:
-        stocked = changes.pop("inventory_quantity")
-        level = await session.scalar(
-            select(InventoryLevel).where(InventoryLevel.variant_id == variant.id).with_for_update()
-        )
-        assert level is not None
-        if stocked < level.reserved_quantity:
-            raise invalid(
-                f"Invalid request: inventory_quantity: {stocked} is less than the "
-                f"{level.reserved_quantity} units already reserved"
+    uow: UnitOfWork, *, product_id: str, variant_id: str, changes: dict[str, Any]
+) -> Product:
+    """Change a variant's price, stock or flags; returns its product."""
+    async with uow:
+        session = uow.session
+        variant = await _variant(session, product_id, variant_id)
+        for name in (
+            "title",
+            "manage_inventory",
+            "allow_backorder",
+            "requires_shipping",
+            "prices",
+            "inventory_quantity",
+        ):
+            if name in changes and changes[name] is None:
+                raise invalid(f"Invalid request: {name}: must not be null")
+        if "sku" in changes:
+            await _check_sku(session, changes["sku"], except_id=variant.id)
+        if "prices" in changes:
+            new_prices = _prices(variant.id, changes.pop("prices"))
+            await session.execute(delete(Price).where(Price.variant_id == variant.id))
+            session.add_all(new_prices)
+        if "inventory_quantity" in changes:
+            stocked = changes.pop("inventory_quantity")
+            level = await session.scalar(
+                select(InventoryLevel)
+                .where(InventoryLevel.variant_id == variant.id)
+                .with_for_update()
             )
-        level.stocked_quantity = stocked
-    for name, value in changes.items():
-        setattr(variant, "metadata_" if name == "metadata" else name, value)
-    variant.updated_at = datetime.now(UTC)
-    await commit_unique(session, f"Variant with sku {variant.sku} already exists")
-    return variant
+            assert level is not None
+            if stocked < level.reserved_quantity:
+                raise invalid(
+                    f"Invalid request: inventory_quantity: {stocked} is less than the "
+                    f"{level.reserved_quantity} units already reserved"
+                )
+            level.stocked_quantity = stocked
+        for name, value in changes.items():
+            setattr(variant, "metadata_" if name == "metadata" else name, value)
+        variant.updated_at = datetime.now(UTC)
+        product = await _product(session, product_id)
+        await commit_unique(uow, f"Variant with sku {variant.sku} already exists")
+    return product
 
 
-async def delete_variant(session: AsyncSession, *, variant: ProductVariant) -> None:
-    variant.deleted_at = datetime.now(UTC)
-    await session.commit()
+async def delete_variant(uow: UnitOfWork, *, product_id: str, variant_id: str) -> None:
+    async with uow:
+        variant = await _variant(uow.session, product_id, variant_id)
+        variant.deleted_at = datetime.now(UTC)
+        await uow.commit()

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
@@ -64,6 +64,8 @@ _KIND_TYPES: dict[str, TypeEngine[Any]] = {
     "number": BigInteger(),
     "boolean": Boolean(),
 }
+
+M = TypeVar("M")  # a mapped class, for loaders that return its instances
 
 
 def _parse_datetime(name: str, raw: str) -> datetime:
@@ -567,13 +569,14 @@ async def run_retrieve(
 
 
 async def get_or_404(
-    session: AsyncSession, model: type[Any], entity: str, entity_id: str, *scope: Any
-) -> Any:
+    session: AsyncSession, model: type[M], entity: str, entity_id: str, *scope: Any
+) -> M:
     """Load a live (not soft-deleted) row in scope as the ORM instance a command changes, or
     raise the spec's not-found error."""
-    query = select(model).where(model.id == entity_id, *scope)
+    table: Any = model  # a mapped class: its ``id`` (and ``deleted_at``) are columns
+    query = select(model).where(table.id == entity_id, *scope)
     if hasattr(model, "deleted_at"):
-        query = query.where(model.deleted_at.is_(None))
+        query = query.where(table.deleted_at.is_(None))
     row = await session.scalar(query)
     if row is None:
         raise not_found(entity, entity_id)

@@ -1,4 +1,4 @@
-"""Region use cases: currency, tax and the payment providers a cart in the region may use."""
+"""Region commands: currency, tax and the payment providers a cart in the region may use."""
 
 from __future__ import annotations
 
@@ -8,14 +8,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.domain.payments import PP_SYSTEM_DEFAULT, PROVIDER_IDS
 from mercato.errors import invalid
+from mercato.query.listing import get_or_404
 from mercato.regions.models import Region
-
-KNOWN_PROVIDERS = ("pp_system_default", "pp_test")
+from mercato.unit_of_work import UnitOfWork
 
 
 def _check_providers(providers: list[str]) -> list[str]:
-    unknown = [p for p in providers if p not in KNOWN_PROVIDERS]
+    unknown = [p for p in providers if p not in PROVIDER_IDS]
     if unknown:
         raise invalid(f"Payment providers with ids {', '.join(unknown)} were not found")
     return list(dict.fromkeys(providers))
@@ -39,49 +40,52 @@ async def _check_countries(
 
 
 async def create_region(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     countries: list[str],
     payment_providers: list[str] | None,
     metadata: dict[str, Any] | None,
     **fields: Any,
 ) -> Region:
-    region = Region(
-        countries=await _check_countries(session, countries),
-        payment_providers=_check_providers(payment_providers or ["pp_system_default"]),
-        metadata_=metadata,
-        **fields,
-    )
-    session.add(region)
-    await session.commit()
-    return region
-
-
-async def update_region(
-    session: AsyncSession, *, region: Region, changes: dict[str, Any]
-) -> Region:
-    for name in (
-        "name",
-        "currency_code",
-        "tax_rate",
-        "tax_inclusive",
-        "countries",
-        "payment_providers",
-    ):
-        if name in changes and changes[name] is None:
-            raise invalid(f"Invalid request: {name}: must not be null")
-    if "countries" in changes:
-        changes["countries"] = await _check_countries(
-            session, changes["countries"], except_id=region.id
+    async with uow:
+        region = Region(
+            countries=await _check_countries(uow.session, countries),
+            payment_providers=_check_providers(payment_providers or [PP_SYSTEM_DEFAULT]),
+            metadata_=metadata,
+            **fields,
         )
-    if "payment_providers" in changes:
-        changes["payment_providers"] = _check_providers(changes["payment_providers"])
-    for name, value in changes.items():
-        setattr(region, "metadata_" if name == "metadata" else name, value)
-    await session.commit()
+        uow.session.add(region)
+        await uow.commit()
     return region
 
 
-async def delete_region(session: AsyncSession, *, region: Region) -> None:
-    region.deleted_at = datetime.now(UTC)
-    await session.commit()
+async def update_region(uow: UnitOfWork, *, region_id: str, changes: dict[str, Any]) -> Region:
+    async with uow:
+        region = await get_or_404(uow.session, Region, "Region", region_id)
+        for name in (
+            "name",
+            "currency_code",
+            "tax_rate",
+            "tax_inclusive",
+            "countries",
+            "payment_providers",
+        ):
+            if name in changes and changes[name] is None:
+                raise invalid(f"Invalid request: {name}: must not be null")
+        if "countries" in changes:
+            changes["countries"] = await _check_countries(
+                uow.session, changes["countries"], except_id=region.id
+            )
+        if "payment_providers" in changes:
+            changes["payment_providers"] = _check_providers(changes["payment_providers"])
+        for name, value in changes.items():
+            setattr(region, "metadata_" if name == "metadata" else name, value)
+        await uow.commit()
+    return region
+
+
+async def delete_region(uow: UnitOfWork, *, region_id: str) -> None:
+    async with uow:
+        region = await get_or_404(uow.session, Region, "Region", region_id)
+        region.deleted_at = datetime.now(UTC)
+        await uow.commit()

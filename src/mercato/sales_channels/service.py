@@ -1,4 +1,4 @@
-"""Sales channel use cases."""
+"""Sales channel commands, each one unit of work, and the check other features share."""
 
 from __future__ import annotations
 
@@ -10,32 +10,41 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.errors import invalid
+from mercato.query.listing import get_or_404
 from mercato.sales_channels.models import SalesChannel
+from mercato.unit_of_work import UnitOfWork
+
+ENTITY = "Sales channel"
 
 
 async def create_sales_channel(
-    session: AsyncSession, *, metadata: dict[str, Any] | None, **fields: Any
+    uow: UnitOfWork, *, metadata: dict[str, Any] | None, **fields: Any
 ) -> SalesChannel:
-    channel = SalesChannel(metadata_=metadata, **fields)
-    session.add(channel)
-    await session.commit()
+    async with uow:
+        channel = SalesChannel(metadata_=metadata, **fields)
+        uow.session.add(channel)
+        await uow.commit()
     return channel
 
 
 async def update_sales_channel(
-    session: AsyncSession, *, channel: SalesChannel, changes: dict[str, Any]
+    uow: UnitOfWork, *, channel_id: str, changes: dict[str, Any]
 ) -> SalesChannel:
-    for name, value in changes.items():
-        if name in ("name", "is_disabled") and value is None:
-            raise invalid(f"Invalid request: {name}: must not be null")
-        setattr(channel, "metadata_" if name == "metadata" else name, value)
-    await session.commit()
+    async with uow:
+        channel = await get_or_404(uow.session, SalesChannel, ENTITY, channel_id)
+        for name, value in changes.items():
+            if name in ("name", "is_disabled") and value is None:
+                raise invalid(f"Invalid request: {name}: must not be null")
+            setattr(channel, "metadata_" if name == "metadata" else name, value)
+        await uow.commit()
     return channel
 
 
-async def delete_sales_channel(session: AsyncSession, *, channel: SalesChannel) -> None:
-    channel.deleted_at = datetime.now(UTC)
-    await session.commit()
+async def delete_sales_channel(uow: UnitOfWork, *, channel_id: str) -> None:
+    async with uow:
+        channel = await get_or_404(uow.session, SalesChannel, ENTITY, channel_id)
+        channel.deleted_at = datetime.now(UTC)
+        await uow.commit()
 
 
 async def require_channels(session: AsyncSession, ids: Iterable[str]) -> list[str]:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final, Literal, get_args
 
 from sqlalchemy import ForeignKey, Index, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mercato.db.base import Base, SoftDelete, Timestamps, id_column, metadata_column
+from mercato.db.base import Base, SoftDelete, Timestamps, id_column, metadata_column, one_of
+
+SellerStatus = Literal["active", "suspended"]
+SELLER_STATUSES: Final[tuple[SellerStatus, ...]] = get_args(SellerStatus)
 
 
 class Seller(Timestamps, SoftDelete, Base):
@@ -14,6 +17,7 @@ class Seller(Timestamps, SoftDelete, Base):
         Index(
             "uq_seller_handle", "handle", unique=True, postgresql_where=text("deleted_at IS NULL")
         ),
+        one_of("status", SELLER_STATUSES),
     )
     id: Mapped[str] = id_column("sel")
     name: Mapped[str]

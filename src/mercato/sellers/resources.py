@@ -2,7 +2,7 @@ from mercato.query.fields import FieldRules, Relation, Resource
 from mercato.query.listing import Filter, ListSpec, ilike_any
 from mercato.query.loaders import belongs_to, has_many
 from mercato.query.values import attr, timestamp
-from mercato.sellers.models import Seller, SellerMember, StockLocation
+from mercato.sellers.models import SELLER_STATUSES, Seller, SellerMember, StockLocation
 
 MEMBER = Resource(
     name="member",
@@ -77,7 +77,7 @@ SELLER_LIST = ListSpec(
     filters={
         "id": Filter(Seller.id),
         "handle": Filter(Seller.handle),
-        "status": Filter(Seller.status, choices=frozenset({"active", "suspended"})),
+        "status": Filter(Seller.status, choices=frozenset(SELLER_STATUSES)),
         "created_at": Filter(Seller.created_at, "datetime"),
         "updated_at": Filter(Seller.updated_at, "datetime"),
     },

@@ -1,5 +1,3 @@
-from typing import Literal
-
 from mercato.http.schemas import (
     Body,
     Email,
@@ -10,8 +8,7 @@ from mercato.http.schemas import (
     Password,
     Url,
 )
-
-SellerStatus = Literal["active", "suspended"]
+from mercato.sellers.models import SellerStatus
 
 
 class CreateSeller(Body):

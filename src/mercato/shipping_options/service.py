@@ -1,4 +1,4 @@
-"""Shipping option use cases: flat rates owned by a seller, priced in a region's currency."""
+"""Shipping option commands: flat rates owned by a seller, priced in a region's currency."""
 
 from __future__ import annotations
 
@@ -6,17 +6,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from mercato.domain.money import field_minor
 from mercato.errors import invalid
+from mercato.query.listing import get_or_404
 from mercato.regions.models import Region
 from mercato.sellers.models import Seller
 from mercato.shipping_options.models import ShippingOption
+from mercato.unit_of_work import UnitOfWork
+
+ENTITY = "Shipping option"
 
 
 async def create_shipping_option(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     name: str,
     seller_id: str,
@@ -28,6 +30,33 @@ async def create_shipping_option(
 ) -> ShippingOption:
     """``currency_code`` defaults to the region's; without a region it is required (the option
     then serves every region of that currency)."""
+    async with uow:
+        option = await _new_option(
+            uow,
+            name=name,
+            seller_id=seller_id,
+            region_id=region_id,
+            currency_code=currency_code,
+            amount=amount,
+            data=data,
+            metadata=metadata,
+        )
+        await uow.commit()
+    return option
+
+
+async def _new_option(
+    uow: UnitOfWork,
+    *,
+    name: str,
+    seller_id: str,
+    region_id: str | None,
+    currency_code: str | None,
+    amount: Decimal,
+    data: dict[str, Any] | None,
+    metadata: dict[str, Any] | None,
+) -> ShippingOption:
+    session = uow.session
     seller = await session.get(Seller, seller_id)
     if seller is None or seller.deleted_at is not None:
         raise invalid(f"Seller with id {seller_id} was not found")
@@ -52,24 +81,27 @@ async def create_shipping_option(
         metadata_=metadata,
     )
     session.add(option)
-    await session.commit()
     return option
 
 
 async def update_shipping_option(
-    session: AsyncSession, *, option: ShippingOption, changes: dict[str, Any]
+    uow: UnitOfWork, *, option_id: str, changes: dict[str, Any]
 ) -> ShippingOption:
-    for name in ("name", "amount"):
-        if name in changes and changes[name] is None:
-            raise invalid(f"Invalid request: {name}: must not be null")
-    if "amount" in changes:
-        changes["amount"] = field_minor("amount", changes["amount"], option.currency_code)
-    for name, value in changes.items():
-        setattr(option, "metadata_" if name == "metadata" else name, value)
-    await session.commit()
+    async with uow:
+        option = await get_or_404(uow.session, ShippingOption, ENTITY, option_id)
+        for name in ("name", "amount"):
+            if name in changes and changes[name] is None:
+                raise invalid(f"Invalid request: {name}: must not be null")
+        if "amount" in changes:
+            changes["amount"] = field_minor("amount", changes["amount"], option.currency_code)
+        for name, value in changes.items():
+            setattr(option, "metadata_" if name == "metadata" else name, value)
+        await uow.commit()
     return option
 
 
-async def delete_shipping_option(session: AsyncSession, *, option: ShippingOption) -> None:
-    option.deleted_at = datetime.now(UTC)
-    await session.commit()
+async def delete_shipping_option(uow: UnitOfWork, *, option_id: str) -> None:
+    async with uow:
+        option = await get_or_404(uow.session, ShippingOption, ENTITY, option_id)
+        option.deleted_at = datetime.now(UTC)
+        await uow.commit()

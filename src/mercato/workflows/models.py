@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, Index, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mercato.db.base import Base, id_column
+from mercato.db.base import Base, id_column, one_of
 
 RUNNING = "running"
 SUCCEEDED = "succeeded"
@@ -38,6 +38,7 @@ class WorkflowRun(Base):
             "updated_at",
             postgresql_where=text("status = 'running'"),
         ),
+        one_of("status", RUN_STATUSES),
     )
 
     id: Mapped[str] = id_column("wfrun")
