@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-
-from mercato.api.deps import OptionalCustomer, Query, Session, Store
+from mercato.api.deps import OptionalCustomer, Providers, Query, Session, Store, UoW
 from mercato.api.openapi import envelope, operation
 from mercato.carts.resources import CART, CART_FIELDS, cart_tree, render_cart
 from mercato.checkout.service import complete_cart
@@ -41,13 +39,15 @@ _COMPLETION = operation(
             ),
         ]
     },
+    errors=(409,),  # a completion of the cart still in flight for too long
 )
 
 
 @router.post("/{cart_id}/complete", operation_id="StoreCompleteCart", openapi_extra=_COMPLETION)
 async def complete(
     cart_id: str,
-    request: Request,
+    uow: UoW,
+    providers: Providers,
     session: Session,
     ctx: Store,
     customer: OptionalCustomer,
@@ -56,18 +56,20 @@ async def complete(
     """Split the cart into one order per seller inside an order group (idempotent).
 
     Payment declined or needing more action: 200 ``{"type": "cart", "cart", "error"}`` and
-    nothing is created. ``fields`` selects the cart of that answer.
+    nothing is created. ``fields`` selects the cart of that answer. A completion of the same cart
+    already in flight is waited for and its outcome returned (409 if it does not end in time).
     """
     cart_tree(params)  # a bad query is refused before anything is written
     customer_id = customer.id if customer else None
-    # The completion runs in sessions of its own and holds two connections at once (its
-    # transaction and the provider journal's): the request's gives its connection back meanwhile.
+    # The completion runs in transactions of its own (and the provider journal in another):
+    # the request's session gives its connection back meanwhile.
     await session.rollback()
     outcome = await complete_cart(
-        sessionmaker=request.app.state.sessionmaker,
+        uow,
         cart_id=cart_id,
         sales_channel_ids=ctx.sales_channel_ids,
         customer_id=customer_id,
+        providers=providers,
     )
     if outcome.order_group_id is None:
         assert outcome.payment_failure is not None

@@ -4,7 +4,8 @@ Every mutation follows the same shape, so concurrent requests and the completion
 cart and the payment collection can never drift from the cart total:
 
 1. :func:`lock_cart` — ``SELECT … FOR UPDATE`` on the cart row (the completion takes the same
-   lock), 404 for an unknown cart or a customer's cart without that customer's token;
+   lock), 404 for an unknown cart or a customer's cart without that customer's token, 409 while
+   a completion of the cart is in flight (:func:`ensure_not_completing`);
 2. :func:`ensure_mutable` — a completed cart refuses every change;
 3. validate and write;
 4. :func:`_finish` — touch ``updated_at``, :func:`sync_payment_collection` (new amount, sessions
@@ -31,7 +32,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, and_, bindparam, cast, delete, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
@@ -54,6 +66,7 @@ from mercato.sales_channels.models import SalesChannel
 from mercato.sellers.models import Seller
 from mercato.shipping_options.models import ShippingOption
 from mercato.unit_of_work import UnitOfWork
+from mercato.workflows.models import RUNNING, WorkflowRun
 
 INSUFFICIENT_INVENTORY = "insufficient_inventory"
 
@@ -97,7 +110,33 @@ async def find_cart(
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
     cart = await session.scalar(query)
-    return cart if cart is not None and can_access(cart, customer) else None
+    if cart is None or not can_access(cart, customer):
+        return None
+    if for_update:
+        await ensure_not_completing(session, cart)
+    return cart
+
+
+# A completion in flight (``checkout.service``): its run is ``running`` with the cart as subject.
+# The status is in the SQL so the partial index on running runs serves it.
+_COMPLETING = FixedQuery(
+    select(WorkflowRun.id)
+    .where(
+        WorkflowRun.subject_id == bindparam("cart_id"),
+        WorkflowRun.status == literal_column(f"'{RUNNING}'"),
+    )
+    .limit(1)
+)
+
+
+async def ensure_not_completing(session: AsyncSession, cart: Cart) -> None:
+    """409 while the cart is being completed: its contents are becoming orders. Run after the
+    cart's row lock is held (a new statement, so it sees a completion committed meanwhile)."""
+    if await _COMPLETING.records(session, cart_id=cart.id):
+        raise MercatoError(
+            "conflict",
+            f"Cart {cart.id} is being completed; try again when its completion has finished",
+        )
 
 
 async def get_cart(

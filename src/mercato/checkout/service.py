@@ -1,52 +1,62 @@
-"""Completing a cart: one order per seller inside one order group, all or nothing.
+"""Completing a cart: one order per seller inside one order group, as a workflow of three steps.
 
-The process, in one database transaction:
+The payment provider is an external system that may take a second to answer: it is called with
+no transaction open and no row locked, between two short transactions.
 
-1. lock the cart row (``FOR UPDATE``) — concurrent completions of one cart queue here;
-2. if the cart already has a group, return it (idempotent; nothing is written, no event);
-3. check every precondition (items, email, one shipping method per seller, payment, active
-   sellers) before anything is written;
-4. reserve stock with conditional updates, rows visited in a fixed (location, variant) order so
-   concurrent checkouts cannot deadlock and can never oversell;
-5. authorize the payment once (idempotency key = the payment session);
-6. write orders, lines, shipping methods, payment links, the group, reservations, the
-   seller↔customer links, ``cart.completed_at`` and the outbox events; commit.
+1. **Reserve** (one transaction): lock the cart row (``FOR UPDATE``; concurrent completions and
+   cart commands queue here); if the cart already has a group, return it (idempotent, nothing is
+   written); if a completion of it is in flight, wait for that one; check every precondition
+   (items, email, one shipping method per seller, payment, active sellers) before anything is
+   written; reserve stock with conditional updates, rows visited in a fixed (location, variant)
+   order so concurrent checkouts cannot deadlock and never oversell; record the run
+   (``workflow_run`` ``checkout.complete``, key = the cart: what was reserved, the payment session
+   and the provider's idempotency keys) and commit — every lock is released.
+2. **Authorize** at the provider, outside any transaction, with the idempotency key derived from
+   the payment session (a replay answers as the first call did).
+3. **Place** (a new transaction): lock the cart again, claim the run, build the orders from the
+   split (``domain.split``) and the group with :meth:`OrderGroup.place` (statuses, totals,
+   shares), write it through :meth:`OrderGroupRepository.add`, turn the run's reserved stock into
+   the new lines' reservations, set ``cart.completed_at``, mark the run succeeded and commit; the
+   unit of work writes ``order.placed`` × n and ``order_group.created`` in that transaction and
+   dispatches them after the commit.
 
-A failure after step 5 cancels (voids) the authorization before the error leaves; events are
-dispatched only after the commit.
+Compensation, when a later step fails: the provider declines (or wants more) → the attempt is
+cancelled at the provider, the reservations are released and the shopper gets the payment error
+(the cart stays completable with a new session); a failure after the authorization → the
+authorization is voided (``cancel`` with its own key), the reservations released, the error
+raised. While a run is in flight, cart commands answer 409 (the cart's contents are becoming
+orders). A run interrupted between steps (the process died) is found by the recovery sweep
+(``workflows.runs.sweep``) and handed to :func:`recover`: it replays the authorization with the
+same key and places the group, or, when that cannot succeed, compensates.
+
+A cart with nothing to pay skips the provider: it is placed in the first transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     DateTime,
     Integer,
     String,
     bindparam,
     func,
+    literal_column,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
-from mercato.db.base import new_id
+from mercato.domain import order_group as dom
 from mercato.domain.split import SellerOrderDraft, split_cart
-from mercato.domain.statuses import (
-    GroupMember,
-    OrderPaymentFacts,
-    group_statuses,
-    order_payment_status,
-)
 from mercato.domain.totals import (
     DocumentTotals,
     compute_document_totals,
@@ -54,29 +64,50 @@ from mercato.domain.totals import (
     shipping_method_totals,
 )
 from mercato.errors import MercatoError, invalid, not_allowed, not_found
-from mercato.events.service import dispatch, emit_all
-from mercato.orders.models import (
-    Order,
-    OrderGroup,
-    OrderGroupOrder,
-    OrderLineItem,
-    OrderPaymentCollection,
-    OrderShippingMethod,
-    OrderTransaction,
-    ReservationItem,
-    SellerCustomer,
+from mercato.orders.models import OrderGroup
+from mercato.orders.repository import OrderGroupRepository
+from mercato.payments.models import PaymentCollection, PaymentSession
+from mercato.payments.providers import (
+    PaymentProviderPort,
+    ProviderFactory,
+    ProviderResult,
+    get_provider,
 )
-from mercato.payments.models import Capture, Payment, PaymentCollection, PaymentSession
-from mercato.payments.providers import PaymentProvider, get_provider
 from mercato.products.models import InventoryLevel, ProductVariant
 from mercato.query.driver import FixedInsert, FixedQuery, driver_connection, keys_param, rows_of
 from mercato.regions.models import Region
 from mercato.sellers.models import Seller, StockLocation
+from mercato.unit_of_work import UnitOfWork
+from mercato.workflows import runs
+from mercato.workflows.models import RUNNING, WorkflowRun
+
+log = logging.getLogger("mercato.checkout")
+
+COMPLETION = "checkout.complete"
+"""The workflow's name in ``workflow_run``; its key is :func:`run_key` of the cart."""
+RESERVED = "reserved"  # step 1 committed: stock reserved, the authorization may have happened
+COMPENSATING = "compensating"  # a compensation claimed the run; the void may have happened
+
+WAIT_FOR_RUN = 30.0
+"""Seconds a second completion of a cart waits for the one in flight before answering 409."""
 
 PAYMENT_FAILURES = {
     "declined": ("payment_authorization_error", "Payment authorization failed"),
     "requires_more": ("payment_requires_more_error", "More information is required for payment"),
 }
+
+
+def run_key(cart_id: str) -> str:
+    """One live (or succeeded) completion run per cart; a compensated run gives its key up so the
+    shopper can try again."""
+    return f"{COMPLETION}:{cart_id}"
+
+
+def being_completed(cart_id: str) -> MercatoError:
+    return MercatoError(
+        "conflict",
+        f"Cart {cart_id} is being completed; try again when its completion has finished",
+    )
 
 
 @dataclass(frozen=True)
@@ -92,61 +123,6 @@ class CompletionOutcome:
     cart_id: str
     order_group_id: str | None = None
     payment_failure: PaymentFailure | None = None
-
-
-class _PaymentNotAuthorized(Exception):
-    def __init__(self, failure: PaymentFailure, authorization: _Authorization) -> None:
-        self.failure = failure
-        self.authorization = authorization
-
-
-@dataclass
-class _Authorization:
-    provider: PaymentProvider
-    key: str
-    amount: int
-    session_id: str
-    captured: bool = False
-
-
-async def complete_cart(
-    *,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    cart_id: str,
-    sales_channel_ids: tuple[str, ...],
-    customer_id: str | None,
-) -> CompletionOutcome:
-    authorization: _Authorization | None = None
-    try:
-        async with sessionmaker() as session, session.begin():
-            carts = await _CART_FOR_UPDATE.rows(session, cart_id=cart_id)
-            cart = carts[0] if carts else None
-            if cart is None or not _may_access(cart, sales_channel_ids, customer_id):
-                raise not_found("Cart", cart_id)
-            existing = await _GROUP_OF_CART.records(session, cart_id=cart.id)
-            if existing:
-                return CompletionOutcome(cart_id, order_group_id=existing[0][0])
-            plan = await _prepare(session, cart)
-            await _reserve_stock(session, plan)
-            authorization = await _authorize(session, sessionmaker, plan)
-            group_id, event_ids = await _place_orders(session, plan, authorization)
-        await dispatch(sessionmaker, event_ids)
-        return CompletionOutcome(cart_id, order_group_id=group_id)
-    except _PaymentNotAuthorized as failed:
-        await _void(sessionmaker, failed.authorization)
-        return CompletionOutcome(cart_id, payment_failure=failed.failure)
-    except BaseException:
-        if authorization is not None:
-            await _void(sessionmaker, authorization)
-        raise
-
-
-def _may_access(cart: Any, sales_channel_ids: tuple[str, ...], customer_id: str | None) -> bool:
-    """A cart is reachable through its own sales channel; a customer's cart only with that
-    customer's token (``carts.service.can_access``)."""
-    if cart.sales_channel_id not in sales_channel_ids:
-        return False
-    return cart.customer_id is None or cart.customer_id == customer_id
 
 
 @dataclass
@@ -165,13 +141,320 @@ class _Plan:
     locations: dict[str, str]  # seller → stock location
 
 
+@dataclass(frozen=True)
+class Started:
+    """Step 1 committed: the run, and the plan it was built from (``None`` at recovery, where
+    the plan is read again under the cart lock)."""
+
+    run_id: str
+    cart_id: str
+    state: dict[str, Any]
+    plan: _Plan | None = None
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    run_id: str
+
+
+# --------------------------------------------------------------------------- the workflow
+
+
+async def complete_cart(
+    uow: UnitOfWork,
+    *,
+    cart_id: str,
+    sales_channel_ids: tuple[str, ...],
+    customer_id: str | None,
+    providers: ProviderFactory,
+) -> CompletionOutcome:
+    """Complete the cart (idempotent): reserve, authorize, place — see the module docstring."""
+    step = uow
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_FOR_RUN
+    while True:
+        begun = await start(
+            step,
+            cart_id=cart_id,
+            sales_channel_ids=sales_channel_ids,
+            customer_id=customer_id,
+            providers=providers,
+        )
+        if not isinstance(begun, _InFlight):
+            break
+        # Another request is completing this cart: its outcome is this request's too.
+        await _wait_for(uow.fresh(), begun.run_id, cart_id, deadline)
+        step = uow.fresh()
+    if isinstance(begun, CompletionOutcome):
+        return begun
+    provider = providers(begun.state["provider_id"])
+    try:
+        result = await authorize(provider, begun.state)
+    except Exception:
+        await compensate(uow.fresh(), provider, begun)
+        raise
+    if result.status in PAYMENT_FAILURES:
+        await compensate(uow.fresh(), provider, begun)
+        return CompletionOutcome(
+            cart_id, payment_failure=PaymentFailure(*PAYMENT_FAILURES[result.status])
+        )
+    try:
+        return await place(uow.fresh(), begun, captured=result.status == "captured")
+    except Exception:
+        await compensate(uow.fresh(), provider, begun)
+        raise
+
+
+async def start(
+    uow: UnitOfWork,
+    *,
+    cart_id: str,
+    sales_channel_ids: tuple[str, ...],
+    customer_id: str | None,
+    providers: ProviderFactory,
+) -> Started | CompletionOutcome | _InFlight:
+    """Step 1: lock, check, reserve, record the run and commit.
+
+    Returns the existing group's outcome (already completed), the run in flight (another
+    completion of the cart), the placed group (nothing to pay) or the started run."""
+    async with uow:
+        session = uow.session
+        carts = await _CART_FOR_UPDATE.rows(session, cart_id=cart_id)
+        cart = carts[0] if carts else None
+        if cart is None or not _may_access(cart, sales_channel_ids, customer_id):
+            raise not_found("Cart", cart_id)
+        group_id, run_id = (await _GROUP_OR_RUN.records(session, cart_id=cart.id))[0]
+        if group_id is not None:
+            return CompletionOutcome(cart.id, order_group_id=group_id)
+        if run_id is not None:
+            return _InFlight(run_id)
+        plan = await _prepare(session, cart)
+        reserved = await _reserve_stock(session, plan)
+        payment_session = plan.payment_session
+        if payment_session is None:
+            await _CART_COMPLETED.records(session, cart_id=cart.id, completed_at=uow.now())
+            group_id = await _place_orders(uow, plan, reserved, None, captured=False)
+            await uow.commit()
+            return CompletionOutcome(cart.id, order_group_id=group_id)
+        # A provider no longer available: 400 before anything is written.
+        providers(payment_session.provider_id)
+        key = f"{cart.id}:{payment_session.id}:authorize"
+        state = {
+            "reserved": [
+                [location, variant, quantity] for (location, variant), quantity in reserved.items()
+            ],
+            "payment_session_id": payment_session.id,
+            "provider_id": payment_session.provider_id,
+            "amount": plan.cart_total,
+            "currency_code": cart.currency_code,
+            "data": payment_session.data,
+            "authorize_key": key,
+            "cancel_key": key.replace(":authorize", ":cancel"),
+        }
+        now = uow.now()
+        run_id = uow.ids("wfrun")
+        await _RUN.run(
+            session,
+            [
+                {
+                    "id": run_id,
+                    "name": COMPLETION,
+                    "key": run_key(cart.id),
+                    "subject_id": cart.id,
+                    "status": RUNNING,
+                    "step": RESERVED,
+                    "state": state,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+        )
+        await uow.commit()
+    return Started(run_id, cart.id, state, plan)
+
+
+async def authorize(provider: PaymentProviderPort, state: dict[str, Any]) -> ProviderResult:
+    """Step 2: the authorization, outside any transaction; a replay (recovery) reuses the key."""
+    return await provider.authorize(
+        amount=state["amount"],
+        currency_code=state["currency_code"],
+        data=state["data"],
+        idempotency_key=state["authorize_key"],
+    )
+
+
+async def place(uow: UnitOfWork, started: Started, *, captured: bool) -> CompletionOutcome:
+    """Step 3: lock the cart again, claim the run and write the group; one transaction."""
+    state = started.state
+    async with uow:
+        session = uow.session
+        plan = started.plan
+        if plan is None:  # recovery: read the cart again (its commands were refused meanwhile)
+            plan = await _replan(session, started)
+        now = uow.now()
+        if not await _CART_COMPLETED.records(session, cart_id=started.cart_id, completed_at=now):
+            return await _settled_elsewhere(session, started.cart_id)
+        if not await _CLAIM.records(
+            session,
+            run_id=started.run_id,
+            step=RESERVED,
+            next_step="done",
+            status="succeeded",
+            now=now,
+        ):
+            return await _settled_elsewhere(session, started.cart_id)
+        await _SESSION_AUTHORIZED.records(session, session_id=state["payment_session_id"])
+        group_id = await _place_orders(uow, plan, _reserved(state), state, captured=captured)
+        await uow.commit()
+    return CompletionOutcome(started.cart_id, order_group_id=group_id)
+
+
+async def compensate(uow: UnitOfWork, provider: PaymentProviderPort, started: Started) -> bool:
+    """Undo steps 1–2: void the authorization (a ``cancel`` with its own key: whatever the
+    provider did for the attempt is released), retire the session (a retry needs a new one),
+    release the reservations and mark the run compensated, freeing its key.
+
+    The run is claimed first (step ``compensating``, committed) so a concurrent
+    :func:`place` of the same run cannot succeed after the void; ``False`` when the run had
+    already been settled elsewhere. Idempotent: an interrupted compensation is resumed by the
+    recovery sweep, and the cancel replays with the same key."""
+    state = started.state
+    now = uow.now()
+    async with uow:
+        claimed = await _CLAIM.records(
+            uow.session,
+            run_id=started.run_id,
+            step=RESERVED,
+            next_step=COMPENSATING,
+            status=RUNNING,
+            now=now,
+        )
+        if not claimed and not await _IS_COMPENSATING.records(uow.session, run_id=started.run_id):
+            return False
+        await uow.commit()
+    await provider.cancel(amount=state["amount"], idempotency_key=state["cancel_key"])
+    async with uow.fresh() as release:
+        session = release.session
+        if not await _FINISH_COMPENSATION.records(
+            session,
+            run_id=started.run_id,
+            key=f"{run_key(started.cart_id)}:{started.run_id}",
+            now=release.now(),
+        ):
+            return False
+        driver = await driver_connection(session)
+        for location_id, variant_id, quantity in sorted(state["reserved"]):
+            await _RELEASE.records(
+                session,
+                connection=driver,
+                location_id=location_id,
+                variant_id=variant_id,
+                quantity=quantity,
+            )
+        await _SESSION_CANCELED.records(session, session_id=state["payment_session_id"])
+        await release.commit()
+    return True
+
+
+async def recover(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    run: WorkflowRun,
+    *,
+    providers: ProviderFactory | None = None,
+) -> None:
+    """Finish or compensate a run the sweep found interrupted.
+
+    A run that reserved: the authorization is replayed with the same key (the provider answers
+    as it did, or acts now if the first call never reached it); authorized → the group is
+    placed, exactly once; declined, unreachable, or the cart can no longer be placed (a seller
+    suspended meanwhile, ...) → compensated. A compensation that was interrupted is resumed."""
+    factory = providers or (lambda provider_id: get_provider(provider_id, sessionmaker))
+    uow = UnitOfWork(sessionmaker)
+    started = Started(run.id, run.subject_id, dict(run.state))
+    provider = factory(started.state["provider_id"])
+    if run.step == RESERVED:
+        try:
+            result = await authorize(provider, started.state)
+            if result.status not in PAYMENT_FAILURES:
+                outcome = await place(uow.fresh(), started, captured=result.status == "captured")
+                log.info("recovered checkout run %s: %s", run.id, outcome)
+                return
+        except Exception:
+            log.exception("checkout run %s cannot be finished; compensating", run.id)
+    await compensate(uow.fresh(), provider, started)
+
+
+def recoverer(providers: ProviderFactory | None = None) -> runs.Recoverer:
+    """The sweep's recoverer for completions (``providers`` replaces the real ones in tests)."""
+
+    async def recover_run(sessionmaker: async_sessionmaker[AsyncSession], run: WorkflowRun) -> None:
+        await recover(sessionmaker, run, providers=providers)
+
+    return recover_run
+
+
+runs.register_recoverer(COMPLETION, recoverer())
+
+
+async def _wait_for(uow: UnitOfWork, run_id: str, cart_id: str, deadline: float) -> None:
+    """Poll the run until it is no longer running (no lock is held meanwhile); 409 at the
+    deadline (a run interrupted by a crash is left to the recovery sweep)."""
+    loop = asyncio.get_running_loop()
+    pause = 0.01
+    while True:
+        async with uow.fresh() as poll:
+            status = await poll.session.scalar(
+                select(WorkflowRun.status).where(WorkflowRun.id == run_id)
+            )
+        if status != RUNNING:
+            return
+        if loop.time() + pause > deadline:
+            raise being_completed(cart_id)
+        await asyncio.sleep(pause)
+        pause = min(pause * 1.5, 0.2)
+
+
+async def _settled_elsewhere(session: AsyncSession, cart_id: str) -> CompletionOutcome:
+    """The run was settled by someone else (the recovery sweep) while this one was calling the
+    provider: its group if it placed one, else 409 (it was compensated: start again)."""
+    group_id = (await _GROUP_OR_RUN.records(session, cart_id=cart_id))[0][0]
+    if group_id is None:
+        raise being_completed(cart_id)
+    return CompletionOutcome(cart_id, order_group_id=group_id)
+
+
+def _may_access(cart: Any, sales_channel_ids: tuple[str, ...], customer_id: str | None) -> bool:
+    """A cart is reachable through its own sales channel; a customer's cart only with that
+    customer's token (``carts.service.can_access``)."""
+    if cart.sales_channel_id not in sales_channel_ids:
+        return False
+    return cart.customer_id is None or cart.customer_id == customer_id
+
+
 # What completion reads, as plain rows through the driver (the session's connection and
 # transaction): compiled once, no ORM state to build. The cart and its payment collection are
 # locked; what completion changes in them it changes with driver statements too.
 _CART_FOR_UPDATE = FixedQuery(
     rows_of(Cart).where(Cart.id == bindparam("cart_id", type_=String)).with_for_update()
 )
-_GROUP_OF_CART = FixedQuery(select(OrderGroup.id).where(OrderGroup.cart_id == bindparam("cart_id")))
+# The cart's group, and its run in flight: two answers, one round trip. The status is written
+# in the SQL so the partial index on running runs serves it.
+_GROUP_OR_RUN = FixedQuery(
+    select(
+        select(OrderGroup.id)
+        .where(OrderGroup.cart_id == bindparam("cart_id", type_=String))
+        .scalar_subquery()
+        .label("group_id"),
+        select(WorkflowRun.id)
+        .where(
+            WorkflowRun.subject_id == bindparam("cart_id", type_=String),
+            WorkflowRun.status == literal_column(f"'{RUNNING}'"),
+        )
+        .limit(1)
+        .scalar_subquery()
+        .label("run_id"),
+    )
+)
 _COLLECTION_FOR_UPDATE = FixedQuery(
     rows_of(PaymentCollection)
     .where(PaymentCollection.cart_id == bindparam("cart_id"))
@@ -270,6 +553,19 @@ async def _prepare(session: AsyncSession, cart: Any) -> _Plan:
     )
 
 
+async def _replan(session: AsyncSession, started: Started) -> _Plan:
+    """At recovery: lock the cart and check it again; it must still be what the run reserved
+    for and would pay with (else the run is compensated)."""
+    (cart,) = await _CART_FOR_UPDATE.rows(session, cart_id=started.cart_id)
+    plan = await _prepare(session, cart)
+    state = started.state
+    if plan.payment_session is None or plan.payment_session.id != state["payment_session_id"]:
+        raise invalid(f"Cart {cart.id} no longer pays with the session its completion authorized")
+    if plan.cart_total != state["amount"]:
+        raise invalid(f"Cart {cart.id} no longer has the total its completion authorized")
+    return plan
+
+
 def _insufficient(variant_id: str) -> MercatoError:
     return not_allowed(
         f"Variant {variant_id} does not have the required inventory", code="insufficient_inventory"
@@ -294,10 +590,23 @@ _RESERVE = FixedQuery(
     )
     .returning(InventoryLevel.id)
 )
+# Compensation: what a run reserved is given back.
+_RELEASE = FixedQuery(
+    update(InventoryLevel)
+    .where(
+        InventoryLevel.location_id == bindparam("location_id"),
+        InventoryLevel.variant_id == bindparam("variant_id"),
+    )
+    .values(
+        reserved_quantity=InventoryLevel.reserved_quantity - bindparam("quantity", type_=Integer),
+        updated_at=func.now(),
+    )
+)
 
 
-async def _reserve_stock(session: AsyncSession, plan: _Plan) -> None:
-    """Conditional increments of ``reserved_quantity``, one per (location, variant), sorted."""
+async def _reserve_stock(session: AsyncSession, plan: _Plan) -> dict[tuple[str, str], int]:
+    """Conditional increments of ``reserved_quantity``, one per (location, variant), sorted;
+    returns what was reserved, in that order."""
     wanted: dict[tuple[str, str], int] = defaultdict(int)
     backorder: dict[str, bool] = {}
     for line in plan.lines:
@@ -306,8 +615,9 @@ async def _reserve_stock(session: AsyncSession, plan: _Plan) -> None:
             wanted[(plan.locations[line.seller_id], variant.id)] += line.quantity
             backorder[variant.id] = variant.allow_backorder
     driver = await driver_connection(session)
-    for (location_id, variant_id), quantity in sorted(wanted.items()):
-        reserved = await _RESERVE.records(
+    reserved = dict(sorted(wanted.items()))
+    for (location_id, variant_id), quantity in reserved.items():
+        done = await _RESERVE.records(
             session,
             connection=driver,
             location_id=location_id,
@@ -315,123 +625,13 @@ async def _reserve_stock(session: AsyncSession, plan: _Plan) -> None:
             quantity=quantity,
             backorder=backorder[variant_id],
         )
-        if not reserved:
+        if not done:
             raise _insufficient(variant_id)
+    return reserved
 
 
-async def _authorize(
-    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], plan: _Plan
-) -> _Authorization | None:
-    if plan.payment_session is None:
-        return None
-    payment_session = plan.payment_session
-    provider = get_provider(payment_session.provider_id, sessionmaker)
-    key = f"{plan.cart.id}:{payment_session.id}:authorize"
-    result = await provider.authorize(
-        amount=plan.cart_total,
-        currency_code=plan.cart.currency_code,
-        data=payment_session.data,
-        idempotency_key=key,
-    )
-    authorization = _Authorization(provider, key, plan.cart_total, payment_session.id)
-    if result.status in PAYMENT_FAILURES:
-        # Leave nothing dangling: a "requires more" authorization may hold funds.
-        raise _PaymentNotAuthorized(PaymentFailure(*PAYMENT_FAILURES[result.status]), authorization)
-    await _SESSION_AUTHORIZED.records(session, session_id=payment_session.id)
-    authorization.captured = result.status == "captured"
-    return authorization
-
-
-async def _void(
-    sessionmaker: async_sessionmaker[AsyncSession], authorization: _Authorization
-) -> None:
-    """Compensation: cancel the authorization and retire its session (a retry needs a new one)."""
-    await authorization.provider.cancel(
-        amount=authorization.amount,
-        idempotency_key=authorization.key.replace(":authorize", ":cancel"),
-    )
-    async with sessionmaker() as session, session.begin():
-        await session.execute(
-            update(PaymentSession)
-            .where(PaymentSession.id == authorization.session_id)
-            .values(status="canceled")
-        )
-
-
-def _order_rows(
-    plan: _Plan, draft: SellerOrderDraft, totals: DocumentTotals, now: datetime
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-    """One seller's order, its lines and its shipping methods, as rows to insert."""
-    cart, rate = plan.cart, plan.region.tax_rate
-    order = {
-        "id": new_id("order"),
-        "status": "pending",
-        "fulfillment_status": "not_fulfilled",
-        "seller_id": draft.seller_id,
-        "customer_id": cart.customer_id,
-        "email": cart.email,
-        "region_id": cart.region_id,
-        "sales_channel_id": cart.sales_channel_id,
-        "currency_code": cart.currency_code,
-        "cart_id": cart.id,
-        "shipping_address": cart.shipping_address,
-        "billing_address": cart.billing_address,
-        "created_at": now,
-        "updated_at": now,
-        **{k: v for k, v in totals.as_dict().items() if k != "original_total"},
-    }
-    lines = []
-    for line in draft.lines:
-        line_totals = item_line_totals(line, rate)
-        lines.append(
-            {
-                "id": new_id("ordli"),
-                "order_id": order["id"],
-                "cart_line_item_id": line.id,
-                "variant_id": line.variant_id,
-                "product_id": line.product_id,
-                "title": line.title,
-                "subtitle": line.subtitle,
-                "thumbnail": line.thumbnail,
-                "product_title": line.product_title,
-                "product_handle": line.product_handle,
-                "variant_title": line.variant_title,
-                "variant_sku": line.variant_sku,
-                "currency_code": cart.currency_code,
-                "quantity": line.quantity,
-                "unit_price": line.unit_price,
-                "requires_shipping": line.requires_shipping,
-                "is_tax_inclusive": line.is_tax_inclusive,
-                "subtotal": line_totals.subtotal,
-                "tax_total": line_totals.tax_total,
-                "total": line_totals.total,
-                "metadata_": line.metadata_,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    methods = []
-    for method in draft.shipping_methods:
-        method_totals = shipping_method_totals(method, rate)
-        methods.append(
-            {
-                "id": new_id("ordsm"),
-                "order_id": order["id"],
-                "shipping_option_id": method.shipping_option_id,
-                "seller_id": method.seller_id,
-                "currency_code": cart.currency_code,
-                "name": method.name,
-                "amount": method.amount,
-                "is_tax_inclusive": method.is_tax_inclusive,
-                "subtotal": method_totals.subtotal,
-                "tax_total": method_totals.tax_total,
-                "total": method_totals.total,
-                "data": method.data,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    return order, lines, methods
+def _reserved(state: dict[str, Any]) -> dict[tuple[str, str], int]:
+    return {(location, variant): quantity for location, variant, quantity in state["reserved"]}
 
 
 # What completion changes in rows it read, as driver statements (nothing is left for the
@@ -441,197 +641,189 @@ _SESSION_AUTHORIZED = FixedQuery(
     .where(PaymentSession.id == bindparam("session_id"))
     .values(status="authorized", updated_at=func.now())
 )
-_COLLECTION_AUTHORIZED = FixedQuery(
-    update(PaymentCollection)
-    .where(PaymentCollection.id == bindparam("collection_id"))
-    .values(
-        status="authorized",
-        authorized_amount=bindparam("authorized", type_=BigInteger),
-        captured_amount=bindparam("captured", type_=BigInteger),
-        completed_at=bindparam("completed_at", type_=DateTime(timezone=True)),
-        updated_at=func.now(),
-    )
+_SESSION_CANCELED = FixedQuery(
+    update(PaymentSession)
+    .where(PaymentSession.id == bindparam("session_id"))
+    .values(status="canceled", updated_at=func.now())
 )
+# Locks the cart again (step 3) and completes it — only once.
 _CART_COMPLETED = FixedQuery(
     update(Cart)
-    .where(Cart.id == bindparam("cart_id"))
+    .where(Cart.id == bindparam("cart_id"), Cart.completed_at.is_(None))
     .values(
         completed_at=bindparam("completed_at", type_=DateTime(timezone=True)),
         updated_at=func.now(),
     )
+    .returning(Cart.id)
 )
-
-# The rows of a completion, written by the driver table by table in foreign-key order.
-_INSERT = {
-    model: FixedInsert(model)
-    for model in (
-        Order,
-        OrderLineItem,
-        OrderShippingMethod,
-        ReservationItem,
-        Payment,
-        Capture,
-        OrderTransaction,
-        OrderPaymentCollection,
-        OrderGroup,
-        OrderGroupOrder,
+# The run's row: inserted by step 1 (the key cannot exist: the cart is locked, it has no group
+# and no run in flight, and a compensated run gave its key up); claimed by whoever settles it.
+_RUN = FixedInsert(WorkflowRun)
+_CLAIM = FixedQuery(
+    update(WorkflowRun)
+    .where(
+        WorkflowRun.id == bindparam("run_id"),
+        WorkflowRun.status == literal_column(f"'{RUNNING}'"),
+        WorkflowRun.step == bindparam("step"),
     )
-}
+    .values(
+        step=bindparam("next_step"),
+        status=bindparam("status"),
+        updated_at=bindparam("now", type_=DateTime(timezone=True)),
+    )
+    .returning(WorkflowRun.id)
+)
+_IS_COMPENSATING = FixedQuery(
+    select(WorkflowRun.id).where(
+        WorkflowRun.id == bindparam("run_id"),
+        WorkflowRun.status == literal_column(f"'{RUNNING}'"),
+        WorkflowRun.step == literal_column(f"'{COMPENSATING}'"),
+    )
+)
+_FINISH_COMPENSATION = FixedQuery(
+    update(WorkflowRun)
+    .where(
+        WorkflowRun.id == bindparam("run_id"),
+        WorkflowRun.status == literal_column(f"'{RUNNING}'"),
+        WorkflowRun.step == literal_column(f"'{COMPENSATING}'"),
+    )
+    .values(
+        status="compensated",
+        step="compensated",
+        key=bindparam("key"),
+        updated_at=bindparam("now", type_=DateTime(timezone=True)),
+    )
+    .returning(WorkflowRun.id)
+)
 
 
 async def _place_orders(
-    session: AsyncSession, plan: _Plan, authorization: _Authorization | None
-) -> tuple[str, list[str]]:
-    """Write the group and everything in it; returns the group id and the staged event ids."""
-    now = datetime.now(UTC)
-    cart = plan.cart
-    captured = authorization is not None and authorization.captured
-    paid = plan.collection is not None and authorization is not None
-    collection_status = "authorized" if paid else getattr(plan.collection, "status", None)
-    orders: list[dict[str, Any]] = []
-    lines: list[dict[str, Any]] = []
-    methods: list[dict[str, Any]] = []
-    reservations: list[dict[str, Any]] = []
-    for draft in plan.drafts:
-        order, order_lines, order_methods = _order_rows(
-            plan, draft, plan.totals[draft.seller_id], now
-        )
-        order["payment_status"] = order_payment_status(
-            OrderPaymentFacts(
-                allocated=order["total"],
-                captured=order["total"] if captured else 0,
-                collection_status=collection_status,
-            )
-        )
-        orders.append(order)
-        lines += order_lines
-        methods += order_methods
-        for line in order_lines:
-            variant = plan.variants[line["variant_id"]]
-            if variant.manage_inventory:
-                reservations.append(
-                    {
-                        "id": new_id("resitem"),
-                        "line_item_id": line["id"],
-                        "variant_id": variant.id,
-                        "location_id": plan.locations[order["seller_id"]],
-                        "quantity": line["quantity"],
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-    await _INSERT[Order].run(session, orders)
-    await _INSERT[OrderLineItem].run(session, lines)
-    await _INSERT[OrderShippingMethod].run(session, methods)
-    await _INSERT[ReservationItem].run(session, reservations)
+    uow: UnitOfWork,
+    plan: _Plan,
+    reserved: dict[tuple[str, str], int],
+    payment_state: dict[str, Any] | None,
+    *,
+    captured: bool,
+) -> str:
+    """Build the orders from the split, place the group, write it; returns the group id.
 
-    if paid:
-        collection = plan.collection
-        payment_id = new_id("pay")
-        payment = {
-            "id": payment_id,
-            "payment_collection_id": collection.id,
-            "payment_session_id": authorization.session_id,
-            "provider_id": authorization.provider.id,
-            "currency_code": cart.currency_code,
-            "amount": plan.cart_total,
-            "data": plan.payment_session.data if plan.payment_session else None,
-            "captured_at": now if captured else None,
-            "created_at": now,
-            "updated_at": now,
-        }
-        await _INSERT[Payment].run(session, [payment])
-        await _COLLECTION_AUTHORIZED.records(
-            session,
-            collection_id=collection.id,
-            authorized=plan.cart_total,
-            captured=plan.cart_total if captured else 0,
-            completed_at=now if captured else None,
+    The stock the run reserved becomes the reservations of the new lines (each line with a
+    managed variant holds its quantity at its seller's location); a mismatch refuses the
+    placement."""
+    now = uow.now()
+    ids = uow.ids
+    cart, rate = plan.cart, plan.region.tax_rate
+    left = dict(reserved)
+    orders = []
+    for draft in plan.drafts:
+        location = plan.locations.get(draft.seller_id)
+        order = dom.Order(
+            id=ids("order"),
+            seller_id=draft.seller_id,
+            currency_code=cart.currency_code,
+            status="pending",
+            totals=plan.totals[draft.seller_id],
+            location_id=location,
+            snapshot={
+                "email": cart.email,
+                "region_id": cart.region_id,
+                "shipping_address": cart.shipping_address,
+                "billing_address": cart.billing_address,
+            },
         )
-        if captured:
-            captures = [
-                {
-                    "id": new_id("capt"),
-                    "payment_id": payment_id,
-                    "order_id": o["id"],
-                    "amount": o["total"],
-                    "created_at": now,
-                }
-                for o in orders
-                if o["total"] > 0
-            ]
-            await _INSERT[Capture].run(session, captures)
-            await _INSERT[OrderTransaction].run(
-                session,
-                (
-                    {
-                        "id": new_id("ordtrx"),
-                        "order_id": c["order_id"],
-                        "amount": c["amount"],
-                        "currency_code": cart.currency_code,
-                        "reference": "capture",
-                        "reference_id": c["id"],
-                        "created_at": now,
-                    }
-                    for c in captures
-                ),
+        for line in draft.lines:
+            line_totals = item_line_totals(line, rate)
+            order_line = dom.Line(
+                id=ids("ordli"),
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                subtotal=line_totals.subtotal,
+                tax_total=line_totals.tax_total,
+                total=line_totals.total,
+                requires_shipping=line.requires_shipping,
+                is_tax_inclusive=line.is_tax_inclusive,
+                variant_id=line.variant_id,
+                product_id=line.product_id,
+                snapshot={
+                    "cart_line_item_id": line.id,
+                    "title": line.title,
+                    "subtitle": line.subtitle,
+                    "thumbnail": line.thumbnail,
+                    "product_title": line.product_title,
+                    "product_handle": line.product_handle,
+                    "variant_title": line.variant_title,
+                    "variant_sku": line.variant_sku,
+                    "currency_code": cart.currency_code,
+                    "metadata_": line.metadata_,
+                },
             )
+            order.lines.append(order_line)
+            held = left.get((location, line.variant_id), 0) if location else 0
+            if held:
+                if held < line.quantity:
+                    raise RuntimeError(f"cart {cart.id}: reserved stock does not match its lines")
+                left[(location, line.variant_id)] = held - line.quantity
+                order.reservations.append(
+                    dom.Reservation(
+                        ids("resitem"), order_line.id, line.variant_id, location, line.quantity
+                    )
+                )
+        for method in draft.shipping_methods:
+            method_totals = shipping_method_totals(method, rate)
+            order.shipping_methods.append(
+                dom.ShippingMethod(
+                    id=ids("ordsm"),
+                    seller_id=method.seller_id,
+                    name=method.name,
+                    amount=method.amount,
+                    subtotal=method_totals.subtotal,
+                    tax_total=method_totals.tax_total,
+                    total=method_totals.total,
+                    is_tax_inclusive=method.is_tax_inclusive,
+                    shipping_option_id=method.shipping_option_id,
+                    data=method.data,
+                )
+            )
+        orders.append(order)
+    if any(left.values()):
+        raise RuntimeError(f"cart {cart.id}: reserved stock does not match its lines")
+    collection = None
     if plan.collection is not None:
-        await _INSERT[OrderPaymentCollection].run(
-            session,
-            (
-                {
-                    "order_id": o["id"],
-                    "payment_collection_id": plan.collection.id,
-                    "amount": o["total"],
-                }
-                for o in orders
-            ),
+        c = plan.collection
+        collection = dom.Collection(
+            id=c.id,
+            currency_code=c.currency_code,
+            amount=c.amount,
+            status=c.status,
+            authorized_amount=c.authorized_amount,
+            captured_amount=c.captured_amount,
+            refunded_amount=c.refunded_amount,
+            completed_at=c.completed_at,
+            updated_at=c.updated_at,
         )
-    statuses = group_statuses(
-        GroupMember(o["status"], o["payment_status"], o["fulfillment_status"]) for o in orders
-    )
-    seller_ids = sorted({o["seller_id"] for o in orders})
-    group = {
-        "id": new_id("og"),
-        "customer_id": cart.customer_id,
-        "cart_id": cart.id,
-        "sales_channel_id": cart.sales_channel_id,
-        "currency_code": cart.currency_code,
-        "seller_count": len(seller_ids),
-        "seller_ids": seller_ids,
-        "total": sum(o["total"] for o in orders),
-        "status": statuses.status,
-        "payment_status": statuses.payment_status,
-        "fulfillment_status": statuses.fulfillment_status,
-        "created_at": now,
-        "updated_at": now,
-    }
-    await _INSERT[OrderGroup].run(session, [group])
-    await _INSERT[OrderGroupOrder].run(
-        session,
-        (
-            {
-                "order_group_id": group["id"],
-                "order_id": o["id"],
-                "seller_id": o["seller_id"],
-                "group_created_at": group["created_at"],
-            }
-            for o in orders
-        ),
-    )
-    if cart.customer_id:
-        await session.execute(
-            insert(SellerCustomer)
-            .values([{"seller_id": s, "customer_id": cart.customer_id} for s in seller_ids])
-            .on_conflict_do_nothing()
+    payment = None
+    if collection is not None and payment_state is not None:
+        payment = dom.Payment(
+            id=ids("pay"),
+            collection_id=collection.id,
+            provider_id=payment_state["provider_id"],
+            amount=payment_state["amount"],
+            session_id=payment_state["payment_session_id"],
+            data=payment_state["data"],
         )
-    await _CART_COMPLETED.records(session, cart_id=cart.id, completed_at=now)
-    event_ids = await emit_all(
-        session,
-        [
-            *(("order.placed", {"id": o["id"]}) for o in orders),
-            ("order_group.created", {"id": group["id"]}),
-        ],
+    group = dom.OrderGroup.place(
+        group_id=ids("og"),
+        cart_id=cart.id,
+        customer_id=cart.customer_id,
+        sales_channel_id=cart.sales_channel_id,
+        currency_code=cart.currency_code,
+        orders=orders,
+        collection=collection,
+        payment=payment,
+        captured=captured,
+        ids=ids,
+        now=now,
     )
-    return group["id"], event_ids
+    await OrderGroupRepository(uow.session).add(group)
+    uow.track(group)
+    return group.id

@@ -285,6 +285,9 @@ class Order:
     payment_status: str = "not_paid"
     fulfillment_status: str = "not_fulfilled"
     updated_at: datetime | None = None
+    # Descriptive columns copied from the cart at placement (email, addresses, region, ...):
+    # written by the repository as they are, never read by a rule (like ``Line.snapshot``).
+    snapshot: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total(self) -> int:

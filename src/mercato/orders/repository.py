@@ -9,7 +9,10 @@ locks only inventory levels, in the same order.
 The repository keeps the ORM rows it loaded beside the domain entities it built from them;
 ``save`` copies the entities' state back onto those rows (SQLAlchemy writes only the columns that
 changed), inserts the new rows (fulfilments, labels, captures, refunds, transactions,
-reservations) and applies the aggregate's stock moves.
+reservations) and applies the aggregate's stock moves. ``add`` writes a group just placed
+(checkout): every row is new, so it goes table by table in foreign-key order as one pipelined
+driver insert per table (``query.driver.FixedInsert``) — a completion's hot path — instead of
+through the ORM's unit of work.
 
 Money held by a workflow: a payment workflow (``orders.payment_workflows``) holds an amount of
 an order's share in its ``workflow_run`` (subject: the group) while the provider is called with
@@ -22,10 +25,11 @@ concurrent request cannot capture or refund the same money while a provider call
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import BigInteger, DateTime, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.domain import order_group as dom
@@ -44,9 +48,11 @@ from mercato.orders.models import (
     OrderShippingMethod,
     OrderTransaction,
     ReservationItem,
+    SellerCustomer,
 )
 from mercato.payments.models import Capture, Payment, PaymentCollection, Refund
 from mercato.products.models import InventoryLevel
+from mercato.query.driver import FixedInsert, FixedQuery
 from mercato.sellers.models import StockLocation
 from mercato.workflows import runs as workflow_runs
 from mercato.workflows.models import WorkflowRun
@@ -63,6 +69,36 @@ _LINE_SNAPSHOT = (
     "variant_sku",
     "currency_code",
     "metadata_",
+)
+
+
+# A placed group's rows, written by the driver table by table in foreign-key order.
+_INSERT = {
+    model: FixedInsert(model)
+    for model in (
+        Order,
+        OrderLineItem,
+        OrderShippingMethod,
+        ReservationItem,
+        Payment,
+        Capture,
+        OrderTransaction,
+        OrderPaymentCollection,
+        OrderGroup,
+        OrderGroupOrder,
+    )
+}
+# The collection a placement authorized (and maybe captured): the one existing row it changes.
+_COLLECTION_PLACED = FixedQuery(
+    update(PaymentCollection)
+    .where(PaymentCollection.id == bindparam("collection_id"))
+    .values(
+        status=bindparam("status"),
+        authorized_amount=bindparam("authorized", type_=BigInteger),
+        captured_amount=bindparam("captured", type_=BigInteger),
+        completed_at=bindparam("completed_at", type_=DateTime(timezone=True)),
+        updated_at=func.now(),
+    )
 )
 
 
@@ -304,6 +340,192 @@ class OrderGroupRepository:
             .group_by(model.order_id)
         )
         return {order_id: int(total) for order_id, total in rows.all()}
+
+    # ----------------------------------------------------------------- adding
+
+    async def add(self, group: dom.OrderGroup) -> None:
+        """Insert a group just placed (:meth:`OrderGroup.place`) with everything in it, in this
+        transaction: orders, lines, shipping methods, reservations, the payment and what its
+        placement booked (captures, transactions), the collection's new state, each order's
+        share link, the group, its order links and the seller↔customer links.
+
+        Every order's descriptive columns (email, addresses, region, ...) come from its
+        ``snapshot``, every line's from its own. The stock a group's reservations hold was taken
+        by the caller (checkout reserves before it places), so ``add`` moves no stock. Load the
+        group with :meth:`get` to change it later."""
+        session = self.session
+        now = group.created_at
+        orders: list[dict[str, Any]] = []
+        lines: list[dict[str, Any]] = []
+        methods: list[dict[str, Any]] = []
+        reservations: list[dict[str, Any]] = []
+        shares: list[dict[str, Any]] = []
+        for order in group.orders:
+            orders.append(
+                {
+                    **order.snapshot,
+                    "id": order.id,
+                    "status": order.status,
+                    "payment_status": order.payment_status,
+                    "fulfillment_status": order.fulfillment_status,
+                    "seller_id": order.seller_id,
+                    "customer_id": group.customer_id,
+                    "sales_channel_id": group.sales_channel_id,
+                    "cart_id": group.cart_id,
+                    "currency_code": order.currency_code,
+                    "no_notification": order.no_notification,
+                    "canceled_at": order.canceled_at,
+                    "created_at": now,
+                    "updated_at": order.updated_at or now,
+                    **{name: getattr(order.totals, name) for name in _TOTALS},
+                }
+            )
+            for line in order.lines:
+                lines.append(
+                    {
+                        **line.snapshot,
+                        "id": line.id,
+                        "order_id": order.id,
+                        "variant_id": line.variant_id,
+                        "product_id": line.product_id,
+                        "quantity": line.quantity,
+                        "unit_price": line.unit_price,
+                        "requires_shipping": line.requires_shipping,
+                        "is_tax_inclusive": line.is_tax_inclusive,
+                        "subtotal": line.subtotal,
+                        "tax_total": line.tax_total,
+                        "total": line.total,
+                        "fulfilled_quantity": line.fulfilled_quantity,
+                        "shipped_quantity": line.shipped_quantity,
+                        "delivered_quantity": line.delivered_quantity,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            for method in order.shipping_methods:
+                methods.append(
+                    {
+                        "id": method.id,
+                        "order_id": order.id,
+                        "shipping_option_id": method.shipping_option_id,
+                        "seller_id": method.seller_id,
+                        "currency_code": order.currency_code,
+                        "name": method.name,
+                        "amount": method.amount,
+                        "is_tax_inclusive": method.is_tax_inclusive,
+                        "subtotal": method.subtotal,
+                        "tax_total": method.tax_total,
+                        "total": method.total,
+                        "data": method.data,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            for r in order.reservations:
+                reservations.append(
+                    {
+                        "id": r.id,
+                        "line_item_id": r.line_id,
+                        "variant_id": r.variant_id,
+                        "location_id": r.location_id,
+                        "quantity": r.quantity,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            if order.share is not None:
+                shares.append(
+                    {
+                        "order_id": order.id,
+                        "payment_collection_id": order.share.collection_id,
+                        "amount": order.share.allocated,
+                    }
+                )
+        await _INSERT[Order].run(session, orders)
+        await _INSERT[OrderLineItem].run(session, lines)
+        await _INSERT[OrderShippingMethod].run(session, methods)
+        await _INSERT[ReservationItem].run(session, reservations)
+        payment, collection = group.payment, group.collection
+        if payment is not None:
+            await _INSERT[Payment].run(
+                session,
+                [
+                    {
+                        "id": payment.id,
+                        "payment_collection_id": payment.collection_id,
+                        "payment_session_id": payment.session_id,
+                        "provider_id": payment.provider_id,
+                        "currency_code": group.currency_code,
+                        "amount": payment.amount,
+                        "data": payment.data,
+                        "captured_at": payment.captured_at,
+                        "canceled_at": payment.canceled_at,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                ],
+            )
+            if collection is not None:
+                await _COLLECTION_PLACED.records(
+                    session,
+                    collection_id=collection.id,
+                    status=collection.status,
+                    authorized=collection.authorized_amount,
+                    captured=collection.captured_amount,
+                    completed_at=collection.completed_at,
+                )
+        records = group.new_records
+        await _INSERT[Capture].run(
+            session, (_record_values(r) for r in records if isinstance(r, dom.Capture))
+        )
+        await _INSERT[OrderTransaction].run(
+            session, (_record_values(r) for r in records if isinstance(r, dom.Transaction))
+        )
+        group.new_records.clear()
+        await _INSERT[OrderPaymentCollection].run(session, shares)
+        await _INSERT[OrderGroup].run(
+            session,
+            [
+                {
+                    "id": group.id,
+                    "customer_id": group.customer_id,
+                    "cart_id": group.cart_id,
+                    "sales_channel_id": group.sales_channel_id,
+                    "currency_code": group.currency_code,
+                    "seller_count": group.seller_count,
+                    "seller_ids": list(group.seller_ids),
+                    "total": group.total,
+                    "status": group.status,
+                    "payment_status": group.payment_status,
+                    "fulfillment_status": group.fulfillment_status,
+                    "created_at": now,
+                    "updated_at": group.updated_at or now,
+                }
+            ],
+        )
+        await _INSERT[OrderGroupOrder].run(
+            session,
+            (
+                {
+                    "order_group_id": group.id,
+                    "order_id": order.id,
+                    "seller_id": order.seller_id,
+                    "group_created_at": now,
+                }
+                for order in group.orders
+            ),
+        )
+        if group.customer_id is not None:
+            await session.execute(
+                insert(SellerCustomer)
+                .values(
+                    [
+                        {"seller_id": seller_id, "customer_id": group.customer_id}
+                        for seller_id in group.seller_ids
+                    ]
+                )
+                .on_conflict_do_nothing()
+            )
 
     # ----------------------------------------------------------------- saving
 
@@ -562,6 +784,11 @@ def _payment(row: Payment) -> dom.Payment:
         captured_at=row.captured_at,
         canceled_at=row.canceled_at,
     )
+
+
+def _record_values(record: dom.Capture | dom.Transaction) -> dict[str, Any]:
+    """A new capture's or transaction's row for :class:`FixedInsert`."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
 def _record_row(record: dom.Record) -> Capture | Refund | OrderTransaction:
