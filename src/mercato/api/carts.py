@@ -5,7 +5,7 @@ with :data:`mercato.carts.resources.CART_FIELDS` (documented in ``carts/resource
 """
 
 from mercato.api.deps import CurrentCustomer, OptionalCustomer, Query, Session, Store, UoW
-from mercato.api.openapi import delete_operation, render_operation
+from mercato.api.openapi import delete_operation, error_responses, render_operation
 from mercato.carts import service
 from mercato.carts.resources import CART, CART_FIELDS, cart_tree, render_cart
 from mercato.carts.schemas import (
@@ -22,6 +22,8 @@ from mercato.query.openapi import fields_parameter, item_schema
 router = APIRouter(prefix="/store/carts", tags=["store: carts"])
 _CART = render_operation(CART, CART_FIELDS)
 _NEW_CART = render_operation(CART, CART_FIELDS, errors=(404,))  # an unknown variant (checkout.md)
+# A change to a cart whose completion is in flight is refused (its contents are becoming orders).
+_CART_CHANGE = render_operation(CART, CART_FIELDS, errors=(409,))
 
 
 @router.post("", operation_id="StoreCreateCart", openapi_extra=_NEW_CART)
@@ -51,7 +53,7 @@ async def get_cart(
     return {"cart": await render_cart(session, cart, params)}
 
 
-@router.post("/{cart_id}", operation_id="StoreUpdateCart", openapi_extra=_CART)
+@router.post("/{cart_id}", operation_id="StoreUpdateCart", openapi_extra=_CART_CHANGE)
 async def update_cart(
     cart_id: str,
     body: UpdateCart,
@@ -68,7 +70,9 @@ async def update_cart(
     return {"cart": await render_cart(session, cart, params)}
 
 
-@router.post("/{cart_id}/line-items", operation_id="StoreAddCartLineItem", openapi_extra=_CART)
+@router.post(
+    "/{cart_id}/line-items", operation_id="StoreAddCartLineItem", openapi_extra=_CART_CHANGE
+)
 async def add_line_item(
     cart_id: str,
     body: AddLineItem,
@@ -84,7 +88,9 @@ async def add_line_item(
 
 
 @router.post(
-    "/{cart_id}/line-items/{line_id}", operation_id="StoreUpdateCartLineItem", openapi_extra=_CART
+    "/{cart_id}/line-items/{line_id}",
+    operation_id="StoreUpdateCartLineItem",
+    openapi_extra=_CART_CHANGE,
 )
 async def update_line_item(
     cart_id: str,
@@ -106,6 +112,7 @@ async def update_line_item(
 @router.delete(
     "/{cart_id}/line-items/{line_id}",
     operation_id="StoreDeleteCartLineItem",
+    responses=error_responses(409),
     openapi_extra=delete_operation(
         parent=item_schema(CART, CART_FIELDS), parameters=[fields_parameter(CART, CART_FIELDS)]
     ),
@@ -125,7 +132,9 @@ async def delete_line_item(
 
 
 @router.post(
-    "/{cart_id}/shipping-methods", operation_id="StoreAddCartShippingMethod", openapi_extra=_CART
+    "/{cart_id}/shipping-methods",
+    operation_id="StoreAddCartShippingMethod",
+    openapi_extra=_CART_CHANGE,
 )
 async def add_shipping_method(
     cart_id: str,
@@ -143,7 +152,7 @@ async def add_shipping_method(
     return {"cart": await render_cart(session, cart, params)}
 
 
-@router.post("/{cart_id}/customer", operation_id="StoreTransferCart", openapi_extra=_CART)
+@router.post("/{cart_id}/customer", operation_id="StoreTransferCart", openapi_extra=_CART_CHANGE)
 async def set_customer(
     cart_id: str, session: Session, uow: UoW, customer: CurrentCustomer, params: Query
 ) -> dict:

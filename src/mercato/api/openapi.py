@@ -93,7 +93,8 @@ ERRORS: dict[int, tuple[str, str, tuple[str, ...]]] = {
     ),
     409: (
         "Conflict",
-        "Conflicts with a request still running (the same `Idempotency-Key`).",
+        "Conflicts with a request still running (the same `Idempotency-Key`), or changes a "
+        "cart whose completion is in flight.",
         ("conflict",),
     ),
     413: ("PayloadTooLarge", "The request body is too large.", ("payload_too_large",)),

@@ -51,8 +51,10 @@ async def _render(session, collection: PaymentCollection, tree) -> dict:
 @store_router.post(
     "",
     operation_id="StoreCreatePaymentCollection",
-    # an unknown cart is a 404 (checkout.md)
-    openapi_extra=render_operation(PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS, errors=(404,)),
+    # an unknown cart is a 404 (checkout.md); a cart being completed, 409
+    openapi_extra=render_operation(
+        PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS, errors=(404, 409)
+    ),
 )
 async def create_payment_collection(
     body: CreatePaymentCollection,
@@ -72,7 +74,7 @@ async def create_payment_collection(
 @store_router.post(
     "/{collection_id}/payment-sessions",
     operation_id="StoreCreatePaymentSession",
-    openapi_extra=render_operation(PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS),
+    openapi_extra=render_operation(PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS, errors=(409,)),
 )
 async def create_payment_session(
     collection_id: str,
