@@ -4,6 +4,8 @@ Every route validates its query (only ``fields``) before the use case runs, then
 with :data:`mercato.carts.resources.CART_FIELDS` (documented in ``carts/resources.py``).
 """
 
+from typing import Any
+
 from mercato.api.deps import CurrentCustomer, OptionalCustomer, Query, Session, Store, UoW
 from mercato.api.openapi import delete_operation, error_responses, render_operation
 from mercato.carts import service
@@ -24,6 +26,7 @@ _CART = render_operation(CART, CART_FIELDS)
 _NEW_CART = render_operation(CART, CART_FIELDS, errors=(404,))  # an unknown variant (checkout.md)
 # A change to a cart whose completion is in flight is refused (its contents are becoming orders).
 _CART_CHANGE = render_operation(CART, CART_FIELDS, errors=(409,))
+_CHANGE_ERRORS: dict[int | str, dict[str, Any]] = {k: v for k, v in error_responses(409).items()}
 
 
 @router.post("", operation_id="StoreCreateCart", openapi_extra=_NEW_CART)
@@ -112,7 +115,7 @@ async def update_line_item(
 @router.delete(
     "/{cart_id}/line-items/{line_id}",
     operation_id="StoreDeleteCartLineItem",
-    responses=error_responses(409),
+    responses=_CHANGE_ERRORS,
     openapi_extra=delete_operation(
         parent=item_schema(CART, CART_FIELDS), parameters=[fields_parameter(CART, CART_FIELDS)]
     ),

@@ -758,8 +758,8 @@ async def _place_orders(
                 },
             )
             order.lines.append(order_line)
-            held = left.get((location, line.variant_id), 0) if location else 0
-            if held:
+            held = 0 if location is None else left.get((location, line.variant_id), 0)
+            if location is not None and held:
                 if held < line.quantity:
                     raise RuntimeError(f"cart {cart.id}: reserved stock does not match its lines")
                 left[(location, line.variant_id)] = held - line.quantity
