@@ -86,18 +86,20 @@ class RequestUnitOfWork(UnitOfWork):
         return await super().__aenter__()
 
 
-def unit_of_work(request: Request) -> UnitOfWork:
+async def unit_of_work(request: Request) -> UnitOfWork:
     """A unit of work for the request's command: it opens its own transaction (the request's
-    session stays for reading the result back)."""
+    session stays for reading the result back). ``async`` so FastAPI does not hand it to its
+    thread pool (:func:`query_params`)."""
     return RequestUnitOfWork(request)
 
 
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
-def payment_providers(request: Request) -> ProviderFactory:
+async def payment_providers(request: Request) -> ProviderFactory:
     """The payment providers for the request's command, journaling through the app's
-    sessionmaker (tests replace this dependency to put a fake provider in)."""
+    sessionmaker (tests replace this dependency to put a fake provider in). ``async``: no
+    thread pool hop."""
     sessionmaker = request.app.state.sessionmaker
 
     def providers(provider_id: str) -> PaymentProviderPort:

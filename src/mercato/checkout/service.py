@@ -46,6 +46,7 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
+    exists,
     func,
     literal_column,
     or_,
@@ -291,19 +292,14 @@ async def place(uow: UnitOfWork, started: Started, *, captured: bool) -> Complet
         plan = started.plan
         if plan is None:  # recovery: read the cart again (its commands were refused meanwhile)
             plan = await _replan(session, started)
-        now = uow.now()
-        if not await _CART_COMPLETED.records(session, cart_id=started.cart_id, completed_at=now):
-            return await _settled_elsewhere(session, started.cart_id)
-        if not await _CLAIM.records(
+        if not await _SETTLE.records(
             session,
             run_id=started.run_id,
-            step=RESERVED,
-            next_step="done",
-            status="succeeded",
-            now=now,
+            cart_id=started.cart_id,
+            session_id=state["payment_session_id"],
+            now=uow.now(),
         ):
             return await _settled_elsewhere(session, started.cart_id)
-        await _SESSION_AUTHORIZED.records(session, session_id=state["payment_session_id"])
         group_id = await _place_orders(uow, plan, _reserved(state), state, captured=captured)
         await uow.commit()
     return CompletionOutcome(started.cart_id, order_group_id=group_id)
@@ -636,22 +632,56 @@ def _reserved(state: dict[str, Any]) -> dict[tuple[str, str], int]:
 
 # What completion changes in rows it read, as driver statements (nothing is left for the
 # session to flush at commit).
-_SESSION_AUTHORIZED = FixedQuery(
-    update(PaymentSession)
-    .where(PaymentSession.id == bindparam("session_id"))
-    .values(status="authorized", updated_at=func.now())
-)
 _SESSION_CANCELED = FixedQuery(
     update(PaymentSession)
     .where(PaymentSession.id == bindparam("session_id"))
     .values(status="canceled", updated_at=func.now())
 )
-# Locks the cart again (step 3) and completes it — only once.
+# A cart with nothing to pay completes in step 1 (its row is locked already).
 _CART_COMPLETED = FixedQuery(
     update(Cart)
     .where(Cart.id == bindparam("cart_id"), Cart.completed_at.is_(None))
     .values(
         completed_at=bindparam("completed_at", type_=DateTime(timezone=True)),
+        updated_at=func.now(),
+    )
+    .returning(Cart.id)
+)
+# Step 3's first statement, one round trip: claim the run (succeeded, if still running at step
+# "reserved": nobody else settled it), lock the cart again and complete it, and mark the session
+# authorized — the last two only when the claim succeeded. No row back: settled elsewhere.
+_CLAIMED = (
+    update(WorkflowRun)
+    .where(
+        WorkflowRun.id == bindparam("run_id"),
+        WorkflowRun.status == literal_column(f"'{RUNNING}'"),
+        WorkflowRun.step == literal_column(f"'{RESERVED}'"),
+    )
+    .values(
+        status="succeeded",
+        step="done",
+        updated_at=bindparam("now", type_=DateTime(timezone=True)),
+    )
+    .returning(WorkflowRun.id)
+    .cte("claimed")
+)
+_AUTHORIZED = (
+    update(PaymentSession)
+    .where(PaymentSession.id == bindparam("session_id"), exists(select(_CLAIMED.c.id)))
+    .values(status="authorized", updated_at=func.now())
+    .returning(PaymentSession.id)
+    .cte("authorized")
+)
+_SETTLE = FixedQuery(
+    update(Cart)
+    .add_cte(_AUTHORIZED)
+    .where(
+        Cart.id == bindparam("cart_id"),
+        Cart.completed_at.is_(None),
+        exists(select(_CLAIMED.c.id)),
+    )
+    .values(
+        completed_at=bindparam("now", type_=DateTime(timezone=True)),
         updated_at=func.now(),
     )
     .returning(Cart.id)
