@@ -65,7 +65,7 @@ async def _claim(request: Request, key: str | None) -> ClientKey | None:
     slot = request.scope.get(_SLOT)
     if actor is None or slot is None:
         raise RuntimeError("Idempotency-Key needs an audience dependency and the middleware")
-    uow = unit_of_work(request)
+    uow = await unit_of_work(request)
     outcome = await service.claim(
         uow,
         actor=actor,
