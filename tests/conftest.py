@@ -1,10 +1,14 @@
-"""Test-wide settings: a private data directory and a fixed signing secret."""
+"""Test-wide settings (a private data directory, a fixed signing secret) and the fixtures that need
+no database."""
 
 import os
 from pathlib import Path
 
 import pytest
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
+from mercato.auth import passwords
 from mercato.db import embedded
 
 os.environ.setdefault(
@@ -20,3 +24,10 @@ def _stop_the_embedded_postgres_after_the_run():
     process, e.g. a ``mercato serve`` in a terminal, still uses it)."""
     yield
     embedded.release()
+
+
+@pytest.fixture
+def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with minimal cost: hashes stay real Argon2id but take ~1 ms instead of ~100 ms."""
+    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    monkeypatch.setattr(passwords, "_hasher", cheap)

@@ -1,8 +1,5 @@
-"""Setup for the cart and payment collection tests: a small marketplace built through the admin API.
-
-Fixtures here depend on ``admin_headers``, ``sales_channel`` and ``store_headers`` from
-``tests.api.helpers``: a test module importing ``market`` imports those too.
-"""
+"""Setup for the cart and payment collection tests: sellers, products, options and carts built
+through the HTTP API (the ``market`` fixture is in ``tests/api/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -11,11 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import update
 
 from mercato.carts.models import Cart
-from tests.api.helpers import PASSWORD, bearer, create_region, create_seller, login, ok
+from tests.api.helpers import PASSWORD, bearer, login, ok
 
 _numbers = itertools.count(1)
 
@@ -30,26 +26,6 @@ class Market:
     region: dict[str, Any]
     acme: dict[str, Any]
     bolt: dict[str, Any]
-
-
-@pytest.fixture
-async def market(client, admin_headers, sales_channel, store_headers) -> Market:
-    region = await create_region(
-        client,
-        admin_headers,
-        tax_rate=10,
-        payment_providers=["pp_system_default", "pp_test"],
-    )
-    acme = await create_seller(client, admin_headers, "Acme")
-    bolt = await create_seller(client, admin_headers, "Bolt")
-    return Market(
-        admin=admin_headers,
-        store=store_headers,
-        channel_id=sales_channel["id"],
-        region=region,
-        acme=acme,
-        bolt=bolt,
-    )
 
 
 async def sell(

@@ -1,7 +1,9 @@
 """HTTP tests against real PostgreSQL: the embedded server, or ``MERCATO_TEST_DATABASE_URL``.
 
 One database (``mercato_test``) is created and migrated per session; every test starts from empty
-tables (one TRUNCATE), which is much faster than recreating the database.
+tables (one TRUNCATE), which is much faster than recreating the database. The fixtures the HTTP
+test modules share are here too (``fast_hashing``, which needs no database, is in
+``tests/conftest.py``); the helpers they call are plain functions in ``tests/api/*_helpers.py``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,17 @@ from mercato.db.models import Base
 from mercato.db.statements import StatementWatch
 from mercato.http.app import create_app
 from mercato.settings import get_settings
+from tests.api.cart_helpers import Market
+from tests.api.helpers import (
+    ADMIN_EMAIL,
+    PASSWORD,
+    create_admin,
+    create_region,
+    create_sales_channel,
+    create_seller,
+    create_store_key,
+    login,
+)
 
 # Parallel runs against one server (several work trees) each name their own database.
 TEST_DATABASE = os.environ.get("MERCATO_TEST_DATABASE_NAME", "mercato_test")
@@ -139,3 +152,48 @@ def count_statements(statement_watch):
             _LOG.enabled = False
 
     return counting
+
+
+# ------------------------------------------------------------------ callers and a marketplace
+
+
+@pytest.fixture
+async def admin_headers(client, app, fast_hashing) -> dict[str, str]:
+    """Bearer headers of an admin user (created as ``mercato user create`` does)."""
+    await create_admin(app)
+    return await login(client, "user", ADMIN_EMAIL, PASSWORD)
+
+
+@pytest.fixture
+async def sales_channel(client, admin_headers) -> dict:
+    return await create_sales_channel(client, admin_headers)
+
+
+@pytest.fixture
+async def store_headers(client, admin_headers, sales_channel) -> dict[str, str]:
+    """A publishable key linked to ``sales_channel``, as store headers."""
+    return await create_store_key(client, admin_headers, sales_channel["id"])
+
+
+@pytest.fixture
+async def market(client, admin_headers, sales_channel, store_headers) -> Market:
+    """The cart tests' marketplace: a USD region (10 % tax), sellers Acme and Bolt, no products.
+
+    Modules whose tests need sellers with products and shipping options override ``market`` with
+    the ``Marketplace`` of ``build_marketplace`` (its sizes and prices are what they assert on)."""
+    region = await create_region(
+        client,
+        admin_headers,
+        tax_rate=10,
+        payment_providers=["pp_system_default", "pp_test"],
+    )
+    acme = await create_seller(client, admin_headers, "Acme")
+    bolt = await create_seller(client, admin_headers, "Bolt")
+    return Market(
+        admin=admin_headers,
+        store=store_headers,
+        channel_id=sales_channel["id"],
+        region=region,
+        acme=acme,
+        bolt=bolt,
+    )

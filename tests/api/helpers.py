@@ -1,9 +1,4 @@
-"""Helpers and fixtures shared by the HTTP tests.
-
-Fixtures defined here are used by importing them into a test module
-(``from tests.api.helpers import admin_headers``); ``tests/api/conftest.py`` provides ``client``,
-``app``, ``engine`` and ``count_statements``.
-"""
+"""Plain helpers shared by the HTTP tests; their fixtures live in ``tests/api/conftest.py``."""
 
 from __future__ import annotations
 
@@ -12,24 +7,13 @@ import itertools
 from typing import Any
 
 import httpx
-import pytest
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 
-from mercato.auth import passwords
 from mercato.unit_of_work import UnitOfWork
 from mercato.users.service import create_user
 
 _numbers = itertools.count(1)
 ADMIN_EMAIL = "admin@example.com"
 PASSWORD = "supersecret"
-
-
-@pytest.fixture
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id with minimal cost: hashes stay real Argon2id but take ~1 ms instead of ~100 ms."""
-    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
-    monkeypatch.setattr(passwords, "_hasher", cheap)
 
 
 def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
@@ -69,12 +53,6 @@ def basic(secret_token: str) -> dict[str, str]:
     return {"authorization": "Basic " + base64.b64encode(f"{secret_token}:".encode()).decode()}
 
 
-@pytest.fixture
-async def admin_headers(client, app, fast_hashing) -> dict[str, str]:
-    await create_admin(app)
-    return await login(client, "user", ADMIN_EMAIL, PASSWORD)
-
-
 async def create_sales_channel(client, admin: dict, name: str = "Webshop", **extra: Any) -> dict:
     body = ok(
         await client.post("/admin/sales-channels", json={"name": name, **extra}, headers=admin)
@@ -106,16 +84,6 @@ async def create_store_key(client, admin: dict, *channel_ids: str) -> dict[str, 
     key = await create_api_key(client, admin)
     await link_channels(client, admin, key["id"], add=channel_ids)
     return {"x-publishable-api-key": key["token"]}
-
-
-@pytest.fixture
-async def sales_channel(client, admin_headers) -> dict:
-    return await create_sales_channel(client, admin_headers)
-
-
-@pytest.fixture
-async def store_headers(client, admin_headers, sales_channel) -> dict[str, str]:
-    return await create_store_key(client, admin_headers, sales_channel["id"])
 
 
 async def create_region(client, admin: dict, **fields: Any) -> dict:

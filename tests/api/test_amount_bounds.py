@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """Bounded amounts and quantities (api-conventions.md, "Request validation"): a line holds at
 most 1,000,000 units, a client's amount is at most 10^12 minor units, a cart's amount before tax
 at most 10^15 minor units (domain/limits.py), so every total fits a BIGINT exactly; and money in
@@ -14,15 +13,11 @@ import httpx
 from sqlalchemy import func, select
 
 from mercato.carts.models import CartLineItem
-from tests.api.cart_helpers import add_item, choose_option, create_option, market, new_cart, sell
-from tests.api.helpers import (  # noqa: F401
-    admin_headers,
+from tests.api.cart_helpers import add_item, choose_option, create_option, new_cart, sell
+from tests.api.helpers import (
     create_seller,
     error,
-    fast_hashing,
     ok,
-    sales_channel,
-    store_headers,
     variant,
 )
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """Authentication of every audience: admin, secret keys, store keys, customers, seller members."""
 
 from __future__ import annotations
@@ -9,21 +8,17 @@ from mercato.api.deps import INVALID_KEY, MISSING_KEY
 from mercato.api_keys.models import ApiKey
 from mercato.auth.models import AuthIdentity
 from mercato.auth.tokens import TokenClaims, issue_token
-from tests.api.helpers import (  # noqa: F401
+from tests.api.helpers import (
     ADMIN_EMAIL,
     PASSWORD,
-    admin_headers,
     basic,
     bearer,
     create_admin,
     create_api_key,
     create_seller,
     error,
-    fast_hashing,
     login,
     ok,
-    sales_channel,
-    store_headers,
 )
 
 UNAUTHORIZED = {"type": "unauthorized", "message": "Unauthorized"}

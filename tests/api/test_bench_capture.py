@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """The benchmark captures the exact SQL a read case runs — the driver's statements and
 SQLAlchemy's — and the reference server can replay it."""
 
@@ -7,7 +6,7 @@ from __future__ import annotations
 from benchmarks.run import ReadCase, capture_statements, replay
 
 from tests.api.checkout_helpers import build_marketplace
-from tests.api.helpers import admin_headers, basic, create_api_key, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import basic, create_api_key, ok
 
 
 async def test_a_cases_statements_are_captured_in_order_and_replay(

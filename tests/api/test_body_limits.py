@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """The request-body limit (``MERCATO_MAX_BODY_BYTES``, 413 before the body is read or stored) and
 the 64 KiB bound of ``metadata`` (api-conventions.md, "Request validation")."""
 
@@ -14,15 +13,10 @@ from sqlalchemy import func, select
 from mercato.carts.models import Cart
 from mercato.http.app import create_app
 from mercato.settings import get_settings
-from tests.api.cart_helpers import market, new_cart, sell
-from tests.api.helpers import (  # noqa: F401
-    admin_headers,
-    create_seller,
+from tests.api.cart_helpers import new_cart, sell
+from tests.api.helpers import (
     error,
-    fast_hashing,
     ok,
-    sales_channel,
-    store_headers,
 )
 
 TOO_LARGE = {"type": "payload_too_large", "message": "Request body exceeds 1048576 bytes"}

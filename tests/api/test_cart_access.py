@@ -14,7 +14,7 @@ from mercato.orders.models import OrderGroup
 from mercato.payments.models import PaymentCollection, PaymentSession
 from tests.api.cart_helpers import customer_headers
 from tests.api.checkout_helpers import Marketplace, build_marketplace, cart_with_items
-from tests.api.helpers import admin_headers, error, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import error, ok
 
 Call = Callable[[dict[str, str]], Awaitable[httpx.Response]]
 

@@ -1,7 +1,5 @@
 """The store cart API (checkout.md, "Cart API"), except completion."""
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and requested as parameters)
-
 from __future__ import annotations
 
 import asyncio
@@ -9,27 +7,22 @@ import asyncio
 from sqlalchemy import update
 
 from mercato.products.models import InventoryLevel
-from tests.api.cart_helpers import (  # noqa: F401
+from tests.api.cart_helpers import (
     add_item,
     choose_option,
     create_option,
     customer_headers,
     mark_completed,
-    market,
     new_cart,
     sell,
 )
-from tests.api.helpers import (  # noqa: F401
-    admin_headers,
+from tests.api.helpers import (
     create_region,
     create_sales_channel,
     create_seller,
     create_store_key,
     error,
-    fast_hashing,
     ok,
-    sales_channel,
-    store_headers,
 )
 
 CART_KEYS = {

@@ -15,7 +15,7 @@ from mercato.orders.models import Order, ReservationItem
 from mercato.payments.models import ProviderCall
 from mercato.settings import get_settings
 from tests.api.checkout_helpers import build_marketplace, cart_with_items, complete, pay, ready_cart
-from tests.api.helpers import admin_headers, error, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import error, ok
 
 TOTALS = (
     "item_total",

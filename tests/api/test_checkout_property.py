@@ -10,11 +10,9 @@ from hypothesis import strategies as st
 
 from tests.api.checkout_helpers import cart_with_items, complete, pay
 from tests.api.helpers import (
-    admin_headers,
     create_product,
     create_seller,
     create_store_key,
-    fast_hashing,
     ok,
     variant,
 )

@@ -23,7 +23,7 @@ from mercato.unit_of_work import UnitOfWork
 from mercato.workflows import runs
 from mercato.workflows.models import WorkflowRun
 from tests.api.checkout_helpers import build_marketplace, complete, pay, ready_cart
-from tests.api.helpers import admin_headers, error, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import error, ok
 from tests.fakes import FakeProvider
 
 

@@ -1,10 +1,9 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """Loaders and list pages select only the columns the requested fields read."""
 
 from __future__ import annotations
 
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
-from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import ok
 
 
 async def test_only_the_shown_columns_are_selected(client, admin_headers, count_statements):

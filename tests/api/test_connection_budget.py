@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """A process holds at most its budget of PostgreSQL connections (pool + overflow), reads and
 commands together: PostgreSQL's own count of the app's connections stays within it."""
 
@@ -17,7 +16,7 @@ from mercato.db.engine import create_engine, plain_url
 from mercato.http.app import create_app
 from tests.api.checkout_helpers import build_marketplace
 from tests.api.conftest import TEST_DATABASE
-from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import ok
 
 POOL_SIZE, MAX_OVERFLOW = 2, 1
 BUDGET = POOL_SIZE + MAX_OVERFLOW

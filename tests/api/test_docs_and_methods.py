@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import ok
 
 
 async def test_docs_page_references_nothing_outside_the_server(client):

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """Rows the driver decodes (``query.driver.FixedQuery``) equal the rows SQLAlchemy returns, for
 every model: the fast read path must not change a single value or type."""
 
@@ -7,7 +6,7 @@ from __future__ import annotations
 from mercato.db.models import Base
 from mercato.query.driver import FixedQuery, rows_of
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
-from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import ok
 
 
 async def test_driver_rows_equal_sqlalchemy_rows_for_every_model(

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from mercato.orders.models import ReservationItem
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
-from tests.api.helpers import admin_headers, error, fast_hashing, login, ok  # noqa: F401
+from tests.api.helpers import error, login, ok
 
 DETAIL = (
     "+items.fulfilled_quantity,+items.shipped_quantity,+items.delivered_quantity,"

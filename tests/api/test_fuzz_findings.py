@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from tests.api.helpers import admin_headers, error, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import error, ok
 
 
 async def test_a_date_filter_outside_utcs_range_is_a_400(client, admin_headers):

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """Handles of sellers and products (marketplace-setup.md): derived from the name when omitted,
 lower-case kebab, transliterated where a script has a letter-by-letter spelling and kept as
 Unicode letters otherwise; a derived handle that is taken gets ``-2``, ``-3``, …; a chosen one
@@ -10,12 +9,10 @@ import asyncio
 
 import pytest
 
-from tests.api.helpers import (  # noqa: F401
-    admin_headers,
+from tests.api.helpers import (
     create_product,
     create_seller,
     error,
-    fast_hashing,
     ok,
 )
 

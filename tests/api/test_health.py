@@ -1,9 +1,6 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 import gc
 
 import httpx
-
-from tests.api.helpers import admin_headers, fast_hashing  # noqa: F401
 
 
 async def test_health_reports_database_ok(client):

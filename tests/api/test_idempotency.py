@@ -19,19 +19,15 @@ from mercato.idempotency.models import IdempotencyRecord
 from mercato.payments.models import Capture, ProviderCall, Refund
 from mercato.payments.providers import PaymentProvider
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
-from tests.api.helpers import (  # noqa: F401
+from tests.api.helpers import (
     PASSWORD,
-    admin_headers,
     basic,
     bearer,
     create_admin,
     create_api_key,
     error,
-    fast_hashing,
     login,
     ok,
-    sales_channel,
-    store_headers,
 )
 
 REUSED = "Idempotency-Key {} was already used for a different request"

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """Length limits of request text (api-conventions.md, "Request validation"): every string field of
 every body has a documented ``maxLength``; longer text is a 400 naming the field, never the 500
 PostgreSQL's btree row limit (~2,700 bytes) used to give for uniquely indexed columns."""
@@ -11,15 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import (  # noqa: F401
-    admin_headers,
+from tests.api.helpers import (
     create_product,
     create_seller,
     error,
-    fast_hashing,
     ok,
-    sales_channel,
-    store_headers,
 )
 
 # Incompressible: PostgreSQL compresses index entries, so repeated characters would fit.

@@ -16,7 +16,7 @@ from mercato.db.engine import asyncpg_url, plain_url, with_database
 from mercato.db.migrate import alembic_config
 from mercato.db.models import Base
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
-from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401  (fixtures)
+from tests.api.helpers import ok
 
 
 async def test_models_and_migrations_agree(engine):

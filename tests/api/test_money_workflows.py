@@ -25,7 +25,7 @@ from mercato.unit_of_work import UnitOfWork
 from mercato.workflows.models import WorkflowRun
 from mercato.workflows.runs import register_recoverer, sweep
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
-from tests.api.helpers import admin_headers, error, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import error, ok
 from tests.fakes import FakeProvider
 
 

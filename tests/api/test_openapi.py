@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from tests.api.checkout_helpers import build_marketplace, ready_cart
-from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import ok
 from tests.api.world import World, build_world
 
 PUBLISHABLE = {"publishable_key": []}

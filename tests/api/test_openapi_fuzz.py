@@ -36,7 +36,6 @@ from hypothesis import HealthCheck, settings
 from mercato.db.models import Base
 from mercato.http.app import create_app
 from mercato.settings import get_settings
-from tests.api.helpers import fast_hashing  # noqa: F401
 from tests.api.world import World, build_world
 
 SEED = 20260601

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """The admin list's ``count`` without filters or with status filters comes from a
 trigger-maintained tally (migration 0004): it must equal ``count(*)`` of the matching live groups
 after any kind of write, concurrent checkouts included."""
@@ -10,7 +9,7 @@ import asyncio
 import asyncpg
 
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
-from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import ok
 
 
 async def _listed_count(client, admin_headers) -> int:

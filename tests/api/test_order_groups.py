@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
-from tests.api.helpers import admin_headers, error, fast_hashing, login, ok  # noqa: F401
+from tests.api.helpers import error, login, ok
 
 
 async def register_customer(client, market, email: str) -> dict[str, str]:

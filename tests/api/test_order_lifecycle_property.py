@@ -30,7 +30,7 @@ from mercato.orders.models import (
 from mercato.payments.models import Capture, Payment, Refund
 from mercato.products.models import InventoryLevel
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
-from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import ok
 from tests.api.recompute import fulfillment_status_of, payment_facts
 from tests.api.tally_helpers import ORDER_TALLY_CHECKS
 

@@ -19,7 +19,7 @@ from mercato.orders.models import Order, OrderPaymentCollection, OrderTransactio
 from mercato.payments.models import Capture, Payment, PaymentCollection, ProviderCall, Refund
 from mercato.unit_of_work import UnitOfWork
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
-from tests.api.helpers import admin_headers, error, fast_hashing, login, ok  # noqa: F401
+from tests.api.helpers import error, login, ok
 from tests.api.recompute import payment_facts
 
 

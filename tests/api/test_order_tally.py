@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """``GET /admin/orders``' and ``GET /vendor/orders``' ``count`` without filters, with status
 filters and for one seller come from trigger-maintained tallies (migration 0007): they must
 equal ``count(*)`` of the matching orders after any kind of write, concurrent ones included,
@@ -11,11 +10,10 @@ from typing import Any
 
 import asyncpg
 from alembic import command
-from sqlalchemy import event
 
 from mercato.db.migrate import alembic_config
 from tests.api.checkout_helpers import Marketplace, build_marketplace, complete, ready_cart
-from tests.api.helpers import admin_headers, fast_hashing, login, ok  # noqa: F401
+from tests.api.helpers import login, ok
 from tests.api.tally_helpers import order_tally_mismatches
 
 # Forms the tallies answer, each compared with the same filters plus one they cannot answer

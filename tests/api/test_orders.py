@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from sqlalchemy import select
 
 from mercato.orders.models import ReservationItem
 from mercato.products.models import InventoryLevel
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
-from tests.api.helpers import admin_headers, error, fast_hashing, login, ok  # noqa: F401
+from tests.api.helpers import error, login, ok
 
 
 async def member_headers(client, market, seller_id: str, email: str) -> dict[str, str]:

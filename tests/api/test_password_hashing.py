@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mercato.auth import passwords
-from tests.api.helpers import ADMIN_EMAIL, PASSWORD, create_admin, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import ADMIN_EMAIL, PASSWORD, create_admin, ok
 
 # Generous bounds: they only turn a regression (hashing on the loop) into a failure, not a hang.
 WAIT = 60

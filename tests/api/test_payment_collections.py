@@ -1,7 +1,5 @@
 """Store payment collections and sessions (checkout.md, "Cart API")."""
 
-# ruff: noqa: F811  (pytest fixtures are imported by name and requested as parameters)
-
 from __future__ import annotations
 
 import asyncio
@@ -9,24 +7,19 @@ import asyncio
 from sqlalchemy import func, select
 
 from mercato.payments.models import PaymentCollection, PaymentSession
-from tests.api.cart_helpers import (  # noqa: F401
+from tests.api.cart_helpers import (
     add_item,
     choose_option,
     create_option,
     customer_headers,
     mark_completed,
-    market,
     new_cart,
     sell,
 )
-from tests.api.helpers import (  # noqa: F401
-    admin_headers,
+from tests.api.helpers import (
     create_region,
     error,
-    fast_hashing,
     ok,
-    sales_channel,
-    store_headers,
 )
 
 

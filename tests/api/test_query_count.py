@@ -1,17 +1,14 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """A list request runs the same number of SQL statements whatever the page size (no N+1)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from tests.api.helpers import (  # noqa: F401
-    admin_headers,
+from tests.api.helpers import (
     create_product,
     create_sales_channel,
     create_seller,
     create_store_key,
-    fast_hashing,
     ok,
     variant,
 )

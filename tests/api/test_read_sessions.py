@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from mercato.db.engine import plain_url
 from mercato.query.driver import driver_connection
 from mercato.sales_channels.models import SalesChannel
-from tests.api.helpers import admin_headers, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import ok
 
 
 async def test_a_read_session_refuses_to_flush(app):

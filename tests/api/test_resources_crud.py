@@ -1,21 +1,18 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """Create, list, retrieve, update and delete of every setup resource through ``/admin``."""
 
 from __future__ import annotations
 
 import re
 
-from tests.api.helpers import (  # noqa: F401
+from tests.api.helpers import (
     ADMIN_EMAIL,
     PASSWORD,
-    admin_headers,
     create_api_key,
     create_product,
     create_region,
     create_sales_channel,
     create_seller,
     error,
-    fast_hashing,
     link_channels,
     login,
     ok,

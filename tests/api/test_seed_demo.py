@@ -7,7 +7,7 @@ import pytest
 from mercato.seed import seed_demo
 from mercato.settings import get_settings
 from mercato.unit_of_work import UnitOfWork
-from tests.api.helpers import admin_headers, fast_hashing, ok
+from tests.api.helpers import ok
 
 
 @pytest.fixture

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """A store ``GET`` learns the publishable key and the customer in one statement; tokens are
 judged exactly as before (bad token: 401 where a customer is needed, ignored where not)."""
 
@@ -8,7 +7,7 @@ import asyncpg
 
 from mercato.api import deps
 from tests.api.checkout_helpers import build_marketplace
-from tests.api.helpers import admin_headers, bearer, fast_hashing, ok  # noqa: F401
+from tests.api.helpers import bearer, ok
 from tests.api.test_order_groups import register_customer
 
 

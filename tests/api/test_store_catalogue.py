@@ -1,20 +1,15 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """The store's catalogue: published products of the key's channels, with the seller's public face."""
 
 from __future__ import annotations
 
-from tests.api.helpers import (  # noqa: F401
-    admin_headers,
+from tests.api.helpers import (
     create_product,
     create_region,
     create_sales_channel,
     create_seller,
     create_store_key,
     error,
-    fast_hashing,
     ok,
-    sales_channel,
-    store_headers,
 )
 
 

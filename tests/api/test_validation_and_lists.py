@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests.api.helpers are requested by name)
 """Strict validation, the ``qs`` query forms, list conventions, money precision and ``fields``."""
 
 from __future__ import annotations
@@ -6,16 +5,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from mercato.sales_channels.models import SalesChannel
-from tests.api.helpers import (  # noqa: F401
-    admin_headers,
+from tests.api.helpers import (
     create_product,
-    create_sales_channel,
     create_seller,
     error,
-    fast_hashing,
     ok,
-    sales_channel,
-    store_headers,
     variant,
 )
 
