@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import httpx
@@ -25,6 +26,7 @@ from mercato.db.statements import StatementWatch
 from mercato.http.app import create_app
 from mercato.settings import get_settings
 from tests.api.cart_helpers import Market
+from tests.api.checkout_helpers import Marketplace, build_marketplace, complete, ready_cart
 from tests.api.helpers import (
     ADMIN_EMAIL,
     PASSWORD,
@@ -34,6 +36,7 @@ from tests.api.helpers import (
     create_seller,
     create_store_key,
     login,
+    ok,
 )
 
 # Parallel runs against one server (several work trees) each name their own database.
@@ -197,3 +200,40 @@ async def market(client, admin_headers, sales_channel, store_headers) -> Market:
         acme=acme,
         bolt=bolt,
     )
+
+
+# ------------------------------------------------------------------ a placed order group
+
+Placed = tuple[Marketplace, dict[str, Any], dict[str, str]]
+
+
+@pytest.fixture
+def place_group(client, admin_headers) -> Callable[..., Awaitable[Placed]]:
+    """``await place_group(lines=None, **marketplace)``: a ``build_marketplace(**marketplace)``
+    and one order group checked out of it with a ``pp_system_default`` payment (authorized, not
+    captured); returns ``(market, group, {seller id: order id})``.
+
+    ``lines`` are ``(seller index, variant index, quantity)``; by default one unit of every
+    seller's first variant."""
+
+    async def place(lines: list[tuple[int, int, int]] | None = None, **marketplace: Any) -> Placed:
+        market = await build_marketplace(client, admin_headers, **marketplace)
+        items = None
+        if lines is not None:
+            items = [
+                (market.variants[market.sellers[s]["id"]][v], quantity) for s, v, quantity in lines
+            ]
+        cart = await ready_cart(client, market, items)
+        group = ok(await complete(client, market, cart["id"]))["order_group"]
+        return market, group, {o["seller_id"]: o["id"] for o in group["orders"]}
+
+    return place
+
+
+@pytest.fixture
+async def placed(place_group) -> tuple[Marketplace, str, str, str]:
+    """Two sellers' orders in one group (30 + 5 shipping each, 10 % tax), paid with one authorized
+    ``pp_system_default`` payment: ``(market, group id, seller A's order id, seller B's)``."""
+    market, group, orders = await place_group(sellers=2, prices=(30,), shipping=5)
+    a, b = (s["id"] for s in market.sellers)
+    return market, group["id"], orders[a], orders[b]

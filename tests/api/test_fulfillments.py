@@ -22,18 +22,11 @@ SHIPPED_CANCEL = "The fulfillment has already been shipped. Shipped fulfillments
 
 
 @pytest.fixture
-async def placed(client, admin_headers):
-    """Seller A: V0 × 3 and V1 × 1; seller B: V0 × 2 — stock 10 of every variant."""
-    market = await build_marketplace(client, admin_headers, sellers=2, stock=10, prices=(10, 5))
-    a, b = (s["id"] for s in market.sellers)
-    cart = await ready_cart(
-        client,
-        market,
-        [(market.variants[a][0], 3), (market.variants[a][1], 1), (market.variants[b][0], 2)],
-    )
-    group = ok(await complete(client, market, cart["id"]))["order_group"]
-    orders = {o["seller_id"]: o["id"] for o in group["orders"]}
-    return market, group, orders
+async def placed_three_lines(place_group):
+    """Seller A: V0 × 3 and V1 × 1; seller B: V0 × 2 — stock 10 of every variant (partial
+    fulfilments need several lines and quantities)."""
+    lines = [(0, 0, 3), (0, 1, 1), (1, 0, 2)]
+    return await place_group(lines, sellers=2, stock=10, prices=(10, 5))
 
 
 async def get_order(client, market, order_id: str) -> dict[str, Any]:
@@ -122,9 +115,9 @@ async def member_headers(client, market, seller_id: str, email: str) -> dict[str
 
 
 async def test_fulfil_ship_deliver_moves_every_status_and_converts_reservations(
-    client, app, placed
+    client, app, placed_three_lines
 ):
-    market, group, orders = placed
+    market, group, orders = placed_three_lines
     a, b = (s["id"] for s in market.sellers)
     v0, v1 = market.variants[a]
     order = await get_order(client, market, orders[a])
@@ -260,8 +253,8 @@ async def test_fulfil_ship_deliver_moves_every_status_and_converts_reservations(
     assert await events(client, market, "order.fulfillment_canceled") == []
 
 
-async def test_cancel_restores_stock_and_reservations_exactly(client, app, placed):
-    market, group, orders = placed
+async def test_cancel_restores_stock_and_reservations_exactly(client, app, placed_three_lines):
+    market, group, orders = placed_three_lines
     a = market.sellers[0]["id"]
     v0, v1 = market.variants[a]
     order = await get_order(client, market, orders[a])
@@ -351,8 +344,8 @@ async def test_cancel_restores_stock_and_reservations_exactly(client, app, place
     assert len(canceled) == 3 and all(e["data"]["id"] == orders[a] for e in canceled)
 
 
-async def test_invalid_fulfilments_change_nothing(client, app, placed):
-    market, group, orders = placed
+async def test_invalid_fulfilments_change_nothing(client, app, placed_three_lines):
+    market, group, orders = placed_three_lines
     a, b = (s["id"] for s in market.sellers)
     v0, v1 = market.variants[a]
     order = await get_order(client, market, orders[a])
@@ -440,8 +433,8 @@ async def test_invalid_fulfilments_change_nothing(client, app, placed):
     )
 
 
-async def test_canceled_order_refuses_fulfilment(client, app, placed):
-    market, group, orders = placed
+async def test_canceled_order_refuses_fulfilment(client, app, placed_three_lines):
+    market, group, orders = placed_three_lines
     b = market.sellers[1]["id"]
     order = await get_order(client, market, orders[b])
     ok(await client.post(f"/admin/orders/{orders[b]}/cancel", headers=market.admin))
@@ -458,8 +451,8 @@ async def test_canceled_order_refuses_fulfilment(client, app, placed):
     assert await events(client, market, "order.fulfillment_created") == []
 
 
-async def test_order_cancel_needs_fulfilments_canceled(client, app, placed):
-    market, group, orders = placed
+async def test_order_cancel_needs_fulfilments_canceled(client, app, placed_three_lines):
+    market, group, orders = placed_three_lines
     a = market.sellers[0]["id"]
     v0, v1 = market.variants[a]
     order = await get_order(client, market, orders[a])
@@ -478,8 +471,8 @@ async def test_order_cancel_needs_fulfilments_canceled(client, app, placed):
     assert await reservations(app, order) == {}
 
 
-async def test_vendor_fulfils_own_orders_only(client, app, placed):
-    market, group, orders = placed
+async def test_vendor_fulfils_own_orders_only(client, app, placed_three_lines):
+    market, group, orders = placed_three_lines
     a, b = (s["id"] for s in market.sellers)
     v0, v1 = market.variants[a]
     staff_a = await member_headers(client, market, a, "staff@a.test")
@@ -593,8 +586,8 @@ async def test_unmanaged_inventory_moves_no_stock(client, app, admin_headers):
     assert await reservations(app, order) == {}
 
 
-async def test_concurrent_fulfilments_never_exceed_the_order(client, app, placed):
-    market, group, orders = placed
+async def test_concurrent_fulfilments_never_exceed_the_order(client, app, placed_three_lines):
+    market, group, orders = placed_three_lines
     a = market.sellers[0]["id"]
     v0, v1 = market.variants[a]
     order = await get_order(client, market, orders[a])

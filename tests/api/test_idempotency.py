@@ -18,7 +18,6 @@ from mercato.http.app import create_app
 from mercato.idempotency.models import IdempotencyRecord
 from mercato.payments.models import Capture, ProviderCall, Refund
 from mercato.payments.providers import PaymentProvider
-from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import (
     PASSWORD,
     basic,
@@ -50,22 +49,12 @@ def keyed(headers: dict, key: str) -> dict:
     return {**headers, "Idempotency-Key": key}
 
 
-@pytest.fixture
-async def placed(client, admin_headers):
-    """Two sellers' orders of one group, paid with one authorized payment."""
-    market = await build_marketplace(client, admin_headers, sellers=2, prices=(30,), shipping=5)
-    cart = await ready_cart(client, market)
-    group = ok(await complete(client, market, cart["id"]))["order_group"]
-    orders = {o["seller_id"]: o["id"] for o in group["orders"]}
-    return market, *(orders[s["id"]] for s in market.sellers)
-
-
 # ---------------------------------------------------------------------- on the money routes
 
 
 async def test_a_refund_reusing_a_key_with_another_amount_is_refused(client, app, placed):
     """The issue's probe: a refund of 1, then of 2 with the same key."""
-    market, a, _ = placed
+    market, _, a, _ = placed
     ok(await client.post(f"/admin/orders/{a}/capture", headers=market.admin))
     url = f"/admin/orders/{a}/refund"
     first = ok(await client.post(url, json={"amount": 1}, headers=keyed(market.admin, "r-1")))
@@ -81,7 +70,7 @@ async def test_a_refund_reusing_a_key_with_another_amount_is_refused(client, app
 
 
 async def test_a_replay_returns_the_stored_response_and_runs_nothing(client, app, placed):
-    market, a, _ = placed
+    market, _, a, _ = placed
     url = f"/admin/orders/{a}/capture"
     first = await client.post(url, json={"amount": 5}, headers=keyed(market.admin, "cap-1"))
     assert first.status_code == 200 and "Idempotent-Replayed" not in first.headers
@@ -129,7 +118,7 @@ async def test_a_replay_returns_the_stored_response_and_runs_nothing(client, app
 
 
 async def test_a_key_is_scoped_to_its_actor_and_path(client, app, placed):
-    market, a, b = placed
+    market, _, a, b = placed
     url = f"/admin/orders/{a}/capture"
     ok(await client.post(url, json={"amount": 1}, headers=keyed(market.admin, "same")))
     # the user's secret key and another admin user are other actors: their requests run
@@ -166,7 +155,7 @@ async def test_a_key_is_scoped_to_its_actor_and_path(client, app, placed):
 
 async def test_a_key_still_in_use_is_a_409(client, app, placed, monkeypatch):
     """The first capture is held inside the provider call until the second one was answered."""
-    market, a, _ = placed
+    market, _, a, _ = placed
     reached, release = asyncio.Event(), asyncio.Event()
     capture = PaymentProvider.capture
 

@@ -24,20 +24,8 @@ from mercato.payments.providers import ProviderResult, get_provider
 from mercato.unit_of_work import UnitOfWork
 from mercato.workflows.models import WorkflowRun
 from mercato.workflows.runs import register_recoverer, sweep
-from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import error, ok
 from tests.fakes import FakeProvider
-
-
-@pytest.fixture
-async def placed(client, admin_headers):
-    """Two sellers' orders in one group, one authorized payment (pp_system_default)."""
-    market = await build_marketplace(client, admin_headers, sellers=2, prices=(30,), shipping=5)
-    cart = await ready_cart(client, market)
-    group = ok(await complete(client, market, cart["id"]))["order_group"]
-    orders = {o["seller_id"]: o["id"] for o in group["orders"]}
-    a, b = (s["id"] for s in market.sellers)
-    return market, group["id"], orders[a], orders[b]
 
 
 def fake(provider: object):

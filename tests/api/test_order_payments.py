@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import delete, func, select
 
 from mercato.domain.money import to_minor
@@ -48,17 +47,6 @@ async def member_headers(client, market, seller_id: str, email: str) -> dict[str
         )
     )
     return await login(client, "seller", email, "supersecret")
-
-
-@pytest.fixture
-async def placed(client, admin_headers):
-    """Two sellers, one order each in one group, paid with one authorized (uncaptured) payment."""
-    market = await build_marketplace(client, admin_headers, sellers=2, prices=(30,), shipping=5)
-    cart = await ready_cart(client, market)
-    group = ok(await complete(client, market, cart["id"]))["order_group"]
-    orders = {o["seller_id"]: o["id"] for o in group["orders"]}
-    a, b = (s["id"] for s in market.sellers)
-    return market, group["id"], orders[a], orders[b]
 
 
 async def get_order(client, market, order_id: str) -> dict:

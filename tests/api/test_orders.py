@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from mercato.orders.models import ReservationItem
 from mercato.products.models import InventoryLevel
-from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import error, login, ok
 
 
@@ -23,19 +22,13 @@ async def member_headers(client, market, seller_id: str, email: str) -> dict[str
 
 
 @pytest.fixture
-async def placed(client, admin_headers):
-    market = await build_marketplace(client, admin_headers, sellers=2, stock=10)
-    a, b = (s["id"] for s in market.sellers)
-    cart = await ready_cart(
-        client, market, [(market.variants[a][0], 2), (market.variants[b][0], 1)]
-    )
-    group = ok(await complete(client, market, cart["id"]))["order_group"]
-    orders = {o["seller_id"]: o["id"] for o in group["orders"]}
-    return market, group, orders
+async def placed_two_and_one(place_group):
+    """Seller A: 2 × 10.99, seller B: 1 × 10.99 — stock 10 of every variant."""
+    return await place_group([(0, 0, 2), (1, 0, 1)], sellers=2, stock=10)
 
 
-async def test_admin_order_detail_has_totals_summary_and_relations(client, placed):
-    market, group, orders = placed
+async def test_admin_order_detail_has_totals_summary_and_relations(client, placed_two_and_one):
+    market, group, orders = placed_two_and_one
     order = ok(
         await client.get(f"/admin/orders/{orders[market.sellers[0]['id']]}", headers=market.admin)
     )["order"]
@@ -63,8 +56,8 @@ async def test_admin_order_detail_has_totals_summary_and_relations(client, place
     )
 
 
-async def test_admin_order_list_filters(client, placed):
-    market, group, orders = placed
+async def test_admin_order_list_filters(client, placed_two_and_one):
+    market, group, orders = placed_two_and_one
     a = market.sellers[0]["id"]
 
     async def ids(**params):
@@ -89,8 +82,8 @@ async def test_admin_order_list_filters(client, placed):
     )
 
 
-async def test_complete_and_archive_rules(client, placed):
-    market, _, orders = placed
+async def test_complete_and_archive_rules(client, placed_two_and_one):
+    market, _, orders = placed_two_and_one
     a, b = (s["id"] for s in market.sellers)
     error(
         await client.post(f"/admin/orders/{orders[a]}/archive", headers=market.admin),
@@ -119,8 +112,10 @@ async def test_complete_and_archive_rules(client, placed):
     assert {"order.completed", "order.archived"} <= {e["name"] for e in events}
 
 
-async def test_cancel_voids_share_releases_stock_and_keeps_siblings(client, app, placed):
-    market, _, orders = placed
+async def test_cancel_voids_share_releases_stock_and_keeps_siblings(
+    client, app, placed_two_and_one
+):
+    market, _, orders = placed_two_and_one
     a, b = (s["id"] for s in market.sellers)
     canceled = ok(await client.post(f"/admin/orders/{orders[a]}/cancel", headers=market.admin))[
         "order"
@@ -153,8 +148,8 @@ async def test_cancel_voids_share_releases_stock_and_keeps_siblings(client, app,
     assert group["order_group"]["payment_status"] == "authorized"
 
 
-async def test_cancel_is_refused_while_a_fulfillment_is_active(client, placed):
-    market, _, orders = placed
+async def test_cancel_is_refused_while_a_fulfillment_is_active(client, placed_two_and_one):
+    market, _, orders = placed_two_and_one
     a = market.sellers[0]["id"]
     order = ok(await client.get(f"/admin/orders/{orders[a]}", headers=market.admin))["order"]
     ok(
@@ -172,8 +167,8 @@ async def test_cancel_is_refused_while_a_fulfillment_is_active(client, placed):
     )
 
 
-async def test_update_order_email_and_address(client, placed):
-    market, _, orders = placed
+async def test_update_order_email_and_address(client, placed_two_and_one):
+    market, _, orders = placed_two_and_one
     order_id = next(iter(orders.values()))
     updated = ok(
         await client.post(
@@ -195,8 +190,8 @@ async def test_update_order_email_and_address(client, placed):
     )
 
 
-async def test_vendors_see_and_act_on_their_own_orders_only(client, placed):
-    market, group, orders = placed
+async def test_vendors_see_and_act_on_their_own_orders_only(client, placed_two_and_one):
+    market, group, orders = placed_two_and_one
     a, b = (s["id"] for s in market.sellers)
     vendor_a = await member_headers(client, market, a, "staff@a.test")
     listed = ok(await client.get("/vendor/orders", headers=vendor_a))
