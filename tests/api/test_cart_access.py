@@ -21,6 +21,7 @@ Call = Callable[[dict[str, str]], Awaitable[httpx.Response]]
 
 @pytest.fixture
 async def market(client, admin_headers) -> Marketplace:
+    """Overrides conftest's ``market``: two sellers with one product (10.99) and an option each."""
     return await build_marketplace(client, admin_headers, sellers=2)
 
 

@@ -42,6 +42,8 @@ async def count(app, model, *where) -> int:
 
 @pytest.fixture
 async def market(client, admin_headers):
+    """Overrides conftest's ``market``: three sellers, two variants each (10.99 and 3.50) — the
+    totals these tests assert."""
     return await build_marketplace(client, admin_headers, sellers=3, prices=(10.99, 3.5))
 
 

@@ -29,6 +29,8 @@ from tests.fakes import FakeProvider
 
 @pytest.fixture
 async def market(client, admin_headers):
+    """Overrides conftest's ``market``: two sellers, two variants each (10.99 and 3.50), stock
+    10."""
     return await build_marketplace(client, admin_headers, sellers=2, prices=(10.99, 3.5), stock=10)
 
 

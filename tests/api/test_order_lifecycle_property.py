@@ -63,6 +63,8 @@ OPERATIONS = st.lists(
 
 @pytest.fixture
 async def market(client, admin_headers):
+    """Overrides conftest's ``market``: three sellers, two variants each (10.99 and 7.25), stock
+    ``STOCK``."""
     return await build_marketplace(
         client, admin_headers, sellers=3, prices=(10.99, 7.25), stock=STOCK
     )
