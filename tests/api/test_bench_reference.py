@@ -45,6 +45,7 @@ def test_each_worker_keeps_its_share_of_the_clients_and_may_take_them_all() -> N
     assert pool_sizes(workers=3, clients=8) == (3, 8)
 
 
+@pytest.mark.slow  # starts the reference server
 async def test_the_reference_server_runs_the_cases_sql_and_answers_its_bytes(
     database_url, tmp_path
 ):

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 
 import asyncpg
+import pytest
 from benchmarks import seed as bench_seed
 from benchmarks.seed import PASSWORD, SeedConfig, seed
 
 from mercato.auth.passwords import hash_password
 from mercato.domain.statuses import GroupMember, group_statuses
 from mercato.domain.totals import document_totals, line_totals, shipping_totals
+
+pytestmark = pytest.mark.slow  # each test seeds a benchmark database
 
 GROUPS = 50
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -56,6 +57,7 @@ carts = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow  # a marketplace and checkouts per generated example
 @settings(
     max_examples=12,
     deadline=None,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
 from mercato.db.engine import asyncpg_url
 from mercato.db.migrate import alembic_config, upgrade
 from tests.api.processes import mercato_env, run_mercato
+
+pytestmark = pytest.mark.slow  # runs mercato migrate processes
 
 
 def test_migrate_says_how_many_migrations_it_applied_then_that_none_were_due(make_database):

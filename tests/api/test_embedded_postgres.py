@@ -16,10 +16,13 @@ import pytest
 from mercato.db.embedded import is_running, stop
 from tests.api.processes import MercatoServer, mercato_env, run_mercato
 
-pytestmark = pytest.mark.skipif(
-    bool(os.environ.get("MERCATO_TEST_DATABASE_URL")),
-    reason="the embedded server's life is tested in the run on the embedded server",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        bool(os.environ.get("MERCATO_TEST_DATABASE_URL")),
+        reason="the embedded server's life is tested in the run on the embedded server",
+    ),
+    pytest.mark.slow,  # starts embedded PostgreSQL servers and mercato processes
+]
 
 
 @pytest.fixture(scope="module")

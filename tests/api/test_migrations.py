@@ -33,6 +33,7 @@ async def test_models_and_migrations_agree(engine):
     assert differences == []
 
 
+@pytest.mark.slow  # a database of its own, migrated in two steps
 async def test_0006_revokes_the_secret_keys_of_users_deleted_before_it(database_url):
     """A secret key dies with its creator; keys of users deleted earlier are revoked by 0006."""
     name = f"{urlsplit(database_url).path.lstrip('/')}_m0006"

@@ -7,6 +7,8 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+import pytest
+
 from tests.api.checkout_helpers import build_marketplace, ready_cart
 from tests.api.helpers import ok
 from tests.api.world import World, build_world
@@ -151,6 +153,7 @@ def _credentials(world: World, op: dict[str, Any]) -> dict[str, str]:
     return headers
 
 
+@pytest.mark.slow  # a request per documented parameter of every list route
 async def test_every_documented_query_parameter_of_a_list_is_accepted(client, app, fast_hashing):
     """Each form of each parameter a list route documents, with a valid value, is answered
     200: the documentation and the route's ``ListSpec`` are one thing."""

@@ -200,6 +200,7 @@ def _choices(case: schemathesis.Case) -> tuple[bool, int]:
     return bool(drawn & 1), drawn >> 1
 
 
+@pytest.mark.slow  # hundreds of generated requests against a served app
 @schema.parametrize()
 @settings(
     # One marketplace per operation, shared by its examples; a slow request is not a failure.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import ok
@@ -20,6 +21,7 @@ async def _live(conn: asyncpg.Connection) -> int:
     return await conn.fetchval("SELECT count(*) FROM order_group WHERE deleted_at IS NULL")
 
 
+@pytest.mark.slow  # a burst of concurrent checkouts and order writes
 async def test_unfiltered_count_follows_every_write(client, admin_headers, database_url):
     market = await build_marketplace(client, admin_headers, sellers=2, stock=1000)
     assert await _listed_count(client, admin_headers) == 0

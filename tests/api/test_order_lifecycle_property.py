@@ -261,6 +261,7 @@ async def check_invariants(app, group_id: str) -> None:
             assert level.stocked_quantity + fulfilled[level.variant_id] == STOCK
 
 
+@pytest.mark.slow  # checkouts and order operations per generated example
 @settings(
     max_examples=30,
     deadline=None,

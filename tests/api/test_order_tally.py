@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 
 import asyncpg
+import pytest
 from alembic import command
 
 from mercato.db.migrate import alembic_config
@@ -81,6 +82,7 @@ async def _post(client, market: Marketplace, path: str, body: dict | None = None
     ok(await client.post(f"/admin/orders/{path}", json=body or {}, headers=market.admin))
 
 
+@pytest.mark.slow  # bursts of concurrent checkouts and order writes
 async def test_order_tallies_follow_every_write(client, admin_headers, database_url):
     market = await build_marketplace(client, admin_headers, sellers=3, stock=1000)
     a, b, c = (s["id"] for s in market.sellers)

@@ -47,6 +47,7 @@ def test_the_tour_has_its_three_parts():
     assert "/admin/orders/$FIRST/capture" in blocks[2]
 
 
+@pytest.mark.slow  # two mercato servers and the tour's curl calls
 def test_the_readme_tour_runs_twice_in_a_row(make_database, tmp_path):
     env = mercato_env(DATABASE_URL=make_database("tour"), MERCATO_ENABLE_TEST_PROVIDER=None)
     server = MercatoServer(env, tmp_path / "server.log")

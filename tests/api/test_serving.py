@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux /proc")
+pytestmark = [
+    pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux /proc"),
+    pytest.mark.slow,  # starts mercato serve processes
+]
 
 _SYS_PIDFD_GETFD = 438  # the same number on every Linux architecture
 _REQUEST = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"

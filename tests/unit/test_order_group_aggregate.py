@@ -539,4 +539,5 @@ OrderGroupMachine.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-test_order_group_state_machine = OrderGroupMachine.TestCase
+# 200 runs of up to 40 steps
+test_order_group_state_machine = pytest.mark.slow(OrderGroupMachine.TestCase)
