@@ -190,7 +190,6 @@ def start_minimal(url: str) -> subprocess.Popen:
 async def compare(url: str, minimal_pid: int, rounds: int = 2) -> None:
     """Mercato (port 9100) and this app (port 9203), alternating, at 1 and 8 clients."""
     import httpx
-
     from benchmarks.load import CpuMeter, KeepAliveClient
     from benchmarks.run import Server, dataset_facts, login, run_load
 

@@ -584,7 +584,7 @@ class OrderGroup:
             created_at=now,
         )
         order.share.captured += amount
-        self.new_records += [capture, self._transaction(order, amount, capture.id, ids, now)]
+        self.new_records += [capture, self._ledger_entry(order, amount, capture.id, ids, now)]
         return capture
 
     def abandon(self, request: MoneyRequest) -> None:
@@ -652,7 +652,7 @@ class OrderGroup:
             reason=reason,
         )
         share.refunded += request.amount
-        self.new_records += [refund, self._transaction(order, -request.amount, refund.id, ids, now)]
+        self.new_records += [refund, self._ledger_entry(order, -request.amount, refund.id, ids, now)]
         assert self.collection is not None
         self.collection.refunded_amount += request.amount
         self.collection.updated_at = now
@@ -666,7 +666,7 @@ class OrderGroup:
             )
         )
 
-    def _transaction(
+    def _ledger_entry(
         self, order: Order, amount: int, reference_id: str, ids: IdFactory, now: datetime
     ) -> Transaction:
         return Transaction(
