@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from mercato.domain.order_group import Label as DomainLabel
 from mercato.orders.payment_workflows import refuse_while_canceling
-from mercato.orders.repository import OrderGroupRepository
+from mercato.orders.repository import OrderGroupRepository, change_group
 from mercato.unit_of_work import UnitOfWork
 
 
@@ -76,10 +76,10 @@ async def create_shipment(
 ) -> None:
     """Ship a whole fulfilment (``items``, when given, must be exactly its items) with its
     tracking labels; lines' ``shipped_quantity`` rise; event ``order.shipment_created``."""
-    async with uow:
-        groups = OrderGroupRepository(uow.session)
-        group = await groups.for_order(order_id, seller_id=seller_id)
-        group.ship(
+    await change_group(
+        uow,
+        order_id,
+        lambda group: group.ship(
             order_id,
             fulfillment_id,
             items=None if items is None else [(item[0], item[1]) for item in items],
@@ -87,10 +87,9 @@ async def create_shipment(
             no_notification=no_notification,
             seller_id=seller_id,
             now=uow.now(),
-        )
-        await groups.save(group)
-        uow.track(group)
-        await uow.commit()
+        ),
+        seller_id=seller_id,
+    )
 
 
 async def mark_delivered(
@@ -103,19 +102,18 @@ async def mark_delivered(
 ) -> None:
     """Set ``delivered_at`` (shipped or not, as Medusa does); lines' ``delivered_quantity``
     rise; event ``order.delivered``."""
-    async with uow:
-        groups = OrderGroupRepository(uow.session)
-        group = await groups.for_order(order_id, seller_id=seller_id)
-        group.deliver(
+    await change_group(
+        uow,
+        order_id,
+        lambda group: group.deliver(
             order_id,
             fulfillment_id,
             no_notification=no_notification,
             seller_id=seller_id,
             now=uow.now(),
-        )
-        await groups.save(group)
-        uow.track(group)
-        await uow.commit()
+        ),
+        seller_id=seller_id,
+    )
 
 
 async def cancel_fulfillment(
@@ -129,17 +127,16 @@ async def cancel_fulfillment(
     """Cancel a fulfilment that has neither shipped nor been delivered: lines'
     ``fulfilled_quantity`` fall back and exactly the converted stock and reservations come
     back; event ``order.fulfillment_canceled``."""
-    async with uow:
-        groups = OrderGroupRepository(uow.session)
-        group = await groups.for_order(order_id, seller_id=seller_id)
-        group.cancel_fulfillment(
+    await change_group(
+        uow,
+        order_id,
+        lambda group: group.cancel_fulfillment(
             order_id,
             fulfillment_id,
             no_notification=no_notification,
             seller_id=seller_id,
             ids=uow.ids,
             now=uow.now(),
-        )
-        await groups.save(group)
-        uow.track(group)
-        await uow.commit()
+        ),
+        seller_id=seller_id,
+    )

@@ -25,8 +25,9 @@ concurrent request cannot capture or refund the same money while a provider call
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -54,6 +55,7 @@ from mercato.payments.models import Capture, Payment, PaymentCollection, Refund
 from mercato.products.models import InventoryLevel
 from mercato.query.driver import FixedInsert, FixedQuery
 from mercato.sellers.models import StockLocation
+from mercato.unit_of_work import UnitOfWork
 from mercato.workflows import runs as workflow_runs
 from mercato.workflows.models import WorkflowRun
 
@@ -823,3 +825,25 @@ def _record_row(record: dom.Record) -> Capture | Refund | OrderTransaction:
         reference_id=record.reference_id,
         created_at=record.created_at,
     )
+
+
+_T = TypeVar("_T")
+
+
+async def change_group(
+    uow: UnitOfWork,
+    order_id: str,
+    change: Callable[[dom.OrderGroup], _T],
+    *,
+    seller_id: str | None = None,
+) -> _T:
+    """One command on an order's group: load it locked, apply ``change``, save, commit (its
+    events go to the outbox of that transaction). Returns what ``change`` returned."""
+    async with uow:
+        groups = OrderGroupRepository(uow.session)
+        group = await groups.for_order(order_id, seller_id=seller_id)
+        result = change(group)
+        await groups.save(group)
+        uow.track(group)
+        await uow.commit()
+    return result

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.domain.events import ORDER_UPDATED
 from mercato.errors import invalid, not_found
 from mercato.orders.models import Order
-from mercato.orders.repository import OrderGroupRepository
+from mercato.orders.repository import change_group
 from mercato.unit_of_work import UnitOfWork
 
 
@@ -44,24 +44,17 @@ async def get_order(session: AsyncSession, order_id: str, *, seller_id: str | No
 
 async def complete_order(uow: UnitOfWork, *, order_id: str, seller_id: str | None = None) -> None:
     """Mark the order completed (refused once archived); event ``order.completed``."""
-    async with uow:
-        groups = OrderGroupRepository(uow.session)
-        group = await groups.for_order(order_id, seller_id=seller_id)
-        group.complete(order_id, now=uow.now(), seller_id=seller_id)
-        await groups.save(group)
-        uow.track(group)
-        await uow.commit()
+    await change_group(
+        uow,
+        order_id,
+        lambda group: group.complete(order_id, now=uow.now(), seller_id=seller_id),
+        seller_id=seller_id,
+    )
 
 
 async def archive_order(uow: UnitOfWork, *, order_id: str) -> None:
     """Archive a completed or canceled order; event ``order.archived``."""
-    async with uow:
-        groups = OrderGroupRepository(uow.session)
-        group = await groups.for_order(order_id)
-        group.archive(order_id, now=uow.now())
-        await groups.save(group)
-        uow.track(group)
-        await uow.commit()
+    await change_group(uow, order_id, lambda group: group.archive(order_id, now=uow.now()))
 
 
 async def update_order(uow: UnitOfWork, *, order_id: str, changes: dict[str, Any]) -> None:
