@@ -23,6 +23,11 @@ DELIVERED: Final = "order.delivered"
 FULFILLMENT_CANCELED: Final = "order.fulfillment_canceled"
 PAYMENT_CAPTURED: Final = "payment.captured"
 PAYMENT_REFUNDED: Final = "payment.refunded"
+RETURN_REQUESTED: Final = "order.return_requested"
+RETURN_RECEIVED: Final = "order.return_received"
+RETURN_CANCELED: Final = "order.return_canceled"
+CREDIT_LINE_CREATED: Final = "order.credit_line_created"
+ORDER_GROUP_UPDATED: Final = "order_group.updated"
 
 EVENT_NAMES: Final = frozenset(
     {
@@ -38,6 +43,11 @@ EVENT_NAMES: Final = frozenset(
         FULFILLMENT_CANCELED,
         PAYMENT_CAPTURED,
         PAYMENT_REFUNDED,
+        RETURN_REQUESTED,
+        RETURN_RECEIVED,
+        RETURN_CANCELED,
+        CREDIT_LINE_CREATED,
+        ORDER_GROUP_UPDATED,
     }
 )
 

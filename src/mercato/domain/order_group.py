@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,14 @@ from mercato.domain import events as ev
 from mercato.domain.errors import INVALID_DATA, NOT_ALLOWED, DomainError
 from mercato.domain.events import DomainEvent
 from mercato.domain.money import exponent
+from mercato.domain.order_changes import (
+    CreditLine,
+    OrderChange,
+    Return,
+    Summary,
+    active_change,
+    summarize,
+)
 from mercato.domain.statuses import (
     FulfillmentFacts,
     GroupMember,
@@ -39,8 +47,9 @@ from mercato.domain.statuses import (
     group_statuses,
     order_fulfillment_status,
     order_payment_status,
+    shown_status,
 )
-from mercato.domain.totals import DocumentTotals
+from mercato.domain.totals import DocumentTotals, LineTotals, document_totals
 
 IdFactory = Callable[[str], str]
 """``ids("capt")`` → a new id with that prefix (``mercato.db.base.new_id`` in production)."""
@@ -88,6 +97,14 @@ class Line:
     fulfilled_quantity: int = 0
     shipped_quantity: int = 0
     delivered_quantity: int = 0
+    # How far units went back (order-changes.md §2.4 ``detail``), and the value deducted for
+    # the ``deducted_quantity`` units (§3.1, internal).
+    return_requested_quantity: int = 0
+    return_received_quantity: int = 0
+    return_dismissed_quantity: int = 0
+    written_off_quantity: int = 0
+    deducted_quantity: int = 0
+    deducted_amount: int = 0
     # Descriptive columns copied from the cart line (titles, sku, thumbnail, metadata, ...):
     # kept and written as they are, never read by a rule.
     snapshot: dict[str, Any] = field(default_factory=dict)
@@ -105,6 +122,7 @@ class ShippingMethod:
     is_tax_inclusive: bool = False
     shipping_option_id: str | None = None
     data: dict[str, Any] | None = None
+    return_id: str | None = None  # a return's shipping method
 
 
 @dataclass(slots=True)
@@ -285,6 +303,17 @@ class Order:
     payment_status: str = "not_paid"
     fulfillment_status: str = "not_fulfilled"
     updated_at: datetime | None = None
+    region_id: str | None = None
+    version: int = 1
+    original_total: int = 0
+    credit_lines: list[CreditLine] = field(default_factory=list)
+    # The order's active change (if any) and every change an operation touched since loading.
+    changes: list[OrderChange] = field(default_factory=list)
+    returns: list[Return] = field(default_factory=list)
+    summary: Summary | None = None
+    # ``status`` is the stored lifecycle; clients see ``requires_action`` over ``pending`` and
+    # ``completed`` while a refund or an amount is due (order-changes.md §4).
+    shown_status: str = "pending"
     # Descriptive columns copied from the cart at placement (email, addresses, region, ...):
     # written by the repository as they are, never read by a rule (like ``Line.snapshot``).
     snapshot: dict[str, Any] = field(default_factory=dict)
@@ -292,6 +321,10 @@ class Order:
     @property
     def total(self) -> int:
         return self.totals.total
+
+    @property
+    def current_total(self) -> int:
+        return self.summary.current_order_total if self.summary else self.totals.total
 
     @property
     def is_canceled(self) -> bool:
@@ -311,11 +344,18 @@ class Order:
 
     @property
     def capturable(self) -> int:
-        """What may still be captured: the share minus captures, held or done; 0 once canceled."""
+        """What may still be captured: the share minus captures, held or done, and never more
+        than the order still owes counting units in transit back (order-changes.md §3.6);
+        0 once canceled."""
         share = self.share
         if share is None or self.is_canceled:
             return 0
-        return max(share.allocated - share.captured - share.pending_capture, 0)
+        left = share.allocated - share.captured - share.pending_capture
+        summary = self.summary
+        if summary is not None:
+            owed = summary.pending_difference + summary.return_requested_total
+            left = min(left, owed - share.pending_capture)
+        return max(left, 0)
 
     @property
     def refundable(self) -> int:
@@ -367,21 +407,14 @@ class OrderGroup:
     # ----------------------------------------------------------------- derived state
 
     def refresh(self, now: datetime, touched: Iterable[Order] = ()) -> None:
-        """Recompute the touched orders' statuses, then the group's derived fields."""
+        """Recompute the touched orders' summaries and statuses, then the group's derived
+        fields."""
         for order in touched:
-            order.payment_status = order_payment_status(self._payment_facts(order))
-            order.fulfillment_status = order_fulfillment_status(
-                (f.facts() for f in order.fulfillments),
-                (
-                    ItemFulfillmentFacts(line.quantity, line.fulfilled_quantity)
-                    for line in order.lines
-                    if line.requires_shipping
-                ),
-            )
+            self.refresh_order(order)
             order.updated_at = now
         statuses = group_statuses(
             GroupMember(
-                o.status,
+                o.shown_status,
                 o.payment_status,
                 o.fulfillment_status,
                 was_canceled=o.canceled_at is not None,
@@ -393,8 +426,29 @@ class OrderGroup:
         self.fulfillment_status = statuses.fulfillment_status
         self.seller_ids = sorted({o.seller_id for o in self.orders})
         self.seller_count = len(self.seller_ids)
-        self.total = sum(o.total for o in self.orders)
+        self.total = sum(o.current_total for o in self.orders)
         self.updated_at = now
+
+    def refresh_order(self, order: Order) -> None:
+        """The order's summary, shown status, payment and fulfilment statuses and totals."""
+        collection = self.collection
+        order.summary = summarize(
+            order, collection_open=collection is not None and collection.status != "canceled"
+        )
+        order.totals = _order_totals(order)
+        order.shown_status = shown_status(order.status, order.summary)
+        order.payment_status = order_payment_status(self._payment_facts(order))
+        order.fulfillment_status = order_fulfillment_status(
+            (f.facts() for f in order.fulfillments),
+            (
+                ItemFulfillmentFacts(
+                    line.quantity,
+                    line.fulfilled_quantity if line.requires_shipping else None,
+                    returned=line.return_received_quantity + line.return_dismissed_quantity,
+                )
+                for line in order.lines
+            ),
+        )
 
     def _payment_facts(self, order: Order) -> OrderPaymentFacts:
         share, collection = order.share, self.collection
@@ -450,6 +504,8 @@ class OrderGroup:
             payment=payment,
         )
         total = sum(o.total for o in group.orders)
+        for order in group.orders:
+            order.original_total = order.total
         if collection is not None:
             for order in group.orders:
                 order.share = Share(collection_id=collection.id, allocated=order.total)
@@ -601,7 +657,7 @@ class OrderGroup:
     def request_refund(
         self, order_id: str, amount: int | None, *, seller_id: str | None = None
     ) -> MoneyRequest:
-        """Hold ``amount`` (default: all that is refundable) of what was captured for the order."""
+        """Hold ``amount`` (default: the order's ``refund_due``) of what was captured for it."""
         order = self.order(order_id, seller_id=seller_id)
         payment = self._payment_of(order, "refund")
         assert order.share is not None
@@ -619,9 +675,13 @@ class OrderGroup:
             raise DomainError(
                 f"Cannot refund more than {format_amount(left, currency)} for order {order.id}"
             )
-        wanted = amount or left
-        order.share.pending_refund += wanted
-        return MoneyRequest("refund", order.id, payment.id, payment.provider_id, wanted)
+        if amount is None:
+            due = order.summary.refund_due if order.summary is not None else 0
+            if due <= 0:
+                raise DomainError(f"amount is required: order {order.id} has no refund due")
+            amount = min(due, left)
+        order.share.pending_refund += amount
+        return MoneyRequest("refund", order.id, payment.id, payment.provider_id, amount)
 
     def complete_refund(
         self,
@@ -651,8 +711,14 @@ class OrderGroup:
             note=note,
             reason=reason,
         )
+        due = order.summary.refund_due if order.summary is not None else 0
+        if request.amount > due:
+            self._book_credit_line(order, request.amount - due, "refund", refund.id, ids, now)
         share.refunded += request.amount
-        self.new_records += [refund, self._ledger_entry(order, -request.amount, refund.id, ids, now)]
+        self.new_records += [
+            refund,
+            self._ledger_entry(order, -request.amount, refund.id, ids, now),
+        ]
         assert self.collection is not None
         self.collection.refunded_amount += request.amount
         self.collection.updated_at = now
@@ -665,6 +731,27 @@ class OrderGroup:
                 seller_id=order.seller_id,
             )
         )
+
+    def _book_credit_line(
+        self,
+        order: Order,
+        amount: int,
+        reference: str,
+        reference_id: str | None,
+        ids: IdFactory,
+        now: datetime,
+    ) -> CreditLine:
+        """A credit line written directly (refund excess, order cancel: no order change)."""
+        credit_line = CreditLine(ids("ordcl"), amount, reference, reference_id, None, now)
+        order.credit_lines.append(credit_line)
+        self._raise(
+            DomainEvent(
+                ev.CREDIT_LINE_CREATED,
+                {"order_id": order.id, "credit_line_id": credit_line.id},
+                seller_id=order.seller_id,
+            )
+        )
+        return credit_line
 
     def _ledger_entry(
         self, order: Order, amount: int, reference_id: str, ids: IdFactory, now: datetime
@@ -730,6 +817,7 @@ class OrderGroup:
         order = self.order(order_id, seller_id=seller_id)
         _refuse_archived(order, "canceled")
         ensure_can_cancel(order.id, order.status, (f.facts() for f in order.fulfillments))
+        _refuse_active_change(order)
         share, payment = order.share, self.payment
         if share is None or payment is None:
             return None, None
@@ -771,6 +859,15 @@ class OrderGroup:
         share = order.share
         if share is not None and void is not None:
             share.pending_capture = max(share.pending_capture - void.amount, 0)
+        # Medusa 2.8: the remaining current total becomes a credit line first, so the canceled
+        # order's current total is 0 and its refund is exactly what is due.
+        self.refresh_order(order)
+        assert order.summary is not None
+        if order.summary.current_order_total != 0:
+            self._book_credit_line(
+                order, order.summary.current_order_total, "order", order.id, ids, now
+            )
+            self.refresh_order(order)
         if refund is not None:
             assert refund_id is not None
             self.complete_refund(
@@ -818,7 +915,7 @@ class OrderGroup:
 
     def archive(self, order_id: str, *, now: datetime) -> None:
         order = self.order(order_id)
-        ensure_can_archive(order.id, order.status)
+        ensure_can_archive(order.id, order.shown_status)
         order.status = "archived"
         self.refresh(now, [order])
         self._order_event(ev.ORDER_ARCHIVED, order)
@@ -840,6 +937,7 @@ class OrderGroup:
         converting the lines' reservations into shipped-out stock."""
         order = self.order(order_id, seller_id=seller_id)
         _refuse_canceled(order)
+        _refuse_active_change(order)
         lines = _lines_to_fulfil(order, items)
         location = _fulfilment_location(order, location_id)
         converted = self._convert_reservations(order, items, location)
@@ -974,6 +1072,7 @@ class OrderGroup:
         quantities fall back and exactly the converted stock and reservations come back."""
         order = self.order(order_id, seller_id=seller_id)
         _refuse_canceled(order)
+        _refuse_active_change(order)
         fulfillment = order.fulfillment(fulfillment_id)
         if fulfillment.canceled_at is not None:
             raise DomainError("The fulfillment is already canceled", type=NOT_ALLOWED)
@@ -1040,9 +1139,33 @@ class OrderGroup:
 # --------------------------------------------------------------------------- rules
 
 
+def _order_totals(order: Order) -> DocumentTotals:
+    """The order's totals from its lines and shipping methods (a return's shipping method
+    included); ``total`` subtracts the credit lines (orders.md)."""
+    totals = document_totals(
+        (LineTotals(line.subtotal, line.tax_total, line.total) for line in order.lines),
+        (LineTotals(m.subtotal, m.tax_total, m.total) for m in order.shipping_methods),
+    )
+    credit = sum(c.amount for c in order.credit_lines)
+    return replace(
+        totals,
+        discount_total=order.totals.discount_total,
+        total=totals.total - order.totals.discount_total - credit,
+    )
+
+
 def _refuse_canceled(order: Order) -> None:
     if order.is_canceled:
         raise DomainError(f"Order with id {order.id} has been canceled.", type=INVALID_DATA)
+
+
+def _refuse_active_change(order: Order) -> None:
+    change = active_change(order)
+    if change is not None:
+        raise DomainError(
+            f"Order ({order.id}) already has an existing active order change: "
+            f"{change.id} ({change.change_type})"
+        )
 
 
 def _refuse_archived(order: Order, action: str) -> None:

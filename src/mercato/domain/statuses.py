@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Final, Literal, get_args
+from typing import Final, Literal, Protocol, get_args
 
 from mercato.domain.errors import INVALID_DATA, NOT_ALLOWED, DomainError
 
@@ -42,6 +42,8 @@ FulfillmentStatus = Literal[
     "shipped",
     "partially_delivered",
     "delivered",
+    "partially_returned",
+    "returned",
     "canceled",
 ]
 
@@ -177,6 +179,8 @@ class ItemFulfillmentFacts:
 
     quantity: int
     fulfilled_quantity: int | None = 0
+    # Units received or dismissed back from the customer (order-changes.md §4).
+    returned: int = 0
 
 
 def order_fulfillment_status(
@@ -187,7 +191,13 @@ def order_fulfillment_status(
     Each fulfillment counts once, in its most advanced non-canceled state (canceled first, then
     delivered, shipped, packed); one with none of those flags counts only in the total. A level
     is reached fully only when every non-canceled fulfillment is at it and no item is unfulfilled.
+
+    First (order-changes.md §4, seed 003): once any unit came back, ``returned`` when every
+    line's units all came back, else ``partially_returned``.
     """
+    items = list(items)
+    if any(i.returned > 0 for i in items):
+        return "returned" if all(i.returned == i.quantity for i in items) else "partially_returned"
     counted = {"canceled": 0, "delivered": 0, "shipped": 0, "fulfilled": 0}
     total = 0
     for f in fulfillments:
@@ -312,8 +322,14 @@ def group_payment_status(orders: Iterable[GroupMember]) -> PaymentStatus:
     return "not_paid"
 
 
+_RETURNED: Final = frozenset({"returned", "partially_returned"})
+
+
 def group_fulfillment_status(orders: Iterable[GroupMember]) -> FulfillmentStatus:
-    """Group ``fulfillment_status`` (order-groups.md).
+    """Group ``fulfillment_status`` (order-groups.md, order-changes.md §4).
+
+    First: any order (partially_)returned → returned if every non-canceled order is returned,
+    else partially_returned.
 
     any (partially_)delivered → delivered if every non-canceled order is delivered else
     partially_delivered; the same for shipped, then fulfilled; all canceled → canceled; else
@@ -321,6 +337,9 @@ def group_fulfillment_status(orders: Iterable[GroupMember]) -> FulfillmentStatus
     """
     members = list(orders)
     values = [o.fulfillment_status for o in members]
+    returned = _level(members, "fulfillment_status", _RETURNED, "returned")
+    if returned is not None:
+        return "returned" if returned else "partially_returned"
     ladder: tuple[tuple[FulfillmentStatus, FulfillmentStatus], ...] = (
         ("delivered", "partially_delivered"),
         ("shipped", "partially_shipped"),
@@ -346,6 +365,26 @@ def group_statuses(orders: Iterable[GroupMember]) -> GroupStatuses:
 
 
 # --------------------------------------------------------------------------- transitions
+
+
+class _Dues(Protocol):
+    @property
+    def refund_due(self) -> int: ...
+
+    @property
+    def amount_due(self) -> int: ...
+
+
+def shown_status(status: str, summary: _Dues | None) -> str:
+    """The status clients see (order-changes.md §4): ``requires_action`` over a stored
+    ``pending`` or ``completed`` while a refund or an amount is due."""
+    if (
+        status in ("pending", "completed")
+        and summary is not None
+        and (summary.refund_due > 0 or summary.amount_due > 0)
+    ):
+        return "requires_action"
+    return status
 
 
 def ensure_can_cancel(

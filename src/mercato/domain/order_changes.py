@@ -1,0 +1,492 @@
+"""The order-change engine: changes, their ordered actions, returns, credit lines, the summary.
+
+Every change of an order's contents (a return requested or received, a return canceled, a credit
+line; exchanges, claims and edits next) is an :class:`OrderChange` holding ordered
+:class:`ChangeAction` s. While the change is pending its actions are only *previewed*: they are
+applied, in ``ordering``, to a copy of the order (:func:`preview`); confirming applies the same
+actions, with the same code, to the order itself (:func:`apply_actions`). Each action computes
+its own signed money effect (``amount``, order-changes.md §3.2) from the order as the earlier
+actions left it, so a preview and the confirmation always agree.
+
+Values of units are exact (§3.1): the first *k* of a line's *n* units are worth
+``V(k) = round_half_even(total × k / n)``; a line keeps its deducted quantity *d* and value *D*,
+and deducting *q* more units is worth ``V(d + q) − D``. Pure: no I/O, ids and time come in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from mercato.domain.errors import DomainError
+from mercato.domain.money import round_half_even
+
+if TYPE_CHECKING:
+    from mercato.domain.order_group import Line, Order, ShippingMethod, StockMove
+
+ChangeType = Literal["edit", "return_request", "return_receive", "exchange", "claim", "credit_line"]
+ChangeStatus = Literal["pending", "requested", "confirmed", "declined", "canceled"]
+ActionName = Literal[
+    "ITEM_ADD",
+    "ITEM_UPDATE",
+    "ITEM_REMOVE",
+    "RETURN_ITEM",
+    "RECEIVE_RETURN_ITEM",
+    "RECEIVE_DAMAGED_RETURN_ITEM",
+    "CANCEL_RETURN_ITEM",
+    "WRITE_OFF_ITEM",
+    "SHIPPING_ADD",
+    "SHIPPING_REMOVE",
+    "CREDIT_LINE_ADD",
+]
+ReturnStatus = Literal["open", "requested", "partially_received", "received", "canceled"]
+
+CHANGE_TYPES: Final[tuple[str, ...]] = (
+    "edit",
+    "return_request",
+    "return_receive",
+    "exchange",
+    "claim",
+    "credit_line",
+)
+CHANGE_STATUSES: Final[tuple[str, ...]] = (
+    "pending",
+    "requested",
+    "confirmed",
+    "declined",
+    "canceled",
+)
+ACTIVE_CHANGE_STATUSES: Final = ("pending", "requested")
+RETURN_STATUSES: Final[tuple[str, ...]] = (
+    "open",
+    "requested",
+    "partially_received",
+    "received",
+    "canceled",
+)
+
+NO_ACTIVE_CHANGE = "An active Order Change is required to proceed"
+
+
+# --------------------------------------------------------------------------- entities
+
+
+@dataclass(slots=True)
+class ChangeAction:
+    """One step of a change. ``details`` holds the action's inputs (``reference_id`` = the
+    order line, ``quantity``, ...); ``amount`` its signed money effect, set when it is applied."""
+
+    id: str
+    action: str
+    ordering: int
+    details: dict[str, Any]
+    reference: str | None = None
+    reference_id: str | None = None
+    return_id: str | None = None
+    amount: int = 0
+    internal_note: str | None = None
+    applied: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class OrderChange:
+    id: str
+    order_id: str
+    change_type: str
+    version: int
+    status: str = "pending"
+    return_id: str | None = None
+    description: str | None = None
+    internal_note: str | None = None
+    created_by: str | None = None
+    requested_by: str | None = None
+    requested_at: datetime | None = None
+    confirmed_by: str | None = None
+    confirmed_at: datetime | None = None
+    declined_by: str | None = None
+    declined_reason: str | None = None
+    declined_at: datetime | None = None
+    canceled_by: str | None = None
+    canceled_at: datetime | None = None
+    metadata: dict[str, Any] | None = None
+    actions: list[ChangeAction] = field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_CHANGE_STATUSES
+
+    def ensure_modifiable(self) -> None:
+        if not self.is_active:
+            raise DomainError(f"Order change {self.id} is not active to be modified")
+
+    def action(self, action_id: str, *kinds: str) -> ChangeAction:
+        """The change's action ``action_id`` of one of ``kinds``; anything else is a 404."""
+        for action in self.actions:
+            if action.id == action_id and action.action in kinds:
+                return action
+        raise DomainError(
+            f"Order change action with id {action_id} was not found", type="not_found"
+        )
+
+    def next_ordering(self) -> int:
+        return max((a.ordering for a in self.actions), default=0) + 1
+
+
+@dataclass(slots=True)
+class ReturnItem:
+    """Units of one order line in a return. ``received_quantity`` counts received **and**
+    damaged units, ``damaged_quantity`` only the damaged ones (Medusa). ``deducted`` is the value
+    the request deducted for these units (§3.1), released to ``refund_due`` as they arrive."""
+
+    id: str
+    item_id: str
+    quantity: int
+    deducted: int = 0
+    received_quantity: int = 0
+    damaged_quantity: int = 0
+    reason_id: str | None = None
+    note: str | None = None
+    metadata: dict[str, Any] | None = None
+
+    def value_of(self, units: int) -> int:
+        """The part of ``deducted`` the first ``units`` of the item account for."""
+        if self.quantity == 0:
+            return 0
+        return round_half_even(Fraction(self.deducted * units, self.quantity))
+
+    @property
+    def in_transit(self) -> int:
+        """Deducted value of the units not received or dismissed yet."""
+        return self.deducted - self.value_of(self.received_quantity)
+
+
+@dataclass(slots=True)
+class Return:
+    id: str
+    order_id: str
+    seller_id: str
+    location_id: str | None
+    status: str = "open"
+    display_id: int | None = None
+    order_version: int = 1
+    no_notification: bool = False
+    created_by: str | None = None
+    requested_at: datetime | None = None
+    received_at: datetime | None = None
+    canceled_at: datetime | None = None
+    metadata: dict[str, Any] | None = None
+    items: list[ReturnItem] = field(default_factory=list)
+    refund_amount: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted: bool = False
+
+    def item_for(self, line_id: str) -> ReturnItem | None:
+        return next((i for i in self.items if i.item_id == line_id), None)
+
+    @property
+    def is_canceled(self) -> bool:
+        return self.status == "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class CreditLine:
+    id: str
+    amount: int
+    reference: str | None
+    reference_id: str | None
+    metadata: dict[str, Any] | None = None
+    created_at: datetime | None = None
+
+
+# --------------------------------------------------------------------------- values
+
+
+def unit_value(total: int, quantity: int, units: int) -> int:
+    """``V(units)``: the value of the first ``units`` of a line of ``quantity`` worth ``total``."""
+    if quantity == 0:
+        return 0
+    return round_half_even(Fraction(total * units, quantity))
+
+
+def deduction(line: Line, units: int) -> int:
+    """What deducting ``units`` more of ``line`` is worth: ``V(d + q) − D``, floored at 0."""
+    return max(
+        unit_value(line.total, line.quantity, line.deducted_quantity + units)
+        - line.deducted_amount,
+        0,
+    )
+
+
+# --------------------------------------------------------------------------- summary
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """``order.summary`` (§3.3), minor units."""
+
+    original_order_total: int
+    current_order_total: int
+    credit_line_total: int
+    paid_total: int
+    refunded_total: int
+    return_requested_total: int
+    covered_total: int
+
+    @property
+    def accounting_total(self) -> int:
+        return self.current_order_total
+
+    @property
+    def transaction_total(self) -> int:
+        return self.paid_total - self.refunded_total
+
+    @property
+    def pending_difference(self) -> int:
+        return self.current_order_total - self.transaction_total
+
+    @property
+    def refund_due(self) -> int:
+        return max(0, -self.pending_difference - self.return_requested_total)
+
+    @property
+    def amount_due(self) -> int:
+        return max(0, self.pending_difference - self.covered_total)
+
+    def as_dict(self) -> dict[str, int]:
+        """The stored and rendered fields (``covered_total`` is internal)."""
+        return {
+            "original_order_total": self.original_order_total,
+            "current_order_total": self.current_order_total,
+            "accounting_total": self.accounting_total,
+            "credit_line_total": self.credit_line_total,
+            "paid_total": self.paid_total,
+            "refunded_total": self.refunded_total,
+            "transaction_total": self.transaction_total,
+            "pending_difference": self.pending_difference,
+            "return_requested_total": self.return_requested_total,
+            "refund_due": self.refund_due,
+            "amount_due": self.amount_due,
+        }
+
+
+def summarize(order: Order, *, collection_open: bool) -> Summary:
+    """The order's summary from its lines, shipping methods, credit lines, returns and share.
+
+    ``collection_open``: the cart collection is not canceled, so the order's uncaptured share
+    is money already secured (it counts in ``covered_total``)."""
+    credit = sum(c.amount for c in order.credit_lines)
+    current = (
+        sum(line.total - line.deducted_amount for line in order.lines)
+        + sum(m.total for m in order.shipping_methods)
+        - credit
+    )
+    share = order.share
+    paid = share.captured if share else 0
+    refunded = share.refunded if share else 0
+    covered = 0
+    if share is not None and collection_open and not order.is_canceled:
+        covered = max(share.allocated - share.captured, 0)
+    in_transit = sum(
+        item.in_transit for ret in order.returns if not ret.is_canceled for item in ret.items
+    )
+    return Summary(
+        original_order_total=order.original_total,
+        current_order_total=current,
+        credit_line_total=credit,
+        paid_total=paid,
+        refunded_total=refunded,
+        return_requested_total=in_transit,
+        covered_total=covered,
+    )
+
+
+# --------------------------------------------------------------------------- applying actions
+
+
+@dataclass
+class ApplyContext:
+    """What applying actions needs from outside: new ids, the time, and where stock moves go."""
+
+    ids: Callable[[str], str]
+    now: datetime
+    stock_moves: list[StockMove] = field(default_factory=list)
+
+
+def apply_actions(order: Order, change: OrderChange, ctx: ApplyContext) -> None:
+    """Apply the change's actions to ``order`` in ``ordering``; each records its ``amount``."""
+    for action in sorted(change.actions, key=lambda a: a.ordering):
+        _APPLY[action.action](order, action, ctx)
+
+
+def preview(order: Order, change: OrderChange, ctx: ApplyContext) -> Order:
+    """A copy of ``order`` with ``change`` applied (the order itself is untouched); the
+    change's actions get the amounts the preview computed, which confirmation reproduces."""
+    from copy import deepcopy
+
+    copy = deepcopy(order)
+    copied = next(c for c in copy.changes if c.id == change.id)
+    apply_actions(copy, copied, ApplyContext(ctx.ids, ctx.now))
+    for action, applied in zip(
+        sorted(change.actions, key=lambda a: a.ordering),
+        sorted(copied.actions, key=lambda a: a.ordering),
+        strict=True,
+    ):
+        action.amount = applied.amount
+    return copy
+
+
+def _return_of(order: Order, action: ChangeAction) -> Return:
+    for ret in order.returns:
+        if ret.id == action.return_id:
+            return ret
+    raise DomainError(f"Return with id {action.return_id} was not found", type="not_found")
+
+
+def _return_item(order: Order, action: ChangeAction) -> None:
+    line = order.line(action.details["reference_id"])
+    quantity = int(action.details["quantity"])
+    value = deduction(line, quantity)
+    line.deducted_quantity += quantity
+    line.deducted_amount += value
+    line.return_requested_quantity += quantity
+    ret = _return_of(order, action)
+    item = ret.item_for(line.id)
+    if item is None:
+        item = ReturnItem(
+            id=action.details["return_item_id"],
+            item_id=line.id,
+            quantity=0,
+            reason_id=action.details.get("reason_id"),
+            note=action.details.get("description") or action.details.get("note"),
+            metadata=action.details.get("metadata"),
+        )
+        ret.items.append(item)
+    item.quantity += quantity
+    item.deducted += value
+    action.amount = -value
+
+
+def _receive(order: Order, action: ChangeAction, ctx: ApplyContext, *, damaged: bool) -> None:
+    from mercato.domain.order_group import StockMove
+
+    line = order.line(action.details["reference_id"])
+    quantity = int(action.details["quantity"])
+    ret = _return_of(order, action)
+    item = ret.item_for(line.id)
+    assert item is not None
+    item.received_quantity += quantity
+    line.return_requested_quantity -= quantity
+    if damaged:
+        item.damaged_quantity += quantity
+        line.return_dismissed_quantity += quantity
+    else:
+        line.return_received_quantity += quantity
+        if line.variant_id is not None and ret.location_id is not None:
+            ctx.stock_moves.append(StockMove(ret.location_id, line.variant_id, quantity, 0))
+    action.amount = 0
+
+
+def _receive_good(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
+    _receive(order, action, ctx, damaged=False)
+
+
+def _receive_damaged(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
+    _receive(order, action, ctx, damaged=True)
+
+
+def _cancel_return_item(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
+    line = order.line(action.details["reference_id"])
+    quantity = int(action.details["quantity"])
+    ret = _return_of(order, action)
+    item = ret.item_for(line.id)
+    assert item is not None and item.received_quantity == 0
+    line.deducted_quantity -= quantity
+    line.deducted_amount -= item.deducted
+    line.return_requested_quantity -= quantity
+    action.amount = item.deducted
+
+
+def _shipping_add(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
+    from mercato.domain.order_group import ShippingMethod
+
+    d = action.details
+    order.shipping_methods.append(
+        ShippingMethod(
+            id=d["shipping_method_id"],
+            seller_id=order.seller_id,
+            name=d["name"],
+            amount=int(d["price"]),
+            subtotal=int(d["subtotal"]),
+            tax_total=int(d["tax_total"]),
+            total=int(d["total"]),
+            is_tax_inclusive=bool(d["is_tax_inclusive"]),
+            shipping_option_id=d.get("shipping_option_id"),
+            return_id=action.return_id,
+        )
+    )
+    action.amount = int(d["total"])
+
+
+def _shipping_remove(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
+    method_id = action.details["shipping_method_id"]
+    kept: list[ShippingMethod] = []
+    removed = 0
+    for method in order.shipping_methods:
+        if method.id == method_id:
+            removed += method.total
+        else:
+            kept.append(method)
+    order.shipping_methods = kept
+    action.amount = -removed
+
+
+def _credit_line_add(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
+    d = action.details
+    amount = int(d["amount"])
+    order.credit_lines.append(
+        CreditLine(
+            id=d["credit_line_id"],
+            amount=amount,
+            reference=d.get("reference"),
+            reference_id=d.get("reference_id"),
+            metadata=d.get("metadata"),
+            created_at=ctx.now,
+        )
+    )
+    action.amount = -amount
+
+
+_APPLY: Final[dict[str, Callable[[Order, ChangeAction, ApplyContext], None]]] = {
+    "RETURN_ITEM": lambda order, action, ctx: _return_item(order, action),
+    "RECEIVE_RETURN_ITEM": _receive_good,
+    "RECEIVE_DAMAGED_RETURN_ITEM": _receive_damaged,
+    "CANCEL_RETURN_ITEM": _cancel_return_item,
+    "SHIPPING_ADD": _shipping_add,
+    "SHIPPING_REMOVE": _shipping_remove,
+    "CREDIT_LINE_ADD": _credit_line_add,
+}
+
+
+def active_change(order: Order) -> OrderChange | None:
+    return next((c for c in order.changes if c.is_active), None)
+
+
+def units_in_returns(line: Line) -> int:
+    """Units of the line in non-canceled returns (requested, received or dismissed)."""
+    return (
+        line.return_requested_quantity
+        + line.return_received_quantity
+        + line.return_dismissed_quantity
+    )
+
+
+def actions_of(change: OrderChange, *kinds: str) -> Iterable[ChangeAction]:
+    return (a for a in change.actions if a.action in kinds)
