@@ -50,6 +50,8 @@ FulfillmentStatus = Literal[
 # The vocabularies as values, from the types above (one definition each): the resources'
 # filters, the CHECK constraints of the stored columns (``orders.models``) and the tests use them.
 ORDER_STATUSES: Final[tuple[OrderStatus, ...]] = get_args(OrderStatus)
+# The stored lifecycle under the shown status (order-changes.md §4): never requires_action.
+LIFECYCLE_STATUSES: Final = tuple(s for s in ORDER_STATUSES if s != "requires_action")
 GROUP_STATUSES: Final[tuple[GroupStatus, ...]] = get_args(GroupStatus)
 PAYMENT_STATUSES: Final[tuple[PaymentStatus, ...]] = get_args(PaymentStatus)
 FULFILLMENT_STATUSES: Final[tuple[FulfillmentStatus, ...]] = get_args(FulfillmentStatus)

@@ -24,6 +24,7 @@ from mercato.db.base import Base, Timestamps, id_column, metadata_column, one_of
 from mercato.domain.statuses import (
     FULFILLMENT_STATUSES,
     GROUP_STATUSES,
+    LIFECYCLE_STATUSES,
     ORDER_STATUSES,
     PAYMENT_STATUSES,
 )
@@ -156,6 +157,7 @@ class Order(OrderTotalsColumns, Timestamps, Base):
         Index("ix_order_customer_created", "customer_id", "created_at"),
         Index("ix_order_created_at", "created_at"),
         one_of("status", ORDER_STATUSES),
+        one_of("lifecycle_status", LIFECYCLE_STATUSES),
         one_of("payment_status", PAYMENT_STATUSES),
         one_of("fulfillment_status", FULFILLMENT_STATUSES),
     )
@@ -176,6 +178,13 @@ class Order(OrderTotalsColumns, Timestamps, Base):
     no_notification: Mapped[bool] = mapped_column(default=False)
     canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     metadata_: Mapped[dict[str, Any] | None] = metadata_column()
+    # ``status`` is what clients see and filter on (``requires_action`` over a pending or
+    # completed order with money due); ``lifecycle_status`` the stored lifecycle under it
+    # (order-changes.md §4). Migration 0011.
+    lifecycle_status: Mapped[str] = mapped_column(default="pending")
+    version: Mapped[int] = mapped_column(default=1)
+    # order-changes.md §3.3 in minor units, written with every change, capture and refund.
+    summary: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)
 
 
 class OrderTally(Base):
@@ -231,6 +240,13 @@ class OrderLineItem(Timestamps, Base):
     fulfilled_quantity: Mapped[int] = mapped_column(default=0)
     shipped_quantity: Mapped[int] = mapped_column(default=0)
     delivered_quantity: Mapped[int] = mapped_column(default=0)
+    return_requested_quantity: Mapped[int] = mapped_column(default=0)
+    return_received_quantity: Mapped[int] = mapped_column(default=0)
+    return_dismissed_quantity: Mapped[int] = mapped_column(default=0)
+    written_off_quantity: Mapped[int] = mapped_column(default=0)
+    deducted_quantity: Mapped[int] = mapped_column(default=0)
+    # Internal (order-changes.md §3.1): the value deducted for ``deducted_quantity`` units.
+    deducted_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     metadata_: Mapped[dict[str, Any] | None] = metadata_column()
 
 
@@ -248,6 +264,7 @@ class OrderShippingMethod(Timestamps, Base):
     tax_total: Mapped[int] = mapped_column(BigInteger)
     total: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    return_id: Mapped[str | None] = mapped_column(index=True)
 
 
 class OrderPaymentCollection(Base):

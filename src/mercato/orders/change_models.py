@@ -1,0 +1,127 @@
+"""Tables of order changes (order-changes.md §2): changes and their actions, returns and their
+items, credit lines. Migration 0011."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mercato.db.base import Base, Timestamps, id_column, metadata_column, one_of
+from mercato.domain.order_changes import CHANGE_STATUSES, CHANGE_TYPES, RETURN_STATUSES
+
+
+class OrderChange(Timestamps, Base):
+    """One change of an order's contents; at most one is active (pending or requested) per
+    order, which the partial unique index enforces."""
+
+    __tablename__ = "order_change"
+    __table_args__ = (
+        Index(
+            "ux_order_change_active",
+            "order_id",
+            unique=True,
+            postgresql_where=text("status IN ('pending', 'requested')"),
+        ),
+        Index("ix_order_change_order_created", "order_id", "created_at"),
+        one_of("change_type", CHANGE_TYPES),
+        one_of("status", CHANGE_STATUSES),
+    )
+    id: Mapped[str] = id_column("ordch")
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"))
+    return_id: Mapped[str | None] = mapped_column(index=True)
+    exchange_id: Mapped[str | None]
+    claim_id: Mapped[str | None]
+    draft_order_id: Mapped[str | None]
+    version: Mapped[int]
+    change_type: Mapped[str]
+    status: Mapped[str]
+    description: Mapped[str | None]
+    internal_note: Mapped[str | None]
+    created_by: Mapped[str | None]
+    requested_by: Mapped[str | None]
+    requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirmed_by: Mapped[str | None]
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    declined_by: Mapped[str | None]
+    declined_reason: Mapped[str | None]
+    declined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    canceled_by: Mapped[str | None]
+    canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    metadata_: Mapped[dict[str, Any] | None] = metadata_column()
+
+
+class OrderChangeAction(Timestamps, Base):
+    __tablename__ = "order_change_action"
+    id: Mapped[str] = id_column("ordchact")
+    order_change_id: Mapped[str] = mapped_column(ForeignKey("order_change.id"), index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"))
+    return_id: Mapped[str | None]
+    exchange_id: Mapped[str | None]
+    claim_id: Mapped[str | None]
+    version: Mapped[int]
+    ordering: Mapped[int]
+    action: Mapped[str]
+    reference: Mapped[str | None]
+    reference_id: Mapped[str | None]
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    internal_note: Mapped[str | None]
+    applied: Mapped[bool] = mapped_column(default=False)
+
+
+class OrderReturn(Timestamps, Base):
+    """A return (API object ``return``) of units of one seller's order."""
+
+    __tablename__ = "order_return"
+    __table_args__ = (
+        Index("ix_order_return_order", "order_id"),
+        Index("ix_order_return_created", "created_at", "id"),
+        Index("ix_order_return_seller_created", "seller_id", "created_at"),
+        Index("ix_order_return_status", "status"),
+        one_of("status", RETURN_STATUSES),
+    )
+    id: Mapped[str] = id_column("return")
+    display_id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"))
+    seller_id: Mapped[str] = mapped_column(ForeignKey("seller.id"))
+    exchange_id: Mapped[str | None]
+    claim_id: Mapped[str | None]
+    order_version: Mapped[int]
+    status: Mapped[str]
+    location_id: Mapped[str | None] = mapped_column(ForeignKey("stock_location.id"))
+    no_notification: Mapped[bool] = mapped_column(default=False)
+    refund_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_by: Mapped[str | None]
+    requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    metadata_: Mapped[dict[str, Any] | None] = metadata_column()
+
+
+class ReturnItem(Timestamps, Base):
+    __tablename__ = "return_item"
+    id: Mapped[str] = id_column("retitem")
+    return_id: Mapped[str] = mapped_column(ForeignKey("order_return.id"), index=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("order_line_item.id"), index=True)
+    quantity: Mapped[int]
+    received_quantity: Mapped[int] = mapped_column(default=0)
+    damaged_quantity: Mapped[int] = mapped_column(default=0)
+    # Internal (order-changes.md §3.1): the value the request deducted for these units.
+    deducted_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    reason_id: Mapped[str | None]
+    note: Mapped[str | None]
+    metadata_: Mapped[dict[str, Any] | None] = metadata_column()
+
+
+class OrderCreditLine(Timestamps, Base):
+    __tablename__ = "order_credit_line"
+    id: Mapped[str] = id_column("ordcl")
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str | None]
+    reference_id: Mapped[str | None]
+    metadata_: Mapped[dict[str, Any] | None] = metadata_column()
