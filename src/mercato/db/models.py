@@ -37,6 +37,7 @@ from mercato.products.models import (
     ProductVariant,
 )
 from mercato.regions.models import Region
+from mercato.return_reasons.models import ReturnReason
 from mercato.sales_channels.models import SalesChannel
 from mercato.sellers.models import Seller, SellerMember, StockLocation
 from mercato.shipping_options.models import ShippingOption
@@ -79,6 +80,7 @@ __all__ = [
     "ProductSalesChannel",
     "ProductVariant",
     "Region",
+    "ReturnReason",
     "SalesChannel",
     "Seller",
     "SellerMember",

@@ -27,6 +27,7 @@ async def create_shipping_option(
     amount: Decimal,
     data: dict[str, Any] | None,
     metadata: dict[str, Any] | None,
+    is_return: bool = False,
 ) -> ShippingOption:
     """``currency_code`` defaults to the region's; without a region it is required (the option
     then serves every region of that currency)."""
@@ -38,6 +39,7 @@ async def create_shipping_option(
             region_id=region_id,
             currency_code=currency_code,
             amount=amount,
+            is_return=is_return,
             data=data,
             metadata=metadata,
         )
@@ -53,6 +55,7 @@ async def _new_option(
     region_id: str | None,
     currency_code: str | None,
     amount: Decimal,
+    is_return: bool,
     data: dict[str, Any] | None,
     metadata: dict[str, Any] | None,
 ) -> ShippingOption:
@@ -77,6 +80,7 @@ async def _new_option(
         region_id=region_id,
         currency_code=currency_code,
         amount=field_minor("amount", amount, currency_code),
+        is_return=is_return,
         data=data,
         metadata_=metadata,
     )
@@ -89,7 +93,7 @@ async def update_shipping_option(
 ) -> ShippingOption:
     async with uow:
         option = await get_or_404(uow.session, ShippingOption, ENTITY, option_id)
-        for name in ("name", "amount"):
+        for name in ("name", "amount", "is_return"):
             if name in changes and changes[name] is None:
                 raise invalid(f"Invalid request: {name}: must not be null")
         if "amount" in changes:
