@@ -62,6 +62,7 @@ def include_routers(app: FastAPI) -> None:
         products.store_router,
         carts.router,
         shipping_options.store_router,
+        shipping_options.return_options_router,
         return_reasons.store_router,
         payments.store_router,
         checkout.router,

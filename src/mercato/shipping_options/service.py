@@ -6,6 +6,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from mercato.domain.money import field_minor
 from mercato.errors import invalid
 from mercato.query.listing import get_or_404
@@ -109,3 +112,28 @@ async def delete_shipping_option(uow: UnitOfWork, *, option_id: str) -> None:
         option = await get_or_404(uow.session, ShippingOption, ENTITY, option_id)
         option.deleted_at = datetime.now(UTC)
         await uow.commit()
+
+
+async def list_return_options(
+    session: AsyncSession, *, seller_id: str, region_id: str, currency_code: str
+) -> list[ShippingOption]:
+    """The seller's live return options serving the region: its own, or every region of its
+    currency (order-changes.md §10, ``GET /store/return-shipping-options``)."""
+    return list(
+        await session.scalars(
+            select(ShippingOption)
+            .where(
+                ShippingOption.deleted_at.is_(None),
+                ShippingOption.is_return.is_(True),
+                ShippingOption.seller_id == seller_id,
+                or_(
+                    ShippingOption.region_id == region_id,
+                    and_(
+                        ShippingOption.region_id.is_(None),
+                        ShippingOption.currency_code == currency_code,
+                    ),
+                ),
+            )
+            .order_by(ShippingOption.amount, ShippingOption.id)
+        )
+    )
