@@ -15,6 +15,7 @@ from mercato.payments.providers import available_provider_ids
 from mercato.products.service import create_product
 from mercato.regions.models import Region
 from mercato.regions.service import create_region
+from mercato.return_reasons.service import create_return_reason
 from mercato.sales_channels.service import create_sales_channel
 from mercato.sellers.models import Seller
 from mercato.sellers.service import add_member, create_seller
@@ -26,6 +27,17 @@ ADMIN_EMAIL = "admin@mercato.test"
 CUSTOMER_EMAIL = "shopper@mercato.test"
 PASSWORD = "supersecret"
 KEY_TITLE = "Demo storefront"
+
+# (value, label, children): reasons a returned item can carry; ``quality`` is a heading only.
+RETURN_REASONS = [
+    ("wrong_size", "Wrong size", []),
+    ("damaged", "Arrived damaged", []),
+    (
+        "quality",
+        "Quality issue",
+        [("defective", "Defective"), ("not_as_described", "Not as described")],
+    ),
+]
 
 SELLERS = [
     ("Nordic Knits", [("Wool Beanie", "BEANIE", "24.90"), ("Alpaca Scarf", "SCARF", "59.00")]),
@@ -110,6 +122,17 @@ async def seed_demo(uow: UnitOfWork) -> DemoMarketplace:
             data=None,
             metadata=None,
         )
+        await create_shipping_option(
+            uow.fresh(),
+            name=f"{name} return shipping",
+            seller_id=seller.id,
+            region_id=region.id,
+            currency_code=None,
+            amount=Decimal("3.00"),
+            is_return=True,
+            data=None,
+            metadata=None,
+        )
         for title, sku, price in products:
             await create_product(
                 uow.fresh(),
@@ -133,6 +156,25 @@ async def seed_demo(uow: UnitOfWork) -> DemoMarketplace:
                         "metadata": None,
                     }
                 ],
+            )
+
+    for value, label, children in RETURN_REASONS:
+        reason = await create_return_reason(
+            uow.fresh(),
+            value=value,
+            label=label,
+            description=None,
+            parent_return_reason_id=None,
+            metadata=None,
+        )
+        for child_value, child_label in children:
+            await create_return_reason(
+                uow.fresh(),
+                value=child_value,
+                label=child_label,
+                description=None,
+                parent_return_reason_id=reason.id,
+                metadata=None,
             )
 
     async with (last := uow.fresh()):

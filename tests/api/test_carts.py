@@ -785,6 +785,45 @@ async def test_shipping_options_for_a_cart(client, market):
         )
 
 
+async def test_return_options_are_never_offered_to_carts(client, market):
+    """A return option carries items back to the seller (marketplace-setup.md): not listed for a
+    cart, and refused as a cart's shipping method."""
+    region_id = market.region["id"]
+    variant = await sell(client, market.admin, market.acme["id"], market.channel_id)
+    outbound = await create_option(client, market.admin, market.acme["id"], region_id=region_id)
+    returns = ok(
+        await client.post(
+            "/admin/shipping-options",
+            json={
+                "name": "Returns",
+                "seller_id": market.acme["id"],
+                "region_id": region_id,
+                "amount": 3,
+                "is_return": True,
+            },
+            headers=market.admin,
+        )
+    )["shipping_option"]
+    cart = await new_cart(client, market.store, region_id=region_id)
+    await add_item(client, market.store, cart["id"], variant["id"])
+    url = f"/store/shipping-options?cart_id={cart['id']}&fields=id"
+    assert ok(await client.get(url, headers=market.store)) == {
+        "shipping_options": [{"id": outbound["id"]}]
+    }
+    error(
+        await client.post(
+            f"/store/carts/{cart['id']}/shipping-methods",
+            json={"option_id": returns["id"]},
+            headers=market.store,
+        ),
+        400,
+        "invalid_data",
+        f"Shipping option {returns['id']} is a return option and cannot ship items to the customer",
+    )
+    cart = ok(await client.get(f"/store/carts/{cart['id']}", headers=market.store))["cart"]
+    assert cart["shipping_methods"] == []
+
+
 async def test_one_shipping_method_per_seller(client, market):
     region_id = market.region["id"]
     other_region = await create_region(client, market.admin, name="Other", currency_code="usd")

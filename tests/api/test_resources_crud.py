@@ -526,6 +526,7 @@ async def test_shipping_option_crud(client, admin_headers):
         "flat",
     )
     assert option["region_id"] == region["id"] and option["seller_id"] == seller["id"]
+    assert option["is_return"] is False
 
     url = f"/admin/shipping-options/{option['id']}"
     assert ok(await client.get(url, headers=admin_headers))["shipping_option"] == option
@@ -588,6 +589,48 @@ async def test_shipping_option_validation(client, admin_headers):
         headers=admin_headers,
     )
     error(response, 400, "invalid_data")
+
+
+async def test_return_shipping_options(client, admin_headers):
+    """``is_return`` (order-changes.md §18): set at creation or by an update, shown, filtered."""
+    seller = await create_seller(client, admin_headers)
+    region = await create_region(client, admin_headers)
+    base = {"seller_id": seller["id"], "region_id": region["id"], "amount": 3}
+    returns = ok(
+        await client.post(
+            "/admin/shipping-options",
+            json={**base, "name": "Return by post", "is_return": True},
+            headers=admin_headers,
+        )
+    )["shipping_option"]
+    assert returns["is_return"] is True and returns["amount"] == 3
+    outbound = ok(
+        await client.post(
+            "/admin/shipping-options", json={**base, "name": "Standard"}, headers=admin_headers
+        )
+    )["shipping_option"]
+    assert outbound["is_return"] is False
+
+    async def listed(query: str) -> list[str]:
+        body = ok(await client.get(f"/admin/shipping-options?{query}", headers=admin_headers))
+        return [o["id"] for o in body["shipping_options"]]
+
+    assert await listed("is_return=true") == [returns["id"]]
+    assert await listed("is_return=false") == [outbound["id"]]
+    url = f"/admin/shipping-options/{outbound['id']}"
+    flipped = ok(await client.post(url, json={"is_return": True}, headers=admin_headers))
+    assert flipped["shipping_option"]["is_return"] is True
+    assert await listed("is_return=false&order=name") == []
+    for body in ({"is_return": None}, {"is_return": "yes"}):
+        message = error(
+            await client.post(url, json=body, headers=admin_headers), 400, "invalid_data"
+        )
+        assert "is_return" in message
+    error(
+        await client.get("/admin/shipping-options?is_return=maybe", headers=admin_headers),
+        400,
+        "invalid_data",
+    )
 
 
 # --- customers ---------------------------------------------------------------------------------

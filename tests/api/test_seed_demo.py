@@ -73,3 +73,23 @@ async def test_a_region_keeps_the_test_provider_but_shows_it_disabled_when_it_is
         {"id": "pp_system_default", "is_enabled": True},
         {"id": "pp_test", "is_enabled": False},
     ]
+
+
+async def test_demo_has_return_reasons_and_a_return_option_per_seller(
+    client, app, admin_headers, fast_hashing
+):
+    demo = await _seed(app)
+    store = {"x-publishable-api-key": demo.publishable_key}
+    reasons = ok(await client.get("/store/return-reasons?limit=100", headers=store))
+    by_value = {r["value"]: r for r in reasons["return_reasons"]}
+    assert set(by_value) == {"wrong_size", "damaged", "quality", "defective", "not_as_described"}
+    quality = by_value["quality"]["id"]
+    assert by_value["defective"]["parent_return_reason_id"] == quality
+    assert by_value["wrong_size"]["parent_return_reason_id"] is None
+    options = ok(
+        await client.get(
+            "/admin/shipping-options?is_return=true&fields=seller_id,amount", headers=admin_headers
+        )
+    )["shipping_options"]
+    assert sorted(o["amount"] for o in options) == [3, 3, 3]
+    assert len({o["seller_id"] for o in options}) == len(demo.seller_handles) == 3

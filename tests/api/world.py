@@ -38,7 +38,8 @@ class World:
 
 async def build_world(client, app) -> World:
     """Two sellers with a product and a shipping option each; a customer's completed checkout
-    (an order group, an order per seller, one fulfilled) and an open cart with a line."""
+    (an order group, an order per seller, one fulfilled), an open cart with a line and a return
+    reason."""
     user_id = await create_admin(app)
     admin = await login(client, "user", ADMIN_EMAIL, PASSWORD)
     market = await build_marketplace(client, admin, sellers=2)
@@ -82,6 +83,11 @@ async def build_world(client, app) -> World:
     collection = await pay(client, market, cart["id"], headers=customer)
     keys = ok(await client.get("/admin/api-keys?type=publishable", headers=admin))["api_keys"]
     customer_id = ok(await client.get("/store/customers/me", headers={**market.store, **customer}))
+    reason = ok(
+        await client.post(
+            "/admin/return-reasons", json={"value": "damaged", "label": "Damaged"}, headers=admin
+        )
+    )["return_reason"]
     return World(
         admin=admin,
         secret_key=basic(secret["token"]),
@@ -106,5 +112,6 @@ async def build_world(client, app) -> World:
             "cart_id": cart["id"],
             "line_id": cart["items"][0]["id"],
             "collection_id": collection["id"],
+            "reason_id": reason["id"],
         },
     )

@@ -26,6 +26,7 @@ from mercato.api import (
     payments,
     products,
     regions,
+    return_reasons,
     sales_channels,
     sellers,
     shipping_options,
@@ -47,6 +48,7 @@ def include_routers(app: FastAPI) -> None:
         api_keys.router,
         products.admin_router,
         shipping_options.router,
+        return_reasons.admin_router,
         order_groups.admin_router,
         orders.admin_router,
         events.admin_router,
@@ -60,6 +62,8 @@ def include_routers(app: FastAPI) -> None:
         products.store_router,
         carts.router,
         shipping_options.store_router,
+        shipping_options.return_options_router,
+        return_reasons.store_router,
         payments.store_router,
         checkout.router,
         order_groups.store_router,
@@ -70,6 +74,7 @@ def include_routers(app: FastAPI) -> None:
         orders.vendor_router,
         payments.vendor_router,
         fulfillments.vendor_router,
+        return_reasons.vendor_router,
     )
     for audience in (public, admin_api, store_api, vendor_api):
         app.include_router(audience)

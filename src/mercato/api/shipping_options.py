@@ -1,8 +1,9 @@
 """``/admin/shipping-options``."""
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.api.deps import OptionalCustomer, Query, Session, UoW
+from mercato.api.deps import CurrentCustomer, OptionalCustomer, Query, Session, UoW
 from mercato.api.openapi import (
     delete_operation,
     envelope,
@@ -17,9 +18,11 @@ from mercato.carts.resources import (
     fields_tree,
     render_shipping_options,
 )
-from mercato.errors import invalid
+from mercato.errors import invalid, not_found
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
+from mercato.orders.models import Order
+from mercato.query.fields import FieldRules
 from mercato.query.listing import find_or_404, run_list, run_retrieve
 from mercato.query.openapi import fields_parameter, item_schema
 from mercato.shipping_options import service
@@ -33,7 +36,31 @@ from mercato.shipping_options.schemas import CreateShippingOption, UpdateShippin
 
 router = APIRouter(prefix="/admin/shipping-options", tags=["admin: shipping options"])
 store_router = APIRouter(prefix="/store/shipping-options", tags=["store: shipping options"])
+return_options_router = APIRouter(
+    prefix="/store/return-shipping-options", tags=["store: shipping options"]
+)
 ENTITY = service.ENTITY
+_RETURN_OPTION_DEFAULTS = ("id", "name", "amount", "seller_id", "region_id")
+STORE_RETURN_OPTION_FIELDS = FieldRules(
+    defaults=_RETURN_OPTION_DEFAULTS, allowed=(*_RETURN_OPTION_DEFAULTS, "currency_code")
+)
+_RETURN_OPTIONS = operation(
+    parameters=[
+        query_parameter(
+            "order_id", {"type": "string"}, "The customer's order to return.", required=True
+        ),
+        fields_parameter(SHIPPING_OPTION, STORE_RETURN_OPTION_FIELDS),
+    ],
+    body=envelope(
+        {
+            "shipping_options": {
+                "type": "array",
+                "items": item_schema(SHIPPING_OPTION, STORE_RETURN_OPTION_FIELDS),
+            }
+        }
+    ),
+    errors=(404,),
+)
 _STORE_OPTIONS = operation(
     parameters=[
         query_parameter("cart_id", {"type": "string"}, "The cart to ship.", required=True),
@@ -134,4 +161,41 @@ async def store_list_shipping_options(
     if not isinstance(cart_id, str):
         raise invalid("Invalid request: cart_id: must be a single value")
     options = await carts_service.list_shipping_options(session, cart_id=cart_id, customer=customer)
+    return {"shipping_options": await render_shipping_options(session, options, tree)}
+
+
+@return_options_router.get(
+    "", operation_id="StoreListReturnShippingOptions", openapi_extra=_RETURN_OPTIONS
+)
+async def store_list_return_shipping_options(
+    session: Session, customer: CurrentCustomer, params: Query
+) -> dict:
+    """``?order_id=`` (required, the logged-in customer's order): the return options of the
+    order's seller that serve its region (``{id, name, amount, seller_id, region_id}``)."""
+    tree = fields_tree(
+        SHIPPING_OPTION,
+        STORE_RETURN_OPTION_FIELDS,
+        params,
+        accepted=frozenset({"order_id", "fields"}),
+    )
+    order_id = params.get("order_id")
+    if order_id is None or order_id == "":
+        raise invalid("Invalid request: order_id: is required")
+    if not isinstance(order_id, str):
+        raise invalid("Invalid request: order_id: must be a single value")
+    order = (
+        await session.execute(
+            select(Order.seller_id, Order.region_id, Order.currency_code).where(
+                Order.id == order_id, Order.customer_id == customer.id
+            )
+        )
+    ).first()
+    if order is None:  # another customer's order, a guest's and an unknown id alike
+        raise not_found("Order", order_id)
+    options = await service.list_return_options(
+        session,
+        seller_id=order.seller_id,
+        region_id=order.region_id,
+        currency_code=order.currency_code,
+    )
     return {"shipping_options": await render_shipping_options(session, options, tree)}

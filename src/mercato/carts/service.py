@@ -721,7 +721,8 @@ async def set_customer(uow: UnitOfWork, *, cart_id: str, customer: Customer) -> 
 async def list_shipping_options(
     session: AsyncSession, *, cart_id: str, customer: Customer | None
 ) -> list[ShippingOption]:
-    """Options of the sellers with items in the cart that serve the cart's region."""
+    """Options of the sellers with items in the cart that serve the cart's region; never
+    return options."""
     cart = await get_cart(session, cart_id, customer=customer)
     sellers = select(CartLineItem.seller_id).where(CartLineItem.cart_id == cart.id)
     return list(
@@ -729,6 +730,7 @@ async def list_shipping_options(
             select(ShippingOption)
             .where(
                 ShippingOption.deleted_at.is_(None),
+                ShippingOption.is_return.is_(False),
                 ShippingOption.seller_id.in_(sellers),
                 _options_for_region(cart.region_id, cart.currency_code),
             )
@@ -753,6 +755,11 @@ async def add_shipping_method(
         option = await session.get(ShippingOption, option_id)
         if option is None or option.deleted_at is not None:
             raise not_found("Shipping option", option_id)
+        if option.is_return:
+            raise invalid(
+                f"Shipping option {option_id} is a return option and cannot ship items to the "
+                "customer"
+            )
         region = await session.get(Region, cart.region_id)
         assert region is not None
         if not option_valid_for(option, region):

@@ -44,6 +44,7 @@ from mercato.products.models import (
     ProductVariant,
 )
 from mercato.regions.models import Region
+from mercato.return_reasons.models import ReturnReason
 from mercato.sales_channels.models import SalesChannel
 from mercato.sellers.models import Seller, SellerMember, StockLocation
 from mercato.shipping_options.models import ShippingOption
@@ -86,6 +87,7 @@ __all__ = [
     "ProductSalesChannel",
     "ProductVariant",
     "Region",
+    "ReturnReason",
     "SalesChannel",
     "Seller",
     "SellerMember",

@@ -7,6 +7,7 @@ class CreateShippingOption(Body):
     region_id: Id | None = None
     currency_code: CurrencyCode | None = None
     amount: Amount
+    is_return: bool = False
     data: JsonObject | None = None
     metadata: Metadata | None = None
 
@@ -14,5 +15,6 @@ class CreateShippingOption(Body):
 class UpdateShippingOption(Body):
     name: Name | None = None
     amount: Amount | None = None
+    is_return: bool | None = None
     data: JsonObject | None = None
     metadata: Metadata | None = None

@@ -6,6 +6,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from mercato.domain.money import field_minor
 from mercato.errors import invalid
 from mercato.query.listing import get_or_404
@@ -27,6 +30,7 @@ async def create_shipping_option(
     amount: Decimal,
     data: dict[str, Any] | None,
     metadata: dict[str, Any] | None,
+    is_return: bool = False,
 ) -> ShippingOption:
     """``currency_code`` defaults to the region's; without a region it is required (the option
     then serves every region of that currency)."""
@@ -38,6 +42,7 @@ async def create_shipping_option(
             region_id=region_id,
             currency_code=currency_code,
             amount=amount,
+            is_return=is_return,
             data=data,
             metadata=metadata,
         )
@@ -53,6 +58,7 @@ async def _new_option(
     region_id: str | None,
     currency_code: str | None,
     amount: Decimal,
+    is_return: bool,
     data: dict[str, Any] | None,
     metadata: dict[str, Any] | None,
 ) -> ShippingOption:
@@ -77,6 +83,7 @@ async def _new_option(
         region_id=region_id,
         currency_code=currency_code,
         amount=field_minor("amount", amount, currency_code),
+        is_return=is_return,
         data=data,
         metadata_=metadata,
     )
@@ -89,7 +96,7 @@ async def update_shipping_option(
 ) -> ShippingOption:
     async with uow:
         option = await get_or_404(uow.session, ShippingOption, ENTITY, option_id)
-        for name in ("name", "amount"):
+        for name in ("name", "amount", "is_return"):
             if name in changes and changes[name] is None:
                 raise invalid(f"Invalid request: {name}: must not be null")
         if "amount" in changes:
@@ -105,3 +112,28 @@ async def delete_shipping_option(uow: UnitOfWork, *, option_id: str) -> None:
         option = await get_or_404(uow.session, ShippingOption, ENTITY, option_id)
         option.deleted_at = datetime.now(UTC)
         await uow.commit()
+
+
+async def list_return_options(
+    session: AsyncSession, *, seller_id: str, region_id: str, currency_code: str
+) -> list[ShippingOption]:
+    """The seller's live return options serving the region: its own, or every region of its
+    currency (order-changes.md §10, ``GET /store/return-shipping-options``)."""
+    return list(
+        await session.scalars(
+            select(ShippingOption)
+            .where(
+                ShippingOption.deleted_at.is_(None),
+                ShippingOption.is_return.is_(True),
+                ShippingOption.seller_id == seller_id,
+                or_(
+                    ShippingOption.region_id == region_id,
+                    and_(
+                        ShippingOption.region_id.is_(None),
+                        ShippingOption.currency_code == currency_code,
+                    ),
+                ),
+            )
+            .order_by(ShippingOption.amount, ShippingOption.id)
+        )
+    )
