@@ -236,8 +236,13 @@ async def test_refunds_are_bounded_by_what_was_captured(client, app, placed):
         )
         assert trx.amount == -400 and trx.reference_id == row.id
 
-    rest = ok(await refund(client, market.admin, a))["order"]
+    # Nothing is due (no return, no change): the amount is required (order-changes.md §3.6),
+    # and what is refunded beyond what is due is booked as a credit line.
+    message = error(await refund(client, market.admin, a), 400, "invalid_data")
+    assert message == f"amount is required: order {a} has no refund due"
+    rest = ok(await refund(client, market.admin, a, 6))["order"]
     assert rest["refunded_total"] == 10 and rest["refundable_amount"] == 0
+    assert rest["summary"]["credit_line_total"] == 10
     error(await refund(client, market.admin, a, 0.01), 400, "invalid_data")
     assert await total_of(app, Refund) == 1000
 

@@ -7,13 +7,6 @@ from mercato.customers.models import Customer
 from mercato.db.base import Base
 from mercato.events.models import OutboxEvent
 from mercato.idempotency.models import IdempotencyRecord
-from mercato.orders.change_models import (
-    OrderChange,
-    OrderChangeAction,
-    OrderCreditLine,
-    OrderReturn,
-    ReturnItem,
-)
 from mercato.orders.models import (
     Fulfillment,
     FulfillmentItem,

@@ -33,10 +33,19 @@ from sqlalchemy import BigInteger, DateTime, bindparam, delete, func, select, up
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato.domain import order_changes as chg
 from mercato.domain import order_group as dom
 from mercato.domain.errors import DomainError
 from mercato.domain.totals import DocumentTotals
 from mercato.errors import not_found
+from mercato.orders.change_models import (
+    OrderChange,
+    OrderChangeAction,
+    OrderCreditLine,
+    OrderReturn,
+    ReturnItem,
+)
+from mercato.orders.change_rows import change_entity, return_entity, save_changes
 from mercato.orders.models import (
     Fulfillment,
     FulfillmentItem,
@@ -116,6 +125,12 @@ class _Rows:
     labels: set[str]
     collection: PaymentCollection | None
     payment: Payment | None
+    methods: dict[str, OrderShippingMethod] = field(default_factory=dict)
+    changes: dict[str, OrderChange] = field(default_factory=dict)
+    actions: dict[str, OrderChangeAction] = field(default_factory=dict)
+    returns: dict[str, OrderReturn] = field(default_factory=dict)
+    return_items: dict[str, ReturnItem] = field(default_factory=dict)
+    credit_lines: set[str] = field(default_factory=set)
     new: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -228,6 +243,64 @@ class OrderGroupRepository:
                 .order_by(FulfillmentLabel.id)
             ):
                 labels[label.fulfillment_id].append(label)
+        changes = list(
+            await session.scalars(
+                select(OrderChange)
+                .where(
+                    OrderChange.order_id.in_(order_ids),
+                    OrderChange.status.in_(chg.ACTIVE_CHANGE_STATUSES),
+                )
+                .order_by(OrderChange.created_at, OrderChange.id)
+            )
+        )
+        actions: dict[str, list[OrderChangeAction]] = defaultdict(list)
+        if changes:
+            for action in await session.scalars(
+                select(OrderChangeAction)
+                .where(OrderChangeAction.order_change_id.in_([c.id for c in changes]))
+                .order_by(OrderChangeAction.ordering, OrderChangeAction.id)
+            ):
+                actions[action.order_change_id].append(action)
+        returns = list(
+            await session.scalars(
+                select(OrderReturn)
+                .where(OrderReturn.order_id.in_(order_ids))
+                .order_by(OrderReturn.created_at, OrderReturn.id)
+            )
+        )
+        return_items: dict[str, list[ReturnItem]] = defaultdict(list)
+        if returns:
+            for return_item in await session.scalars(
+                select(ReturnItem)
+                .where(ReturnItem.return_id.in_([r.id for r in returns]))
+                .order_by(ReturnItem.id)
+            ):
+                return_items[return_item.return_id].append(return_item)
+        credit_lines = list(
+            await session.scalars(
+                select(OrderCreditLine)
+                .where(OrderCreditLine.order_id.in_(order_ids))
+                .order_by(OrderCreditLine.created_at, OrderCreditLine.id)
+            )
+        )
+        changes_of: dict[str, list[chg.OrderChange]] = defaultdict(list)
+        for change in changes:
+            changes_of[change.order_id].append(change_entity(change, actions[change.id]))
+        returns_of: dict[str, list[chg.Return]] = defaultdict(list)
+        for ret in returns:
+            returns_of[ret.order_id].append(return_entity(ret, return_items[ret.id]))
+        credit_lines_of: dict[str, list[chg.CreditLine]] = defaultdict(list)
+        for credit_line in credit_lines:
+            credit_lines_of[credit_line.order_id].append(
+                chg.CreditLine(
+                    credit_line.id,
+                    credit_line.amount,
+                    credit_line.reference,
+                    credit_line.reference_id,
+                    credit_line.metadata_,
+                    credit_line.created_at,
+                )
+            )
         captured = await self._sums(Capture, order_ids)
         refunded = await self._sums(Refund, order_ids)
         # Read under the group lock: a run started by a command that held it before us is
@@ -297,8 +370,16 @@ class OrderGroupRepository:
                     payment_status=row.payment_status,
                     fulfillment_status=row.fulfillment_status,
                     updated_at=row.updated_at,
+                    region_id=row.region_id,
+                    version=row.version,
+                    original_total=row.summary.get("original_order_total", row.total),
+                    credit_lines=credit_lines_of[row.id],
+                    changes=changes_of[row.id],
+                    returns=returns_of[row.id],
+                    shown_status=row.status,
                 )
             )
+            domain_orders[-1].status = row.lifecycle_status
         group = dom.OrderGroup(
             id=group_row.id,
             cart_id=group_row.cart_id,
@@ -317,7 +398,15 @@ class OrderGroupRepository:
             seller_ids=list(group_row.seller_ids or []),
             total=group_row.total,
         )
+        for order in group.orders:
+            group.refresh_order(order)
         self._rows[group.id] = _Rows(
+            methods={m.id: m for m in methods},
+            changes={c.id: c for c in changes},
+            actions={a.id: a for found in actions.values() for a in found},
+            returns={r.id: r for r in returns},
+            return_items={i.id: i for found in return_items.values() for i in found},
+            credit_lines={c.id for c in credit_lines},
             group=group_row,
             orders={o.id: o for o in orders},
             lines={line.id: line for line in lines},
@@ -367,7 +456,10 @@ class OrderGroupRepository:
                 {
                     **order.snapshot,
                     "id": order.id,
-                    "status": order.status,
+                    "status": order.shown_status,
+                    "lifecycle_status": order.status,
+                    "version": order.version,
+                    "summary": order.summary.as_dict() if order.summary else {},
                     "payment_status": order.payment_status,
                     "fulfillment_status": order.fulfillment_status,
                     "seller_id": order.seller_id,
@@ -554,11 +646,15 @@ class OrderGroupRepository:
             row = rows.orders[order.id]
             _assign(
                 row,
-                status=order.status,
+                status=order.shown_status,
+                lifecycle_status=order.status,
+                version=order.version,
+                summary=order.summary.as_dict() if order.summary else row.summary,
                 payment_status=order.payment_status,
                 fulfillment_status=order.fulfillment_status,
                 canceled_at=order.canceled_at,
                 updated_at=order.updated_at or row.updated_at,
+                **{name: getattr(order.totals, name) for name in _TOTALS},
             )
             for line in order.lines:
                 _assign(
@@ -566,7 +662,14 @@ class OrderGroupRepository:
                     fulfilled_quantity=line.fulfilled_quantity,
                     shipped_quantity=line.shipped_quantity,
                     delivered_quantity=line.delivered_quantity,
+                    return_requested_quantity=line.return_requested_quantity,
+                    return_received_quantity=line.return_received_quantity,
+                    return_dismissed_quantity=line.return_dismissed_quantity,
+                    written_off_quantity=line.written_off_quantity,
+                    deducted_quantity=line.deducted_quantity,
+                    deducted_amount=line.deducted_amount,
                 )
+            await save_changes(self.session, order, rows, self._children)
             await self._save_reservations(order, rows)
             for fulfillment in order.fulfillments:
                 self._save_fulfillment(order, fulfillment, rows)
@@ -718,6 +821,12 @@ def _line(row: OrderLineItem) -> dom.Line:
         fulfilled_quantity=row.fulfilled_quantity,
         shipped_quantity=row.shipped_quantity,
         delivered_quantity=row.delivered_quantity,
+        return_requested_quantity=row.return_requested_quantity,
+        return_received_quantity=row.return_received_quantity,
+        return_dismissed_quantity=row.return_dismissed_quantity,
+        written_off_quantity=row.written_off_quantity,
+        deducted_quantity=row.deducted_quantity,
+        deducted_amount=row.deducted_amount,
         snapshot={name: getattr(row, name) for name in _LINE_SNAPSHOT},
     )
 
@@ -734,6 +843,7 @@ def _method(row: OrderShippingMethod) -> dom.ShippingMethod:
         is_tax_inclusive=row.is_tax_inclusive,
         shipping_option_id=row.shipping_option_id,
         data=row.data,
+        return_id=row.return_id,
     )
 
 

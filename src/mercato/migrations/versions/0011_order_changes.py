@@ -55,9 +55,9 @@ def _timestamps() -> list[sa.Column]:
 
 def upgrade() -> None:
     for table in ("order", "order_group"):
-        op.drop_constraint(f"ck_{table}_fulfillment_status", table, type_="check")
+        op.drop_constraint(op.f(f"ck_{table}_fulfillment_status"), table, type_="check")
         op.create_check_constraint(
-            f"ck_{table}_fulfillment_status", table, _in("fulfillment_status", FULFILLMENT)
+            op.f(f"ck_{table}_fulfillment_status"), table, _in("fulfillment_status", FULFILLMENT)
         )
     op.add_column("order", sa.Column("lifecycle_status", sa.String(), nullable=True))
     op.add_column(
@@ -77,7 +77,7 @@ def upgrade() -> None:
     op.alter_column("order", "version", server_default=None)
     op.alter_column("order", "summary", server_default=None)
     op.create_check_constraint(
-        "ck_order_lifecycle_status", "order", _in("lifecycle_status", LIFECYCLE)
+        op.f("ck_order_lifecycle_status"), "order", _in("lifecycle_status", LIFECYCLE)
     )
     for column in (
         "return_requested_quantity",
@@ -125,8 +125,8 @@ def upgrade() -> None:
         sa.Column("canceled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("metadata", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         *_timestamps(),
-        sa.CheckConstraint(_in("change_type", CHANGE_TYPES), name="ck_order_change_change_type"),
-        sa.CheckConstraint(_in("status", CHANGE_STATUSES), name="ck_order_change_status"),
+        sa.CheckConstraint(_in("change_type", CHANGE_TYPES), name=op.f("ck_order_change_change_type")),
+        sa.CheckConstraint(_in("status", CHANGE_STATUSES), name=op.f("ck_order_change_status")),
         sa.ForeignKeyConstraint(["order_id"], ["order.id"], name="fk_order_change_order_id_order"),
         sa.PrimaryKeyConstraint("id", name="pk_order_change"),
     )
@@ -193,7 +193,7 @@ def upgrade() -> None:
         sa.Column("canceled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("metadata", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         *_timestamps(),
-        sa.CheckConstraint(_in("status", RETURN_STATUSES), name="ck_order_return_status"),
+        sa.CheckConstraint(_in("status", RETURN_STATUSES), name=op.f("ck_order_return_status")),
         sa.ForeignKeyConstraint(["order_id"], ["order.id"], name="fk_order_return_order_id_order"),
         sa.ForeignKeyConstraint(
             ["seller_id"], ["seller.id"], name="fk_order_return_seller_id_seller"
@@ -342,12 +342,12 @@ def downgrade() -> None:
     ):
         op.drop_column("order_line_item", column)
     op.execute('UPDATE "order" SET status = lifecycle_status')
-    op.drop_constraint("ck_order_lifecycle_status", "order", type_="check")
+    op.drop_constraint(op.f("ck_order_lifecycle_status"), "order", type_="check")
     op.drop_column("order", "summary")
     op.drop_column("order", "version")
     op.drop_column("order", "lifecycle_status")
     for table in ("order", "order_group"):
-        op.drop_constraint(f"ck_{table}_fulfillment_status", table, type_="check")
+        op.drop_constraint(op.f(f"ck_{table}_fulfillment_status"), table, type_="check")
         op.create_check_constraint(
-            f"ck_{table}_fulfillment_status", table, _in("fulfillment_status", OLD_FULFILLMENT)
+            op.f(f"ck_{table}_fulfillment_status"), table, _in("fulfillment_status", OLD_FULFILLMENT)
         )
