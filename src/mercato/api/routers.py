@@ -27,6 +27,7 @@ from mercato.api import (
     products,
     regions,
     return_reasons,
+    returns,
     sales_channels,
     sellers,
     shipping_options,
@@ -49,6 +50,7 @@ def include_routers(app: FastAPI) -> None:
         products.admin_router,
         shipping_options.router,
         return_reasons.admin_router,
+        returns.admin_router,
         order_groups.admin_router,
         orders.admin_router,
         events.admin_router,
@@ -75,6 +77,7 @@ def include_routers(app: FastAPI) -> None:
         payments.vendor_router,
         fulfillments.vendor_router,
         return_reasons.vendor_router,
+        returns.vendor_router,
     )
     for audience in (public, admin_api, store_api, vendor_api):
         app.include_router(audience)

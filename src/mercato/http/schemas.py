@@ -87,6 +87,21 @@ Amount = Annotated[
 ]
 """A money amount in major units (a JSON number, never a string)."""
 
+
+def _bounded(value: Decimal) -> Decimal:
+    if abs(value) > MAX_AMOUNT:
+        raise ValueError(f"must be between -{MAX_AMOUNT} and {MAX_AMOUNT}")
+    return value
+
+
+SignedAmount = Annotated[
+    Decimal,
+    BeforeValidator(_exact_number),
+    AfterValidator(_bounded),
+    WithJsonSchema({"type": "number", "minimum": -MAX_UNIT_AMOUNT, "maximum": MAX_UNIT_AMOUNT}),
+]
+"""A signed money amount in major units (credit lines)."""
+
 # --- text ---------------------------------------------------------------------------------------
 
 

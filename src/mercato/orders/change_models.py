@@ -68,6 +68,7 @@ class OrderChangeAction(Timestamps, Base):
     reference: Mapped[str | None]
     reference_id: Mapped[str | None]
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    currency_code: Mapped[str]
     amount: Mapped[int] = mapped_column(BigInteger, default=0)
     internal_note: Mapped[str | None]
     applied: Mapped[bool] = mapped_column(default=False)
@@ -94,6 +95,7 @@ class OrderReturn(Timestamps, Base):
     status: Mapped[str]
     location_id: Mapped[str | None] = mapped_column(ForeignKey("stock_location.id"))
     no_notification: Mapped[bool] = mapped_column(default=False)
+    currency_code: Mapped[str]
     refund_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     created_by: Mapped[str | None]
     requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -121,6 +123,7 @@ class OrderCreditLine(Timestamps, Base):
     __tablename__ = "order_credit_line"
     id: Mapped[str] = id_column("ordcl")
     order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), index=True)
+    currency_code: Mapped[str]
     amount: Mapped[int] = mapped_column(BigInteger)
     reference: Mapped[str | None]
     reference_id: Mapped[str | None]

@@ -164,6 +164,7 @@ async def save_changes(
                 OrderCreditLine(
                     id=credit_line.id,
                     order_id=order.id,
+                    currency_code=order.currency_code,
                     amount=credit_line.amount,
                     reference=credit_line.reference,
                     reference_id=credit_line.reference_id,
@@ -235,6 +236,7 @@ async def _save_actions(
                 order_change_id=change.id,
                 order_id=order.id,
                 return_id=action.return_id,
+                currency_code=order.currency_code,
                 version=change.version,
                 action=action.action,
                 reference=action.reference,
@@ -263,6 +265,7 @@ async def _save_return(
             id=ret.id,
             order_id=order.id,
             seller_id=ret.seller_id,
+            currency_code=order.currency_code,
             order_version=ret.order_version,
             created_by=ret.created_by,
             metadata_=ret.metadata,

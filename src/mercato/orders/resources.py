@@ -7,25 +7,25 @@ from collections import defaultdict
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Numeric, String, bindparam, func, literal, null, select, union_all
+from sqlalchemy import String, bindparam, select
 
 from mercato.carts.resources import LINE_ITEM as CART_LINE_ITEM
 from mercato.customers.models import Customer
 from mercato.customers.resources import CUSTOMER
 from mercato.domain.money import to_major
 from mercato.domain.statuses import FULFILLMENT_STATUSES, ORDER_STATUSES, PAYMENT_STATUSES
+from mercato.orders.change_resources import order_change_relations
 from mercato.orders.models import (
     Order,
     OrderLineItem,
     OrderPaymentCollection,
     OrderShippingMethod,
-    OrderTransaction,
 )
 from mercato.payments.models import PaymentCollection
 from mercato.products.models import ProductVariant
 from mercato.products.resources import VARIANT
 from mercato.query.driver import FixedQuery, keys_param
-from mercato.query.fields import Computed, FieldRules, Relation, RenderContext, Resource
+from mercato.query.fields import Computed, Field, FieldRules, Relation, RenderContext, Resource
 from mercato.query.loaders import belongs_to, has_many
 from mercato.query.values import attr, money, timestamp
 from mercato.sellers.models import Seller
@@ -47,75 +47,59 @@ TOTAL_FIELDS = (
 
 @cache
 def _facts_query() -> FixedQuery:
-    """Per order of a page: its group (``kind`` ``group``) and its money movements summed per
-    reference (``capture``, ``refund``), in one statement instead of one per kind."""
+    """Per order of a page: its group."""
     from mercato.orders.models import OrderGroupOrder
 
     return FixedQuery(
-        union_all(
-            select(
-                OrderGroupOrder.order_id.label("order_id"),
-                literal("group", String).label("kind"),
-                OrderGroupOrder.order_group_id.label("group_id"),
-                null().cast(Numeric).label("amount"),
-            ).where(keys_param(OrderGroupOrder.order_id)),
-            select(
-                OrderTransaction.order_id,
-                OrderTransaction.reference,
-                null().cast(String),
-                func.sum(OrderTransaction.amount),
-            )
-            .where(keys_param(OrderTransaction.order_id))
-            .group_by(OrderTransaction.order_id, OrderTransaction.reference),
+        select(OrderGroupOrder.order_id, OrderGroupOrder.order_group_id).where(
+            keys_param(OrderGroupOrder.order_id)
         )
     )
 
 
-# The order columns the facts read (``order_group_id`` needs only the id, but shares the
-# statement with the summary, which needs the total and its currency).
-_FACT_READS = ("id", "total", "currency_code")
+# The order columns the facts read: the money comes from the stored summary (order-changes.md
+# §3.3), the group from one statement for the page.
+_FACT_READS = ("id", "summary", "currency_code")
+
+SUMMARY_FIELDS = (
+    "original_order_total",
+    "current_order_total",
+    "accounting_total",
+    "credit_line_total",
+    "paid_total",
+    "refunded_total",
+    "transaction_total",
+    "pending_difference",
+    "return_requested_total",
+    "refund_due",
+    "amount_due",
+)
 
 
 async def _order_facts(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
-    """Each order's group id, and its captured and refunded totals with the summary derived
-    from them: one statement for the page, shared by every field that shows one of them."""
+    """Each order's group id and its money from the stored summary, shared by every field that
+    shows one of them."""
     rows = await _facts_query().rows(
         ctx.session, connection=await ctx.driver(), keys=list({o.id for o in orders})
     )
-    groups: dict[str, str] = {}
-    sums: dict[str, dict[str, int]] = defaultdict(dict)
-    for order_id, kind, group_id, amount in rows:
-        if kind == "group":
-            groups[order_id] = group_id
-        else:
-            sums[order_id][kind] = int(amount)
+    groups: dict[str, str] = dict(rows)
     result = []
     for order in orders:
-        movements = sums.get(order.id, {})
-        paid = movements.get("capture", 0)
-        refunded = -movements.get("refund", 0)
-        transaction_total = paid - refunded
-        current = order.total
         currency = order.currency_code
-        # Each distinct amount converted once (a page of 50 orders has 300 of them).
-        paid_major = to_major(paid, currency)
-        refunded_major = to_major(refunded, currency)
-        original_major = to_major(order.total, currency)
+        stored = order.summary or {}
+        summary = {name: to_major(int(stored.get(name, 0)), currency) for name in SUMMARY_FIELDS}
         result.append(
             {
                 "order_group_id": groups.get(order.id),
-                "paid_total": paid_major,
-                "refunded_total": refunded_major,
-                "refundable_amount": to_major(paid - refunded, currency),
-                "original_total": original_major,
-                "summary": {
-                    "original_order_total": original_major,
-                    "current_order_total": to_major(current, currency),
-                    "paid_total": paid_major,
-                    "refunded_total": refunded_major,
-                    "transaction_total": to_major(transaction_total, currency),
-                    "pending_difference": to_major(current - transaction_total, currency),
-                },
+                "paid_total": summary["paid_total"],
+                "refunded_total": summary["refunded_total"],
+                "refundable_amount": to_major(
+                    int(stored.get("paid_total", 0)) - int(stored.get("refunded_total", 0)),
+                    currency,
+                ),
+                "original_total": summary["original_order_total"],
+                "credit_line_total": summary["credit_line_total"],
+                "summary": summary,
             }
         )
     return result
@@ -172,6 +156,23 @@ ORDER_PAYMENT_COLLECTION = Resource(
     defaults=("id", "currency_code", "amount", "status"),
 )
 
+DETAIL_FIELDS = (
+    "fulfilled_quantity",
+    "shipped_quantity",
+    "delivered_quantity",
+    "return_requested_quantity",
+    "return_received_quantity",
+    "return_dismissed_quantity",
+    "written_off_quantity",
+    "deducted_quantity",
+)
+
+
+def _detail(line: Any) -> dict[str, int]:
+    """A line's ``detail`` (order-changes.md §2.4): how far its units went, both ways."""
+    return {name: getattr(line, name) for name in DETAIL_FIELDS}
+
+
 LINE_ITEM = Resource(
     name="line_item",
     fields={
@@ -196,6 +197,7 @@ LINE_ITEM = Resource(
         "fulfilled_quantity": attr("fulfilled_quantity"),
         "shipped_quantity": attr("shipped_quantity"),
         "delivered_quantity": attr("delivered_quantity"),
+        "detail": Field(_detail, DETAIL_FIELDS),
         "metadata": attr("metadata_"),
         "created_at": timestamp("created_at"),
         "updated_at": timestamp("updated_at"),
@@ -261,6 +263,7 @@ ORDER = Resource(
         "sales_channel_id": attr("sales_channel_id"),
         "currency_code": attr("currency_code"),
         "cart_id": attr("cart_id"),
+        "version": attr("version"),
         "order_group_id": Computed(_order_facts, "order_group_id", reads=_FACT_READS),
         "no_notification": attr("no_notification"),
         "canceled_at": timestamp("canceled_at"),
@@ -274,6 +277,7 @@ ORDER = Resource(
         "paid_total": Computed(_order_facts, "paid_total", reads=_FACT_READS),
         "refunded_total": Computed(_order_facts, "refunded_total", reads=_FACT_READS),
         "refundable_amount": Computed(_order_facts, "refundable_amount", reads=_FACT_READS),
+        "credit_line_total": Computed(_order_facts, "credit_line_total", reads=_FACT_READS),
         "summary": Computed(_order_facts, "summary", reads=_FACT_READS),
         "created_at": timestamp("created_at"),
         "updated_at": timestamp("updated_at"),
@@ -293,10 +297,12 @@ ORDER = Resource(
             lambda: ORDER_PAYMENT_COLLECTION, _payment_collections, many=True
         ),
         "fulfillments": Relation(_fulfillment_resource, _fulfillments, many=True),
+        **order_change_relations(),
     },
     defaults=(
         "id",
         "display_id",
+        "version",
         "status",
         "seller_id",
         "customer_id",
@@ -327,10 +333,13 @@ ORDER_DETAIL_FIELDS = FieldRules(
         "paid_total",
         "refunded_total",
         "refundable_amount",
+        "credit_line_total",
         "items.*",
+        "items.detail",
         "shipping_methods.*",
         "payment_collections.*",
         "fulfillments.*",
+        "credit_lines.*",
         "fulfillments.items.*",
         "fulfillments.labels.*",
         "seller.id",
@@ -353,6 +362,11 @@ _VENDOR_ALLOWED = (
     "shipping_methods.*",
     "payment_collections.*",
     "fulfillments.*",
+    "credit_lines.*",
+    "returns.*",
+    "returns.items.*",
+    "order_changes.*",
+    "order_changes.actions.*",
     "seller.*",
     "customer.id",
     "customer.email",

@@ -156,6 +156,7 @@ def upgrade() -> None:
         sa.Column("reference", sa.String(), nullable=True),
         sa.Column("reference_id", sa.String(), nullable=True),
         sa.Column("details", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("currency_code", sa.String(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("internal_note", sa.String(), nullable=True),
         sa.Column("applied", sa.Boolean(), nullable=False),
@@ -186,6 +187,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(), nullable=False),
         sa.Column("location_id", sa.String(), nullable=True),
         sa.Column("no_notification", sa.Boolean(), nullable=False),
+        sa.Column("currency_code", sa.String(), nullable=False),
         sa.Column("refund_amount", sa.BigInteger(), nullable=False),
         sa.Column("created_by", sa.String(), nullable=True),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=True),
@@ -241,6 +243,7 @@ def upgrade() -> None:
         "order_credit_line",
         sa.Column("id", sa.String(), nullable=False),
         sa.Column("order_id", sa.String(), nullable=False),
+        sa.Column("currency_code", sa.String(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("reference", sa.String(), nullable=True),
         sa.Column("reference_id", sa.String(), nullable=True),
@@ -256,8 +259,9 @@ def upgrade() -> None:
     # A canceled order's remaining total as a credit line, as a cancel now books it.
     op.execute(
         """
-        INSERT INTO order_credit_line (id, order_id, amount, reference, reference_id)
-        SELECT 'ordcl_' || o.id, o.id, o.total, 'order', o.id
+        INSERT INTO order_credit_line (id, order_id, currency_code, amount, reference,
+                                       reference_id)
+        SELECT 'ordcl_' || o.id, o.id, o.currency_code, o.total, 'order', o.id
         FROM "order" o WHERE o.canceled_at IS NOT NULL AND o.total <> 0
         """
     )

@@ -1,0 +1,97 @@
+"""Request bodies of the return and credit-line routes (order-changes.md §3.7, §6.1)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from mercato.domain.limits import MAX_LINE_QUANTITY
+from mercato.http.schemas import Amount, Body, Id, LongText, Metadata, ShortText, SignedAmount
+
+Quantity = Field(ge=1, le=MAX_LINE_QUANTITY)
+
+
+class BeginReturn(Body):
+    order_id: Id
+    location_id: Id | None = None
+    description: LongText | None = None
+    internal_note: LongText | None = None
+    no_notification: bool | None = None
+    metadata: Metadata | None = None
+
+
+class UpdateReturn(Body):
+    location_id: Id | None = None
+    no_notification: bool | None = None
+    metadata: Metadata | None = None
+
+
+class ReturnItemInput(Body):
+    id: Id
+    quantity: int = Quantity
+    reason_id: Id | None = None
+    description: LongText | None = None
+    internal_note: LongText | None = None
+    metadata: Metadata | None = None
+
+
+class RequestItems(Body):
+    items: list[ReturnItemInput] = Field(min_length=1)
+
+
+class UpdateRequestItem(Body):
+    quantity: int | None = Field(default=None, ge=1, le=MAX_LINE_QUANTITY)
+    reason_id: Id | None = None
+    internal_note: LongText | None = None
+    metadata: Metadata | None = None
+
+
+class AddShippingMethod(Body):
+    shipping_option_id: Id
+    custom_amount: Amount | None = None
+    description: LongText | None = None
+    internal_note: LongText | None = None
+    metadata: Metadata | None = None
+
+
+class UpdateShippingMethod(Body):
+    custom_amount: Amount | None = None
+    internal_note: LongText | None = None
+    metadata: Metadata | None = None
+
+
+class RequestReturn(Body):
+    no_notification: bool | None = None
+
+
+class BeginReceive(Body):
+    description: LongText | None = None
+    internal_note: LongText | None = None
+    metadata: Metadata | None = None
+
+
+class ReceiveItemInput(Body):
+    id: Id
+    quantity: int = Quantity
+    internal_note: LongText | None = None
+
+
+class ReceiveItems(Body):
+    items: list[ReceiveItemInput] = Field(min_length=1)
+
+
+class UpdateReceiveItem(Body):
+    quantity: int | None = Field(default=None, ge=1, le=MAX_LINE_QUANTITY)
+    internal_note: LongText | None = None
+
+
+class CancelReturn(Body):
+    no_notification: bool | None = None
+
+
+class CreateCreditLine(Body):
+    """A signed amount: positive waives money owed, negative keeps money instead of refunding."""
+
+    amount: SignedAmount
+    reference: ShortText
+    reference_id: ShortText
+    metadata: Metadata | None = None
