@@ -6,8 +6,6 @@ answer ``{order_preview, return}``: the order rendered for the audience with the
 applied (summary, lines' ``detail`` and ``actions``, shipping methods) and ``order_change``.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 from fastapi import APIRouter as FastAPIRouter

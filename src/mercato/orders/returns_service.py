@@ -300,7 +300,7 @@ async def on_return(
     return await _on_return(
         uow,
         return_id,
-        lambda group, actor: rule(group, return_id, actor, **values),
+        lambda group, actor: rule(group, return_id, actor=actor, **values),
         actor_id=actor_id,
         seller_id=seller_id,
     )
