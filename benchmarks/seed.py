@@ -132,13 +132,19 @@ COLUMNS: dict[str, list[str]] = {
         "id display_id status payment_status fulfillment_status seller_id customer_id email "
         "region_id sales_channel_id currency_code cart_id shipping_address no_notification "
         "canceled_at item_total item_subtotal item_tax_total shipping_total shipping_subtotal "
-        "shipping_tax_total subtotal tax_total discount_total total created_at updated_at"
+        "shipping_tax_total subtotal tax_total discount_total total created_at updated_at "
+        "lifecycle_status summary version"
     ).split(),
+    "order_credit_line": (
+        "id order_id currency_code amount reference reference_id created_at updated_at".split()
+    ),
     "order_line_item": (
         "id order_id variant_id product_id title thumbnail product_title product_handle "
         "variant_title variant_sku currency_code quantity unit_price requires_shipping "
         "is_tax_inclusive subtotal tax_total total fulfilled_quantity shipped_quantity "
-        "delivered_quantity created_at updated_at"
+        "delivered_quantity created_at updated_at return_requested_quantity "
+        "return_received_quantity return_dismissed_quantity written_off_quantity "
+        "deducted_quantity deducted_amount"
     ).split(),
     "order_shipping_method": (
         "id order_id shipping_option_id seller_id currency_code name amount is_tax_inclusive "
@@ -184,6 +190,7 @@ GROUP_TABLES = (
     "order_payment_collection",
     "capture",
     "order_transaction",
+    "order_credit_line",
     "fulfillment",
     "fulfillment_item",
     "order_group",
@@ -601,6 +608,12 @@ def _write_group(
                     line.delivered_quantity,
                     created,
                     touched if line.fulfilled_quantity else created,
+                    line.return_requested_quantity,
+                    line.return_received_quantity,
+                    line.return_dismissed_quantity,
+                    line.written_off_quantity,
+                    line.deducted_quantity,
+                    line.deducted_amount,
                 )
             )
         for method in order.shipping_methods:
@@ -642,7 +655,7 @@ def _write_group(
             (
                 order.id,
                 None,  # display id: assigned in a second pass (global order)
-                order.status,
+                order.shown_status,
                 order.payment_status,
                 order.fulfillment_status,
                 order.seller_id,
@@ -667,8 +680,24 @@ def _write_group(
                 totals.total,
                 created,
                 touched,
+                order.status,
+                json.dumps(order.summary.as_dict() if order.summary else {}),
+                order.version,
             )
         )
+        for credit_line in order.credit_lines:
+            out["order_credit_line"].append(
+                (
+                    credit_line.id,
+                    order.id,
+                    CURRENCY,
+                    credit_line.amount,
+                    credit_line.reference,
+                    credit_line.reference_id,
+                    credit_line.created_at or touched,
+                    credit_line.created_at or touched,
+                )
+            )
     for record in group.new_records:
         if isinstance(record, dom.Capture):
             out["capture"].append(

@@ -60,7 +60,9 @@ async def test_bench_seed_is_consistent(engine, database_url, monkeypatch):
             await conn.fetchval(
                 "SELECT count(*) FROM order_group g JOIN cart c ON c.id = g.cart_id "
                 "JOIN payment_collection pc ON pc.cart_id = c.id "
-                "WHERE c.completed_at IS NOT NULL AND pc.amount = g.total"
+                "WHERE c.completed_at IS NOT NULL AND pc.amount = (SELECT "
+                "sum((o.summary->>'original_order_total')::bigint) FROM order_group_order l "
+                'JOIN "order" o ON o.id = l.order_id WHERE l.order_group_id = g.id)"
             )
             == GROUPS
         )
