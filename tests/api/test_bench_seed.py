@@ -62,7 +62,7 @@ async def test_bench_seed_is_consistent(engine, database_url, monkeypatch):
                 "JOIN payment_collection pc ON pc.cart_id = c.id "
                 "WHERE c.completed_at IS NOT NULL AND pc.amount = (SELECT "
                 "sum((o.summary->>'original_order_total')::bigint) FROM order_group_order l "
-                'JOIN "order" o ON o.id = l.order_id WHERE l.order_group_id = g.id)"
+                'JOIN "order" o ON o.id = l.order_id WHERE l.order_group_id = g.id)'
             )
             == GROUPS
         )
