@@ -239,3 +239,59 @@ async def test_an_unknown_return_is_a_404(client, place_group):
     unknown = await client.get("/admin/returns/return_nope", headers=h)
     error(unknown, 404, "not_found", "Return with id return_nope was not found")
     assert ret["order_id"] == a
+
+
+async def test_a_return_costing_more_than_it_gives_back_opens_a_change_collection(
+    client, place_group
+):
+    """§3.5 and §6.2: return shipping worth more than the returned unit leaves the customer owing;
+    a collection for exactly that amount is linked to this order only, and canceled with the
+    return. The checkout collection and the sibling never move."""
+    market, _, a, b, option = await _setup(client, place_group)
+    h = market.admin
+    order_a = await _fulfil_and_capture(client, h, a)
+    sibling_before = await _order(client, h, b)
+    shirt = order_a["items"][0]
+    ret = ok(await client.post("/admin/returns", headers=h, json={"order_id": a}))["return"]
+    ok(
+        await client.post(
+            f"/admin/returns/{ret['id']}/request-items",
+            headers=h,
+            json={"items": [{"id": shirt["id"], "quantity": 1}]},
+        )
+    )
+    ok(
+        await client.post(
+            f"/admin/returns/{ret['id']}/shipping-method",
+            headers=h,
+            json={"shipping_option_id": option["id"], "custom_amount": 40},
+        )
+    )
+    ok(await client.post(f"/admin/returns/{ret['id']}/request", headers=h))
+    order = ok(
+        await client.get(
+            f"/admin/orders/{a}?fields=*payment_collections,summary,status,payment_status",
+            headers=h,
+        )
+    )["order"]
+    # 71.50 − 33.00 + 44.00 (40.00 + 10 % tax) = 82.50; paid 71.50 → 11.00 due.
+    assert order["summary"]["current_order_total"] == 82.5
+    assert order["summary"]["amount_due"] == 11
+    assert order["status"] == "requires_action"
+    collections = {c["source"]: c for c in order["payment_collections"]}
+    assert collections["order_change"]["amount"] == 11
+    assert collections["order_change"]["status"] == "not_paid"
+    assert collections["cart"]["amount"] == 71.5
+    assert order["payment_status"] == "partially_captured"
+
+    ok(await client.post(f"/admin/returns/{ret['id']}/cancel", headers=h, json={}))
+    order = ok(
+        await client.get(
+            f"/admin/orders/{a}?fields=*payment_collections,summary,status,payment_status",
+            headers=h,
+        )
+    )["order"]
+    assert order["summary"]["amount_due"] == 0 and order["status"] == "pending"
+    collections = {c["source"]: c for c in order["payment_collections"]}
+    assert collections["order_change"]["status"] == "canceled"
+    assert await _order(client, h, b) == sibling_before

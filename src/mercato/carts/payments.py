@@ -116,7 +116,8 @@ async def _replace_sessions(
     data: dict[str, Any] | None,
 ) -> PaymentCollection:
     collection = await session.get(PaymentCollection, collection_id)
-    if collection is None:
+    # An order change's collection is not a cart's (paying it is order-changes.md §10's work).
+    if collection is None or collection.cart_id is None:
         raise not_found("Payment collection", collection_id)
     cart = await find_cart(session, collection.cart_id, customer=customer, for_update=True)
     if cart is None:  # a cart the caller may not reach: its collection does not exist for them

@@ -28,6 +28,8 @@ RETURN_RECEIVED: Final = "order.return_received"
 RETURN_CANCELED: Final = "order.return_canceled"
 CREDIT_LINE_CREATED: Final = "order.credit_line_created"
 ORDER_GROUP_UPDATED: Final = "order_group.updated"
+PAYMENT_COLLECTION_CREATED: Final = "order.payment_collection_created"
+PAYMENT_COLLECTION_UPDATED: Final = "order.payment_collection_updated"
 
 EVENT_NAMES: Final = frozenset(
     {
@@ -48,6 +50,8 @@ EVENT_NAMES: Final = frozenset(
         RETURN_CANCELED,
         CREDIT_LINE_CREATED,
         ORDER_GROUP_UPDATED,
+        PAYMENT_COLLECTION_CREATED,
+        PAYMENT_COLLECTION_UPDATED,
     }
 )
 

@@ -206,6 +206,29 @@ class CreditLine:
     created_at: datetime | None = None
 
 
+@dataclass(slots=True)
+class ChangeCollection:
+    """A payment collection an order change created for the order's amount due (§3.5): linked
+    to this order only, its whole amount is the order's share."""
+
+    id: str
+    order_change_id: str | None
+    currency_code: str
+    amount: int
+    status: str = "not_paid"
+    authorized_amount: int = 0
+    captured_amount: int = 0
+    refunded_amount: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    # The amount changed since loading: its payment sessions are stale and get deleted.
+    reamounted: bool = False
+
+    @property
+    def is_unpaid(self) -> bool:
+        return self.status in ("not_paid", "awaiting")
+
+
 # --------------------------------------------------------------------------- values
 
 
@@ -294,6 +317,11 @@ def summarize(order: Order, *, collection_open: bool) -> Summary:
     covered = 0
     if share is not None and collection_open and not order.is_canceled:
         covered = max(share.allocated - share.captured, 0)
+    # ``share.captured`` / ``refunded`` count every capture and refund of the order, whichever
+    # collection paid it; a change collection adds what it secured and did not capture yet.
+    for change_collection in order.change_collections:
+        if not change_collection.is_unpaid and change_collection.status != "canceled":
+            covered += max(change_collection.amount - change_collection.captured_amount, 0)
     in_transit = sum(
         item.in_transit for ret in order.returns if not ret.is_canceled for item in ret.items
     )

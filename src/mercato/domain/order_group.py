@@ -29,6 +29,7 @@ from mercato.domain.errors import INVALID_DATA, NOT_ALLOWED, DomainError
 from mercato.domain.events import DomainEvent
 from mercato.domain.money import exponent
 from mercato.domain.order_changes import (
+    ChangeCollection,
     CreditLine,
     OrderChange,
     Return,
@@ -41,6 +42,7 @@ from mercato.domain.statuses import (
     GroupMember,
     ItemFulfillmentFacts,
     OrderPaymentFacts,
+    PaymentCollectionFacts,
     ensure_can_archive,
     ensure_can_cancel,
     ensure_can_complete,
@@ -310,6 +312,7 @@ class Order:
     # The order's active change (if any) and every change an operation touched since loading.
     changes: list[OrderChange] = field(default_factory=list)
     returns: list[Return] = field(default_factory=list)
+    change_collections: list[ChangeCollection] = field(default_factory=list)
     summary: Summary | None = None
     # ``status`` is the stored lifecycle; clients see ``requires_action`` over ``pending`` and
     # ``completed`` while a refund or an amount is due (order-changes.md §4).
@@ -437,7 +440,13 @@ class OrderGroup:
         )
         order.totals = _order_totals(order)
         order.shown_status = shown_status(order.status, order.summary)
-        order.payment_status = order_payment_status(self._payment_facts(order))
+        order.payment_status = order_payment_status(
+            self._payment_facts(order),
+            (
+                PaymentCollectionFacts(c.status, c.amount, c.captured_amount, c.refunded_amount)
+                for c in order.change_collections
+            ),
+        )
         order.fulfillment_status = order_fulfillment_status(
             (f.facts() for f in order.fulfillments),
             (
@@ -880,6 +889,10 @@ class OrderGroup:
                 reason="order_canceled",
             )
         self._settle(now, voided=frozenset({order.id}))
+        for change_collection in order.change_collections:
+            if change_collection.is_unpaid:
+                change_collection.status = "canceled"
+                change_collection.updated_at = now
         self._release_reservations(order)
         order.status = "canceled"
         order.canceled_at = now

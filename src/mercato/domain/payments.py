@@ -31,6 +31,12 @@ PAYMENT_COLLECTION_STATUSES: Final[tuple[PaymentCollectionStatus, ...]] = get_ar
 )
 PAYMENT_SESSION_STATUSES: Final[tuple[PaymentSessionStatus, ...]] = get_args(PaymentSessionStatus)
 
+# Where a payment collection comes from (order-changes.md §2.4): a cart's checkout, a draft
+# order's conversion, or an order change's amount due (linked to that one order).
+CollectionSource = Literal["cart", "draft_order", "order_change"]
+COLLECTION_SOURCES: Final[tuple[CollectionSource, ...]] = get_args(CollectionSource)
+UNPAID_COLLECTION_STATUSES: Final = ("not_paid", "awaiting")
+
 PP_SYSTEM_DEFAULT: Final = "pp_system_default"
 """Authorizes at once; capture and refund are bookkeeping (every region may offer it)."""
 PP_TEST: Final = "pp_test"

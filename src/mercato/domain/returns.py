@@ -21,6 +21,7 @@ from mercato.domain.order_changes import (
     NO_ACTIVE_CHANGE,
     ApplyContext,
     ChangeAction,
+    ChangeCollection,
     CreditLine,
     OrderChange,
     Return,
@@ -156,6 +157,53 @@ def _confirm(group: OrderGroup, order: Order, change: OrderChange, actor: Actor)
     change.updated_at = actor.now
     order.version = change.version
     group.refresh(actor.now, [order])
+    sync_change_collection(group, order, change, actor)
+
+
+def sync_change_collection(
+    group: OrderGroup, order: Order, change: OrderChange, actor: Actor
+) -> None:
+    """§3.5: the order's unpaid change collection carries exactly its ``amount_due`` — created
+    when something is due, re-amounted, or canceled once nothing is. The checkout collection
+    and the siblings' shares are never touched."""
+    assert order.summary is not None
+    due = order.summary.amount_due
+    unpaid = next((c for c in order.change_collections if c.is_unpaid), None)
+    if due > 0 and unpaid is None:
+        created = ChangeCollection(
+            id=actor.ids("pay_col"),
+            order_change_id=change.id,
+            currency_code=order.currency_code,
+            amount=due,
+            created_at=actor.now,
+            updated_at=actor.now,
+        )
+        order.change_collections.append(created)
+        _collection_event(group, ev.PAYMENT_COLLECTION_CREATED, order, created)
+    elif due > 0 and unpaid is not None and unpaid.amount != due:
+        unpaid.amount = due
+        unpaid.reamounted = True
+        unpaid.updated_at = actor.now
+        _collection_event(group, ev.PAYMENT_COLLECTION_UPDATED, order, unpaid)
+    elif due == 0 and unpaid is not None:
+        unpaid.status = "canceled"
+        unpaid.updated_at = actor.now
+        _collection_event(group, ev.PAYMENT_COLLECTION_UPDATED, order, unpaid)
+    else:
+        return
+    group.refresh(actor.now, [order])
+
+
+def _collection_event(
+    group: OrderGroup, name: str, order: Order, collection: ChangeCollection
+) -> None:
+    group.events.append(
+        DomainEvent(
+            name,
+            {"order_id": order.id, "payment_collection_id": collection.id},
+            seller_id=order.seller_id,
+        )
+    )
 
 
 def _raise(group: OrderGroup, name: str, order: Order, **data: Any) -> None:

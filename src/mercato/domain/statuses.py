@@ -152,10 +152,13 @@ class OrderPaymentFacts:
         )
 
 
-def order_payment_status(facts: OrderPaymentFacts) -> PaymentStatus:
-    """Per-order ``payment_status``: ``getLastPaymentStatus`` over the order's own share only."""
+def order_payment_status(
+    facts: OrderPaymentFacts, change_collections: Iterable[PaymentCollectionFacts] = ()
+) -> PaymentStatus:
+    """Per-order ``payment_status``: ``getLastPaymentStatus`` over the order's own share and the
+    collections its changes created (order-changes.md §4), never a sibling's."""
     pc = facts.as_collection()
-    return last_payment_status([] if pc is None else [pc])
+    return last_payment_status([*([] if pc is None else [pc]), *change_collections])
 
 
 # --------------------------------------------------------------------------- fulfillment status

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.domain import order_changes as chg
@@ -17,7 +17,8 @@ from mercato.orders.change_models import (
     OrderReturn,
     ReturnItem,
 )
-from mercato.orders.models import OrderShippingMethod
+from mercato.orders.models import OrderPaymentCollection, OrderShippingMethod
+from mercato.payments.models import PaymentCollection, PaymentSession
 
 _CHANGE_FIELDS = (
     "status",
@@ -158,6 +159,7 @@ async def save_changes(
         await _save_actions(session, order, change, rows, children)
     for ret in order.returns:
         await _save_return(session, order, ret, rows, children)
+    await _save_change_collections(session, order, rows, children)
     for credit_line in order.credit_lines:
         if credit_line.id not in rows.credit_lines:
             session.add(
@@ -298,3 +300,53 @@ async def _save_return(
             rows.return_items[item.id] = item_row
         else:
             _assign(item_row, **item_values)
+
+
+async def _save_change_collections(
+    session: AsyncSession, order: dom.Order, rows: Any, children: list[Any]
+) -> None:
+    """A new change collection and its link (the order's share = its whole amount); a
+    re-amounted one loses its payment sessions (§3.5), its link follows its amount."""
+    for collection in order.change_collections:
+        row = rows.change_collections.get(collection.id)
+        if row is None:
+            row = PaymentCollection(
+                id=collection.id,
+                cart_id=None,
+                source="order_change",
+                order_change_id=collection.order_change_id,
+                currency_code=collection.currency_code,
+                amount=collection.amount,
+                status=collection.status,
+                created_at=collection.created_at,
+                updated_at=collection.updated_at,
+            )
+            session.add(row)
+            rows.change_collections[collection.id] = row
+            children.append(
+                OrderPaymentCollection(
+                    order_id=order.id,
+                    payment_collection_id=collection.id,
+                    amount=collection.amount,
+                )
+            )
+            continue
+        if collection.reamounted:
+            await session.execute(
+                delete(PaymentSession).where(PaymentSession.payment_collection_id == collection.id)
+            )
+            await session.execute(
+                update(OrderPaymentCollection)
+                .where(
+                    OrderPaymentCollection.order_id == order.id,
+                    OrderPaymentCollection.payment_collection_id == collection.id,
+                )
+                .values(amount=collection.amount)
+            )
+            collection.reamounted = False
+        _assign(
+            row,
+            amount=collection.amount,
+            status=collection.status,
+            updated_at=collection.updated_at or row.updated_at,
+        )

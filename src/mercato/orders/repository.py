@@ -131,6 +131,7 @@ class _Rows:
     returns: dict[str, OrderReturn] = field(default_factory=dict)
     return_items: dict[str, ReturnItem] = field(default_factory=dict)
     credit_lines: set[str] = field(default_factory=set)
+    change_collections: dict[str, PaymentCollection] = field(default_factory=dict)
     new: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -178,12 +179,25 @@ class OrderGroupRepository:
             )
         )
         order_ids = [o.id for o in orders]
-        links = {
-            link.order_id: link
-            for link in await session.scalars(
-                select(OrderPaymentCollection).where(OrderPaymentCollection.order_id.in_(order_ids))
+        links: dict[str, OrderPaymentCollection] = {}
+        change_collections: dict[str, list[tuple[OrderPaymentCollection, PaymentCollection]]] = (
+            defaultdict(list)
+        )
+        for order_link, linked in (
+            await session.execute(
+                select(OrderPaymentCollection, PaymentCollection)
+                .join(
+                    PaymentCollection,
+                    PaymentCollection.id == OrderPaymentCollection.payment_collection_id,
+                )
+                .where(OrderPaymentCollection.order_id.in_(order_ids))
+                .order_by(PaymentCollection.created_at, PaymentCollection.id)
             )
-        }
+        ).all():
+            if linked.source == "order_change":
+                change_collections[order_link.order_id].append((order_link, linked))
+            else:
+                links[order_link.order_id] = order_link
         collection_ids = sorted({link.payment_collection_id for link in links.values()})
         collection = None
         payment = None
@@ -192,6 +206,7 @@ class OrderGroupRepository:
                 select(PaymentCollection)
                 .where(PaymentCollection.id == collection_ids[0])
                 .with_for_update()
+                .execution_options(populate_existing=True)
             )
             payment = await session.scalar(
                 select(Payment)
@@ -374,6 +389,9 @@ class OrderGroupRepository:
                     version=row.version,
                     original_total=row.summary.get("original_order_total", row.total),
                     credit_lines=credit_lines_of[row.id],
+                    change_collections=[
+                        _change_collection(linked) for _, linked in change_collections[row.id]
+                    ],
                     changes=changes_of[row.id],
                     returns=returns_of[row.id],
                     shown_status=row.status,
@@ -407,6 +425,9 @@ class OrderGroupRepository:
             returns={r.id: r for r in returns},
             return_items={i.id: i for found in return_items.values() for i in found},
             credit_lines={c.id for c in credit_lines},
+            change_collections={
+                linked.id: linked for found in change_collections.values() for _, linked in found
+            },
             group=group_row,
             orders={o.id: o for o in orders},
             lines={line.id: line for line in lines},
@@ -881,6 +902,21 @@ def _collection(row: PaymentCollection) -> dom.Collection:
         captured_amount=row.captured_amount,
         refunded_amount=row.refunded_amount,
         completed_at=row.completed_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _change_collection(row: PaymentCollection) -> chg.ChangeCollection:
+    return chg.ChangeCollection(
+        id=row.id,
+        order_change_id=row.order_change_id,
+        currency_code=row.currency_code,
+        amount=row.amount,
+        status=row.status,
+        authorized_amount=row.authorized_amount,
+        captured_amount=row.captured_amount,
+        refunded_amount=row.refunded_amount,
+        created_at=row.created_at,
         updated_at=row.updated_at,
     )
 

@@ -113,9 +113,12 @@ _PAYMENT_SHARES = FixedQuery(
         PaymentCollection.currency_code,
         PaymentCollection.status,
         PaymentCollection.created_at,
+        PaymentCollection.source,
+        PaymentCollection.order_change_id,
     )
     .join(PaymentCollection, PaymentCollection.id == OrderPaymentCollection.payment_collection_id)
     .where(keys_param(OrderPaymentCollection.order_id))
+    .order_by(PaymentCollection.created_at, PaymentCollection.id)
 )
 
 
@@ -131,18 +134,36 @@ async def _payment_collections(ctx: RenderContext, orders: list[Any]) -> list[An
 
 
 class OrderPaymentShare:
-    """An order's view of the shared payment collection: only its own amount."""
+    """An order's view of a payment collection: only its own amount (its share of the cart's
+    collection, or the whole of a collection its change created)."""
 
-    __slots__ = ("id", "amount", "currency_code", "status", "created_at")
+    __slots__ = (
+        "id",
+        "amount",
+        "currency_code",
+        "status",
+        "created_at",
+        "source",
+        "order_change_id",
+    )
 
     def __init__(
-        self, id: str, amount: int, currency_code: str, status: str, created_at: Any
+        self,
+        id: str,
+        amount: int,
+        currency_code: str,
+        status: str,
+        created_at: Any,
+        source: str,
+        order_change_id: str | None,
     ) -> None:
         self.id = id
         self.amount = amount
         self.currency_code = currency_code
         self.status = status
         self.created_at = created_at
+        self.source = source
+        self.order_change_id = order_change_id
 
 
 ORDER_PAYMENT_COLLECTION = Resource(
@@ -152,8 +173,10 @@ ORDER_PAYMENT_COLLECTION = Resource(
         "currency_code": attr("currency_code"),
         "amount": money("amount"),
         "status": attr("status"),
+        "source": attr("source"),
+        "order_change_id": attr("order_change_id"),
     },
-    defaults=("id", "currency_code", "amount", "status"),
+    defaults=("id", "source", "order_change_id", "currency_code", "amount", "status"),
 )
 
 DETAIL_FIELDS = (

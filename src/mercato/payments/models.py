@@ -8,16 +8,27 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db.base import Base, Timestamps, id_column, one_of
-from mercato.domain.payments import PAYMENT_COLLECTION_STATUSES, PAYMENT_SESSION_STATUSES
+from mercato.domain.payments import (
+    COLLECTION_SOURCES,
+    PAYMENT_COLLECTION_STATUSES,
+    PAYMENT_SESSION_STATUSES,
+)
 
 
 class PaymentCollection(Timestamps, Base):
-    """The customer's one payment for a whole cart; orders hold their shares of it."""
+    """A payment the customer makes: a cart's, shared by its group's orders (each holds its
+    share), or an order change's amount due, linked to that one order."""
 
     __tablename__ = "payment_collection"
-    __table_args__ = (one_of("status", PAYMENT_COLLECTION_STATUSES),)
+    __table_args__ = (
+        one_of("status", PAYMENT_COLLECTION_STATUSES),
+        one_of("source", COLLECTION_SOURCES),
+    )
     id: Mapped[str] = id_column("pay_col")
-    cart_id: Mapped[str] = mapped_column(ForeignKey("cart.id"), unique=True)
+    # A cart's collection (shared by the group's orders) or an order change's (one order's).
+    cart_id: Mapped[str | None] = mapped_column(ForeignKey("cart.id"), unique=True)
+    source: Mapped[str] = mapped_column(default="cart", server_default="cart")
+    order_change_id: Mapped[str | None]
     currency_code: Mapped[str]
     amount: Mapped[int] = mapped_column(BigInteger)
     authorized_amount: Mapped[int] = mapped_column(BigInteger, default=0)

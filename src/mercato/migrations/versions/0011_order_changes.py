@@ -256,6 +256,19 @@ def upgrade() -> None:
     )
     op.create_index("ix_order_credit_line_order_id", "order_credit_line", ["order_id"])
 
+    # Payment collections of order changes: no cart, linked to one order.
+    op.alter_column("payment_collection", "cart_id", nullable=True)
+    op.add_column(
+        "payment_collection",
+        sa.Column("source", sa.String(), server_default="cart", nullable=False),
+    )
+    op.add_column("payment_collection", sa.Column("order_change_id", sa.String(), nullable=True))
+    op.create_check_constraint(
+        op.f("ck_payment_collection_source"),
+        "payment_collection",
+        _in("source", ("cart", "draft_order", "order_change")),
+    )
+
     # A canceled order's remaining total as a credit line, as a cancel now books it.
     op.execute(
         """
@@ -329,6 +342,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM order_payment_collection l USING payment_collection c "
+               "WHERE c.id = l.payment_collection_id AND c.source = 'order_change'")
+    op.execute("DELETE FROM payment_collection WHERE source = 'order_change'")
+    op.drop_constraint(op.f("ck_payment_collection_source"), "payment_collection", type_="check")
+    op.drop_column("payment_collection", "order_change_id")
+    op.drop_column("payment_collection", "source")
+    op.alter_column("payment_collection", "cart_id", nullable=False)
     op.drop_table("order_credit_line")
     op.drop_table("return_item")
     op.drop_table("order_return")
