@@ -295,3 +295,38 @@ async def test_a_return_costing_more_than_it_gives_back_opens_a_change_collectio
     collections = {c["source"]: c for c in order["payment_collections"]}
     assert collections["order_change"]["status"] == "canceled"
     assert await _order(client, h, b) == sibling_before
+
+
+async def test_a_shared_payment_is_refunded_for_one_named_order(client, app, place_group):
+    """§3.6: ``POST /admin/payments/:id/refund`` needs ``order_id`` when the payment serves
+    several orders, and applies that order's caps only."""
+    from mercato.payments.models import Payment
+
+    market, _, a, b, _ = await _setup(client, place_group)
+    h = market.admin
+    await _fulfil_and_capture(client, h, a)
+    async with app.state.sessionmaker() as session:
+        payment_id = await session.scalar(select(Payment.id))
+    ordered = sorted([a, b])
+    error(
+        await client.post(f"/admin/payments/{payment_id}/refund", headers=h, json={"amount": 1}),
+        400,
+        "invalid_data",
+        f"order_id is required: payment {payment_id} is shared by orders {', '.join(ordered)}",
+    )
+    error(
+        await client.post(
+            f"/admin/payments/{payment_id}/refund", headers=h, json={"amount": 1, "order_id": b}
+        ),
+        400,
+        "invalid_data",
+    )  # B captured nothing: nothing to refund
+    ok(
+        await client.post(
+            f"/admin/payments/{payment_id}/refund", headers=h, json={"amount": 1, "order_id": a}
+        )
+    )
+    order = await _order(client, h, a)
+    assert order["summary"]["refunded_total"] == 1
+    assert order["summary"]["credit_line_total"] == 1  # nothing was due: a goodwill credit
+    assert (await _order(client, h, b))["summary"]["refunded_total"] == 0

@@ -33,6 +33,7 @@ from mercato.payments.schemas import (
     CreatePaymentCollection,
     CreatePaymentSession,
     RefundAmount,
+    RefundPayment,
 )
 from mercato.query.fields import RenderContext, render
 
@@ -199,6 +200,41 @@ async def admin_capture_payment(
         uow,
         payment_id=payment_id,
         amount=body.amount if body else None,
+        created_by=_admin_id(actor),
+        idempotency_key=idempotency_key,
+        providers=providers,
+    )
+    return {"payment": await payment_view(session, payment_id)}
+
+
+@admin_router.post(
+    "/admin/payments/{payment_id}/refund",
+    operation_id="AdminRefundPayment",
+    openapi_extra=operation(body=envelope({"payment": _PAYMENT})),
+)
+async def admin_refund_payment(
+    payment_id: str,
+    uow: UoW,
+    providers: Providers,
+    session: Session,
+    actor: Admin,
+    params: Query,
+    idempotency_key: IdempotencyKey,
+    body: RefundPayment | None = None,
+) -> dict:
+    """Medusa's route, for one order of the payment (``order_id``, required when the payment is
+    shared): the same caps as ``POST /admin/orders/:id/refund`` (order-changes.md §3.6)."""
+    if params:
+        unknown = ", ".join(repr(k) for k in params)
+        raise invalid(f"Invalid request: Unrecognized fields: {unknown}")
+    body = body or RefundPayment()
+    order_id = await money.order_of_payment(session, payment_id, body.order_id)
+    await money.refund_order(
+        uow,
+        order_id=order_id,
+        amount=body.amount,
+        note=body.note,
+        reason=body.refund_reason_id,
         created_by=_admin_id(actor),
         idempotency_key=idempotency_key,
         providers=providers,

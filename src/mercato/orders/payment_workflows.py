@@ -43,7 +43,7 @@ from ulid import ULID
 from mercato.domain.errors import DomainError
 from mercato.domain.money import field_minor
 from mercato.domain.order_group import CONFLICT, MoneyRequest, OrderGroup
-from mercato.errors import not_allowed, not_found
+from mercato.errors import invalid, not_allowed, not_found
 from mercato.idempotency.service import ClientKey, check_key, key_in_use, key_reused
 from mercato.orders.models import OrderGroupOrder, OrderPaymentCollection
 from mercato.orders.repository import OrderGroupRepository
@@ -443,6 +443,35 @@ async def refund_order(
             return await _lost_race(uow.session, run_key, requested, idempotency_key)
         await uow.commit()
     await _run(uow, plan, providers)
+
+
+async def order_of_payment(session: AsyncSession, payment_id: str, order_id: str | None) -> str:
+    """The order a refund of ``payment_id`` is for (order-changes.md §3.6): ``order_id`` when
+    the payment serves several orders (required then), else its one order."""
+    collection_id = await session.scalar(
+        select(Payment.payment_collection_id).where(Payment.id == payment_id)
+    )
+    if collection_id is None:
+        raise not_found("Payment", payment_id)
+    orders = list(
+        await session.scalars(
+            select(OrderPaymentCollection.order_id)
+            .where(OrderPaymentCollection.payment_collection_id == collection_id)
+            .order_by(OrderPaymentCollection.order_id)
+        )
+    )
+    if not orders:
+        raise not_found("Payment", payment_id)
+    if order_id is None:
+        if len(orders) > 1:
+            raise invalid(
+                f"order_id is required: payment {payment_id} is shared by orders "
+                f"{', '.join(orders)}"
+            )
+        return orders[0]
+    if order_id not in orders:
+        raise invalid(f"Payment collection {collection_id} is not linked to order {order_id}")
+    return order_id
 
 
 async def _group_of_payment(session: AsyncSession, payment_id: str) -> str | None:

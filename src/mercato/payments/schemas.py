@@ -25,3 +25,13 @@ class RefundAmount(Body):
     amount: Amount | None = None
     note: LongText | None = None
     reason: ShortText | None = None
+
+
+class RefundPayment(Body):
+    """``POST /admin/payments/:id/refund`` (Medusa's route): ``order_id`` names which of the
+    payment's orders the refund is for (required when the payment serves several)."""
+
+    amount: Amount | None = None
+    refund_reason_id: Id | None = None
+    note: LongText | None = None
+    order_id: Id | None = None
