@@ -44,7 +44,15 @@ async def test_admin_order_detail_has_totals_summary_and_relations(client, place
         "refunded_total": 0,
         "transaction_total": 0,
         "pending_difference": 29.67,
+        # order-changes.md §3.3: authorized, not captured — owed but secured.
+        "accounting_total": 29.67,
+        "credit_line_total": 0,
+        "return_requested_total": 0,
+        "refund_due": 0,
+        "amount_due": 0,
     }
+    assert order["version"] == 1 and order["credit_lines"] == []
+    assert order["items"][0]["detail"]["return_requested_quantity"] == 0
     assert [i["quantity"] for i in order["items"]] == [2]
     assert order["payment_collections"][0]["amount"] == 29.67  # this order's share only
     assert order["seller"]["id"] == market.sellers[0]["id"] and order["fulfillments"] == []

@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.api.deps import Admin, Query, Session, UoW, Vendor
 from mercato.api.idempotency import IdempotencyKey
-from mercato.api.openapi import list_operation, render_operation
+from mercato.api.openapi import (
+    delete_operation,
+    envelope,
+    list_operation,
+    operation,
+    render_operation,
+)
 from mercato.domain import returns as flows
 from mercato.domain.money import to_major
 from mercato.http.routing import APIRouter
@@ -28,6 +34,7 @@ from mercato.orders.change_resources import (
     RETURN_LIST,
     VENDOR_RETURN_LIST,
 )
+from mercato.orders.rendering import render_order
 from mercato.orders.resources import (
     ORDER,
     ORDER_DETAIL_FIELDS,
@@ -49,11 +56,46 @@ from mercato.orders.return_schemas import (
 )
 from mercato.orders.service import get_order
 from mercato.query.listing import run_list, run_retrieve
+from mercato.query.openapi import fields_parameter, item_schema
 
 admin_router = APIRouter(tags=["admin: returns"])
 vendor_router = APIRouter(tags=["vendor: returns"])
 _RETURN = render_operation(RETURN, RETURN_FIELDS, key="return")
-_ORDER = render_operation(ORDER, ORDER_DETAIL_FIELDS)
+_ORDER = render_operation(ORDER, ORDER_DETAIL_FIELDS, errors=(404,))
+# An order with its active change applied: the order's fields plus ``order_change``, lines'
+# ``actions`` and the change's shipping methods (a free-form object in the schema).
+_PREVIEWED_ORDER = {
+    "type": "object",
+    "description": "The order as if its active change were confirmed, with `order_change`.",
+}
+_RETURN_SCHEMA = item_schema(RETURN, RETURN_FIELDS)
+_ORDER_FIELDS = [fields_parameter(ORDER, ORDER_DETAIL_FIELDS)]
+_WITH_PREVIEW = operation(
+    parameters=_ORDER_FIELDS,
+    body=envelope({"order_preview": _PREVIEWED_ORDER, "return": _RETURN_SCHEMA}),
+    errors=(404,),
+)
+_WITH_ORDER = operation(
+    parameters=_ORDER_FIELDS,
+    body=envelope({"order": _PREVIEWED_ORDER, "return": _RETURN_SCHEMA}),
+    errors=(404,),
+)
+_PREVIEW = operation(
+    parameters=_ORDER_FIELDS, body=envelope({"order": _PREVIEWED_ORDER}), errors=(404,)
+)
+_CANCELED = operation(body=envelope({"return": _RETURN_SCHEMA}), errors=(404,))
+_DELETED = delete_operation()
+_CHANGES = operation(
+    body=envelope(
+        {
+            "order_changes": {
+                "type": "array",
+                "items": item_schema(ORDER_CHANGE, ORDER_CHANGE_FIELDS),
+            }
+        }
+    ),
+    errors=(404,),
+)
 
 
 def _actor(actor: Any) -> str | None:
@@ -206,7 +248,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
             )
         }
 
-    @router.post(f"{prefix}/returns", operation_id=f"{op}CreateReturn", openapi_extra=_RETURN)
+    @router.post(f"{prefix}/returns", operation_id=f"{op}CreateReturn", openapi_extra=_WITH_ORDER)
     async def create_return(
         body: BeginReturn,
         uow: UoW,
@@ -225,7 +267,9 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
         return await _order_body(session, outcome, params, vendor=vendor)
 
     @router.post(
-        f"{prefix}/returns/{{return_id}}", operation_id=f"{op}UpdateReturn", openapi_extra=_RETURN
+        f"{prefix}/returns/{{return_id}}",
+        operation_id=f"{op}UpdateReturn",
+        openapi_extra=_WITH_PREVIEW,
     )
     async def update_return(
         return_id: str,
@@ -244,7 +288,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
     @router.post(
         f"{prefix}/returns/{{return_id}}/request-items",
         operation_id=f"{op}AddReturnItems",
-        openapi_extra=_RETURN,
+        openapi_extra=_WITH_PREVIEW,
     )
     async def request_items(
         return_id: str,
@@ -267,7 +311,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
     @router.post(
         f"{prefix}/returns/{{return_id}}/request-items/{{action_id}}",
         operation_id=f"{op}UpdateReturnItem",
-        openapi_extra=_RETURN,
+        openapi_extra=_WITH_PREVIEW,
     )
     async def update_request_item(
         return_id: str,
@@ -292,7 +336,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
         @router.delete(
             f"{prefix}/returns/{{return_id}}/{path}/{{action_id}}",
             operation_id=f"{op}{name}",
-            openapi_extra=_RETURN,
+            openapi_extra=_WITH_PREVIEW,
         )
         async def remove(
             return_id: str,
@@ -316,7 +360,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
     @router.post(
         f"{prefix}/returns/{{return_id}}/shipping-method",
         operation_id=f"{op}AddReturnShipping",
-        openapi_extra=_RETURN,
+        openapi_extra=_WITH_PREVIEW,
     )
     async def add_shipping(
         return_id: str,
@@ -338,7 +382,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
     @router.post(
         f"{prefix}/returns/{{return_id}}/shipping-method/{{action_id}}",
         operation_id=f"{op}UpdateReturnShipping",
-        openapi_extra=_RETURN,
+        openapi_extra=_WITH_PREVIEW,
     )
     async def update_shipping(
         return_id: str,
@@ -364,7 +408,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
     @router.post(
         f"{prefix}/returns/{{return_id}}/request",
         operation_id=f"{op}RequestReturn",
-        openapi_extra=_RETURN,
+        openapi_extra=_WITH_PREVIEW,
     )
     async def request_return(
         return_id: str,
@@ -382,7 +426,11 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
         )
         return await _preview_body(session, outcome, params, vendor=vendor)
 
-    @router.delete(f"{prefix}/returns/{{return_id}}/request", operation_id=f"{op}DiscardReturn")
+    @router.delete(
+        f"{prefix}/returns/{{return_id}}/request",
+        operation_id=f"{op}DiscardReturn",
+        openapi_extra=_DELETED,
+    )
     async def discard_return(return_id: str, uow: UoW, actor: Actor, key: IdempotencyKey) -> dict:
         """Cancel the pending request; the open return is deleted."""
         await service.on_return(uow, flows.discard_return, return_id=return_id, **scope(actor))
@@ -391,7 +439,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
     @router.post(
         f"{prefix}/returns/{{return_id}}/receive",
         operation_id=f"{op}BeginReceive",
-        openapi_extra=_RETURN,
+        openapi_extra=_WITH_ORDER,
     )
     async def begin_receive(
         return_id: str,
@@ -408,7 +456,11 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
         )
         return await _order_body(session, outcome, params, vendor=vendor)
 
-    @router.delete(f"{prefix}/returns/{{return_id}}/receive", operation_id=f"{op}DiscardReceive")
+    @router.delete(
+        f"{prefix}/returns/{{return_id}}/receive",
+        operation_id=f"{op}DiscardReceive",
+        openapi_extra=_DELETED,
+    )
     async def discard_receive(return_id: str, uow: UoW, actor: Actor, key: IdempotencyKey) -> dict:
         await service.on_return(uow, flows.discard_receive, return_id=return_id, **scope(actor))
         return {"id": return_id, "object": "return", "deleted": True}
@@ -417,7 +469,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
         @router.post(
             f"{prefix}/returns/{{return_id}}/{path}",
             operation_id=f"{op}{name}",
-            openapi_extra=_RETURN,
+            openapi_extra=_WITH_PREVIEW,
         )
         async def receive(
             return_id: str,
@@ -442,7 +494,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
         @router.post(
             f"{prefix}/returns/{{return_id}}/{path}/{{action_id}}",
             operation_id=f"{op}Update{name}",
-            openapi_extra=_RETURN,
+            openapi_extra=_WITH_PREVIEW,
         )
         async def update_receive(
             return_id: str,
@@ -471,7 +523,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
     @router.post(
         f"{prefix}/returns/{{return_id}}/receive/confirm",
         operation_id=f"{op}ConfirmReceive",
-        openapi_extra=_RETURN,
+        openapi_extra=_WITH_PREVIEW,
     )
     async def confirm_receive(
         return_id: str,
@@ -490,7 +542,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
     @router.post(
         f"{prefix}/returns/{{return_id}}/cancel",
         operation_id=f"{op}CancelReturn",
-        openapi_extra=_RETURN,
+        openapi_extra=_CANCELED,
     )
     async def cancel_return(
         return_id: str,
@@ -510,7 +562,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
     @router.get(
         f"{prefix}/orders/{{order_id}}/preview",
         operation_id=f"{op}PreviewOrder",
-        openapi_extra=_ORDER,
+        openapi_extra=_PREVIEW,
     )
     async def preview_order(
         order_id: str, uow: UoW, session: Session, actor: Actor, params: Query
@@ -521,7 +573,11 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
         rendered = await _render_order(session, order_id, params, vendor=vendor)
         return {"order": _overlay(rendered, outcome)}
 
-    @router.get(f"{prefix}/orders/{{order_id}}/changes", operation_id=f"{op}ListOrderChanges")
+    @router.get(
+        f"{prefix}/orders/{{order_id}}/changes",
+        operation_id=f"{op}ListOrderChanges",
+        openapi_extra=_CHANGES,
+    )
     async def list_changes(
         order_id: str,
         session: Session,
@@ -575,4 +631,5 @@ async def create_credit_line(
         metadata=body.metadata,
         actor_id=_actor(actor),
     )
-    return {"order": await _render_order(session, outcome.order_id, params, vendor=False)}
+    order = await get_order(session, outcome.order_id)
+    return await render_order(session, order, params)

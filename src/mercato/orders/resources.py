@@ -247,6 +247,7 @@ SHIPPING_METHOD = Resource(
         "tax_total": money("tax_total"),
         "total": money("total"),
         "data": attr("data"),
+        "return_id": attr("return_id"),
     },
     defaults=(
         "id",

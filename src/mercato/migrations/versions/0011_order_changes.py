@@ -342,6 +342,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(
+        "DELETE FROM payment_session s USING payment_collection c "
+        "WHERE c.id = s.payment_collection_id AND c.source = 'order_change'"
+    )
     op.execute("DELETE FROM order_payment_collection l USING payment_collection c "
                "WHERE c.id = l.payment_collection_id AND c.source = 'order_change'")
     op.execute("DELETE FROM payment_collection WHERE source = 'order_change'")
