@@ -74,6 +74,11 @@ async def test_the_worked_return_example_to_the_cent(client, app, place_group):
         "return_request"
     )
     assert begun["order"]["summary"]["pending_difference"] == 0
+    selected = ok(await client.get(f"/admin/orders/{a}?fields=id,*order_change", headers=h))[
+        "order"
+    ]
+    assert selected["order_change"]["id"] == begun["order"]["order_change"]["id"]
+    assert selected["order_change"]["status"] == "pending"
 
     # A second change on the same order is refused, naming the active one.
     change_id = begun["order"]["order_change"]["id"]

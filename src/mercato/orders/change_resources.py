@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, literal_column, or_
 
 from mercato.orders.change_models import (
     OrderChange,
@@ -14,7 +14,7 @@ from mercato.orders.change_models import (
     OrderReturn,
     ReturnItem,
 )
-from mercato.query.fields import FieldRules, Relation, Resource
+from mercato.query.fields import FieldRules, Relation, RenderContext, Resource
 from mercato.query.listing import Filter, ListSpec
 from mercato.query.loaders import belongs_to, has_many
 from mercato.query.values import attr, money, timestamp
@@ -267,9 +267,29 @@ VENDOR_RETURN_LIST = ListSpec(
 ORDER_CHANGE_FIELDS = FieldRules(defaults=ORDER_CHANGE.defaults)
 
 
+_ACTIVE_CHANGES = has_many(
+    OrderChange,
+    "order_id",
+    # Literal values: the loader's statement is compiled once for the driver (no bind lists).
+    where=or_(
+        OrderChange.status == literal_column("'pending'"),
+        OrderChange.status == literal_column("'requested'"),
+    ),
+    order_by=(OrderChange.created_at, OrderChange.id),
+)
+
+
+async def _active_change(ctx: RenderContext, orders: list[Any]) -> list[Any]:
+    """Each order's active change (at most one: a partial unique index), or None."""
+    found = await _ACTIVE_CHANGES(ctx, orders)
+    return [changes[0] if changes else None for changes in found]
+
+
 def order_change_relations() -> dict[str, Relation]:
-    """The order's relations to its changes (``returns``, ``order_changes``, ``credit_lines``)."""
+    """The order's relations to its changes: the active ``order_change`` (or null; §2.4),
+    ``returns``, ``order_changes``, ``credit_lines``."""
     return {
+        "order_change": Relation(lambda: ORDER_CHANGE, _active_change, many=False),
         "returns": Relation(
             lambda: RETURN,
             has_many(OrderReturn, "order_id", order_by=(OrderReturn.created_at, OrderReturn.id)),

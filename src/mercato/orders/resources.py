@@ -391,6 +391,8 @@ _VENDOR_ALLOWED = (
     "returns.items.*",
     "order_changes.*",
     "order_changes.actions.*",
+    "order_change.*",
+    "order_change.actions.*",
     "seller.*",
     "customer.id",
     "customer.email",
