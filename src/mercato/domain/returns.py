@@ -732,10 +732,12 @@ def cancel_return(
             )
     if no_notification is not None:
         ret.no_notification = no_notification
-    _confirm(group, order, change, actor)
+    # Canceled before the confirmation refreshes the summary: its items leave
+    # ``return_requested_total`` in the same step as their value comes back.
     ret.status = "canceled"
     ret.canceled_at = actor.now
     ret.updated_at = actor.now
+    _confirm(group, order, change, actor)
     _raise(group, ev.RETURN_CANCELED, order, return_id=ret.id)
     return ret
 
