@@ -673,9 +673,11 @@ def confirm_receive(group: OrderGroup, return_id: str, actor: Actor) -> Return:
     ensure_order_open(order)
     change = _change_of(order, ret, "return_receive")
     _confirm(group, order, change, actor)
-    done = all(item.received_quantity == item.quantity for item in ret.items)
-    ret.status = "received" if done else "partially_received"
-    ret.received_at = actor.now
+    if any(item.received_quantity > 0 for item in ret.items):
+        # A receipt confirmed with no units leaves the return ``requested``.
+        done = all(item.received_quantity == item.quantity for item in ret.items)
+        ret.status = "received" if done else "partially_received"
+        ret.received_at = actor.now
     ret.updated_at = actor.now
     _raise(group, ev.RETURN_RECEIVED, order, return_id=ret.id)
     return ret
