@@ -36,6 +36,7 @@ from mercato.domain.order_changes import (
     Summary,
     active_change,
     summarize,
+    units_in_returns,
 )
 from mercato.domain.statuses import (
     FulfillmentFacts,
@@ -1098,6 +1099,15 @@ class OrderGroup:
             raise DomainError(
                 f"Fulfillment with id {fulfillment.id} already delivered", type=NOT_ALLOWED
             )
+        for line_id, quantity in fulfillment.items:
+            # Units in a return must stay fulfilled: they would be restocked twice.
+            line = order.line(line_id)
+            if line.fulfilled_quantity - quantity < units_in_returns(line):
+                raise DomainError(
+                    f"Item {line_id} has units in a return; fulfillment {fulfillment.id} "
+                    "cannot be canceled",
+                    type=NOT_ALLOWED,
+                )
         fulfillment.canceled_at = now
         for line_id, quantity in fulfillment.items:
             order.line(line_id).fulfilled_quantity -= quantity

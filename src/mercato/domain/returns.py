@@ -299,6 +299,8 @@ def request_items(
         raise DomainError(
             f"Items with ids {', '.join(missing)} does not exist in order with id {order.id}."
         )
+    for item in items:
+        _check_quantity(item.line_id, item.quantity)
     wanted: dict[str, int] = defaultdict(int)
     for item in items:
         wanted[item.line_id] += item.quantity
@@ -324,6 +326,12 @@ def request_items(
         )
     preview_order(group, order, actor)
     return ret
+
+
+def _check_quantity(line_id: str, quantity: int) -> None:
+    """Units to return or receive are at least 1 (Medusa's text, for return and receipt)."""
+    if quantity < 1:
+        raise DomainError(f"Quantity to return of item {line_id} is required.")
 
 
 def _has_line(order: Order, line_id: str) -> bool:
@@ -367,6 +375,7 @@ def update_request_item(
     change = _change_of(order, ret, "return_request")
     action = change.action(action_id, "RETURN_ITEM")
     if quantity is not None:
+        _check_quantity(action.details["reference_id"], quantity)
         _check_returnable(
             order, change, action.details["reference_id"], quantity, excluding=action.id
         )
@@ -591,6 +600,8 @@ def receive_items(
         raise DomainError(
             f"Items with ids {', '.join(missing)} does not exist in Return with id {ret.id}."
         )
+    for line_id, quantity, _ in items:
+        _check_quantity(line_id, quantity)
     wanted: dict[str, int] = defaultdict(int)
     for line_id, quantity, _ in items:
         wanted[line_id] += quantity
@@ -644,6 +655,7 @@ def update_receive_item(
     kind = "RECEIVE_DAMAGED_RETURN_ITEM" if damaged else "RECEIVE_RETURN_ITEM"
     action = change.action(action_id, kind)
     if quantity is not None:
+        _check_quantity(action.details["reference_id"], quantity)
         _check_receivable(
             ret, change, action.details["reference_id"], quantity, excluding=action.id
         )
@@ -661,9 +673,11 @@ def confirm_receive(group: OrderGroup, return_id: str, actor: Actor) -> Return:
     ensure_order_open(order)
     change = _change_of(order, ret, "return_receive")
     _confirm(group, order, change, actor)
-    done = all(item.received_quantity == item.quantity for item in ret.items)
-    ret.status = "received" if done else "partially_received"
-    ret.received_at = actor.now
+    if any(item.received_quantity > 0 for item in ret.items):
+        # A receipt confirmed with no units leaves the return ``requested``.
+        done = all(item.received_quantity == item.quantity for item in ret.items)
+        ret.status = "received" if done else "partially_received"
+        ret.received_at = actor.now
     ret.updated_at = actor.now
     _raise(group, ev.RETURN_RECEIVED, order, return_id=ret.id)
     return ret
@@ -720,10 +734,12 @@ def cancel_return(
             )
     if no_notification is not None:
         ret.no_notification = no_notification
-    _confirm(group, order, change, actor)
+    # Canceled before the confirmation refreshes the summary: its items leave
+    # ``return_requested_total`` in the same step as their value comes back.
     ret.status = "canceled"
     ret.canceled_at = actor.now
     ret.updated_at = actor.now
+    _confirm(group, order, change, actor)
     _raise(group, ev.RETURN_CANCELED, order, return_id=ret.id)
     return ret
 
