@@ -12,7 +12,7 @@ from fastapi import APIRouter as FastAPIRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.api.deps import Admin, Query, Session, UoW, Vendor
+from mercato.api.deps import Admin, AdminActor, Query, Session, UoW, Vendor
 from mercato.api.idempotency import IdempotencyKey
 from mercato.api.openapi import (
     delete_operation,
@@ -98,10 +98,9 @@ _CHANGES = operation(
 )
 
 
-def _actor(actor: Any) -> str | None:
-    if isinstance(actor, str):
-        return actor
-    return getattr(actor, "user_id", None) or getattr(actor, "api_key_id", None)
+def _actor(actor: AdminActor) -> str | None:
+    """The admin's id as changes record it (``user_…`` or ``apk_…``)."""
+    return actor.user_id or actor.api_key_id
 
 
 # --------------------------------------------------------------------------- rendering
@@ -111,8 +110,7 @@ async def _render_order(
     session: AsyncSession, order_id: str, params: dict[str, Any], *, vendor: bool
 ) -> dict[str, Any]:
     rules = VENDOR_ORDER_DETAIL_FIELDS if vendor else ORDER_DETAIL_FIELDS
-    seller = None
-    order = await get_order(session, order_id, seller_id=seller)
+    order = await get_order(session, order_id)  # the command checked the caller's scope
     await session.refresh(order)
     rendered = await run_retrieve(session, resource=ORDER, rules=rules, row=order, params=params)
     change = await session.scalar(

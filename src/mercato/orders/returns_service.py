@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.domain import returns as flows
 from mercato.domain.money import field_minor
-from mercato.domain.order_changes import active_change
+from mercato.domain.order_changes import Return, active_change
 from mercato.domain.order_group import Order, OrderGroup
 from mercato.errors import not_found
 from mercato.orders.change_models import OrderReturn
@@ -84,7 +84,7 @@ async def _run(
     order = group.order(order_id)
     active = active_change(order)
     preview = flows.preview_order(group, order, actor) if active is not None else order
-    ret_id = return_id or (result.id if hasattr(result, "id") else None)
+    ret_id = return_id or (result.id if isinstance(result, Return) else None)
     return Outcome(order_id, preview, ret_id, active.id if active else None)
 
 
