@@ -2,7 +2,9 @@
 
 Its shell blocks run twice, each time in a fresh ``bash -euo pipefail``, against ``mercato serve``
 on a database of its own (migrated, as ``make run`` leaves it), with only the server's address and
-the ``mercato`` command replaced by this test run's.
+the ``mercato`` command replaced by this test run's. Its last part, a return on one seller's
+order of a three-seller group, must also print what its comments promise (the refund, the
+untouched siblings).
 """
 
 from __future__ import annotations
@@ -39,12 +41,52 @@ def tour_script(base_url: str) -> str:
     )
 
 
-def test_the_tour_has_its_three_parts():
+def test_the_tour_has_its_four_parts():
     blocks = tour_blocks()
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     assert "mercato seed --demo" in blocks[0]
     assert "/store/carts/$CART/complete" in blocks[1]
     assert "/admin/orders/$FIRST/capture" in blocks[2]
+    returns = blocks[3]  # a return on one seller's order of a three-seller group, step by step
+    for step in (
+        "mercato demo checkout",
+        "/admin/orders/$ORDER/fulfillments",
+        "/admin/orders/$ORDER/capture",
+        "-X POST $BASE/admin/returns ",
+        "/admin/returns/$RET/request-items",
+        "/admin/returns/$RET/shipping-method",
+        "/admin/returns/$RET/request ",
+        "/admin/returns/$RET/receive ",
+        "/admin/returns/$RET/receive-items",
+        "/admin/returns/$RET/receive/confirm",
+        "/admin/orders/$ORDER/refund",
+        'test "$AFTER" = "$BEFORE"',
+    ):
+        assert step in returns, step
+
+
+# What the return walk-through prints when it works: the return requested (refund_amount, order
+# version 2), received with refund_due = refund_amount, the default refund settling the order,
+# and the siblings as they were.
+RETURN_OUTPUT = [
+    re.compile(r"^requested (?P<amount>[\d.]+) 2$", re.MULTILINE),
+    re.compile(r"^received (?P<amount>[\d.]+)$", re.MULTILINE),
+    re.compile(
+        r"^partially_refunded \{.*'refunded_total': (?P<amount>[\d.]+), .*"
+        r"'pending_difference': 0, 'return_requested_total': 0, 'refund_due': 0, ",
+        re.MULTILINE,
+    ),
+    re.compile(r"^sibling orders unchanged$", re.MULTILINE),
+]
+
+
+def check_return_walk_through(output: str) -> None:
+    amounts = set()
+    for pattern in RETURN_OUTPUT:
+        found = pattern.search(output)
+        assert found is not None, (pattern.pattern, output[-3000:])
+        amounts |= {v for k, v in found.groupdict().items() if k == "amount"}
+    assert len(amounts) == 1, amounts  # refund_amount = refund_due = what was refunded
 
 
 @pytest.mark.slow  # two mercato servers and the tour's curl calls
@@ -67,5 +109,6 @@ def test_the_readme_tour_runs_twice_in_a_row(make_database, tmp_path):
             assert done.returncode == 0, (run, output[-3000:], server.log())
             failure = FAILURE.search(output)
             assert failure is None, (run, output[max(0, failure.start() - 1500) :][:3000])
+            check_return_walk_through(done.stdout)
     finally:
         server.stop()

@@ -31,6 +31,7 @@ from mercato.api import (
     sales_channels,
     sellers,
     shipping_options,
+    store_returns,
     users,
 )
 from mercato.api.deps import admin, store, vendor
@@ -66,6 +67,7 @@ def include_routers(app: FastAPI) -> None:
         shipping_options.store_router,
         shipping_options.return_options_router,
         return_reasons.store_router,
+        store_returns.router,
         payments.store_router,
         checkout.router,
         order_groups.store_router,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from mercato.domain.limits import MAX_LINE_QUANTITY
@@ -95,3 +97,40 @@ class CreateCreditLine(Body):
     reference: ShortText
     reference_id: ShortText
     metadata: Metadata | None = None
+
+
+# --------------------------------------------------------------------------- store (§10)
+
+# Medusa's store fields Mercato refuses (``<field> cannot be set from the store``): declared so
+# that the refusal, not the unknown-field 400, answers them.
+Refused = Any
+
+
+class StoreReturnItem(Body):
+    id: Id
+    quantity: int = Quantity
+    reason_id: Id | None = None
+    note: LongText | None = None
+
+
+class StoreReturnShipping(Body):
+    option_id: Id
+    price: Refused = None
+
+
+class CreateStoreReturn(Body):
+    order_id: Id
+    items: list[StoreReturnItem] = Field(min_length=1)
+    return_shipping: StoreReturnShipping
+    note: LongText | None = None
+    receive_now: Refused = None
+    location_id: Refused = None
+
+    def refused_fields(self) -> list[str]:
+        """The store-refused fields the body sets, in the order they are reported."""
+        refused: list[str] = [
+            name for name in ("receive_now", "location_id") if name in self.model_fields_set
+        ]
+        if "price" in self.return_shipping.model_fields_set:
+            refused.append("return_shipping.price")
+        return refused
