@@ -58,6 +58,7 @@ class ShippingQuote:
     amount: int
     tax_rate: TaxRate
     tax_inclusive: bool
+    currency_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,7 +469,10 @@ def check_return_option(order: Order, quote: ShippingQuote) -> None:
             f"Shipping option {quote.id} belongs to seller {quote.seller_id}, not to seller "
             f"{order.seller_id} of order {order.id}"
         )
-    if quote.region_id is not None and quote.region_id != order.region_id:
+    elsewhere = quote.region_id is not None and quote.region_id != order.region_id
+    # An every-region option priced in another currency does not serve the order's region.
+    foreign = quote.currency_code is not None and quote.currency_code != order.currency_code
+    if elsewhere or foreign:
         raise DomainError(
             f"Shipping option {quote.id} is not available in region {order.region_id}"
         )

@@ -210,6 +210,29 @@ async def remove_action(
 # --------------------------------------------------------------------------- shipping
 
 
+async def shipping_quote(
+    session: AsyncSession, option_id: str, order: Order
+) -> flows.ShippingQuote:
+    """The shipping option as a change of ``order`` needs it: whose, where, which way, its
+    price and the tax of the order's region (the domain checks it fits the order)."""
+    option = await session.get(ShippingOption, option_id)
+    if option is None or option.deleted_at is not None:
+        raise not_found("Shipping option", option_id)
+    region = await session.get(Region, order.region_id)
+    assert region is not None
+    return flows.ShippingQuote(
+        id=option.id,
+        seller_id=option.seller_id,
+        region_id=option.region_id,
+        is_return=option.is_return,
+        name=option.name,
+        amount=option.amount,
+        tax_rate=region.tax_rate,
+        tax_inclusive=region.tax_inclusive,
+        currency_code=option.currency_code,
+    )
+
+
 async def add_return_shipping(
     uow: UnitOfWork,
     *,
@@ -223,24 +246,8 @@ async def add_return_shipping(
     quotes: list[flows.ShippingQuote] = []
 
     async def load_option(session: AsyncSession, group: OrderGroup) -> None:
-        option = await session.get(ShippingOption, shipping_option_id)
-        if option is None or getattr(option, "deleted_at", None) is not None:
-            raise not_found("Shipping option", shipping_option_id)
         order, _ = flows.find_return(group, return_id)
-        region = await session.get(Region, order.region_id)
-        assert region is not None
-        quotes.append(
-            flows.ShippingQuote(
-                id=option.id,
-                seller_id=option.seller_id,
-                region_id=option.region_id,
-                is_return=option.is_return,
-                name=option.name,
-                amount=option.amount,
-                tax_rate=region.tax_rate,
-                tax_inclusive=region.tax_inclusive,
-            )
-        )
+        quotes.append(await shipping_quote(session, shipping_option_id, order))
 
     def change(group: OrderGroup, actor: flows.Actor) -> Any:
         order, _ = flows.find_return(group, return_id)

@@ -7,17 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.domain import returns as flows
-from mercato.domain.order_group import Order
-from mercato.errors import invalid, not_found
+from mercato.errors import not_found
 from mercato.orders.models import Order as OrderRow
 from mercato.orders.repository import OrderGroupRepository
-from mercato.orders.returns_service import Outcome
-from mercato.regions.models import Region
+from mercato.orders.returns_service import Outcome, shipping_quote
 from mercato.return_reasons.service import check_reasons
-from mercato.shipping_options.models import ShippingOption
 from mercato.unit_of_work import UnitOfWork
 
 
@@ -48,7 +44,7 @@ async def create_store_return(
         ret = flows.begin_return(group, order_id, actor, description=note)
         await check_reasons(session, [item.reason_id for item in items], order_id=order_id)
         flows.request_items(group, ret.id, items, actor)
-        quote = await _return_quote(session, shipping_option_id, order)
+        quote = await shipping_quote(session, shipping_option_id, order)
         flows.add_return_shipping(group, ret.id, quote, actor)
         flows.request_return(group, ret.id, actor)
 
@@ -56,29 +52,3 @@ async def create_store_return(
         uow.track(group)
         await uow.commit()
     return Outcome(order_id, group.order(order_id), ret.id, None)
-
-
-async def _return_quote(session: AsyncSession, option_id: str, order: Order) -> flows.ShippingQuote:
-    """The option as the return's shipping method needs it, priced as the operator set it (the
-    store cannot choose a price)."""
-    option = await session.get(ShippingOption, option_id)
-    if option is None or option.deleted_at is not None:
-        raise not_found("Shipping option", option_id)
-    if (
-        option.seller_id == order.seller_id
-        and option.region_id is None
-        and option.currency_code != order.currency_code
-    ):  # an every-region option of another currency does not serve the order's region
-        raise invalid(f"Shipping option {option.id} is not available in region {order.region_id}")
-    region = await session.get(Region, order.region_id)
-    assert region is not None
-    return flows.ShippingQuote(
-        id=option.id,
-        seller_id=option.seller_id,
-        region_id=option.region_id,
-        is_return=option.is_return,
-        name=option.name,
-        amount=option.amount,
-        tax_rate=region.tax_rate,
-        tax_inclusive=region.tax_inclusive,
-    )
