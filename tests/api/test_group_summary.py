@@ -139,12 +139,33 @@ async def test_store_group_reads_allow_the_summary_and_the_returns(client, admin
             ]
         assert [i["received_quantity"] for r in returns for i in r["items"]] == [1, 0]
 
+    fields = "+orders.payment_collections"
+    group = ok(
+        await client.get(
+            f"/store/order-groups/{group_id}", params={"fields": fields}, headers=store
+        )
+    )["order_group"]
+    admin_orders = {o["id"]: o for o in admin_group["orders"]}
+    for order in group["orders"]:
+        full = ok(
+            await client.get(
+                f"/admin/orders/{order['id']}",
+                params={"fields": "id,*payment_collections"},
+                headers=market.admin,
+            )
+        )["order"]["payment_collections"]
+        assert order["payment_collections"] == [
+            {k: c[k] for k in ("id", "source", "amount", "currency_code", "status")} for c in full
+        ]
+        assert order["payment_collections"] and order["id"] in admin_orders
+
     for refused in (
         "+orders.returns.shipping_methods",
         "+orders.returns.items.reason_id",
         "+orders.returns.order_version",
         "+orders.order_changes",
         "+orders.credit_lines",
+        "+orders.payment_collections.order_change_id",
     ):
         error(
             await client.get(

@@ -224,8 +224,8 @@ STORE_GROUP_FIELD_PATHS = (
     "orders.items.variant.product.title",
     "orders.items.variant.product.thumbnail",
 )
-# Allowed, not default (order-groups.md, order-changes.md §10): the money and the returns of
-# the group's orders.
+# Allowed, not default (order-groups.md, order-changes.md §10): the money, the returns and the
+# payment collections of the group's orders.
 STORE_GROUP_EXTRA_PATHS = (
     "summary",
     "orders.summary",
@@ -234,6 +234,10 @@ STORE_GROUP_EXTRA_PATHS = (
         for f in ("id", "display_id", "status", "refund_amount", "requested_at", "received_at")
     ),
     *(f"orders.returns.items.{f}" for f in ("item_id", "quantity", "received_quantity")),
+    *(
+        f"orders.payment_collections.{f}"
+        for f in ("id", "source", "amount", "currency_code", "status")
+    ),
 )
 STORE_GROUP_FIELDS = FieldRules(
     defaults=STORE_GROUP_FIELD_PATHS, allowed=(*STORE_GROUP_FIELD_PATHS, *STORE_GROUP_EXTRA_PATHS)
