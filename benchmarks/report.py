@@ -142,7 +142,8 @@ def format_report(results: dict[str, Any]) -> str:
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']}, PostgreSQL {m['postgres']}, "
         f"Python {m['python']}",
         f"Dataset: {d['groups']:,} groups, {d['orders']:,} orders, {d['lines']:,} lines, "
-        f"{d['customers']:,} customers, {d['products']:,} products",
+        f"{d['customers']:,} customers, {d['products']:,} products"
+        + (f", {d['returns']:,} returns" if "returns" in d else ""),
         "",
         "| case | SQL stmts | c | req/s | p50 ms | p95 ms | p99 ms | raw SQL p50 ms "
         "| reference p50 ms | server/reference | CPU ms/req client / server / PG |",

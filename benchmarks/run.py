@@ -324,6 +324,22 @@ async def dataset_facts(url: str) -> dict[str, Any]:
             "SELECT id FROM order_group WHERE seller_count = 3 AND status = 'completed' "
             "ORDER BY display_id LIMIT 1"
         ) or await conn.fetchval("SELECT id FROM order_group ORDER BY display_id LIMIT 1")
+        # The order with the most returns (then return items) for the returns detail case; at a
+        # tiny scale there may be none, and the case shows the first order without any.
+        facts["returns"] = await conn.fetchval("SELECT count(*) FROM order_return")
+        returned = await conn.fetchrow(
+            "SELECT r.order_id, count(DISTINCT r.id) AS n FROM order_return r "
+            "JOIN return_item i ON i.return_id = r.id "
+            "GROUP BY r.order_id ORDER BY n DESC, count(*) DESC, r.order_id LIMIT 1"
+        )
+        if returned is None:
+            facts["returns_order_id"] = await conn.fetchval(
+                'SELECT id FROM "order" ORDER BY display_id LIMIT 1'
+            )
+            facts["returns_order_returns"] = 0
+        else:
+            facts["returns_order_id"] = returned["order_id"]
+            facts["returns_order_returns"] = returned["n"]
         newest = await conn.fetchval("SELECT max(created_at) FROM order_group")
         facts["range_from"] = (newest - timedelta(days=395)).isoformat()
         facts["range_to"] = (newest - timedelta(days=365)).isoformat()
@@ -385,6 +401,14 @@ def read_cases(facts: dict[str, Any]) -> list[ReadCase]:
         ReadCase("orders_first_page", "/admin/orders", {"limit": "50"}, "admin", False),
         ReadCase(
             "orders_seller", "/admin/orders", {"seller_id": facts["seller_id"]}, "admin", True
+        ),
+        # An order's detail with its returns and their items (issue 17).
+        ReadCase(
+            "order_detail_returns",
+            f"/admin/orders/{facts['returns_order_id']}",
+            {"fields": "*returns,*returns.items"},
+            "admin",
+            True,
         ),
     ]
 
@@ -777,7 +801,8 @@ async def _main(options: RunOptions, url: str) -> bool:
     log(
         f"Dataset: {facts['groups']:,} groups, {facts['orders']:,} orders, {facts['lines']:,} lines, "
         f"{facts['customers']:,} customers, {facts['products']:,} products, "
-        f"{facts['sellers']} sellers (PostgreSQL {facts['pg_version']})"
+        f"{facts['sellers']} sellers, {facts['returns']:,} returns "
+        f"(PostgreSQL {facts['pg_version']})"
     )
     cases = read_cases(facts)
     if options.cases is not None:
@@ -786,7 +811,9 @@ async def _main(options: RunOptions, url: str) -> bool:
     bench_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
         "machine": machine_info(facts),
-        "dataset": {k: facts[k] for k in ("groups", "orders", "lines", "customers", "products")},
+        "dataset": {
+            k: facts[k] for k in ("groups", "orders", "lines", "customers", "products", "returns")
+        },
         "options": {
             k: v for k, v in asdict(options).items() if k not in ("database_url", "output")
         },

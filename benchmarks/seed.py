@@ -14,6 +14,13 @@ a completed cart, a payment collection (session, payment, per-order links carryi
 total), with a mix of states — pending/authorized, captured (captures + order transactions, some
 orders shipped), completed and delivered (fulfilments), canceled (voided). A few customers have
 20 groups each (the store case of the benchmark).
+
+Some shipped or delivered orders have returns (``RETURN_SHARE``), made by the returns rules of
+``domain.returns`` on the same aggregate (begin, request items, a return shipping method for
+most, request; most of them received): the returns, their items, the order changes and their
+actions, the return shipping methods and the orders' summaries, versions and statuses are those
+the admin routes would store. Returns draw from a random stream of their own, so the rest of the
+dataset is the same as without them.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ from typing import Any
 import asyncpg
 
 from mercato.api_keys.tokens import digest, new_token, redact
+from mercato.domain import order_changes as chg
 from mercato.domain import order_group as dom
+from mercato.domain import returns as ret_rules
 from mercato.domain.payments import PP_SYSTEM_DEFAULT
 from mercato.domain.totals import LineTotals, document_totals, line_totals, shipping_totals
 
@@ -49,6 +58,12 @@ ORDER_PENDING = "pending"
 COLLECTION_NOT_PAID = "not_paid"
 SESSION_AUTHORIZED = "authorized"
 HEAVY_GROUPS = 20  # groups of each "heavy" customer (the store list case)
+# Shipped or delivered orders with a return; of those, the share with a second return, with a
+# return shipping method, and received (the others are in transit: requested).
+RETURN_SHARE = 0.15
+SECOND_RETURN_SHARE = 0.25
+RETURN_SHIPPING_SHARE = 0.7
+RETURN_RECEIVED_SHARE = 0.6
 
 FIRST_NAMES = (
     "Ada Alan Grace Linus Barbara Ken Margaret Dennis Frances Edsger Radia John Hedy Tim Sophie "
@@ -109,7 +124,7 @@ COLUMNS: dict[str, list[str]] = {
     "seller_member": "id seller_id email name role created_at updated_at".split(),
     "stock_location": "id name seller_id created_at updated_at".split(),
     "shipping_option": (
-        "id name seller_id region_id currency_code amount created_at updated_at".split()
+        "id name seller_id region_id currency_code amount is_return created_at updated_at".split()
     ),
     "product": (
         "id title handle description thumbnail status seller_id created_at updated_at".split()
@@ -148,7 +163,25 @@ COLUMNS: dict[str, list[str]] = {
     ).split(),
     "order_shipping_method": (
         "id order_id shipping_option_id seller_id currency_code name amount is_tax_inclusive "
-        "subtotal tax_total total created_at updated_at"
+        "subtotal tax_total total created_at updated_at return_id"
+    ).split(),
+    # ``display_id`` is left to the identity: COPY takes it in load order (creation order).
+    "order_return": (
+        "id order_id seller_id order_version status location_id no_notification currency_code "
+        "refund_amount created_by requested_at received_at canceled_at created_at updated_at"
+    ).split(),
+    "return_item": (
+        "id return_id item_id quantity received_quantity damaged_quantity deducted_amount "
+        "reason_id note created_at updated_at"
+    ).split(),
+    "order_change": (
+        "id order_id return_id version change_type status description internal_note created_by "
+        "requested_by requested_at confirmed_by confirmed_at canceled_by canceled_at created_at "
+        "updated_at"
+    ).split(),
+    "order_change_action": (
+        "id order_change_id order_id return_id version ordering action reference reference_id "
+        "details currency_code amount internal_note applied created_at updated_at"
     ).split(),
     "payment_collection": (
         "id cart_id currency_code amount authorized_amount captured_amount refunded_amount "
@@ -191,6 +224,10 @@ GROUP_TABLES = (
     "capture",
     "order_transaction",
     "order_credit_line",
+    "order_return",
+    "return_item",
+    "order_change",
+    "order_change_action",
     "fulfillment",
     "fulfillment_item",
     "order_group",
@@ -220,6 +257,7 @@ class Catalogue:
     sellers: list[str]
     locations: list[str]
     options: list[tuple[str, str, int]]  # per seller: (id, name, amount)
+    return_options: list[tuple[str, str, int]]  # per seller: (id, name, amount), is_return
     products: list[list[tuple]]  # per seller: (variant, product, title, handle, sku, price)
     customers: list[tuple[str, str]]  # (id, email)
     heavy: list[int] = field(default_factory=list)  # customer indexes with HEAVY_GROUPS groups
@@ -300,7 +338,7 @@ def _setup_rows(
         option = (ids("so", start), f"Seller {s:04d} standard shipping", rng.randrange(299, 1000))
         options.append(option)
         rows["shipping_option"].append(
-            (option[0], option[1], seller_id, region_id, CURRENCY, option[2], start, start)
+            (option[0], option[1], seller_id, region_id, CURRENCY, option[2], False, start, start)
         )
 
     products: list[list[tuple]] = [[] for _ in sellers]
@@ -332,7 +370,7 @@ def _setup_rows(
         has_account = c % 5 != 4  # a fifth are guest customers
         rows["customer"].append((customer_id, email, first, last, None, has_account, start, start))
     catalogue = Catalogue(
-        region_id, channel_id, token, sellers, locations, options, products, customers
+        region_id, channel_id, token, sellers, locations, options, [], products, customers
     )
     # Customers with HEAVY_GROUPS groups each; they can log in (the store list case).
     heavy_count = max(1, min(50, cfg.groups // 200))
@@ -341,6 +379,13 @@ def _setup_rows(
         customer_id, email = customers[c]
         rows["auth_identity"].append(
             (ids("authid", start), "customer", email, password_hash, customer_id, start)
+        )
+    # Return options last, so every row above is the same as without them.
+    for s, seller_id in enumerate(sellers):
+        option = (ids("so", start), f"Seller {s:04d} returns", rng.randrange(199, 700))
+        catalogue.return_options.append(option)
+        rows["shipping_option"].append(
+            (option[0], option[1], seller_id, region_id, CURRENCY, option[2], True, start, start)
         )
     return rows, catalogue
 
@@ -561,9 +606,61 @@ class GroupWriter:
                     ids=afterwards,
                     now=later,
                 )
+        # Returns of shipped and delivered orders, from a random stream of their own.
+        returns_rng = random.Random(cfg.seed * 2_000_029 + g)
+        for s_index, order, fate in zip(seller_indexes, orders, fates, strict=True):
+            if fate in ("shipped", "completed") and returns_rng.random() < RETURN_SHARE:
+                self._returns(group, order, cat.return_options[s_index], returns_rng, later)
         _write_group(
             out, group, line_rows, cart_id, email, address, g, created, afterwards, cat.region_id
         )
+
+    def _returns(
+        self,
+        group: dom.OrderGroup,
+        order: dom.Order,
+        option: tuple[str, str, int],
+        rng: random.Random,
+        shipped: datetime,
+    ) -> None:
+        """One return of the order (two for some), through the returns rules as the admin
+        routes apply them: begin, request items, a return shipping method, request; then, for
+        most, begin receiving, receive every unit, confirm."""
+        ids = Ids(rng)
+        quote = ret_rules.ShippingQuote(
+            option[0], order.seller_id, None, True, option[1], option[2], TAX_RATE, False
+        )
+        at = shipped
+        for n in range(2):
+            returnable = [
+                (line, line.fulfilled_quantity - chg.units_in_returns(line)) for line in order.lines
+            ]
+            returnable = [(line, units) for line, units in returnable if units > 0]
+            if not returnable or (n and rng.random() >= SECOND_RETURN_SHARE):
+                return
+            at = min(at + timedelta(days=rng.uniform(2, 20)), self.now)
+            actor = ret_rules.Actor(None, at, _id_factory(ids, at))
+            ret = ret_rules.begin_return(group, order.id, actor)
+            chosen = rng.sample(returnable, rng.randint(1, len(returnable)))
+            items = [
+                ret_rules.RequestedItem(line.id, rng.randint(1, units)) for line, units in chosen
+            ]
+            ret_rules.request_items(group, ret.id, items, actor)
+            if rng.random() < RETURN_SHIPPING_SHARE:
+                ret_rules.add_return_shipping(group, ret.id, quote, actor)
+            ret_rules.request_return(group, ret.id, actor)
+            if rng.random() < RETURN_RECEIVED_SHARE:
+                at = min(at + timedelta(days=rng.uniform(2, 10)), self.now)
+                actor = ret_rules.Actor(None, at, _id_factory(ids, at))
+                ret_rules.begin_receive(group, ret.id, actor)
+                received = [(item.item_id, item.quantity, None) for item in ret.items]
+                ret_rules.receive_items(group, ret.id, received, actor, damaged=False)
+                ret_rules.confirm_receive(group, ret.id, actor)
+
+
+def _id_factory(ids: Ids, at: datetime) -> Callable[[str], str]:
+    """Ids whose time part is ``at``."""
+    return lambda prefix: ids(prefix, at)
 
 
 def _write_group(
@@ -632,6 +729,7 @@ def _write_group(
                     method.total,
                     created,
                     created,
+                    method.return_id,
                 )
             )
         for f in order.fulfillments:
@@ -685,6 +783,7 @@ def _write_group(
                 order.version,
             )
         )
+        _write_changes(out, order)
         for credit_line in order.credit_lines:
             out["order_credit_line"].append(
                 (
@@ -781,6 +880,91 @@ def _write_group(
     )
     for order in group.orders:
         out["order_group_order"].append((group.id, order.id, order.seller_id, created))
+
+
+def _write_changes(out: dict[str, list[tuple]], order: dom.Order) -> None:
+    """The order's returns, their items, its changes and their actions as COPY rows."""
+    for ret in order.returns:
+        if ret.deleted:
+            continue
+        out["order_return"].append(
+            (
+                ret.id,
+                order.id,
+                ret.seller_id,
+                ret.order_version,
+                ret.status,
+                ret.location_id,
+                ret.no_notification,
+                CURRENCY,
+                ret.refund_amount,
+                ret.created_by,
+                ret.requested_at,
+                ret.received_at,
+                ret.canceled_at,
+                ret.created_at,
+                ret.updated_at,
+            )
+        )
+        for item in ret.items:
+            out["return_item"].append(
+                (
+                    item.id,
+                    ret.id,
+                    item.item_id,
+                    item.quantity,
+                    item.received_quantity,
+                    item.damaged_quantity,
+                    item.deducted,
+                    item.reason_id,
+                    item.note,
+                    ret.created_at,
+                    ret.updated_at,
+                )
+            )
+    for change in order.changes:
+        out["order_change"].append(
+            (
+                change.id,
+                order.id,
+                change.return_id,
+                change.version,
+                change.change_type,
+                change.status,
+                change.description,
+                change.internal_note,
+                change.created_by,
+                change.requested_by,
+                change.requested_at,
+                change.confirmed_by,
+                change.confirmed_at,
+                change.canceled_by,
+                change.canceled_at,
+                change.created_at,
+                change.updated_at,
+            )
+        )
+        for action in change.actions:
+            out["order_change_action"].append(
+                (
+                    action.id,
+                    change.id,
+                    order.id,
+                    action.return_id,
+                    change.version,
+                    action.ordering,
+                    action.action,
+                    action.reference,
+                    action.reference_id,
+                    json.dumps(action.details),
+                    CURRENCY,
+                    action.amount,
+                    action.internal_note,
+                    action.applied,
+                    action.created_at,
+                    action.updated_at,
+                )
+            )
 
 
 def _pick(rng: random.Random, values: list[Any], cum: list[int]) -> Any:

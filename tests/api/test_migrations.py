@@ -155,3 +155,40 @@ async def test_postgresql_refuses_a_status_outside_its_vocabulary(
         "ck_product_status",
         "ck_seller_status",
     } <= set(refused)
+
+
+async def test_every_filter_and_sort_of_the_returns_lists_leads_an_index(engine):
+    """``GET /admin/returns`` and ``/vendor/returns`` (order-changes.md §6.1, §11): each filter
+    and sort column is the first column of an index of ``order_return`` (migrations 0011,
+    0012), so no filter reads every return; the vendor's scope leads one too."""
+    from mercato.orders.change_models import OrderReturn
+    from mercato.orders.change_resources import RETURN_LIST, VENDOR_RETURN_LIST
+
+    async with engine.connect() as connection:
+        leading = set(
+            (
+                await connection.execute(
+                    text(
+                        "SELECT a.attname FROM pg_index i"
+                        " JOIN pg_attribute a ON a.attrelid = i.indrelid"
+                        " AND a.attnum = i.indkey[0]"
+                        " WHERE i.indrelid = 'order_return'::regclass"
+                    )
+                )
+            ).scalars()
+        )
+    columns = {
+        f.column.key for spec in (RETURN_LIST, VENDOR_RETURN_LIST) for f in spec.filters.values()
+    }
+    columns |= {c.key for spec in (RETURN_LIST, VENDOR_RETURN_LIST) for c in spec.sortable.values()}
+    columns.add(OrderReturn.seller_id.key)  # the vendor's scope
+    assert columns == {
+        "id",
+        "order_id",
+        "seller_id",
+        "status",
+        "created_at",
+        "updated_at",
+        "display_id",
+    }
+    assert columns <= leading, columns - leading

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import (
     create_product,
     create_sales_channel,
@@ -70,3 +71,118 @@ async def test_seller_list_statements_do_not_grow_with_the_page(
     assert len(five["sellers"]) == 5 and len(thirty["sellers"]) == 30
     assert all(s["stock_location"]["seller_id"] == s["id"] for s in thirty["sellers"])
     assert small == large, (small, large)
+
+
+async def _return(client, h, order_id, line_id, *, option_id=None, receive=False) -> None:
+    """A requested return of one unit of ``line_id`` (with a return shipping method when
+    ``option_id``), received when ``receive``: every kind of row a return writes."""
+    ret = ok(await client.post("/admin/returns", headers=h, json={"order_id": order_id}))["return"]
+    base = f"/admin/returns/{ret['id']}"
+    items = {"items": [{"id": line_id, "quantity": 1}]}
+    ok(await client.post(f"{base}/request-items", headers=h, json=items))
+    if option_id is not None:
+        ok(
+            await client.post(
+                f"{base}/shipping-method", headers=h, json={"shipping_option_id": option_id}
+            )
+        )
+    ok(await client.post(f"{base}/request", headers=h, json={}))
+    if receive:
+        ok(await client.post(f"{base}/receive", headers=h, json={}))
+        ok(await client.post(f"{base}/receive-items", headers=h, json=items))
+        ok(await client.post(f"{base}/receive/confirm", headers=h))
+
+
+async def _groups_with_returns(client, admin_headers):
+    """Six groups of two orders (sellers A and B, three units each); group ``i``'s order of A
+    has ``i`` returns (captured first; the odd ones received, each with a return shipping
+    method), B's none. Returns ``(market, [(group id, A's order id, B's order id)])``."""
+    market = await build_marketplace(client, admin_headers, sellers=2, prices=(30,), shipping=5)
+    h = market.admin
+    a_seller, b_seller = (s["id"] for s in market.sellers)
+    option = ok(
+        await client.post(
+            "/admin/shipping-options",
+            headers=h,
+            json={
+                "name": "Return to A",
+                "seller_id": a_seller,
+                "region_id": market.region["id"],
+                "amount": 3,
+                "is_return": True,
+            },
+        )
+    )["shipping_option"]
+    items = [(market.variants[a_seller][0], 3), (market.variants[b_seller][0], 3)]
+    placed = []
+    for returns in range(6):
+        cart = await ready_cart(client, market, items)
+        group = ok(await complete(client, market, cart["id"]))["order_group"]
+        orders = {o["seller_id"]: o["id"] for o in group["orders"]}
+        a, b = orders[a_seller], orders[b_seller]
+        if returns:
+            order = ok(await client.get(f"/admin/orders/{a}", headers=h))["order"]
+            lines = [{"id": i["id"], "quantity": i["quantity"]} for i in order["items"]]
+            ok(
+                await client.post(
+                    f"/admin/orders/{a}/fulfillments", headers=h, json={"items": lines}
+                )
+            )
+            ok(await client.post(f"/admin/orders/{a}/capture", headers=h, json={}))
+            for n in range(min(returns, 3)):
+                await _return(
+                    client, h, a, lines[0]["id"], option_id=option["id"], receive=n % 2 == 0
+                )
+        placed.append((group["id"], a, b))
+    return market, placed
+
+
+async def test_order_reads_with_returns_do_not_grow_with_the_page(
+    client, admin_headers, count_statements
+):
+    """``GET /admin/orders?fields=*returns,*returns.items``, an order's detail with its
+    returns, changes and credit lines, and a group's detail (order-changes.md issue 17): a fixed
+    number of statements whatever the page size and however many returns the orders have."""
+    market, placed = await _groups_with_returns(client, admin_headers)
+    h = market.admin
+
+    fields = "fields=*returns,*returns.items"
+    small, two = await _statements(
+        client, count_statements, f"/admin/orders?limit=2&order=-created_at&{fields}", h
+    )
+    large, twelve = await _statements(
+        client, count_statements, f"/admin/orders?limit=12&order=-created_at&{fields}", h
+    )
+    assert sorted(len(o["returns"]) for o in two["orders"]) == [0, 3]
+    returns = sorted(len(o["returns"]) for o in twelve["orders"])
+    assert returns == [0] * 7 + [1, 2, 3, 3, 3]
+    returned = [r for o in twelve["orders"] for r in o["returns"]]
+    assert all(len(r["items"]) == 1 and len(r["shipping_methods"]) == 1 for r in returned)
+    assert small == large, (small, large)
+
+    fields = "fields=%2B*returns,%2B*order_changes,%2B*credit_lines"
+    # An order without returns skips the returns' own relations; with one return or three, the
+    # same statements.
+    counts = []
+    for _, a, _ in (placed[0], placed[1], placed[5]):
+        async with count_statements() as log:
+            body = ok(await client.get(f"/admin/orders/{a}?{fields}", headers=h))
+        counts.append(log.count)
+        # The order row is read once (the read route does not reload what it just loaded).
+        assert sum(sql.lstrip().startswith('SELECT "order".') for sql in log.sql) == 1
+    assert len(body["order"]["returns"]) == 3
+    assert len(body["order"]["order_changes"]) == 3 + 2  # requests, and receipts of two
+    assert all(c["actions"] for c in body["order"]["order_changes"])
+    assert counts[0] < counts[1] == counts[2], counts
+
+    counts = []
+    extra = "fields=%2Bsummary,%2Borders.summary,%2Borders.returns.*,%2Borders.returns.items.*"
+    for group_id, _, _ in (placed[0], placed[1], placed[5]):
+        plain, _ = await _statements(client, count_statements, f"/admin/order-groups/{group_id}", h)
+        full, body = await _statements(
+            client, count_statements, f"/admin/order-groups/{group_id}?{extra}", h
+        )
+        counts.append((plain, full))
+    assert sorted(len(o["returns"]) for o in body["order_group"]["orders"]) == [0, 3]
+    assert counts[0][0] == counts[1][0] == counts[2][0], counts
+    assert counts[0][1] < counts[1][1] == counts[2][1], counts

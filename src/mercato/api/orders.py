@@ -33,7 +33,8 @@ async def list_orders(session: Session, params: Query) -> dict:
 
 @admin_router.get("/{order_id}", operation_id="AdminGetOrder", openapi_extra=_ADMIN_ORDER)
 async def get_order(order_id: str, session: Session, params: Query) -> dict:
-    return await render_order(session, await service.get_order(session, order_id), params)
+    order = await service.get_order(session, order_id)
+    return await render_order(session, order, params, fresh=True)
 
 
 @admin_router.post("/{order_id}", operation_id="AdminUpdateOrder", openapi_extra=_ADMIN_ORDER)
@@ -84,7 +85,7 @@ async def vendor_list_orders(session: Session, vendor: Vendor, params: Query) ->
 @vendor_router.get("/{order_id}", operation_id="VendorGetOrder", openapi_extra=_VENDOR_ORDER)
 async def vendor_get_order(order_id: str, session: Session, vendor: Vendor, params: Query) -> dict:
     order = await service.get_order(session, order_id, seller_id=vendor.seller_id)
-    return await render_order(session, order, params, vendor=True)
+    return await render_order(session, order, params, vendor=True, fresh=True)
 
 
 @vendor_router.post(

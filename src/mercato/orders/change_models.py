@@ -83,6 +83,7 @@ class OrderReturn(Timestamps, Base):
         Index("ix_order_return_created", "created_at", "id"),
         Index("ix_order_return_seller_created", "seller_id", "created_at"),
         Index("ix_order_return_status", "status"),
+        Index("ix_order_return_updated_at", "updated_at"),  # migration 0012
         one_of("status", RETURN_STATUSES),
     )
     id: Mapped[str] = id_column("return")

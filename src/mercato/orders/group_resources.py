@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, any_, bindparam, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    any_,
+    bindparam,
+    cast,
+    func,
+    select,
+    union_all,
+)
 
 from mercato.carts.models import Cart
 from mercato.customers.models import Customer
 from mercato.customers.resources import CUSTOMER
+from mercato.domain.money import to_major
 from mercato.domain.statuses import FULFILLMENT_STATUSES, GROUP_STATUSES, PAYMENT_STATUSES
 from mercato.orders.models import (
     Order,
@@ -17,8 +29,9 @@ from mercato.orders.models import (
     OrderGroupSellerTally,
     OrderGroupTally,
 )
-from mercato.orders.resources import ORDER
-from mercato.query.fields import FieldRules, Relation, Resource
+from mercato.orders.resources import ORDER, SUMMARY_FIELDS
+from mercato.query.driver import FixedQuery, keys_param
+from mercato.query.fields import Computed, FieldRules, Relation, RenderContext, Resource
 from mercato.query.listing import (
     Filter,
     ListSpec,
@@ -41,6 +54,49 @@ def _cart_resource() -> Resource:
 _carts = belongs_to(Cart, "cart_id")
 
 
+@cache
+def _summary_query() -> FixedQuery:
+    """Per group of a page: each summary field summed over its orders' stored summaries
+    (minor units), in one statement."""
+    return FixedQuery(
+        select(
+            OrderGroupOrder.order_group_id,
+            *(
+                cast(
+                    func.coalesce(func.sum(cast(Order.summary[name].astext, BigInteger)), 0),
+                    BigInteger,
+                ).label(name)
+                for name in SUMMARY_FIELDS
+            ),
+        )
+        .join_from(OrderGroupOrder, Order, Order.id == OrderGroupOrder.order_id)
+        .where(keys_param(OrderGroupOrder.order_group_id))
+        .group_by(OrderGroupOrder.order_group_id)
+    )
+
+
+async def _group_summary(ctx: RenderContext, groups: list[Any]) -> list[dict[str, Any]]:
+    """The group's ``summary`` (order-groups.md): each field the sum of that field of its
+    orders' ``summary``, in the group's currency (every order of a group shares it)."""
+    rows = await _summary_query().rows(
+        ctx.session, connection=await ctx.driver(), keys=list({g.id for g in groups})
+    )
+    sums = {row[0]: row[1:] for row in rows}
+    result = []
+    for group in groups:
+        found = sums.get(group.id)
+        currency = group.currency_code
+        result.append(
+            {
+                "summary": {
+                    name: to_major(int(found[i]) if found else 0, currency)
+                    for i, name in enumerate(SUMMARY_FIELDS)
+                }
+            }
+        )
+    return result
+
+
 ORDER_GROUP = Resource(
     name="order_group",
     fields={
@@ -52,6 +108,7 @@ ORDER_GROUP = Resource(
         "currency_code": attr("currency_code"),
         "seller_count": attr("seller_count"),
         "total": money("total"),
+        "summary": Computed(_group_summary, "summary", reads=("id", "currency_code")),
         "status": attr("status"),
         "payment_status": attr("payment_status"),
         "fulfillment_status": attr("fulfillment_status"),
@@ -167,7 +224,24 @@ STORE_GROUP_FIELD_PATHS = (
     "orders.items.variant.product.title",
     "orders.items.variant.product.thumbnail",
 )
-STORE_GROUP_FIELDS = FieldRules(defaults=STORE_GROUP_FIELD_PATHS, allowed=STORE_GROUP_FIELD_PATHS)
+# Allowed, not default (order-groups.md, order-changes.md §10): the money, the returns and the
+# payment collections of the group's orders.
+STORE_GROUP_EXTRA_PATHS = (
+    "summary",
+    "orders.summary",
+    *(
+        f"orders.returns.{f}"
+        for f in ("id", "display_id", "status", "refund_amount", "requested_at", "received_at")
+    ),
+    *(f"orders.returns.items.{f}" for f in ("item_id", "quantity", "received_quantity")),
+    *(
+        f"orders.payment_collections.{f}"
+        for f in ("id", "source", "amount", "currency_code", "status")
+    ),
+)
+STORE_GROUP_FIELDS = FieldRules(
+    defaults=STORE_GROUP_FIELD_PATHS, allowed=(*STORE_GROUP_FIELD_PATHS, *STORE_GROUP_EXTRA_PATHS)
+)
 
 # The body of a successful completion (checkout.md).
 COMPLETION_FIELDS = FieldRules(
