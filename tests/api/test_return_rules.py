@@ -676,3 +676,51 @@ async def test_refunds_are_capped_and_need_an_amount_when_nothing_is_due(client,
             "invalid_data",
             f"Cannot refund more than 51.70 USD for order {r.a}",
         )
+
+
+# --------------------------------------------------------------------------- fulfilments
+
+
+async def test_a_fulfilment_whose_units_are_in_a_return_cannot_be_canceled(
+    client, app, place_group
+):
+    """Mercato (not in §15): canceling it would put the units back in stock while the return
+    still expects them, so the receipt would restock them a second time."""
+    r = await setup(client, app, place_group)
+    shirts = await r.fulfil(r.a, [(r.shirt, 2)])
+    cap = await r.fulfil(r.a, [(r.cap, 1)])
+    ret = await r.requested(1)
+    async with r.unchanged(ret):
+        error(
+            await r.post(f"/admin/orders/{r.a}/fulfillments/{shirts}/cancel", {}),
+            400,
+            "not_allowed",
+            f"Item {r.shirt} has units in a return; fulfillment {shirts} cannot be canceled",
+        )
+    ok(await r.post(f"/admin/orders/{r.a}/fulfillments/{cap}/cancel", {}))  # no returned units
+
+    await r.receive(ret, 1)  # received units count as well
+    async with r.unchanged(ret):
+        error(
+            await r.post(f"/admin/orders/{r.a}/fulfillments/{shirts}/cancel", {}),
+            400,
+            "not_allowed",
+            f"Item {r.shirt} has units in a return; fulfillment {shirts} cannot be canceled",
+        )
+
+    # on B: refused while the return stands, allowed once it is canceled; stock as before
+    mug_variant = r.market.variants[r.b_seller][0]
+    before = await r.stock(mug_variant)
+    mugs = await r.fulfil(r.b)
+    on_b = await r.requested(1, r.mug)
+    refused = f"Item {r.mug} has units in a return; fulfillment {mugs} cannot be canceled"
+    async with r.unchanged(on_b):
+        error(
+            await r.post(f"/admin/orders/{r.b}/fulfillments/{mugs}/cancel", {}),
+            400,
+            "not_allowed",
+            refused,
+        )
+    ok(await r.post(f"/admin/returns/{on_b}/cancel", {}))
+    ok(await r.post(f"/admin/orders/{r.b}/fulfillments/{mugs}/cancel", {}))
+    assert await r.stock(mug_variant) == before
