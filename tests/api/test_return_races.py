@@ -284,3 +284,57 @@ async def test_a_cancel_racing_a_receipt_of_another_return(client, app, place_gr
         )
         assert (await r.get_return(cap))["status"] == "requested" and order["version"] == 4
     assert await r.stock(shirt_variant) == (stock[0] + 1, stock[1])
+
+
+async def test_concurrent_requests_and_cancels_of_one_return_apply_once(client, app, place_group):
+    r = await setup(client, app, place_group)
+    await r.fulfil(r.a)
+    ret = await r.begin()
+    ok(
+        await r.post(
+            f"/admin/returns/{ret}/request-items", {"items": [{"id": r.shirt, "quantity": 1}]}
+        )
+    )
+    requests = await asyncio.gather(
+        *(client.post(f"/admin/returns/{ret}/request", json={}, headers=r.admin) for _ in "abc")
+    )
+    assert sorted(x.status_code for x in requests) == [200, 400, 400]
+    for refused in (x for x in requests if x.status_code == 400):
+        error(refused, 400, "invalid_data", NO_ACTIVE_CHANGE)
+    order = await r.order(r.a)
+    assert order["version"] == 2 and order["summary"]["current_order_total"] == 51.7
+
+    cancels = await asyncio.gather(
+        *(client.post(f"/admin/returns/{ret}/cancel", json={}, headers=r.admin) for _ in "abc")
+    )
+    assert sorted(x.status_code for x in cancels) == [200, 400, 400]
+    for refused in (x for x in cancels if x.status_code == 400):
+        error(refused, 400, "invalid_data", f"Return with id {ret} has been canceled.")
+    order = await r.order(r.a)
+    assert order["version"] == 3 and order["summary"]["current_order_total"] == 84.7
+    assert len(await r.events("order.return_requested")) == 1
+    assert len(await r.events("order.return_canceled")) == 1
+
+
+async def test_concurrent_credit_lines_never_exceed_the_pending_difference(
+    client, app, place_group
+):
+    r = await setup(client, app, place_group)  # B authorized only: pending 38.50
+    body = {"amount": 30, "reference": "goodwill", "reference_id": "t-1"}
+    answers = await asyncio.gather(
+        *(
+            client.post(f"/admin/orders/{r.b}/credit-lines", json=body, headers=r.admin)
+            for _ in "ab"
+        )
+    )
+    assert sorted(x.status_code for x in answers) == [200, 400]
+    (refused,) = [x for x in answers if x.status_code == 400]
+    error(
+        refused,
+        400,
+        "invalid_data",
+        "Cannot create more positive credit lines with amount more than the pending difference",
+    )
+    order = await r.order(r.b)
+    assert [c["amount"] for c in order["credit_lines"]] == [30]
+    assert order["version"] == 2 and order["summary"]["pending_difference"] == 8.5

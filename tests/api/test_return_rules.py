@@ -435,6 +435,35 @@ async def test_only_a_requested_return_can_be_received(client, app, place_group)
             )
 
 
+async def test_quantities_and_amounts_are_validated_naming_the_field(client, app, place_group):
+    r = await setup(client, app, place_group)
+    await r.fulfil(r.a)
+    ret = await r.begin()
+    path = f"/admin/returns/{ret}/request-items"
+    async with r.unchanged(ret):
+        for body, message in (
+            (
+                {"items": [{"id": r.shirt, "quantity": 0}]},
+                "Invalid request: items.0.quantity: Input should be greater than or equal to 1",
+            ),
+            (
+                {"items": [{"id": r.shirt, "quantity": 1.5}]},
+                "Invalid request: items.0.quantity: Input should be a valid integer",
+            ),
+            (
+                {"items": []},
+                "Invalid request: items: List should have at least 1 item after validation, not 0",
+            ),
+        ):
+            error(await r.post(path, body), 400, "invalid_data", message)
+        error(
+            await _credit_line(r, r.b, 1.001),
+            400,
+            "invalid_data",
+            "Invalid request: amount: 1.001 has more decimals than usd allows (2)",
+        )
+
+
 # --------------------------------------------------------------------------- reasons, request
 
 
