@@ -753,3 +753,42 @@ async def test_a_fulfilment_whose_units_are_in_a_return_cannot_be_canceled(
     ok(await r.post(f"/admin/returns/{on_b}/cancel", {}))
     ok(await r.post(f"/admin/orders/{r.b}/fulfillments/{mugs}/cancel", {}))
     assert await r.stock(mug_variant) == before
+
+
+# --------------------------------------------------------------------------- reads
+
+
+async def test_the_changes_list_takes_its_filters_and_fields_only(client, app, place_group):
+    r = await setup(client, app, place_group)
+    await r.fulfil(r.a)
+    ret = await r.requested(1)
+    await r.receive(ret, 1)
+    vendor = await r.member(r.a_seller, "staff@a.test")
+    for prefix, headers in (("/admin", r.admin), ("/vendor", vendor)):
+        path = f"{prefix}/orders/{r.a}/changes"
+
+        async def get(headers=headers, path=path, **params: str) -> list[dict]:
+            return ok(await client.get(path, params=params, headers=headers))["order_changes"]
+
+        assert [c["change_type"] for c in await get()] == ["return_request", "return_receive"]
+        assert [c["change_type"] for c in await get(change_type="return_receive")] == [
+            "return_receive"
+        ]
+        assert await get(status="pending") == []
+        slim = await get(fields="id,change_type")
+        assert [set(c) for c in slim] == [{"id", "change_type"}] * 2
+        error(
+            await client.get(path, params={"foo": "1"}, headers=headers),
+            400,
+            "invalid_data",
+            "Invalid request: Unrecognized fields: 'foo'",
+        )
+        error(
+            await client.get(path, params={"limit": "1"}, headers=headers),
+            400,
+            "invalid_data",
+            "Invalid request: Unrecognized fields: 'limit'",
+        )
+        error(
+            await client.get(path, params={"fields": "nope"}, headers=headers), 400, "invalid_data"
+        )
