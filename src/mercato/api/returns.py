@@ -19,10 +19,13 @@ from mercato.api.openapi import (
     envelope,
     list_operation,
     operation,
+    query_parameter,
     render_operation,
 )
 from mercato.domain import returns as flows
 from mercato.domain.money import to_major
+from mercato.domain.order_changes import CHANGE_STATUSES, CHANGE_TYPES
+from mercato.errors import invalid
 from mercato.http.routing import APIRouter
 from mercato.orders import returns_service as service
 from mercato.orders.change_models import OrderChange, OrderReturn
@@ -55,6 +58,8 @@ from mercato.orders.return_schemas import (
     UpdateShippingMethod,
 )
 from mercato.orders.service import get_order
+from mercato.query.fields import RenderContext, render
+from mercato.query.fields import select as select_fields
 from mercato.query.listing import run_list, run_retrieve
 from mercato.query.openapi import fields_parameter, item_schema
 
@@ -86,6 +91,15 @@ _PREVIEW = operation(
 _CANCELED = operation(body=envelope({"return": _RETURN_SCHEMA}), errors=(404,))
 _DELETED = delete_operation()
 _CHANGES = operation(
+    parameters=[
+        fields_parameter(ORDER_CHANGE, ORDER_CHANGE_FIELDS),
+        query_parameter(
+            "change_type", {"type": "string", "enum": list(CHANGE_TYPES)}, "Changes of this type."
+        ),
+        query_parameter(
+            "status", {"type": "string", "enum": list(CHANGE_STATUSES)}, "Changes in this status."
+        ),
+    ],
     body=envelope(
         {
             "order_changes": {
@@ -576,29 +590,30 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
         operation_id=f"{op}ListOrderChanges",
         openapi_extra=_CHANGES,
     )
-    async def list_changes(
-        order_id: str,
-        session: Session,
-        actor: Actor,
-        change_type: str | None = None,
-        status: str | None = None,
-    ) -> dict:
-        """The order's changes, oldest first; filters ``change_type`` and ``status``."""
+    async def list_changes(order_id: str, session: Session, actor: Actor, params: Query) -> dict:
+        """The order's changes, oldest first; filters ``change_type`` and ``status``, and
+        ``fields``."""
+        filters = {k: v for k, v in params.items() if k in ("change_type", "status")}
+        unknown = [k for k in params if k not in ("change_type", "status", "fields")]
+        if unknown:
+            raise invalid(
+                f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}"
+            )
+        for name, value in filters.items():
+            if not isinstance(value, str):
+                raise invalid(f"{name} must be a string")
+        fields = params.get("fields")
+        if fields is not None and not isinstance(fields, str):
+            raise invalid("fields must be a comma-separated string")
+        tree = select_fields(ORDER_CHANGE, ORDER_CHANGE_FIELDS, fields)
         await get_order(session, order_id, seller_id=actor.seller_id if vendor else None)
         query = select(OrderChange).where(OrderChange.order_id == order_id)
-        if change_type is not None:
-            query = query.where(OrderChange.change_type == change_type)
-        if status is not None:
-            query = query.where(OrderChange.status == status)
+        if "change_type" in filters:
+            query = query.where(OrderChange.change_type == filters["change_type"])
+        if "status" in filters:
+            query = query.where(OrderChange.status == filters["status"])
         rows = list(await session.scalars(query.order_by(OrderChange.created_at, OrderChange.id)))
-        return {
-            "order_changes": [
-                await run_retrieve(
-                    session, resource=ORDER_CHANGE, rules=ORDER_CHANGE_FIELDS, row=row, params={}
-                )
-                for row in rows
-            ]
-        }
+        return {"order_changes": await render(RenderContext(session), ORDER_CHANGE, rows, tree)}
 
 
 _register(admin_router, "/admin", vendor=False)
