@@ -32,16 +32,17 @@ class _New:
 
 @pytest.fixture
 def raised(monkeypatch) -> list[DomainEvent]:
-    """Every domain event the aggregates hand to a committing unit of work, with its seller
-    (the outbox row has no ``seller_id`` column yet, events-and-scale-out.md)."""
+    """Every domain event the aggregates hand to a unit of work, with its seller (the outbox
+    row has no ``seller_id`` column yet, events-and-scale-out.md). Commands track an aggregate
+    after its operation, so its events are all there when it is tracked."""
     seen: list[DomainEvent] = []
-    commit = UnitOfWork.commit
+    track = UnitOfWork.track
 
-    async def spying(self: UnitOfWork) -> list[str]:
-        seen.extend(e for aggregate in self._tracked for e in aggregate.events)
-        return await commit(self)
+    def spying(self: UnitOfWork, aggregate: Any) -> None:
+        seen.extend(aggregate.events)
+        track(self, aggregate)
 
-    monkeypatch.setattr(UnitOfWork, "commit", spying)
+    monkeypatch.setattr(UnitOfWork, "track", spying)
     return seen
 
 
