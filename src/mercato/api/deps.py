@@ -39,8 +39,9 @@ _SESSION = "mercato.session"
 
 
 def request_session(request: Request) -> AsyncSession:
-    """The request's session: a read-only autocommit one for ``GET``, a transactional one for
-    commands, opened on first use. :class:`~mercato.http.sessions.CloseSessions` closes it once
+    """The request's session: a read-only autocommit one, opened on first use. Every request
+    reads with it (the caller's authentication, the rendering of a result); a command writes
+    through its own unit of work (:func:`unit_of_work`), never through this session. :class:`~mercato.http.sessions.CloseSessions` closes it once
     the request is done.
 
     The audience dependencies (``admin``, ``store``, ...) call this directly instead of declaring
@@ -49,9 +50,7 @@ def request_session(request: Request) -> AsyncSession:
     scope = request.scope
     session = scope.get(_SESSION)
     if session is None:
-        state = request.app.state
-        factory = state.read_sessionmaker if request.method == "GET" else state.sessionmaker
-        session = scope[_SESSION] = factory()
+        session = scope[_SESSION] = request.app.state.read_sessionmaker()
         opened(scope).append(session)
     return session
 

@@ -43,6 +43,14 @@ class ReadOnlySession(Session):
         finally:
             self.release_connection()
 
+    def rollback(self) -> None:
+        """Nothing to undo (the session never writes): end any ORM transaction and give the
+        connection back, as after a command's failure."""
+        try:
+            super().rollback()
+        finally:
+            self.release_connection()
+
     def invalidate(self) -> None:
         try:
             super().invalidate()
