@@ -112,7 +112,7 @@ _CHANGES = operation(
 )
 
 
-def _actor(actor: AdminActor) -> str | None:
+def admin_actor_id(actor: AdminActor) -> str | None:
     """The admin's id as changes record it (``user_…`` or ``apk_…``)."""
     return actor.user_id or actor.api_key_id
 
@@ -120,7 +120,7 @@ def _actor(actor: AdminActor) -> str | None:
 # --------------------------------------------------------------------------- rendering
 
 
-async def _render_order(
+async def render_change_order(
     session: AsyncSession, order_id: str, params: dict[str, Any], *, vendor: bool
 ) -> dict[str, Any]:
     rules = VENDOR_ORDER_DETAIL_FIELDS if vendor else ORDER_DETAIL_FIELDS
@@ -142,8 +142,9 @@ async def _render_order(
     return rendered
 
 
-def _overlay(rendered: dict[str, Any], outcome: service.Outcome) -> dict[str, Any]:
-    """The rendered order with the preview's money, line details and shipping methods."""
+def overlay(rendered: dict[str, Any], outcome: Any) -> dict[str, Any]:
+    """The rendered order with the preview's money, line details and shipping methods
+    (``outcome.preview``: the order with its active change applied, or None)."""
     preview = outcome.preview
     if preview is None:
         return rendered
@@ -174,6 +175,38 @@ def _overlay(rendered: dict[str, Any], outcome: service.Outcome) -> dict[str, An
         item["actions"] = [
             a for a in actions if (a.get("details") or {}).get("reference_id") == line.id
         ]
+    rendered_ids = {item.get("id") for item in rendered.get("items") or []}
+    if "items" in rendered:
+        # Lines the change adds (outbound) appear; lines it takes back (quantity 0) leave.
+        rendered["items"] = [
+            item
+            for item in rendered["items"]
+            if item.get("id") not in lines or lines[item["id"]].quantity > 0
+        ]
+        for line in preview.lines:
+            if line.id in rendered_ids or line.quantity == 0:
+                continue
+            rendered["items"].append(
+                {
+                    "id": line.id,
+                    "variant_id": line.variant_id,
+                    "product_id": line.product_id,
+                    "title": line.snapshot.get("title"),
+                    "variant_title": line.snapshot.get("variant_title"),
+                    "quantity": line.quantity,
+                    "unit_price": to_major(line.unit_price, currency),
+                    "subtotal": to_major(line.subtotal, currency),
+                    "tax_total": to_major(line.tax_total, currency),
+                    "total": to_major(line.total, currency),
+                    "exchange_id": line.exchange_id,
+                    "claim_id": line.claim_id,
+                    "actions": [
+                        a
+                        for a in actions
+                        if (a.get("details") or {}).get("reference_id") == line.id
+                    ],
+                }
+            )
     rendered["shipping_methods"] = [
         {
             "id": m.id,
@@ -185,13 +218,15 @@ def _overlay(rendered: dict[str, Any], outcome: service.Outcome) -> dict[str, An
             "tax_total": to_major(m.tax_total, currency),
             "total": to_major(m.total, currency),
             "return_id": m.return_id,
+            "exchange_id": m.exchange_id,
+            "claim_id": m.claim_id,
         }
         for m in preview.shipping_methods
     ]
     return rendered
 
 
-async def _render_return(session: AsyncSession, return_id: str) -> dict[str, Any] | None:
+async def render_return(session: AsyncSession, return_id: str) -> dict[str, Any] | None:
     row = await session.get(OrderReturn, return_id)
     if row is None:
         return None
@@ -202,10 +237,12 @@ async def _render_return(session: AsyncSession, return_id: str) -> dict[str, Any
 async def _preview_body(
     session: AsyncSession, outcome: service.Outcome, params: dict[str, Any], *, vendor: bool
 ) -> dict[str, Any]:
-    order = _overlay(await _render_order(session, outcome.order_id, params, vendor=vendor), outcome)
+    order = overlay(
+        await render_change_order(session, outcome.order_id, params, vendor=vendor), outcome
+    )
     body: dict[str, Any] = {"order_preview": order}
     if outcome.return_id is not None:
-        body["return"] = await _render_return(session, outcome.return_id)
+        body["return"] = await render_return(session, outcome.return_id)
     return body
 
 
@@ -213,10 +250,10 @@ async def _order_body(
     session: AsyncSession, outcome: service.Outcome, params: dict[str, Any], *, vendor: bool
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "order": await _render_order(session, outcome.order_id, params, vendor=vendor)
+        "order": await render_change_order(session, outcome.order_id, params, vendor=vendor)
     }
     if outcome.return_id is not None:
-        body["return"] = await _render_return(session, outcome.return_id)
+        body["return"] = await render_return(session, outcome.return_id)
     return body
 
 
@@ -231,7 +268,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
     def scope(actor: Any) -> dict[str, Any]:
         if vendor:
             return {"actor_id": actor.member_id, "seller_id": actor.seller_id}
-        return {"actor_id": _actor(actor)}
+        return {"actor_id": admin_actor_id(actor)}
 
     @router.get(
         f"{prefix}/returns",
@@ -569,7 +606,7 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
             uow, flows.cancel_return, return_id=return_id, **scope(actor), **values
         )
         assert outcome.return_id is not None
-        return {"return": await _render_return(session, outcome.return_id)}
+        return {"return": await render_return(session, outcome.return_id)}
 
     @router.get(
         f"{prefix}/orders/{{order_id}}/preview",
@@ -582,8 +619,8 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
         """The order as if its active change were confirmed (no change: the order)."""
         seller_id = actor.seller_id if vendor else None
         outcome = await service.order_preview(uow, order_id=order_id, seller_id=seller_id)
-        rendered = await _render_order(session, order_id, params, vendor=vendor)
-        return {"order": _overlay(rendered, outcome)}
+        rendered = await render_change_order(session, order_id, params, vendor=vendor)
+        return {"order": overlay(rendered, outcome)}
 
     @router.get(
         f"{prefix}/orders/{{order_id}}/changes",
@@ -642,7 +679,7 @@ async def create_credit_line(
         reference=body.reference,
         reference_id=body.reference_id,
         metadata=body.metadata,
-        actor_id=_actor(actor),
+        actor_id=admin_actor_id(actor),
     )
     order = await get_order(session, outcome.order_id)
     return await render_order(session, order, params)

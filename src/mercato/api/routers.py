@@ -19,6 +19,7 @@ from mercato.api import (
     checkout,
     customers,
     events,
+    exchanges,
     fulfillments,
     health,
     order_groups,
@@ -52,6 +53,7 @@ def include_routers(app: FastAPI) -> None:
         shipping_options.router,
         return_reasons.admin_router,
         returns.admin_router,
+        exchanges.admin_router,
         order_groups.admin_router,
         orders.admin_router,
         events.admin_router,
@@ -80,6 +82,7 @@ def include_routers(app: FastAPI) -> None:
         fulfillments.vendor_router,
         return_reasons.vendor_router,
         returns.vendor_router,
+        exchanges.vendor_router,
     )
     for audience in (public, admin_api, store_api, vendor_api):
         app.include_router(audience)

@@ -26,6 +26,10 @@ PAYMENT_REFUNDED: Final = "payment.refunded"
 RETURN_REQUESTED: Final = "order.return_requested"
 RETURN_RECEIVED: Final = "order.return_received"
 RETURN_CANCELED: Final = "order.return_canceled"
+EXCHANGE_CREATED: Final = "order.exchange_created"
+EXCHANGE_CANCELED: Final = "order.exchange_canceled"
+CLAIM_CREATED: Final = "order.claim_created"
+CLAIM_CANCELED: Final = "order.claim_canceled"
 CREDIT_LINE_CREATED: Final = "order.credit_line_created"
 ORDER_GROUP_UPDATED: Final = "order_group.updated"
 PAYMENT_COLLECTION_CREATED: Final = "order.payment_collection_created"
@@ -48,6 +52,10 @@ EVENT_NAMES: Final = frozenset(
         RETURN_REQUESTED,
         RETURN_RECEIVED,
         RETURN_CANCELED,
+        EXCHANGE_CREATED,
+        EXCHANGE_CANCELED,
+        CLAIM_CREATED,
+        CLAIM_CANCELED,
         CREDIT_LINE_CREATED,
         ORDER_GROUP_UPDATED,
         PAYMENT_COLLECTION_CREATED,

@@ -68,6 +68,14 @@ RETURN_STATUSES: Final[tuple[str, ...]] = (
     "canceled",
 )
 
+CLAIM_TYPES: Final[tuple[str, ...]] = ("refund", "replace")
+CLAIM_REASONS: Final[tuple[str, ...]] = (
+    "missing_item",
+    "wrong_item",
+    "production_failure",
+    "other",
+)
+
 NO_ACTIVE_CHANGE = "An active Order Change is required to proceed"
 
 
@@ -86,6 +94,8 @@ class ChangeAction:
     reference: str | None = None
     reference_id: str | None = None
     return_id: str | None = None
+    exchange_id: str | None = None
+    claim_id: str | None = None
     amount: int = 0
     internal_note: str | None = None
     applied: bool = False
@@ -101,6 +111,8 @@ class OrderChange:
     version: int
     status: str = "pending"
     return_id: str | None = None
+    exchange_id: str | None = None
+    claim_id: str | None = None
     description: str | None = None
     internal_note: str | None = None
     created_by: str | None = None
@@ -174,6 +186,8 @@ class Return:
     seller_id: str
     location_id: str | None
     status: str = "open"
+    exchange_id: str | None = None
+    claim_id: str | None = None
     display_id: int | None = None
     order_version: int = 1
     no_notification: bool = False
@@ -194,6 +208,75 @@ class Return:
     @property
     def is_canceled(self) -> bool:
         return self.status == "canceled"
+
+
+@dataclass(slots=True)
+class ExchangeItem:
+    """An outbound line an exchange added (``additional_items``)."""
+
+    id: str
+    item_id: str
+    quantity: int
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Exchange:
+    """Units back (its return, created on the first inbound item) and others out (§2.3). No
+    status: while its change is pending it is being built; then it is active until canceled."""
+
+    id: str
+    order_id: str
+    seller_id: str
+    return_id: str | None = None
+    display_id: int | None = None
+    order_version: int = 1
+    difference_due: int = 0
+    allow_backorder: bool = False
+    no_notification: bool = False
+    created_by: str | None = None
+    canceled_at: datetime | None = None
+    metadata: dict[str, Any] | None = None
+    additional_items: list[ExchangeItem] = field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted: bool = False
+
+
+@dataclass(slots=True)
+class ClaimItem:
+    """Claimed units of a line (``claim_items``) or an outbound line (``additional_items``,
+    ``is_additional_item``). ``deducted`` is what a refund claim deducted for them (§3.1)."""
+
+    id: str
+    item_id: str
+    quantity: int
+    reason: str | None = None
+    note: str | None = None
+    metadata: dict[str, Any] | None = None
+    deducted: int = 0
+    is_additional_item: bool = False
+
+
+@dataclass(slots=True)
+class Claim:
+    id: str
+    order_id: str
+    seller_id: str
+    type: str
+    return_id: str | None = None
+    reason_id: str | None = None
+    display_id: int | None = None
+    order_version: int = 1
+    refund_amount: int = 0
+    no_notification: bool = False
+    created_by: str | None = None
+    canceled_at: datetime | None = None
+    metadata: dict[str, Any] | None = None
+    items: list[ClaimItem] = field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,11 +464,13 @@ def _return_of(order: Order, action: ChangeAction) -> Return:
 def _return_item(order: Order, action: ChangeAction) -> None:
     line = order.line(action.details["reference_id"])
     quantity = int(action.details["quantity"])
-    value = deduction(line, quantity)
-    line.deducted_quantity += quantity
+    ret = _return_of(order, action)
+    # A claim's inbound units were claimed: their value already left (or stays), §3.2.
+    value = 0 if ret.claim_id is not None else deduction(line, quantity)
+    if ret.claim_id is None:
+        line.deducted_quantity += quantity
     line.deducted_amount += value
     line.return_requested_quantity += quantity
-    ret = _return_of(order, action)
     item = ret.item_for(line.id)
     if item is None:
         item = ReturnItem(
@@ -436,7 +521,8 @@ def _cancel_return_item(order: Order, action: ChangeAction, ctx: ApplyContext) -
     ret = _return_of(order, action)
     item = ret.item_for(line.id)
     assert item is not None and item.received_quantity == 0
-    line.deducted_quantity -= quantity
+    if ret.claim_id is None:
+        line.deducted_quantity -= quantity
     line.deducted_amount -= item.deducted
     line.return_requested_quantity -= quantity
     action.amount = item.deducted
@@ -458,6 +544,8 @@ def _shipping_add(order: Order, action: ChangeAction, ctx: ApplyContext) -> None
             is_tax_inclusive=bool(d["is_tax_inclusive"]),
             shipping_option_id=d.get("shipping_option_id"),
             return_id=action.return_id,
+            exchange_id=action.exchange_id,
+            claim_id=action.claim_id,
         )
     )
     action.amount = int(d["total"])
@@ -492,7 +580,130 @@ def _credit_line_add(order: Order, action: ChangeAction, ctx: ApplyContext) -> N
     action.amount = -amount
 
 
+def _item_add(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
+    """An outbound line of an exchange or claim, reserved at the seller's stock location
+    (a managed variant; the level must have the units unless ``allow_backorder``)."""
+    from decimal import Decimal
+
+    from mercato.domain.order_group import Line, Reservation, StockMove
+    from mercato.domain.totals import line_totals
+
+    d = action.details
+    quantity = int(d["quantity"])
+    unit_price = int(d["unit_price"])
+    inclusive = bool(d["is_tax_inclusive"])
+    totals = line_totals(unit_price, quantity, Decimal(d["tax_rate"]), inclusive)
+    line = Line(
+        id=d["reference_id"],
+        quantity=quantity,
+        unit_price=unit_price,
+        subtotal=totals.subtotal,
+        tax_total=totals.tax_total,
+        total=totals.total,
+        requires_shipping=bool(d.get("requires_shipping", True)),
+        is_tax_inclusive=inclusive,
+        variant_id=d["variant_id"],
+        product_id=d.get("product_id"),
+        exchange_id=action.exchange_id,
+        claim_id=action.claim_id,
+        snapshot={**d.get("snapshot", {}), "metadata_": d.get("metadata")},
+    )
+    order.lines.append(line)
+    location = order.location_id
+    if d.get("manage_inventory") and location is not None:
+        order.reservations.append(
+            Reservation(d["reservation_id"], line.id, d["variant_id"], location, quantity)
+        )
+        ctx.stock_moves.append(
+            StockMove(
+                location,
+                d["variant_id"],
+                0,
+                quantity,
+                shortage=None
+                if d.get("allow_backorder")
+                else insufficient(d["variant_id"], location),
+            )
+        )
+    for exchange in order.exchanges:
+        if exchange.id == action.exchange_id:
+            exchange.additional_items.append(
+                ExchangeItem(d["outbound_item_id"], line.id, quantity, d.get("metadata"))
+            )
+    for claim in order.claims:
+        if claim.id == action.claim_id:
+            claim.items.append(
+                ClaimItem(
+                    d["outbound_item_id"],
+                    line.id,
+                    quantity,
+                    metadata=d.get("metadata"),
+                    is_additional_item=True,
+                )
+            )
+    action.amount = totals.total
+
+
+def insufficient(variant_id: str, location_id: str) -> str:
+    """The message of an outbound reservation the seller's stock cannot take (§15)."""
+    return f"Variant {variant_id} does not have the required inventory at location {location_id}"
+
+
+def _item_remove(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
+    """An outbound line taken back by a cancel: its reservations released, its quantity and
+    totals 0 (a line of quantity 0 leaves ``items``, §2.4)."""
+    from mercato.domain.order_group import StockMove
+
+    line = order.line(action.details["reference_id"])
+    kept = []
+    for reservation in order.reservations:
+        if reservation.line_id == line.id:
+            ctx.stock_moves.append(
+                StockMove(reservation.location_id, reservation.variant_id, 0, -reservation.quantity)
+            )
+        else:
+            kept.append(reservation)
+    order.reservations = kept
+    action.amount = -(line.total - line.deducted_amount)
+    line.quantity = 0
+    line.subtotal = line.tax_total = line.total = 0
+
+
+def _write_off_item(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
+    """Claimed units: a refund claim deducts their value like a return (§3.2), a replace claim
+    nothing. ``quantity`` < 0 takes back the write-off of a canceled claim item."""
+    d = action.details
+    line = order.line(d["reference_id"])
+    quantity = int(d["quantity"])
+    claim = next(c for c in order.claims if c.id == action.claim_id)
+    refund = bool(d.get("refund"))
+    if quantity < 0:
+        item = next(i for i in claim.items if i.id == d["claim_item_id"])
+        value = -item.deducted
+    else:
+        value = deduction(line, quantity) if refund else 0
+        claim.items.append(
+            ClaimItem(
+                d["claim_item_id"],
+                line.id,
+                quantity,
+                reason=d.get("reason") or "other",
+                note=d.get("note"),
+                metadata=d.get("metadata"),
+                deducted=value,
+            )
+        )
+    if refund:
+        line.deducted_quantity += quantity
+    line.deducted_amount += value
+    line.written_off_quantity += quantity
+    action.amount = -value
+
+
 _APPLY: Final[dict[str, Callable[[Order, ChangeAction, ApplyContext], None]]] = {
+    "ITEM_ADD": _item_add,
+    "ITEM_REMOVE": _item_remove,
+    "WRITE_OFF_ITEM": _write_off_item,
     "RETURN_ITEM": lambda order, action, ctx: _return_item(order, action),
     "RECEIVE_RETURN_ITEM": _receive_good,
     "RECEIVE_DAMAGED_RETURN_ITEM": _receive_damaged,
@@ -514,6 +725,19 @@ def units_in_returns(line: Line) -> int:
         + line.return_received_quantity
         + line.return_dismissed_quantity
     )
+
+
+def units_taken(order: Order, line: Line) -> int:
+    """Units of the line in non-canceled returns and claims (§6.2: a claim's inbound units are
+    claimed units and count once)."""
+    claim_inbound = sum(
+        item.quantity
+        for ret in order.returns
+        if ret.claim_id is not None and not ret.is_canceled and not ret.deleted
+        for item in ret.items
+        if item.item_id == line.id
+    )
+    return units_in_returns(line) + line.written_off_quantity - claim_inbound
 
 
 def actions_of(change: OrderChange, *kinds: str) -> Iterable[ChangeAction]:

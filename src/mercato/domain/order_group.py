@@ -30,7 +30,9 @@ from mercato.domain.events import DomainEvent
 from mercato.domain.money import exponent
 from mercato.domain.order_changes import (
     ChangeCollection,
+    Claim,
     CreditLine,
+    Exchange,
     OrderChange,
     Return,
     Summary,
@@ -108,6 +110,8 @@ class Line:
     written_off_quantity: int = 0
     deducted_quantity: int = 0
     deducted_amount: int = 0
+    exchange_id: str | None = None  # the exchange / claim whose outbound part added the line
+    claim_id: str | None = None
     # Descriptive columns copied from the cart line (titles, sku, thumbnail, metadata, ...):
     # kept and written as they are, never read by a rule.
     snapshot: dict[str, Any] = field(default_factory=dict)
@@ -126,6 +130,8 @@ class ShippingMethod:
     shipping_option_id: str | None = None
     data: dict[str, Any] | None = None
     return_id: str | None = None  # a return's shipping method
+    exchange_id: str | None = None  # an exchange's or claim's method (inbound or outbound)
+    claim_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -266,7 +272,9 @@ Record = Capture | Refund | Transaction
 class StockMove:
     """A change to one inventory level (``stocked``/``reserved`` deltas). A move with
     ``shortage`` set may only apply while the level still reserves at least ``-reserved``
-    units; otherwise the repository refuses the whole operation with that message."""
+    units — or, reserving (``reserved`` > 0), while it has that many units free (stocked −
+    reserved); otherwise the repository refuses the whole operation with that message
+    (``code: insufficient_inventory`` for a reservation)."""
 
     location_id: str
     variant_id: str
@@ -313,6 +321,8 @@ class Order:
     # The order's active change (if any) and every change an operation touched since loading.
     changes: list[OrderChange] = field(default_factory=list)
     returns: list[Return] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
     change_collections: list[ChangeCollection] = field(default_factory=list)
     summary: Summary | None = None
     # ``status`` is the stored lifecycle; clients see ``requires_action`` over ``pending`` and
@@ -457,6 +467,7 @@ class OrderGroup:
                     returned=line.return_received_quantity + line.return_dismissed_quantity,
                 )
                 for line in order.lines
+                if line.quantity > 0
             ),
         )
 

@@ -28,7 +28,7 @@ from mercato.domain.order_changes import (
     active_change,
     apply_actions,
     preview,
-    units_in_returns,
+    units_taken,
 )
 from mercato.domain.order_group import IdFactory, Order, OrderGroup
 from mercato.domain.totals import TaxRate, shipping_totals
@@ -105,7 +105,7 @@ def _change_of(order: Order, ret: Return, change_type: str) -> OrderChange:
     return change
 
 
-def _new_change(order: Order, change_type: str, actor: Actor, **values: Any) -> OrderChange:
+def new_change(order: Order, change_type: str, actor: Actor, **values: Any) -> OrderChange:
     change = OrderChange(
         id=actor.ids("ordch"),
         order_id=order.id,
@@ -120,7 +120,7 @@ def _new_change(order: Order, change_type: str, actor: Actor, **values: Any) -> 
     return change
 
 
-def _add_action(change: OrderChange, action: str, actor: Actor, **values: Any) -> ChangeAction:
+def add_action(change: OrderChange, action: str, actor: Actor, **values: Any) -> ChangeAction:
     added = ChangeAction(
         id=actor.ids("ordchact"),
         action=action,
@@ -144,7 +144,7 @@ def preview_order(group: OrderGroup, order: Order, actor: Actor) -> Order:
     return copy
 
 
-def _confirm(group: OrderGroup, order: Order, change: OrderChange, actor: Actor) -> None:
+def confirm(group: OrderGroup, order: Order, change: OrderChange, actor: Actor) -> None:
     """Apply every action of ``change`` to the order, bump its version, refresh it."""
     ctx = ApplyContext(actor.ids, actor.now)
     apply_actions(order, change, ctx)
@@ -207,7 +207,7 @@ def _collection_event(
     )
 
 
-def _raise(group: OrderGroup, name: str, order: Order, **data: Any) -> None:
+def raise_event(group: OrderGroup, name: str, order: Order, **data: Any) -> None:
     group.events.append(
         DomainEvent(name, {"order_id": order.id, **data}, seller_id=order.seller_id)
     )
@@ -233,7 +233,7 @@ def begin_return(
     order = group.order(order_id, seller_id=seller_id)
     ensure_order_open(order)
     ensure_no_active_change(order)
-    _check_location(order, location_id)
+    check_location(order, location_id)
     ret = Return(
         id=actor.ids("return"),
         order_id=order.id,
@@ -247,7 +247,7 @@ def begin_return(
         updated_at=actor.now,
     )
     order.returns.append(ret)
-    _new_change(
+    new_change(
         order,
         "return_request",
         actor,
@@ -258,7 +258,7 @@ def begin_return(
     return ret
 
 
-def _check_location(order: Order, location_id: str | None) -> None:
+def check_location(order: Order, location_id: str | None) -> None:
     if location_id is not None and location_id != order.location_id:
         raise DomainError(
             f"Location {location_id} is not the stock location of seller {order.seller_id}"
@@ -277,7 +277,7 @@ def update_return(
     order, ret = find_return(group, return_id)
     ensure_order_open(order)
     _change_of(order, ret, "return_request")
-    _check_location(order, location_id)
+    check_location(order, location_id)
     if no_notification is not None:
         ret.no_notification = no_notification
     if metadata is not None:
@@ -295,26 +295,42 @@ def request_items(
     order, ret = find_return(group, return_id)
     ensure_order_open(order)
     change = _change_of(order, ret, "return_request")
-    missing = [item.line_id for item in items if not _has_line(order, item.line_id)]
-    if missing:
-        raise DomainError(
-            f"Items with ids {', '.join(missing)} does not exist in order with id {order.id}."
-        )
+    add_return_items(order, change, ret, items, actor)
+    preview_order(group, order, actor)
+    return ret
+
+
+def add_return_items(
+    order: Order,
+    change: OrderChange,
+    ret: Return,
+    items: Sequence[RequestedItem],
+    actor: Actor,
+    *,
+    check: bool = True,
+) -> None:
+    """``RETURN_ITEM`` actions of ``items`` for ``ret`` in ``change`` (a return request, or an
+    exchange's or claim's inbound part), after §6.2's checks (``check=False``: the caller
+    checks the quantities itself)."""
+    check_lines(order, [item.line_id for item in items])
     for item in items:
-        _check_quantity(item.line_id, item.quantity)
-    wanted: dict[str, int] = defaultdict(int)
+        check_quantity(item.line_id, item.quantity)
+    if check:
+        wanted: dict[str, int] = defaultdict(int)
+        for item in items:
+            wanted[item.line_id] += item.quantity
+        for line_id, quantity in wanted.items():
+            check_returnable(order, change, line_id, quantity)
     for item in items:
-        wanted[item.line_id] += item.quantity
-    for line_id, quantity in wanted.items():
-        _check_returnable(order, change, line_id, quantity)
-    for item in items:
-        _add_action(
+        add_action(
             change,
             "RETURN_ITEM",
             actor,
             reference="return",
             reference_id=ret.id,
             return_id=ret.id,
+            exchange_id=change.exchange_id,
+            claim_id=change.claim_id,
             internal_note=item.internal_note,
             details={
                 "reference_id": item.line_id,
@@ -325,11 +341,18 @@ def request_items(
                 "return_item_id": actor.ids("retitem"),
             },
         )
-    preview_order(group, order, actor)
-    return ret
 
 
-def _check_quantity(line_id: str, quantity: int) -> None:
+def check_lines(order: Order, line_ids: Sequence[str]) -> None:
+    """Every id is an order line of ``order`` (§5)."""
+    missing = [line_id for line_id in line_ids if not _has_line(order, line_id)]
+    if missing:
+        raise DomainError(
+            f"Items with ids {', '.join(missing)} does not exist in order with id {order.id}."
+        )
+
+
+def check_quantity(line_id: str, quantity: int) -> None:
     """Units to return or receive are at least 1 (Medusa's text, for return and receipt)."""
     if quantity < 1:
         raise DomainError(f"Quantity to return of item {line_id} is required.")
@@ -339,7 +362,7 @@ def _has_line(order: Order, line_id: str) -> bool:
     return any(line.id == line_id for line in order.lines)
 
 
-def _check_returnable(
+def check_returnable(
     order: Order,
     change: OrderChange,
     line_id: str,
@@ -354,7 +377,7 @@ def _check_returnable(
         for a in change.actions
         if a.action == "RETURN_ITEM" and a.details["reference_id"] == line_id and a.id != excluding
     )
-    if quantity + pending > line.fulfilled_quantity - units_in_returns(line):
+    if quantity + pending > line.fulfilled_quantity - units_taken(order, line):
         raise DomainError(
             f"Cannot request to return more items than what was fulfilled for item {line_id}."
         )
@@ -374,12 +397,40 @@ def update_request_item(
     order, ret = find_return(group, return_id)
     ensure_order_open(order)
     change = _change_of(order, ret, "return_request")
+    update_return_item(
+        order,
+        change,
+        action_id,
+        actor,
+        quantity=quantity,
+        reason_id=reason_id,
+        internal_note=internal_note,
+        metadata=metadata,
+    )
+    preview_order(group, order, actor)
+    return ret
+
+
+def update_return_item(
+    order: Order,
+    change: OrderChange,
+    action_id: str,
+    actor: Actor,
+    *,
+    quantity: int | None = None,
+    reason_id: str | None = None,
+    internal_note: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    check: bool = True,
+) -> ChangeAction:
+    """Update one ``RETURN_ITEM`` action of ``change``."""
     action = change.action(action_id, "RETURN_ITEM")
     if quantity is not None:
-        _check_quantity(action.details["reference_id"], quantity)
-        _check_returnable(
-            order, change, action.details["reference_id"], quantity, excluding=action.id
-        )
+        check_quantity(action.details["reference_id"], quantity)
+        if check:
+            check_returnable(
+                order, change, action.details["reference_id"], quantity, excluding=action.id
+            )
         action.details = {**action.details, "quantity": quantity}
     if reason_id is not None:
         action.details = {**action.details, "reason_id": reason_id}
@@ -388,8 +439,7 @@ def update_request_item(
     if internal_note is not None:
         action.internal_note = internal_note
     action.updated_at = actor.now
-    preview_order(group, order, actor)
-    return ret
+    return action
 
 
 def remove_action(
@@ -427,15 +477,51 @@ def add_return_shipping(
     ensure_order_open(order)
     change = _change_of(order, ret, "return_request")
     check_return_option(order, quote)
-    change.actions = [a for a in change.actions if a.action != "SHIPPING_ADD"]
-    price = quote.amount if custom_amount is None else custom_amount
-    _add_action(
+    add_shipping(
+        change,
+        quote,
+        actor,
+        return_id=ret.id,
+        custom_amount=custom_amount,
+        description=description,
+        internal_note=internal_note,
+        metadata=metadata,
+    )
+    preview_order(group, order, actor)
+    return ret
+
+
+def add_shipping(
+    change: OrderChange,
+    quote: ShippingQuote,
+    actor: Actor,
+    *,
+    return_id: str | None,
+    custom_amount: int | None = None,
+    default_amount: int | None = None,
+    description: str | None = None,
+    internal_note: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> ChangeAction:
+    """A ``SHIPPING_ADD`` of the (checked) option: inbound with ``return_id``, outbound
+    without. One method per direction per change: it replaces the pending one (§5)."""
+    change.actions = [
+        a
+        for a in change.actions
+        if not (a.action == "SHIPPING_ADD" and (a.return_id is None) == (return_id is None))
+    ]
+    price = custom_amount if custom_amount is not None else default_amount
+    if price is None:
+        price = quote.amount
+    return add_action(
         change,
         "SHIPPING_ADD",
         actor,
         reference="order_shipping_method",
         reference_id=None,
-        return_id=ret.id,
+        return_id=return_id,
+        exchange_id=change.exchange_id,
+        claim_id=change.claim_id,
         internal_note=internal_note,
         details={
             **_shipping_details(price, quote.tax_rate, quote.tax_inclusive),
@@ -447,8 +533,6 @@ def add_return_shipping(
             "metadata": metadata,
         },
     )
-    preview_order(group, order, actor)
-    return ret
 
 
 def _shipping_details(price: int, tax_rate: TaxRate, inclusive: bool) -> dict[str, Any]:
@@ -464,6 +548,11 @@ def _shipping_details(price: int, tax_rate: TaxRate, inclusive: bool) -> dict[st
 
 
 def check_return_option(order: Order, quote: ShippingQuote) -> None:
+    check_option(order, quote, inbound=True)
+
+
+def check_option(order: Order, quote: ShippingQuote, *, inbound: bool) -> None:
+    """The option is the order's seller's, serves its region and goes the right way (§5)."""
     if quote.seller_id != order.seller_id:
         raise DomainError(
             f"Shipping option {quote.id} belongs to seller {quote.seller_id}, not to seller "
@@ -476,8 +565,12 @@ def check_return_option(order: Order, quote: ShippingQuote) -> None:
         raise DomainError(
             f"Shipping option {quote.id} is not available in region {order.region_id}"
         )
-    if not quote.is_return:
+    if inbound and not quote.is_return:
         raise DomainError(f"Shipping option {quote.id} is not a return option")
+    if not inbound and quote.is_return:
+        raise DomainError(
+            f"Shipping option {quote.id} is a return option and cannot ship items to the customer"
+        )
 
 
 def update_return_shipping(
@@ -490,12 +583,32 @@ def update_return_shipping(
     internal_note: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> Return:
-    from decimal import Decimal
-
     order, ret = find_return(group, return_id)
     ensure_order_open(order)
     change = _change_of(order, ret, "return_request")
-    action = change.action(action_id, "SHIPPING_ADD")
+    update_shipping(
+        change,
+        change.action(action_id, "SHIPPING_ADD"),
+        actor,
+        custom_amount=custom_amount,
+        internal_note=internal_note,
+        metadata=metadata,
+    )
+    preview_order(group, order, actor)
+    return ret
+
+
+def update_shipping(
+    change: OrderChange,
+    action: ChangeAction,
+    actor: Actor,
+    *,
+    custom_amount: int | None = None,
+    internal_note: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> None:
+    from decimal import Decimal
+
     if custom_amount is not None:
         d = action.details
         action.details = {
@@ -508,8 +621,7 @@ def update_return_shipping(
     if internal_note is not None:
         action.internal_note = internal_note
     action.updated_at = actor.now
-    preview_order(group, order, actor)
-    return ret
+    change.updated_at = actor.now
 
 
 # --------------------------------------------------------------------------- request, discard
@@ -528,12 +640,12 @@ def request_return(
         ret.no_notification = no_notification
     change.requested_at = actor.now
     change.requested_by = actor.id
-    _confirm(group, order, change, actor)
+    confirm(group, order, change, actor)
     ret.status = "requested"
     ret.requested_at = actor.now
     ret.updated_at = actor.now
     ret.refund_amount = max(0, -sum(a.amount for a in change.actions))
-    _raise(group, ev.RETURN_REQUESTED, order, return_id=ret.id)
+    raise_event(group, ev.RETURN_REQUESTED, order, return_id=ret.id)
     return ret
 
 
@@ -544,12 +656,12 @@ def discard_return(group: OrderGroup, return_id: str, actor: Actor) -> Return:
     change = _change_of(order, ret, "return_request")
     if ret.status != "open":
         raise DomainError(NO_ACTIVE_CHANGE)
-    _cancel_change(change, actor)
+    cancel_change(change, actor)
     ret.deleted = True
     return ret
 
 
-def _cancel_change(change: OrderChange, actor: Actor) -> None:
+def cancel_change(change: OrderChange, actor: Actor) -> None:
     change.status = "canceled"
     change.canceled_at = actor.now
     change.canceled_by = actor.id
@@ -575,7 +687,7 @@ def begin_receive(
             f"Return {ret.id} is {ret.status} and cannot be received", type=NOT_ALLOWED
         )
     ensure_no_active_change(order)
-    _new_change(
+    new_change(
         order,
         "return_receive",
         actor,
@@ -605,7 +717,7 @@ def receive_items(
             f"Items with ids {', '.join(missing)} does not exist in Return with id {ret.id}."
         )
     for line_id, quantity, _ in items:
-        _check_quantity(line_id, quantity)
+        check_quantity(line_id, quantity)
     wanted: dict[str, int] = defaultdict(int)
     for line_id, quantity, _ in items:
         wanted[line_id] += quantity
@@ -613,7 +725,7 @@ def receive_items(
         _check_receivable(ret, change, line_id, quantity)
     kind = "RECEIVE_DAMAGED_RETURN_ITEM" if damaged else "RECEIVE_RETURN_ITEM"
     for line_id, quantity, note in items:
-        _add_action(
+        add_action(
             change,
             kind,
             actor,
@@ -659,7 +771,7 @@ def update_receive_item(
     kind = "RECEIVE_DAMAGED_RETURN_ITEM" if damaged else "RECEIVE_RETURN_ITEM"
     action = change.action(action_id, kind)
     if quantity is not None:
-        _check_quantity(action.details["reference_id"], quantity)
+        check_quantity(action.details["reference_id"], quantity)
         _check_receivable(
             ret, change, action.details["reference_id"], quantity, excluding=action.id
         )
@@ -676,14 +788,14 @@ def confirm_receive(group: OrderGroup, return_id: str, actor: Actor) -> Return:
     order, ret = find_return(group, return_id)
     ensure_order_open(order)
     change = _change_of(order, ret, "return_receive")
-    _confirm(group, order, change, actor)
+    confirm(group, order, change, actor)
     if any(item.received_quantity > 0 for item in ret.items):
         # A receipt confirmed with no units leaves the return ``requested``.
         done = all(item.received_quantity == item.quantity for item in ret.items)
         ret.status = "received" if done else "partially_received"
         ret.received_at = actor.now
     ret.updated_at = actor.now
-    _raise(group, ev.RETURN_RECEIVED, order, return_id=ret.id)
+    raise_event(group, ev.RETURN_RECEIVED, order, return_id=ret.id)
     return ret
 
 
@@ -691,7 +803,7 @@ def discard_receive(group: OrderGroup, return_id: str, actor: Actor) -> Return:
     """``DELETE /admin/returns/:id/receive``: the receive change is canceled, the return stays."""
     order, ret = find_return(group, return_id)
     change = _change_of(order, ret, "return_receive")
-    _cancel_change(change, actor)
+    cancel_change(change, actor)
     return ret
 
 
@@ -714,9 +826,9 @@ def cancel_return(
     if any(item.received_quantity > 0 for item in ret.items):
         raise DomainError("Can't cancel a return which has returned items", type=NOT_ALLOWED)
     ensure_no_active_change(order)
-    change = _new_change(order, "return_request", actor, return_id=ret.id)
+    change = new_change(order, "return_request", actor, return_id=ret.id)
     for item in ret.items:
-        _add_action(
+        add_action(
             change,
             "CANCEL_RETURN_ITEM",
             actor,
@@ -727,7 +839,7 @@ def cancel_return(
         )
     for method in order.shipping_methods:
         if method.return_id == ret.id:
-            _add_action(
+            add_action(
                 change,
                 "SHIPPING_REMOVE",
                 actor,
@@ -743,8 +855,8 @@ def cancel_return(
     ret.status = "canceled"
     ret.canceled_at = actor.now
     ret.updated_at = actor.now
-    _confirm(group, order, change, actor)
-    _raise(group, ev.RETURN_CANCELED, order, return_id=ret.id)
+    confirm(group, order, change, actor)
+    raise_event(group, ev.RETURN_CANCELED, order, return_id=ret.id)
     return ret
 
 
@@ -789,9 +901,9 @@ def add_credit_line(
         raise DomainError(
             "Cannot create more negative credit lines with amount more than the refund due"
         )
-    change = _new_change(order, "credit_line", actor)
+    change = new_change(order, "credit_line", actor)
     credit_line_id = actor.ids("ordcl")
-    _add_action(
+    add_action(
         change,
         "CREDIT_LINE_ADD",
         actor,
@@ -805,6 +917,6 @@ def add_credit_line(
             "metadata": metadata,
         },
     )
-    _confirm(group, order, change, actor)
-    _raise(group, ev.CREDIT_LINE_CREATED, order, credit_line_id=credit_line_id)
+    confirm(group, order, change, actor)
+    raise_event(group, ev.CREDIT_LINE_CREATED, order, credit_line_id=credit_line_id)
     return order.credit_lines[-1]

@@ -1,5 +1,5 @@
 """Tables of order changes (order-changes.md §2): changes and their actions, returns and their
-items, credit lines. Migration 0011."""
+items, credit lines (migration 0011); exchanges and claims (0013)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mercato.db.base import Base, Timestamps, id_column, metadata_column, one_of
-from mercato.domain.order_changes import CHANGE_STATUSES, CHANGE_TYPES, RETURN_STATUSES
+from mercato.domain.order_changes import (
+    CHANGE_STATUSES,
+    CHANGE_TYPES,
+    CLAIM_REASONS,
+    CLAIM_TYPES,
+    RETURN_STATUSES,
+)
 
 
 class OrderChange(Timestamps, Base):
@@ -128,4 +134,86 @@ class OrderCreditLine(Timestamps, Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     reference: Mapped[str | None]
     reference_id: Mapped[str | None]
+    metadata_: Mapped[dict[str, Any] | None] = metadata_column()
+
+
+class OrderExchange(Timestamps, Base):
+    """An exchange (API object ``exchange``): units back (its return), others out (§2.3)."""
+
+    __tablename__ = "order_exchange"
+    __table_args__ = (
+        Index("ix_order_exchange_order", "order_id"),
+        Index("ix_order_exchange_created", "created_at", "id"),
+        Index("ix_order_exchange_seller_created", "seller_id", "created_at"),
+        Index("ix_order_exchange_updated_at", "updated_at"),
+    )
+    id: Mapped[str] = id_column("oexc")
+    display_id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    difference_due: Mapped[int] = mapped_column(BigInteger, default=0)
+    allow_backorder: Mapped[bool] = mapped_column(default=False)
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"))
+    seller_id: Mapped[str] = mapped_column(ForeignKey("seller.id"))
+    return_id: Mapped[str | None]
+    order_version: Mapped[int]
+    currency_code: Mapped[str]
+    no_notification: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str | None]
+    canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    metadata_: Mapped[dict[str, Any] | None] = metadata_column()
+
+
+class OrderExchangeItem(Timestamps, Base):
+    """An outbound line of an exchange (``additional_items``)."""
+
+    __tablename__ = "order_exchange_item"
+    id: Mapped[str] = id_column("oexcitem")
+    exchange_id: Mapped[str] = mapped_column(ForeignKey("order_exchange.id"), index=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("order_line_item.id"))
+    quantity: Mapped[int]
+    metadata_: Mapped[dict[str, Any] | None] = metadata_column()
+
+
+class OrderClaim(Timestamps, Base):
+    """A claim (API object ``claim``): units missing or faulty, refunded or replaced (§2.3)."""
+
+    __tablename__ = "order_claim"
+    __table_args__ = (
+        Index("ix_order_claim_order", "order_id"),
+        Index("ix_order_claim_created", "created_at", "id"),
+        Index("ix_order_claim_seller_created", "seller_id", "created_at"),
+        Index("ix_order_claim_updated_at", "updated_at"),
+        Index("ix_order_claim_type", "type"),
+        one_of("type", CLAIM_TYPES),
+    )
+    id: Mapped[str] = id_column("claim")
+    display_id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
+    type: Mapped[str]
+    reason_id: Mapped[str | None]
+    refund_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"))
+    seller_id: Mapped[str] = mapped_column(ForeignKey("seller.id"))
+    return_id: Mapped[str | None]
+    order_version: Mapped[int]
+    currency_code: Mapped[str]
+    no_notification: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str | None]
+    canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    metadata_: Mapped[dict[str, Any] | None] = metadata_column()
+
+
+class OrderClaimItem(Timestamps, Base):
+    """Claimed units of one order line, with their reason (``claim_items``)."""
+
+    __tablename__ = "order_claim_item"
+    __table_args__ = (one_of("reason", CLAIM_REASONS),)
+    id: Mapped[str] = id_column("claitem")
+    claim_id: Mapped[str] = mapped_column(ForeignKey("order_claim.id"), index=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("order_line_item.id"))
+    quantity: Mapped[int]
+    # Claimed units carry a reason; outbound lines (``is_additional_item``) none.
+    reason: Mapped[str | None]
+    is_additional_item: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str | None]
+    # Internal (§3.1): the value a refund claim deducted for these units.
+    deducted_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     metadata_: Mapped[dict[str, Any] | None] = metadata_column()

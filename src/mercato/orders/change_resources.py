@@ -3,14 +3,19 @@ returns with their items, credit lines; and the returns list."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column, or_
+from sqlalchemy import bindparam, false, literal_column, or_, true
 
 from mercato.orders.change_models import (
     OrderChange,
     OrderChangeAction,
+    OrderClaim,
+    OrderClaimItem,
     OrderCreditLine,
+    OrderExchange,
+    OrderExchangeItem,
     OrderReturn,
     ReturnItem,
 )
@@ -47,6 +52,8 @@ ORDER_CHANGE_ACTION = Resource(
         "order_change_id",
         "order_id",
         "return_id",
+        "exchange_id",
+        "claim_id",
         "version",
         "ordering",
         "action",
@@ -300,6 +307,18 @@ def order_change_relations() -> dict[str, Relation]:
             has_many(OrderChange, "order_id", order_by=(OrderChange.created_at, OrderChange.id)),
             many=True,
         ),
+        "exchanges": Relation(
+            lambda: EXCHANGE,
+            has_many(
+                OrderExchange, "order_id", order_by=(OrderExchange.created_at, OrderExchange.id)
+            ),
+            many=True,
+        ),
+        "claims": Relation(
+            lambda: CLAIM,
+            has_many(OrderClaim, "order_id", order_by=(OrderClaim.created_at, OrderClaim.id)),
+            many=True,
+        ),
         "credit_lines": Relation(
             lambda: CREDIT_LINE,
             has_many(
@@ -310,3 +329,228 @@ def order_change_relations() -> dict[str, Relation]:
             many=True,
         ),
     }
+
+
+# --------------------------------------------------------------------------- exchanges, claims
+
+_RETURN_ITEMS = has_many(ReturnItem, "return_id", order_by=(ReturnItem.id,))
+
+
+async def _return_items(ctx: RenderContext, rows: list[Any]) -> list[Any]:
+    """The items of each exchange's or claim's return (none before its first inbound item)."""
+    found = await _RETURN_ITEMS(ctx, [SimpleNamespace(id=r.return_id) for r in rows])
+    return [
+        items if row.return_id is not None else [] for row, items in zip(rows, found, strict=True)
+    ]
+
+
+def _owned_methods(owner: str) -> Any:
+    from mercato.orders.models import OrderShippingMethod
+
+    return has_many(OrderShippingMethod, owner)
+
+
+def _owned_lines(owner: str) -> Any:
+    from mercato.orders.models import OrderLineItem
+
+    return has_many(OrderLineItem, owner, order_by=(OrderLineItem.id,))
+
+
+def _line_resource() -> Resource:
+    from mercato.orders.resources import LINE_ITEM
+
+    return LINE_ITEM
+
+
+_OWNED_COMMON = {
+    "id": attr("id"),
+    "display_id": attr("display_id"),
+    "order_id": attr("order_id"),
+    "seller_id": attr("seller_id"),
+    "return_id": attr("return_id"),
+    "order_version": attr("order_version"),
+    "currency_code": attr("currency_code"),
+    "no_notification": attr("no_notification"),
+    "created_by": attr("created_by"),
+    "canceled_at": timestamp("canceled_at"),
+    "metadata": attr("metadata_"),
+    "created_at": timestamp("created_at"),
+    "updated_at": timestamp("updated_at"),
+}
+_OWNED_DEFAULTS = (
+    "id",
+    "display_id",
+    "order_id",
+    "seller_id",
+    "return_id",
+    "order_version",
+    "no_notification",
+    "created_by",
+    "canceled_at",
+    "metadata",
+    "created_at",
+    "updated_at",
+)
+
+EXCHANGE_ITEM = Resource(
+    name="exchange_item",
+    fields={
+        "id": attr("id"),
+        "exchange_id": attr("exchange_id"),
+        "item_id": attr("item_id"),
+        "quantity": attr("quantity"),
+        "metadata": attr("metadata_"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    defaults=("id", "exchange_id", "item_id", "quantity", "metadata"),
+)
+
+EXCHANGE = Resource(
+    name="exchange",
+    fields={
+        **_OWNED_COMMON,
+        "difference_due": money("difference_due"),
+        "allow_backorder": attr("allow_backorder"),
+    },
+    relations={
+        "additional_items": Relation(
+            lambda: EXCHANGE_ITEM,
+            has_many(OrderExchangeItem, "exchange_id", order_by=(OrderExchangeItem.id,)),
+            many=True,
+        ),
+        "return_items": Relation(lambda: RETURN_ITEM, _return_items, many=True),
+        "shipping_methods": Relation(
+            _shipping_method_resource, _owned_methods("exchange_id"), many=True
+        ),
+        "items": Relation(_line_resource, _owned_lines("exchange_id"), many=True),
+        "return": Relation(lambda: RETURN, belongs_to(OrderReturn, "return_id"), many=False),
+        "order": Relation(_order_resource, belongs_to(_order_model(), "order_id"), many=False),
+    },
+    defaults=(
+        *_OWNED_DEFAULTS,
+        "difference_due",
+        "allow_backorder",
+        "additional_items.*",
+        "return_items.*",
+        "shipping_methods.*",
+    ),
+)
+
+CLAIM_ITEM = Resource(
+    name="claim_item",
+    fields={
+        "id": attr("id"),
+        "claim_id": attr("claim_id"),
+        "item_id": attr("item_id"),
+        "quantity": attr("quantity"),
+        "reason": attr("reason"),
+        "note": attr("note"),
+        "is_additional_item": attr("is_additional_item"),
+        "metadata": attr("metadata_"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    defaults=("id", "claim_id", "item_id", "quantity", "reason", "note", "metadata"),
+)
+
+CLAIM = Resource(
+    name="claim",
+    fields={
+        **_OWNED_COMMON,
+        "type": attr("type"),
+        "reason_id": attr("reason_id"),
+        "refund_amount": money("refund_amount"),
+    },
+    relations={
+        "claim_items": Relation(
+            lambda: CLAIM_ITEM,
+            has_many(
+                OrderClaimItem,
+                "claim_id",
+                order_by=(OrderClaimItem.id,),
+                where=OrderClaimItem.is_additional_item.is_(false()),
+            ),
+            many=True,
+        ),
+        "additional_items": Relation(
+            lambda: CLAIM_ITEM,
+            has_many(
+                OrderClaimItem,
+                "claim_id",
+                order_by=(OrderClaimItem.id,),
+                where=OrderClaimItem.is_additional_item.is_(true()),
+            ),
+            many=True,
+        ),
+        "return_items": Relation(lambda: RETURN_ITEM, _return_items, many=True),
+        "shipping_methods": Relation(
+            _shipping_method_resource, _owned_methods("claim_id"), many=True
+        ),
+        "items": Relation(_line_resource, _owned_lines("claim_id"), many=True),
+        "return": Relation(lambda: RETURN, belongs_to(OrderReturn, "return_id"), many=False),
+        "order": Relation(_order_resource, belongs_to(_order_model(), "order_id"), many=False),
+    },
+    defaults=(
+        *_OWNED_DEFAULTS,
+        "type",
+        "reason_id",
+        "refund_amount",
+        "claim_items.*",
+        "additional_items.*",
+        "return_items.*",
+        "shipping_methods.*",
+    ),
+)
+
+EXCHANGE_FIELDS = FieldRules(defaults=EXCHANGE.defaults)
+CLAIM_FIELDS = FieldRules(defaults=CLAIM.defaults)
+
+
+def _list_filters(model: Any) -> dict[str, Filter]:
+    return {
+        "id": Filter(model.id),
+        "order_id": Filter(model.order_id),
+        "created_at": Filter(model.created_at, "datetime"),
+        "updated_at": Filter(model.updated_at, "datetime"),
+    }
+
+
+EXCHANGE_LIST = ListSpec(
+    model=OrderExchange,
+    resource=EXCHANGE,
+    plural="exchanges",
+    fields=EXCHANGE_FIELDS,
+    filters={**_list_filters(OrderExchange), "seller_id": Filter(OrderExchange.seller_id)},
+    sortable={"created_at": OrderExchange.created_at, "display_id": OrderExchange.display_id},
+)
+VENDOR_EXCHANGE_LIST = ListSpec(
+    model=OrderExchange,
+    resource=EXCHANGE,
+    plural="exchanges",
+    fields=EXCHANGE_FIELDS,
+    filters=_list_filters(OrderExchange),
+    sortable={"created_at": OrderExchange.created_at, "display_id": OrderExchange.display_id},
+    scope=(OrderExchange.seller_id == bindparam("seller_id"),),
+)
+CLAIM_LIST = ListSpec(
+    model=OrderClaim,
+    resource=CLAIM,
+    plural="claims",
+    fields=CLAIM_FIELDS,
+    filters={
+        **_list_filters(OrderClaim),
+        "type": Filter(OrderClaim.type),
+        "seller_id": Filter(OrderClaim.seller_id),
+    },
+    sortable={"created_at": OrderClaim.created_at, "display_id": OrderClaim.display_id},
+)
+VENDOR_CLAIM_LIST = ListSpec(
+    model=OrderClaim,
+    resource=CLAIM,
+    plural="claims",
+    fields=CLAIM_FIELDS,
+    filters={**_list_filters(OrderClaim), "type": Filter(OrderClaim.type)},
+    sortable={"created_at": OrderClaim.created_at, "display_id": OrderClaim.display_id},
+    scope=(OrderClaim.seller_id == bindparam("seller_id"),),
+)

@@ -13,7 +13,11 @@ from mercato.domain import order_group as dom
 from mercato.orders.change_models import (
     OrderChange,
     OrderChangeAction,
+    OrderClaim,
+    OrderClaimItem,
     OrderCreditLine,
+    OrderExchange,
+    OrderExchangeItem,
     OrderReturn,
     ReturnItem,
 )
@@ -21,6 +25,7 @@ from mercato.orders.models import OrderPaymentCollection, OrderShippingMethod
 from mercato.payments.models import PaymentCollection, PaymentSession
 
 _CHANGE_FIELDS = (
+    "return_id",
     "status",
     "description",
     "internal_note",
@@ -55,6 +60,8 @@ def change_entity(row: OrderChange, actions: list[OrderChangeAction]) -> chg.Ord
         version=row.version,
         status=row.status,
         return_id=row.return_id,
+        exchange_id=row.exchange_id,
+        claim_id=row.claim_id,
         description=row.description,
         internal_note=row.internal_note,
         created_by=row.created_by,
@@ -79,6 +86,8 @@ def change_entity(row: OrderChange, actions: list[OrderChangeAction]) -> chg.Ord
                 reference=a.reference,
                 reference_id=a.reference_id,
                 return_id=a.return_id,
+                exchange_id=a.exchange_id,
+                claim_id=a.claim_id,
                 amount=a.amount,
                 internal_note=a.internal_note,
                 applied=a.applied,
@@ -97,6 +106,8 @@ def return_entity(row: OrderReturn, items: list[ReturnItem]) -> chg.Return:
         seller_id=row.seller_id,
         location_id=row.location_id,
         status=row.status,
+        exchange_id=row.exchange_id,
+        claim_id=row.claim_id,
         display_id=row.display_id,
         order_version=row.order_version,
         no_notification=row.no_notification,
@@ -144,7 +155,8 @@ async def save_changes(
             row = OrderChange(
                 id=change.id,
                 order_id=order.id,
-                return_id=change.return_id,
+                exchange_id=change.exchange_id,
+                claim_id=change.claim_id,
                 version=change.version,
                 change_type=change.change_type,
                 created_by=change.created_by,
@@ -159,6 +171,10 @@ async def save_changes(
         await _save_actions(session, order, change, rows, children)
     for ret in order.returns:
         await _save_return(session, order, ret, rows, children)
+    for exchange in order.exchanges:
+        await _save_exchange(session, order, exchange, rows, children)
+    for claim in order.claims:
+        await _save_claim(session, order, claim, rows, children)
     await _save_change_collections(session, order, rows, children)
     for credit_line in order.credit_lines:
         if credit_line.id not in rows.credit_lines:
@@ -204,6 +220,8 @@ async def _save_methods(session: AsyncSession, order: dom.Order, rows: Any) -> N
             total=method.total,
             data=method.data,
             return_id=method.return_id,
+            exchange_id=method.exchange_id,
+            claim_id=method.claim_id,
         )
         session.add(row)
         rows.methods[method.id] = row
@@ -238,6 +256,8 @@ async def _save_actions(
                 order_change_id=change.id,
                 order_id=order.id,
                 return_id=action.return_id,
+                exchange_id=action.exchange_id,
+                claim_id=action.claim_id,
                 currency_code=order.currency_code,
                 version=change.version,
                 action=action.action,
@@ -267,6 +287,8 @@ async def _save_return(
             id=ret.id,
             order_id=order.id,
             seller_id=ret.seller_id,
+            exchange_id=ret.exchange_id,
+            claim_id=ret.claim_id,
             currency_code=order.currency_code,
             order_version=ret.order_version,
             created_by=ret.created_by,
@@ -350,3 +372,155 @@ async def _save_change_collections(
             status=collection.status,
             updated_at=collection.updated_at or row.updated_at,
         )
+
+
+def exchange_entity(row: OrderExchange, items: list[OrderExchangeItem]) -> chg.Exchange:
+    return chg.Exchange(
+        id=row.id,
+        order_id=row.order_id,
+        seller_id=row.seller_id,
+        return_id=row.return_id,
+        display_id=row.display_id,
+        order_version=row.order_version,
+        difference_due=row.difference_due,
+        allow_backorder=row.allow_backorder,
+        no_notification=row.no_notification,
+        created_by=row.created_by,
+        canceled_at=row.canceled_at,
+        metadata=row.metadata_,
+        additional_items=[
+            chg.ExchangeItem(i.id, i.item_id, i.quantity, i.metadata_) for i in items
+        ],
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def claim_entity(row: OrderClaim, items: list[OrderClaimItem]) -> chg.Claim:
+    return chg.Claim(
+        id=row.id,
+        order_id=row.order_id,
+        seller_id=row.seller_id,
+        type=row.type,
+        return_id=row.return_id,
+        reason_id=row.reason_id,
+        display_id=row.display_id,
+        order_version=row.order_version,
+        refund_amount=row.refund_amount,
+        no_notification=row.no_notification,
+        created_by=row.created_by,
+        canceled_at=row.canceled_at,
+        metadata=row.metadata_,
+        items=[
+            chg.ClaimItem(
+                i.id,
+                i.item_id,
+                i.quantity,
+                reason=i.reason,
+                note=i.note,
+                metadata=i.metadata_,
+                deducted=i.deducted_amount,
+                is_additional_item=i.is_additional_item,
+            )
+            for i in items
+        ],
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+_EXCHANGE_FIELDS = (
+    "return_id",
+    "difference_due",
+    "allow_backorder",
+    "no_notification",
+    "canceled_at",
+    "updated_at",
+)
+_CLAIM_FIELDS = ("return_id", "refund_amount", "no_notification", "canceled_at", "updated_at")
+
+
+async def _save_exchange(
+    session: AsyncSession, order: dom.Order, exchange: chg.Exchange, rows: Any, children: list[Any]
+) -> None:
+    row = rows.exchanges.get(exchange.id)
+    if exchange.deleted:
+        if row is not None:
+            await session.delete(row)
+            del rows.exchanges[exchange.id]
+        return
+    values = {name: getattr(exchange, name) for name in _EXCHANGE_FIELDS}
+    if row is None:
+        row = OrderExchange(
+            id=exchange.id,
+            order_id=order.id,
+            seller_id=exchange.seller_id,
+            currency_code=order.currency_code,
+            order_version=exchange.order_version,
+            created_by=exchange.created_by,
+            metadata_=exchange.metadata,
+            created_at=exchange.created_at,
+            **values,
+        )
+        session.add(row)
+        rows.exchanges[exchange.id] = row
+    else:
+        _assign(row, **values)
+    for item in exchange.additional_items:
+        if item.id not in rows.exchange_items:
+            children.append(
+                OrderExchangeItem(
+                    id=item.id,
+                    exchange_id=exchange.id,
+                    item_id=item.item_id,
+                    quantity=item.quantity,
+                    metadata_=item.metadata,
+                )
+            )
+            rows.exchange_items.add(item.id)
+
+
+async def _save_claim(
+    session: AsyncSession, order: dom.Order, claim: chg.Claim, rows: Any, children: list[Any]
+) -> None:
+    row = rows.claims.get(claim.id)
+    if claim.deleted:
+        if row is not None:
+            await session.delete(row)
+            del rows.claims[claim.id]
+        return
+    values = {name: getattr(claim, name) for name in _CLAIM_FIELDS}
+    if row is None:
+        row = OrderClaim(
+            id=claim.id,
+            type=claim.type,
+            reason_id=claim.reason_id,
+            order_id=order.id,
+            seller_id=claim.seller_id,
+            currency_code=order.currency_code,
+            order_version=claim.order_version,
+            created_by=claim.created_by,
+            metadata_=claim.metadata,
+            created_at=claim.created_at,
+            **values,
+        )
+        session.add(row)
+        rows.claims[claim.id] = row
+    else:
+        _assign(row, **values)
+    for item in claim.items:
+        if item.id not in rows.claim_items:
+            children.append(
+                OrderClaimItem(
+                    id=item.id,
+                    claim_id=claim.id,
+                    item_id=item.item_id,
+                    quantity=item.quantity,
+                    reason=item.reason,
+                    note=item.note,
+                    deducted_amount=item.deducted,
+                    is_additional_item=item.is_additional_item,
+                    metadata_=item.metadata,
+                )
+            )
+            rows.claim_items.add(item.id)

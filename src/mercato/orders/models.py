@@ -248,6 +248,9 @@ class OrderLineItem(Timestamps, Base):
     # Internal (order-changes.md §3.1): the value deducted for ``deducted_quantity`` units.
     deducted_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     metadata_: Mapped[dict[str, Any] | None] = metadata_column()
+    # The exchange or claim whose outbound part added the line (migration 0013).
+    exchange_id: Mapped[str | None] = mapped_column(index=True)
+    claim_id: Mapped[str | None] = mapped_column(index=True)
 
 
 class OrderShippingMethod(Timestamps, Base):
@@ -265,6 +268,8 @@ class OrderShippingMethod(Timestamps, Base):
     total: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     return_id: Mapped[str | None] = mapped_column(index=True)
+    exchange_id: Mapped[str | None] = mapped_column(index=True)
+    claim_id: Mapped[str | None] = mapped_column(index=True)
 
 
 class OrderPaymentCollection(Base):

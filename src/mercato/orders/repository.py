@@ -41,11 +41,21 @@ from mercato.errors import not_found
 from mercato.orders.change_models import (
     OrderChange,
     OrderChangeAction,
+    OrderClaim,
+    OrderClaimItem,
     OrderCreditLine,
+    OrderExchange,
+    OrderExchangeItem,
     OrderReturn,
     ReturnItem,
 )
-from mercato.orders.change_rows import change_entity, return_entity, save_changes
+from mercato.orders.change_rows import (
+    change_entity,
+    claim_entity,
+    exchange_entity,
+    return_entity,
+    save_changes,
+)
 from mercato.orders.models import (
     Fulfillment,
     FulfillmentItem,
@@ -132,6 +142,10 @@ class _Rows:
     return_items: dict[str, ReturnItem] = field(default_factory=dict)
     credit_lines: set[str] = field(default_factory=set)
     change_collections: dict[str, PaymentCollection] = field(default_factory=dict)
+    exchanges: dict[str, OrderExchange] = field(default_factory=dict)
+    exchange_items: set[str] = field(default_factory=set)
+    claims: dict[str, OrderClaim] = field(default_factory=dict)
+    claim_items: set[str] = field(default_factory=set)
     new: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -291,6 +305,8 @@ class OrderGroupRepository:
                 .order_by(ReturnItem.id)
             ):
                 return_items[return_item.return_id].append(return_item)
+        exchanges_of = await self._exchanges(order_ids)
+        claims_of = await self._claims(order_ids)
         credit_lines = list(
             await session.scalars(
                 select(OrderCreditLine)
@@ -394,6 +410,8 @@ class OrderGroupRepository:
                     ],
                     changes=changes_of[row.id],
                     returns=returns_of[row.id],
+                    exchanges=[exchange_entity(e, i) for e, i in exchanges_of[row.id]],
+                    claims=[claim_entity(c, i) for c, i in claims_of[row.id]],
                     shown_status=row.status,
                 )
             )
@@ -425,6 +443,12 @@ class OrderGroupRepository:
             returns={r.id: r for r in returns},
             return_items={i.id: i for found in return_items.values() for i in found},
             credit_lines={c.id for c in credit_lines},
+            exchanges={e.id: e for found in exchanges_of.values() for e, _ in found},
+            exchange_items={
+                i.id for found in exchanges_of.values() for _, items in found for i in items
+            },
+            claims={c.id: c for found in claims_of.values() for c, _ in found},
+            claim_items={i.id for found in claims_of.values() for _, items in found for i in items},
             change_collections={
                 linked.id: linked for found in change_collections.values() for _, linked in found
             },
@@ -438,6 +462,54 @@ class OrderGroupRepository:
             payment=payment,
         )
         return group
+
+    async def _exchanges(
+        self, order_ids: list[str]
+    ) -> dict[str, list[tuple[OrderExchange, list[OrderExchangeItem]]]]:
+        found: dict[str, list[tuple[OrderExchange, list[OrderExchangeItem]]]] = defaultdict(list)
+        rows = list(
+            await self.session.scalars(
+                select(OrderExchange)
+                .where(OrderExchange.order_id.in_(order_ids))
+                .order_by(OrderExchange.created_at, OrderExchange.id)
+            )
+        )
+        if not rows:
+            return found
+        items: dict[str, list[OrderExchangeItem]] = defaultdict(list)
+        for item in await self.session.scalars(
+            select(OrderExchangeItem)
+            .where(OrderExchangeItem.exchange_id.in_([r.id for r in rows]))
+            .order_by(OrderExchangeItem.id)
+        ):
+            items[item.exchange_id].append(item)
+        for row in rows:
+            found[row.order_id].append((row, items[row.id]))
+        return found
+
+    async def _claims(
+        self, order_ids: list[str]
+    ) -> dict[str, list[tuple[OrderClaim, list[OrderClaimItem]]]]:
+        found: dict[str, list[tuple[OrderClaim, list[OrderClaimItem]]]] = defaultdict(list)
+        rows = list(
+            await self.session.scalars(
+                select(OrderClaim)
+                .where(OrderClaim.order_id.in_(order_ids))
+                .order_by(OrderClaim.created_at, OrderClaim.id)
+            )
+        )
+        if not rows:
+            return found
+        items: dict[str, list[OrderClaimItem]] = defaultdict(list)
+        for item in await self.session.scalars(
+            select(OrderClaimItem)
+            .where(OrderClaimItem.claim_id.in_([r.id for r in rows]))
+            .order_by(OrderClaimItem.id)
+        ):
+            items[item.claim_id].append(item)
+        for row in rows:
+            found[row.order_id].append((row, items[row.id]))
+        return found
 
     def running(self, group_id: str) -> list[WorkflowRun]:
         """The workflow runs that were running on the group when :meth:`get` loaded it."""
@@ -678,8 +750,17 @@ class OrderGroupRepository:
                 **{name: getattr(order.totals, name) for name in _TOTALS},
             )
             for line in order.lines:
+                if line.id not in rows.lines:
+                    rows.lines[line.id] = _new_line(order, line)
+                    self.session.add(rows.lines[line.id])
+                    # Before the rows that reference it (no ORM relationships order them).
+                    await self.session.flush()
                 _assign(
                     rows.lines[line.id],
+                    quantity=line.quantity,
+                    subtotal=line.subtotal,
+                    tax_total=line.tax_total,
+                    total=line.total,
                     fulfilled_quantity=line.fulfilled_quantity,
                     shipped_quantity=line.shipped_quantity,
                     delivered_quantity=line.delivered_quantity,
@@ -737,11 +818,19 @@ class OrderGroupRepository:
                 )
                 .returning(InventoryLevel.id)
             )
-            if move.shortage is not None:
+            code = None
+            if move.shortage is not None and move.reserved > 0:
+                # A new reservation (an outbound line): the level must have the units free.
+                query = query.where(
+                    InventoryLevel.stocked_quantity - InventoryLevel.reserved_quantity
+                    >= move.reserved
+                )
+                code = "insufficient_inventory"
+            elif move.shortage is not None:
                 query = query.where(InventoryLevel.reserved_quantity >= -move.reserved)
             moved = await self.session.scalar(query)
             if moved is None and move.shortage is not None:
-                raise DomainError(move.shortage)
+                raise DomainError(move.shortage, code)
 
     async def _save_reservations(self, order: dom.Order, rows: _Rows) -> None:
         kept = {r.id for r in order.reservations}
@@ -848,7 +937,40 @@ def _line(row: OrderLineItem) -> dom.Line:
         written_off_quantity=row.written_off_quantity,
         deducted_quantity=row.deducted_quantity,
         deducted_amount=row.deducted_amount,
+        exchange_id=row.exchange_id,
+        claim_id=row.claim_id,
         snapshot={name: getattr(row, name) for name in _LINE_SNAPSHOT},
+    )
+
+
+def _new_line(order: dom.Order, line: dom.Line) -> OrderLineItem:
+    """The row of a line an exchange or claim added (its descriptive columns from the
+    variant, as a cart line's)."""
+    snapshot = line.snapshot
+    return OrderLineItem(
+        id=line.id,
+        order_id=order.id,
+        cart_line_item_id=None,
+        variant_id=line.variant_id,
+        product_id=line.product_id,
+        title=snapshot.get("title") or "",
+        subtitle=snapshot.get("subtitle"),
+        thumbnail=snapshot.get("thumbnail"),
+        product_title=snapshot.get("product_title") or "",
+        product_handle=snapshot.get("product_handle") or "",
+        variant_title=snapshot.get("variant_title") or "",
+        variant_sku=snapshot.get("variant_sku"),
+        currency_code=order.currency_code,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        requires_shipping=line.requires_shipping,
+        is_tax_inclusive=line.is_tax_inclusive,
+        subtotal=line.subtotal,
+        tax_total=line.tax_total,
+        total=line.total,
+        metadata_=snapshot.get("metadata_"),
+        exchange_id=line.exchange_id,
+        claim_id=line.claim_id,
     )
 
 
@@ -865,6 +987,8 @@ def _method(row: OrderShippingMethod) -> dom.ShippingMethod:
         shipping_option_id=row.shipping_option_id,
         data=row.data,
         return_id=row.return_id,
+        exchange_id=row.exchange_id,
+        claim_id=row.claim_id,
     )
 
 

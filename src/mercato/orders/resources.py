@@ -7,7 +7,7 @@ from collections import defaultdict
 from functools import cache
 from typing import Any
 
-from sqlalchemy import String, bindparam, select
+from sqlalchemy import String, bindparam, literal_column, select
 
 from mercato.carts.resources import LINE_ITEM as CART_LINE_ITEM
 from mercato.customers.models import Customer
@@ -221,6 +221,8 @@ LINE_ITEM = Resource(
         "shipped_quantity": attr("shipped_quantity"),
         "delivered_quantity": attr("delivered_quantity"),
         "detail": Field(_detail, DETAIL_FIELDS),
+        "exchange_id": attr("exchange_id"),
+        "claim_id": attr("claim_id"),
         "metadata": attr("metadata_"),
         "created_at": timestamp("created_at"),
         "updated_at": timestamp("updated_at"),
@@ -309,7 +311,13 @@ ORDER = Resource(
     relations={
         "items": Relation(
             lambda: LINE_ITEM,
-            has_many(OrderLineItem, "order_id", order_by=(OrderLineItem.id,)),
+            has_many(
+                OrderLineItem,
+                "order_id",
+                order_by=(OrderLineItem.id,),
+                # A line an exchange or claim cancel took back (quantity 0) leaves ``items``.
+                where=OrderLineItem.quantity > literal_column("0"),
+            ),
             many=True,
         ),
         "shipping_methods": Relation(

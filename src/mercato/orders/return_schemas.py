@@ -99,6 +99,35 @@ class CreateCreditLine(Body):
     metadata: Metadata | None = None
 
 
+# --------------------------------------------------------------------------- exchanges, claims
+
+
+class BeginExchange(Body):
+    order_id: Id
+    description: LongText | None = None
+    internal_note: LongText | None = None
+    metadata: Metadata | None = None
+
+
+class OutboundItemInput(Body):
+    variant_id: Id
+    quantity: int = Quantity
+    unit_price: Amount | None = None
+    internal_note: LongText | None = None
+    allow_backorder: bool | None = None
+    metadata: Metadata | None = None
+
+
+class OutboundItems(Body):
+    items: list[OutboundItemInput] = Field(min_length=1)
+
+
+class UpdateOutboundItem(Body):
+    quantity: int | None = Field(default=None, ge=1, le=MAX_LINE_QUANTITY)
+    unit_price: Amount | None = None
+    internal_note: LongText | None = None
+
+
 # --------------------------------------------------------------------------- store (§10)
 
 # Medusa's store fields Mercato refuses (``<field> cannot be set from the store``): declared so
