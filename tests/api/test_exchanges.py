@@ -352,3 +352,77 @@ async def test_rules_and_vendor_isolation(client, app, admin_headers):
     error(await client.get(f"/admin/exchanges/{ex}", headers=h), 404, "not_found")
     order = await _order(client, h, b)
     assert order["version"] == 1 and order["exchanges"] == []
+
+
+async def _exchange_ready(client, h, order_id, teapot, quantity):
+    """An exchange of ``order_id``'s Mug for ``quantity`` Teapots, ready to request."""
+    order = await _fulfil(client, h, order_id)
+    ex = ok(await client.post("/admin/exchanges", headers=h, json={"order_id": order_id}))[
+        "exchange"
+    ]["id"]
+    ok(
+        await client.post(
+            f"/admin/exchanges/{ex}/inbound/items",
+            headers=h,
+            json={"items": [{"id": order["items"][0]["id"], "quantity": 1}]},
+        )
+    )
+    ok(
+        await client.post(
+            f"/admin/exchanges/{ex}/outbound/items",
+            headers=h,
+            json={"items": [{"variant_id": teapot, "quantity": quantity}]},
+        )
+    )
+    return ex
+
+
+async def test_concurrent_outbound_reservations_never_oversell(client, app, admin_headers):
+    """§13: two orders' exchanges each ask for 6 of 10 Teapots (both fit when added); requested
+    at once, one reserves and the other is refused under the lock, nothing oversold."""
+    import asyncio
+
+    h = admin_headers
+    market, _, _, b, teapot, _ = await _setup(client, h)
+    a_seller, b_seller = (s["id"] for s in market.sellers)
+    cart = await ready_cart(
+        client, market, [(market.variants[a_seller][0], 1), (market.variants[b_seller][1], 1)]
+    )
+    second = ok(await complete(client, market, cart["id"]))["order_group"]
+    b2 = next(o["id"] for o in second["orders"] if o["seller_id"] == b_seller)
+    first_ex = await _exchange_ready(client, h, b, teapot, 6)
+    second_ex = await _exchange_ready(client, h, b2, teapot, 6)
+    stock_before = await _stock(app, teapot)
+
+    answers = await asyncio.gather(
+        client.post(f"/admin/exchanges/{first_ex}/request", headers=h, json={}),
+        client.post(f"/admin/exchanges/{second_ex}/request", headers=h, json={}),
+    )
+    assert sorted(r.status_code for r in answers) == [200, 400]
+    refused = next(r for r in answers if r.status_code == 400).json()
+    assert refused["code"] == "insufficient_inventory"
+    stocked, reserved = await _stock(app, teapot)
+    assert stocked == stock_before[0] and reserved == stock_before[1] + 6
+    assert reserved <= stocked
+
+
+async def test_a_replayed_exchange_request_applies_once(client, app, admin_headers):
+    """§13: the same Idempotency-Key replays the first response; the version moves once and
+    the Teapot is reserved once. The same key with another body is refused."""
+    h = admin_headers
+    _, _, _, b, teapot, _ = await _setup(client, h)
+    ex = await _exchange_ready(client, h, b, teapot, 1)
+    stock_before = await _stock(app, teapot)
+    keyed = {**h, "Idempotency-Key": "exchange-request-1"}
+    first = await client.post(f"/admin/exchanges/{ex}/request", headers=keyed, json={})
+    again = await client.post(f"/admin/exchanges/{ex}/request", headers=keyed, json={})
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json() == first.json()
+    order = await _order(client, h, b)
+    assert order["version"] == 2
+    assert await _stock(app, teapot) == (stock_before[0], stock_before[1] + 1)
+    other = await client.post(
+        f"/admin/exchanges/{ex}/request", headers=keyed, json={"no_notification": True}
+    )
+    assert other.status_code == 400
