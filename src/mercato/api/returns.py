@@ -37,6 +37,7 @@ from mercato.orders.change_resources import (
     RETURN_LIST,
     VENDOR_RETURN_LIST,
 )
+from mercato.orders.models import Order
 from mercato.orders.rendering import render_order
 from mercato.orders.resources import (
     ORDER,
@@ -124,8 +125,10 @@ async def render_change_order(
     session: AsyncSession, order_id: str, params: dict[str, Any], *, vendor: bool
 ) -> dict[str, Any]:
     rules = VENDOR_ORDER_DETAIL_FIELDS if vendor else ORDER_DETAIL_FIELDS
-    order = await get_order(session, order_id)  # the command checked the caller's scope
-    await session.refresh(order)
+    # Read once, as the command left it (the caller's scope was checked by the command).
+    order = await session.scalar(
+        select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    )
     rendered = await run_retrieve(session, resource=ORDER, rules=rules, row=order, params=params)
     change = await session.scalar(
         select(OrderChange).where(
