@@ -576,8 +576,9 @@ class GroupWriter:
         )
         for order, fate in zip(orders, fates, strict=True):
             if fate in ("captured", "shipped", "completed"):
+                [capture] = group.request_capture(order.id, None)
                 group.complete_capture(
-                    group.request_capture(order.id, None),
+                    capture,
                     capture_id=ids("capt", later),
                     idempotency_key=None,
                     created_by=None,
@@ -596,12 +597,12 @@ class GroupWriter:
                     group.deliver(order.id, packed.id, now=later)
                     group.complete(order.id, now=later)
             elif fate == "canceled":
-                void, refund = group.request_cancel(order.id)
+                voids, refunds = group.request_cancel(order.id)
+                assert not refunds  # nothing was captured
                 group.complete_cancel(
                     order.id,
-                    void=void,
-                    refund=refund,
-                    refund_id=None,
+                    voids=voids,
+                    refunds=(),
                     canceled_by=None,
                     ids=afterwards,
                     now=later,

@@ -1,14 +1,13 @@
 """Exchanges over HTTP (order-changes.md §7, §16 "Exchange (order B, authorized only)"), to the
-cent. Seller B's order of a two-seller group swaps a Mug; seller A's order never moves.
-
-Not covered here (the lead's parallel work): paying the new change collection through the
-store routes and capturing it across collections (§3.6, §10)."""
+cent. Seller B's order of a two-seller group swaps a Mug; seller A's order never moves. Paying
+and capturing the change collection: ``test_change_payments``."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from mercato.products.models import InventoryLevel
+from tests.api.cart_helpers import customer_headers
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import error, login, ok
 
@@ -18,9 +17,10 @@ FIELDS = (
 )
 
 
-async def _setup(client, admin):
+async def _setup(client, admin, customer_email=None):
     """§16: A sells Shirt 30 (and Cap 12), B sells Mug 20, Teapot 35 (and a 12.00 Cup); tax
-    10 %; A ships for 5.00, B for 4.00. Checkout of 2 × Shirt + 1 × Mug."""
+    10 %; A ships for 5.00, B for 4.00. Checkout of 2 × Shirt + 1 × Mug, by a guest, or by the
+    customer ``customer_email`` (whose token ``market.store`` then carries)."""
     market = await build_marketplace(
         client, admin, sellers=2, prices=(30, 20, 35, 12), shipping=5, stock=10
     )
@@ -39,6 +39,11 @@ async def _setup(client, admin):
     )["shipping_option"]["id"]
     shirt = market.variants[a_seller][0]
     mug, teapot, cup = market.variants[b_seller][1:4]
+    if customer_email:
+        market.store = {
+            **market.store,
+            **await customer_headers(client, market.store, customer_email),
+        }
     cart = await ready_cart(client, market, [(shirt, 2), (mug, 1)])
     group = ok(await complete(client, market, cart["id"]))["order_group"]
     orders = {o["seller_id"]: o["id"] for o in group["orders"]}

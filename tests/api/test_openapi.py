@@ -197,8 +197,10 @@ async def test_errors_are_documented_as_the_api_answers_them(client):
             assert "409" in errors, op_id
         if "422" in errors:
             with_422.add(op_id)
-    # Only operations that can meet a duplicate answer 422; validation errors are 400.
+    # Only operations that can meet a duplicate, or a payment the provider refuses, answer 422;
+    # validation errors are 400.
     assert with_422 == {
+        "StoreAuthorizePaymentSession",
         "AdminCreateUser",
         "AdminUpdateUser",
         "AdminCreateSeller",

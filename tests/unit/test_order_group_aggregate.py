@@ -209,7 +209,7 @@ def test_capture_messages_and_caps():
     assert refused.value.type == "not_found"
     assert refused.value.message == f"Order with id {a.id} was not found"
 
-    held = group.request_capture(a.id, 600)
+    [held] = group.request_capture(a.id, 600)
     # While the provider works on it, the held amount cannot be captured twice.
     with pytest.raises(DomainError) as refused:
         group.request_capture(a.id, 401)
@@ -220,7 +220,7 @@ def test_capture_messages_and_caps():
     assert a.payment_status == "partially_captured"
     assert group.payment_status == "partially_captured"
     assert group.orders[1].payment_status == "authorized"  # a sibling never moves
-    rest = group.request_capture(a.id, None)
+    [rest] = group.request_capture(a.id, None)
     assert rest.amount == 400
     group.abandon(rest)
     assert a.capturable == 400
@@ -230,7 +230,7 @@ def test_refund_is_bounded_by_what_this_order_captured():
     ids = Ids()
     group, _ = build_group(ids, [[(2, 500, True)], [(1, 1250, True)]], captured=True)
     a, b = group.orders
-    request = group.request_refund(a.id, 250)
+    [request] = group.request_refund(a.id, 250)
     group.complete_refund(
         request, refund_id="ref_1", idempotency_key=None, created_by=None, ids=ids, now=T0
     )
@@ -244,16 +244,15 @@ def test_cancel_voids_refunds_and_releases_only_its_own_order():
     ids = Ids()
     group, inventory = build_group(ids, [[(2, 500, True)], [(1, 1250, True)]])
     a, b = group.orders
-    held = group.request_capture(a.id, 300)
+    [held] = group.request_capture(a.id, 300)
     group.complete_capture(
         held, capture_id="capt_1", idempotency_key=None, created_by=None, ids=ids, now=T0
     )
-    void, refund = group.request_cancel(a.id)
-    assert void is not None and void.amount == 700
-    assert refund is not None and refund.amount == 300
+    [void], [refund] = group.request_cancel(a.id)
+    assert void.amount == 700 and refund.amount == 300
     assert a.capturable == 0 and a.refundable == 0
     group.complete_cancel(
-        a.id, void=void, refund=refund, refund_id="ref_1", canceled_by=None, ids=ids, now=T0
+        a.id, voids=[void], refunds=[(refund, "ref_1", "k")], canceled_by=None, ids=ids, now=T0
     )
     apply_moves(inventory, group.stock_moves)
     assert a.status == "canceled" and a.reservations == []
@@ -337,7 +336,7 @@ def figures(summary) -> tuple[int, int, int, int]:
 
 
 def captured_and_shipped(group: OrderGroup, ids: Ids, order: Order) -> None:
-    held = group.request_capture(order.id, None)
+    [held] = group.request_capture(order.id, None)
     group.complete_capture(
         held, capture_id=ids("capt"), idempotency_key=None, created_by=None, ids=ids, now=T0
     )
@@ -400,7 +399,7 @@ def test_worked_example_return_of_order_a_fully_captured():
     # ... and 40.00 is allowed, its 10.30 above refund_due booked as a credit line.
     other = copy.deepcopy(group)
     other_a = other.orders[0]
-    held = other.request_refund(other_a.id, 4000)
+    [held] = other.request_refund(other_a.id, 4000)
     other.complete_refund(
         held, refund_id="ref_x", idempotency_key=None, created_by=None, ids=ids, now=T0
     )
@@ -412,7 +411,7 @@ def test_worked_example_return_of_order_a_fully_captured():
     assert other_a.summary.credit_line_total == 1030 and other_a.shown_status == "pending"
 
     # 6. The default refund is refund_due.
-    held = group.request_refund(a.id, None)
+    [held] = group.request_refund(a.id, None)
     assert held.amount == 2970
     group.complete_refund(
         held, refund_id="ref_1", idempotency_key=None, created_by=None, ids=ids, now=T0
@@ -880,7 +879,7 @@ class OrderGroupMachine(RuleBasedStateMachine):
         order = self.pick(data, self.group.orders)
         held: list[MoneyRequest] = []
         with self.only(order.id):
-            if not self.attempt(lambda: held.append(self.group.request_capture(order.id, amount))):
+            if not self.attempt(lambda: held.extend(self.group.request_capture(order.id, amount))):
                 assert self.new_events() == []
                 return
             if provider_says_yes:
@@ -904,7 +903,7 @@ class OrderGroupMachine(RuleBasedStateMachine):
         refundable = order.refundable
         held: list[MoneyRequest] = []
         with self.only(order.id):
-            if self.attempt(lambda: held.append(self.group.request_refund(order.id, amount))):
+            if self.attempt(lambda: held.extend(self.group.request_refund(order.id, amount))):
                 # Without an amount: what is due, within what may still be refunded (a refund
                 # made while units were in transit was booked as goodwill; §3.6).
                 assert amount is not None or held[0].amount == min(due, refundable) > 0
@@ -930,7 +929,9 @@ class OrderGroupMachine(RuleBasedStateMachine):
     @rule(amount=amounts)
     def capture_payment(self, amount):
         held: list[MoneyRequest] = []
-        if self.attempt(lambda: held.extend(self.group.request_payment_capture(amount))):
+        if self.attempt(
+            lambda: held.extend(self.group.request_payment_capture(self.group.payment.id, amount))
+        ):
             for request in held:
                 self.group.complete_capture(
                     request,
@@ -951,23 +952,22 @@ class OrderGroupMachine(RuleBasedStateMachine):
                 assert self.new_events() == []
                 return
             assert self.active(order) is None
-            void, refund = held
+            voids, refunds = held
             if not provider_says_yes:
-                self.group.abandon_cancel(void, refund)
+                self.group.abandon_cancel(voids, refunds)
                 return
             # The remaining current total becomes a credit line first (Medusa 2.8), then the
             # refund's part above what is due another one.
             remaining = self.expected_summary(order)["current_order_total"]
             self.credit[order.id] += remaining
             due = self.expected_summary(order)["refund_due"]
-            excess = max(refund.amount - due, 0) if refund else 0
+            excess = max(sum(r.amount for r in refunds) - due, 0)
             self.credit[order.id] += excess
             self.attempt(
                 lambda: self.group.complete_cancel(
                     order.id,
-                    void=void,
-                    refund=refund,
-                    refund_id=self.ids("ref") if refund else None,
+                    voids=voids,
+                    refunds=[(r, self.ids("ref"), self.ids("key")) for r in refunds],
                     canceled_by=None,
                     ids=self.ids,
                     now=self.now(),
@@ -976,7 +976,7 @@ class OrderGroupMachine(RuleBasedStateMachine):
             expected = (
                 [ev.CREDIT_LINE_CREATED] * (remaining != 0)
                 + [ev.CREDIT_LINE_CREATED] * (excess != 0)
-                + [ev.PAYMENT_REFUNDED] * (refund is not None)
+                + [ev.PAYMENT_REFUNDED] * len(refunds)
                 + [ev.ORDER_CANCELED]
             )
             assert self.new_events() == expected

@@ -15,12 +15,13 @@ from mercato.api.deps import (
     UoW,
     Vendor,
 )
-from mercato.api.idempotency import IdempotencyKey
+from mercato.api.idempotency import IdempotencyKey, StoreIdempotencyKey
 from mercato.api.openapi import envelope, operation, render_operation
 from mercato.carts import payments as service
 from mercato.carts.resources import fields_tree
 from mercato.errors import invalid
 from mercato.http.routing import APIRouter
+from mercato.orders import change_payments
 from mercato.orders import payment_workflows as money
 from mercato.orders.rendering import render_order
 from mercato.orders.resources import ORDER, ORDER_DETAIL_FIELDS, VENDOR_ORDER_DETAIL_FIELDS
@@ -32,6 +33,7 @@ from mercato.payments.schemas import (
     CaptureAmount,
     CreatePaymentCollection,
     CreatePaymentSession,
+    MarkAsPaid,
     RefundAmount,
     RefundPayment,
 )
@@ -85,12 +87,80 @@ async def create_payment_session(
     customer: OptionalCustomer,
     params: Query,
 ) -> dict:
-    """Start paying with a provider enabled in the cart's region; replaces earlier sessions."""
+    """Start paying with a provider enabled in the cart's (or order's) region; replaces earlier
+    sessions. A change collection (order-changes.md §10) is paid here too."""
     tree = _tree(params)
+    if await change_payments.is_change_collection(session, collection_id):
+        await change_payments.create_payment_session(
+            uow, collection_id=collection_id, customer=customer, **body.model_dump()
+        )
+        return await _render(session, await _collection(session, collection_id), tree)
     collection = await service.create_payment_session(
         uow, collection_id=collection_id, customer=customer, **body.model_dump()
     )
     return await _render(session, collection, tree)
+
+
+async def _collection(session: AsyncSession, collection_id: str) -> PaymentCollection:
+    row = await session.get(PaymentCollection, collection_id, populate_existing=True)
+    assert row is not None
+    return row
+
+
+@store_router.post(
+    "/{collection_id}/payment-sessions/{session_id}/authorize",
+    operation_id="StoreAuthorizePaymentSession",
+    openapi_extra=render_operation(
+        PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS, errors=(404, 409, 422)
+    ),
+)
+async def authorize_payment_session(
+    collection_id: str,
+    session_id: str,
+    session: Session,
+    uow: UoW,
+    providers: Providers,
+    customer: OptionalCustomer,
+    params: Query,
+    key: StoreIdempotencyKey,
+) -> dict:
+    """Authorize an order change's collection (order-changes.md §10); a cart's collection is
+    paid by completing the cart. 422 when the provider declines or needs more."""
+    tree = _tree(params)
+    await change_payments.authorize(
+        uow,
+        collection_id=collection_id,
+        session_id=session_id,
+        customer=customer,
+        providers=providers,
+    )
+    return await _render(session, await _collection(session, collection_id), tree)
+
+
+admin_collections_router = APIRouter(tags=["admin: payments"])
+
+
+@admin_collections_router.post(
+    "/admin/payment-collections/{collection_id}/mark-as-paid",
+    operation_id="AdminMarkPaymentCollectionAsPaid",
+    openapi_extra=render_operation(PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS),
+)
+async def mark_payment_collection_as_paid(
+    collection_id: str,
+    body: MarkAsPaid,
+    session: Session,
+    uow: UoW,
+    actor: Admin,
+    params: Query,
+    key: IdempotencyKey,
+) -> dict:
+    """Record an order change's collection as paid outside any processor (order-changes.md
+    §3.6): authorized and captured with ``pp_system_default``."""
+    tree = _tree(params)
+    await change_payments.mark_as_paid(
+        uow, collection_id=collection_id, order_id=body.order_id, created_by=_admin_id(actor)
+    )
+    return await _render(session, await _collection(session, collection_id), tree)
 
 
 # ``payment_view``: the payment with its captures and refunds.
@@ -232,6 +302,7 @@ async def admin_refund_payment(
     await money.refund_order(
         uow,
         order_id=order_id,
+        payment_id=payment_id,
         amount=body.amount,
         note=body.note,
         reason=body.refund_reason_id,

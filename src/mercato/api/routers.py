@@ -58,6 +58,7 @@ def include_routers(app: FastAPI) -> None:
         orders.admin_router,
         events.admin_router,
         payments.admin_router,
+        payments.admin_collections_router,
         fulfillments.admin_router,
     )
     store_api = _audience(

@@ -57,6 +57,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
 from mercato.domain import order_group as dom
+from mercato.domain.payments import PAYMENT_FAILURES
 from mercato.domain.split import SellerOrderDraft, split_cart
 from mercato.domain.totals import (
     DocumentTotals,
@@ -91,11 +92,6 @@ COMPENSATING = "compensating"  # a compensation claimed the run; the void may ha
 
 WAIT_FOR_RUN = 30.0
 """Seconds a second completion of a cart waits for the one in flight before answering 409."""
-
-PAYMENT_FAILURES = {
-    "declined": ("payment_authorization_error", "Payment authorization failed"),
-    "requires_more": ("payment_requires_more_error", "More information is required for payment"),
-}
 
 
 def run_key(cart_id: str) -> str:

@@ -306,10 +306,30 @@ class ChangeCollection:
     updated_at: datetime | None = None
     # The amount changed since loading: its payment sessions are stale and get deleted.
     reamounted: bool = False
+    # Its authorized payment (§3.6: captured and refunded like the cart's share), and what
+    # requests to the provider hold on it right now.
+    payment_id: str | None = None
+    provider_id: str | None = None
+    pending_capture: int = 0
+    pending_refund: int = 0
 
     @property
     def is_unpaid(self) -> bool:
         return self.status in ("not_paid", "awaiting")
+
+    # The order's share of it is the whole collection: a share's vocabulary, for the money
+    # rules that treat the cart's share and change collections alike.
+    @property
+    def allocated(self) -> int:
+        return self.authorized_amount
+
+    @property
+    def captured(self) -> int:
+        return self.captured_amount
+
+    @property
+    def refunded(self) -> int:
+        return self.refunded_amount
 
 
 # --------------------------------------------------------------------------- values
@@ -400,11 +420,15 @@ def summarize(order: Order, *, collection_open: bool) -> Summary:
     covered = 0
     if share is not None and collection_open and not order.is_canceled:
         covered = max(share.allocated - share.captured, 0)
-    # ``share.captured`` / ``refunded`` count every capture and refund of the order, whichever
-    # collection paid it; a change collection adds what it secured and did not capture yet.
+    # A change collection adds what it captured and refunded, and what it authorized and did
+    # not capture yet.
     for change_collection in order.change_collections:
-        if not change_collection.is_unpaid and change_collection.status != "canceled":
-            covered += max(change_collection.amount - change_collection.captured_amount, 0)
+        paid += change_collection.captured_amount
+        refunded += change_collection.refunded_amount
+        if change_collection.payment_id is not None and change_collection.status != "canceled":
+            covered += max(
+                change_collection.authorized_amount - change_collection.captured_amount, 0
+            )
     in_transit = sum(
         item.in_transit for ret in order.returns if not ret.is_canceled for item in ret.items
     )

@@ -356,28 +356,48 @@ class Order:
                 return fulfillment
         raise not_found("Fulfillment", fulfillment_id)
 
+    def purses(self) -> list[Purse]:
+        """The order's money by collection, oldest first (order-changes.md §3.6): its share of
+        the cart's collection, then the change collections it authorized."""
+        found: list[Purse] = [self.share] if self.share is not None else []
+        return found + [c for c in self.change_collections if c.payment_id is not None]
+
     @property
     def capturable(self) -> int:
-        """What may still be captured: the share minus captures, held or done, and never more
-        than the order still owes counting units in transit back (order-changes.md §3.6);
-        0 once canceled."""
-        share = self.share
-        if share is None or self.is_canceled:
+        """What may still be captured: each collection's share minus its captures, held or
+        done, and never more than the order still owes counting units in transit back
+        (order-changes.md §3.6); 0 once canceled."""
+        if self.is_canceled:
             return 0
-        left = share.allocated - share.captured - share.pending_capture
+        purses = self.purses()
+        left = sum(_left_to_capture(purse) for purse in purses)
         summary = self.summary
         if summary is not None:
             owed = summary.pending_difference + summary.return_requested_total
-            left = min(left, owed - share.pending_capture)
+            left = min(left, owed - sum(purse.pending_capture for purse in purses))
         return max(left, 0)
 
     @property
     def refundable(self) -> int:
-        """What may still be refunded: captures minus refunds, held or done."""
-        share = self.share
-        if share is None:
-            return 0
-        return share.captured - share.refunded - share.pending_refund
+        """What may still be refunded: captures minus refunds, held or done, of every
+        collection."""
+        return sum(_left_to_refund(purse) for purse in self.purses())
+
+
+Purse = Share | ChangeCollection
+"""One collection's money for one order: its share of the cart's collection, or a change
+collection (linked to it alone). Both read ``allocated``, ``captured``, ``refunded`` and hold
+``pending_capture`` / ``pending_refund``."""
+
+
+def _left_to_capture(purse: Purse) -> int:
+    if isinstance(purse, ChangeCollection) and purse.status == "canceled":
+        return 0
+    return max(purse.allocated - purse.captured - purse.pending_capture, 0)
+
+
+def _left_to_refund(purse: Purse) -> int:
+    return purse.captured - purse.refunded - purse.pending_refund
 
 
 # --------------------------------------------------------------------------- the aggregate
@@ -546,7 +566,9 @@ class OrderGroup:
                     for order in group.orders:
                         assert order.share is not None
                         if order.total > 0:
-                            group._book_capture(order, order.total, None, None, now, ids)
+                            group._book_capture(
+                                order, order.share, order.total, None, None, now, ids
+                            )
         group.refresh(now, group.orders)
         for order in group.orders:
             group._order_event(ev.ORDER_PLACED, order)
@@ -557,34 +579,44 @@ class OrderGroup:
 
     def request_capture(
         self, order_id: str, amount: int | None, *, seller_id: str | None = None
-    ) -> MoneyRequest:
-        """Hold ``amount`` (default: all that is left) of the order's share for a capture."""
+    ) -> list[MoneyRequest]:
+        """Hold ``amount`` (default: all that is left) for captures, drawn from the order's
+        collections oldest first, each within its uncaptured share (order-changes.md §3.6): one
+        request per collection touched."""
         order = self.order(order_id, seller_id=seller_id)
         _refuse_canceled(order)
-        payment = self._payment_of(order, "capture")
+        self._payment_of(order, "capture")
         currency = self.currency_code
         if amount == 0:
             raise DomainError("The amount to capture must be greater than 0")
         left = order.capturable
         if left == 0:
-            assert order.share is not None
+            allocated = sum(purse.allocated for purse in order.purses())
             raise DomainError(
                 f"Order {order.id} has nothing left to capture: its share of "
-                f"{format_amount(order.share.allocated, currency)} is already captured"
+                f"{format_amount(allocated, currency)} is already captured"
             )
         if amount is not None and amount > left:
             raise DomainError(
                 f"Cannot capture more than {format_amount(left, currency)} for order {order.id}"
             )
-        return self._hold_capture(order, payment, amount or left)
+        wanted = amount or left
+        requests = []
+        for purse in self._paid_purses(order):
+            take = min(_left_to_capture(purse), wanted)
+            if take > 0:
+                requests.append(self._hold_capture(order, purse, take))
+                wanted -= take
+        return requests
 
-    def request_payment_capture(self, amount: int | None) -> list[MoneyRequest]:
-        """``POST /admin/payments/:id/capture``: across the orders in ascending id order, each
-        capped at what is left of its share. Nothing left (or an already captured payment) is
-        a no-op (an empty list), as in Medusa; more than what is left → Medusa's message."""
+    def request_payment_capture(self, payment_id: str, amount: int | None) -> list[MoneyRequest]:
+        """``POST /admin/payments/:id/capture``. The cart's payment: across the orders in
+        ascending id order, each capped at what is left of its share; a change collection's:
+        its order's uncaptured part of it. Nothing left (or an already captured payment) is a
+        no-op (an empty list), as in Medusa; more than what is left → Medusa's message."""
         payment = self.payment
-        if payment is None:
-            raise DomainError(f"Order group {self.id} has no payment")
+        if payment is None or payment.id != payment_id:
+            return self._request_change_payment_capture(payment_id, amount)
         if payment.canceled_at is not None:
             raise DomainError(f"The payment: {payment.id} has been canceled.")
         if payment.captured_at is not None:
@@ -592,22 +624,49 @@ class OrderGroup:
         if amount == 0:
             raise DomainError("The amount to capture must be greater than 0")
         orders = sorted(self.orders, key=lambda o: o.id)
-        left = sum(o.capturable for o in orders)
-        wanted = left if amount is None else amount
-        if wanted > left:
+        left = {o.id: self._cart_capturable(o) for o in orders}
+        wanted = sum(left.values()) if amount is None else amount
+        if wanted > sum(left.values()):
             raise DomainError(PAYMENT_OVER_CAPTURE)
         requests = []
         for order in orders:
-            take = min(order.capturable, wanted)
+            take = min(left[order.id], wanted)
             if take > 0:
-                requests.append(self._hold_capture(order, payment, take))
+                assert order.share is not None
+                requests.append(self._hold_capture(order, order.share, take))
                 wanted -= take
         return requests
 
-    def _hold_capture(self, order: Order, payment: Payment, amount: int) -> MoneyRequest:
-        assert order.share is not None and 0 < amount <= order.capturable
-        order.share.pending_capture += amount
-        return MoneyRequest("capture", order.id, payment.id, payment.provider_id, amount)
+    def _request_change_payment_capture(
+        self, payment_id: str, amount: int | None
+    ) -> list[MoneyRequest]:
+        for order in self.orders:
+            for collection in order.change_collections:
+                if collection.payment_id != payment_id:
+                    continue
+                if amount == 0:
+                    raise DomainError("The amount to capture must be greater than 0")
+                left = min(_left_to_capture(collection), order.capturable)
+                if collection.status == "canceled" and collection.captured_amount == 0:
+                    raise DomainError(f"The payment: {payment_id} has been canceled.")
+                if left == 0 and amount is None:
+                    return []
+                if amount is not None and amount > left:
+                    raise DomainError(PAYMENT_OVER_CAPTURE)
+                return [self._hold_capture(order, collection, amount or left)]
+        raise not_found("Payment", payment_id)
+
+    def _cart_capturable(self, order: Order) -> int:
+        """What the order may still capture from its share of the cart's collection."""
+        if order.share is None:
+            return 0
+        return min(_left_to_capture(order.share), order.capturable)
+
+    def _hold_capture(self, order: Order, purse: Purse, amount: int) -> MoneyRequest:
+        assert 0 < amount <= order.capturable
+        payment_id, provider_id = self._payment_ref(purse)
+        purse.pending_capture += amount
+        return MoneyRequest("capture", order.id, payment_id, provider_id, amount)
 
     def complete_capture(
         self,
@@ -621,14 +680,22 @@ class OrderGroup:
     ) -> DomainEvent:
         """Book a capture the provider made (its request was held as pending)."""
         order = self.order(request.order_id)
-        share = order.share
-        assert share is not None and request.kind == "capture"
-        share.pending_capture = max(share.pending_capture - request.amount, 0)
+        assert request.kind == "capture"
+        purse = self._purse_of(order, request.payment_id)
+        purse.pending_capture = max(purse.pending_capture - request.amount, 0)
         capture = self._book_capture(
-            order, request.amount, idempotency_key, created_by, now, ids, capture_id=capture_id
+            order,
+            purse,
+            request.amount,
+            idempotency_key,
+            created_by,
+            now,
+            ids,
+            capture_id=capture_id,
         )
-        assert self.collection is not None
-        self.collection.captured_amount += request.amount
+        if isinstance(purse, Share):
+            assert self.collection is not None
+            self.collection.captured_amount += request.amount
         self._settle(now)
         self.refresh(now, [order])
         return self._raise(
@@ -642,6 +709,7 @@ class OrderGroup:
     def _book_capture(
         self,
         order: Order,
+        purse: Purse,
         amount: int,
         key: str | None,
         created_by: str | None,
@@ -650,47 +718,63 @@ class OrderGroup:
         *,
         capture_id: str | None = None,
     ) -> Capture:
-        assert order.share is not None and self.payment is not None
+        payment_id, _ = self._payment_ref(purse)
         capture = Capture(
             id=capture_id or ids("capt"),
-            payment_id=self.payment.id,
+            payment_id=payment_id,
             order_id=order.id,
             amount=amount,
             idempotency_key=key,
             created_by=created_by,
             created_at=now,
         )
-        order.share.captured += amount
+        if isinstance(purse, ChangeCollection):
+            purse.captured_amount += amount
+            if purse.captured_amount >= purse.amount:
+                purse.status = "completed"
+            purse.updated_at = now
+        else:
+            purse.captured += amount
         self.new_records += [capture, self._ledger_entry(order, amount, capture.id, ids, now)]
         return capture
 
     def abandon(self, request: MoneyRequest) -> None:
         """Release a held amount: the provider refused it (or it was never sent)."""
-        share = self.order(request.order_id).share
-        assert share is not None
-        if request.kind == "capture":
-            share.pending_capture = max(share.pending_capture - request.amount, 0)
-        else:
-            share.pending_refund = max(share.pending_refund - request.amount, 0)
+        purse = self._purse_of(self.order(request.order_id), request.payment_id)
+        if request.kind == "refund":
+            purse.pending_refund = max(purse.pending_refund - request.amount, 0)
+        else:  # a capture, or a void (which holds the uncaptured share against captures)
+            purse.pending_capture = max(purse.pending_capture - request.amount, 0)
 
     # ----------------------------------------------------------------- refunds
 
     def request_refund(
-        self, order_id: str, amount: int | None, *, seller_id: str | None = None
-    ) -> MoneyRequest:
-        """Hold ``amount`` (default: the order's ``refund_due``) of what was captured for it."""
+        self,
+        order_id: str,
+        amount: int | None,
+        *,
+        seller_id: str | None = None,
+        payment_id: str | None = None,
+    ) -> list[MoneyRequest]:
+        """Hold ``amount`` (default: the order's ``refund_due``) of what was captured for it,
+        drawn from its captured collections newest first (order-changes.md §3.6) — or only
+        from ``payment_id`` — one request per collection touched."""
         order = self.order(order_id, seller_id=seller_id)
-        payment = self._payment_of(order, "refund")
-        assert order.share is not None
+        self._payment_of(order, "refund")
+        purses = self._paid_purses(order)
+        if payment_id is not None:
+            purses = [self._purse_of(order, payment_id)]
         currency = self.currency_code
         if amount == 0:
             raise DomainError("The amount to refund must be greater than 0")
-        left = order.refundable
+        left = min(order.refundable, sum(_left_to_refund(purse) for purse in purses))
         if left <= 0:
+            purses = order.purses()
             raise DomainError(
                 f"Order {order.id} has nothing to refund: "
-                f"{format_amount(order.share.captured, currency)} was captured for it and "
-                f"{format_amount(order.share.refunded, currency)} already refunded"
+                f"{format_amount(sum(p.captured for p in purses), currency)} was captured for "
+                f"it and {format_amount(sum(p.refunded for p in purses), currency)} already "
+                "refunded"
             )
         if amount is not None and amount > left:
             raise DomainError(
@@ -701,8 +785,20 @@ class OrderGroup:
             if due <= 0:
                 raise DomainError(f"amount is required: order {order.id} has no refund due")
             amount = min(due, left)
-        order.share.pending_refund += amount
-        return MoneyRequest("refund", order.id, payment.id, payment.provider_id, amount)
+        return self._hold_refunds(order, amount, purses)
+
+    def _hold_refunds(
+        self, order: Order, amount: int, purses: Sequence[Purse]
+    ) -> list[MoneyRequest]:
+        requests = []
+        for purse in reversed(purses):
+            take = min(_left_to_refund(purse), amount)
+            if take > 0:
+                payment_id, provider_id = self._payment_ref(purse)
+                purse.pending_refund += take
+                requests.append(MoneyRequest("refund", order.id, payment_id, provider_id, take))
+                amount -= take
+        return requests
 
     def complete_refund(
         self,
@@ -718,12 +814,12 @@ class OrderGroup:
     ) -> DomainEvent:
         """Book a refund the provider made (its request was held as pending)."""
         order = self.order(request.order_id)
-        share = order.share
-        assert share is not None and self.payment is not None and request.kind == "refund"
-        share.pending_refund = max(share.pending_refund - request.amount, 0)
+        assert request.kind == "refund"
+        purse = self._purse_of(order, request.payment_id)
+        purse.pending_refund = max(purse.pending_refund - request.amount, 0)
         refund = Refund(
             id=refund_id,
-            payment_id=self.payment.id,
+            payment_id=request.payment_id,
             order_id=order.id,
             amount=request.amount,
             idempotency_key=idempotency_key,
@@ -735,14 +831,18 @@ class OrderGroup:
         due = order.summary.refund_due if order.summary is not None else 0
         if request.amount > due:
             self._book_credit_line(order, request.amount - due, "refund", refund.id, ids, now)
-        share.refunded += request.amount
+        if isinstance(purse, ChangeCollection):
+            purse.refunded_amount += request.amount
+            purse.updated_at = now
+        else:
+            purse.refunded += request.amount
+            assert self.collection is not None
+            self.collection.refunded_amount += request.amount
+            self.collection.updated_at = now
         self.new_records += [
             refund,
             self._ledger_entry(order, -request.amount, refund.id, ids, now),
         ]
-        assert self.collection is not None
-        self.collection.refunded_amount += request.amount
-        self.collection.updated_at = now
         self._settle(now)
         self.refresh(now, [order])
         return self._raise(
@@ -787,13 +887,31 @@ class OrderGroup:
             created_at=now,
         )
 
-    def _payment_of(self, order: Order, operation: str) -> Payment:
-        if order.share is None or self.payment is None:
+    def _paid_purses(self, order: Order) -> list[Purse]:
+        """The order's collections a payment was authorized for, oldest first."""
+        return [p for p in order.purses() if p is not order.share or self.payment is not None]
+
+    def _payment_of(self, order: Order, operation: str) -> None:
+        """400 unless the order has an authorized payment (the cart's or a change's)."""
+        if not self._paid_purses(order):
             raise DomainError(f"Order {order.id} has no authorized payment to {operation}")
-        return self.payment
+
+    def _payment_ref(self, purse: Purse) -> tuple[str, str]:
+        """The payment (id, provider) that holds ``purse``'s money."""
+        if isinstance(purse, ChangeCollection):
+            assert purse.payment_id is not None and purse.provider_id is not None
+            return purse.payment_id, purse.provider_id
+        assert self.payment is not None
+        return self.payment.id, self.payment.provider_id
+
+    def _purse_of(self, order: Order, payment_id: str) -> Purse:
+        for purse in self._paid_purses(order):
+            if self._payment_ref(purse)[0] == payment_id:
+                return purse
+        raise not_found("Payment", payment_id)
 
     def _settle(self, now: datetime, *, voided: frozenset[str] = frozenset()) -> None:
-        """Collection and payment bookkeeping after a money change.
+        """The cart collection's and payment's bookkeeping after a money change.
 
         * the collection is ``completed`` once its captures reach its amount (Medusa 2.8);
         * the payment gets ``captured_at`` once no open order has anything left to capture;
@@ -827,59 +945,79 @@ class OrderGroup:
             payment.captured_at = now
         collection.updated_at = now
 
+    # ----------------------------------------------------------------- change collections
+
+    def authorize_change_collection(
+        self,
+        order_id: str,
+        collection_id: str,
+        *,
+        payment_id: str,
+        provider_id: str,
+        now: datetime,
+    ) -> None:
+        """The customer's payment authorized a change collection (order-changes.md §10): its
+        whole amount is now secured for the order and captured like its share."""
+        order = self.order(order_id)
+        collection = self._change_collection(order, collection_id)
+        collection.status = "authorized"
+        collection.authorized_amount = collection.amount
+        collection.payment_id = payment_id
+        collection.provider_id = provider_id
+        collection.updated_at = now
+        self.refresh(now, [order])
+
+    def _change_collection(self, order: Order, collection_id: str) -> ChangeCollection:
+        for collection in order.change_collections:
+            if collection.id == collection_id:
+                return collection
+        raise not_found("Payment collection", collection_id)
+
     # ----------------------------------------------------------------- cancel
 
     def request_cancel(
         self, order_id: str, *, seller_id: str | None = None
-    ) -> tuple[MoneyRequest | None, MoneyRequest | None]:
-        """Check the order may be canceled and hold what must move at the provider: the void of
-        its uncaptured share and the refund of what was captured for it (either may be None).
+    ) -> tuple[list[MoneyRequest], list[MoneyRequest]]:
+        """Check the order may be canceled and hold what must move at the provider: the voids
+        of its uncaptured shares and the refunds of what was captured for it, per collection.
         Nothing else changes until :meth:`complete_cancel`."""
         order = self.order(order_id, seller_id=seller_id)
         _refuse_archived(order, "canceled")
         ensure_can_cancel(order.id, order.status, (f.facts() for f in order.fulfillments))
         _refuse_active_change(order)
-        share, payment = order.share, self.payment
-        if share is None or payment is None:
-            return None, None
-        if share.pending_capture or share.pending_refund:
+        purses = self._paid_purses(order)
+        if any(p.pending_capture or p.pending_refund for p in purses):
             raise DomainError(
                 f"Order {order.id} has a payment operation in progress; retry once it has ended",
                 type=CONFLICT,
             )
-        uncaptured = max(share.allocated - share.captured, 0)
-        void = (
-            MoneyRequest("void", order.id, payment.id, payment.provider_id, uncaptured)
-            if uncaptured
-            else None
-        )
-        refund = None
-        if order.refundable > 0:
-            refund = MoneyRequest(
-                "refund", order.id, payment.id, payment.provider_id, order.refundable
-            )
-            share.pending_refund += refund.amount
-        # Nothing may be captured while the void is under way.
-        share.pending_capture += uncaptured
-        return void, refund
+        voids = []
+        for purse in purses:
+            uncaptured = _left_to_capture(purse)
+            if uncaptured:
+                payment_id, provider_id = self._payment_ref(purse)
+                voids.append(MoneyRequest("void", order.id, payment_id, provider_id, uncaptured))
+                # Nothing may be captured while the void is under way.
+                purse.pending_capture += uncaptured
+        refunds = self._hold_refunds(order, order.refundable, purses)
+        return voids, refunds
 
     def complete_cancel(
         self,
         order_id: str,
         *,
-        void: MoneyRequest | None,
-        refund: MoneyRequest | None,
-        refund_id: str | None,
+        voids: Sequence[MoneyRequest],
+        refunds: Sequence[tuple[MoneyRequest, str, str]],
         canceled_by: str | None,
         ids: IdFactory,
         now: datetime,
     ) -> DomainEvent:
         """Cancel the order once the provider voided and refunded what :meth:`request_cancel`
-        held: reservations released, the refund booked, the order ``canceled``."""
+        held (each refund with its record id and key): reservations released, the refunds booked, the
+        order ``canceled``."""
         order = self.order(order_id)
-        share = order.share
-        if share is not None and void is not None:
-            share.pending_capture = max(share.pending_capture - void.amount, 0)
+        for void in voids:
+            self.abandon(void)
         # Medusa 2.8: the remaining current total becomes a credit line first, so the canceled
         # order's current total is 0 and its refund is exactly what is due.
         self.refresh_order(order)
@@ -889,20 +1027,22 @@ class OrderGroup:
                 order, order.summary.current_order_total, "order", order.id, ids, now
             )
             self.refresh_order(order)
-        if refund is not None:
-            assert refund_id is not None
+        for refund, refund_id, key in refunds:
             self.complete_refund(
                 refund,
                 refund_id=refund_id,
-                idempotency_key=f"{order.id}:cancel-refund",
+                idempotency_key=key,
                 created_by=canceled_by,
                 ids=ids,
                 now=now,
                 reason="order_canceled",
             )
         self._settle(now, voided=frozenset({order.id}))
+        voided = {void.payment_id for void in voids}
         for change_collection in order.change_collections:
-            if change_collection.is_unpaid:
+            if change_collection.is_unpaid or (
+                change_collection.payment_id in voided and change_collection.captured_amount == 0
+            ):
                 change_collection.status = "canceled"
                 change_collection.updated_at = now
         self._release_reservations(order)
@@ -911,14 +1051,12 @@ class OrderGroup:
         self.refresh(now, [order])
         return self._order_event(ev.ORDER_CANCELED, order)
 
-    def abandon_cancel(self, void: MoneyRequest | None, refund: MoneyRequest | None) -> None:
-        """The provider refused the void or the refund: release what was held."""
-        if refund is not None:
-            self.abandon(refund)
-        if void is not None:
-            share = self.order(void.order_id).share
-            assert share is not None
-            share.pending_capture = max(share.pending_capture - void.amount, 0)
+    def abandon_cancel(
+        self, voids: Sequence[MoneyRequest], refunds: Sequence[MoneyRequest]
+    ) -> None:
+        """The provider refused a void or a refund: release what was held."""
+        for request in [*refunds, *voids]:
+            self.abandon(request)
 
     def _release_reservations(self, order: Order) -> None:
         released: dict[tuple[str, str], int] = defaultdict(int)

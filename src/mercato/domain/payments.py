@@ -42,3 +42,9 @@ PP_SYSTEM_DEFAULT: Final = "pp_system_default"
 PP_TEST: Final = "pp_test"
 """Scripted outcomes for tests and demos; only when ``MERCATO_ENABLE_TEST_PROVIDER=1``."""
 PROVIDER_IDS: Final = (PP_SYSTEM_DEFAULT, PP_TEST)
+
+PAYMENT_FAILURES: Final = {
+    "declined": ("payment_authorization_error", "Payment authorization failed"),
+    "requires_more": ("payment_requires_more_error", "More information is required for payment"),
+}
+"""A provider's refused authorization → the API's error ``(type, message)`` (checkout.md)."""

@@ -370,6 +370,9 @@ async def _save_change_collections(
             row,
             amount=collection.amount,
             status=collection.status,
+            authorized_amount=collection.authorized_amount,
+            captured_amount=collection.captured_amount,
+            refunded_amount=collection.refunded_amount,
             updated_at=collection.updated_at or row.updated_at,
         )
 

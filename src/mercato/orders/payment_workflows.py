@@ -243,20 +243,19 @@ def _book(group: OrderGroup, plan: Plan, answers: Sequence[bool], uow: UnitOfWor
     refused = next((c for c, ok in zip(plan.calls, answers, strict=False) if not ok), None)
     if plan.name == CANCEL:
         assert plan.order_id is not None
-        void = next((c.request for c in plan.calls if c.kind == "void"), None)
-        refund = next((c for c in plan.calls if c.kind == "refund"), None)
+        voids = [c.request for c in plan.calls if c.kind == "void"]
+        refunds = [c for c in plan.calls if c.kind == "refund"]
         if refused is None and len(answers) == len(plan.calls):
             group.complete_cancel(
                 plan.order_id,
-                void=void,
-                refund=refund.request if refund else None,
-                refund_id=refund.record_id if refund else None,
+                voids=voids,
+                refunds=[(c.request, c.record_id or "", c.key) for c in refunds],
                 canceled_by=plan.created_by,
                 ids=uow.ids,
                 now=now,
             )
         else:
-            group.abandon_cancel(void, refund.request if refund else None)
+            group.abandon_cancel(voids, [c.request for c in refunds])
     else:
         for index, call in enumerate(plan.calls):
             if index >= len(answers) or not answers[index]:
@@ -355,6 +354,21 @@ def refuse_while_canceling(groups: OrderGroupRepository, group_id: str, order_id
             raise in_progress(order_id)
 
 
+def _calls(
+    requests: Sequence[MoneyRequest], key: str, record: str | None, uow: UnitOfWork
+) -> tuple[Call, ...]:
+    """One call per request (one per collection touched); the first keeps ``key`` and the
+    others add their payment to it, so each provider call has its own idempotency key."""
+    return tuple(
+        Call.of(
+            request,
+            key=key if index == 0 else f"{key}:{request.payment_id}",
+            record_id=uow.ids(record) if record else None,
+        )
+        for index, request in enumerate(requests)
+    )
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -380,14 +394,15 @@ async def capture_order(
         if await _replayed(uow.session, run_key, requested=requested, client_key=idempotency_key):
             return
         refuse_while_canceling(groups, group.id, order_id)
-        request = group.request_capture(order_id, requested, seller_id=seller_id)
-        providers(request.provider_id)  # an unavailable provider is a 400 before anything
+        requests = group.request_capture(order_id, requested, seller_id=seller_id)
+        for request in requests:  # an unavailable provider is a 400 before anything
+            providers(request.provider_id)
         plan = await _start(
             uow,
             Plan(
                 CAPTURE,
                 group.id,
-                (Call.of(request, key=key, record_id=uow.ids("capt")),),
+                _calls(requests, key, "capt", uow),
                 order_id=order_id,
                 requested=requested,
                 created_by=created_by,
@@ -411,9 +426,12 @@ async def refund_order(
     created_by: str | None = None,
     idempotency_key: ClientKey | None = None,
     providers: ProviderFactory,
+    payment_id: str | None = None,
 ) -> None:
     """``POST /admin|vendor/orders/:id/refund``: up to what was captured for the order minus
-    its refunds, held or done (default: all of it); beyond that 400 and nothing is recorded."""
+    its refunds, held or done (default: its refund due), newest collection first — or from
+    ``payment_id`` only (``POST /admin/payments/:id/refund``); beyond that 400 and nothing is
+    recorded."""
     key = scoped_key(order_id, "refund", idempotency_key)
     run_key = f"{REFUND}:{key}"
     async with uow:
@@ -423,14 +441,17 @@ async def refund_order(
         if await _replayed(uow.session, run_key, requested=requested, client_key=idempotency_key):
             return
         refuse_while_canceling(groups, group.id, order_id)
-        request = group.request_refund(order_id, requested, seller_id=seller_id)
-        providers(request.provider_id)
+        requests = group.request_refund(
+            order_id, requested, seller_id=seller_id, payment_id=payment_id
+        )
+        for request in requests:
+            providers(request.provider_id)
         plan = await _start(
             uow,
             Plan(
                 REFUND,
                 group.id,
-                (Call.of(request, key=key, record_id=uow.ids("ref")),),
+                _calls(requests, key, "ref", uow),
                 order_id=order_id,
                 requested=requested,
                 created_by=created_by,
@@ -510,12 +531,10 @@ async def capture_payment(
             return
         groups = OrderGroupRepository(uow.session)
         group = await groups.get(group_id)
-        if group.payment is None or group.payment.id != payment_id:
-            raise not_found("Payment", payment_id)
         requested = _minor(amount, group.currency_code)
         if await _replayed(uow.session, run_key, requested=requested, client_key=idempotency_key):
             return
-        requests = group.request_payment_capture(requested)
+        requests = group.request_payment_capture(payment_id, requested)
         if not requests:
             return
         providers(requests[0].provider_id)
@@ -553,13 +572,12 @@ async def cancel_order(
     async with uow:
         groups = OrderGroupRepository(uow.session)
         group = await groups.for_order(order_id, seller_id=seller_id)
-        void, refund = group.request_cancel(order_id, seller_id=seller_id)
-        if void is None and refund is None:  # nothing at the provider: one transaction
+        voids, refunds = group.request_cancel(order_id, seller_id=seller_id)
+        if not voids and not refunds:  # nothing at the provider: one transaction
             group.complete_cancel(
                 order_id,
-                void=None,
-                refund=None,
-                refund_id=None,
+                voids=(),
+                refunds=(),
                 canceled_by=canceled_by,
                 ids=uow.ids,
                 now=uow.now(),
@@ -568,12 +586,12 @@ async def cancel_order(
             uow.track(group)
             await uow.commit()
             return
-        calls = []
-        if void is not None:
-            calls.append(Call.of(void, key=f"{order_id}:void", record_id=None))
-        if refund is not None:
-            calls.append(Call.of(refund, key=f"{order_id}:cancel-refund", record_id=uow.ids("ref")))
-        providers(calls[0].provider_id)
+        calls = [
+            *_calls(voids, f"{order_id}:void", None, uow),
+            *_calls(refunds, f"{order_id}:cancel-refund", "ref", uow),
+        ]
+        for call in calls:
+            providers(call.provider_id)
         key = f"{CANCEL}:{order_id}:{ULID()}"
         plan = await _start(
             uow,

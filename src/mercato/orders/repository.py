@@ -334,15 +334,21 @@ class OrderGroupRepository:
             )
         captured = await self._sums(Capture, order_ids)
         refunded = await self._sums(Refund, order_ids)
+        change_payments = await self._change_payments(
+            [linked.id for found in change_collections.values() for _, linked in found]
+        )
         # Read under the group lock: a run started by a command that held it before us is
         # committed and visible now (read committed: each statement sees the latest commits).
         running = self._running[group_id] = await workflow_runs.running_for(session, group_id)
-        pending_capture: dict[str, int] = defaultdict(int)
-        pending_refund: dict[str, int] = defaultdict(int)
+        # Held per order and payment: a capture or void holds against captures, a refund
+        # against refunds.
+        pending_capture: dict[tuple[str, str], int] = defaultdict(int)
+        pending_refund: dict[tuple[str, str], int] = defaultdict(int)
         for run in running:
             for held in run.state.get("held", ()):
                 pending = pending_refund if held["kind"] == "refund" else pending_capture
-                pending[held["order_id"]] += int(held["amount"])
+                pending[(held["order_id"], held["payment_id"])] += int(held["amount"])
+        cart_payment = payment.id if payment is not None else ""
         locations = dict(
             (
                 await session.execute(
@@ -378,10 +384,10 @@ class OrderGroupRepository:
                 share = dom.Share(
                     collection_id=link.payment_collection_id,
                     allocated=link.amount,
-                    captured=captured.get(row.id, 0),
-                    refunded=refunded.get(row.id, 0),
-                    pending_capture=pending_capture[row.id],
-                    pending_refund=pending_refund[row.id],
+                    captured=captured.get((row.id, cart_payment), 0),
+                    refunded=refunded.get((row.id, cart_payment), 0),
+                    pending_capture=pending_capture[(row.id, cart_payment)],
+                    pending_refund=pending_refund[(row.id, cart_payment)],
                 )
             domain_orders.append(
                 dom.Order(
@@ -406,7 +412,14 @@ class OrderGroupRepository:
                     original_total=row.summary.get("original_order_total", row.total),
                     credit_lines=credit_lines_of[row.id],
                     change_collections=[
-                        _change_collection(linked) for _, linked in change_collections[row.id]
+                        _change_collection(
+                            linked,
+                            change_payments.get(linked.id),
+                            order_id=row.id,
+                            pending_capture=pending_capture,
+                            pending_refund=pending_refund,
+                        )
+                        for _, linked in change_collections[row.id]
                     ],
                     changes=changes_of[row.id],
                     returns=returns_of[row.id],
@@ -517,13 +530,25 @@ class OrderGroupRepository:
 
     async def _sums(
         self, model: type[Capture] | type[Refund], order_ids: list[str]
-    ) -> dict[str, int]:
+    ) -> dict[tuple[str, str], int]:
+        """Captured (or refunded) per order and payment."""
         rows = await self.session.execute(
-            select(model.order_id, func.sum(model.amount))
+            select(model.order_id, model.payment_id, func.sum(model.amount))
             .where(model.order_id.in_(order_ids))
-            .group_by(model.order_id)
+            .group_by(model.order_id, model.payment_id)
         )
-        return {order_id: int(total) for order_id, total in rows.all()}
+        return {(order_id, payment_id): int(total) for order_id, payment_id, total in rows.all()}
+
+    async def _change_payments(self, collection_ids: list[str]) -> dict[str, Payment]:
+        """The authorized payment of each change collection that has one."""
+        if not collection_ids:
+            return {}
+        payments = await self.session.scalars(
+            select(Payment)
+            .where(Payment.payment_collection_id.in_(collection_ids))
+            .order_by(Payment.created_at, Payment.id)
+        )
+        return {payment.payment_collection_id: payment for payment in payments}
 
     # ----------------------------------------------------------------- adding
 
@@ -1030,7 +1055,15 @@ def _collection(row: PaymentCollection) -> dom.Collection:
     )
 
 
-def _change_collection(row: PaymentCollection) -> chg.ChangeCollection:
+def _change_collection(
+    row: PaymentCollection,
+    payment: Payment | None,
+    *,
+    order_id: str,
+    pending_capture: dict[tuple[str, str], int],
+    pending_refund: dict[tuple[str, str], int],
+) -> chg.ChangeCollection:
+    held = (order_id, payment.id if payment is not None else "")
     return chg.ChangeCollection(
         id=row.id,
         order_change_id=row.order_change_id,
@@ -1042,6 +1075,10 @@ def _change_collection(row: PaymentCollection) -> chg.ChangeCollection:
         refunded_amount=row.refunded_amount,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        payment_id=payment.id if payment is not None else None,
+        provider_id=payment.provider_id if payment is not None else None,
+        pending_capture=pending_capture.get(held, 0),
+        pending_refund=pending_refund.get(held, 0),
     )
 
 

@@ -35,3 +35,9 @@ class RefundPayment(Body):
     refund_reason_id: Id | None = None
     note: LongText | None = None
     order_id: Id | None = None
+
+
+class MarkAsPaid(Body):
+    """``POST /admin/payment-collections/:id/mark-as-paid``: the order the collection pays."""
+
+    order_id: Id
