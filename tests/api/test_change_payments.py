@@ -190,9 +190,23 @@ async def test_the_exchange_collection_is_paid_in_the_store_and_captured(
 
 async def test_a_customers_collection_is_theirs_alone(client, app, admin_headers):
     h = admin_headers
-    market, _, _, b, teapot, _ = await _setup(client, h, customer_email="payer@example.com")
+    market, group_id, _, b, teapot, _ = await _setup(client, h, customer_email="payer@example.com")
     await _fulfil(client, h, b)
-    _, _, collection = await _pricier_exchange(client, h, b, teapot)
+    _, ret, collection = await _pricier_exchange(client, h, b, teapot)
+    # The customer's read of the group shows the exchange's return and the collection to pay
+    # (order-changes.md §10; order-groups.md's store extras).
+    fields = "orders.returns.id,orders.returns.status,orders.payment_collections.*"
+    read = ok(
+        await client.get(
+            f"/store/order-groups/{group_id}", headers=market.store, params={"fields": fields}
+        )
+    )["order_group"]
+    order_b = next(o for o in read["orders"] if o["id"] == b)
+    assert order_b["returns"] == [{"id": ret, "status": "requested"}]
+    assert {(c["source"], c["amount"], c["status"]) for c in order_b["payment_collections"]} == {
+        ("cart", 26.4, "authorized"),
+        ("order_change", 16.5, "not_paid"),
+    }
     publishable = {"x-publishable-api-key": market.store["x-publishable-api-key"]}
     stranger = await customer_headers(client, publishable, "stranger@example.com")
     for headers in (publishable, {**publishable, **stranger}):
