@@ -41,9 +41,9 @@ def tour_script(base_url: str) -> str:
     )
 
 
-def test_the_tour_has_its_four_parts():
+def test_the_tour_has_its_five_parts():
     blocks = tour_blocks()
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     assert "mercato seed --demo" in blocks[0]
     assert "/store/carts/$CART/complete" in blocks[1]
     assert "/admin/orders/$FIRST/capture" in blocks[2]
@@ -63,6 +63,16 @@ def test_the_tour_has_its_four_parts():
         'test "$AFTER" = "$BEFORE"',
     ):
         assert step in returns, step
+    exchange = blocks[4]  # an exchange paid in the store and captured
+    for step in (
+        "-X POST $BASE/admin/exchanges ",
+        "/admin/exchanges/$EX/inbound/items",
+        "/admin/exchanges/$EX/outbound/items",
+        "/admin/exchanges/$EX/request",
+        "/store/payment-collections/$EXCOL/payment-sessions/$SESSION/authorize",
+        "/admin/orders/$EXORDER/capture",
+    ):
+        assert step in exchange, step
 
 
 # What the return walk-through prints when it works: the return requested (refund_amount, order
@@ -78,6 +88,23 @@ RETURN_OUTPUT = [
     ),
     re.compile(r"^sibling orders unchanged$", re.MULTILINE),
 ]
+
+
+# The exchange walk-through: a pricier item owed, the new collection authorized in the store,
+# then the order captured in full.
+EXCHANGE_OUTPUT = [
+    re.compile(r"^difference_due (?P<due>[\d.]+)$", re.MULTILINE),
+    re.compile(r"^authorized$", re.MULTILINE),
+    re.compile(r"^exchanged captured 0$", re.MULTILINE),
+]
+
+
+def check_exchange_walk_through(output: str) -> None:
+    for pattern in EXCHANGE_OUTPUT:
+        found = pattern.search(output)
+        assert found is not None, (pattern.pattern, output[-3000:])
+        if "due" in pattern.groupindex:
+            assert float(found["due"]) > 0, found[0]
 
 
 def check_return_walk_through(output: str) -> None:
@@ -110,5 +137,6 @@ def test_the_readme_tour_runs_twice_in_a_row(make_database, tmp_path):
             failure = FAILURE.search(output)
             assert failure is None, (run, output[max(0, failure.start() - 1500) :][:3000])
             check_return_walk_through(done.stdout)
+            check_exchange_walk_through(done.stdout)
     finally:
         server.stop()
