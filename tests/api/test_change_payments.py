@@ -5,9 +5,17 @@ newest first, mark-as-paid. The §16 exchange example (order B) carried on to th
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
 from sqlalchemy import select
 
+from mercato.orders import change_payments
 from mercato.payments.models import Capture, Payment, Refund
+from mercato.payments.providers import ProviderResult, get_provider
+from mercato.unit_of_work import UnitOfWork
+from mercato.workflows.runs import sweep
 from tests.api.cart_helpers import customer_headers
 from tests.api.helpers import error, ok
 from tests.api.test_exchanges import _fulfil, _order, _setup, _sibling
@@ -292,4 +300,113 @@ async def test_mark_as_paid(client, app, admin_headers):
         "not_allowed",
         "Can only mark 'not_paid' payment collection as paid",
     )
+    assert _sibling(await _order(client, h, a)) == a_before
+
+
+async def _payments(app, collection_id) -> list[Payment]:
+    async with app.state.sessionmaker() as session:
+        return list(
+            await session.scalars(
+                select(Payment).where(Payment.payment_collection_id == collection_id)
+            )
+        )
+
+
+async def test_concurrent_authorizations_of_one_session_pay_once(client, app, admin_headers):
+    h = admin_headers
+    market, _, _, b, teapot, _ = await _setup(client, h)
+    await _fulfil(client, h, b)
+    _, _, collection = await _pricier_exchange(client, h, b, teapot)
+    session_id = await _session(client, market.store, collection)
+    responses = await asyncio.gather(
+        *(_authorize(client, market.store, collection, session_id) for _ in range(6))
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses[0] == 200 and set(statuses) <= {200, 409}, [r.text for r in responses]
+    assert len(await _payments(app, collection)) == 1
+    order = await _order(client, h, b)
+    [paid] = [c for c in order["payment_collections"] if c["source"] == "order_change"]
+    assert paid["status"] == "authorized"
+    assert order["summary"]["amount_due"] == 0
+
+
+class _KilledAfterTheAnswer:
+    """The journaled provider authorizes, then the process dies before the booking."""
+
+    def __init__(self, real) -> None:
+        self.real, self.id = real, real.id
+
+    async def authorize(self, **kwargs) -> ProviderResult:
+        await self.real.authorize(**kwargs)
+        raise asyncio.CancelledError
+
+
+async def test_an_authorization_killed_after_the_answer_is_booked_by_the_sweep(
+    client, app, admin_headers
+):
+    h = admin_headers
+    market, _, _, b, teapot, _ = await _setup(client, h)
+    await _fulfil(client, h, b)
+    _, _, collection = await _pricier_exchange(client, h, b, teapot)
+    session_id = await _session(client, market.store, collection)
+    sessionmaker = app.state.sessionmaker
+    killed = _KilledAfterTheAnswer(get_provider("pp_test", sessionmaker))
+    with pytest.raises(asyncio.CancelledError):
+        await change_payments.authorize(
+            UnitOfWork(sessionmaker),
+            collection_id=collection,
+            session_id=session_id,
+            customer=None,
+            providers=lambda _id: killed,
+        )
+    assert await _payments(app, collection) == []
+    # A retry while the run is unfinished: 409, nothing booked.
+    error(
+        await _authorize(client, market.store, collection, session_id),
+        409,
+        "conflict",
+        f"Payment session {session_id} is being authorized; retry once it has ended",
+    )
+    assert await sweep(sessionmaker, now=datetime.now(UTC), stale_after=timedelta(0)) == 1
+    assert len(await _payments(app, collection)) == 1
+    order = await _order(client, h, b)
+    assert order["summary"]["amount_due"] == 0 and order["payment_status"] == "authorized"
+    # The retry now answers the booked outcome; a second sweep finds nothing.
+    ok(await _authorize(client, market.store, collection, session_id))
+    assert await sweep(sessionmaker, now=datetime.now(UTC), stale_after=timedelta(0)) == 0
+    assert len(await _payments(app, collection)) == 1
+
+
+async def test_canceling_the_order_voids_and_refunds_each_collection(client, app, admin_headers):
+    h = admin_headers
+    market, _, a, b, teapot, _ = await _setup(client, h)
+    await _fulfil(client, h, b)
+    a_before = _sibling(await _order(client, h, a))
+    ex, _, collection = await _pricier_exchange(client, h, b, teapot)
+    session_id = await _session(client, market.store, collection)
+    ok(await _authorize(client, market.store, collection, session_id))
+    # Capture 30.00: the cart's 26.40 share, then 3.60 of the change collection.
+    ok(await client.post(f"/admin/orders/{b}/capture", headers=h, json={"amount": 30}))
+    change_payment = await _payment_of(app, collection)
+    [cart_payment] = {p for p, _, _ in await _money(app, b)} - {change_payment}
+    assert sorted(await _money(app, b)) == sorted(
+        [(cart_payment, "capture", 2640), (change_payment, "capture", 360)]
+    )
+    # The exchange is canceled (its outbound never shipped), then the Mug's fulfilment, then
+    # the order: each collection's captures are refunded, the uncaptured rest voided.
+    ok(await client.post(f"/admin/exchanges/{ex}/cancel", headers=h, json={}))
+    [fulfillment] = (
+        await client.get(f"/admin/orders/{b}", headers=h, params={"fields": "fulfillments.id"})
+    ).json()["order"]["fulfillments"]
+    ok(
+        await client.post(
+            f"/admin/orders/{b}/fulfillments/{fulfillment['id']}/cancel", headers=h, json={}
+        )
+    )
+    ok(await client.post(f"/admin/orders/{b}/cancel", headers=h))
+    refunds = sorted(r for r in await _money(app, b) if r[1] == "refund")
+    assert refunds == sorted([(cart_payment, "refund", 2640), (change_payment, "refund", 360)])
+    order = await _order(client, h, b)
+    assert order["status"] == "canceled"
+    assert order["summary"]["paid_total"] == order["summary"]["refunded_total"] == 30
     assert _sibling(await _order(client, h, a)) == a_before
