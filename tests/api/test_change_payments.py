@@ -17,7 +17,7 @@ from mercato.payments.providers import ProviderResult, get_provider
 from mercato.unit_of_work import UnitOfWork
 from mercato.workflows.runs import sweep
 from tests.api.cart_helpers import customer_headers
-from tests.api.helpers import error, ok
+from tests.api.helpers import error, login, ok
 from tests.api.test_exchanges import _fulfil, _order, _setup, _sibling
 
 
@@ -385,8 +385,27 @@ async def test_canceling_the_order_voids_and_refunds_each_collection(client, app
     ex, _, collection = await _pricier_exchange(client, h, b, teapot)
     session_id = await _session(client, market.store, collection)
     ok(await _authorize(client, market.store, collection, session_id))
-    # Capture 30.00: the cart's 26.40 share, then 3.60 of the change collection.
-    ok(await client.post(f"/admin/orders/{b}/capture", headers=h, json={"amount": 30}))
+    # Seller B's staff capture 30.00: the cart's 26.40 share, then 3.60 of the change
+    # collection; seller A's staff cannot reach the order.
+    vendors = {}
+    for seller in market.sellers:
+        email = f"{seller['id']}@example.com"
+        ok(
+            await client.post(
+                f"/admin/sellers/{seller['id']}/members",
+                headers=h,
+                json={"email": email, "password": "supersecret"},
+            )
+        )
+        vendors[seller["id"]] = await login(client, "seller", email, "supersecret")
+    vendor_a, vendor_b = (vendors[s["id"]] for s in market.sellers)
+    error(
+        await client.post(f"/vendor/orders/{b}/capture", headers=vendor_a, json={"amount": 30}),
+        404,
+        "not_found",
+        f"Order with id {b} was not found",
+    )
+    ok(await client.post(f"/vendor/orders/{b}/capture", headers=vendor_b, json={"amount": 30}))
     change_payment = await _payment_of(app, collection)
     [cart_payment] = {p for p, _, _ in await _money(app, b)} - {change_payment}
     assert sorted(await _money(app, b)) == sorted(
