@@ -7,6 +7,7 @@ order, exchange or claim is a 404. Mutations answer ``{order_preview, <kind>}`` 
 ``{order_preview, return}`` (inbound), rendered as the return routes render them. The
 :class:`Registered` it answers lets a kind add its own routes (a claim's ``claim-items``)."""
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -247,62 +248,60 @@ def owner_path(r: Registered, tail: str = "") -> str:
     return f"{r.base}/{{{r.kind.kind}_id}}{tail}"
 
 
-def _declare_inbound(r: Registered) -> None:
-    Actor, OwnerId, kind = r.actor, r.owner_id, r.kind
+# (owner id, action id or None, body) → the rule to run and what it reads first (or None)
+RuleOf = Callable[[str, str | None, Any], tuple[service.Rule, service.Before | None]]
 
-    @r.router.post(
-        owner_path(r, "/inbound/items"),
-        operation_id=f"{r.op}Add{kind.name}InboundItems",
-        openapi_extra=r.with_return,
-    )
-    async def inbound_items(
-        owner_id: OwnerId,
-        body: RequestItems,
-        uow: UoW,
-        session: Session,
-        actor: Actor,
-        params: Query,
-        key: IdempotencyKey,
-    ) -> dict:
-        items = [
-            RequestedItem(i.id, i.quantity, i.reason_id, i.description, i.internal_note, i.metadata)
-            for i in body.items
-        ]
-        outcome = await r.on(
-            owner_id,
-            actor,
-            uow,
-            lambda group, a: flows.inbound_items(group, kind.kind, owner_id, items, a),
-            service.reasons_checked(i.reason_id for i in items),
-        )
-        return await r.body(session, outcome, params, keys=("return",))
 
-    @r.router.post(
-        owner_path(r, "/inbound/items/{action_id}"),
-        operation_id=f"{r.op}Update{kind.name}InboundItem",
-        openapi_extra=r.with_return,
+def declare_post(
+    r: Registered, tail: str, name: str, body_type: type[Body], rule_of: RuleOf, *, keys: str
+) -> None:
+    """``POST <owner>/<tail>`` (``{action_id}`` in ``tail``: one action of the pending change)
+    running ``rule_of``'s rule; answered with the preview and the owner (``keys="owner"``) or
+    its return (``keys="return"``)."""
+    Actor, OwnerId, Payload = r.actor, r.owner_id, body_type
+    route = r.router.post(
+        owner_path(r, f"/{tail}"),
+        operation_id=f"{r.op}{name}",
+        summary=" ".join(re.findall("[A-Z][a-z]*", name)),
+        openapi_extra=r.with_return if keys == "return" else r.with_owner,
     )
-    async def update_inbound_item(
-        owner_id: OwnerId,
-        action_id: str,
-        body: UpdateRequestItem,
-        uow: UoW,
-        session: Session,
-        actor: Actor,
-        params: Query,
-        key: IdempotencyKey,
-    ) -> dict:
-        values = body.model_dump(exclude_unset=True)
-        outcome = await r.on(
-            owner_id,
-            actor,
-            uow,
-            lambda group, a: flows.update_inbound_item(
-                group, kind.kind, owner_id, action_id, a, **values
-            ),
-            service.reasons_checked([values.get("reason_id")]),
-        )
-        return await r.body(session, outcome, params, keys=("return",))
+
+    async def run(
+        owner_id: str, action_id: str | None, body: Any, uow: Any, actor: Any
+    ) -> service.Outcome:
+        rule, before = rule_of(owner_id, action_id, body)
+        return await r.on(owner_id, actor, uow, rule, before)
+
+    if "{action_id}" in tail:
+
+        @route
+        async def post_action(
+            owner_id: OwnerId,
+            action_id: str,
+            body: Payload,
+            uow: UoW,
+            session: Session,
+            actor: Actor,
+            params: Query,
+            key: IdempotencyKey,
+        ) -> dict:
+            outcome = await run(owner_id, action_id, body, uow, actor)
+            return await r.body(session, outcome, params, keys=(keys,))
+
+    else:
+
+        @route
+        async def post(
+            owner_id: OwnerId,
+            body: Payload,
+            uow: UoW,
+            session: Session,
+            actor: Actor,
+            params: Query,
+            key: IdempotencyKey,
+        ) -> dict:
+            outcome = await run(owner_id, None, body, uow, actor)
+            return await r.body(session, outcome, params, keys=(keys,))
 
 
 def declare_remover(r: Registered, path: str, name: str, part: str) -> None:
@@ -335,100 +334,88 @@ def declare_remover(r: Registered, path: str, name: str, part: str) -> None:
         return await r.body(session, outcome, params, keys=("return",) if inbound else ("owner",))
 
 
-def _declare_shipping(r: Registered, direction: str) -> None:
-    Actor, OwnerId, kind = r.actor, r.owner_id, r.kind
-    inbound = direction == "inbound"
-    keys = ("return",) if inbound else ("owner",)
-    extra = r.with_return if inbound else r.with_owner
-    name = f"{kind.name}{direction.capitalize()}Shipping"
+def _declare_inbound(r: Registered) -> None:
+    kind = r.kind.kind
 
-    @r.router.post(
-        owner_path(r, f"/{direction}/shipping-method"),
-        operation_id=f"{r.op}Add{name}",
-        openapi_extra=extra,
+    def add(owner_id: str, _: str | None, body: RequestItems) -> Any:
+        items = [
+            RequestedItem(i.id, i.quantity, i.reason_id, i.description, i.internal_note, i.metadata)
+            for i in body.items
+        ]
+        return (
+            lambda group, a: flows.inbound_items(group, kind, owner_id, items, a),
+            service.reasons_checked(i.reason_id for i in items),
+        )
+
+    def update(owner_id: str, action_id: str | None, body: UpdateRequestItem) -> Any:
+        assert action_id is not None
+        values = body.model_dump(exclude_unset=True)
+        return (
+            lambda group, a: flows.update_inbound_item(
+                group, kind, owner_id, action_id, a, **values
+            ),
+            service.reasons_checked([values.get("reason_id")]),
+        )
+
+    name = r.kind.name
+    declare_post(r, "inbound/items", f"Add{name}InboundItems", RequestItems, add, keys="return")
+    declare_post(
+        r,
+        "inbound/items/{action_id}",
+        f"Update{name}InboundItem",
+        UpdateRequestItem,
+        update,
+        keys="return",
     )
-    async def add(
-        owner_id: OwnerId,
-        body: AddShippingMethod,
-        uow: UoW,
-        session: Session,
-        actor: Actor,
-        params: Query,
-        key: IdempotencyKey,
-    ) -> dict:
+
+
+def _declare_shipping(r: Registered, direction: str) -> None:
+    kind = r.kind.kind
+    inbound = direction == "inbound"
+
+    def add(owner_id: str, _: str | None, body: AddShippingMethod) -> Any:
         quotes: list[ShippingQuote] = []
         values = body.model_dump(exclude={"shipping_option_id", "custom_amount"})
 
         def rule(group: Any, a: Any) -> Any:
-            order, _ = flows.find_owner(group, kind.kind, owner_id)
+            order, _ = flows.find_owner(group, kind, owner_id)
             custom = service.minor("custom_amount", body.custom_amount, order)
             add_method = flows.inbound_shipping if inbound else flows.outbound_shipping
-            return add_method(
-                group, kind.kind, owner_id, quotes[0], a, custom_amount=custom, **values
-            )
+            return add_method(group, kind, owner_id, quotes[0], a, custom_amount=custom, **values)
 
-        outcome = await r.on(
-            owner_id, actor, uow, rule, service.option_loaded(body.shipping_option_id, quotes)
-        )
-        return await r.body(session, outcome, params, keys=keys)
+        return rule, service.option_loaded(body.shipping_option_id, quotes)
 
-    @r.router.post(
-        owner_path(r, f"/{direction}/shipping-method/{{action_id}}"),
-        operation_id=f"{r.op}Update{name}",
-        openapi_extra=extra,
-    )
-    async def update(
-        owner_id: OwnerId,
-        action_id: str,
-        body: UpdateShippingMethod,
-        uow: UoW,
-        session: Session,
-        actor: Actor,
-        params: Query,
-        key: IdempotencyKey,
-    ) -> dict:
+    def update(owner_id: str, action_id: str | None, body: UpdateShippingMethod) -> Any:
+        assert action_id is not None
         values = body.model_dump(exclude_unset=True, exclude={"custom_amount"})
 
         def rule(group: Any, a: Any) -> Any:
-            order, _ = flows.find_owner(group, kind.kind, owner_id)
+            order, _ = flows.find_owner(group, kind, owner_id)
             custom = service.minor("custom_amount", body.custom_amount, order)
             return flows.update_shipping(
-                group,
-                kind.kind,
-                owner_id,
-                action_id,
-                a,
-                inbound=inbound,
-                custom_amount=custom,
-                **values,
+                group, kind, owner_id, action_id, a, inbound=inbound, custom_amount=custom, **values
             )
 
-        outcome = await r.on(owner_id, actor, uow, rule)
-        return await r.body(session, outcome, params, keys=keys)
+        return rule, None
+
+    name = f"{r.kind.name}{direction.capitalize()}Shipping"
+    keys = "return" if inbound else "owner"
+    tail = f"{direction}/shipping-method"
+    declare_post(r, tail, f"Add{name}", AddShippingMethod, add, keys=keys)
+    declare_post(
+        r, f"{tail}/{{action_id}}", f"Update{name}", UpdateShippingMethod, update, keys=keys
+    )
 
 
 def _declare_outbound(r: Registered) -> None:
-    Actor, OwnerId, kind = r.actor, r.owner_id, r.kind
+    kind = r.kind.kind
 
-    @r.router.post(
-        owner_path(r, "/outbound/items"),
-        operation_id=f"{r.op}Add{kind.name}OutboundItems",
-        openapi_extra=r.with_owner,
-    )
-    async def outbound_items(
-        owner_id: OwnerId,
-        body: OutboundItems,
-        uow: UoW,
-        session: Session,
-        actor: Actor,
-        params: Query,
-        key: IdempotencyKey,
-    ) -> dict:
+    def add(owner_id: str, _: str | None, body: OutboundItems) -> Any:
         quotes: dict[str, VariantQuote] = {}
         taxes: list[Tax] = []
 
         def rule(group: Any, a: Any) -> Any:
-            order, _ = flows.find_owner(group, kind.kind, owner_id)
+            order, _ = flows.find_owner(group, kind, owner_id)
             items = [
                 OutboundItem(
                     i.variant_id,
@@ -440,50 +427,34 @@ def _declare_outbound(r: Registered) -> None:
                 )
                 for i in body.items
             ]
-            return flows.outbound_items(group, kind.kind, owner_id, items, quotes, taxes[0], a)
+            return flows.outbound_items(group, kind, owner_id, items, quotes, taxes[0], a)
 
-        outcome = await r.on(
-            owner_id,
-            actor,
-            uow,
-            rule,
-            service.variants_loaded([i.variant_id for i in body.items], quotes, taxes),
-        )
-        return await r.body(session, outcome, params, keys=("owner",))
+        return rule, service.variants_loaded([i.variant_id for i in body.items], quotes, taxes)
 
-    @r.router.post(
-        owner_path(r, "/outbound/items/{action_id}"),
-        operation_id=f"{r.op}Update{kind.name}OutboundItem",
-        openapi_extra=r.with_owner,
-    )
-    async def update_outbound_item(
-        owner_id: OwnerId,
-        action_id: str,
-        body: UpdateOutboundItem,
-        uow: UoW,
-        session: Session,
-        actor: Actor,
-        params: Query,
-        key: IdempotencyKey,
-    ) -> dict:
+    def update(owner_id: str, action_id: str | None, body: UpdateOutboundItem) -> Any:
+        assert action_id is not None
         quotes: dict[str, VariantQuote] = {}
         values = body.model_dump(exclude_unset=True, exclude={"unit_price"})
 
         def rule(group: Any, a: Any) -> Any:
-            order, _ = flows.find_owner(group, kind.kind, owner_id)
+            order, _ = flows.find_owner(group, kind, owner_id)
             price = service.minor("unit_price", body.unit_price, order)
             return flows.update_outbound(
-                group, kind.kind, owner_id, action_id, quotes, a, unit_price=price, **values
+                group, kind, owner_id, action_id, quotes, a, unit_price=price, **values
             )
 
-        outcome = await r.on(
-            owner_id,
-            actor,
-            uow,
-            rule,
-            service.variant_of_action(action_id, kind.kind, owner_id, quotes),
-        )
-        return await r.body(session, outcome, params, keys=("owner",))
+        return rule, service.variant_of_action(action_id, kind, owner_id, quotes)
+
+    name = r.kind.name
+    declare_post(r, "outbound/items", f"Add{name}OutboundItems", OutboundItems, add, keys="owner")
+    declare_post(
+        r,
+        "outbound/items/{action_id}",
+        f"Update{name}OutboundItem",
+        UpdateOutboundItem,
+        update,
+        keys="owner",
+    )
 
 
 def _declare_lifecycle(r: Registered, requested_return: dict[str, Any]) -> None:

@@ -4,9 +4,13 @@ seller's order or claim is a 404)."""
 
 from typing import Any
 
-from mercato.api.change_owners import OwnerKind, Registered, declare_remover, owner_path, register
-from mercato.api.deps import Query, Session, UoW
-from mercato.api.idempotency import IdempotencyKey
+from mercato.api.change_owners import (
+    OwnerKind,
+    Registered,
+    declare_post,
+    declare_remover,
+    register,
+)
 from mercato.domain import claims as flows
 from mercato.domain.order_changes import Claim
 from mercato.domain.order_group import OrderGroup
@@ -50,58 +54,26 @@ CLAIMS = OwnerKind(
 
 def _claim_items(r: Registered) -> None:
     """``claim-items``: the claimed units (``WRITE_OFF_ITEM``), answered with the claim."""
-    Actor, OwnerId = r.actor, r.owner_id
 
-    @r.router.post(
-        owner_path(r, "/claim-items"),
-        operation_id=f"{r.op}AddClaimItems",
-        openapi_extra=r.with_owner,
-    )
-    async def add_claim_items(
-        owner_id: OwnerId,
-        body: ClaimItems,
-        uow: UoW,
-        session: Session,
-        actor: Actor,
-        params: Query,
-        key: IdempotencyKey,
-    ) -> dict:
+    def add(claim_id: str, _: str | None, body: ClaimItems) -> Any:
         items = [
             flows.ClaimedItem(i.id, i.quantity, i.reason, i.description, i.internal_note)
             for i in body.items
         ]
-        outcome = await r.on(
-            owner_id,
-            actor,
-            uow,
-            lambda group, a: flows.add_claim_items(group, owner_id, items, a),
-        )
-        return await r.body(session, outcome, params, keys=("owner",))
+        return lambda group, a: flows.add_claim_items(group, claim_id, items, a), None
 
-    @r.router.post(
-        owner_path(r, "/claim-items/{action_id}"),
-        operation_id=f"{r.op}UpdateClaimItem",
-        openapi_extra=r.with_owner,
-    )
-    async def update_claim_item(
-        owner_id: OwnerId,
-        action_id: str,
-        body: UpdateClaimItem,
-        uow: UoW,
-        session: Session,
-        actor: Actor,
-        params: Query,
-        key: IdempotencyKey,
-    ) -> dict:
+    def update(claim_id: str, action_id: str | None, body: UpdateClaimItem) -> Any:
+        assert action_id is not None
         values = body.model_dump(exclude_unset=True)
-        outcome = await r.on(
-            owner_id,
-            actor,
-            uow,
-            lambda group, a: flows.update_claim_item(group, owner_id, action_id, a, **values),
+        return (
+            lambda group, a: flows.update_claim_item(group, claim_id, action_id, a, **values),
+            None,
         )
-        return await r.body(session, outcome, params, keys=("owner",))
 
+    declare_post(r, "claim-items", "AddClaimItems", ClaimItems, add, keys="owner")
+    declare_post(
+        r, "claim-items/{action_id}", "UpdateClaimItem", UpdateClaimItem, update, keys="owner"
+    )
     declare_remover(r, "claim-items", "RemoveClaimItem", "claim_item")
 
 

@@ -28,7 +28,6 @@ from mercato.domain.order_changes import (
     Claim,
     OrderChange,
     actions_of,
-    units_taken,
 )
 from mercato.domain.order_group import Order, OrderGroup
 from mercato.domain.returns import Actor
@@ -73,40 +72,15 @@ def begin_claim(
     actor: Actor,
     *,
     type: str,
-    seller_id: str | None = None,
     reason_id: str | None = None,
-    description: str | None = None,
-    internal_note: str | None = None,
-    metadata: dict[str, Any] | None = None,
+    **values: Any,
 ) -> Claim:
-    """A claim and its pending ``claim`` change."""
+    """A claim and its pending ``claim`` change (``values``: ``seller_id``, ``description``,
+    ``internal_note``, ``metadata``)."""
     if type not in CLAIM_TYPES:
         raise DomainError(f"type must be one of {', '.join(CLAIM_TYPES)}")
-    order = group.order(order_id, seller_id=seller_id)
-    ret_flows.ensure_order_open(order)
-    ret_flows.ensure_no_active_change(order)
-    claim = Claim(
-        id=actor.ids("claim"),
-        order_id=order.id,
-        seller_id=order.seller_id,
-        type=type,
-        reason_id=reason_id,
-        order_version=order.version,
-        no_notification=order.no_notification,
-        created_by=actor.id,
-        metadata=metadata,
-        created_at=actor.now,
-        updated_at=actor.now,
-    )
-    order.claims.append(claim)
-    ret_flows.new_change(
-        order,
-        "claim",
-        actor,
-        claim_id=claim.id,
-        description=description,
-        internal_note=internal_note,
-    )
+    claim = owned.begin(group, "claim", order_id, actor, type=type, reason_id=reason_id, **values)
+    assert isinstance(claim, Claim)
     return claim
 
 
@@ -123,14 +97,15 @@ def check_claimable(
 ) -> None:
     """``q ≤ fulfilled − units already in returns and claims`` (the change's other claimed
     units of the line included)."""
-    line = order.line(line_id)
-    pending = sum(
-        int(a.details["quantity"])
-        for a in actions_of(change, "WRITE_OFF_ITEM")
-        if a.details["reference_id"] == line_id and a.id != excluding
+    ret_flows.check_free_units(
+        order,
+        change,
+        line_id,
+        quantity,
+        kind="WRITE_OFF_ITEM",
+        message=f"Cannot claim more items than what was fulfilled for item {line_id}.",
+        excluding=excluding,
     )
-    if quantity + pending > line.fulfilled_quantity - units_taken(order, line):
-        raise DomainError(f"Cannot claim more items than what was fulfilled for item {line_id}.")
 
 
 def add_claim_items(

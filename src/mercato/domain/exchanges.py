@@ -450,8 +450,9 @@ def reversal_actions(
 # cost 0 unless priced, and a refund claim ships nothing out (§8).
 
 
-def begin_exchange(
+def begin(
     group: OrderGroup,
+    kind: str,
     order_id: str,
     actor: Actor,
     *,
@@ -459,30 +460,44 @@ def begin_exchange(
     description: str | None = None,
     internal_note: str | None = None,
     metadata: dict[str, Any] | None = None,
-) -> Exchange:
+    **values: Any,
+) -> Owner:
+    """A new exchange or claim (``values``: a claim's ``type``, ``reason_id``) and its pending
+    change on the order (§5: open, no other active change)."""
     order = group.order(order_id, seller_id=seller_id)
     ret_flows.ensure_order_open(order)
     ret_flows.ensure_no_active_change(order)
-    exchange = Exchange(
-        id=actor.ids("oexc"),
-        order_id=order.id,
-        seller_id=order.seller_id,
-        order_version=order.version,
-        no_notification=order.no_notification,
-        created_by=actor.id,
-        metadata=metadata,
-        created_at=actor.now,
-        updated_at=actor.now,
-    )
-    order.exchanges.append(exchange)
+    common: dict[str, Any] = {
+        "order_id": order.id,
+        "seller_id": order.seller_id,
+        "order_version": order.version,
+        "no_notification": order.no_notification,
+        "created_by": actor.id,
+        "metadata": metadata,
+        "created_at": actor.now,
+        "updated_at": actor.now,
+    }
+    owner: Owner
+    if kind == "claim":
+        owner = Claim(id=actor.ids("claim"), **common, **values)
+        order.claims.append(owner)
+    else:
+        owner = Exchange(id=actor.ids("oexc"), **common, **values)
+        order.exchanges.append(owner)
     ret_flows.new_change(
         order,
-        "exchange",
+        kind,
         actor,
-        exchange_id=exchange.id,
         description=description,
         internal_note=internal_note,
+        **{f"{kind}_id": owner.id},
     )
+    return owner
+
+
+def begin_exchange(group: OrderGroup, order_id: str, actor: Actor, **values: Any) -> Exchange:
+    exchange = begin(group, "exchange", order_id, actor, **values)
+    assert isinstance(exchange, Exchange)
     return exchange
 
 
