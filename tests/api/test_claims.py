@@ -88,7 +88,13 @@ async def test_the_worked_refund_claim_to_the_cent(c: Claims):
     assert group["order_group"]["total"] == 64.9  # 38.50 + 26.40
 
     # Confirming twice: no active change; nothing applied twice.
-    error(await c.post(f"/admin/claims/{claim['id']}/request", {}), 400, "invalid_data")
+    async with c.unchanged(claim["id"]):
+        error(
+            await c.post(f"/admin/claims/{claim['id']}/request", {}),
+            400,
+            "invalid_data",
+            NO_ACTIVE_CHANGE,
+        )
 
     # A refund of 33.00 (the default: refund_due) settles it.
     ok(await c.post(f"/admin/orders/{c.a}/refund", {}))
@@ -198,12 +204,13 @@ async def test_canceling_a_refund_claim_gives_back_exactly_what_it_deducted(c: C
     again = await c.begin("refund")
     await c.claim_items(again, 2)
     ok(await c.client.delete(f"/admin/claims/{again}/request", headers=c.admin))
-    error(
-        await c.post(f"/admin/claims/{claim}/cancel", {}),
-        400,
-        "invalid_data",
-        f"Claim with id {claim} has been canceled.",
-    )
+    async with c.unchanged(claim):
+        error(
+            await c.post(f"/admin/claims/{claim}/cancel", {}),
+            400,
+            "invalid_data",
+            f"Claim with id {claim} has been canceled.",
+        )
     assert await c.sibling() == sibling
 
 
@@ -446,7 +453,26 @@ async def test_discard_lists_and_replay(c: Claims):
     assert order["version"] == 1 and order["claims"] == [] and order["returns"] == []
     assert order["order_changes"][-1]["status"] == "canceled"
 
-    refund = await c.begin("refund")
+    # A claim's reason is a return reason without children.
+    reason = ok(await c.post("/admin/return-reasons", {"value": "damaged", "label": "Damaged"}))
+    reason_id = reason["return_reason"]["id"]
+    child = {"value": "dented", "label": "Dented", "parent_return_reason_id": reason_id}
+    ok(await c.post("/admin/return-reasons", child))
+    parent = {"type": "refund", "order_id": c.a, "reason_id": reason_id}
+    async with c.unchanged():
+        error(
+            await c.post("/admin/claims", parent),
+            400,
+            "invalid_data",
+            f"Cannot apply return reason with id {reason_id} to order with id {c.a}. "
+            "Return reason has nested reasons.",
+        )
+    child_id = ok(
+        await c.client.get("/admin/return-reasons", headers=c.admin, params={"value": "dented"})
+    )["return_reasons"][0]["id"]
+    begun = ok(await c.post("/admin/claims", {**parent, "reason_id": child_id}))
+    assert begun["claim"]["reason_id"] == child_id
+    refund = begun["claim"]["id"]
     await c.claim_items(refund, 1)
     stock = await c.stock(c.shirt_variant)
     keyed = {**c.admin, "Idempotency-Key": "claim-request-1"}
