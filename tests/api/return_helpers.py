@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from mercato.events.models import OutboxEvent
 from mercato.products.models import InventoryLevel
-from tests.api.checkout_helpers import Marketplace
+from tests.api.cart_helpers import customer_headers
+from tests.api.checkout_helpers import Marketplace, build_marketplace, complete, ready_cart
 from tests.api.helpers import login, ok
 
 ORDER_FIELDS = (
@@ -38,7 +39,7 @@ class Returns:
     b_seller: str
     option: str  # A's return option (3.00)
     shirt: str  # A's line ids
-    cap: str
+    cap: str | None
     mug: str  # B's line id
 
     @property
@@ -202,4 +203,61 @@ async def setup(client, app, place_group) -> Returns:
         shirt=items[shirt_v],
         cap=items[cap_v],
         mug=items[market.variants[b_seller][0]],
+    )
+
+
+async def worked_example(client, admin, app=None, *, customer_email=None) -> Returns:
+    """order-changes.md §16's setup: A sells Shirt 30 (variants 30, 20, 35, 12), B Mug 20,
+    Teapot 35, Cup 12 (variants 30, 20, 35, 12); tax 10 %; A ships for 5.00 and takes returns
+    for 3.00 (``option``), B ships for 4.00; 10 of each in stock. Checkout of 2 × Shirt + 1 ×
+    Mug, authorized: order A 71.50, order B 26.40 (``cap`` is None: A has no Cap line); by a
+    guest, or by the customer ``customer_email`` (whose token ``market.store`` then carries)."""
+    market = await build_marketplace(
+        client, admin, sellers=2, prices=(30, 20, 35, 12), shipping=5, stock=10
+    )
+    a_seller, b_seller = (s["id"] for s in market.sellers)
+    options = {}
+    for seller_id, name, amount, is_return in (
+        (b_seller, "B standard", 4, False),
+        (a_seller, "Return to A", 3, True),
+    ):
+        options[name] = ok(
+            await client.post(
+                "/admin/shipping-options",
+                headers=admin,
+                json={
+                    "name": name,
+                    "seller_id": seller_id,
+                    "region_id": market.region["id"],
+                    "amount": amount,
+                    "is_return": is_return,
+                },
+            )
+        )["shipping_option"]["id"]
+    market.options[b_seller] = options["B standard"]
+    shirt, mug = market.variants[a_seller][0], market.variants[b_seller][1]
+    if customer_email:
+        market.store = {
+            **market.store,
+            **await customer_headers(client, market.store, customer_email),
+        }
+    cart = await ready_cart(client, market, [(shirt, 2), (mug, 1)])
+    group = ok(await complete(client, market, cart["id"]))["order_group"]
+    orders = {}
+    for placed in group["orders"]:
+        response = await client.get(f"/admin/orders/{placed['id']}", headers=admin)
+        orders[placed["seller_id"]] = ok(response)["order"]
+    return Returns(
+        client=client,
+        app=app,
+        market=market,
+        group_id=group["id"],
+        a=orders[a_seller]["id"],
+        b=orders[b_seller]["id"],
+        a_seller=a_seller,
+        b_seller=b_seller,
+        option=options["Return to A"],
+        shirt=orders[a_seller]["items"][0]["id"],
+        cap=None,
+        mug=orders[b_seller]["items"][0]["id"],
     )

@@ -7,9 +7,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from mercato.products.models import InventoryLevel
-from tests.api.cart_helpers import customer_headers
-from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
+from tests.api.checkout_helpers import complete, ready_cart
 from tests.api.helpers import error, login, ok
+from tests.api.return_helpers import worked_example
 
 FIELDS = (
     "*items,items.detail,summary,version,status,payment_status,fulfillment_status,total,"
@@ -18,36 +18,12 @@ FIELDS = (
 
 
 async def _setup(client, admin, customer_email=None):
-    """§16: A sells Shirt 30 (and Cap 12), B sells Mug 20, Teapot 35 (and a 12.00 Cup); tax
-    10 %; A ships for 5.00, B for 4.00. Checkout of 2 × Shirt + 1 × Mug, by a guest, or by the
-    customer ``customer_email`` (whose token ``market.store`` then carries)."""
-    market = await build_marketplace(
-        client, admin, sellers=2, prices=(30, 20, 35, 12), shipping=5, stock=10
-    )
-    a_seller, b_seller = (s["id"] for s in market.sellers)
-    market.options[b_seller] = ok(
-        await client.post(
-            "/admin/shipping-options",
-            headers=admin,
-            json={
-                "name": "B standard",
-                "seller_id": b_seller,
-                "region_id": market.region["id"],
-                "amount": 4,
-            },
-        )
-    )["shipping_option"]["id"]
-    shirt = market.variants[a_seller][0]
-    mug, teapot, cup = market.variants[b_seller][1:4]
-    if customer_email:
-        market.store = {
-            **market.store,
-            **await customer_headers(client, market.store, customer_email),
-        }
-    cart = await ready_cart(client, market, [(shirt, 2), (mug, 1)])
-    group = ok(await complete(client, market, cart["id"]))["order_group"]
-    orders = {o["seller_id"]: o["id"] for o in group["orders"]}
-    return market, group["id"], orders[a_seller], orders[b_seller], teapot, cup
+    """§16: A sells Shirt 30, B sells Mug 20, Teapot 35 (and a 12.00 Cup); tax 10 %; A ships
+    for 5.00, B for 4.00. Checkout of 2 × Shirt + 1 × Mug, by a guest, or by the customer
+    ``customer_email`` (whose token ``market.store`` then carries)."""
+    w = await worked_example(client, admin, customer_email=customer_email)
+    teapot, cup = w.market.variants[w.b_seller][2:4]
+    return w.market, w.group_id, w.a, w.b, teapot, cup
 
 
 async def _order(client, admin, order_id):

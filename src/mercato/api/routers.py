@@ -17,6 +17,7 @@ from mercato.api import (
     auth,
     carts,
     checkout,
+    claims,
     customers,
     events,
     exchanges,
@@ -54,6 +55,7 @@ def include_routers(app: FastAPI) -> None:
         return_reasons.admin_router,
         returns.admin_router,
         exchanges.admin_router,
+        claims.admin_router,
         order_groups.admin_router,
         orders.admin_router,
         events.admin_router,
@@ -84,6 +86,7 @@ def include_routers(app: FastAPI) -> None:
         return_reasons.vendor_router,
         returns.vendor_router,
         exchanges.vendor_router,
+        claims.vendor_router,
     )
     for audience in (public, admin_api, store_api, vendor_api):
         app.include_router(audience)

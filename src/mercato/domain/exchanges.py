@@ -5,7 +5,8 @@ others out (new order lines of the same seller's variants, reserved at the selle
 location). Everything is recorded on the order's ``exchange`` change and applied at ``request``
 with the engine's actions (``RETURN_ITEM``, ``ITEM_ADD``, ``SHIPPING_ADD``); a cancel is another
 change whose actions reverse them (``CANCEL_RETURN_ITEM``, ``ITEM_REMOVE``, ``SHIPPING_REMOVE``).
-The inbound and outbound helpers here serve claims too (:mod:`mercato.domain.claims`).
+The inbound, outbound and shipping rules, the discard and the cancel here serve claims too
+(``kind="claim"``; what only claims have is :mod:`mercato.domain.claims`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mercato.domain.errors import NOT_ALLOWED, DomainError
 from mercato.domain.order_changes import (
     NO_ACTIVE_CHANGE,
     ChangeAction,
+    Claim,
     Exchange,
     OrderChange,
     Return,
@@ -72,26 +74,47 @@ class Tax:
 
 # --------------------------------------------------------------------------- lookup
 
+# What owns a change's inbound and outbound parts: ``"exchange"`` or ``"claim"`` (its
+# ``change_type``), and the noun its messages use.
+Owner = Exchange | Claim
+_NOUNS = {"exchange": "Exchange", "claim": "Claim"}
+
+
+def find_owner(group: OrderGroup, kind: str, owner_id: str) -> tuple[Order, Owner]:
+    """The exchange or claim ``owner_id`` (``kind``) and its order; unknown is a 404."""
+    for order in group.orders:
+        owners: list[Exchange] | list[Claim] = (
+            order.exchanges if kind == "exchange" else order.claims
+        )
+        for owner in owners:
+            if owner.id == owner_id and not owner.deleted:
+                return order, owner
+    raise DomainError(f"{_NOUNS[kind]} with id {owner_id} was not found", type="not_found")
+
 
 def find_exchange(group: OrderGroup, exchange_id: str) -> tuple[Order, Exchange]:
-    for order in group.orders:
-        for exchange in order.exchanges:
-            if exchange.id == exchange_id and not exchange.deleted:
-                return order, exchange
-    raise DomainError(f"Exchange with id {exchange_id} was not found", type="not_found")
+    order, exchange = find_owner(group, "exchange", exchange_id)
+    assert isinstance(exchange, Exchange)
+    return order, exchange
 
 
-def _change_of(order: Order, exchange: Exchange) -> OrderChange:
+def _owned_by(change: OrderChange, kind: str, owner: Owner) -> bool:
+    owner_id = change.claim_id if kind == "claim" else change.exchange_id
+    return change.change_type == kind and owner_id == owner.id
+
+
+def change_of(order: Order, kind: str, owner: Owner) -> OrderChange:
+    """The owner's active change (it is being built); none → 400 (§5)."""
     change = active_change(order)
-    if change is None or change.exchange_id != exchange.id or change.change_type != "exchange":
+    if change is None or not _owned_by(change, kind, owner):
         raise DomainError(NO_ACTIVE_CHANGE)
     return change
 
 
-def _open(group: OrderGroup, exchange_id: str) -> tuple[Order, Exchange, OrderChange]:
-    order, exchange = find_exchange(group, exchange_id)
+def open_owner(group: OrderGroup, kind: str, owner_id: str) -> tuple[Order, Owner, OrderChange]:
+    order, owner = find_owner(group, kind, owner_id)
     ret_flows.ensure_order_open(order)
-    return order, exchange, _change_of(order, exchange)
+    return order, owner, change_of(order, kind, owner)
 
 
 # --------------------------------------------------------------------------- shared parts
@@ -350,7 +373,8 @@ def reversal_actions(
     order: Order, change: OrderChange, owner: str, ret: Return | None, actor: Actor
 ) -> None:
     """The actions that take back what ``owner`` (an exchange or claim) applied: its return's
-    units, its methods (inbound and outbound), its outbound lines and their reservations."""
+    units, its methods (inbound and outbound), its outbound lines and their reservations, a
+    claim's write-offs."""
     if ret is not None and not ret.is_canceled:
         for item in ret.items:
             ret_flows.add_action(
@@ -390,6 +414,27 @@ def reversal_actions(
                 claim_id=change.claim_id,
                 details={"reference_id": line.id, "quantity": line.quantity},
             )
+    for claim in order.claims:
+        if claim.id != owner:
+            continue
+        for claimed in claim.items:
+            if claimed.is_additional_item:
+                continue
+            # A negative write-off gives back exactly what the claimed units deducted.
+            ret_flows.add_action(
+                change,
+                "WRITE_OFF_ITEM",
+                actor,
+                reference="claim",
+                reference_id=claim.id,
+                claim_id=claim.id,
+                details={
+                    "reference_id": claimed.item_id,
+                    "quantity": -claimed.quantity,
+                    "claim_item_id": claimed.id,
+                    "refund": claim.type == "refund",
+                },
+            )
     if ret is not None and not ret.is_canceled:
         # Canceled before the confirmation refreshes the summary (as a return cancel).
         ret.status = "canceled"
@@ -398,10 +443,16 @@ def reversal_actions(
 
 
 # --------------------------------------------------------------------------- routes
+#
+# The inbound, outbound, shipping, discard and cancel rules serve exchanges and claims alike
+# (``kind``); a claim's differences are kept here: its inbound units are checked against the
+# claimed ones at request (not against the fulfilled ones now), its outbound lines and methods
+# cost 0 unless priced, and a refund claim ships nothing out (§8).
 
 
-def begin_exchange(
+def begin(
     group: OrderGroup,
+    kind: str,
     order_id: str,
     actor: Actor,
     *,
@@ -409,145 +460,179 @@ def begin_exchange(
     description: str | None = None,
     internal_note: str | None = None,
     metadata: dict[str, Any] | None = None,
-) -> Exchange:
+    **values: Any,
+) -> Owner:
+    """A new exchange or claim (``values``: a claim's ``type``, ``reason_id``) and its pending
+    change on the order (§5: open, no other active change)."""
     order = group.order(order_id, seller_id=seller_id)
     ret_flows.ensure_order_open(order)
     ret_flows.ensure_no_active_change(order)
-    exchange = Exchange(
-        id=actor.ids("oexc"),
-        order_id=order.id,
-        seller_id=order.seller_id,
-        order_version=order.version,
-        no_notification=order.no_notification,
-        created_by=actor.id,
-        metadata=metadata,
-        created_at=actor.now,
-        updated_at=actor.now,
-    )
-    order.exchanges.append(exchange)
+    common: dict[str, Any] = {
+        "order_id": order.id,
+        "seller_id": order.seller_id,
+        "order_version": order.version,
+        "no_notification": order.no_notification,
+        "created_by": actor.id,
+        "metadata": metadata,
+        "created_at": actor.now,
+        "updated_at": actor.now,
+    }
+    owner: Owner
+    if kind == "claim":
+        owner = Claim(id=actor.ids("claim"), **common, **values)
+        order.claims.append(owner)
+    else:
+        owner = Exchange(id=actor.ids("oexc"), **common, **values)
+        order.exchanges.append(owner)
     ret_flows.new_change(
         order,
-        "exchange",
+        kind,
         actor,
-        exchange_id=exchange.id,
         description=description,
         internal_note=internal_note,
+        **{f"{kind}_id": owner.id},
     )
+    return owner
+
+
+def begin_exchange(group: OrderGroup, order_id: str, actor: Actor, **values: Any) -> Exchange:
+    exchange = begin(group, "exchange", order_id, actor, **values)
+    assert isinstance(exchange, Exchange)
     return exchange
 
 
-def _previewed(group: OrderGroup, order: Order, actor: Actor) -> None:
+def previewed(group: OrderGroup, order: Order, actor: Actor) -> None:
     ret_flows.preview_order(group, order, actor)
 
 
-def exchange_inbound_items(
-    group: OrderGroup, exchange_id: str, items: Sequence[RequestedItem], actor: Actor
+def _free(owner: Owner) -> int | None:
+    """A claim's outbound lines and methods cost 0 unless priced (§8); an exchange's, their
+    price."""
+    return 0 if isinstance(owner, Claim) else None
+
+
+def inbound_items(
+    group: OrderGroup, kind: str, owner_id: str, items: Sequence[RequestedItem], actor: Actor
 ) -> Return:
-    order, _, change = _open(group, exchange_id)
-    ret = add_inbound_items(order, change, items, actor)
-    _previewed(group, order, actor)
+    order, owner, change = open_owner(group, kind, owner_id)
+    # A claim's inbound units are claimed units: checked against the claim at request.
+    ret = add_inbound_items(order, change, items, actor, check=not isinstance(owner, Claim))
+    previewed(group, order, actor)
     return ret
 
 
-def exchange_update_inbound_item(
-    group: OrderGroup, exchange_id: str, action_id: str, actor: Actor, **values: Any
+def update_inbound_item(
+    group: OrderGroup, kind: str, owner_id: str, action_id: str, actor: Actor, **values: Any
 ) -> Return:
-    order, _, change = _open(group, exchange_id)
-    ret_flows.update_return_item(order, change, action_id, actor, **values)
-    _previewed(group, order, actor)
+    order, owner, change = open_owner(group, kind, owner_id)
+    ret_flows.update_return_item(
+        order, change, action_id, actor, check=not isinstance(owner, Claim), **values
+    )
+    previewed(group, order, actor)
     return inbound_return(order, change, actor)
 
 
-def exchange_remove_action(
-    group: OrderGroup, exchange_id: str, action_id: str, actor: Actor, *, kind: str
-) -> Exchange | Return:
-    """Drop an action: ``inbound_item``, ``inbound_shipping``, ``outbound_item`` or
-    ``outbound_shipping``. Inbound removals answer the return, outbound ones the exchange."""
-    order, exchange, change = _open(group, exchange_id)
-    remove(change, _kind_action(change, action_id, kind), actor)
-    _previewed(group, order, actor)
-    if kind.startswith("inbound"):
+def remove_action(
+    group: OrderGroup, kind: str, owner_id: str, action_id: str, actor: Actor, *, part: str
+) -> Owner | Return:
+    """Drop an action: ``inbound_item``, ``inbound_shipping``, ``outbound_item``,
+    ``outbound_shipping`` or (claims) ``claim_item``. Inbound removals answer the return, the
+    others the exchange or claim."""
+    order, owner, change = open_owner(group, kind, owner_id)
+    remove(change, _part_action(change, action_id, part), actor)
+    previewed(group, order, actor)
+    if part.startswith("inbound"):
         return inbound_return(order, change, actor)
-    return exchange
+    return owner
 
 
-def _kind_action(change: OrderChange, action_id: str, kind: str) -> ChangeAction:
-    if kind == "inbound_item":
+def _part_action(change: OrderChange, action_id: str, part: str) -> ChangeAction:
+    if part == "inbound_item":
         return change.action(action_id, "RETURN_ITEM")
-    if kind == "outbound_item":
+    if part == "outbound_item":
         return change.action(action_id, "ITEM_ADD")
-    return shipping_action(change, action_id, inbound=kind == "inbound_shipping")
+    if part == "claim_item":
+        return change.action(action_id, "WRITE_OFF_ITEM")
+    return shipping_action(change, action_id, inbound=part == "inbound_shipping")
 
 
-def exchange_inbound_shipping(
-    group: OrderGroup, exchange_id: str, quote: ShippingQuote, actor: Actor, **values: Any
+def inbound_shipping(
+    group: OrderGroup, kind: str, owner_id: str, quote: ShippingQuote, actor: Actor, **values: Any
 ) -> Return:
-    order, _, change = _open(group, exchange_id)
-    ret = add_inbound_shipping(order, change, quote, actor, **values)
-    _previewed(group, order, actor)
+    order, owner, change = open_owner(group, kind, owner_id)
+    ret = add_inbound_shipping(order, change, quote, actor, default_amount=_free(owner), **values)
+    previewed(group, order, actor)
     return ret
 
 
-def exchange_update_shipping(
+def outbound_shipping(
+    group: OrderGroup, kind: str, owner_id: str, quote: ShippingQuote, actor: Actor, **values: Any
+) -> Owner:
+    order, owner, change = open_owner(group, kind, owner_id)
+    add_outbound_shipping(order, change, quote, actor, default_amount=_free(owner), **values)
+    previewed(group, order, actor)
+    return owner
+
+
+def update_shipping(
     group: OrderGroup,
-    exchange_id: str,
+    kind: str,
+    owner_id: str,
     action_id: str,
     actor: Actor,
     *,
     inbound: bool,
     **values: Any,
-) -> Exchange | Return:
-    order, exchange, change = _open(group, exchange_id)
+) -> Owner | Return:
+    order, owner, change = open_owner(group, kind, owner_id)
     ret_flows.update_shipping(
         change, shipping_action(change, action_id, inbound=inbound), actor, **values
     )
-    _previewed(group, order, actor)
-    return inbound_return(order, change, actor) if inbound else exchange
+    previewed(group, order, actor)
+    return inbound_return(order, change, actor) if inbound else owner
 
 
-def exchange_outbound_items(
+def outbound_items(
     group: OrderGroup,
-    exchange_id: str,
+    kind: str,
+    owner_id: str,
     items: Sequence[OutboundItem],
     quotes: dict[str, VariantQuote],
     tax: Tax,
     actor: Actor,
-) -> Exchange:
-    order, exchange, change = _open(group, exchange_id)
-    add_outbound_items(order, change, items, quotes, tax, actor)
-    exchange.allow_backorder = exchange.allow_backorder or any(i.allow_backorder for i in items)
-    _previewed(group, order, actor)
-    return exchange
+) -> Owner:
+    order, owner, change = open_owner(group, kind, owner_id)
+    if isinstance(owner, Claim) and owner.type == "refund":
+        raise DomainError("Outbound items are not allowed on a refund claim")
+    add_outbound_items(order, change, items, quotes, tax, actor, default_price=_free(owner))
+    if isinstance(owner, Exchange):
+        owner.allow_backorder = owner.allow_backorder or any(i.allow_backorder for i in items)
+    previewed(group, order, actor)
+    return owner
 
 
-def exchange_update_outbound_item(
+def update_outbound(
     group: OrderGroup,
-    exchange_id: str,
+    kind: str,
+    owner_id: str,
     action_id: str,
     quotes: dict[str, VariantQuote],
     actor: Actor,
     **values: Any,
-) -> Exchange:
-    order, exchange, change = _open(group, exchange_id)
+) -> Owner:
+    order, owner, change = open_owner(group, kind, owner_id)
     update_outbound_item(order, change, action_id, quotes, actor, **values)
-    _previewed(group, order, actor)
-    return exchange
-
-
-def exchange_outbound_shipping(
-    group: OrderGroup, exchange_id: str, quote: ShippingQuote, actor: Actor, **values: Any
-) -> Exchange:
-    order, exchange, change = _open(group, exchange_id)
-    add_outbound_shipping(order, change, quote, actor, **values)
-    _previewed(group, order, actor)
-    return exchange
+    previewed(group, order, actor)
+    return owner
 
 
 def request_exchange(
     group: OrderGroup, exchange_id: str, actor: Actor, *, no_notification: bool | None = None
 ) -> Exchange:
     """Confirm the exchange: inbound units deducted, outbound lines added and reserved."""
-    order, exchange, change = _open(group, exchange_id)
+    order, exchange = find_exchange(group, exchange_id)
+    ret_flows.ensure_order_open(order)
+    change = change_of(order, "exchange", exchange)
     kinds = {a.action for a in change.actions}
     if "RETURN_ITEM" not in kinds or "ITEM_ADD" not in kinds:
         raise DomainError(
@@ -565,44 +650,68 @@ def request_exchange(
     return exchange
 
 
-def discard_exchange(group: OrderGroup, exchange_id: str, actor: Actor) -> Exchange:
-    """``DELETE /admin/exchanges/:id/request``: the pending change canceled (kept), the
-    exchange and its return deleted."""
-    order, exchange = find_exchange(group, exchange_id)
-    change = _change_of(order, exchange)
+def discard(group: OrderGroup, kind: str, owner_id: str, actor: Actor) -> Owner:
+    """``DELETE /admin/<exchanges|claims>/:id/request``: the pending change canceled (kept),
+    the exchange or claim and its return deleted."""
+    order, owner = find_owner(group, kind, owner_id)
+    change = change_of(order, kind, owner)
     ret_flows.cancel_change(change, actor)
-    exchange.deleted = True
+    owner.deleted = True
     for ret in order.returns:
-        if ret.id == exchange.return_id:
+        if ret.id == owner.return_id:
             ret.deleted = True
-    return exchange
+    return owner
+
+
+def cancel(
+    group: OrderGroup,
+    kind: str,
+    owner_id: str,
+    actor: Actor,
+    *,
+    noun: str,
+    event: str,
+    no_notification: bool | None = None,
+) -> Owner:
+    """Cancel a requested exchange or claim (§7, §8): another change whose actions take back
+    everything it applied; refused while an outbound fulfilment stands or once units came
+    back."""
+    order, owner = find_owner(group, kind, owner_id)
+    ret_flows.ensure_order_open(order)
+    if owner.canceled_at is not None:
+        raise DomainError(f"{_NOUNS[kind]} with id {owner.id} has been canceled.")
+    pending = active_change(order)
+    if pending is not None and _owned_by(pending, kind, owner):
+        raise DomainError(
+            f"{_NOUNS[kind]} {owner.id} has not been requested; use DELETE "
+            f"/admin/{kind}s/{owner.id}/request",
+            type=NOT_ALLOWED,
+        )
+    ret = next((r for r in order.returns if r.id == owner.return_id), None)
+    check_cancelable(order, owner.id, ret, noun)
+    ret_flows.ensure_no_active_change(order)
+    change = ret_flows.new_change(
+        order, kind, actor, return_id=owner.return_id, **{f"{kind}_id": owner.id}
+    )
+    reversal_actions(order, change, owner.id, ret, actor)
+    if no_notification is not None:
+        owner.no_notification = no_notification
+    owner.canceled_at = actor.now
+    owner.updated_at = actor.now
+    ret_flows.confirm(group, order, change, actor)
+    ret_flows.raise_event(group, event, order, **{f"{kind}_id": owner.id})
+    return owner
 
 
 def cancel_exchange(
     group: OrderGroup, exchange_id: str, actor: Actor, *, no_notification: bool | None = None
-) -> Exchange:
-    order, exchange = find_exchange(group, exchange_id)
-    ret_flows.ensure_order_open(order)
-    if exchange.canceled_at is not None:
-        raise DomainError(f"Exchange with id {exchange.id} has been canceled.")
-    pending = active_change(order)
-    if pending is not None and pending.exchange_id == exchange.id:
-        raise DomainError(
-            f"Exchange {exchange.id} has not been requested; use DELETE "
-            f"/admin/exchanges/{exchange.id}/request",
-            type=NOT_ALLOWED,
-        )
-    ret = next((r for r in order.returns if r.id == exchange.return_id), None)
-    check_cancelable(order, exchange.id, ret, "am exchange")
-    ret_flows.ensure_no_active_change(order)
-    change = ret_flows.new_change(
-        order, "exchange", actor, exchange_id=exchange.id, return_id=exchange.return_id
+) -> Owner:
+    return cancel(
+        group,
+        "exchange",
+        exchange_id,
+        actor,
+        noun="am exchange",  # Medusa's text, verbatim (§15)
+        event=ev.EXCHANGE_CANCELED,
+        no_notification=no_notification,
     )
-    reversal_actions(order, change, exchange.id, ret, actor)
-    if no_notification is not None:
-        exchange.no_notification = no_notification
-    exchange.canceled_at = actor.now
-    exchange.updated_at = actor.now
-    ret_flows.confirm(group, order, change, actor)
-    ret_flows.raise_event(group, ev.EXCHANGE_CANCELED, order, exchange_id=exchange.id)
-    return exchange

@@ -371,16 +371,37 @@ def check_returnable(
     excluding: str | None = None,
 ) -> None:
     """``q ≤ fulfilled − units already in returns`` (the change's other actions included)."""
+    check_free_units(
+        order,
+        change,
+        line_id,
+        quantity,
+        kind="RETURN_ITEM",
+        message=f"Cannot request to return more items than what was fulfilled for item {line_id}.",
+        excluding=excluding,
+    )
+
+
+def check_free_units(
+    order: Order,
+    change: OrderChange,
+    line_id: str,
+    quantity: int,
+    *,
+    kind: str,
+    message: str,
+    excluding: str | None = None,
+) -> None:
+    """``q`` more units of the line, with the change's other ``kind`` actions on it (but
+    ``excluding``), fit in its fulfilled units not yet in a return or claim (§6.2, §8)."""
     line = order.line(line_id)
     pending = sum(
         int(a.details["quantity"])
         for a in change.actions
-        if a.action == "RETURN_ITEM" and a.details["reference_id"] == line_id and a.id != excluding
+        if a.action == kind and a.details["reference_id"] == line_id and a.id != excluding
     )
     if quantity + pending > line.fulfilled_quantity - units_taken(order, line):
-        raise DomainError(
-            f"Cannot request to return more items than what was fulfilled for item {line_id}."
-        )
+        raise DomainError(message)
 
 
 def update_request_item(

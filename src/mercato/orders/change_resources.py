@@ -554,3 +554,16 @@ VENDOR_CLAIM_LIST = ListSpec(
     sortable={"created_at": OrderClaim.created_at, "display_id": OrderClaim.display_id},
     scope=(OrderClaim.seller_id == bindparam("seller_id"),),
 )
+
+
+def vendor_owned_fields() -> tuple[str, ...]:
+    """What a vendor may select of its order's ``exchanges`` and ``claims`` (§2.4): their fields,
+    items and methods, not their ``order`` / ``return`` relations (the order is the one read;
+    its returns are ``returns``)."""
+    paths: list[str] = []
+    for relation, resource in (("exchanges", EXCHANGE), ("claims", CLAIM)):
+        paths += [f"{relation}.{name}" for name in resource.fields]
+        paths += [
+            f"{relation}.{name}.*" for name in resource.relations if name not in ("order", "return")
+        ]
+    return tuple(paths)

@@ -14,7 +14,7 @@ from mercato.customers.models import Customer
 from mercato.customers.resources import CUSTOMER
 from mercato.domain.money import to_major
 from mercato.domain.statuses import FULFILLMENT_STATUSES, ORDER_STATUSES, PAYMENT_STATUSES
-from mercato.orders.change_resources import order_change_relations
+from mercato.orders.change_resources import order_change_relations, vendor_owned_fields
 from mercato.orders.models import (
     Order,
     OrderLineItem,
@@ -401,6 +401,7 @@ _VENDOR_ALLOWED = (
     "order_changes.actions.*",
     "order_change.*",
     "order_change.actions.*",
+    *vendor_owned_fields(),
     "seller.*",
     "customer.id",
     "customer.email",

@@ -1,8 +1,9 @@
-"""Request bodies of the return and credit-line routes (order-changes.md §3.7, §6.1)."""
+"""Request bodies of the return, exchange, claim and credit-line routes (order-changes.md §3.7,
+§6.1, §7, §8)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -125,6 +126,36 @@ class OutboundItems(Body):
 class UpdateOutboundItem(Body):
     quantity: int | None = Field(default=None, ge=1, le=MAX_LINE_QUANTITY)
     unit_price: Amount | None = None
+    internal_note: LongText | None = None
+
+
+class BeginClaim(Body):
+    type: Literal["refund", "replace"]
+    order_id: Id
+    description: LongText | None = None
+    internal_note: LongText | None = None
+    reason_id: Id | None = None
+    metadata: Metadata | None = None
+
+
+ClaimReason = Literal["missing_item", "wrong_item", "production_failure", "other"]
+
+
+class ClaimItemInput(Body):
+    id: Id
+    quantity: int = Quantity
+    reason: ClaimReason | None = None
+    description: LongText | None = None
+    internal_note: LongText | None = None
+
+
+class ClaimItems(Body):
+    items: list[ClaimItemInput] = Field(min_length=1)
+
+
+class UpdateClaimItem(Body):
+    quantity: int | None = Field(default=None, ge=1, le=MAX_LINE_QUANTITY)
+    reason: ClaimReason | None = None
     internal_note: LongText | None = None
 
 
