@@ -11,7 +11,7 @@ import copy
 import itertools
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from mercato.domain import events as ev
-from mercato.domain import returns
+from mercato.domain import exchanges, returns
 from mercato.domain.errors import DomainError
+from mercato.domain.exchanges import OutboundItem, Tax, VariantQuote
 from mercato.domain.order_changes import ChangeAction, OrderChange, Return
 from mercato.domain.order_group import (
     Capture,
@@ -170,7 +171,10 @@ def apply_moves(inventory: dict[tuple[str, str], list[int]], moves: list[StockMo
         if level is None:
             assert move.shortage is None, move.shortage
             continue
-        if move.shortage is not None:
+        if move.shortage is not None and move.reserved > 0:
+            # A new reservation needs the units free (the repository's guarded update).
+            assert level[0] - level[1] >= move.reserved, move.shortage
+        elif move.shortage is not None:
             assert level[1] >= -move.reserved, move.shortage
         level[0] += move.stocked
         level[1] += move.reserved
@@ -642,6 +646,192 @@ def test_one_active_change_per_order_and_route_messages():
     returns.confirm_receive(group, ret.id, actor(ids))
     assert ret.status == "requested" and ret.received_at is None
     assert a.version == 3
+
+
+# --------------------------------------------------------------------------- exchanges (examples)
+
+
+def teapot(order: Order, available: int = 3, *, seller_id: str = "sel_1") -> VariantQuote:
+    """Seller B's Teapot (35.00) as the exchange routes load it for ``order``."""
+    return VariantQuote(
+        id="variant_teapot",
+        seller_id=seller_id,
+        product_id="prod_teapot",
+        published=True,
+        seller_active=True,
+        unit_price=3500,
+        manage_inventory=True,
+        allow_backorder=False,
+        requires_shipping=True,
+        available=available,
+    )
+
+
+OUTBOUND_OPTION_B = ShippingQuote("so_B", "sel_1", "reg_1", False, "Standard", 400, 10, False)
+
+
+def test_worked_example_exchange_of_order_b_authorized_only():
+    """§16: inbound 1 Mug (22.00), outbound 1 Teapot (38.50), shipping 0 → current 42.90,
+    a change collection of 16.50 for B only, the Teapot reserved at B's location."""
+    ids = Ids()
+    group, inventory = demo_group(ids)
+    a, b = group.orders
+    mug = b.lines[0]
+    group.fulfil(b.id, [(mug.id, 1)], fulfillment_id="ful_1", now=T0)
+    inventory[("sloc_1", "variant_teapot")] = [3, 0]
+    apply_moves(inventory, group.stock_moves)
+    moves_seen = len(group.stock_moves)
+    a_before = copy.deepcopy(a)
+    quotes = {"variant_teapot": teapot(b)}
+
+    exchange = exchanges.begin_exchange(group, b.id, actor(ids))
+    ret = exchanges.exchange_inbound_items(
+        group, exchange.id, [RequestedItem(mug.id, 1)], actor(ids)
+    )
+    assert ret.exchange_id == exchange.id and exchange.return_id == ret.id
+    exchanges.exchange_outbound_items(
+        group, exchange.id, [OutboundItem("variant_teapot", 1)], quotes, Tax(10, False), actor(ids)
+    )
+    exchanges.exchange_outbound_shipping(
+        group, exchange.id, OUTBOUND_OPTION_B, actor(ids), custom_amount=0
+    )
+    preview = returns.preview_order(group, b, actor(ids)).summary
+    assert preview is not None and figures(preview) == (4290, 4290, 2200, 0)
+    assert b.version == 1 and b.change_collections == []
+
+    exchanges.request_exchange(group, exchange.id, actor(ids))
+    assert b.summary is not None and figures(b.summary) == (4290, 4290, 2200, 0)
+    assert b.summary.amount_due == 1650 and exchange.difference_due == 1650
+    assert [(c.amount, c.status) for c in b.change_collections] == [(1650, "not_paid")]
+    assert (b.shown_status, b.payment_status) == ("requires_action", "partially_authorized")
+    assert ret.status == "requested" and b.version == 2
+    line = b.lines[-1]
+    assert (line.exchange_id, line.quantity, line.total) == (exchange.id, 1, 3850)
+    assert [
+        (r.line_id, r.location_id, r.quantity) for r in b.reservations if r.line_id == line.id
+    ] == [(line.id, "sloc_1", 1)]
+    apply_moves(inventory, group.stock_moves[moves_seen:])
+    assert inventory[("sloc_1", "variant_teapot")] == [3, 1]
+    assert group.total == 7150 + 4290
+    assert [e.name for e in group.events[-3:]] == [
+        ev.PAYMENT_COLLECTION_CREATED,
+        ev.EXCHANGE_CREATED,
+        ev.ORDER_GROUP_UPDATED,
+    ]
+    assert a == a_before  # order A never moved
+
+    # Canceling gives everything back: the Teapot's reservation, the Mug's value, the due.
+    moves_seen = len(group.stock_moves)
+    exchanges.cancel_exchange(group, exchange.id, actor(ids))
+    apply_moves(inventory, group.stock_moves[moves_seen:])
+    assert inventory[("sloc_1", "variant_teapot")] == [3, 0]
+    assert figures(b.summary) == (2640, 2640, 0, 0) and b.summary.amount_due == 0
+    assert [(c.amount, c.status) for c in b.change_collections] == [(1650, "canceled")]
+    assert (line.quantity, line.total) == (0, 0) and ret.status == "canceled"
+    assert (b.shown_status, b.version) == ("pending", 3)
+    assert [c.action for c in b.changes[-1].actions] == [
+        "CANCEL_RETURN_ITEM",
+        "SHIPPING_REMOVE",
+        "ITEM_REMOVE",
+    ]
+    assert a == a_before
+
+
+def test_exchange_refusals_change_nothing():
+    """A refused inbound or outbound call records nothing: not the exchange's return (created
+    on first use), not the valid items before a refused one."""
+    ids = Ids()
+    group, _ = demo_group(ids)
+    b = group.orders[1]
+    mug = b.lines[0]
+    group.fulfil(b.id, [(mug.id, 1)], fulfillment_id="ful_1", now=T0)
+    exchange = exchanges.begin_exchange(group, b.id, actor(ids))
+    before = copy.deepcopy(group.orders)
+
+    with pytest.raises(DomainError) as refused:
+        exchanges.exchange_inbound_items(group, exchange.id, [RequestedItem(mug.id, 0)], actor(ids))
+    assert refused.value.message == f"Quantity to return of item {mug.id} is required."
+    with pytest.raises(DomainError) as refused:
+        exchanges.exchange_inbound_items(group, exchange.id, [RequestedItem(mug.id, 2)], actor(ids))
+    assert refused.value.message == (
+        f"Cannot request to return more items than what was fulfilled for item {mug.id}."
+    )
+    assert group.orders == before and exchange.return_id is None
+
+    quotes = {"variant_teapot": teapot(b, 2), "variant_shirt": teapot(b, seller_id="sel_0")}
+    quotes["variant_shirt"] = replace(quotes["variant_shirt"], id="variant_shirt")
+    refusals = [
+        # The second item is another seller's.
+        ([OutboundItem("variant_teapot", 1), OutboundItem("variant_shirt", 1)], None),
+        # Together they need more than the seller has free.
+        (
+            [OutboundItem("variant_teapot", 1), OutboundItem("variant_teapot", 2)],
+            "insufficient_inventory",
+        ),
+    ]
+    for items, code in refusals:
+        with pytest.raises(DomainError) as refused:
+            exchanges.exchange_outbound_items(
+                group, exchange.id, items, quotes, Tax(10, False), actor(ids)
+            )
+        assert refused.value.code == code
+        assert group.orders == before
+    message = "Order exchange request should have at least 1 item inbound and 1 item outbound"
+    with pytest.raises(DomainError) as refused:
+        exchanges.request_exchange(group, exchange.id, actor(ids))
+    assert refused.value.message == message
+    assert group.orders == before
+
+
+def test_a_backordered_outbound_item_takes_the_stock_the_others_are_checked_against():
+    """A backordered outbound item is reserved like any other at request, so the stock check of
+    the change's other items counts it: otherwise the add passes and the request's guarded
+    reservation (the repository's check at confirmation) always refuses."""
+    ids = Ids()
+    group, inventory = demo_group(ids)
+    b = group.orders[1]
+    mug = b.lines[0]
+    group.fulfil(b.id, [(mug.id, 1)], fulfillment_id="ful_1", now=T0)
+    inventory[("sloc_1", "variant_teapot")] = [2, 0]
+    apply_moves(inventory, group.stock_moves)
+    moves_seen = len(group.stock_moves)
+    quotes = {"variant_teapot": teapot(b, available=2)}
+    exchange = exchanges.begin_exchange(group, b.id, actor(ids))
+    exchanges.exchange_inbound_items(group, exchange.id, [RequestedItem(mug.id, 1)], actor(ids))
+    backordered = OutboundItem("variant_teapot", 2, allow_backorder=True)
+    exchanges.exchange_outbound_items(
+        group, exchange.id, [backordered], quotes, Tax(10, False), actor(ids)
+    )
+    with pytest.raises(DomainError) as refused:
+        exchanges.exchange_outbound_items(
+            group,
+            exchange.id,
+            [OutboundItem("variant_teapot", 1)],
+            quotes,
+            Tax(10, False),
+            actor(ids),
+        )
+    assert refused.value.code == "insufficient_inventory"
+    assert refused.value.message == (
+        "Variant variant_teapot does not have the required inventory at location sloc_1"
+    )
+    # Within one call too.
+    with pytest.raises(DomainError) as refused:
+        exchanges.exchange_outbound_items(
+            group,
+            exchange.id,
+            [
+                OutboundItem("variant_teapot", 1, allow_backorder=True),
+                OutboundItem("variant_teapot", 1),
+            ],
+            quotes,
+            Tax(10, False),
+            actor(ids),
+        )
+    assert refused.value.code == "insufficient_inventory"
+    exchanges.request_exchange(group, exchange.id, actor(ids))
+    apply_moves(inventory, group.stock_moves[moves_seen:])
+    assert inventory[("sloc_1", "variant_teapot")] == [2, 2]
 
 
 # --------------------------------------------------------------------------- state machine
