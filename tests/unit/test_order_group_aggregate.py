@@ -684,15 +684,21 @@ def test_worked_example_exchange_of_order_b_authorized_only():
     quotes = {"variant_teapot": teapot(b)}
 
     exchange = exchanges.begin_exchange(group, b.id, actor(ids))
-    ret = exchanges.exchange_inbound_items(
-        group, exchange.id, [RequestedItem(mug.id, 1)], actor(ids)
+    ret = exchanges.inbound_items(
+        group, "exchange", exchange.id, [RequestedItem(mug.id, 1)], actor(ids)
     )
     assert ret.exchange_id == exchange.id and exchange.return_id == ret.id
-    exchanges.exchange_outbound_items(
-        group, exchange.id, [OutboundItem("variant_teapot", 1)], quotes, Tax(10, False), actor(ids)
+    exchanges.outbound_items(
+        group,
+        "exchange",
+        exchange.id,
+        [OutboundItem("variant_teapot", 1)],
+        quotes,
+        Tax(10, False),
+        actor(ids),
     )
-    exchanges.exchange_outbound_shipping(
-        group, exchange.id, OUTBOUND_OPTION_B, actor(ids), custom_amount=0
+    exchanges.outbound_shipping(
+        group, "exchange", exchange.id, OUTBOUND_OPTION_B, actor(ids), custom_amount=0
     )
     preview = returns.preview_order(group, b, actor(ids)).summary
     assert preview is not None and figures(preview) == (4290, 4290, 2200, 0)
@@ -748,10 +754,14 @@ def test_exchange_refusals_change_nothing():
     before = copy.deepcopy(group.orders)
 
     with pytest.raises(DomainError) as refused:
-        exchanges.exchange_inbound_items(group, exchange.id, [RequestedItem(mug.id, 0)], actor(ids))
+        exchanges.inbound_items(
+            group, "exchange", exchange.id, [RequestedItem(mug.id, 0)], actor(ids)
+        )
     assert refused.value.message == f"Quantity to return of item {mug.id} is required."
     with pytest.raises(DomainError) as refused:
-        exchanges.exchange_inbound_items(group, exchange.id, [RequestedItem(mug.id, 2)], actor(ids))
+        exchanges.inbound_items(
+            group, "exchange", exchange.id, [RequestedItem(mug.id, 2)], actor(ids)
+        )
     assert refused.value.message == (
         f"Cannot request to return more items than what was fulfilled for item {mug.id}."
     )
@@ -770,8 +780,8 @@ def test_exchange_refusals_change_nothing():
     ]
     for items, code in refusals:
         with pytest.raises(DomainError) as refused:
-            exchanges.exchange_outbound_items(
-                group, exchange.id, items, quotes, Tax(10, False), actor(ids)
+            exchanges.outbound_items(
+                group, "exchange", exchange.id, items, quotes, Tax(10, False), actor(ids)
             )
         assert refused.value.code == code
         assert group.orders == before
@@ -796,14 +806,15 @@ def test_a_backordered_outbound_item_takes_the_stock_the_others_are_checked_agai
     moves_seen = len(group.stock_moves)
     quotes = {"variant_teapot": teapot(b, available=2)}
     exchange = exchanges.begin_exchange(group, b.id, actor(ids))
-    exchanges.exchange_inbound_items(group, exchange.id, [RequestedItem(mug.id, 1)], actor(ids))
+    exchanges.inbound_items(group, "exchange", exchange.id, [RequestedItem(mug.id, 1)], actor(ids))
     backordered = OutboundItem("variant_teapot", 2, allow_backorder=True)
-    exchanges.exchange_outbound_items(
-        group, exchange.id, [backordered], quotes, Tax(10, False), actor(ids)
+    exchanges.outbound_items(
+        group, "exchange", exchange.id, [backordered], quotes, Tax(10, False), actor(ids)
     )
     with pytest.raises(DomainError) as refused:
-        exchanges.exchange_outbound_items(
+        exchanges.outbound_items(
             group,
+            "exchange",
             exchange.id,
             [OutboundItem("variant_teapot", 1)],
             quotes,
@@ -816,8 +827,9 @@ def test_a_backordered_outbound_item_takes_the_stock_the_others_are_checked_agai
     )
     # Within one call too.
     with pytest.raises(DomainError) as refused:
-        exchanges.exchange_outbound_items(
+        exchanges.outbound_items(
             group,
+            "exchange",
             exchange.id,
             [
                 OutboundItem("variant_teapot", 1, allow_backorder=True),
@@ -1934,7 +1946,9 @@ class OrderGroupMachine(RuleBasedStateMachine):
         items = [RequestedItem(line.id, q) for line, q in picked]
         if self.route(
             order,
-            lambda: exchanges.exchange_inbound_items(self.group, exchange_id, items, self.actor()),
+            lambda: exchanges.inbound_items(
+                self.group, "exchange", exchange_id, items, self.actor()
+            ),
             expected,
             [],
         ):
@@ -1971,12 +1985,12 @@ class OrderGroupMachine(RuleBasedStateMachine):
             and seller == order.seller_id
             and is_return == inbound
         )
-        add = (
-            exchanges.exchange_inbound_shipping if inbound else exchanges.exchange_outbound_shipping
-        )
+        add = exchanges.inbound_shipping if inbound else exchanges.outbound_shipping
         if not self.route(
             order,
-            lambda: add(self.group, exchange_id, quote, self.actor(), custom_amount=custom),
+            lambda: add(
+                self.group, "exchange", exchange_id, quote, self.actor(), custom_amount=custom
+            ),
             expected,
             [],
         ):
@@ -2041,8 +2055,14 @@ class OrderGroupMachine(RuleBasedStateMachine):
         before = len(change.actions) if change is not None else 0
         if not self.route(
             order,
-            lambda: exchanges.exchange_outbound_items(
-                self.group, exchange_id, items, quotes, Tax(self.tax_rate, False), self.actor()
+            lambda: exchanges.outbound_items(
+                self.group,
+                "exchange",
+                exchange_id,
+                items,
+                quotes,
+                Tax(self.tax_rate, False),
+                self.actor(),
             ),
             expected,
             [],
@@ -2107,8 +2127,9 @@ class OrderGroupMachine(RuleBasedStateMachine):
         )
         if self.route(
             order,
-            lambda: exchanges.exchange_update_outbound_item(
+            lambda: exchanges.update_outbound(
                 self.group,
+                "exchange",
                 exchange_id,
                 action.id,
                 {out.variant_id: quote},
@@ -2143,8 +2164,8 @@ class OrderGroupMachine(RuleBasedStateMachine):
             message = f"Order change action with id {action.id} was not found"
         if self.route(
             order,
-            lambda: exchanges.exchange_remove_action(
-                self.group, exchange_id, action.id, self.actor(), kind=kind
+            lambda: exchanges.remove_action(
+                self.group, "exchange", exchange_id, action.id, self.actor(), part=kind
             ),
             expected,
             [],
@@ -2234,7 +2255,7 @@ class OrderGroupMachine(RuleBasedStateMachine):
         change = self.exchange_change(exchange_id)
         if not self.route(
             order,
-            lambda: exchanges.discard_exchange(self.group, exchange_id, self.actor()),
+            lambda: exchanges.discard(self.group, "exchange", exchange_id, self.actor()),
             change is not None,
             [],
         ):
