@@ -428,6 +428,31 @@ def test_worked_example_return_of_order_a_fully_captured():
     assert b == b_before  # order B never moved
 
 
+def test_a_refund_before_the_units_arrive_is_not_refunded_again():
+    """Refunding a return's value while its units travel is early, not goodwill: no credit line,
+    and nothing falls due again when they arrive (else the customer is paid twice)."""
+    ids = Ids()
+    group, _ = demo_group(ids)
+    a = group.orders[0]
+    shirt = a.lines[0]
+    captured_and_shipped(group, ids, a)
+    ret = returns.begin_return(group, a.id, actor(ids))
+    returns.request_items(group, ret.id, [RequestedItem(shirt.id, 1)], actor(ids))
+    returns.request_return(group, ret.id, actor(ids))
+    assert a.summary is not None and figures(a.summary) == (3850, -3300, 3300, 0)
+    [held] = group.request_refund(a.id, 3500)  # the Shirt's 33.00, and 2.00 more
+    group.complete_refund(
+        held, refund_id="ref_1", idempotency_key=None, created_by=None, ids=ids, now=T0
+    )
+    assert [(c.amount, c.reference) for c in a.credit_lines] == [(200, "refund")]
+    assert figures(a.summary) == (3650, 0, 3300, 0)
+    returns.begin_receive(group, ret.id, actor(ids))
+    returns.receive_items(group, ret.id, [(shirt.id, 1, None)], actor(ids), damaged=False)
+    returns.confirm_receive(group, ret.id, actor(ids))
+    assert figures(a.summary) == (3650, 0, 0, 0)
+    assert a.shown_status == "pending"
+
+
 def test_value_of_units_is_exact_to_the_cent():
     """§3.1: 3 × 3.33 + 10 % = 10.99; the units deduct 3.66, 3.67, 3.66, and a cancel gives
     back its own deduction so that all units still deduct exactly 10.99."""
@@ -1172,30 +1197,32 @@ class OrderGroupMachine(RuleBasedStateMachine):
     @rule(data=st.data(), amount=amounts)
     def refund(self, data, amount):
         order = self.pick(data, self.group.orders)
-        due = self.expected_summary(order)["refund_due"]
+        expected = self.expected_summary(order)
+        due = expected["refund_due"]
+        owed_back = max(0, -expected["pending_difference"])
         refundable = order.refundable
         held: list[MoneyRequest] = []
         with self.only(order.id):
             if self.attempt(lambda: held.extend(self.group.request_refund(order.id, amount))):
-                # Without an amount: what is due, within what may still be refunded (a refund
-                # made while units were in transit was booked as goodwill; §3.6).
-                assert amount is not None or held[0].amount == min(due, refundable) > 0
-                self.group.complete_refund(
-                    held[0],
-                    refund_id=self.ids("ref"),
-                    idempotency_key=None,
-                    created_by=None,
-                    ids=self.ids,
-                    now=self.now(),
-                )
-                # Refunding more than is due books the excess as a credit line (§3.6).
-                excess = max(held[0].amount - due, 0)
+                total = sum(request.amount for request in held)
+                # Without an amount: what is due, within what may still be refunded.
+                assert amount is not None or total == min(due, refundable) > 0
+                for request in held:
+                    self.group.complete_refund(
+                        request,
+                        refund_id=self.ids("ref"),
+                        idempotency_key=None,
+                        created_by=None,
+                        ids=self.ids,
+                        now=self.now(),
+                    )
+                # Refunding more than the order owes back (units in transit included) books
+                # the excess as a credit line (§3.6).
+                excess = max(total - owed_back, 0)
                 self.credit[order.id] += excess
-                assert self.new_events() == (
-                    [ev.CREDIT_LINE_CREATED, ev.PAYMENT_REFUNDED]
-                    if excess
-                    else [ev.PAYMENT_REFUNDED]
-                )
+                events = self.new_events()
+                assert events.count(ev.PAYMENT_REFUNDED) == len(held)
+                assert (ev.CREDIT_LINE_CREATED in events) == (excess > 0)
             else:
                 assert self.new_events() == []
 
@@ -1233,8 +1260,8 @@ class OrderGroupMachine(RuleBasedStateMachine):
             # refund's part above what is due another one.
             remaining = self.expected_summary(order)["current_order_total"]
             self.credit[order.id] += remaining
-            due = self.expected_summary(order)["refund_due"]
-            excess = max(sum(r.amount for r in refunds) - due, 0)
+            owed_back = max(0, -self.expected_summary(order)["pending_difference"])
+            excess = max(sum(r.amount for r in refunds) - owed_back, 0)
             self.credit[order.id] += excess
             self.attempt(
                 lambda: self.group.complete_cancel(
