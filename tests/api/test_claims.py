@@ -503,3 +503,23 @@ async def test_discard_lists_and_replay(c: Claims):
         await c.client.get("/admin/claims", headers=c.admin, params={"seller_id": c.b_seller})
     )
     assert listed["count"] == 0
+
+
+async def test_a_fulfilment_with_claimed_units_cannot_be_canceled(c: Claims):
+    """Claimed units were sent: un-sending them would leave a write-off of units never
+    fulfilled (and a refund claim's value deducted for them)."""
+    order = await c.order(c.a)
+    [fulfillment] = [f for f in order["fulfillments"] if f["canceled_at"] is None]
+    assert fulfillment["shipped_at"] is None  # packed only: cancelable but for the claim
+    claim = await c.begin()
+    await c.claim_items(claim)
+    await c.act(claim, "request", {})
+    before = await c.snapshot(claim)
+    error(
+        await c.post(f"/admin/orders/{c.a}/fulfillments/{fulfillment['id']}/cancel", {}),
+        400,
+        "not_allowed",
+        f"Item {c.shirt} has units in a return or claim; fulfillment {fulfillment['id']} "
+        "cannot be canceled",
+    )
+    assert await c.snapshot(claim) == before

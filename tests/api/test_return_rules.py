@@ -724,7 +724,7 @@ async def test_a_fulfilment_whose_units_are_in_a_return_cannot_be_canceled(
             await r.post(f"/admin/orders/{r.a}/fulfillments/{shirts}/cancel", {}),
             400,
             "not_allowed",
-            f"Item {r.shirt} has units in a return; fulfillment {shirts} cannot be canceled",
+            f"Item {r.shirt} has units in a return or claim; fulfillment {shirts} cannot be canceled",
         )
     ok(await r.post(f"/admin/orders/{r.a}/fulfillments/{cap}/cancel", {}))  # no returned units
 
@@ -734,7 +734,7 @@ async def test_a_fulfilment_whose_units_are_in_a_return_cannot_be_canceled(
             await r.post(f"/admin/orders/{r.a}/fulfillments/{shirts}/cancel", {}),
             400,
             "not_allowed",
-            f"Item {r.shirt} has units in a return; fulfillment {shirts} cannot be canceled",
+            f"Item {r.shirt} has units in a return or claim; fulfillment {shirts} cannot be canceled",
         )
 
     # on B: refused while the return stands, allowed once it is canceled; stock as before
@@ -742,7 +742,7 @@ async def test_a_fulfilment_whose_units_are_in_a_return_cannot_be_canceled(
     before = await r.stock(mug_variant)
     mugs = await r.fulfil(r.b)
     on_b = await r.requested(1, r.mug)
-    refused = f"Item {r.mug} has units in a return; fulfillment {mugs} cannot be canceled"
+    refused = f"Item {r.mug} has units in a return or claim; fulfillment {mugs} cannot be canceled"
     async with r.unchanged(on_b):
         error(
             await r.post(f"/admin/orders/{r.b}/fulfillments/{mugs}/cancel", {}),

@@ -546,7 +546,7 @@ def test_partial_and_damaged_receipt_restocks_only_good_units():
     with pytest.raises(DomainError) as refused:
         group.cancel_fulfillment(order.id, "ful_1", ids=ids, now=T0)
     assert refused.value.message == (
-        f"Item {line.id} has units in a return; fulfillment ful_1 cannot be canceled"
+        f"Item {line.id} has units in a return or claim; fulfillment ful_1 cannot be canceled"
     )
 
     returns.begin_receive(group, ret.id, actor(ids))

@@ -38,7 +38,7 @@ from mercato.domain.order_changes import (
     Summary,
     active_change,
     summarize,
-    units_in_returns,
+    units_taken,
 )
 from mercato.domain.statuses import (
     FulfillmentFacts,
@@ -1252,12 +1252,13 @@ class OrderGroup:
                 f"Fulfillment with id {fulfillment.id} already delivered", type=NOT_ALLOWED
             )
         for line_id, quantity in fulfillment.items:
-            # Units in a return must stay fulfilled: they would be restocked twice.
+            # Units in a return or a claim must stay fulfilled: a return's would be restocked
+            # twice, a claim's written off without having been sent.
             line = order.line(line_id)
-            if line.fulfilled_quantity - quantity < units_in_returns(line):
+            if line.fulfilled_quantity - quantity < units_taken(order, line):
                 raise DomainError(
-                    f"Item {line_id} has units in a return; fulfillment {fulfillment.id} "
-                    "cannot be canceled",
+                    f"Item {line_id} has units in a return or claim; fulfillment "
+                    f"{fulfillment.id} cannot be canceled",
                     type=NOT_ALLOWED,
                 )
         fulfillment.canceled_at = now
