@@ -112,7 +112,7 @@ def add_items(
     reserved at confirmation (the exchange and claim outbound rules)."""
     order, change = open_edit(group, order_id, seller_id=seller_id)
     owned.add_outbound_items(order, change, items, quotes, tax, actor)
-    return change
+    return _previewed(group, order, change, actor)
 
 
 def check_editable(order: Order, line_id: str, quantity: int) -> None:
@@ -155,7 +155,7 @@ def update_item(
         None,
     )
     _set_line(order, change, line_id, edit, quotes, tax, actor, previous=previous)
-    return change
+    return _previewed(group, order, change, actor)
 
 
 def _set_line(
@@ -230,7 +230,7 @@ def update_action(
     if action.action == "ITEM_UPDATE":
         line_id = action.details["reference_id"]
         _set_line(order, change, line_id, edit, quotes, tax, actor, previous=action)
-        return change
+        return _previewed(group, order, change, actor)
     if edit.quantity == 0:
         raise DomainError(
             f"Quantity of a new item must be at least 1; remove it with DELETE …/items/{action_id}"
@@ -245,7 +245,7 @@ def update_action(
         unit_price=edit.unit_price,
         internal_note=edit.internal_note,
     )
-    return change
+    return _previewed(group, order, change, actor)
 
 
 def remove_action(
@@ -258,9 +258,9 @@ def remove_action(
     seller_id: str | None = None,
 ) -> OrderChange:
     """``DELETE …/items/:action_id`` or ``…/shipping-method/:action_id``."""
-    _, change = open_edit(group, order_id, seller_id=seller_id)
+    order, change = open_edit(group, order_id, seller_id=seller_id)
     owned.remove(change, change.action(action_id, *kinds), actor)
-    return change
+    return _previewed(group, order, change, actor)
 
 
 # --------------------------------------------------------------------------- shipping
@@ -279,7 +279,7 @@ def add_shipping(
     it); ``values``: ``custom_amount``, ``description``, ``internal_note``, ``metadata``."""
     order, change = open_edit(group, order_id, seller_id=seller_id)
     owned.add_outbound_shipping(order, change, quote, actor, **values)
-    return change
+    return _previewed(group, order, change, actor)
 
 
 def update_shipping(
@@ -291,8 +291,14 @@ def update_shipping(
     seller_id: str | None = None,
     **values: Any,
 ) -> OrderChange:
-    _, change = open_edit(group, order_id, seller_id=seller_id)
+    order, change = open_edit(group, order_id, seller_id=seller_id)
     ret_flows.update_shipping(change, change.action(action_id, "SHIPPING_ADD"), actor, **values)
+    return _previewed(group, order, change, actor)
+
+
+def _previewed(group: OrderGroup, order: Order, change: OrderChange, actor: Actor) -> OrderChange:
+    """The change after the preview gave its actions their amounts (saved with them)."""
+    ret_flows.preview_order(group, order, actor)
     return change
 
 
