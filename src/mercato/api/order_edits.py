@@ -5,8 +5,9 @@ seller's order is a 404 naming it, and nothing moves).
 Begin answers ``{order_change}``, cancel ``{id, object: "order-edit", deleted: true}``, every
 other route ``{order_preview}``: the order rendered for the audience with the active edit
 applied, as the return, exchange and claim routes render it (the confirmed order once the edit
-is confirmed). Every POST and DELETE honours ``Idempotency-Key``. The mutations share one
-handler: :func:`_declare` builds it from the route's path parameters, body and rule."""
+is confirmed). Every POST and DELETE honours ``Idempotency-Key``. The routes share one
+handler (:func:`_route`, which builds its signature from the route's parameters); the
+``{order_preview}`` ones are declared by :func:`_declare` from a path, a body and a rule."""
 
 import inspect
 import re

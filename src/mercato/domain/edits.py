@@ -143,8 +143,10 @@ def update_item(
     seller_id: str | None = None,
 ) -> OrderChange:
     """``ITEM_UPDATE`` of an order line (``POST …/items/item/:item_id``): one per line in the
-    change (a second replaces the first). ``quotes`` holds the line's variant when it still
-    exists: added units of a managed variant must be free at the seller's location."""
+    change (a second call updates it; a unit price given before is kept). ``quotes`` holds the
+    line's variant when it still exists: added units of a managed variant must be free at the
+    seller's location. A deleted variant's line can still change; added units then reserve
+    nothing."""
     order, change = open_edit(group, order_id, seller_id=seller_id)
     previous = next(
         (
