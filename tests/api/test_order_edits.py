@@ -278,6 +278,15 @@ async def test_lines_removed_repriced_and_shipped(e: Edits):
     assert order["summary"]["refund_due"] == 60.5
     assert await e.reservations(e.a) == []
     assert await e.stock(e.shirt_variant) == (10, 0)
+    # The line taken out is gone for the next edit too.
+    await e.begin_edit()
+    async with e.unchanged():
+        error(
+            await e.edit(f"/items/item/{e.shirt}", {"quantity": 1}),
+            400,
+            "invalid_data",
+            f"Items with ids {e.shirt} does not exist in order with id {e.a}.",
+        )
     assert await e.sibling() == sibling
 
 

@@ -117,9 +117,11 @@ def add_items(
 
 def check_editable(order: Order, line_id: str, quantity: int) -> None:
     """§9: a line with units in a return or claim keeps its units and value (§3.1); fulfilled
-    units stay."""
+    units stay. A line taken out (quantity 0) is no longer in the order's ``items``."""
     ret_flows.check_lines(order, [line_id])
     line = order.line(line_id)
+    if line.quantity == 0:
+        raise DomainError(f"Items with ids {line_id} does not exist in order with id {order.id}.")
     if units_in_returns(line) or line.written_off_quantity or line.deducted_quantity:
         raise DomainError(f"Item {line_id} has returned or claimed units and cannot be edited")
     if quantity == 0 and line.fulfilled_quantity > 0:
