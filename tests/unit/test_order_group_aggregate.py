@@ -1,9 +1,9 @@
 """The order group aggregate alone (no database): a hypothesis state machine drives random
 captures, refunds, payment captures, cancels, fulfilments, shipments, deliveries, completes,
-archives — some refused by the provider half-way — and every return route (order-changes.md §6)
-and credit lines over a multi-seller group, and checks every invariant of orders.md and
-order-changes.md after each step; plus examples: §16's worked return, exact unit values (§3.1)
-and the exact messages."""
+archives — some refused by the provider half-way — every return route (order-changes.md §6),
+every exchange route (§7) and credit lines over a multi-seller group, and checks every invariant
+of orders.md and order-changes.md after each step; plus examples: §16's worked return and
+exchange, exact unit values (§3.1) and the exact messages."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import copy
 import itertools
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from mercato.domain import events as ev
-from mercato.domain import returns
+from mercato.domain import exchanges, returns
 from mercato.domain.errors import DomainError
-from mercato.domain.order_changes import ChangeAction, OrderChange, Return
+from mercato.domain.exchanges import OutboundItem, Tax, VariantQuote
+from mercato.domain.order_changes import ChangeAction, Exchange, OrderChange, Return
 from mercato.domain.order_group import (
     Capture,
     Collection,
@@ -170,7 +171,10 @@ def apply_moves(inventory: dict[tuple[str, str], list[int]], moves: list[StockMo
         if level is None:
             assert move.shortage is None, move.shortage
             continue
-        if move.shortage is not None:
+        if move.shortage is not None and move.reserved > 0:
+            # A new reservation needs the units free (the repository's guarded update).
+            assert level[0] - level[1] >= move.reserved, move.shortage
+        elif move.shortage is not None:
             assert level[1] >= -move.reserved, move.shortage
         level[0] += move.stocked
         level[1] += move.reserved
@@ -643,6 +647,192 @@ def test_one_active_change_per_order_and_route_messages():
     assert a.version == 3
 
 
+# --------------------------------------------------------------------------- exchanges (examples)
+
+
+def teapot(order: Order, available: int = 3, *, seller_id: str = "sel_1") -> VariantQuote:
+    """Seller B's Teapot (35.00) as the exchange routes load it for ``order``."""
+    return VariantQuote(
+        id="variant_teapot",
+        seller_id=seller_id,
+        product_id="prod_teapot",
+        published=True,
+        seller_active=True,
+        unit_price=3500,
+        manage_inventory=True,
+        allow_backorder=False,
+        requires_shipping=True,
+        available=available,
+    )
+
+
+OUTBOUND_OPTION_B = ShippingQuote("so_B", "sel_1", "reg_1", False, "Standard", 400, 10, False)
+
+
+def test_worked_example_exchange_of_order_b_authorized_only():
+    """§16: inbound 1 Mug (22.00), outbound 1 Teapot (38.50), shipping 0 → current 42.90,
+    a change collection of 16.50 for B only, the Teapot reserved at B's location."""
+    ids = Ids()
+    group, inventory = demo_group(ids)
+    a, b = group.orders
+    mug = b.lines[0]
+    group.fulfil(b.id, [(mug.id, 1)], fulfillment_id="ful_1", now=T0)
+    inventory[("sloc_1", "variant_teapot")] = [3, 0]
+    apply_moves(inventory, group.stock_moves)
+    moves_seen = len(group.stock_moves)
+    a_before = copy.deepcopy(a)
+    quotes = {"variant_teapot": teapot(b)}
+
+    exchange = exchanges.begin_exchange(group, b.id, actor(ids))
+    ret = exchanges.exchange_inbound_items(
+        group, exchange.id, [RequestedItem(mug.id, 1)], actor(ids)
+    )
+    assert ret.exchange_id == exchange.id and exchange.return_id == ret.id
+    exchanges.exchange_outbound_items(
+        group, exchange.id, [OutboundItem("variant_teapot", 1)], quotes, Tax(10, False), actor(ids)
+    )
+    exchanges.exchange_outbound_shipping(
+        group, exchange.id, OUTBOUND_OPTION_B, actor(ids), custom_amount=0
+    )
+    preview = returns.preview_order(group, b, actor(ids)).summary
+    assert preview is not None and figures(preview) == (4290, 4290, 2200, 0)
+    assert b.version == 1 and b.change_collections == []
+
+    exchanges.request_exchange(group, exchange.id, actor(ids))
+    assert b.summary is not None and figures(b.summary) == (4290, 4290, 2200, 0)
+    assert b.summary.amount_due == 1650 and exchange.difference_due == 1650
+    assert [(c.amount, c.status) for c in b.change_collections] == [(1650, "not_paid")]
+    assert (b.shown_status, b.payment_status) == ("requires_action", "partially_authorized")
+    assert ret.status == "requested" and b.version == 2
+    line = b.lines[-1]
+    assert (line.exchange_id, line.quantity, line.total) == (exchange.id, 1, 3850)
+    assert [
+        (r.line_id, r.location_id, r.quantity) for r in b.reservations if r.line_id == line.id
+    ] == [(line.id, "sloc_1", 1)]
+    apply_moves(inventory, group.stock_moves[moves_seen:])
+    assert inventory[("sloc_1", "variant_teapot")] == [3, 1]
+    assert group.total == 7150 + 4290
+    assert [e.name for e in group.events[-3:]] == [
+        ev.PAYMENT_COLLECTION_CREATED,
+        ev.EXCHANGE_CREATED,
+        ev.ORDER_GROUP_UPDATED,
+    ]
+    assert a == a_before  # order A never moved
+
+    # Canceling gives everything back: the Teapot's reservation, the Mug's value, the due.
+    moves_seen = len(group.stock_moves)
+    exchanges.cancel_exchange(group, exchange.id, actor(ids))
+    apply_moves(inventory, group.stock_moves[moves_seen:])
+    assert inventory[("sloc_1", "variant_teapot")] == [3, 0]
+    assert figures(b.summary) == (2640, 2640, 0, 0) and b.summary.amount_due == 0
+    assert [(c.amount, c.status) for c in b.change_collections] == [(1650, "canceled")]
+    assert (line.quantity, line.total) == (0, 0) and ret.status == "canceled"
+    assert (b.shown_status, b.version) == ("pending", 3)
+    assert [c.action for c in b.changes[-1].actions] == [
+        "CANCEL_RETURN_ITEM",
+        "SHIPPING_REMOVE",
+        "ITEM_REMOVE",
+    ]
+    assert a == a_before
+
+
+def test_exchange_refusals_change_nothing():
+    """A refused inbound or outbound call records nothing: not the exchange's return (created
+    on first use), not the valid items before a refused one."""
+    ids = Ids()
+    group, _ = demo_group(ids)
+    b = group.orders[1]
+    mug = b.lines[0]
+    group.fulfil(b.id, [(mug.id, 1)], fulfillment_id="ful_1", now=T0)
+    exchange = exchanges.begin_exchange(group, b.id, actor(ids))
+    before = copy.deepcopy(group.orders)
+
+    with pytest.raises(DomainError) as refused:
+        exchanges.exchange_inbound_items(group, exchange.id, [RequestedItem(mug.id, 0)], actor(ids))
+    assert refused.value.message == f"Quantity to return of item {mug.id} is required."
+    with pytest.raises(DomainError) as refused:
+        exchanges.exchange_inbound_items(group, exchange.id, [RequestedItem(mug.id, 2)], actor(ids))
+    assert refused.value.message == (
+        f"Cannot request to return more items than what was fulfilled for item {mug.id}."
+    )
+    assert group.orders == before and exchange.return_id is None
+
+    quotes = {"variant_teapot": teapot(b, 2), "variant_shirt": teapot(b, seller_id="sel_0")}
+    quotes["variant_shirt"] = replace(quotes["variant_shirt"], id="variant_shirt")
+    refusals = [
+        # The second item is another seller's.
+        ([OutboundItem("variant_teapot", 1), OutboundItem("variant_shirt", 1)], None),
+        # Together they need more than the seller has free.
+        (
+            [OutboundItem("variant_teapot", 1), OutboundItem("variant_teapot", 2)],
+            "insufficient_inventory",
+        ),
+    ]
+    for items, code in refusals:
+        with pytest.raises(DomainError) as refused:
+            exchanges.exchange_outbound_items(
+                group, exchange.id, items, quotes, Tax(10, False), actor(ids)
+            )
+        assert refused.value.code == code
+        assert group.orders == before
+    message = "Order exchange request should have at least 1 item inbound and 1 item outbound"
+    with pytest.raises(DomainError) as refused:
+        exchanges.request_exchange(group, exchange.id, actor(ids))
+    assert refused.value.message == message
+    assert group.orders == before
+
+
+def test_a_backordered_outbound_item_takes_the_stock_the_others_are_checked_against():
+    """A backordered outbound item is reserved like any other at request, so the stock check of
+    the change's other items counts it: otherwise the add passes and the request's guarded
+    reservation (the repository's check at confirmation) always refuses."""
+    ids = Ids()
+    group, inventory = demo_group(ids)
+    b = group.orders[1]
+    mug = b.lines[0]
+    group.fulfil(b.id, [(mug.id, 1)], fulfillment_id="ful_1", now=T0)
+    inventory[("sloc_1", "variant_teapot")] = [2, 0]
+    apply_moves(inventory, group.stock_moves)
+    moves_seen = len(group.stock_moves)
+    quotes = {"variant_teapot": teapot(b, available=2)}
+    exchange = exchanges.begin_exchange(group, b.id, actor(ids))
+    exchanges.exchange_inbound_items(group, exchange.id, [RequestedItem(mug.id, 1)], actor(ids))
+    backordered = OutboundItem("variant_teapot", 2, allow_backorder=True)
+    exchanges.exchange_outbound_items(
+        group, exchange.id, [backordered], quotes, Tax(10, False), actor(ids)
+    )
+    with pytest.raises(DomainError) as refused:
+        exchanges.exchange_outbound_items(
+            group,
+            exchange.id,
+            [OutboundItem("variant_teapot", 1)],
+            quotes,
+            Tax(10, False),
+            actor(ids),
+        )
+    assert refused.value.code == "insufficient_inventory"
+    assert refused.value.message == (
+        "Variant variant_teapot does not have the required inventory at location sloc_1"
+    )
+    # Within one call too.
+    with pytest.raises(DomainError) as refused:
+        exchanges.exchange_outbound_items(
+            group,
+            exchange.id,
+            [
+                OutboundItem("variant_teapot", 1, allow_backorder=True),
+                OutboundItem("variant_teapot", 1),
+            ],
+            quotes,
+            Tax(10, False),
+            actor(ids),
+        )
+    assert refused.value.code == "insufficient_inventory"
+    exchanges.request_exchange(group, exchange.id, actor(ids))
+    apply_moves(inventory, group.stock_moves[moves_seen:])
+    assert inventory[("sloc_1", "variant_teapot")] == [2, 2]
+
+
 # --------------------------------------------------------------------------- state machine
 
 quantities = st.integers(min_value=1, max_value=3)
@@ -691,9 +881,40 @@ class ModelReturn:
     items: dict[str, ModelItem] = field(default_factory=dict)
 
 
+@dataclass
+class ModelOutbound:
+    """The test's account of one outbound unit batch: what the exchange adds."""
+
+    variant_id: str
+    quantity: int
+    unit_price: int
+    managed: bool  # reserved at the seller's location
+    backorder: bool = False
+
+
+@dataclass
+class ModelExchange:
+    order_id: str
+    status: str = "pending"  # pending requested canceled deleted
+    return_id: str | None = None
+    pending: dict[str, ModelOutbound] = field(default_factory=dict)  # ITEM_ADD action → adds
+    lines: dict[str, ModelOutbound] = field(default_factory=dict)  # outbound line → once added
+    shipping: int = 0  # total of its outbound method, once requested
+    difference_due: int = 0
+
+
+CANCEL_PATHS = ("as is", "fulfilled", "fulfilled, canceled", "received")
+EXCHANGE_KINDS = {
+    "inbound_item": "RETURN_ITEM",
+    "outbound_item": "ITEM_ADD",
+    "inbound_shipping": "SHIPPING_ADD",
+    "outbound_shipping": "SHIPPING_ADD",
+}
+
+
 class OrderGroupMachine(RuleBasedStateMachine):
-    """Random operations on one group — captures, refunds, cancels, fulfilments and every
-    return route over any of its orders; after each, the invariants of orders.md and
+    """Random operations on one group — captures, refunds, cancels, fulfilments, every return
+    and exchange route over any of its orders; after each, the invariants of orders.md and
     order-changes.md hold, recomputed from the test's own model."""
 
     @initialize(
@@ -702,13 +923,35 @@ class OrderGroupMachine(RuleBasedStateMachine):
         tax_rate=st.sampled_from([0, 10, 7]),
         shipping=st.one_of(st.none(), st.lists(st.integers(0, 900), min_size=3, max_size=3)),
         fulfilled=st.sampled_from([True, True, False]),
+        extras=st.lists(
+            st.tuples(st.integers(0, 4), st.one_of(st.none(), st.integers(0, 5000))),
+            min_size=3,
+            max_size=3,
+        ),
     )
-    def place(self, orders, captured, tax_rate, shipping, fulfilled):
+    def place(self, orders, captured, tax_rate, shipping, fulfilled, extras):
         self.ids = Ids()
         self.clock = itertools.count(1)
         self.group, self.inventory = build_group(
             self.ids, orders, captured=captured, tax_rate=tax_rate, shipping=shipping
         )
+        self.tax_rate = tax_rate
+        # The sellers' variants an exchange may send out: those of the order's lines (managed
+        # ones have a level at the seller's location) and one more per seller, with a little
+        # stock and maybe no price in the order's currency.
+        self.variant_seller: dict[str, str] = {}
+        self.prices: dict[str, int | None] = {}
+        for order, (stock, price) in zip(self.group.orders, extras, strict=False):
+            for line in order.lines:
+                assert line.variant_id is not None
+                self.variant_seller[line.variant_id] = order.seller_id
+                self.prices[line.variant_id] = line.unit_price
+            extra = f"variant_extra_{order.seller_id}"
+            self.variant_seller[extra] = order.seller_id
+            self.prices[extra] = price
+            assert order.location_id is not None
+            self.inventory[(order.location_id, extra)] = [stock, 0]
+        self.managed = {variant for _, variant in self.inventory}
         self.initial_stock = {key: level[0] for key, level in self.inventory.items()}
         self.authorized = self.group.collection.authorized_amount
         self.moves_seen = 0
@@ -726,6 +969,9 @@ class OrderGroupMachine(RuleBasedStateMachine):
         self.restocked: dict[tuple[str, str], int] = defaultdict(int)
         self.focus: str | None = None  # the return a flow works on
         self.focus_line: str | None = None  # and the line it receives
+        self.exchanges: dict[str, ModelExchange] = {}
+        self.focus_exchange: str | None = None  # the exchange a flow works on
+        self.refused: DomainError | None = None
         if fulfilled:
             for order in self.group.orders:
                 items = [(line.id, line.quantity) for line in order.lines]
@@ -745,10 +991,12 @@ class OrderGroupMachine(RuleBasedStateMachine):
     def attempt(self, operation) -> bool:
         """Run ``operation``; a refusal must leave the aggregate exactly as it was."""
         before = copy.deepcopy(self.group)
+        self.refused = None
         try:
             operation()
-        except DomainError:
+        except DomainError as error:
             assert _state(self.group) == _state(before)
+            self.refused = error
             return False
         apply_moves(self.inventory, self.group.stock_moves[self.moves_seen :])
         self.moves_seen = len(self.group.stock_moves)
@@ -829,21 +1077,26 @@ class OrderGroupMachine(RuleBasedStateMachine):
         )
         return item.quantity - item.received - pending
 
-    def expected_summary(self, order: Order) -> dict[str, int]:
+    def expected_summary(
+        self, order: Order, *, extra_current: int = 0, extra_transit: int = 0
+    ) -> dict[str, int]:
         """``order.summary`` from first principles (order-changes.md §3.3): the lines' totals
-        at placement less the model's deductions, shipping, the model's credit lines, the
-        capture and refund records, the return items' values still in transit."""
+        (at placement, or as the model priced an exchange's outbound line) less the model's
+        deductions, shipping (placed, returns', exchanges' outbound), the model's credit lines,
+        the capture and refund records, the return items' values still in transit; ``extra_*``
+        add a pending change's effects (a preview)."""
         lines = sum(self.line_totals[li.id] - self.deducted[li.id][1] for li in order.lines)
         mine = [r for r in self.returns.values() if r.order_id == order.id]
         shipping = self.placed_shipping[order.id] + sum(
             r.shipping for r in mine if r.status not in ("open", "canceled", "deleted")
         )
+        shipping += self.outbound_shipping(order)
         credit = self.credit[order.id]
-        current = lines + shipping - credit
+        current = lines + shipping - credit + extra_current
         records = [r for r in self.group.new_records if r.order_id == order.id]
         paid = sum(r.amount for r in records if isinstance(r, Capture))
         refunded = sum(r.amount for r in records if isinstance(r, Refund))
-        in_transit = sum(
+        in_transit = extra_transit + sum(
             item.in_transit
             for r in mine
             if r.status not in ("canceled", "deleted")
@@ -871,6 +1124,14 @@ class OrderGroupMachine(RuleBasedStateMachine):
             "refund_due": max(0, -pending - in_transit),
             "amount_due": max(0, pending - covered),
         }
+
+    def outbound_shipping(self, order: Order) -> int:
+        """Totals of the outbound methods of the order's active (requested) exchanges."""
+        return sum(
+            x.shipping
+            for x in self.exchanges.values()
+            if x.order_id == order.id and x.status == "requested"
+        )
 
     # ----------------------------------------------------------------- money
 
@@ -991,14 +1252,21 @@ class OrderGroupMachine(RuleBasedStateMachine):
         order = self.pick(data, self.group.orders)
         lines = data.draw(st.lists(st.sampled_from(order.lines), unique_by=lambda x: x.id))
         items = [(line.id, data.draw(st.integers(min_value=0, max_value=3))) for line in lines]
+        self.fulfil_items(order, items)
+
+    def fulfil_items(self, order: Order, items: list[tuple[str, int]]) -> str | None:
+        """Fulfil ``items`` of ``order`` (maybe refused); the new fulfilment's id."""
+        fulfillment_id = self.ids("ful")
         with self.only(order.id):
             if self.attempt(
                 lambda: self.group.fulfil(
-                    order.id, items, fulfillment_id=self.ids("ful"), now=self.now()
+                    order.id, items, fulfillment_id=fulfillment_id, now=self.now()
                 )
             ):
                 assert self.active(order) is None
                 assert self.new_events() == [ev.FULFILLMENT_CREATED]
+                return fulfillment_id
+        return None
 
     def _fulfilment(self, data):
         order = self.pick(data, self.group.orders)
@@ -1027,14 +1295,20 @@ class OrderGroupMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def cancel_fulfillment(self, data):
         order, fulfillment = self._fulfilment(data)
+        if fulfillment is not None:
+            self.cancel_fulfillment_of(order, fulfillment.id)
+
+    def cancel_fulfillment_of(self, order: Order, fulfillment_id: str) -> bool:
         with self.only(order.id):
-            if fulfillment is not None and self.attempt(
+            if self.attempt(
                 lambda: self.group.cancel_fulfillment(
-                    order.id, fulfillment.id, ids=self.ids, now=self.now()
+                    order.id, fulfillment_id, ids=self.ids, now=self.now()
                 )
             ):
                 assert self.active(order) is None
                 assert self.new_events() == [ev.FULFILLMENT_CANCELED]
+                return True
+        return False
 
     @rule(data=st.data())
     def complete(self, data):
@@ -1053,14 +1327,23 @@ class OrderGroupMachine(RuleBasedStateMachine):
     # ----------------------------------------------------------------- returns
 
     def route(
-        self, order: Order, operation, expected: bool, events: list[str] | None = None
+        self,
+        order: Order,
+        operation,
+        expected: bool,
+        events: list[str] | None = None,
+        *,
+        message: str | None = None,
     ) -> bool:
-        """Run one return route on ``order``: it succeeds exactly when ``expected``, touches no
-        sibling, and raises ``events`` when it succeeds (nothing when refused; a confirmation's
-        events are checked by :meth:`confirmed`)."""
+        """Run one change route on ``order``: it succeeds exactly when ``expected`` (refused
+        with ``message`` when given), touches no sibling, and raises ``events`` when it
+        succeeds (nothing when refused; a confirmation's events are checked by
+        :meth:`confirmed`)."""
         with self.only(order.id):
             done = self.attempt(operation)
-        assert done == expected
+        assert done == expected, self.refused
+        if not done and message is not None:
+            assert self.refused is not None and self.refused.message == message
         if not done or events is not None:
             assert self.new_events() == (events if done else [])
         return done
@@ -1117,13 +1400,18 @@ class OrderGroupMachine(RuleBasedStateMachine):
         )
 
     def _action(self, data, kinds: tuple[str, ...]) -> tuple[str, Order, ChangeAction] | None:
-        """A random action of one of ``kinds`` in some return's active change."""
+        """A random action of one of ``kinds`` for some return in its order's active change
+        (the return's own change, or the exchange's whose inbound part it is)."""
         found = []
         for return_id, model in sorted(self.returns.items()):
             order = self.group.order(model.order_id)
             change = self.active(order)
             if change is not None and change.return_id == return_id:
-                found += [(return_id, order, a) for a in change.actions if a.action in kinds]
+                found += [
+                    (return_id, order, a)
+                    for a in change.actions
+                    if a.action in kinds and a.return_id == return_id
+                ]
         return self.pick(data, found) if found else None
 
     @precondition(lambda self: bool(getattr(self, "returns", None)))
@@ -1134,10 +1422,12 @@ class OrderGroupMachine(RuleBasedStateMachine):
             return
         return_id, order, action = picked
         change = self.change_for(return_id, "return_request")
-        assert change is not None
         line = order.line(action.details["reference_id"])
-        expected = self.is_open(order) and (
-            1 <= quantity <= self.returnable(order, line, change, skip=action.id)
+        # An exchange's inbound items are updated with the exchange's routes.
+        expected = (
+            change is not None
+            and self.is_open(order)
+            and 1 <= quantity <= self.returnable(order, line, change, skip=action.id)
         )
         self.route(
             order,
@@ -1217,7 +1507,7 @@ class OrderGroupMachine(RuleBasedStateMachine):
             lambda: returns.update_return_shipping(
                 self.group, return_id, action.id, self.actor(), custom_amount=custom
             ),
-            self.is_open(order),
+            self.is_open(order) and self.change_for(return_id, "return_request") is not None,
             [],
         ):
             assert action.amount == taxed(custom, 10)
@@ -1452,7 +1742,11 @@ class OrderGroupMachine(RuleBasedStateMachine):
             return
         target = self.pick(data, waiting)
         pending = self.active(self.return_of(target)[0])
-        if pending is not None and pending.return_id is not None:
+        if pending is not None and pending.change_type == "exchange":
+            self.focus_exchange = pending.exchange_id
+            self.discard_exchange(data)
+            self.focus_exchange = None
+        elif pending is not None and pending.return_id is not None:
             # Another pending change of the order's returns goes first.
             self.focus = pending.return_id
             if pending.change_type == "return_request":
@@ -1490,6 +1784,635 @@ class OrderGroupMachine(RuleBasedStateMachine):
         ):
             self.credit[order.id] += amount
             self.confirmed(order, [ev.CREDIT_LINE_CREATED, ev.ORDER_GROUP_UPDATED])
+
+    # ----------------------------------------------------------------- exchanges
+
+    def pick_exchange(self, data) -> str:
+        """The flow's exchange, else mostly the latest one (so flows go on), else any."""
+        if self.focus_exchange is not None:
+            return self.focus_exchange
+        if data.draw(st.integers(0, 3)) > 0:
+            return list(self.exchanges)[-1]
+        return self.pick(data, sorted(self.exchanges))
+
+    def exchange_of(self, exchange_id: str) -> tuple[Order, Exchange]:
+        order = self.group.order(self.exchanges[exchange_id].order_id)
+        return order, next(x for x in order.exchanges if x.id == exchange_id)
+
+    def exchange_change(self, exchange_id: str) -> OrderChange | None:
+        """The exchange's pending change, when the exchange's builder routes may act on it."""
+        order, _ = self.exchange_of(exchange_id)
+        change = self.active(order)
+        if (
+            self.exchanges[exchange_id].status != "pending"
+            or change is None
+            or change.exchange_id != exchange_id
+            or change.change_type != "exchange"
+        ):
+            return None
+        return change
+
+    def track_return(self, exchange_id: str) -> None:
+        """The exchange's return, created with its first inbound item or method, joins the
+        model as an open return."""
+        order, exchange = self.exchange_of(exchange_id)
+        model = self.exchanges[exchange_id]
+        if model.return_id is None and exchange.return_id is not None:
+            ret = next(r for r in order.returns if r.id == exchange.return_id)
+            assert (ret.status, ret.exchange_id, ret.location_id) == (
+                "open",
+                exchange_id,
+                order.location_id,
+            )
+            model.return_id = ret.id
+            self.returns[ret.id] = ModelReturn(order.id)
+        assert exchange.return_id == model.return_id is not None
+
+    def quote(self, order: Order, variant_id: str) -> VariantQuote:
+        """A variant as the exchange routes would load it for ``order``: its seller, its price
+        in the order's currency, its free stock at the order's seller's location."""
+        level = self.inventory.get((order.location_id or "", variant_id))
+        return VariantQuote(
+            id=variant_id,
+            seller_id=self.variant_seller[variant_id],
+            product_id=f"prod_{variant_id}",
+            published=True,
+            seller_active=True,
+            unit_price=self.prices[variant_id],
+            manage_inventory=variant_id in self.managed,
+            allow_backorder=False,
+            requires_shipping=True,
+            available=level[0] - level[1] if level else 0,
+        )
+
+    def draw_outbound(self, data, order: Order, foreign: bool, most: int = 7) -> OutboundItem:
+        """An outbound item: a variant of the order's seller (or of another one), sometimes
+        more units than the seller has free, sometimes a price override or a backorder."""
+        pool = sorted(
+            v for v, seller in self.variant_seller.items() if (seller == order.seller_id) != foreign
+        )
+        if not pool:
+            pool = sorted(v for v, s in self.variant_seller.items() if s == order.seller_id)
+        return OutboundItem(
+            variant_id=self.pick(data, pool),
+            quantity=data.draw(st.integers(1, most)),
+            unit_price=data.draw(st.one_of(st.none(), st.none(), st.integers(0, 5000))),
+            allow_backorder=data.draw(st.sampled_from([None, None, None, None, None, True])),
+        )
+
+    def exchange_effects(self, order: Order, change: OrderChange) -> list[tuple[ChangeAction, int]]:
+        """Each action of an exchange's change with the amount the model gives it (§3.2), in
+        ``ordering``: inbound units ``−(V(d + q) − D)`` (cumulative within the change),
+        methods their taxed price, outbound lines their taxed line total."""
+        model = self.exchanges[change.exchange_id or ""]
+        deducted = {line_id: list(dd) for line_id, dd in self.deducted.items()}
+        effects = []
+        for action in sorted(change.actions, key=lambda a: a.ordering):
+            if action.action == "RETURN_ITEM":
+                line = order.line(action.details["reference_id"])
+                q = action.details["quantity"]
+                d, taken = deducted[line.id]
+                value = max(value_of(self.line_totals[line.id], line.quantity, d + q) - taken, 0)
+                deducted[line.id] = [d + q, taken + value]
+                effects.append((action, -value))
+            elif action.action == "SHIPPING_ADD":
+                effects.append((action, taxed(action.details["price"], 10)))
+            else:
+                assert action.action == "ITEM_ADD"
+                out = model.pending[action.id]
+                effects.append((action, taxed(out.unit_price * out.quantity, self.tax_rate)))
+        return effects
+
+    @rule(data=st.data())
+    def begin_exchange(self, data):
+        self.begin_exchange_on(self.pick(data, self.group.orders))
+
+    def begin_exchange_on(self, order: Order) -> str | None:
+        begun: list[Exchange] = []
+        expected = self.is_open(order) and self.active(order) is None
+        if self.route(
+            order,
+            lambda: begun.append(exchanges.begin_exchange(self.group, order.id, self.actor())),
+            expected,
+            [],
+        ):
+            exchange = begun[0]
+            change = self.active(order)
+            assert change is not None and change.change_type == "exchange"
+            assert change.exchange_id == exchange.id and change.version == order.version + 1
+            assert exchange.return_id is None and exchange.seller_id == order.seller_id
+            self.exchanges[exchange.id] = ModelExchange(order.id)
+            return exchange.id
+        return None
+
+    @precondition(lambda self: bool(getattr(self, "exchanges", None)))
+    @rule(data=st.data(), quantity=st.integers(0, 3), foreign=st.booleans())
+    def exchange_inbound_items(self, data, quantity, foreign):
+        exchange_id = self.pick_exchange(data)
+        order, _ = self.exchange_of(exchange_id)
+        pool = [li for o in self.group.orders for li in o.lines] if foreign else order.lines
+        picked = [(self.pick(data, pool), quantity)]
+        if data.draw(st.integers(0, 3)) == 0:
+            picked.append((self.pick(data, order.lines), data.draw(st.integers(1, 3))))
+        self.add_inbound(exchange_id, picked)
+
+    def add_inbound(self, exchange_id: str, picked: list[tuple[Line, int]]) -> None:
+        order, _ = self.exchange_of(exchange_id)
+        change = self.exchange_change(exchange_id)
+        mine = {li.id for li in order.lines}
+        expected = change is not None and self.is_open(order)
+        wanted: dict[str, int] = defaultdict(int)
+        for line, q in picked:
+            expected = expected and line.id in mine and q >= 1
+            wanted[line.id] += q
+        if expected:
+            assert change is not None
+            expected = all(
+                q <= self.returnable(order, order.line(line_id), change)
+                for line_id, q in wanted.items()
+            )
+        items = [RequestedItem(line.id, q) for line, q in picked]
+        if self.route(
+            order,
+            lambda: exchanges.exchange_inbound_items(self.group, exchange_id, items, self.actor()),
+            expected,
+            [],
+        ):
+            self.track_return(exchange_id)
+
+    @precondition(lambda self: bool(getattr(self, "exchanges", None)))
+    @rule(
+        data=st.data(),
+        amount=st.integers(0, 1000),
+        custom=st.one_of(st.none(), st.integers(0, 1000)),
+        inbound=st.booleans(),
+        is_return=st.booleans(),
+    )
+    def exchange_shipping(self, data, amount, custom, inbound, is_return):
+        """An inbound (return option) or outbound (not a return option) method of the seller;
+        a second one of a direction replaces the first."""
+        exchange_id = self.pick_exchange(data)
+        order, _ = self.exchange_of(exchange_id)
+        seller = self.pick(data, sorted({o.seller_id for o in self.group.orders}))
+        quote = returns.ShippingQuote(
+            id=f"so_{'ret' if is_return else 'out'}_{seller}",
+            seller_id=seller,
+            region_id="reg_1",
+            is_return=is_return,
+            name="Exchange",
+            amount=amount,
+            tax_rate=10,
+            tax_inclusive=False,
+        )
+        change = self.exchange_change(exchange_id)
+        expected = (
+            change is not None
+            and self.is_open(order)
+            and seller == order.seller_id
+            and is_return == inbound
+        )
+        add = (
+            exchanges.exchange_inbound_shipping if inbound else exchanges.exchange_outbound_shipping
+        )
+        if not self.route(
+            order,
+            lambda: add(self.group, exchange_id, quote, self.actor(), custom_amount=custom),
+            expected,
+            [],
+        ):
+            return
+        assert change is not None
+        if inbound:
+            self.track_return(exchange_id)
+        methods = [
+            a
+            for a in change.actions
+            if a.action == "SHIPPING_ADD" and (a.return_id is not None) == inbound
+        ]
+        assert len(methods) == 1  # one method per direction: another replaces it
+        price = amount if custom is None else custom
+        assert methods[0].details["price"] == price
+        assert methods[0].details["total"] == methods[0].amount == taxed(price, 10)
+
+    @precondition(lambda self: bool(getattr(self, "exchanges", None)))
+    @rule(data=st.data(), foreign=st.booleans())
+    def exchange_outbound_items(self, data, foreign):
+        exchange_id = self.pick_exchange(data)
+        order, _ = self.exchange_of(exchange_id)
+        items = [self.draw_outbound(data, order, foreign)]
+        if data.draw(st.integers(0, 3)) == 0:
+            items.append(self.draw_outbound(data, order, False))
+        self.add_outbound(exchange_id, items)
+
+    def add_outbound(self, exchange_id: str, items: list[OutboundItem]) -> None:
+        order, _ = self.exchange_of(exchange_id)
+        change = self.exchange_change(exchange_id)
+        model = self.exchanges[exchange_id]
+        quotes = {v: self.quote(order, v) for v in self.variant_seller}
+        expected = change is not None and self.is_open(order)
+        message = None
+        # The stock check counts the change's other outbound units of the variant (§5),
+        # backordered ones too: they are reserved at the request all the same.
+        held: dict[str, int] = defaultdict(int)
+        for out in model.pending.values():
+            held[out.variant_id] += out.quantity
+        for item in items:
+            quote = quotes[item.variant_id]
+            refusal = None
+            if quote.seller_id != order.seller_id:
+                refusal = (
+                    f"Variant {quote.id} belongs to seller {quote.seller_id}, not to seller "
+                    f"{order.seller_id} of order {order.id}"
+                )
+            elif item.unit_price is None and quote.unit_price is None:
+                refusal = f"Variant {quote.id} has no price in usd"
+            elif (
+                quote.manage_inventory
+                and not item.allow_backorder
+                and held[quote.id] + item.quantity > quote.available
+            ):
+                refusal = (
+                    f"Variant {quote.id} does not have the required inventory at location "
+                    f"{order.location_id}"
+                )
+            held[quote.id] += item.quantity
+            if refusal is not None and expected:
+                expected, message = False, refusal
+        before = len(change.actions) if change is not None else 0
+        if not self.route(
+            order,
+            lambda: exchanges.exchange_outbound_items(
+                self.group, exchange_id, items, quotes, Tax(self.tax_rate, False), self.actor()
+            ),
+            expected,
+            [],
+            message=message,
+        ):
+            if message is not None and "inventory" in message:
+                assert self.refused is not None and self.refused.code == "insufficient_inventory"
+            return
+        assert change is not None
+        added = change.actions[before:]
+        assert len(added) == len(items)
+        for action, item in zip(added, items, strict=True):
+            price = item.unit_price if item.unit_price is not None else self.prices[item.variant_id]
+            assert price is not None
+            out = ModelOutbound(
+                item.variant_id,
+                item.quantity,
+                price,
+                managed=item.variant_id in self.managed,
+                backorder=bool(item.allow_backorder),
+            )
+            model.pending[action.id] = out
+            d = action.details
+            assert action.action == "ITEM_ADD" and action.exchange_id == exchange_id
+            assert (d["variant_id"], d["quantity"], d["unit_price"]) == (
+                out.variant_id,
+                out.quantity,
+                out.unit_price,
+            )
+            assert action.amount == taxed(out.unit_price * out.quantity, self.tax_rate)
+
+    def _exchange_action(self, data) -> tuple[str, Order, OrderChange, ChangeAction] | None:
+        """A random action of some exchange's pending change."""
+        found = []
+        for exchange_id in sorted(self.exchanges):
+            change = self.exchange_change(exchange_id)
+            if change is not None:
+                order, _ = self.exchange_of(exchange_id)
+                found += [(exchange_id, order, change, a) for a in change.actions]
+        return self.pick(data, found) if found else None
+
+    @precondition(lambda self: bool(getattr(self, "exchanges", None)))
+    @rule(
+        data=st.data(),
+        quantity=st.integers(1, 7),
+        unit_price=st.one_of(st.none(), st.integers(0, 5000)),
+    )
+    def update_outbound_item(self, data, quantity, unit_price):
+        picked = self._exchange_action(data)
+        if picked is None or picked[3].action != "ITEM_ADD":
+            return
+        exchange_id, order, change, action = picked
+        out = self.exchanges[exchange_id].pending[action.id]
+        quote = self.quote(order, out.variant_id)
+        others = sum(
+            o.quantity
+            for a_id, o in self.exchanges[exchange_id].pending.items()
+            if a_id != action.id and o.variant_id == out.variant_id
+        )
+        expected = self.is_open(order) and (
+            not out.managed or out.backorder or quantity + others <= quote.available
+        )
+        if self.route(
+            order,
+            lambda: exchanges.exchange_update_outbound_item(
+                self.group,
+                exchange_id,
+                action.id,
+                {out.variant_id: quote},
+                self.actor(),
+                quantity=quantity,
+                unit_price=unit_price,
+            ),
+            expected,
+            [],
+        ):
+            out.quantity = quantity
+            if unit_price is not None:
+                out.unit_price = unit_price
+            assert action.amount == taxed(out.unit_price * out.quantity, self.tax_rate)
+
+    @precondition(lambda self: bool(getattr(self, "exchanges", None)))
+    @rule(data=st.data(), kind=st.sampled_from(sorted(EXCHANGE_KINDS)))
+    def remove_exchange_action(self, data, kind):
+        picked = self._exchange_action(data)
+        if picked is None:
+            return
+        exchange_id, order, change, action = picked
+        if action.action == "SHIPPING_ADD":
+            actual = "inbound_shipping" if action.return_id is not None else "outbound_shipping"
+        else:
+            actual = {"RETURN_ITEM": "inbound_item", "ITEM_ADD": "outbound_item"}[action.action]
+        if data.draw(st.booleans()):
+            kind = actual
+        expected = self.is_open(order) and kind == actual
+        message = None
+        if self.is_open(order) and kind != actual:
+            message = f"Order change action with id {action.id} was not found"
+        if self.route(
+            order,
+            lambda: exchanges.exchange_remove_action(
+                self.group, exchange_id, action.id, self.actor(), kind=kind
+            ),
+            expected,
+            [],
+            message=message,
+        ):
+            assert action not in change.actions
+            self.exchanges[exchange_id].pending.pop(action.id, None)
+
+    @precondition(lambda self: bool(getattr(self, "exchanges", None)))
+    @rule(data=st.data())
+    def request_exchange(self, data):
+        exchange_id = self.pick_exchange(data)
+        order, exchange = self.exchange_of(exchange_id)
+        change = self.exchange_change(exchange_id)
+        kinds = {a.action for a in change.actions} if change is not None else set()
+        ready = "RETURN_ITEM" in kinds and "ITEM_ADD" in kinds
+        expected = change is not None and self.is_open(order) and ready
+        message = None
+        if change is not None and self.is_open(order) and not ready:
+            message = (
+                "Order exchange request should have at least 1 item inbound and 1 item outbound"
+            )
+        effects = self.exchange_effects(order, change) if expected and change else []
+        previewed = {a.id: a.amount for a in change.actions} if change else {}
+        if not self.route(
+            order,
+            lambda: exchanges.request_exchange(self.group, exchange_id, self.actor()),
+            expected,
+            message=message,
+        ):
+            return
+        assert change is not None and change.status == "confirmed"
+        # A preview and the confirmation agree on every action's amount, and with the model.
+        assert {a.id: a.amount for a in change.actions} == previewed
+        assert [a.amount for a, _ in effects] == [amount for _, amount in effects]
+        model = self.exchanges[exchange_id]
+        assert model.return_id is not None
+        model_return = self.returns[model.return_id]
+        for action, amount in effects:
+            if action.action == "RETURN_ITEM":
+                line_id, q = action.details["reference_id"], action.details["quantity"]
+                d, taken = self.deducted[line_id]
+                self.deducted[line_id] = [d + q, taken - amount]
+                item = model_return.items.setdefault(line_id, ModelItem())
+                item.quantity += q
+                item.value -= amount
+            elif action.action == "SHIPPING_ADD" and action.return_id is not None:
+                model_return.shipping = amount
+            elif action.action == "SHIPPING_ADD":
+                model.shipping = amount
+            else:
+                line_id = action.details["reference_id"]
+                out = model.pending[action.id]
+                line = order.line(line_id)
+                assert line.exchange_id == exchange_id
+                assert (line.variant_id, line.quantity, line.unit_price, line.total) == (
+                    out.variant_id,
+                    out.quantity,
+                    out.unit_price,
+                    amount,
+                )
+                # Reserved at the seller's location (a managed variant), nowhere else.
+                held = [
+                    (r.location_id, r.quantity) for r in order.reservations if r.line_id == line_id
+                ]
+                assert held == ([(order.location_id, out.quantity)] if out.managed else [])
+                self.line_totals[line_id] = amount
+                self.deducted[line_id] = [0, 0]
+                model.lines[line_id] = out
+        model.pending = {}
+        model.status = "requested"
+        model_return.status = "requested"
+        # difference_due = Σ of the exchange's action amounts (§2.3).
+        model.difference_due = sum(amount for _, amount in effects)
+        assert exchange.difference_due == model.difference_due
+        ret = self.return_of(model.return_id)[1]
+        assert ret.refund_amount == max(
+            0, -sum(amount for a, amount in effects if a.return_id == ret.id)
+        )
+        self.confirmed(order, [ev.EXCHANGE_CREATED, ev.ORDER_GROUP_UPDATED])
+
+    @precondition(lambda self: bool(getattr(self, "exchanges", None)))
+    @rule(data=st.data())
+    def discard_exchange(self, data):
+        exchange_id = self.pick_exchange(data)
+        order, exchange = self.exchange_of(exchange_id)
+        change = self.exchange_change(exchange_id)
+        if not self.route(
+            order,
+            lambda: exchanges.discard_exchange(self.group, exchange_id, self.actor()),
+            change is not None,
+            [],
+        ):
+            return
+        assert change is not None and change.status == "canceled" and exchange.deleted
+        model = self.exchanges[exchange_id]
+        model.status = "deleted"
+        model.pending = {}
+        if model.return_id is not None:
+            assert self.return_of(model.return_id)[1].deleted
+            self.returns[model.return_id].status = "deleted"
+
+    @precondition(lambda self: bool(getattr(self, "exchanges", None)))
+    @rule(data=st.data())
+    def cancel_exchange(self, data):
+        exchange_id = self.pick_exchange(data)
+        order, exchange = self.exchange_of(exchange_id)
+        model = self.exchanges[exchange_id]
+        model_return = self.returns[model.return_id] if model.return_id else None
+        outbound = {line_id for line_id in model.lines if order.line(line_id).quantity > 0}
+        shipped_out = any(
+            f.canceled_at is None and any(line_id in outbound for line_id, _ in f.items)
+            for f in order.fulfillments
+        )
+        came_back = model_return is not None and any(
+            i.received for i in model_return.items.values()
+        )
+        busy = self.active(order)
+        message = None
+        if model.status != "deleted" and self.is_open(order):
+            if model.status == "canceled":
+                message = f"Exchange with id {exchange_id} has been canceled."
+            elif model.status == "pending":
+                message = (
+                    f"Exchange {exchange_id} has not been requested; use DELETE "
+                    f"/admin/exchanges/{exchange_id}/request"
+                )
+            elif shipped_out:
+                message = "All fulfillments must be canceled before canceling am exchange"
+            elif came_back:
+                message = "Can't cancel a return which has returned items"
+            elif busy is not None:
+                message = (
+                    f"Order ({order.id}) already has an existing active order change: "
+                    f"{busy.id} ({busy.change_type})"
+                )
+        expected = (
+            model.status == "requested"
+            and self.is_open(order)
+            and not shipped_out
+            and not came_back
+            and busy is None
+        )
+        held = sorted(
+            (r.location_id, r.variant_id, 0, -r.quantity)
+            for r in order.reservations
+            if r.line_id in model.lines
+        )
+        moves_before = len(self.group.stock_moves)
+        current_before = self.expected_summary(order)["current_order_total"]
+        if not self.route(
+            order,
+            lambda: exchanges.cancel_exchange(self.group, exchange_id, self.actor()),
+            expected,
+            message=message,
+        ):
+            return
+        # Exactly the outbound lines' reservations are released; nothing else moves.
+        moves = self.group.stock_moves[moves_before:]
+        assert sorted((m.location_id, m.variant_id, m.stocked, m.reserved) for m in moves) == held
+        assert not any(r.line_id in model.lines for r in order.reservations)
+        if model_return is not None and model_return.status != "canceled":
+            for line_id, item in model_return.items.items():
+                d, taken = self.deducted[line_id]
+                self.deducted[line_id] = [d - item.quantity, taken - item.value]
+            model_return.status = "canceled"
+        for line_id in model.lines:
+            # Never returned: units in a return keep their fulfilment, which blocks the cancel.
+            assert self.deducted[line_id] == [0, 0]
+            self.line_totals[line_id] = 0
+        model.status = "canceled"
+        assert exchange.canceled_at is not None
+        reversal = order.changes[-1]
+        assert (reversal.change_type, reversal.exchange_id, reversal.status) == (
+            "exchange",
+            exchange_id,
+            "confirmed",
+        )
+        # The reversal's amounts are exactly what the current total moves by.
+        current_after = self.expected_summary(order)["current_order_total"]
+        assert sum(a.amount for a in reversal.actions) == current_after - current_before
+        self.confirmed(order, [ev.EXCHANGE_CANCELED, ev.ORDER_GROUP_UPDATED])
+
+    def settle_active(self, data, order: Order) -> None:
+        """Discard the order's pending change (if any), so that a flow can begin its own."""
+        pending = self.active(order)
+        if pending is None:
+            return
+        if pending.change_type == "exchange":
+            self.focus_exchange = pending.exchange_id
+            self.discard_exchange(data)
+        elif pending.change_type == "return_request":
+            self.focus = pending.return_id
+            self.discard_return(data)
+        else:
+            self.focus = pending.return_id
+            self.discard_receive(data)
+        self.focus = self.focus_exchange = None
+        assert self.active(order) is None
+
+    @rule(data=st.data(), shipping=st.booleans())
+    def exchange_flow(self, data, shipping):
+        """On an open order (its pending change discarded, its lines fulfilled when nothing
+        could be returned): begin an exchange, add returnable inbound units and a few outbound
+        ones, maybe methods, and request it."""
+        order = self.pick(data, self.group.orders)
+        if not self.is_open(order):
+            return
+        self.settle_active(data, order)
+        if not any(self.returnable(order, li, OrderChange("", "", "", 0)) for li in order.lines):
+            items = [(li.id, li.quantity - li.fulfilled_quantity) for li in order.lines]
+            self.fulfil_items(order, [(i, q) for i, q in items if q > 0])
+        exchange_id = self.begin_exchange_on(order)
+        if exchange_id is None:
+            return
+        self.focus_exchange = exchange_id
+        for _ in range(data.draw(st.integers(1, 2))):
+            change = self.exchange_change(exchange_id)
+            assert change is not None
+            options = [(li, self.returnable(order, li, change)) for li in order.lines]
+            options = [(li, n) for li, n in options if n > 0]
+            if options:
+                line, most = self.pick(data, options)
+                self.add_inbound(exchange_id, [(line, data.draw(st.integers(1, most)))])
+        for _ in range(data.draw(st.integers(1, 2))):
+            self.add_outbound(exchange_id, [self.draw_outbound(data, order, False, most=3)])
+        if shipping:
+            self.exchange_shipping(data, data.draw(st.integers(0, 1000)), None, True, True)
+            price = data.draw(st.sampled_from([None, 0]))
+            self.exchange_shipping(data, data.draw(st.integers(0, 1000)), price, False, False)
+        self.request_exchange(data)
+        self.focus_exchange = None
+        if data.draw(st.booleans()):
+            self.cancel_exchange_after(data, exchange_id, data.draw(st.sampled_from(CANCEL_PATHS)))
+
+    @rule(data=st.data(), how=st.sampled_from(CANCEL_PATHS))
+    def exchange_cancel_flow(self, data, how):
+        """Cancel some requested exchange (see :meth:`cancel_exchange_after`)."""
+        requested = sorted(i for i, x in self.exchanges.items() if x.status == "requested")
+        if requested:
+            self.cancel_exchange_after(data, self.pick(data, requested), how)
+
+    def cancel_exchange_after(self, data, exchange_id: str, how: str) -> None:
+        """Cancel a requested exchange as it is; once its outbound lines were fulfilled
+        (refused), or once that fulfilment was canceled again; or once a unit of its return
+        came back (refused)."""
+        order, _ = self.exchange_of(exchange_id)
+        if not self.is_open(order):
+            return
+        self.settle_active(data, order)
+        model = self.exchanges[exchange_id]
+        if how.startswith("fulfilled"):
+            lines = [order.line(i) for i in sorted(model.lines)]
+            items = [(li.id, li.quantity - li.fulfilled_quantity) for li in lines]
+            fulfillment_id = self.fulfil_items(order, [(i, q) for i, q in items if q > 0])
+            if fulfillment_id is not None and how == "fulfilled, canceled":
+                assert self.cancel_fulfillment_of(order, fulfillment_id)
+        elif how == "received" and model.return_id is not None:
+            items = self.returns[model.return_id].items
+            if self.returns[model.return_id].status == "requested" and items:
+                self.focus, self.focus_line = model.return_id, sorted(items)[0]
+                self.begin_receive(data)
+                self.receive_items(data, 1, data.draw(st.booleans()))
+                self.confirm_receive(data)
+                self.focus = self.focus_line = None
+        self.focus_exchange = exchange_id
+        self.cancel_exchange(data)
+        self.focus_exchange = None
 
     # ----------------------------------------------------------------- invariants
 
@@ -1557,7 +2480,66 @@ class OrderGroupMachine(RuleBasedStateMachine):
                 }
             assert sum(m.total for m in order.shipping_methods) == self.placed_shipping[
                 order.id
-            ] + sum(r.shipping for r in mine.values() if r.status not in ("open", "canceled"))
+            ] + sum(
+                r.shipping for r in mine.values() if r.status not in ("open", "canceled")
+            ) + self.outbound_shipping(order)
+
+    @precondition(lambda self: hasattr(self, "group"))
+    @invariant()
+    def exchanges_agree_with_the_model(self):
+        for order in self.group.orders:
+            for exchange in order.exchanges:
+                model = self.exchanges[exchange.id]
+                assert exchange.deleted == (model.status == "deleted")
+                assert (exchange.canceled_at is not None) == (model.status == "canceled")
+                assert exchange.return_id == model.return_id
+                assert exchange.seller_id == order.seller_id
+                lines = {li.id: li for li in order.lines if li.exchange_id == exchange.id}
+                assert set(lines) == set(model.lines)
+                assert sorted(i.item_id for i in exchange.additional_items) == sorted(model.lines)
+                if model.status in ("requested", "canceled"):
+                    # difference_due = Σ of the amounts of the change that requested it (§2.3).
+                    requested = next(
+                        c
+                        for c in order.changes
+                        if c.exchange_id == exchange.id and c.status == "confirmed"
+                    )
+                    assert (
+                        exchange.difference_due
+                        == model.difference_due
+                        == sum(a.amount for a in requested.actions)
+                    )
+                for line_id, out in model.lines.items():
+                    line = lines[line_id]
+                    if model.status == "canceled":
+                        assert (line.quantity, line.total) == (0, 0)
+                    else:
+                        assert (line.variant_id, line.quantity, line.unit_price) == (
+                            out.variant_id,
+                            out.quantity,
+                            out.unit_price,
+                        )
+                        assert line.total == self.line_totals[line_id]
+
+    @precondition(lambda self: hasattr(self, "group"))
+    @invariant()
+    def pending_exchanges_preview_to_the_cent(self):
+        """A pending exchange's preview is the summary the model gives the order with the
+        exchange's actions applied: outbound lines and methods added, inbound units deducted
+        and in transit (§3.4, previews)."""
+        for order in self.group.orders:
+            change = self.active(order)
+            if change is None or change.change_type != "exchange":
+                continue
+            effects = self.exchange_effects(order, change)
+            preview = returns.preview_order(self.group, order, self.actor())
+            assert [a.amount for a, _ in effects] == [amount for _, amount in effects]
+            assert preview.summary is not None
+            assert preview.summary.as_dict() == self.expected_summary(
+                order,
+                extra_current=sum(amount for _, amount in effects),
+                extra_transit=-sum(amount for a, amount in effects if a.action == "RETURN_ITEM"),
+            )
 
     @precondition(lambda self: hasattr(self, "group"))
     @invariant()
@@ -1588,8 +2570,13 @@ class OrderGroupMachine(RuleBasedStateMachine):
             if not order.is_canceled:
                 for line in order.lines:
                     key = (order.location_id, line.variant_id)
+                    mine = sum(r.quantity for r in order.reservations if r.line_id == line.id)
                     if key in self.inventory:
                         owed[key] += line.quantity - line.fulfilled_quantity
+                        # Each line holds its unfulfilled units (outbound lines too).
+                        assert mine == line.quantity - line.fulfilled_quantity
+                    else:
+                        assert mine == 0
         for key, (stocked, held) in self.inventory.items():
             # Units out of the shelf are those fulfilled, less those received back (good ones).
             assert stocked + fulfilled[key] - self.restocked[key] == self.initial_stock[key]
@@ -1644,6 +2631,7 @@ class OrderGroupMachine(RuleBasedStateMachine):
                         returned=came_back[line.id],
                     )
                     for line in order.lines
+                    if line.quantity > 0  # a canceled exchange's line leaves ``items``
                 ],
             )
             summary = self.expected_summary(order)
@@ -1690,5 +2678,5 @@ OrderGroupMachine.TestCase.settings = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-# 200 runs of up to 50 steps (about 15 s of CPU)
+# 200 runs of up to 50 steps (about 30 s of CPU)
 test_order_group_state_machine = pytest.mark.slow(OrderGroupMachine.TestCase)

@@ -156,7 +156,8 @@ def add_inbound_items(
     *,
     check: bool = True,
 ) -> Return:
-    ret_flows.check_lines(order, [i.line_id for i in items])
+    # Checked before the return is created on first use: a refusal leaves nothing behind.
+    ret_flows.check_return_items(order, change, items, check=check)
     ret = inbound_return(order, change, actor)
     ret_flows.add_return_items(order, change, ret, items, actor, check=check)
     return ret
@@ -216,7 +217,8 @@ def check_variant(
 ) -> None:
     """§5 Variants: the order's seller's, published, seller active, priced (unless
     ``unit_price``), and — managed, no backorder — in stock at the seller's location counting
-    the change's other outbound units of it."""
+    the change's other outbound units of it (backordered ones too: they are reserved all the
+    same when the change is confirmed)."""
     if quote.seller_id != order.seller_id:
         raise DomainError(
             f"Variant {quote.id} belongs to seller {quote.seller_id}, not to seller "
@@ -250,11 +252,12 @@ def check_stock(
 
 
 def reserved_by(change: OrderChange, variant_id: str, *, excluding: str | None = None) -> int:
-    """The units of ``variant_id`` the change's actions (but ``excluding``) would reserve."""
+    """The units of ``variant_id`` the change's actions (but ``excluding``) would reserve at
+    confirmation (backordered ones too: they are reserved all the same)."""
     units = 0
     for a in change.actions:
         d = a.details
-        if a.id == excluding or d.get("variant_id") != variant_id or d.get("allow_backorder"):
+        if a.id == excluding or d.get("variant_id") != variant_id:
             continue
         if a.action == "ITEM_ADD":
             units += int(d["quantity"])
@@ -273,14 +276,26 @@ def add_outbound_items(
     *,
     default_price: int | None = None,
 ) -> None:
-    """``ITEM_ADD`` actions (claims price at ``default_price`` 0 unless ``unit_price``)."""
+    """``ITEM_ADD`` actions (claims price at ``default_price`` 0 unless ``unit_price``).
+    Every item is checked before any is recorded (a refusal leaves the change as it was); the
+    stock check counts the earlier items of the same call too."""
+    earlier: dict[str, int] = {}
+    for item in items:
+        quote = quotes[item.variant_id]
+        unit_price = item.unit_price if item.unit_price is not None else default_price
+        check_variant(
+            order,
+            change,
+            quote,
+            item.quantity + earlier.get(quote.id, 0),
+            unit_price=unit_price,
+            allow_backorder=bool(item.allow_backorder),
+        )
+        earlier[quote.id] = earlier.get(quote.id, 0) + item.quantity
     for item in items:
         quote = quotes[item.variant_id]
         unit_price = item.unit_price if item.unit_price is not None else default_price
         backorder = bool(item.allow_backorder)
-        check_variant(
-            order, change, quote, item.quantity, unit_price=unit_price, allow_backorder=backorder
-        )
         line_id = actor.ids("ordli")
         price = unit_price if unit_price is not None else quote.unit_price
         assert price is not None

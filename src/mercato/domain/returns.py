@@ -319,15 +319,7 @@ def add_return_items(
     """``RETURN_ITEM`` actions of ``items`` for ``ret`` in ``change`` (a return request, or an
     exchange's or claim's inbound part), after §6.2's checks (``check=False``: the caller
     checks the quantities itself)."""
-    check_lines(order, [item.line_id for item in items])
-    for item in items:
-        check_quantity(item.line_id, item.quantity)
-    if check:
-        wanted: dict[str, int] = defaultdict(int)
-        for item in items:
-            wanted[item.line_id] += item.quantity
-        for line_id, quantity in wanted.items():
-            check_returnable(order, change, line_id, quantity)
+    check_return_items(order, change, items, check=check)
     for item in items:
         add_action(
             change,
@@ -348,6 +340,22 @@ def add_return_items(
                 "return_item_id": actor.ids("retitem"),
             },
         )
+
+
+def check_return_items(
+    order: Order, change: OrderChange, items: Sequence[RequestedItem], *, check: bool = True
+) -> None:
+    """§6.2's checks of ``items`` as a whole, before anything is recorded: lines of the
+    order, quantities ≥ 1 and (``check``) within the fulfilled units not yet taken."""
+    check_lines(order, [item.line_id for item in items])
+    for item in items:
+        check_quantity(item.line_id, item.quantity)
+    if check:
+        wanted: dict[str, int] = defaultdict(int)
+        for item in items:
+            wanted[item.line_id] += item.quantity
+        for line_id, quantity in wanted.items():
+            check_returnable(order, change, line_id, quantity)
 
 
 def check_lines(order: Order, line_ids: Sequence[str]) -> None:
