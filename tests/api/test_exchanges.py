@@ -138,6 +138,26 @@ async def test_the_worked_exchange_example_to_the_cent(client, app, admin_header
         )
     )
 
+    # The return routes reach only the return's part of the exchange, not its outbound part.
+    change = ok(
+        await client.get(
+            f"/admin/orders/{b}", headers=h, params={"fields": "order_change.actions.*"}
+        )
+    )["order"]["order_change"]
+    outbound_method = next(
+        a["id"]
+        for a in change["actions"]
+        if a["action"] == "SHIPPING_ADD" and a.get("return_id") is None
+    )
+    error(
+        await client.delete(
+            f"/admin/returns/{ret['id']}/shipping-method/{outbound_method}", headers=h
+        ),
+        404,
+        "not_found",
+        f"Order change action with id {outbound_method} was not found",
+    )
+
     requested = ok(await client.post(f"/admin/exchanges/{ex}/request", headers=h, json={}))
     assert requested["exchange"]["difference_due"] == 16.5
     assert requested["return"]["status"] == "requested"

@@ -186,3 +186,55 @@ async def test_order_reads_with_returns_do_not_grow_with_the_page(
     assert sorted(len(o["returns"]) for o in body["order_group"]["orders"]) == [0, 3]
     assert counts[0][0] == counts[1][0] == counts[2][0], counts
     assert counts[0][1] < counts[1][1] == counts[2][1], counts
+
+
+async def test_exchange_and_claim_lists_do_not_grow_with_the_page(
+    client, admin_headers, count_statements
+):
+    """``GET /admin/exchanges`` and ``GET /admin/claims`` with every relation: a fixed number of
+    statements whatever the page size (order-changes.md §7, §8)."""
+    market = await build_marketplace(client, admin_headers, sellers=2, prices=(30, 12), stock=50)
+    h = market.admin
+    a_seller, b_seller = (s["id"] for s in market.sellers)
+    shirt, cap = market.variants[a_seller]
+    for _ in range(6):
+        cart = await ready_cart(client, market, [(shirt, 3), (market.variants[b_seller][0], 1)])
+        group = ok(await complete(client, market, cart["id"]))["order_group"]
+        a = next(o["id"] for o in group["orders"] if o["seller_id"] == a_seller)
+        line = ok(await client.get(f"/admin/orders/{a}", headers=h))["order"]["items"][0]["id"]
+        ok(
+            await client.post(
+                f"/admin/orders/{a}/fulfillments",
+                headers=h,
+                json={"items": [{"id": line, "quantity": 3}]},
+            )
+        )
+        ex = ok(await client.post("/admin/exchanges", headers=h, json={"order_id": a}))
+        ex_id = ex["exchange"]["id"]
+        for path, body in (
+            ("inbound/items", {"items": [{"id": line, "quantity": 1}]}),
+            ("outbound/items", {"items": [{"variant_id": cap, "quantity": 1}]}),
+        ):
+            ok(await client.post(f"/admin/exchanges/{ex_id}/{path}", headers=h, json=body))
+        ok(await client.post(f"/admin/exchanges/{ex_id}/request", headers=h, json={}))
+        claim = ok(
+            await client.post("/admin/claims", headers=h, json={"order_id": a, "type": "replace"})
+        )["claim"]["id"]
+        for path, body in (
+            ("claim-items", {"items": [{"id": line, "quantity": 1, "reason": "missing_item"}]}),
+            ("inbound/items", {"items": [{"id": line, "quantity": 1}]}),
+            ("outbound/items", {"items": [{"variant_id": shirt, "quantity": 1}]}),
+        ):
+            ok(await client.post(f"/admin/claims/{claim}/{path}", headers=h, json=body))
+        ok(await client.post(f"/admin/claims/{claim}/request", headers=h, json={}))
+
+    for plural, extra in (
+        ("exchanges", "*additional_items,*return_items,*shipping_methods,*items,*return"),
+        ("claims", "*claim_items,*additional_items,*return_items,*items,*return"),
+    ):
+        url = f"/admin/{plural}?fields={extra}&limit="
+        small, two = await _statements(client, count_statements, f"{url}2", h)
+        large, six = await _statements(client, count_statements, f"{url}6", h)
+        assert len(two[plural]) == 2 and len(six[plural]) == 6
+        assert all(owner["items"] and owner["return"] for owner in six[plural])
+        assert small == large, (plural, small, large)

@@ -828,9 +828,12 @@ class OrderGroup:
             note=note,
             reason=reason,
         )
-        due = order.summary.refund_due if order.summary is not None else 0
-        if request.amount > due:
-            self._book_credit_line(order, request.amount - due, "refund", refund.id, ids, now)
+        # Goodwill is what goes beyond the money the order owes back, units in transit
+        # included: refunding them before they arrive is early, not a gift (else their value
+        # would fall due a second time on receipt).
+        owed_back = max(0, -order.summary.pending_difference) if order.summary else 0
+        if request.amount > owed_back:
+            self._book_credit_line(order, request.amount - owed_back, "refund", refund.id, ids, now)
         if isinstance(purse, ChangeCollection):
             purse.refunded_amount += request.amount
             purse.updated_at = now

@@ -488,6 +488,10 @@ def remove_action(
     if change is None or change.return_id != ret.id:
         raise DomainError(NO_ACTIVE_CHANGE)
     action = change.action(action_id, *kinds)
+    if action.return_id != ret.id:  # an exchange's or claim's outbound part is not the return's
+        raise DomainError(
+            f"Order change action with id {action_id} was not found", type="not_found"
+        )
     change.actions.remove(action)
     change.updated_at = actor.now
     preview_order(group, order, actor)
