@@ -6,6 +6,7 @@ answer ``{order_preview, return}``: the order rendered for the audience with the
 applied (summary, lines' ``detail`` and ``actions``, shipping methods) and ``order_change``.
 """
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter as FastAPIRouter
@@ -158,13 +159,20 @@ def overlay(rendered: dict[str, Any], outcome: Any) -> dict[str, Any]:
         }
     rendered["version"] = preview.version
     rendered["status"] = preview.shown_status
-    rendered["total"] = to_major(preview.totals.total, currency)
+    # An edit changes lines' quantities and prices: every totals field shown follows the preview.
+    for name, value in asdict(preview.totals).items():
+        if name in rendered or name == "total":
+            rendered[name] = to_major(value, currency)
     actions = (rendered.get("order_change") or {}).get("actions") or []
     lines = {line.id: line for line in preview.lines}
     for item in rendered.get("items") or []:
         line = lines.get(item.get("id"))
         if line is None:
             continue
+        for name in ("quantity", "unit_price", "subtotal", "tax_total", "total"):
+            if name in item:
+                value = getattr(line, name)
+                item[name] = value if name == "quantity" else to_major(value, currency)
         item["detail"] = {
             "fulfilled_quantity": line.fulfilled_quantity,
             "shipped_quantity": line.shipped_quantity,

@@ -23,6 +23,7 @@ from mercato.api import (
     exchanges,
     fulfillments,
     health,
+    order_edits,
     order_groups,
     orders,
     payments,
@@ -56,6 +57,7 @@ def include_routers(app: FastAPI) -> None:
         returns.admin_router,
         exchanges.admin_router,
         claims.admin_router,
+        order_edits.admin_router,
         order_groups.admin_router,
         orders.admin_router,
         events.admin_router,
@@ -87,6 +89,7 @@ def include_routers(app: FastAPI) -> None:
         returns.vendor_router,
         exchanges.vendor_router,
         claims.vendor_router,
+        order_edits.vendor_router,
     )
     for audience in (public, admin_api, store_api, vendor_api):
         app.include_router(audience)

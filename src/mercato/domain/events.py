@@ -31,6 +31,10 @@ EXCHANGE_CANCELED: Final = "order.exchange_canceled"
 CLAIM_CREATED: Final = "order.claim_created"
 CLAIM_CANCELED: Final = "order.claim_canceled"
 CREDIT_LINE_CREATED: Final = "order.credit_line_created"
+# Medusa's names for order edits (not ``order.edit_*``), payload ``{order_id, order_change_id}``.
+ORDER_EDIT_REQUESTED: Final = "order-edit.requested"
+ORDER_EDIT_CONFIRMED: Final = "order-edit.confirmed"
+ORDER_EDIT_CANCELED: Final = "order-edit.canceled"
 ORDER_GROUP_UPDATED: Final = "order_group.updated"
 PAYMENT_COLLECTION_CREATED: Final = "order.payment_collection_created"
 PAYMENT_COLLECTION_UPDATED: Final = "order.payment_collection_updated"
@@ -57,6 +61,9 @@ EVENT_NAMES: Final = frozenset(
         CLAIM_CREATED,
         CLAIM_CANCELED,
         CREDIT_LINE_CREATED,
+        ORDER_EDIT_REQUESTED,
+        ORDER_EDIT_CONFIRMED,
+        ORDER_EDIT_CANCELED,
         ORDER_GROUP_UPDATED,
         PAYMENT_COLLECTION_CREATED,
         PAYMENT_COLLECTION_UPDATED,

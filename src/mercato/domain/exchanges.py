@@ -232,14 +232,38 @@ def check_variant(
         raise DomainError(f"Variant {quote.id} has no price in {order.currency_code}")
     if not quote.manage_inventory or quote.allow_backorder or allow_backorder:
         return
-    pending = sum(
-        int(a.details["quantity"])
-        for a in change.actions
-        if a.action == "ITEM_ADD" and a.details["variant_id"] == quote.id and a.id != excluding
-    )
-    if quantity + pending > quote.available:
+    check_stock(order, change, quote, quantity, excluding=excluding)
+
+
+def check_stock(
+    order: Order,
+    change: OrderChange,
+    quote: VariantQuote,
+    quantity: int,
+    *,
+    excluding: str | None = None,
+) -> None:
+    """``quantity`` more units of the variant, with the units the change's other actions
+    (but ``excluding``) would reserve — new lines, and an edit's added units — are free at the
+    seller's location (400 ``insufficient_inventory``)."""
+    if quantity + reserved_by(change, quote.id, excluding=excluding) > quote.available:
         location = order.location_id or "-"
         raise DomainError(insufficient(quote.id, location), code=INSUFFICIENT_INVENTORY)
+
+
+def reserved_by(change: OrderChange, variant_id: str, *, excluding: str | None = None) -> int:
+    """The units of ``variant_id`` the change's actions (but ``excluding``) would reserve at
+    confirmation (backordered ones too: they are reserved all the same)."""
+    units = 0
+    for a in change.actions:
+        d = a.details
+        if a.id == excluding or d.get("variant_id") != variant_id:
+            continue
+        if a.action == "ITEM_ADD":
+            units += int(d["quantity"])
+        elif a.action == "ITEM_UPDATE" and d.get("manage_inventory"):
+            units += max(int(d["quantity_diff"]), 0)
+    return units
 
 
 def add_outbound_items(
@@ -297,12 +321,21 @@ def add_outbound_items(
                 "manage_inventory": quote.manage_inventory,
                 "allow_backorder": backorder or quote.allow_backorder,
                 "reservation_id": actor.ids("resitem"),
-                "outbound_item_id": actor.ids("claitem" if change.claim_id else "oexcitem"),
+                # the exchange's or claim's ``additional_items`` entry (an edit has none)
+                "outbound_item_id": _outbound_item_id(change, actor),
                 "snapshot": {**quote.snapshot, "currency_code": order.currency_code},
                 "metadata": item.metadata,
             },
         )
         add.updated_at = actor.now
+
+
+def _outbound_item_id(change: OrderChange, actor: Actor) -> str | None:
+    if change.claim_id is not None:
+        return actor.ids("claitem")
+    if change.exchange_id is not None:
+        return actor.ids("oexcitem")
+    return None
 
 
 def update_outbound_item(

@@ -1,7 +1,7 @@
 """The order-change engine: changes, their ordered actions, returns, credit lines, the summary.
 
 Every change of an order's contents (a return requested or received, a return canceled, a credit
-line; exchanges, claims and edits next) is an :class:`OrderChange` holding ordered
+line, an exchange, a claim, an order edit) is an :class:`OrderChange` holding ordered
 :class:`ChangeAction` s. While the change is pending its actions are only *previewed*: they are
 applied, in ``ordering``, to a copy of the order (:func:`preview`); confirming applies the same
 actions, with the same code, to the order itself (:func:`apply_actions`). Each action computes
@@ -668,6 +668,69 @@ def _item_add(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
     action.amount = totals.total
 
 
+def _item_update(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
+    """An order edit of an existing line (§9): its quantity becomes ``details.quantity`` (0
+    takes it out of ``items``), its unit price ``details.unit_price`` when given (the whole
+    line), and its totals are recomputed with ``details.tax_rate``. Added units are reserved at
+    the seller's stock location (a managed variant; the level must have them unless
+    backordered); removed units, unfulfilled by the edit's rules, leave the line's
+    reservations. Lines with deducted units are never edited (§3.1), so ``amount`` is the line
+    total after minus before."""
+    from decimal import Decimal
+
+    from mercato.domain.order_group import Reservation, StockMove
+    from mercato.domain.totals import line_totals
+
+    d = action.details
+    line = order.line(d["reference_id"])
+    quantity = int(d["quantity"])
+    unit_price = line.unit_price if d.get("unit_price") is None else int(d["unit_price"])
+    totals = line_totals(unit_price, quantity, Decimal(d["tax_rate"]), line.is_tax_inclusive)
+    before = line.total - line.deducted_amount
+    added = quantity - line.quantity
+    line.quantity = quantity
+    line.unit_price = unit_price
+    line.subtotal, line.tax_total, line.total = totals.subtotal, totals.tax_total, totals.total
+    location = order.location_id
+    if added > 0 and d.get("manage_inventory") and location and line.variant_id:
+        order.reservations.append(
+            Reservation(d["reservation_id"], line.id, line.variant_id, location, added)
+        )
+        ctx.stock_moves.append(
+            StockMove(
+                location,
+                line.variant_id,
+                0,
+                added,
+                shortage=None
+                if d.get("allow_backorder")
+                else insufficient(line.variant_id, location),
+            )
+        )
+    elif added < 0:
+        _release(order, line.id, -added, ctx)
+    action.amount = totals.total - before
+
+
+def _release(order: Order, line_id: str, units: int, ctx: ApplyContext) -> None:
+    """Up to ``units`` reserved units of the line given back to their levels, newest
+    reservation first (a line of an unmanaged variant holds none)."""
+    from mercato.domain.order_group import StockMove
+
+    for reservation in reversed(order.reservations):
+        if units == 0:
+            break
+        if reservation.line_id != line_id or reservation.quantity == 0:
+            continue
+        taken = min(reservation.quantity, units)
+        reservation.quantity -= taken
+        units -= taken
+        ctx.stock_moves.append(
+            StockMove(reservation.location_id, reservation.variant_id, 0, -taken)
+        )
+    order.reservations = [r for r in order.reservations if r.quantity > 0]
+
+
 def insufficient(variant_id: str, location_id: str) -> str:
     """The message of an outbound reservation the seller's stock cannot take (§15)."""
     return f"Variant {variant_id} does not have the required inventory at location {location_id}"
@@ -726,6 +789,7 @@ def _write_off_item(order: Order, action: ChangeAction, ctx: ApplyContext) -> No
 
 _APPLY: Final[dict[str, Callable[[Order, ChangeAction, ApplyContext], None]]] = {
     "ITEM_ADD": _item_add,
+    "ITEM_UPDATE": _item_update,
     "ITEM_REMOVE": _item_remove,
     "WRITE_OFF_ITEM": _write_off_item,
     "RETURN_ITEM": lambda order, action, ctx: _return_item(order, action),

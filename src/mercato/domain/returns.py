@@ -162,13 +162,20 @@ def confirm(group: OrderGroup, order: Order, change: OrderChange, actor: Actor) 
 
 
 def sync_change_collection(
-    group: OrderGroup, order: Order, change: OrderChange, actor: Actor
+    group: OrderGroup,
+    order: Order,
+    change: OrderChange,
+    actor: Actor,
+    *,
+    due: int | None = None,
 ) -> None:
-    """§3.5: the order's unpaid change collection carries exactly its ``amount_due`` — created
-    when something is due, re-amounted, or canceled once nothing is. The checkout collection
-    and the siblings' shares are never touched."""
+    """§3.5: the order's unpaid change collection carries exactly its ``amount_due`` (or
+    ``due``: a requested edit's, read on its preview) — created when something is due,
+    re-amounted, or canceled once nothing is. The checkout collection and the siblings' shares
+    are never touched."""
     assert order.summary is not None
-    due = order.summary.amount_due
+    if due is None:
+        due = order.summary.amount_due
     unpaid = next((c for c in order.change_collections if c.is_unpaid), None)
     if due > 0 and unpaid is None:
         created = ChangeCollection(
@@ -180,22 +187,22 @@ def sync_change_collection(
             updated_at=actor.now,
         )
         order.change_collections.append(created)
-        _collection_event(group, ev.PAYMENT_COLLECTION_CREATED, order, created)
+        collection_event(group, ev.PAYMENT_COLLECTION_CREATED, order, created)
     elif due > 0 and unpaid is not None and unpaid.amount != due:
         unpaid.amount = due
         unpaid.reamounted = True
         unpaid.updated_at = actor.now
-        _collection_event(group, ev.PAYMENT_COLLECTION_UPDATED, order, unpaid)
+        collection_event(group, ev.PAYMENT_COLLECTION_UPDATED, order, unpaid)
     elif due == 0 and unpaid is not None:
         unpaid.status = "canceled"
         unpaid.updated_at = actor.now
-        _collection_event(group, ev.PAYMENT_COLLECTION_UPDATED, order, unpaid)
+        collection_event(group, ev.PAYMENT_COLLECTION_UPDATED, order, unpaid)
     else:
         return
     group.refresh(actor.now, [order])
 
 
-def _collection_event(
+def collection_event(
     group: OrderGroup, name: str, order: Order, collection: ChangeCollection
 ) -> None:
     group.events.append(

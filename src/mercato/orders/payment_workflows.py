@@ -1,4 +1,5 @@
-"""Per-order money as workflows: capture, refund, the payment-wide capture and order cancel.
+"""Per-order money as workflows: capture, refund, the payment-wide capture, order cancel and
+the cancel of an order edit whose collection was authorized (its authorization voided).
 
 A payment provider is an external system that may take a second to answer, so it is never
 called while rows are locked. Each command runs the same three steps (issue 16 §3):
@@ -40,9 +41,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ulid import ULID
 
+from mercato.domain import edits
 from mercato.domain.errors import DomainError
 from mercato.domain.money import field_minor
 from mercato.domain.order_group import CONFLICT, MoneyRequest, OrderGroup
+from mercato.domain.returns import Actor
 from mercato.errors import invalid, not_allowed, not_found
 from mercato.idempotency.service import ClientKey, check_key, key_in_use, key_reused
 from mercato.orders.models import OrderGroupOrder, OrderPaymentCollection
@@ -57,6 +60,7 @@ CAPTURE = "order.capture"
 REFUND = "order.refund"
 PAYMENT_CAPTURE = "payment.capture"
 CANCEL = "order.cancel"
+EDIT_CANCEL = "order_edit.cancel"
 
 # What the provider answers when it did what was asked, and the error when it did not.
 _DONE = {"capture": "captured", "refund": "refunded", "void": "canceled"}
@@ -135,6 +139,7 @@ class Plan:
     created_by: str | None = None
     note: str | None = None
     reason: str | None = None
+    change_id: str | None = None  # the order edit an edit cancel is for
     run_id: str = ""
 
     def state(self) -> dict[str, Any]:
@@ -145,6 +150,7 @@ class Plan:
             "created_by": self.created_by,
             "note": self.note,
             "reason": self.reason,
+            "change_id": self.change_id,
         }
 
     @classmethod
@@ -159,6 +165,7 @@ class Plan:
             created_by=state.get("created_by"),
             note=state.get("note"),
             reason=state.get("reason"),
+            change_id=state.get("change_id"),
             run_id=run.id,
         )
 
@@ -256,6 +263,14 @@ def _book(group: OrderGroup, plan: Plan, answers: Sequence[bool], uow: UnitOfWor
             )
         else:
             group.abandon_cancel(voids, [c.request for c in refunds])
+    elif plan.name == EDIT_CANCEL:
+        assert plan.order_id is not None and plan.change_id is not None
+        voids = [c.request for c in plan.calls]
+        if refused is None and len(answers) == len(plan.calls):
+            actor = Actor(plan.created_by, now, uow.ids)
+            edits.complete_cancel(group, plan.order_id, plan.change_id, voids, actor)
+        else:
+            edits.abandon_cancel(group, voids)
     else:
         for index, call in enumerate(plan.calls):
             if index >= len(answers) or not answers[index]:
@@ -341,16 +356,24 @@ async def recover(
     await _finish(UnitOfWork(sessionmaker), plan, answers)
 
 
-for _name in (CAPTURE, REFUND, PAYMENT_CAPTURE, CANCEL):
+for _name in (CAPTURE, REFUND, PAYMENT_CAPTURE, CANCEL, EDIT_CANCEL):
     workflow_runs.register_recoverer(_name, recover)
 
 
-def refuse_while_canceling(groups: OrderGroupRepository, group_id: str, order_id: str) -> None:
+def refuse_while_canceling(
+    groups: OrderGroupRepository,
+    group_id: str,
+    order_id: str,
+    *,
+    names: tuple[str, ...] = (CANCEL,),
+) -> None:
     """409 while the order's cancel is at the provider. It holds the whole share, so a capture
     or refund now would be refused for want of money the client cannot see, and a fulfilment
-    would be packed for an order about to be canceled: the client retries once it has ended."""
+    would be packed for an order about to be canceled: the client retries once it has ended.
+    ``names=(EDIT_CANCEL,)``: while its edit's cancel voids an authorization, the edit must not
+    be changed or confirmed."""
     for run in groups.running(group_id):
-        if run.name == CANCEL and run.state.get("order_id") == order_id:
+        if run.name in names and run.state.get("order_id") == order_id:
             raise in_progress(order_id)
 
 
@@ -597,6 +620,52 @@ async def cancel_order(
             uow,
             Plan(CANCEL, group.id, tuple(calls), order_id=order_id, created_by=canceled_by),
             key,
+        )
+        assert plan is not None  # a fresh key
+        await uow.commit()
+    await _run(uow, plan, providers)
+
+
+async def cancel_edit(
+    uow: UnitOfWork,
+    *,
+    order_id: str,
+    seller_id: str | None = None,
+    canceled_by: str | None = None,
+    providers: ProviderFactory,
+) -> None:
+    """``DELETE /admin|vendor/order-edits/:id`` (order-changes.md §9): the order's active edit
+    canceled. Nothing was applied, so only money moves back: the unpaid change collection is
+    re-synced to what the order owes without the edit, and an authorization taken for the edit
+    is voided first (key ``<change>:void``), outside the locks like an order cancel's; the edit
+    is canceled once the provider voided it (a refusal leaves the edit as it was, 400). While
+    the void runs, the order's edit commands answer 409."""
+    async with uow:
+        groups = OrderGroupRepository(uow.session)
+        group = await groups.for_order(order_id, seller_id=seller_id)
+        refuse_while_canceling(groups, group.id, order_id, names=(EDIT_CANCEL,))
+        change_id, voids = edits.request_cancel(group, order_id, seller_id=seller_id)
+        if not voids:  # nothing at the provider: one transaction
+            actor = Actor(canceled_by, uow.now(), uow.ids)
+            edits.complete_cancel(group, order_id, change_id, (), actor)
+            await groups.save(group)
+            uow.track(group)
+            await uow.commit()
+            return
+        calls = _calls(voids, f"{change_id}:void", None, uow)
+        for call in calls:
+            providers(call.provider_id)
+        plan = await _start(
+            uow,
+            Plan(
+                EDIT_CANCEL,
+                group.id,
+                calls,
+                order_id=order_id,
+                created_by=canceled_by,
+                change_id=change_id,
+            ),
+            f"{EDIT_CANCEL}:{change_id}:{ULID()}",
         )
         assert plan is not None  # a fresh key
         await uow.commit()

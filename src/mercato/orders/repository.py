@@ -783,6 +783,7 @@ class OrderGroupRepository:
                 _assign(
                     rows.lines[line.id],
                     quantity=line.quantity,
+                    unit_price=line.unit_price,
                     subtotal=line.subtotal,
                     tax_total=line.tax_total,
                     total=line.total,

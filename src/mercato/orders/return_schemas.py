@@ -159,6 +159,45 @@ class UpdateClaimItem(Body):
     internal_note: LongText | None = None
 
 
+# --------------------------------------------------------------------------- order edits (§9)
+
+
+class BeginEdit(Body):
+    order_id: Id
+    description: LongText | None = None
+    internal_note: LongText | None = None
+    metadata: Metadata | None = None
+
+
+class EditItemInput(OutboundItemInput):
+    """A new line. ``compare_at_unit_price`` is Medusa's; Mercato lines have no compare-at
+    price, so it is accepted and not stored (as in the other two edit bodies)."""
+
+    compare_at_unit_price: Amount | None = None
+
+
+class EditItems(Body):
+    items: list[EditItemInput] = Field(min_length=1)
+
+
+class UpdateEditItem(Body):
+    """An order line's new quantity (0 removes it) and, optionally, its unit price."""
+
+    quantity: int = Field(ge=0, le=MAX_LINE_QUANTITY)
+    unit_price: Amount | None = None
+    compare_at_unit_price: Amount | None = None
+    internal_note: LongText | None = None
+
+
+class UpdateEditAction(Body):
+    """A new line's (``ITEM_ADD``, quantity ≥ 1) or a line update's (``ITEM_UPDATE``) values."""
+
+    quantity: int | None = Field(default=None, ge=0, le=MAX_LINE_QUANTITY)
+    unit_price: Amount | None = None
+    compare_at_unit_price: Amount | None = None
+    internal_note: LongText | None = None
+
+
 # --------------------------------------------------------------------------- store (§10)
 
 # Medusa's store fields Mercato refuses (``<field> cannot be set from the store``): declared so
