@@ -316,7 +316,8 @@ class OrderGroupRepository:
         )
         changes_of: dict[str, list[chg.OrderChange]] = defaultdict(list)
         for change in changes:
-            changes_of[change.order_id].append(change_entity(change, actions[change.id]))
+            entity = change_entity(change, actions[change.id])
+            changes_of[entity.order_id].append(entity)
         returns_of: dict[str, list[chg.Return]] = defaultdict(list)
         for ret in returns:
             returns_of[ret.order_id].append(return_entity(ret, return_items[ret.id]))
