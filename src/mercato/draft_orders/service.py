@@ -418,8 +418,8 @@ async def create_draft_order(
 
 async def update_draft_order(uow: UnitOfWork, *, draft_id: str, changes: dict[str, Any]) -> None:
     """Contact, customer, sales channel (the variant items must be sold there), addresses and
-    metadata, as given; the draft must keep an email or a customer. A customer given to a draft
-    without email lends it theirs."""
+    metadata, as given; the draft must keep an email or a customer, and a draft left without
+    an email takes its customer's."""
     async with uow:
         session = uow.session
         draft = await _lock_mutable(session, draft_id)
@@ -433,7 +433,8 @@ async def update_draft_order(uow: UnitOfWork, *, draft_id: str, changes: dict[st
                 draft.sales_channel_id = channel_id
         for name, value in changes.items():
             setattr(draft, "metadata_" if name == "metadata" else name, value)
-        if draft.email is None and customer is not None and "email" not in changes:
+        if draft.email is None and draft.customer_id is not None:
+            customer = customer or await _customer(session, draft.customer_id)
             draft.email = customer.email
         if draft.email is None and draft.customer_id is None:
             raise invalid(CONTACT_REQUIRED)
