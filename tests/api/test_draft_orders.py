@@ -306,10 +306,12 @@ async def test_the_worked_example_converts_and_is_marked_paid(client, app, admin
         "Can only mark 'not_paid' payment collection as paid",
     )
     # Refunds work per order as after checkout: the shared payment names its order.
+    shared_by = ", ".join(sorted(o["id"] for o in orders.values()))
     error(
         await d.post(f"/admin/payments/{payment.id}/refund", {"amount": 1}),
         400,
         "invalid_data",
+        f"order_id is required: payment {payment.id} is shared by orders {shared_by}",
     )
     ok(await d.post(f"/admin/orders/{orders[d.b]['id']}/refund", {"amount": 8.4}))
     b_after = await d.order(orders[d.b]["id"])
@@ -415,6 +417,12 @@ async def test_the_customer_authorizes_the_draft_and_each_order_is_captured(
         )
     assert captures == sorted([(orders[d.a], 3850), (orders[d.b], 2000), (orders[d.b], 2840)])
     assert status == "completed"
+    # The reservation is fulfilled like a checkout's: the Shirt leaves A's shelf.
+    [shirt_line] = (await d.order(orders[d.a]))["items"]
+    body = {"items": [{"id": shirt_line["id"], "quantity": 1}]}
+    ok(await d.post(f"/admin/orders/{orders[d.a]}/fulfillments", body))
+    levels = {v: (stocked, reserved) for _, v, stocked, reserved in (await d.rows())["levels"]}
+    assert (levels[d.shirt], levels[d.mug]) == ((9, 0), (10, 2))
 
 
 async def test_an_auto_capturing_provider_captures_each_order_share(client, app, admin_headers):
