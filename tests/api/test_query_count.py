@@ -238,3 +238,41 @@ async def test_exchange_and_claim_lists_do_not_grow_with_the_page(
         assert len(two[plural]) == 2 and len(six[plural]) == 6
         assert all(owner["items"] and owner["return"] for owner in six[plural])
         assert small == large, (plural, small, large)
+
+
+async def test_draft_order_list_statements_do_not_grow_with_the_page(
+    client, admin_headers, count_statements
+):
+    """``GET /admin/draft-orders`` (order-changes.md §12) with its items, shipping methods and
+    ``sellers``: the same statements for 2 drafts or 12."""
+    market = await build_marketplace(client, admin_headers, sellers=2, prices=(30, 20))
+    a, b = (s["id"] for s in market.sellers)
+    body = {
+        "region_id": market.region["id"],
+        "email": "b2b@example.com",
+        "items": [
+            {"variant_id": market.variants[a][0], "quantity": 1},
+            {"variant_id": market.variants[b][1], "quantity": 2},
+            {"title": "Setup", "unit_price": 15, "seller_id": b, "quantity": 1},
+        ],
+        "shipping_methods": [
+            {"shipping_option_id": market.options[a]},
+            {"shipping_option_id": market.options[b]},
+        ],
+    }
+    for _ in range(12):
+        ok(await client.post("/admin/draft-orders", json=body, headers=admin_headers))
+    fields = "fields=%2Bitems.variant.*,%2Bcustomer.*"
+    small, two = await _statements(
+        client, count_statements, f"/admin/draft-orders?limit=2&{fields}", admin_headers
+    )
+    large, twelve = await _statements(
+        client, count_statements, f"/admin/draft-orders?limit=12&{fields}", admin_headers
+    )
+    assert len(two["draft_orders"]) == 2 and len(twelve["draft_orders"]) == 12
+    assert all(
+        len(d["items"]) == 3 and len(d["shipping_methods"]) == 2 and len(d["sellers"]) == 2
+        for d in twelve["draft_orders"]
+    )
+    assert small == large, (small, large)
+    assert large <= 8, large

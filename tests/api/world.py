@@ -38,8 +38,8 @@ class World:
 
 async def build_world(client, app) -> World:
     """Two sellers with a product and a shipping option each; a customer's completed checkout
-    (an order group, an order per seller, one fulfilled), an open cart with a line and a return
-    reason."""
+    (an order group, an order per seller, one fulfilled), an open cart with a line, a return
+    reason and a draft order of both sellers."""
     user_id = await create_admin(app)
     admin = await login(client, "user", ADMIN_EMAIL, PASSWORD)
     market = await build_marketplace(client, admin, sellers=2)
@@ -88,6 +88,21 @@ async def build_world(client, app) -> World:
             "/admin/return-reasons", json={"value": "damaged", "label": "Damaged"}, headers=admin
         )
     )["return_reason"]
+    draft = ok(
+        await client.post(
+            "/admin/draft-orders",
+            json={
+                "region_id": market.region["id"],
+                "sales_channel_id": market.channel_id,
+                "email": CUSTOMER_EMAIL,
+                "items": [{"variant_id": v, "quantity": 1} for v, _ in items],
+                "shipping_methods": [
+                    {"shipping_option_id": market.options[s["id"]]} for s in market.sellers
+                ],
+            },
+            headers=admin,
+        )
+    )["draft_order"]
     return World(
         admin=admin,
         secret_key=basic(secret["token"]),
@@ -113,5 +128,6 @@ async def build_world(client, app) -> World:
             "line_id": cart["items"][0]["id"],
             "collection_id": collection["id"],
             "reason_id": reason["id"],
+            "draft_id": draft["id"],
         },
     )

@@ -88,7 +88,7 @@ async def create_payment_session(
     params: Query,
 ) -> dict:
     """Start paying with a provider enabled in the cart's (or order's) region; replaces earlier
-    sessions. A change collection (order-changes.md §10) is paid here too."""
+    sessions. A change or draft order collection (order-changes.md §10) is paid here too."""
     tree = _tree(params)
     if await change_payments.is_change_collection(session, collection_id):
         await change_payments.create_payment_session(
@@ -124,8 +124,9 @@ async def authorize_payment_session(
     params: Query,
     key: StoreIdempotencyKey,
 ) -> dict:
-    """Authorize an order change's collection (order-changes.md §10); a cart's collection is
-    paid by completing the cart. 422 when the provider declines or needs more."""
+    """Authorize an order change's or a draft order's collection (order-changes.md §10); a
+    cart's collection is paid by completing the cart. 422 when the provider declines or needs
+    more."""
     tree = _tree(params)
     await change_payments.authorize(
         uow,
@@ -154,8 +155,9 @@ async def mark_payment_collection_as_paid(
     params: Query,
     key: IdempotencyKey,
 ) -> dict:
-    """Record an order change's collection as paid outside any processor (order-changes.md
-    §3.6): authorized and captured with ``pp_system_default``."""
+    """Record an order change's or a draft order's collection as paid outside any processor
+    (order-changes.md §3.6): authorized and captured with ``pp_system_default``, one capture
+    per order share."""
     tree = _tree(params)
     await change_payments.mark_as_paid(
         uow, collection_id=collection_id, order_id=body.order_id, created_by=_admin_id(actor)

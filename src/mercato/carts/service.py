@@ -395,24 +395,41 @@ def _sellable_query() -> FixedQuery:
     )
 
 
-_SELLABLE = _sellable_query()
+SELLABLE = _sellable_query()
+"""``SELLABLE.rows(session, variant_ids=[...], channel_id=..., currency_code=...)``: what
+:func:`check_sellable` reads, per variant (a draft order's items are checked the same way)."""
+_SELLABLE = SELLABLE
 
 
-def _sellable(row: Any, variant_id: str, cart: Cart) -> Any:
-    """``row`` if a shopper may buy the variant in this cart at a price (404 / 400 otherwise)."""
+def check_sellable(
+    row: Any, variant_id: str, *, sales_channel_id: str, currency_code: str, priced: bool = True
+) -> Any:
+    """``row`` (of :data:`SELLABLE`) if the variant may be sold in the sales channel — at a
+    price in the currency unless ``priced`` is False (the caller sets the price) — else 404 /
+    400 naming it."""
     if row is None:
         raise not_found("Variant", variant_id)
     if row.product_status != "published":
         raise invalid(f"Product {row.product_id} of variant {variant_id} is not published")
     if not row.in_channel:
-        raise invalid(
-            f"Variant {variant_id} is not available in sales channel {cart.sales_channel_id}"
-        )
+        raise invalid(f"Variant {variant_id} is not available in sales channel {sales_channel_id}")
     if not row.seller_active:
         raise invalid(f"Seller {row.seller_id} of variant {variant_id} is not active")
-    if row.unit_price is None:
-        raise invalid(f"Variant {variant_id} has no price in currency {cart.currency_code}")
+    if priced and row.unit_price is None:
+        raise invalid(f"Variant {variant_id} has no price in currency {currency_code}")
     return row
+
+
+def _sellable(row: Any, variant_id: str, cart: Cart) -> Any:
+    """``row`` if a shopper may buy the variant in this cart at a price (404 / 400 otherwise)."""
+    return check_sellable(
+        row, variant_id, sales_channel_id=cart.sales_channel_id, currency_code=cart.currency_code
+    )
+
+
+def insufficient(variant_id: str, quantity: int, available: int) -> MercatoError:
+    """400 ``insufficient_inventory`` naming the variant, what was asked and what is left."""
+    return _insufficient(variant_id, quantity, available)
 
 
 def _insufficient(variant_id: str, quantity: int, available: int) -> MercatoError:

@@ -36,38 +36,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     DateTime,
-    Integer,
     String,
     bindparam,
     exists,
     func,
     literal_column,
-    or_,
     select,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
+from mercato.checkout.placement import (
+    RELEASE,
+    Origin,
+    Placeable,
+    Subject,
+    build_orders,
+    check_placeable,
+    place_group,
+    reserve_stock,
+)
 from mercato.domain import order_group as dom
 from mercato.domain.payments import PAYMENT_FAILURES
 from mercato.domain.split import SellerOrderDraft, split_cart
-from mercato.domain.totals import (
-    DocumentTotals,
-    compute_document_totals,
-    item_line_totals,
-    shipping_method_totals,
-)
-from mercato.errors import MercatoError, invalid, not_allowed, not_found
+from mercato.domain.totals import DocumentTotals, compute_document_totals
+from mercato.errors import MercatoError, invalid, not_found
 from mercato.orders.models import OrderGroup
-from mercato.orders.repository import OrderGroupRepository
 from mercato.payments.models import PaymentCollection, PaymentSession
 from mercato.payments.providers import (
     PaymentProviderPort,
@@ -75,10 +75,8 @@ from mercato.payments.providers import (
     ProviderResult,
     get_provider,
 )
-from mercato.products.models import InventoryLevel, ProductVariant
-from mercato.query.driver import FixedInsert, FixedQuery, driver_connection, keys_param, rows_of
+from mercato.query.driver import FixedInsert, FixedQuery, driver_connection, rows_of
 from mercato.regions.models import Region
-from mercato.sellers.models import Seller, StockLocation
 from mercato.unit_of_work import UnitOfWork
 from mercato.workflows import runs
 from mercato.workflows.models import RUNNING, WorkflowRun
@@ -134,8 +132,7 @@ class _Plan:
     cart_total: int
     collection: Any | None
     payment_session: Any | None
-    variants: dict[str, Any]
-    locations: dict[str, str]  # seller → stock location
+    placeable: Placeable  # variants, each seller's stock location
 
 
 @dataclass(frozen=True)
@@ -336,7 +333,7 @@ async def compensate(uow: UnitOfWork, provider: PaymentProviderPort, started: St
             return False
         driver = await driver_connection(session)
         for location_id, variant_id, quantity in sorted(state["reserved"]):
-            await _RELEASE.records(
+            await RELEASE.records(
                 session,
                 connection=driver,
                 location_id=location_id,
@@ -467,15 +464,6 @@ _CART_METHODS = FixedQuery(
     rows_of(CartShippingMethod).where(CartShippingMethod.cart_id == bindparam("cart_id"))
 )
 _REGION = FixedQuery(rows_of(Region).where(Region.id == bindparam("region_id")))
-_SELLERS = FixedQuery(rows_of(Seller, ("id", "status", "deleted_at")).where(keys_param(Seller.id)))
-_VARIANTS = FixedQuery(
-    rows_of(ProductVariant, ("id", "manage_inventory", "allow_backorder")).where(
-        keys_param(ProductVariant.id), ProductVariant.deleted_at.is_(None)
-    )
-)
-_LOCATIONS = FixedQuery(
-    select(StockLocation.seller_id, StockLocation.id).where(keys_param(StockLocation.seller_id))
-)
 
 
 async def _prepare(session: AsyncSession, cart: Any) -> _Plan:
@@ -515,22 +503,9 @@ async def _prepare(session: AsyncSession, cart: Any) -> _Plan:
                 "start a new payment session"
             )
 
-    seller_ids = sorted({d.seller_id for d in drafts})
-    sellers = {s.id: s for s in await _SELLERS.rows(session, connection=driver, keys=seller_ids)}
-    for seller_id in seller_ids:
-        seller = sellers.get(seller_id)
-        if seller is None or seller.deleted_at is not None or seller.status != "active":
-            raise not_allowed(
-                f"Seller {seller_id} is not active; cart {cart.id} cannot be completed"
-            )
-    variant_ids = sorted({line.variant_id for line in lines})
-    variants = {v.id: v for v in await _VARIANTS.rows(session, connection=driver, keys=variant_ids)}
-    for line in lines:
-        if line.variant_id not in variants:
-            raise invalid(
-                f"Variant {line.variant_id} of line item {line.id} is no longer available"
-            )
-    locations = dict(await _LOCATIONS.rows(session, connection=driver, keys=seller_ids))
+    placeable = await check_placeable(
+        session, Subject("cart", cart.id, "completed", "line item"), drafts, lines
+    )
     return _Plan(
         cart,
         region,
@@ -540,8 +515,7 @@ async def _prepare(session: AsyncSession, cart: Any) -> _Plan:
         cart_total,
         collection,
         payment_session,
-        variants,
-        locations,
+        placeable,
     )
 
 
@@ -558,68 +532,9 @@ async def _replan(session: AsyncSession, started: Started) -> _Plan:
     return plan
 
 
-def _insufficient(variant_id: str) -> MercatoError:
-    return not_allowed(
-        f"Variant {variant_id} does not have the required inventory", code="insufficient_inventory"
-    )
-
-
-# A conditional increment of one level's reservations: no row when the stock is short.
-_RESERVE = FixedQuery(
-    update(InventoryLevel)
-    .where(
-        InventoryLevel.location_id == bindparam("location_id"),
-        InventoryLevel.variant_id == bindparam("variant_id"),
-        or_(
-            InventoryLevel.stocked_quantity - InventoryLevel.reserved_quantity
-            >= bindparam("quantity", type_=Integer),
-            bindparam("backorder", type_=Boolean),
-        ),
-    )
-    .values(
-        reserved_quantity=InventoryLevel.reserved_quantity + bindparam("quantity", type_=Integer),
-        updated_at=func.now(),
-    )
-    .returning(InventoryLevel.id)
-)
-# Compensation: what a run reserved is given back.
-_RELEASE = FixedQuery(
-    update(InventoryLevel)
-    .where(
-        InventoryLevel.location_id == bindparam("location_id"),
-        InventoryLevel.variant_id == bindparam("variant_id"),
-    )
-    .values(
-        reserved_quantity=InventoryLevel.reserved_quantity - bindparam("quantity", type_=Integer),
-        updated_at=func.now(),
-    )
-)
-
-
 async def _reserve_stock(session: AsyncSession, plan: _Plan) -> dict[tuple[str, str], int]:
-    """Conditional increments of ``reserved_quantity``, one per (location, variant), sorted;
-    returns what was reserved, in that order."""
-    wanted: dict[tuple[str, str], int] = defaultdict(int)
-    backorder: dict[str, bool] = {}
-    for line in plan.lines:
-        variant = plan.variants[line.variant_id]
-        if variant.manage_inventory:
-            wanted[(plan.locations[line.seller_id], variant.id)] += line.quantity
-            backorder[variant.id] = variant.allow_backorder
-    driver = await driver_connection(session)
-    reserved = dict(sorted(wanted.items()))
-    for (location_id, variant_id), quantity in reserved.items():
-        done = await _RESERVE.records(
-            session,
-            connection=driver,
-            location_id=location_id,
-            variant_id=variant_id,
-            quantity=quantity,
-            backorder=backorder[variant_id],
-        )
-        if not done:
-            raise _insufficient(variant_id)
-    return reserved
+    """The cart's stock, reserved at each seller's location (``placement.reserve_stock``)."""
+    return await reserve_stock(session, plan.lines, plan.placeable)
 
 
 def _reserved(state: dict[str, Any]) -> dict[tuple[str, str], int]:
@@ -735,84 +650,28 @@ async def _place_orders(
 
     The stock the run reserved becomes the reservations of the new lines (each line with a
     managed variant holds its quantity at its seller's location); a mismatch refuses the
-    placement."""
-    now = uow.now()
-    ids = uow.ids
-    cart, rate = plan.cart, plan.region.tax_rate
-    left = dict(reserved)
-    orders = []
-    for draft in plan.drafts:
-        location = plan.locations.get(draft.seller_id)
-        order = dom.Order(
-            id=ids("order"),
-            seller_id=draft.seller_id,
-            currency_code=cart.currency_code,
-            status="pending",
-            totals=plan.totals[draft.seller_id],
-            location_id=location,
-            snapshot={
-                "email": cart.email,
-                "region_id": cart.region_id,
-                "shipping_address": cart.shipping_address,
-                "billing_address": cart.billing_address,
-            },
-        )
-        for line in draft.lines:
-            line_totals = item_line_totals(line, rate)
-            order_line = dom.Line(
-                id=ids("ordli"),
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                subtotal=line_totals.subtotal,
-                tax_total=line_totals.tax_total,
-                total=line_totals.total,
-                requires_shipping=line.requires_shipping,
-                is_tax_inclusive=line.is_tax_inclusive,
-                variant_id=line.variant_id,
-                product_id=line.product_id,
-                snapshot={
-                    "cart_line_item_id": line.id,
-                    "title": line.title,
-                    "subtitle": line.subtitle,
-                    "thumbnail": line.thumbnail,
-                    "product_title": line.product_title,
-                    "product_handle": line.product_handle,
-                    "variant_title": line.variant_title,
-                    "variant_sku": line.variant_sku,
-                    "currency_code": cart.currency_code,
-                    "metadata_": line.metadata_,
-                },
-            )
-            order.lines.append(order_line)
-            held = 0 if location is None else left.get((location, line.variant_id), 0)
-            if location is not None and held:
-                if held < line.quantity:
-                    raise RuntimeError(f"cart {cart.id}: reserved stock does not match its lines")
-                left[(location, line.variant_id)] = held - line.quantity
-                order.reservations.append(
-                    dom.Reservation(
-                        ids("resitem"), order_line.id, line.variant_id, location, line.quantity
-                    )
-                )
-        for method in draft.shipping_methods:
-            method_totals = shipping_method_totals(method, rate)
-            order.shipping_methods.append(
-                dom.ShippingMethod(
-                    id=ids("ordsm"),
-                    seller_id=method.seller_id,
-                    name=method.name,
-                    amount=method.amount,
-                    subtotal=method_totals.subtotal,
-                    tax_total=method_totals.tax_total,
-                    total=method_totals.total,
-                    is_tax_inclusive=method.is_tax_inclusive,
-                    shipping_option_id=method.shipping_option_id,
-                    data=method.data,
-                )
-            )
-        orders.append(order)
-    if any(left.values()):
-        raise RuntimeError(f"cart {cart.id}: reserved stock does not match its lines")
+    placement (``checkout.placement``, shared with draft order conversion)."""
+    cart = plan.cart
+    origin = Origin(
+        cart_id=cart.id,
+        draft_order_id=None,
+        customer_id=cart.customer_id,
+        sales_channel_id=cart.sales_channel_id,
+        currency_code=cart.currency_code,
+        email=cart.email,
+        region_id=cart.region_id,
+        shipping_address=cart.shipping_address,
+        billing_address=cart.billing_address,
+    )
+    orders = build_orders(
+        origin=origin,
+        drafts=plan.drafts,
+        totals=plan.totals,
+        tax_rate=plan.region.tax_rate,
+        locations=plan.placeable.locations,
+        reserved=reserved,
+        ids=uow.ids,
+    )
     collection = None
     if plan.collection is not None:
         c = plan.collection
@@ -830,26 +689,20 @@ async def _place_orders(
     payment = None
     if collection is not None and payment_state is not None:
         payment = dom.Payment(
-            id=ids("pay"),
+            id=uow.ids("pay"),
             collection_id=collection.id,
             provider_id=payment_state["provider_id"],
             amount=payment_state["amount"],
             session_id=payment_state["payment_session_id"],
             data=payment_state["data"],
         )
-    group = dom.OrderGroup.place(
-        group_id=ids("og"),
-        cart_id=cart.id,
-        customer_id=cart.customer_id,
-        sales_channel_id=cart.sales_channel_id,
-        currency_code=cart.currency_code,
+    group = await place_group(
+        uow,
+        origin=origin,
         orders=orders,
         collection=collection,
         payment=payment,
         captured=captured,
-        ids=ids,
-        now=now,
+        now=uow.now(),
     )
-    await OrderGroupRepository(uow.session).add(group)
-    uow.track(group)
     return group.id

@@ -5,8 +5,20 @@ from mercato.auth.models import AuthIdentity
 from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
 from mercato.customers.models import Customer
 from mercato.db.base import Base
+from mercato.draft_orders.models import DraftOrder, DraftOrderItem, DraftOrderShippingMethod
 from mercato.events.models import OutboxEvent
 from mercato.idempotency.models import IdempotencyRecord
+from mercato.orders.change_models import (
+    OrderChange,
+    OrderChangeAction,
+    OrderClaim,
+    OrderClaimItem,
+    OrderCreditLine,
+    OrderExchange,
+    OrderExchangeItem,
+    OrderReturn,
+    ReturnItem,
+)
 from mercato.orders.models import (
     Fulfillment,
     FulfillmentItem,
@@ -52,7 +64,19 @@ __all__ = [
     "Cart",
     "CartLineItem",
     "CartShippingMethod",
+    "DraftOrder",
+    "DraftOrderItem",
+    "DraftOrderShippingMethod",
     "OutboxEvent",
+    "OrderChange",
+    "OrderChangeAction",
+    "OrderClaim",
+    "OrderClaimItem",
+    "OrderCreditLine",
+    "OrderExchange",
+    "OrderExchangeItem",
+    "OrderReturn",
+    "ReturnItem",
     "OrderGroup",
     "OrderGroupOrder",
     "Order",

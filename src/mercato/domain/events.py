@@ -3,7 +3,7 @@
 An operation of the aggregate returns the events it raised; the unit of work writes them to the
 outbox in the same transaction and dispatches them after the commit. ``seller_id`` is the
 seller whose data the event is about (an order's seller), ``None`` for marketplace-wide events
-(``order_group.created``): it decides which sellers' subscribers may hear it.
+(``order_group.created``, ``draft_order.converted``): it decides which sellers' subscribers may hear it.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ ORDER_EDIT_CANCELED: Final = "order-edit.canceled"
 ORDER_GROUP_UPDATED: Final = "order_group.updated"
 PAYMENT_COLLECTION_CREATED: Final = "order.payment_collection_created"
 PAYMENT_COLLECTION_UPDATED: Final = "order.payment_collection_updated"
+DRAFT_ORDER_CONVERTED: Final = "draft_order.converted"
 
 EVENT_NAMES: Final = frozenset(
     {
@@ -67,6 +68,7 @@ EVENT_NAMES: Final = frozenset(
         ORDER_GROUP_UPDATED,
         PAYMENT_COLLECTION_CREATED,
         PAYMENT_COLLECTION_UPDATED,
+        DRAFT_ORDER_CONVERTED,
     }
 )
 

@@ -428,6 +428,8 @@ class OrderGroup:
     events: list[DomainEvent] = field(default_factory=list)
     new_records: list[Record] = field(default_factory=list)
     stock_moves: list[StockMove] = field(default_factory=list)
+    # The draft order the group was converted from (order-changes.md §12); ``cart_id`` is None.
+    draft_order_id: str | None = None
 
     # ----------------------------------------------------------------- lookup
 
@@ -527,12 +529,15 @@ class OrderGroup:
         captured: bool,
         ids: IdFactory,
         now: datetime,
+        draft_order_id: str | None = None,
     ) -> OrderGroup:
         """A new group of ``orders`` (built by the caller from the cart split, each with its
         lines, shipping methods and reservations), each order's share of ``collection`` = its
         total. With ``payment`` the collection is authorized for the sum of the orders' totals
-        (and captured at once when ``captured``: the provider did both). Raises
-        ``order.placed`` per order, then ``order_group.created``."""
+        (and captured at once when ``captured``: the provider did both); without, it stays
+        unpaid (a draft order's, paid later: :meth:`authorize_collection`). Raises
+        ``order.placed`` per order, then ``order_group.created`` — and, for a group converted
+        from ``draft_order_id``, ``draft_order.converted``."""
         group = cls(
             id=group_id,
             cart_id=cart_id,
@@ -543,6 +548,7 @@ class OrderGroup:
             orders=list(orders),
             collection=collection,
             payment=payment,
+            draft_order_id=draft_order_id,
         )
         total = sum(o.total for o in group.orders)
         for order in group.orders:
@@ -573,6 +579,12 @@ class OrderGroup:
         for order in group.orders:
             group._order_event(ev.ORDER_PLACED, order)
         group._raise(DomainEvent(ev.ORDER_GROUP_CREATED, {"id": group.id}))
+        if draft_order_id is not None:
+            group._raise(
+                DomainEvent(
+                    ev.DRAFT_ORDER_CONVERTED, {"id": draft_order_id, "order_group_id": group.id}
+                )
+            )
         return group
 
     # ----------------------------------------------------------------- captures
@@ -947,6 +959,59 @@ class OrderGroup:
         ):
             payment.captured_at = now
         collection.updated_at = now
+
+    # ----------------------------------------------------------------- a draft's collection
+
+    def authorize_collection(self, payment: Payment, *, now: datetime) -> None:
+        """The customer's (or the operator's) payment authorized the group's unpaid shared
+        collection — a converted draft order's (order-changes.md §10, §12): its whole amount is
+        secured and each order's share is captured and refunded as after checkout."""
+        collection = self.collection
+        if collection is None or collection.id != payment.collection_id:
+            raise not_found("Payment collection", payment.collection_id)
+        if self.payment is not None or collection.status not in ("not_paid", "awaiting"):
+            raise DomainError(
+                f"Payment collection {collection.id} is {collection.status} and cannot be paid",
+                type=NOT_ALLOWED,
+            )
+        if payment.amount != collection.amount:
+            raise DomainError(
+                f"Payment collection {collection.id} amounts to "
+                f"{format_amount(collection.amount, self.currency_code)}, not "
+                f"{format_amount(payment.amount, self.currency_code)}",
+                type=NOT_ALLOWED,
+            )
+        collection.status = "authorized"
+        collection.authorized_amount = collection.amount
+        collection.updated_at = now
+        self.payment = payment
+        self.refresh(now, self.orders)
+
+    def capture_collection(
+        self, *, key: str, created_by: str | None, ids: IdFactory, now: datetime
+    ) -> list[DomainEvent]:
+        """Capture what every order may still capture of its share of the shared collection,
+        one capture per order (ascending id; idempotency key ``<key>:<order id>``): the
+        operator's mark-as-paid, or a provider that captured at authorization. A canceled
+        order's share is not captured."""
+        payment = self.payment
+        assert payment is not None, "authorize the collection first"
+        events = []
+        for order in sorted(self.orders, key=lambda o: o.id):
+            amount = self._cart_capturable(order)
+            if amount > 0:
+                request = MoneyRequest("capture", order.id, payment.id, payment.provider_id, amount)
+                events.append(
+                    self.complete_capture(
+                        request,
+                        capture_id=ids("capt"),
+                        idempotency_key=f"{key}:{order.id}",
+                        created_by=created_by,
+                        ids=ids,
+                        now=now,
+                    )
+                )
+        return events
 
     # ----------------------------------------------------------------- change collections
 

@@ -1,4 +1,5 @@
-"""Splitting a multi-seller cart into one order draft per seller (checkout.md, "Split").
+"""Splitting a multi-seller cart — or a draft order (order-changes.md §12) — into one order
+draft per seller (checkout.md, "Split").
 
 Pure: it groups the caller's own line and shipping-method objects (anything with the attributes of
 :class:`SplitLine` / :class:`SplitShippingMethod`) and returns them untouched, so quantities, prices
@@ -79,8 +80,23 @@ class SellerOrderDraft(Generic[L, S]):
     shipping_methods: tuple[S, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What is being split, as the precondition messages name it: a cart (checkout.md) or a
+    draft order (order-changes.md §12: its messages say "draft order" instead of "cart")."""
+
+    noun: str
+    no_items: str
+
+
+CART = Source("cart", "Cannot complete a cart with no items")
+DRAFT_ORDER = Source("draft order", "Cannot convert a draft order with no items")
+
+
 def check_cart_completable(
-    lines: Sequence[SplitLine], shipping_methods: Sequence[SplitShippingMethod]
+    lines: Sequence[SplitLine],
+    shipping_methods: Sequence[SplitShippingMethod],
+    source: Source = CART,
 ) -> None:
     """Raise :class:`DomainError` (``invalid_data``) for the first broken pure precondition.
 
@@ -94,9 +110,11 @@ def check_cart_completable(
        ``Seller <seller_id> has more than one shipping method``
     4. a method whose seller has no items →
        ``Shipping method <id> belongs to seller <seller_id>, who has no items in the cart``
+
+    A draft order's messages (``source=DRAFT_ORDER``) name it instead of the cart.
     """
     if not lines:
-        raise DomainError("Cannot complete a cart with no items")
+        raise DomainError(source.no_items)
     sellers_with_items = {line.seller_id for line in lines}
     sellers_needing_shipping = {line.seller_id for line in lines if line.requires_shipping}
     methods_by_seller: dict[str, int] = {}
@@ -114,7 +132,7 @@ def check_cart_completable(
         if method.seller_id not in sellers_with_items:
             raise DomainError(
                 f"Shipping method {method.id} belongs to seller {method.seller_id}, "
-                "who has no items in the cart"
+                f"who has no items in the {source.noun}"
             )
 
 
@@ -142,12 +160,15 @@ def group_by_seller(
     ]
 
 
-def split_cart(lines: Sequence[L], shipping_methods: Sequence[S]) -> list[SellerOrderDraft[L, S]]:
+def split_cart(
+    lines: Sequence[L], shipping_methods: Sequence[S], source: Source = CART
+) -> list[SellerOrderDraft[L, S]]:
     """Validate the pure preconditions, then return one draft per distinct seller.
 
     Every line lands in exactly one draft (the one of its ``seller_id``); each draft holds that
     seller's shipping method, if its items need one. Pass lines in a stable order (e.g. by
-    creation time, then id) to get stable line order inside each order.
+    creation time, then id) to get stable line order inside each order. A draft order is split
+    the same way (``source=DRAFT_ORDER``).
     """
-    check_cart_completable(lines, shipping_methods)
+    check_cart_completable(lines, shipping_methods, source)
     return group_by_seller(lines, shipping_methods)

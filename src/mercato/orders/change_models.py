@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,8 +21,9 @@ from mercato.domain.order_changes import (
 
 
 class OrderChange(Timestamps, Base):
-    """One change of an order's contents; at most one is active (pending or requested) per
-    order, which the partial unique index enforces."""
+    """One change of an order's contents — or of a draft order's (``draft_order_id``, no
+    order; migration 0014) — at most one active (pending or requested) per order and per
+    draft, which the partial unique indexes enforce."""
 
     __tablename__ = "order_change"
     __table_args__ = (
@@ -32,16 +33,25 @@ class OrderChange(Timestamps, Base):
             unique=True,
             postgresql_where=text("status IN ('pending', 'requested')"),
         ),
+        Index(
+            "ux_order_change_draft_active",
+            "draft_order_id",
+            unique=True,
+            postgresql_where=text("status IN ('pending', 'requested')"),
+        ),
         Index("ix_order_change_order_created", "order_id", "created_at"),
+        Index("ix_order_change_draft_created", "draft_order_id", "created_at"),
+        # A change belongs to an order or to a draft order, never both.
+        CheckConstraint("(order_id IS NULL) <> (draft_order_id IS NULL)", name="owner"),
         one_of("change_type", CHANGE_TYPES),
         one_of("status", CHANGE_STATUSES),
     )
     id: Mapped[str] = id_column("ordch")
-    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"))
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("order.id"))
     return_id: Mapped[str | None] = mapped_column(index=True)
     exchange_id: Mapped[str | None]
     claim_id: Mapped[str | None]
-    draft_order_id: Mapped[str | None]
+    draft_order_id: Mapped[str | None] = mapped_column(ForeignKey("draft_order.id"))
     version: Mapped[int]
     change_type: Mapped[str]
     status: Mapped[str]
@@ -64,7 +74,7 @@ class OrderChangeAction(Timestamps, Base):
     __tablename__ = "order_change_action"
     id: Mapped[str] = id_column("ordchact")
     order_change_id: Mapped[str] = mapped_column(ForeignKey("order_change.id"), index=True)
-    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"))
+    order_id: Mapped[str | None] = mapped_column(ForeignKey("order.id"))  # null: a draft's
     return_id: Mapped[str | None]
     exchange_id: Mapped[str | None]
     claim_id: Mapped[str | None]

@@ -1,18 +1,22 @@
-"""Paying a change collection (order-changes.md §3.5, §3.6, §10): the collection an order change
-created for the amount the customer owes on one order, linked to that order alone.
+"""Paying a change collection (order-changes.md §3.5, §3.6, §10) — the collection an order change
+created for the amount the customer owes on one order, linked to that order alone — or a draft
+order's collection (§12): the unpaid collection a conversion created, shared by the group's
+orders like a cart's, each order's allocation = its total.
 
-* ``create_payment_session``: the store route of checkout.md, for a change collection in
-  ``not_paid``/``awaiting``: one ``pending`` session for its whole amount.
+* ``create_payment_session``: the store route of checkout.md, for a change or draft collection
+  in ``not_paid``/``awaiting``: one ``pending`` session for its whole amount.
 * ``authorize``: the store's authorize route, a workflow like checkout's — (1) under the
   group's locks check the collection and session and record a ``workflow_run``; (2) call the
   provider with no transaction open, its idempotency key derived from the session; (3) under
-  the locks again book the payment (``OrderGroup.authorize_change_collection``; an
-  auto-capturing provider's capture too) or, when the collection changed meanwhile, void the
-  authorization (the compensation). An interrupted run is finished by the recovery sweep.
+  the locks again book the payment (``OrderGroup.authorize_change_collection``, or for a
+  draft's ``OrderGroup.authorize_collection``: the group's payment, as checkout's; an
+  auto-capturing provider's capture too, per order share) or, when the collection changed
+  meanwhile, void the authorization (the compensation). An interrupted run is finished by the
+  recovery sweep.
 * ``mark_as_paid``: the operator's ``pp_system_default`` bookkeeping payment of the whole
-  collection, authorized and captured at once.
+  collection, authorized and captured at once (one capture per order share).
 
-The checkout collection and its allocations are never read or written here.
+A cart's collection and its allocations are never read or written here.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.customers.models import Customer
 from mercato.domain.order_changes import ChangeCollection
-from mercato.domain.order_group import MoneyRequest, Order, OrderGroup
+from mercato.domain.order_group import Collection, MoneyRequest, Order, OrderGroup
+from mercato.domain.order_group import Payment as PaymentEntity
 from mercato.domain.payments import (
     PAYMENT_FAILURES,
     PP_SYSTEM_DEFAULT,
@@ -45,14 +50,17 @@ AUTHORIZE = "change_collection.authorize"
 CHANGED = (
     "Payment collection {id} changed while it was being authorized; create a new payment session"
 )
+PAID_HERE = ("order_change", "draft_order")
+"""The sources of the collections paid with these routes (a cart's is paid by completing it)."""
 
 
 async def is_change_collection(session: AsyncSession, collection_id: str) -> bool:
-    """Whether ``collection_id`` is an order change's (paid here) rather than a cart's."""
+    """Whether ``collection_id`` is an order change's or a draft order's (paid here) rather
+    than a cart's."""
     source = await session.scalar(
         select(PaymentCollection.source).where(PaymentCollection.id == collection_id)
     )
-    return source == "order_change"
+    return source in PAID_HERE
 
 
 # --------------------------------------------------------------------------- loading
@@ -62,26 +70,28 @@ async def is_change_collection(session: AsyncSession, collection_id: str) -> boo
 class _Target:
     groups: OrderGroupRepository
     group: OrderGroup
-    order: Order
-    collection: ChangeCollection
+    order: Order  # the change collection's order; a draft collection's first order (by id)
+    collection: ChangeCollection | Collection
+    shared: bool  # a draft order's collection, shared by the group's orders
 
 
 async def _target(
     session: AsyncSession, collection_id: str, *, customer: Customer | None, store: bool
 ) -> _Target:
-    """The change collection's order group, locked. 404 for an unknown collection or, from
-    the store, for one whose order belongs to another customer; 400 for a cart's."""
+    """The collection's order group, locked. 404 for an unknown collection or, from the store,
+    for one whose orders belong to another customer; 400 for a cart's."""
     row = await session.get(PaymentCollection, collection_id)
     if row is None:
         raise not_found("Payment collection", collection_id)
-    if row.source != "order_change":
+    if row.source not in PAID_HERE:
         raise not_allowed(
             f"Payment collection {collection_id} belongs to a cart; complete the cart instead"
         )
     order_id = await session.scalar(
-        select(OrderPaymentCollection.order_id).where(
-            OrderPaymentCollection.payment_collection_id == collection_id
-        )
+        select(OrderPaymentCollection.order_id)
+        .where(OrderPaymentCollection.payment_collection_id == collection_id)
+        .order_by(OrderPaymentCollection.order_id)
+        .limit(1)
     )
     if order_id is None:
         raise not_found("Payment collection", collection_id)
@@ -94,11 +104,15 @@ async def _target(
     ):
         raise not_found("Payment collection", collection_id)
     order = group.order(order_id)
+    if row.source == "draft_order":
+        shared = group.collection
+        assert shared is not None and shared.id == collection_id, "the group's collection"
+        return _Target(groups, group, order, shared, shared=True)
     collection = next(c for c in order.change_collections if c.id == collection_id)
-    return _Target(groups, group, order, collection)
+    return _Target(groups, group, order, collection, shared=False)
 
 
-def _ensure_unpaid(collection: ChangeCollection) -> None:
+def _ensure_unpaid(collection: ChangeCollection | Collection) -> None:
     if collection.status not in UNPAID_COLLECTION_STATUSES:
         raise not_allowed(
             f"Payment collection {collection.id} is {collection.status} and cannot be paid"
@@ -189,6 +203,7 @@ async def authorize(
         state: dict[str, Any] = {
             "group_id": target.group.id,
             "order_id": target.order.id,
+            "shared": target.shared,
             "collection_id": collection_id,
             "session_id": session_id,
             "provider_id": payment_session.provider_id,
@@ -240,9 +255,15 @@ async def _finish(
             return None if run.status == SUCCEEDED else _failure(run.error or "")
         payment_session = await session.get(PaymentSession, state["session_id"])
         order = group.order(state["order_id"])
-        collection = next(
-            (c for c in order.change_collections if c.id == state["collection_id"]), None
-        )
+        collection: ChangeCollection | Collection | None
+        if state.get("shared"):
+            collection = group.collection
+            if collection is not None and collection.id != state["collection_id"]:
+                collection = None
+        else:
+            collection = next(
+                (c for c in order.change_collections if c.id == state["collection_id"]), None
+            )
         error: MercatoError | None = None
         if outcome in PAYMENT_FAILURES:
             error = MercatoError(*PAYMENT_FAILURES[outcome])
@@ -255,6 +276,12 @@ async def _finish(
             or payment_session is None
         ):
             error = not_allowed(CHANGED.format(id=state["collection_id"]))
+        elif isinstance(collection, Collection):
+            _book_shared(group, collection, payment_session, state, uow)
+            if outcome == "captured":  # each order's share, as a capturing checkout does
+                group.capture_collection(
+                    key=f"{state['key']}:capture", created_by=None, ids=uow.ids, now=uow.now()
+                )
         else:
             _book(session, group, order, collection, payment_session, state, uow)
             await session.flush()  # the payment row before any capture that references it
@@ -296,6 +323,29 @@ def _book(
         collection.id,
         payment_id=state["payment_id"],
         provider_id=payment_session.provider_id,
+        now=uow.now(),
+    )
+
+
+def _book_shared(
+    group: OrderGroup,
+    collection: Collection,
+    payment_session: PaymentSession,
+    state: dict[str, Any],
+    uow: UnitOfWork,
+) -> None:
+    """A draft order's collection authorized: the group's payment (its row is written by the
+    repository's ``save``), each order's share now capturable as after checkout."""
+    payment_session.status = "authorized"
+    group.authorize_collection(
+        PaymentEntity(
+            id=state["payment_id"],
+            collection_id=collection.id,
+            provider_id=payment_session.provider_id,
+            amount=payment_session.amount,
+            session_id=payment_session.id,
+            data=payment_session.data,
+        ),
         now=uow.now(),
     )
 
@@ -348,14 +398,15 @@ async def mark_as_paid(
     uow: UnitOfWork, *, collection_id: str, order_id: str, created_by: str | None
 ) -> None:
     """``POST /admin/payment-collections/:id/mark-as-paid`` (order-changes.md §3.6): a
-    ``not_paid`` change collection authorized and captured at once with ``pp_system_default``
-    (bookkeeping: no money moves at a processor), one capture for the order's share."""
+    ``not_paid`` change or draft collection authorized and captured at once with
+    ``pp_system_default`` (bookkeeping: no money moves at a processor), one capture per order
+    share (a change collection's one order, a draft's every order)."""
     async with uow:
         session = uow.session
         row = await session.get(PaymentCollection, collection_id)
         if row is None:
             raise not_found("Payment collection", collection_id)
-        if row.source != "order_change" or row.status != "not_paid":
+        if row.source not in PAID_HERE or row.status != "not_paid":
             raise not_allowed("Can only mark 'not_paid' payment collection as paid")
         linked = await session.scalar(
             select(OrderPaymentCollection.order_id).where(
@@ -388,6 +439,15 @@ async def mark_as_paid(
             "capture_id": uow.ids("capt"),
             "key": f"{collection_id}:mark-as-paid",
         }
+        if isinstance(target.collection, Collection):
+            _book_shared(target.group, target.collection, payment_session, state, uow)
+            target.group.capture_collection(
+                key=state["key"], created_by=created_by, ids=uow.ids, now=uow.now()
+            )
+            await target.groups.save(target.group)
+            uow.track(target.group)
+            await uow.commit()
+            return
         _book(session, target.group, target.order, target.collection, payment_session, state, uow)
         await session.flush()
         request = MoneyRequest(

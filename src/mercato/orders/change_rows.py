@@ -53,6 +53,8 @@ _RETURN_FIELDS = (
 
 
 def change_entity(row: OrderChange, actions: list[OrderChangeAction]) -> chg.OrderChange:
+    # An order's change (a draft order's has no order, migration 0014: not loaded here).
+    assert row.order_id is not None, row.id
     return chg.OrderChange(
         id=row.id,
         order_id=row.order_id,

@@ -104,6 +104,7 @@ ORDER_GROUP = Resource(
         "display_id": attr("display_id"),
         "customer_id": attr("customer_id"),
         "cart_id": attr("cart_id"),
+        "draft_order_id": attr("draft_order_id"),
         "sales_channel_id": attr("sales_channel_id"),
         "currency_code": attr("currency_code"),
         "seller_count": attr("seller_count"),

@@ -31,7 +31,8 @@ from mercato.domain.statuses import (
 
 
 class OrderGroup(Timestamps, Base):
-    """One checkout: wraps the per-seller orders created from one cart.
+    """One checkout (or one converted draft order): wraps the per-seller orders created from one
+    cart (draft).
 
     ``seller_count``, ``total`` and the three statuses are derived from the orders; they are
     stored so filters and sorts use indexes, and every use case that changes an order rewrites
@@ -68,7 +69,10 @@ class OrderGroup(Timestamps, Base):
     id: Mapped[str] = id_column("og")
     display_id: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customer.id"))
-    cart_id: Mapped[str] = mapped_column(ForeignKey("cart.id"), unique=True)
+    # A checkout's cart, or the draft order it was converted from (order-changes.md §12): the
+    # unique columns make concurrent completions (conversions) yield one group.
+    cart_id: Mapped[str | None] = mapped_column(ForeignKey("cart.id"), unique=True)
+    draft_order_id: Mapped[str | None] = mapped_column(ForeignKey("draft_order.id"), unique=True)
     sales_channel_id: Mapped[str] = mapped_column(ForeignKey("sales_channel.id"), index=True)
     currency_code: Mapped[str]
     seller_count: Mapped[int]
@@ -172,7 +176,8 @@ class Order(OrderTotalsColumns, Timestamps, Base):
     region_id: Mapped[str] = mapped_column(ForeignKey("region.id"), index=True)
     sales_channel_id: Mapped[str] = mapped_column(ForeignKey("sales_channel.id"), index=True)
     currency_code: Mapped[str]
-    cart_id: Mapped[str] = mapped_column(ForeignKey("cart.id"), index=True)
+    # The cart of the checkout; null for an order converted from a draft order.
+    cart_id: Mapped[str | None] = mapped_column(ForeignKey("cart.id"), index=True)
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     no_notification: Mapped[bool] = mapped_column(default=False)

@@ -316,7 +316,8 @@ class OrderGroupRepository:
         )
         changes_of: dict[str, list[chg.OrderChange]] = defaultdict(list)
         for change in changes:
-            changes_of[change.order_id].append(change_entity(change, actions[change.id]))
+            entity = change_entity(change, actions[change.id])
+            changes_of[entity.order_id].append(entity)
         returns_of: dict[str, list[chg.Return]] = defaultdict(list)
         for ret in returns:
             returns_of[ret.order_id].append(return_entity(ret, return_items[ret.id]))
@@ -446,6 +447,7 @@ class OrderGroupRepository:
             seller_count=group_row.seller_count,
             seller_ids=list(group_row.seller_ids or []),
             total=group_row.total,
+            draft_order_id=group_row.draft_order_id,
         )
         for order in group.orders:
             group.refresh_order(order)
@@ -702,6 +704,7 @@ class OrderGroupRepository:
                     "id": group.id,
                     "customer_id": group.customer_id,
                     "cart_id": group.cart_id,
+                    "draft_order_id": group.draft_order_id,
                     "sales_channel_id": group.sales_channel_id,
                     "currency_code": group.currency_code,
                     "seller_count": group.seller_count,
@@ -812,7 +815,13 @@ class OrderGroupRepository:
                 completed_at=c.completed_at,
                 updated_at=c.updated_at or rows.collection.updated_at,
             )
-        if group.payment is not None and rows.payment is not None:
+        if group.payment is not None and rows.payment is None:
+            # The shared collection authorized since loading (a draft order's, paid after
+            # conversion): its payment row, before the captures that reference it.
+            rows.payment = _new_payment(group.payment, group.currency_code)
+            session.add(rows.payment)
+            await session.flush()
+        elif group.payment is not None and rows.payment is not None:
             _assign(
                 rows.payment,
                 captured_at=group.payment.captured_at,
@@ -1093,6 +1102,21 @@ def _payment(row: Payment) -> dom.Payment:
         data=row.data,
         captured_at=row.captured_at,
         canceled_at=row.canceled_at,
+    )
+
+
+def _new_payment(payment: dom.Payment, currency_code: str) -> Payment:
+    assert payment.session_id is not None, "a payment is authorized through a session"
+    return Payment(
+        id=payment.id,
+        payment_collection_id=payment.collection_id,
+        payment_session_id=payment.session_id,
+        provider_id=payment.provider_id,
+        currency_code=currency_code,
+        amount=payment.amount,
+        data=payment.data,
+        captured_at=payment.captured_at,
+        canceled_at=payment.canceled_at,
     )
 
 
