@@ -5,14 +5,13 @@ seller's order is a 404 naming it, and nothing moves).
 Begin answers ``{order_change}``, cancel ``{id, object: "order-edit", deleted: true}``, every
 other route ``{order_preview}``: the order rendered for the audience with the active edit
 applied, as the return, exchange and claim routes render it (the confirmed order once the edit
-is confirmed). Every POST and DELETE honours ``Idempotency-Key``. The routes share one
-handler (:func:`_route`, which builds its signature from the route's parameters); the
-``{order_preview}`` ones are declared by :func:`_declare` from a path, a body and a rule."""
+is confirmed). Every POST and DELETE honours ``Idempotency-Key``.
 
-import inspect
-import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+:func:`_register` declares the routes for one audience; each ``{order_preview}`` route runs the
+rule its ``rule_of`` function (below, shared by both audiences) builds from the path and the
+body."""
+
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter as FastAPIRouter
@@ -42,7 +41,6 @@ from mercato.orders.return_schemas import (
     UpdateEditItem,
     UpdateShippingMethod,
 )
-from mercato.payments.providers import ProviderFactory
 from mercato.query.listing import run_retrieve
 from mercato.query.openapi import fields_parameter, item_schema
 from mercato.unit_of_work import UnitOfWork
@@ -60,121 +58,17 @@ _WITH_PREVIEW = operation(
     body=envelope({"order_preview": _PREVIEWED}),
     errors=(404,),
 )
-_CHANGE_SCHEMA = item_schema(ORDER_CHANGE, ORDER_CHANGE_FIELDS)
+_WITH_CHANGE = operation(
+    parameters=[fields_parameter(ORDER_CHANGE, ORDER_CHANGE_FIELDS)],
+    body=envelope({"order_change": item_schema(ORDER_CHANGE, ORDER_CHANGE_FIELDS)}),
+    errors=(404,),
+)
 
 OrderId = Annotated[str, Path(description="The order's id.")]
-Ref = Annotated[str, Path()]
-
-
-@dataclass(frozen=True)
-class _Audience:
-    router: FastAPIRouter
-    prefix: str  # "/admin" | "/vendor"
-    vendor: bool
-
-    @property
-    def base(self) -> str:
-        return f"{self.prefix}/order-edits"
-
-    @property
-    def op(self) -> str:
-        return "Vendor" if self.vendor else "Admin"
-
-    @property
-    def actor(self) -> Any:
-        return Vendor if self.vendor else Admin
-
-    def scope(self, actor: Any) -> dict[str, Any]:
-        """Who acts (``user_…``/``apk_…`` or ``mem_…``) and whose orders they reach."""
-        if self.vendor:
-            return {"actor_id": actor.member_id, "seller_id": actor.seller_id}
-        return {"actor_id": admin_actor_id(actor), "seller_id": None}
-
 
 # (order id, the path's ``item_id``/``action_id`` or None, the body or None, the seller whose
 # orders the caller reaches) → the rule to run and what it reads first (or None)
 RuleOf = Callable[[str, str | None, Any, str | None], tuple[service.Rule, reads.Before | None]]
-
-
-def _route(
-    a: _Audience,
-    method: str,
-    path: str,
-    name: str,
-    params: list[tuple[str, Any]],
-    handler: Callable[..., Awaitable[dict]],
-    *,
-    openapi_extra: dict[str, Any],
-    description: str | None = None,
-) -> None:
-    """Declare ``<method> <path>`` for the audience: ``handler(**values)`` receives the named
-    ``params`` (path parameters, body, dependencies: ``(name, annotation)``) and ``actor``; the
-    route also claims the ``Idempotency-Key``."""
-    parameters = [
-        inspect.Parameter(param, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
-        for param, annotation in [*params, ("actor", a.actor), ("key", IdempotencyKey)]
-    ]
-
-    async def endpoint(**values: Any) -> dict:
-        values.pop("key")
-        return await handler(**values)
-
-    # FastAPI reads the parameters from the signature.
-    endpoint.__signature__ = inspect.Signature(parameters, return_annotation=dict)  # type: ignore[attr-defined]
-    endpoint.__name__ = name
-    a.router.add_api_route(
-        path,
-        endpoint,
-        methods=[method],
-        operation_id=f"{a.op}{name}",
-        summary=" ".join(re.findall("[A-Z][a-z]*", name)),
-        description=description,
-        openapi_extra=openapi_extra,
-    )
-
-
-def _declare(
-    a: _Audience,
-    method: str,
-    tail: str,
-    name: str,
-    rule_of: RuleOf,
-    *,
-    ref: str | None = None,
-    body: type[Any] | None = None,
-    description: str | None = None,
-) -> None:
-    """``<method> <base>/{order_id}<tail>`` running ``rule_of``'s rule on the order's edit,
-    answered ``{order_preview}``. ``ref`` names the path's second parameter (``item_id`` or
-    ``action_id``, in ``tail``); ``body`` is the request body's model, if any."""
-    params: list[tuple[str, Any]] = [("order_id", OrderId)]
-    if ref is not None:
-        params.append((ref, Ref))
-    if body is not None:
-        params.append(("body", body))
-    params += [("uow", UoW), ("session", Session), ("params", Query)]
-
-    async def preview(**values: Any) -> dict:
-        order_id, scoped = values["order_id"], a.scope(values["actor"])
-        rule, before = rule_of(
-            order_id, values.get(ref or ""), values.get("body"), scoped["seller_id"]
-        )
-        outcome = await service.run(values["uow"], rule, order_id=order_id, before=before, **scoped)
-        rendered = await render_change_order(
-            values["session"], order_id, values["params"], vendor=a.vendor
-        )
-        return {"order_preview": overlay(rendered, outcome)}
-
-    _route(
-        a,
-        method,
-        f"{a.base}/{{order_id}}{tail}",
-        name,
-        params,
-        preview,
-        openapi_extra=_WITH_PREVIEW,
-        description=description,
-    )
 
 
 # --------------------------------------------------------------------------- the rules
@@ -256,6 +150,10 @@ def _remover(*kinds: str) -> RuleOf:
     return rule_of
 
 
+_remove_item = _remover(*edits.ITEM_KINDS)
+_remove_shipping = _remover("SHIPPING_ADD")
+
+
 def _add_shipping(
     order_id: str, _: str | None, body: AddShippingMethod, seller_id: str | None
 ) -> Any:
@@ -293,21 +191,64 @@ def _lifecycle(step: Callable[..., Any]) -> RuleOf:
     return rule_of
 
 
+_request = _lifecycle(edits.request_edit)
+_confirm = _lifecycle(edits.confirm_edit)
+
+
 # --------------------------------------------------------------------------- the routes
 
 
 def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:
-    a = _Audience(router, prefix, vendor)
+    """The order-edit routes under ``prefix`` (``/admin`` or ``/vendor``)."""
+    op = "Vendor" if vendor else "Admin"
+    Actor = Vendor if vendor else Admin
+    base = f"{prefix}/order-edits"
+    edit = f"{base}/{{order_id}}"
 
-    async def begin(
-        body: BeginEdit, uow: UnitOfWork, session: AsyncSession, actor: Any, params: dict
+    def scope(actor: Any) -> dict[str, Any]:
+        """Who acts (``user_…``/``apk_…`` or ``mem_…``) and whose orders they reach."""
+        if vendor:
+            return {"actor_id": actor.member_id, "seller_id": actor.seller_id}
+        return {"actor_id": admin_actor_id(actor), "seller_id": None}
+
+    async def preview(
+        rule_of: RuleOf,
+        order_id: str,
+        ref: str | None,
+        body: Any,
+        uow: UnitOfWork,
+        session: AsyncSession,
+        params: dict,
+        actor: Any,
     ) -> dict:
-        scoped = a.scope(actor)
+        """Run ``rule_of``'s rule on the order's edit; answer ``{order_preview}``."""
+        scoped = scope(actor)
+        rule, before = rule_of(order_id, ref, body, scoped["seller_id"])
+        outcome = await service.run(uow, rule, order_id=order_id, before=before, **scoped)
+        rendered = await render_change_order(session, order_id, params, vendor=vendor)
+        return {"order_preview": overlay(rendered, outcome)}
+
+    @router.post(
+        base,
+        operation_id=f"{op}CreateOrderEdit",
+        summary="Create Order Edit",
+        description="Begin an order edit: a pending change `edit` on the order.",
+        openapi_extra=_WITH_CHANGE,
+    )
+    async def begin(
+        body: BeginEdit,
+        uow: UoW,
+        session: Session,
+        params: Query,
+        actor: Actor,
+        key: IdempotencyKey,
+    ) -> dict:
+        scoped = scope(actor)
         values = body.model_dump(exclude={"order_id"}, exclude_unset=True)
         outcome = await service.run(
             uow,
-            lambda group, act: edits.begin_edit(
-                group, body.order_id, act, seller_id=scoped["seller_id"], **values
+            lambda group, a: edits.begin_edit(
+                group, body.order_id, a, seller_id=scoped["seller_id"], **values
             ),
             order_id=body.order_id,
             **scoped,
@@ -318,91 +259,185 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:
         )
         return {"order_change": rendered}
 
-    _route(
-        a,
-        "POST",
-        a.base,
-        "CreateOrderEdit",
-        [("body", BeginEdit), ("uow", UoW), ("session", Session), ("params", Query)],
-        begin,
-        openapi_extra=operation(
-            parameters=[fields_parameter(ORDER_CHANGE, ORDER_CHANGE_FIELDS)],
-            body=envelope({"order_change": _CHANGE_SCHEMA}),
-            errors=(404,),
-        ),
-        description="Begin an order edit: a pending change `edit` on the order.",
+    @router.post(
+        f"{edit}/items",
+        operation_id=f"{op}AddOrderEditItems",
+        summary="Add Order Edit Items",
+        openapi_extra=_WITH_PREVIEW,
     )
-    _declare(a, "POST", "/items", "AddOrderEditItems", _add_items, body=EditItems)
-    _declare(
-        a,
-        "POST",
-        "/items/item/{item_id}",
-        "UpdateOrderEditItem",
-        _update_item,
-        ref="item_id",
-        body=UpdateEditItem,
+    async def add_items(
+        order_id: OrderId,
+        body: EditItems,
+        uow: UoW,
+        session: Session,
+        params: Query,
+        actor: Actor,
+        key: IdempotencyKey,
+    ) -> dict:
+        return await preview(_add_items, order_id, None, body, uow, session, params, actor)
+
+    @router.post(
+        f"{edit}/items/item/{{item_id}}",
+        operation_id=f"{op}UpdateOrderEditItem",
+        summary="Update Order Edit Item",
         description="Set an order line's quantity (0 removes it) or unit price: `ITEM_UPDATE`.",
+        openapi_extra=_WITH_PREVIEW,
     )
-    _declare(
-        a,
-        "POST",
-        "/items/{action_id}",
-        "UpdateOrderEditItemAction",
-        _update_action,
-        ref="action_id",
-        body=UpdateEditAction,
+    async def update_item(
+        order_id: OrderId,
+        item_id: str,
+        body: UpdateEditItem,
+        uow: UoW,
+        session: Session,
+        params: Query,
+        actor: Actor,
+        key: IdempotencyKey,
+    ) -> dict:
+        return await preview(_update_item, order_id, item_id, body, uow, session, params, actor)
+
+    @router.post(
+        f"{edit}/items/{{action_id}}",
+        operation_id=f"{op}UpdateOrderEditItemAction",
+        summary="Update Order Edit Item Action",
+        openapi_extra=_WITH_PREVIEW,
     )
-    _declare(
-        a,
-        "DELETE",
-        "/items/{action_id}",
-        "RemoveOrderEditItemAction",
-        _remover(*edits.ITEM_KINDS),
-        ref="action_id",
+    async def update_item_action(
+        order_id: OrderId,
+        action_id: str,
+        body: UpdateEditAction,
+        uow: UoW,
+        session: Session,
+        params: Query,
+        actor: Actor,
+        key: IdempotencyKey,
+    ) -> dict:
+        return await preview(_update_action, order_id, action_id, body, uow, session, params, actor)
+
+    @router.delete(
+        f"{edit}/items/{{action_id}}",
+        operation_id=f"{op}RemoveOrderEditItemAction",
+        summary="Remove Order Edit Item Action",
+        openapi_extra=_WITH_PREVIEW,
     )
-    _declare(
-        a, "POST", "/shipping-method", "AddOrderEditShipping", _add_shipping, body=AddShippingMethod
+    async def remove_item_action(
+        order_id: OrderId,
+        action_id: str,
+        uow: UoW,
+        session: Session,
+        params: Query,
+        actor: Actor,
+        key: IdempotencyKey,
+    ) -> dict:
+        return await preview(_remove_item, order_id, action_id, None, uow, session, params, actor)
+
+    @router.post(
+        f"{edit}/shipping-method",
+        operation_id=f"{op}AddOrderEditShipping",
+        summary="Add Order Edit Shipping",
+        openapi_extra=_WITH_PREVIEW,
     )
-    _declare(
-        a,
-        "POST",
-        "/shipping-method/{action_id}",
-        "UpdateOrderEditShipping",
-        _update_shipping,
-        ref="action_id",
-        body=UpdateShippingMethod,
+    async def add_shipping(
+        order_id: OrderId,
+        body: AddShippingMethod,
+        uow: UoW,
+        session: Session,
+        params: Query,
+        actor: Actor,
+        key: IdempotencyKey,
+    ) -> dict:
+        return await preview(_add_shipping, order_id, None, body, uow, session, params, actor)
+
+    @router.post(
+        f"{edit}/shipping-method/{{action_id}}",
+        operation_id=f"{op}UpdateOrderEditShipping",
+        summary="Update Order Edit Shipping",
+        openapi_extra=_WITH_PREVIEW,
     )
-    _declare(
-        a,
-        "DELETE",
-        "/shipping-method/{action_id}",
-        "RemoveOrderEditShipping",
-        _remover("SHIPPING_ADD"),
-        ref="action_id",
+    async def update_shipping(
+        order_id: OrderId,
+        action_id: str,
+        body: UpdateShippingMethod,
+        uow: UoW,
+        session: Session,
+        params: Query,
+        actor: Actor,
+        key: IdempotencyKey,
+    ) -> dict:
+        return await preview(
+            _update_shipping, order_id, action_id, body, uow, session, params, actor
+        )
+
+    @router.delete(
+        f"{edit}/shipping-method/{{action_id}}",
+        operation_id=f"{op}RemoveOrderEditShipping",
+        summary="Remove Order Edit Shipping",
+        openapi_extra=_WITH_PREVIEW,
     )
-    _declare(
-        a,
-        "POST",
-        "/request",
-        "RequestOrderEdit",
-        _lifecycle(edits.request_edit),
+    async def remove_shipping(
+        order_id: OrderId,
+        action_id: str,
+        uow: UoW,
+        session: Session,
+        params: Query,
+        actor: Actor,
+        key: IdempotencyKey,
+    ) -> dict:
+        return await preview(
+            _remove_shipping, order_id, action_id, None, uow, session, params, actor
+        )
+
+    @router.post(
+        f"{edit}/request",
+        operation_id=f"{op}RequestOrderEdit",
+        summary="Request Order Edit",
         description="The edit `requested`; the change collection is re-synced to what the "
         "order will owe once it is confirmed.",
+        openapi_extra=_WITH_PREVIEW,
     )
-    _declare(
-        a,
-        "POST",
-        "/confirm",
-        "ConfirmOrderEdit",
-        _lifecycle(edits.confirm_edit),
+    async def request(
+        order_id: OrderId,
+        uow: UoW,
+        session: Session,
+        params: Query,
+        actor: Actor,
+        key: IdempotencyKey,
+    ) -> dict:
+        return await preview(_request, order_id, None, None, uow, session, params, actor)
+
+    @router.post(
+        f"{edit}/confirm",
+        operation_id=f"{op}ConfirmOrderEdit",
+        summary="Confirm Order Edit",
         description="Apply the edit: lines, reservations at the seller's location, version, "
         "§3.5 re-sync.",
+        openapi_extra=_WITH_PREVIEW,
     )
-
-    async def cancel(
-        order_id: str, uow: UnitOfWork, providers: ProviderFactory, actor: Any
+    async def confirm(
+        order_id: OrderId,
+        uow: UoW,
+        session: Session,
+        params: Query,
+        actor: Actor,
+        key: IdempotencyKey,
     ) -> dict:
-        scoped = a.scope(actor)
+        return await preview(_confirm, order_id, None, None, uow, session, params, actor)
+
+    @router.delete(
+        edit,
+        operation_id=f"{op}CancelOrderEdit",
+        summary="Cancel Order Edit",
+        description="Cancel the active edit (kept as `canceled`); its unpaid collection is "
+        "canceled and an authorization taken for it voided.",
+        openapi_extra=delete_operation(),
+    )
+    async def cancel(
+        order_id: OrderId,
+        uow: UoW,
+        providers: Providers,
+        actor: Actor,
+        key: IdempotencyKey,
+    ) -> dict:
+        scoped = scope(actor)
         await cancel_edit(
             uow,
             order_id=order_id,
@@ -411,18 +446,6 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:
             providers=providers,
         )
         return {"id": order_id, "object": "order-edit", "deleted": True}
-
-    _route(
-        a,
-        "DELETE",
-        f"{a.base}/{{order_id}}",
-        "CancelOrderEdit",
-        [("order_id", OrderId), ("uow", UoW), ("providers", Providers)],
-        cancel,
-        openapi_extra=delete_operation(),
-        description="Cancel the active edit (kept as `canceled`); its unpaid collection is "
-        "canceled and an authorization taken for it voided.",
-    )
 
 
 _register(admin_router, "/admin", vendor=False)
