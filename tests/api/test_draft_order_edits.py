@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from mercato.draft_orders import edits as edit_commands
-from mercato.draft_orders.models import DraftOrderItem, DraftOrderShippingMethod
-from mercato.events.models import OutboxEvent
+from mercato.draft_orders.models import DraftOrderShippingMethod
 from mercato.orders.change_models import OrderChange, OrderChangeAction
+from tests.api.checkout_helpers import complete, ready_cart
 from tests.api.helpers import create_product, error, ok, variant
 from tests.api.test_draft_orders import Drafts, _drafts, _sellers
 
@@ -335,3 +335,622 @@ async def test_removing_a_sellers_lines_and_method_leaves_one_order(client, app,
     assert confirmed["total"] == 38.5 and len(confirmed["items"]) == 1
     group = await _convert_and_compare(d, confirmed)
     assert [o["seller_id"] for o in group["orders"]] == [d.a]
+
+
+async def test_another_sellers_items_and_custom_lines_make_another_order(
+    client, app, admin_headers
+):
+    d = await _drafts(client, app, admin_headers, sellers=3)
+    c = d.market.sellers[2]["id"]
+    c_teapot, so_c = d.market.variants[c][2], d.market.options[c]
+    draft = await d.create()
+    e = Edit(d, draft["id"])
+    await e.begin()
+    # C has no lines yet: its option is refused, then accepted once it has.
+    error(
+        await e.post("/shipping-methods", {"shipping_option_id": so_c}),
+        400,
+        "invalid_data",
+        f"Shipping option {so_c} belongs to seller {c}, who has no items in the draft order",
+    )
+    await e.add(
+        {"variant_id": c_teapot, "quantity": 1, "unit_price": 31.5, "title": "Teapot (phone)"},
+        {"title": "Engraving", "unit_price": 4, "seller_id": c, "quantity": 1},
+    )
+    preview = await e.ship(so_c)
+    assert _sellers(preview)[c] == (39.05, 5.5, 4.05, 44.55)
+    teapot = _item(preview, c_teapot)
+    assert (teapot["title"], teapot["unit_price"], teapot["seller_id"]) == (
+        "Teapot (phone)",
+        31.5,
+        c,
+    )
+    assert teapot["product_title"] is not None and teapot["variant_title"] is not None
+    # The preview honours ``fields`` as the draft does.
+    narrow = ok(
+        await e.post("/request", params={"fields": "id,total,sellers,items.id,items.total"})
+    )["draft_order_preview"]
+    assert set(narrow) == {"id", "total", "sellers", "items", "order_change"}
+    assert narrow["total"] == preview["total"] == 86.9 + 44.55
+    assert [set(i) for i in narrow["items"]] == [{"id", "total", "actions"}] * 4
+    confirmed = await e.preview("/confirm")
+    assert _sellers(confirmed) == _sellers(preview)
+    group = await _convert_and_compare(d, confirmed)
+    assert sorted(o["seller_id"] for o in group["orders"]) == sorted([d.a, d.b, c])
+
+
+async def test_one_active_edit_and_conversion_waits_for_it(client, app, admin_headers):
+    d = await _drafts(client, app, admin_headers)
+    draft = await d.create()
+    e = Edit(d, draft["id"])
+    change = (await e.begin())["order_change"]["id"]
+    active = f"Draft order {draft['id']} has an active edit {change}"
+    error(await e.post(), 400, "invalid_data", active)
+    before = await d.rows()
+    error(await d.convert(draft["id"]), 400, "invalid_data", active)
+    assert await d.rows() == before
+    await e.add({"variant_id": d.cap, "quantity": 2})
+
+    # Canceled: kept as such, nothing applied; the edit routes find no active change.
+    canceled = ok(await e.delete())
+    assert canceled == {"id": draft["id"], "object": "draft-order-edit", "deleted": True}
+    assert await _changes(d, draft["id"]) == [(change, "canceled", 1)]
+    assert await d.get(draft["id"]) == draft
+    for response in (
+        await e.post("/items", {"items": [{"variant_id": d.cap, "quantity": 1}]}),
+        await e.post(f"/items/item/{draft['items'][0]['id']}", {"quantity": 3}),
+        await e.post("/shipping-methods", {"shipping_option_id": d.so_a}),
+        await e.post("/request"),
+        await e.post("/confirm"),
+        await e.delete(),
+    ):
+        error(response, 400, "invalid_data", NO_ACTIVE_CHANGE)
+
+    # A new edit (version 2 again: the canceled one confirmed nothing), confirmed twice: the
+    # second finds no active change; with the first's Idempotency-Key it is replayed.
+    second = (await e.begin())["order_change"]
+    assert second["version"] == 2 and second["id"] != change
+    await e.add({"variant_id": d.cap, "quantity": 1})
+    keyed = {**d.admin, "Idempotency-Key": "confirm-draft-edit"}
+    first = await d.client.post(e.base + "/confirm", headers=keyed)
+    replay = await d.client.post(e.base + "/confirm", headers=keyed)
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.json() == ok(first)
+    error(await e.post("/confirm"), 400, "invalid_data", NO_ACTIVE_CHANGE)
+    third = (await e.begin())["order_change"]
+    assert third["version"] == 3
+    ok(await e.delete())
+    stored = await d.get(draft["id"])
+    assert len(stored["items"]) == 3
+    await _convert_and_compare(d, stored)
+
+
+async def test_a_converted_draft_refuses_every_edit_route(client, app, admin_headers):
+    d = await _drafts(client, app, admin_headers)
+    draft = await d.create()
+    e = Edit(d, draft["id"])
+    ok(await d.convert(draft["id"]))
+    before = await _state(d, draft["id"])
+    item, method = draft["items"][0]["id"], draft["shipping_methods"][0]["id"]
+    converted = CONVERTED.format(draft["id"])
+    for response in (
+        await e.post(),
+        await e.post("/items", {"items": [{"variant_id": d.cap, "quantity": 1}]}),
+        await e.post(f"/items/item/{item}", {"quantity": 3}),
+        await e.post("/items/ordchact_x", {"quantity": 3}),
+        await e.delete("/items/ordchact_x"),
+        await e.post("/shipping-methods", {"shipping_option_id": d.so_a}),
+        await e.post(f"/shipping-methods/method/{method}", {"shipping_option_id": d.so_a}),
+        await e.delete(f"/shipping-methods/method/{method}"),
+        await e.post("/shipping-methods/ordchact_x", {"custom_amount": 1}),
+        await e.delete("/shipping-methods/ordchact_x"),
+        await e.post("/request"),
+        await e.post("/confirm"),
+        await e.delete(),
+    ):
+        error(response, 400, "invalid_data", converted)
+    assert await _state(d, draft["id"]) == before
+    missing = Edit(d, "dord_nope")
+    for response in (await missing.post(), await missing.post("/confirm"), await missing.delete()):
+        error(response, 404, "not_found", "Draft order with id dord_nope was not found")
+
+
+async def test_concurrent_begins_open_one_edit(client, app, admin_headers):
+    d = await _drafts(client, app, admin_headers)
+    draft = await d.create()
+    e = Edit(d, draft["id"])
+    responses = await asyncio.gather(*(e.post() for _ in range(6)))
+    assert sorted(r.status_code for r in responses) == [200, 400, 400, 400, 400, 400]
+    winner = next(r for r in responses if r.status_code == 200).json()
+    change = winner["draft_order_preview"]["order_change"]["id"]
+    for refused in (r for r in responses if r.status_code == 400):
+        error(
+            refused, 400, "invalid_data", f"Draft order {draft['id']} has an active edit {change}"
+        )
+    assert await _changes(d, draft["id"]) == [(change, "pending", 0)]
+
+
+async def test_a_begin_that_races_past_the_check_names_the_winner(
+    client, app, admin_headers, monkeypatch
+):
+    """The partial unique index is the last line: a change the lock did not keep out (written
+    here before the begin, which is made not to see it) refuses the begin with §15's 400."""
+    d = await _drafts(client, app, admin_headers)
+    draft = await d.create()
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            text(
+                "INSERT INTO order_change (id, draft_order_id, version, change_type, status) "
+                "VALUES ('ordch_other', :d, 2, 'edit', 'pending')"
+            ),
+            {"d": draft["id"]},
+        )
+        await session.commit()
+    real = edit_commands._active_change
+    calls = []
+
+    async def blind_once(session, draft_id):
+        calls.append(draft_id)
+        return (None, []) if len(calls) == 1 else await real(session, draft_id)
+
+    monkeypatch.setattr(edit_commands, "_active_change", blind_once)
+    error(
+        await Edit(d, draft["id"]).post(),
+        400,
+        "invalid_data",
+        f"Draft order {draft['id']} has an active edit ordch_other",
+    )
+    assert len(calls) == 2
+    assert await _changes(d, draft["id"]) == [("ordch_other", "pending", 0)]
+
+
+# --------------------------------------------------------------------------- validation
+
+
+async def test_every_validation_error_changes_nothing(client, app, admin_headers):
+    d = await _drafts(client, app, admin_headers, sellers=3)
+    h, region, channel = d.admin, d.market.region["id"], d.market.channel_id
+    c = d.market.sellers[2]["id"]
+    eur = ok(
+        await client.post(
+            "/admin/regions",
+            headers=h,
+            json={"name": "Europe", "currency_code": "eur", "tax_rate": 20},
+        )
+    )["region"]["id"]
+    elsewhere = ok(
+        await client.post(
+            "/admin/shipping-options",
+            headers=h,
+            json={"name": "A to Europe", "seller_id": d.a, "region_id": eur, "amount": 9},
+        )
+    )["shipping_option"]["id"]
+    returns = ok(
+        await client.post(
+            "/admin/shipping-options",
+            headers=h,
+            json={
+                "name": "Return to A",
+                "seller_id": d.a,
+                "region_id": region,
+                "amount": 3,
+                "is_return": True,
+            },
+        )
+    )["shipping_option"]["id"]
+    draft_product = await create_product(
+        client, h, d.a, channels=(channel,), status="draft", variants=[variant("D", 5)]
+    )
+    offline = await create_product(client, h, d.a, variants=[variant("O", 5)])
+    euro_only = await create_product(
+        client,
+        h,
+        d.a,
+        channels=(channel,),
+        variants=[variant("E", 5, currency="eur", inventory_quantity=10)],
+    )
+    suspended = ok(
+        await client.post("/admin/sellers", headers=h, json={"name": "Gone", "status": "suspended"})
+    )["seller"]["id"]
+    gone_product = await create_product(client, h, suspended, channels=(channel,))
+    unpublished = draft_product["variants"][0]["id"]
+    not_in_channel = offline["variants"][0]["id"]
+    no_usd = euro_only["variants"][0]["id"]
+    gone = gone_product["variants"][0]["id"]
+
+    draft = await d.create()
+    e = Edit(d, draft["id"])
+    shirt, a_method = _item(draft, d.shirt), _method(draft, d.a)
+
+    # Without an edit, the routes that act on it find none.
+    for response in (
+        await e.post("/items", {"items": [{"variant_id": d.cap, "quantity": 1}]}),
+        await e.post(f"/items/item/{shirt['id']}", {"quantity": 2}),
+        await e.delete(f"/shipping-methods/method/{a_method['id']}"),
+        await e.post("/request"),
+        await e.post("/confirm"),
+        await e.delete(),
+    ):
+        error(response, 400, "invalid_data", NO_ACTIVE_CHANGE)
+
+    await e.begin()
+    # An edit with one line added, one updated and one method chosen.
+    cap_added = await e.add({"variant_id": d.cap, "quantity": 1})
+    cap_action = _action(cap_added, "ITEM_ADD")["id"]
+    await e.set_item(shirt["id"], quantity=2)
+    shipped = await e.ship(d.so_a, custom_amount=1)
+    ship_action = _action(shipped, "SHIPPING_ADD")["id"]
+    before = await _state(d, draft["id"])
+
+    def items(*entries: dict[str, Any]) -> dict[str, Any]:
+        return {"items": list(entries)}
+
+    cases: list[tuple[str, str, Any, int, str, str | None]] = [
+        (
+            "POST",
+            "/items",
+            items({"variant_id": "variant_nope", "quantity": 1}),
+            404,
+            "not_found",
+            "Variant with id variant_nope was not found",
+        ),
+        (
+            "POST",
+            "/items",
+            items({"variant_id": unpublished, "quantity": 1}),
+            400,
+            "invalid_data",
+            f"Product {draft_product['id']} of variant {unpublished} is not published",
+        ),
+        (
+            "POST",
+            "/items",
+            items({"variant_id": not_in_channel, "quantity": 1}),
+            400,
+            "invalid_data",
+            f"Variant {not_in_channel} is not available in sales channel {channel}",
+        ),
+        (
+            "POST",
+            "/items",
+            items({"variant_id": gone, "quantity": 1}),
+            400,
+            "invalid_data",
+            f"Seller {suspended} of variant {gone} is not active",
+        ),
+        (
+            "POST",
+            "/items",
+            items({"variant_id": no_usd, "quantity": 1}),
+            400,
+            "invalid_data",
+            f"Variant {no_usd} has no price in currency usd",
+        ),
+        (
+            "POST",
+            "/items",
+            items({"variant_id": d.shirt, "quantity": 1, "seller_id": d.b}),
+            400,
+            "invalid_data",
+            f"Variant {d.shirt} belongs to seller {d.a}, not to seller {d.b}",
+        ),
+        # 2 Shirts in the edited draft + 9 = 11 of the 10 in stock.
+        (
+            "POST",
+            "/items",
+            items({"variant_id": d.shirt, "quantity": 9}),
+            400,
+            "not_allowed",
+            f"Variant {d.shirt} does not have the required inventory (11 requested, 10 available)",
+        ),
+        (
+            "POST",
+            "/items",
+            items({"quantity": 1, "unit_price": 5, "seller_id": c}),
+            400,
+            "invalid_data",
+            "Invalid request: items.0.title: is required for an item without variant_id",
+        ),
+        (
+            "POST",
+            "/items",
+            items({"quantity": 1, "title": "Wrap", "seller_id": c}),
+            400,
+            "invalid_data",
+            "Invalid request: items.0.unit_price: is required for an item without variant_id",
+        ),
+        (
+            "POST",
+            "/items",
+            items({"quantity": 1, "title": "Wrap", "unit_price": 5}),
+            400,
+            "invalid_data",
+            "Invalid request: items.0.seller_id: is required for an item without variant_id",
+        ),
+        (
+            "POST",
+            "/items",
+            items({"quantity": 1, "title": "Wrap", "unit_price": 5, "seller_id": "sel_nope"}),
+            400,
+            "invalid_data",
+            "Seller with id sel_nope was not found",
+        ),
+        (
+            "POST",
+            "/items",
+            items({"quantity": 1, "title": "Wrap", "unit_price": 5, "seller_id": suspended}),
+            400,
+            "invalid_data",
+            f"Seller {suspended} is not active",
+        ),
+        (
+            "POST",
+            "/items",
+            items({"quantity": 1, "title": "Wrap", "unit_price": 1.234, "seller_id": c}),
+            400,
+            "invalid_data",
+            "Invalid request: items.0.unit_price: 1.234 has more decimals than usd allows (2)",
+        ),
+        # A valid line before a bad one: nothing of the call is kept.
+        (
+            "POST",
+            "/items",
+            items({"variant_id": d.mug, "quantity": 1}, {"variant_id": gone, "quantity": 1}),
+            400,
+            "invalid_data",
+            f"Seller {suspended} of variant {gone} is not active",
+        ),
+        (
+            "POST",
+            "/items",
+            items({"variant_id": d.shirt, "quantity": 0}),
+            400,
+            "invalid_data",
+            None,
+        ),
+        ("POST", "/items", {"items": []}, 400, "invalid_data", None),
+        (
+            "POST",
+            "/items",
+            items({"variant_id": d.cap, "quantity": 1, "foo": 1}),
+            400,
+            "invalid_data",
+            None,
+        ),
+        (
+            "POST",
+            "/items/item/dordli_nope",
+            {"quantity": 1},
+            400,
+            "invalid_data",
+            f"Items with ids dordli_nope does not exist in draft order with id {draft['id']}.",
+        ),
+        # A line the edit adds is changed through its action.
+        (
+            "POST",
+            f"/items/item/{_item(cap_added, d.cap)['id']}",
+            {"quantity": 2},
+            400,
+            "invalid_data",
+            f"Items with ids {_item(cap_added, d.cap)['id']} does not exist in draft order with id "
+            f"{draft['id']}.",
+        ),
+        ("POST", f"/items/item/{shirt['id']}", {"quantity": -1}, 400, "invalid_data", None),
+        ("POST", f"/items/item/{shirt['id']}", {}, 400, "invalid_data", None),
+        (
+            "POST",
+            f"/items/item/{shirt['id']}",
+            {"quantity": 11},
+            400,
+            "not_allowed",
+            f"Variant {d.shirt} does not have the required inventory (11 requested, 10 available)",
+        ),
+        (
+            "POST",
+            f"/items/item/{shirt['id']}",
+            {"quantity": 1, "unit_price": 0.001},
+            400,
+            "invalid_data",
+            "Invalid request: unit_price: 0.001 has more decimals than usd allows (2)",
+        ),
+        (
+            "POST",
+            f"/items/{cap_action}",
+            {"quantity": 0},
+            400,
+            "invalid_data",
+            f"Quantity of a new item must be at least 1; remove it with DELETE …/items/{cap_action}",
+        ),
+        (
+            "POST",
+            f"/items/{cap_action}",
+            {"quantity": 11},
+            400,
+            "not_allowed",
+            f"Variant {d.cap} does not have the required inventory (11 requested, 10 available)",
+        ),
+        (
+            "POST",
+            f"/items/{ship_action}",
+            {"quantity": 2},
+            404,
+            "not_found",
+            f"Order change action with id {ship_action} was not found",
+        ),
+        (
+            "DELETE",
+            f"/items/{ship_action}",
+            None,
+            404,
+            "not_found",
+            f"Order change action with id {ship_action} was not found",
+        ),
+        (
+            "DELETE",
+            "/items/ordchact_nope",
+            None,
+            404,
+            "not_found",
+            "Order change action with id ordchact_nope was not found",
+        ),
+        (
+            "POST",
+            "/shipping-methods",
+            {"shipping_option_id": "so_nope"},
+            404,
+            "not_found",
+            "Shipping option with id so_nope was not found",
+        ),
+        (
+            "POST",
+            "/shipping-methods",
+            {"shipping_option_id": returns},
+            400,
+            "invalid_data",
+            f"Shipping option {returns} is a return option and cannot ship items to the customer",
+        ),
+        (
+            "POST",
+            "/shipping-methods",
+            {"shipping_option_id": elsewhere},
+            400,
+            "invalid_data",
+            f"Shipping option {elsewhere} is not available in region {region}",
+        ),
+        (
+            "POST",
+            "/shipping-methods",
+            {"shipping_option_id": d.market.options[c]},
+            400,
+            "invalid_data",
+            f"Shipping option {d.market.options[c]} belongs to seller {c}, who has no items in the "
+            "draft order",
+        ),
+        (
+            "POST",
+            "/shipping-methods",
+            {"shipping_option_id": d.so_b, "custom_amount": 0.001},
+            400,
+            "invalid_data",
+            "Invalid request: custom_amount: 0.001 has more decimals than usd allows (2)",
+        ),
+        (
+            "POST",
+            "/shipping-methods",
+            {"shipping_option_id": d.so_b, "custom_amount": -1},
+            400,
+            "invalid_data",
+            None,
+        ),
+        (
+            "POST",
+            "/shipping-methods/method/dordsm_nope",
+            {"shipping_option_id": d.so_a},
+            404,
+            "not_found",
+            "Shipping method with id dordsm_nope was not found",
+        ),
+        (
+            "DELETE",
+            "/shipping-methods/method/dordsm_nope",
+            None,
+            404,
+            "not_found",
+            "Shipping method with id dordsm_nope was not found",
+        ),
+        (
+            "POST",
+            f"/shipping-methods/{cap_action}",
+            {"custom_amount": 1},
+            404,
+            "not_found",
+            f"Order change action with id {cap_action} was not found",
+        ),
+        (
+            "DELETE",
+            f"/shipping-methods/{cap_action}",
+            None,
+            404,
+            "not_found",
+            f"Order change action with id {cap_action} was not found",
+        ),
+        (
+            "POST",
+            f"/shipping-methods/{ship_action}",
+            {"shipping_option_id": d.so_b},
+            400,
+            "invalid_data",
+            None,
+        ),
+        ("POST", "/request?fields=nope", None, 400, "invalid_data", None),
+        (
+            "POST",
+            "/confirm?foo=1",
+            None,
+            400,
+            "invalid_data",
+            "Invalid request: Unrecognized fields: 'foo'",
+        ),
+    ]
+    for method, tail, body, status, type_, message in cases:
+        if method == "POST":
+            response = await e.post(tail, body)
+        else:
+            response = await e.delete(tail)
+        error(response, status, type_, message)
+        assert await _state(d, draft["id"]) == before, (method, tail)
+
+
+async def test_confirm_checks_the_added_lines_again(client, app, admin_headers):
+    """What changed since a line was added refuses the confirmation whole: the draft keeps its
+    lines, the edit stays pending."""
+    d = await _drafts(client, app, admin_headers)
+    draft = await d.create()
+    e = Edit(d, draft["id"])
+    await e.begin()
+    await e.add({"variant_id": d.cap, "quantity": 4})
+    await e.set_item(_item(draft, d.mug)["id"], quantity=3)
+    before = await _state(d, draft["id"])
+
+    ok(await d.post(f"/admin/sellers/{d.a}", {"status": "suspended"}))
+    error(
+        await e.post("/confirm"),
+        400,
+        "invalid_data",
+        f"Seller {d.a} of variant {d.cap} is not active",
+    )
+    assert await _state(d, draft["id"]) == before
+    ok(await d.post(f"/admin/sellers/{d.a}", {"status": "active"}))
+
+    # A checkout takes 8 of the 10 Mugs: the 3 the edit sets are no longer there.
+    cart = await ready_cart(client, d.market, [(d.mug, 8)])
+    ok(await complete(client, d.market, cart["id"]))
+    before = await _state(d, draft["id"])
+    refused = await e.post("/confirm")
+    error(
+        refused,
+        400,
+        "not_allowed",
+        f"Variant {d.mug} does not have the required inventory (3 requested, 2 available)",
+    )
+    assert refused.json()["code"] == "insufficient_inventory"
+    assert await _state(d, draft["id"]) == before
+    # Back to 2 Mugs, it confirms.
+    await e.set_item(_item(draft, d.mug)["id"], quantity=2)
+    confirmed = await e.preview("/confirm")
+    assert [(i["variant_id"], i["quantity"]) for i in confirmed["items"]] == [
+        (d.shirt, 1),
+        (d.mug, 2),
+        (d.cap, 4),
+    ]
+
+
+async def test_a_draft_stays_within_a_carts_bound(client, app, admin_headers):
+    d = await _drafts(client, app, admin_headers)
+    draft = await d.create()
+    e = Edit(d, draft["id"])
+    await e.begin()
+    before = await _state(d, draft["id"])
+    big = {"title": "Machine", "seller_id": d.a, "unit_price": 9_000_000_000, "quantity": 10_000}
+    message = error(await e.post("/items", {"items": [big]}), 400, "invalid_data")
+    assert message.startswith(f"Draft order {draft['id']} would amount to more than ")
+    assert await _state(d, draft["id"]) == before
