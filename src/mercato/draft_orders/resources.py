@@ -18,26 +18,43 @@ one statement for the page. Also selectable: the items' ``variant`` and the ``re
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import BigInteger, cast, func, literal_column, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.customers.models import Customer
 from mercato.customers.resources import CUSTOMER
+from mercato.domain.draft_edits import Draft, DraftItem, DraftMethod
 from mercato.domain.money import to_major
+from mercato.domain.order_changes import ACTIVE_CHANGE_STATUSES
 from mercato.draft_orders.models import (
     DRAFT_ORDER_STATUSES,
     DraftOrder,
     DraftOrderItem,
     DraftOrderShippingMethod,
 )
+from mercato.orders.change_models import OrderChange
+from mercato.orders.change_resources import ORDER_CHANGE, ORDER_CHANGE_FIELDS
 from mercato.orders.models import OrderGroup
 from mercato.products.models import ProductVariant
 from mercato.products.resources import VARIANT
 from mercato.query.driver import FixedQuery, keys_param
-from mercato.query.fields import Computed, Field, FieldRules, Relation, RenderContext, Resource
-from mercato.query.listing import Filter, ListSpec, SearchText, ilike_any
+from mercato.query.fields import (
+    Computed,
+    Field,
+    FieldRules,
+    Relation,
+    RenderContext,
+    Resource,
+    Tree,
+    render,
+)
+from mercato.query.fields import select as select_fields
+from mercato.query.listing import Filter, ListSpec, SearchText, ilike_any, run_retrieve
 from mercato.query.loaders import belongs_to, has_many
 from mercato.query.values import attr, money, timestamp
 from mercato.regions.models import Region
@@ -338,3 +355,152 @@ DRAFT_ORDER_LIST = ListSpec(
 )
 DEFAULT_STATUS = "draft"
 """The list shows drafts not yet converted unless ``status`` says otherwise (§12)."""
+
+
+# --------------------------------------------------------------------------- the edit's preview
+
+
+async def render_draft_preview(
+    session: AsyncSession, draft_id: str, preview: Draft | None, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``draft_order_preview`` (order-changes.md §12): the draft with the route's ``fields``
+    and its active edit as ``order_change`` (null when none). With ``preview`` (the draft as if
+    its edit were confirmed), the totals, ``sellers``, ``items`` and ``shipping_methods`` are
+    the preview's, each line and method carrying the change's ``actions`` on it; without, the
+    stored draft (after a confirm: the draft the edit made)."""
+    draft = await session.scalar(
+        select(DraftOrder)
+        .where(DraftOrder.id == draft_id)
+        .execution_options(populate_existing=True)
+    )
+    rendered = await run_retrieve(
+        session, resource=DRAFT_ORDER, rules=DRAFT_ORDER_FIELDS, row=draft, params=params
+    )
+    change = await session.scalar(
+        select(OrderChange)
+        .where(
+            OrderChange.draft_order_id == draft_id,
+            OrderChange.status.in_(ACTIVE_CHANGE_STATUSES),
+        )
+        .execution_options(populate_existing=True)
+    )
+    rendered["order_change"] = (
+        await run_retrieve(
+            session, resource=ORDER_CHANGE, rules=ORDER_CHANGE_FIELDS, row=change, params={}
+        )
+        if change is not None
+        else None
+    )
+    if preview is None:
+        return rendered
+    currency = preview.currency_code
+    for name, value in preview.totals.as_dict().items():
+        if name in rendered:
+            rendered[name] = to_major(value, currency)
+    if "sellers" in rendered:
+        rendered["sellers"] = await _preview_sellers(session, preview)
+    tree = select_fields(DRAFT_ORDER, DRAFT_ORDER_FIELDS, params.get("fields"))
+    actions = (rendered["order_change"] or {}).get("actions") or []
+    ctx = RenderContext(session)
+    for name, resource, rows in (
+        ("items", DRAFT_ORDER_ITEM, [_item_row(preview, i) for i in preview.items]),
+        (
+            "shipping_methods",
+            DRAFT_ORDER_SHIPPING_METHOD,
+            [_method_row(preview, m) for m in preview.methods],
+        ),
+    ):
+        sub: Tree | None = tree.get(name)
+        if name not in rendered or sub is None:
+            continue
+        rendered[name] = await render(ctx, resource, rows, sub)
+        for entry in rendered[name]:
+            entry["actions"] = [a for a in actions if a.get("reference_id") == entry["id"]]
+    return rendered
+
+
+def _item_row(preview: Draft, item: DraftItem) -> SimpleNamespace:
+    snapshot = item.snapshot
+    return SimpleNamespace(
+        id=item.id,
+        draft_order_id=preview.id,
+        seller_id=item.seller_id,
+        variant_id=item.variant_id,
+        currency_code=preview.currency_code,
+        quantity=item.quantity,
+        unit_price=item.unit_price,
+        is_tax_inclusive=item.is_tax_inclusive,
+        subtotal=item.totals.subtotal,
+        tax_total=item.totals.tax_total,
+        total=item.totals.total,
+        metadata_=snapshot.get("metadata"),
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        **{
+            name: snapshot.get(name)
+            for name in (
+                "product_id",
+                "title",
+                "subtitle",
+                "thumbnail",
+                "product_title",
+                "product_handle",
+                "variant_title",
+                "variant_sku",
+                "requires_shipping",
+            )
+        },
+    )
+
+
+def _method_row(preview: Draft, method: DraftMethod) -> SimpleNamespace:
+    return SimpleNamespace(
+        id=method.id,
+        draft_order_id=preview.id,
+        shipping_option_id=method.shipping_option_id,
+        seller_id=method.seller_id,
+        currency_code=preview.currency_code,
+        name=method.name,
+        amount=method.amount,
+        is_tax_inclusive=method.is_tax_inclusive,
+        subtotal=method.totals.subtotal,
+        tax_total=method.totals.tax_total,
+        total=method.totals.total,
+        data=method.data,
+        created_at=method.created_at,
+        updated_at=method.updated_at,
+    )
+
+
+async def _preview_sellers(session: AsyncSession, preview: Draft) -> list[dict[str, Any]]:
+    totals = preview.sellers()
+    names = (
+        {
+            row.id: row
+            for row in (
+                await session.execute(
+                    select(Seller.id, Seller.name, Seller.handle).where(
+                        Seller.id.in_([t.seller_id for t in totals])
+                    )
+                )
+            ).all()
+        }
+        if totals
+        else {}
+    )
+    currency = preview.currency_code
+    return [
+        {
+            "seller_id": t.seller_id,
+            "seller": {
+                "id": t.seller_id,
+                "name": names[t.seller_id].name,
+                "handle": names[t.seller_id].handle,
+            },
+            "item_total": to_major(t.item_total, currency),
+            "shipping_total": to_major(t.shipping_total, currency),
+            "tax_total": to_major(t.tax_total, currency),
+            "total": to_major(t.total, currency),
+        }
+        for t in totals
+    ]

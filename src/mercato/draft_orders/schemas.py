@@ -3,8 +3,19 @@ are in the region currency's major unit; their precision is checked with the cur
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from mercato.carts.schemas import AddQuantity, Address, CartEmail
-from mercato.http.schemas import Amount, Body, CurrencyCode, Id, JsonObject, Metadata, Name
+from mercato.http.schemas import (
+    Amount,
+    Body,
+    CurrencyCode,
+    Id,
+    JsonObject,
+    LongText,
+    Metadata,
+    Name,
+)
 
 
 class DraftItemInput(Body):
@@ -53,3 +64,26 @@ class UpdateDraftOrder(Body):
     shipping_address: Address | None = None
     billing_address: Address | None = None
     metadata: Metadata | None = None
+
+
+# --------------------------------------------------------------------------- the draft's edit
+
+
+class DraftEditItemInput(Body):
+    """A new line of any seller, as at draft creation: a variant's (``unit_price`` overrides
+    its price, ``title`` its title) or a custom one (``title``, ``unit_price`` and
+    ``seller_id``). ``compare_at_unit_price`` is Medusa's: accepted, not stored (as in order
+    edits)."""
+
+    variant_id: Id | None = None
+    title: Name | None = None
+    seller_id: Id | None = None
+    quantity: AddQuantity
+    unit_price: Amount | None = None
+    compare_at_unit_price: Amount | None = None
+    internal_note: LongText | None = None
+    metadata: Metadata | None = None
+
+
+class DraftEditItems(Body):
+    items: list[DraftEditItemInput] = Field(min_length=1)

@@ -5,7 +5,7 @@
   sales channel, seller active, a price unless ``unit_price``, stock available); custom items
   name their title, price and seller and have no inventory; one shipping method per seller.
   Every write recomputes the items', methods' and draft's totals at the region's tax rate
-  (:func:`_reprice`). A ``completed`` draft refuses every change.
+  (:func:`reprice`). A ``completed`` draft refuses every change.
 * :func:`convert_draft_order`: one transaction, starting with ``SELECT … FOR UPDATE`` on the
   draft (concurrent conversions queue there; the unique ``order_group.draft_order_id`` is the
   last line): an already converted draft answers its group and writes nothing; otherwise
@@ -98,14 +98,14 @@ async def _lock(session: AsyncSession, draft_id: str) -> DraftOrder:
     return draft
 
 
-async def _lock_mutable(session: AsyncSession, draft_id: str) -> DraftOrder:
+async def lock_mutable(session: AsyncSession, draft_id: str) -> DraftOrder:
     draft = await _lock(session, draft_id)
     if draft.status == "completed":
         raise converted(draft.id)
     return draft
 
 
-async def _items_of(session: AsyncSession, draft_id: str) -> list[DraftOrderItem]:
+async def items_of(session: AsyncSession, draft_id: str) -> list[DraftOrderItem]:
     return list(
         await session.scalars(
             select(DraftOrderItem)
@@ -115,7 +115,7 @@ async def _items_of(session: AsyncSession, draft_id: str) -> list[DraftOrderItem
     )
 
 
-async def _methods_of(session: AsyncSession, draft_id: str) -> list[DraftOrderShippingMethod]:
+async def methods_of(session: AsyncSession, draft_id: str) -> list[DraftOrderShippingMethod]:
     return list(
         await session.scalars(
             select(DraftOrderShippingMethod)
@@ -173,7 +173,7 @@ def _stamp(base: Any, index: int) -> Any:
     return base + timedelta(microseconds=index)
 
 
-async def _new_items(
+async def new_items(
     session: AsyncSession,
     draft: DraftOrder,
     region: Region,
@@ -181,9 +181,10 @@ async def _new_items(
     *,
     now: Any,
 ) -> list[DraftOrderItem]:
-    """The draft's lines for ``items``, validated in order (400/404 naming the first bad one);
-    what the checks read comes from one statement for the variants and one for the sellers of
-    custom items. The stock check sums the units asked of each variant."""
+    """The draft's lines for ``items`` (not added to the session), validated in order (400/404
+    naming the first bad one); what the checks read comes from one statement for the variants
+    and one for the sellers of custom items. The stock check sums the units asked of each
+    variant."""
     currency = draft.currency_code
     variant_ids = list(dict.fromkeys(i["variant_id"] for i in items if i["variant_id"]))
     found = {}
@@ -267,20 +268,20 @@ async def _new_items(
         line.metadata_ = item.get("metadata")
         line.created_at = line.updated_at = _stamp(now, index)
         lines.append(line)
-    session.add_all(lines)
     return lines
 
 
-async def _new_shipping_methods(
+async def new_shipping_methods(
     session: AsyncSession,
     draft: DraftOrder,
     region: Region,
     methods: Sequence[dict[str, Any]],
-    sellers_with_items: set[str],
+    sellers_with_items: set[str] | None,
 ) -> list[DraftOrderShippingMethod]:
     """One method per seller (a later one of the same seller replaces an earlier one, as in
-    carts); the option must ship to the customer in the draft's region and belong to a seller
-    with items in the draft."""
+    carts), not added to the session; the option must ship to the customer in the draft's
+    region and belong to a seller with items in the draft (``sellers_with_items``; None: the
+    caller checks that)."""
     if not methods:
         return []
     option_ids = list(dict.fromkeys(m["shipping_option_id"] for m in methods))
@@ -303,7 +304,7 @@ async def _new_shipping_methods(
             )
         if not option_valid_for(option, region):
             raise invalid(f"Shipping option {option_id} is not available in region {region.id}")
-        if option.seller_id not in sellers_with_items:
+        if sellers_with_items is not None and option.seller_id not in sellers_with_items:
             raise invalid(
                 f"Shipping option {option_id} belongs to seller {option.seller_id}, who has no "
                 "items in the draft order"
@@ -323,11 +324,20 @@ async def _new_shipping_methods(
             is_tax_inclusive=region.tax_inclusive,
             data=method.get("data"),
         )
-    session.add_all(chosen.values())
     return list(chosen.values())
 
 
-def _reprice(
+def check_bound(draft: DraftOrder, amount: int) -> None:
+    """400 when the draft's amount before tax passes the bound a cart has."""
+    if amount > MAX_CART_AMOUNT:
+        limit = exact_major(MAX_CART_AMOUNT, draft.currency_code)
+        raise invalid(
+            f"Draft order {draft.id} would amount to more than {limit} "
+            f"{draft.currency_code.upper()} before tax, the largest order allowed"
+        )
+
+
+def reprice(
     draft: DraftOrder,
     tax_rate: TaxRate,
     items: Sequence[DraftOrderItem],
@@ -336,13 +346,9 @@ def _reprice(
     """Each item's and method's totals at ``tax_rate`` and the draft's document totals, as
     checkout computes them (per line, then sums: the sellers' totals add up exactly to the
     draft's); 400 when the draft's amount before tax passes the bound a cart has."""
-    amount = sum(i.unit_price * i.quantity for i in items) + sum(m.amount for m in methods)
-    if amount > MAX_CART_AMOUNT:
-        limit = exact_major(MAX_CART_AMOUNT, draft.currency_code)
-        raise invalid(
-            f"Draft order {draft.id} would amount to more than {limit} "
-            f"{draft.currency_code.upper()} before tax, the largest order allowed"
-        )
+    check_bound(
+        draft, sum(i.unit_price * i.quantity for i in items) + sum(m.amount for m in methods)
+    )
     item_totals = []
     for item in items:
         line = item_line_totals(item, tax_rate)
@@ -407,11 +413,12 @@ async def create_draft_order(
         session.add(draft)
         await session.flush()
         now = uow.now()
-        lines = await _new_items(session, draft, region, items, now=now)
-        methods = await _new_shipping_methods(
+        lines = await new_items(session, draft, region, items, now=now)
+        methods = await new_shipping_methods(
             session, draft, region, shipping_methods, {line.seller_id for line in lines}
         )
-        _reprice(draft, region.tax_rate, lines, methods)
+        session.add_all([*lines, *methods])
+        reprice(draft, region.tax_rate, lines, methods)
         await uow.commit()
     return draft.id
 
@@ -422,7 +429,7 @@ async def update_draft_order(uow: UnitOfWork, *, draft_id: str, changes: dict[st
     an email takes its customer's."""
     async with uow:
         session = uow.session
-        draft = await _lock_mutable(session, draft_id)
+        draft = await lock_mutable(session, draft_id)
         customer = None
         if changes.get("customer_id") is not None:
             customer = await _customer(session, changes["customer_id"])
@@ -445,7 +452,7 @@ async def update_draft_order(uow: UnitOfWork, *, draft_id: str, changes: dict[st
 async def _check_channel(session: AsyncSession, draft: DraftOrder, channel_id: str) -> None:
     """Every variant item of the draft must be sold in ``channel_id`` (400 naming the first
     that is not)."""
-    variant_ids = [i.variant_id for i in await _items_of(session, draft.id) if i.variant_id]
+    variant_ids = [i.variant_id for i in await items_of(session, draft.id) if i.variant_id]
     if not variant_ids:
         return
     rows = {
@@ -466,7 +473,7 @@ async def _check_channel(session: AsyncSession, draft: DraftOrder, channel_id: s
 async def delete_draft_order(uow: UnitOfWork, *, draft_id: str) -> None:
     """Soft delete; a converted draft stays (its group points at it)."""
     async with uow:
-        draft = await _lock_mutable(uow.session, draft_id)
+        draft = await lock_mutable(uow.session, draft_id)
         draft.deleted_at = uow.now()
         await uow.commit()
 
@@ -497,15 +504,15 @@ async def convert_draft_order(uow: UnitOfWork, *, draft_id: str) -> str:
         edit = await active_edit(session, draft.id)
         if edit is not None:
             raise invalid(f"Draft order {draft.id} has an active edit {edit}")
-        items = await _items_of(session, draft.id)
-        methods = await _methods_of(session, draft.id)
+        items = await items_of(session, draft.id)
+        methods = await methods_of(session, draft.id)
         if items and not draft.email:
             raise invalid(f"Draft order {draft.id} has no email; set one before converting it")
         drafts = split_cart(items, methods, DRAFT_ORDER)
         region = await session.get(Region, draft.region_id)
         assert region is not None, "draft_order.region_id is a foreign key"
         rate: Decimal = region.tax_rate
-        _reprice(draft, rate, items, methods)
+        reprice(draft, rate, items, methods)
         totals = {
             d.seller_id: compute_document_totals(d.lines, d.shipping_methods, rate) for d in drafts
         }

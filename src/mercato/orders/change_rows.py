@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.domain import order_changes as chg
 from mercato.domain import order_group as dom
+from mercato.domain.draft_edits import DraftEdit
 from mercato.orders.change_models import (
     OrderChange,
     OrderChangeAction,
@@ -53,7 +54,7 @@ _RETURN_FIELDS = (
 
 
 def change_entity(row: OrderChange, actions: list[OrderChangeAction]) -> chg.OrderChange:
-    # An order's change (a draft order's has no order, migration 0014: not loaded here).
+    # An order's change (a draft order's has no order, migration 0014: draft_edit_entity).
     assert row.order_id is not None, row.id
     return chg.OrderChange(
         id=row.id,
@@ -79,26 +80,128 @@ def change_entity(row: OrderChange, actions: list[OrderChangeAction]) -> chg.Ord
         metadata=row.metadata_,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        actions=[
-            chg.ChangeAction(
-                id=a.id,
-                action=a.action,
-                ordering=a.ordering,
-                details=dict(a.details),
-                reference=a.reference,
-                reference_id=a.reference_id,
-                return_id=a.return_id,
-                exchange_id=a.exchange_id,
-                claim_id=a.claim_id,
-                amount=a.amount,
-                internal_note=a.internal_note,
-                applied=a.applied,
-                created_at=a.created_at,
-                updated_at=a.updated_at,
-            )
-            for a in actions
-        ],
+        actions=[_action_entity(a) for a in actions],
     )
+
+
+def _action_entity(a: OrderChangeAction) -> chg.ChangeAction:
+    return chg.ChangeAction(
+        id=a.id,
+        action=a.action,
+        ordering=a.ordering,
+        details=dict(a.details),
+        reference=a.reference,
+        reference_id=a.reference_id,
+        return_id=a.return_id,
+        exchange_id=a.exchange_id,
+        claim_id=a.claim_id,
+        amount=a.amount,
+        internal_note=a.internal_note,
+        applied=a.applied,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+    )
+
+
+def draft_edit_entity(row: OrderChange, actions: list[OrderChangeAction]) -> DraftEdit:
+    """A draft order's change (``draft_order_id``, no order; migration 0014)."""
+    assert row.draft_order_id is not None and row.order_id is None, row.id
+    assert row.change_type == "edit", row.id
+    return DraftEdit(
+        id=row.id,
+        draft_order_id=row.draft_order_id,
+        version=row.version,
+        status=row.status,
+        description=row.description,
+        internal_note=row.internal_note,
+        created_by=row.created_by,
+        requested_by=row.requested_by,
+        requested_at=row.requested_at,
+        confirmed_by=row.confirmed_by,
+        confirmed_at=row.confirmed_at,
+        canceled_by=row.canceled_by,
+        canceled_at=row.canceled_at,
+        metadata=row.metadata_,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        actions=[_action_entity(a) for a in actions],
+    )
+
+
+_DRAFT_EDIT_FIELDS = (
+    "status",
+    "description",
+    "internal_note",
+    "requested_by",
+    "requested_at",
+    "confirmed_by",
+    "confirmed_at",
+    "canceled_by",
+    "canceled_at",
+    "updated_at",
+)
+
+
+async def save_draft_edit(
+    session: AsyncSession,
+    edit: DraftEdit,
+    row: OrderChange | None,
+    action_rows: list[OrderChangeAction],
+    *,
+    currency_code: str,
+) -> None:
+    """Write a draft's edit as a rule left it: the change (new when ``row`` is None: it has no
+    actions yet, the caller flushes it) and its actions (``action_rows``: those loaded with it;
+    the ones gone from the edit are deleted)."""
+    values = {name: getattr(edit, name) for name in _DRAFT_EDIT_FIELDS}
+    if row is None:
+        session.add(
+            OrderChange(
+                id=edit.id,
+                order_id=None,
+                draft_order_id=edit.draft_order_id,
+                version=edit.version,
+                change_type="edit",
+                created_by=edit.created_by,
+                metadata_=edit.metadata,
+                created_at=edit.created_at,
+                **values,
+            )
+        )
+    else:
+        _assign(row, **values)
+    kept = {a.id for a in edit.actions}
+    loaded = {r.id: r for r in action_rows}
+    gone = [aid for aid in loaded if aid not in kept]
+    if gone:
+        await session.execute(delete(OrderChangeAction).where(OrderChangeAction.id.in_(gone)))
+    for action in edit.actions:
+        changed = {
+            "ordering": action.ordering,
+            "details": action.details,
+            "amount": action.amount,
+            "internal_note": action.internal_note,
+            "applied": action.applied,
+            "updated_at": action.updated_at,
+        }
+        found = loaded.get(action.id)
+        if found is not None:
+            _assign(found, **changed)
+            continue
+        session.add(
+            OrderChangeAction(
+                id=action.id,
+                order_change_id=edit.id,
+                order_id=None,
+                currency_code=currency_code,
+                version=edit.version,
+                action=action.action,
+                reference=action.reference,
+                reference_id=action.reference_id,
+                created_at=action.created_at,
+                **changed,
+            )
+        )
 
 
 def return_entity(row: OrderReturn, items: list[ReturnItem]) -> chg.Return:
