@@ -41,9 +41,9 @@ def tour_script(base_url: str) -> str:
     )
 
 
-def test_the_tour_has_its_five_parts():
+def test_the_tour_has_its_six_parts():
     blocks = tour_blocks()
-    assert len(blocks) == 5
+    assert len(blocks) == 6
     assert "mercato seed --demo" in blocks[0]
     assert "/store/carts/$CART/complete" in blocks[1]
     assert "/admin/orders/$FIRST/capture" in blocks[2]
@@ -73,6 +73,15 @@ def test_the_tour_has_its_five_parts():
         "/admin/orders/$EXORDER/capture",
     ):
         assert step in exchange, step
+    draft = blocks[5]  # a draft order across sellers, edited, converted and marked paid
+    for step in (
+        "-X POST $BASE/admin/draft-orders ",
+        "/admin/draft-orders/$DRAFT/edit/items/item/$LINE",
+        "/admin/draft-orders/$DRAFT/edit/confirm",
+        "/admin/draft-orders/$DRAFT/convert-to-order",
+        "/admin/payment-collections/$DCOL/mark-as-paid",
+    ):
+        assert step in draft, step
 
 
 # What the return walk-through prints when it works: the return requested (refund_amount, order
@@ -107,6 +116,26 @@ def check_exchange_walk_through(output: str) -> None:
             assert float(found["due"]) > 0, found[0]
 
 
+# The draft walk-through: the confirmed edit's per-seller totals are the orders' totals, each
+# captured by the mark-as-paid.
+DRAFT_CONFIRMED = re.compile(
+    r"^(?P<total>[\d.]+) \[\('[^']+', (?P<a>[\d.]+)\), \('[^']+', (?P<b>[\d.]+)\)\]$", re.MULTILINE
+)
+DRAFT_PAID = re.compile(
+    r"^draft converted captured \[\((?P<a>[\d.]+), 'captured'\), \((?P<b>[\d.]+), 'captured'\)\]$",
+    re.MULTILINE,
+)
+
+
+def check_draft_walk_through(output: str) -> None:
+    confirmed = list(DRAFT_CONFIRMED.finditer(output))
+    paid = DRAFT_PAID.search(output)
+    assert len(confirmed) == 2 and paid is not None, output[-3000:]
+    after = confirmed[1]
+    assert round(float(after["a"]) + float(after["b"]), 2) == float(after["total"])
+    assert sorted((paid["a"], paid["b"])) == sorted((after["a"], after["b"]))
+
+
 def check_return_walk_through(output: str) -> None:
     amounts = set()
     for pattern in RETURN_OUTPUT:
@@ -138,5 +167,6 @@ def test_the_readme_tour_runs_twice_in_a_row(make_database, tmp_path):
             assert failure is None, (run, output[max(0, failure.start() - 1500) :][:3000])
             check_return_walk_through(done.stdout)
             check_exchange_walk_through(done.stdout)
+            check_draft_walk_through(done.stdout)
     finally:
         server.stop()
