@@ -80,6 +80,10 @@ def test_the_tour_has_its_six_parts():
         "/admin/draft-orders/$DRAFT/edit/confirm",
         "/admin/draft-orders/$DRAFT/convert-to-order",
         "/admin/payment-collections/$DCOL/mark-as-paid",
+        "-X POST $BASE/admin/order-edits ",
+        "/admin/order-edits/$DORDER/items/item/$EDLINE",
+        "/admin/order-edits/$DORDER/request",
+        "/admin/order-edits/$DORDER/confirm",
     ):
         assert step in draft, step
 
@@ -134,6 +138,9 @@ def check_draft_walk_through(output: str) -> None:
     after = confirmed[1]
     assert round(float(after["a"]) + float(after["b"]), 2) == float(after["total"])
     assert sorted((paid["a"], paid["b"])) == sorted((after["a"], after["b"]))
+    # The order edit: its amount due paid on the new collection, nothing pending.
+    assert re.search(r"^edited 2 [\d.]+$", output, re.MULTILINE), output[-3000:]
+    assert re.search(r"^edit paid captured 0$", output, re.MULTILINE), output[-3000:]
 
 
 def check_return_walk_through(output: str) -> None:
