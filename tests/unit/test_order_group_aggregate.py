@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from mercato.domain import claims, exchanges, returns
 from mercato.domain import events as ev
-from mercato.domain import exchanges, returns
 from mercato.domain.errors import DomainError
 from mercato.domain.exchanges import OutboundItem, Tax, VariantQuote
 from mercato.domain.order_changes import ChangeAction, Exchange, OrderChange, Return
@@ -868,6 +868,29 @@ def test_a_backordered_outbound_item_takes_the_stock_the_others_are_checked_agai
     exchanges.request_exchange(group, exchange.id, actor(ids))
     apply_moves(inventory, group.stock_moves[moves_seen:])
     assert inventory[("sloc_1", "variant_teapot")] == [2, 2]
+
+
+# --------------------------------------------------------------------------- claims (examples)
+
+
+def test_a_refused_claim_item_update_changes_nothing():
+    """A valid quantity with an unknown reason is refused and leaves the action as it was (the
+    quantity was once written before the reason was checked)."""
+    ids = Ids()
+    group, _ = demo_group(ids)
+    a = group.orders[0]
+    shirt = a.lines[0]
+    group.fulfil(a.id, [(shirt.id, 2)], fulfillment_id="ful_1", now=T0)
+    claim = claims.begin_claim(group, a.id, actor(ids), type="refund")
+    claims.add_claim_items(group, claim.id, [claims.ClaimedItem(shirt.id, 1)], actor(ids))
+    action = a.changes[-1].actions[0]
+    before = copy.deepcopy(group.orders)
+    with pytest.raises(DomainError) as refused:
+        claims.update_claim_item(group, claim.id, action.id, actor(ids), quantity=2, reason="x")
+    assert refused.value.message == (
+        "reason must be one of missing_item, wrong_item, production_failure, other"
+    )
+    assert group.orders == before and action.details["quantity"] == 1
 
 
 # --------------------------------------------------------------------------- state machine

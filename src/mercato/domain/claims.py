@@ -157,12 +157,14 @@ def update_claim_item(
     order, claim, change = _open(group, claim_id)
     action = change.action(action_id, "WRITE_OFF_ITEM")
     line_id = action.details["reference_id"]
+    # Every check before any change: a refusal leaves the action as it was.
     if quantity is not None:
         ret_flows.check_quantity(line_id, quantity)
         check_claimable(order, change, line_id, quantity, excluding=action.id)
+    _check_reason(reason)
+    if quantity is not None:
         action.details = {**action.details, "quantity": quantity}
     if reason is not None:
-        _check_reason(reason)
         action.details = {**action.details, "reason": reason}
     if internal_note is not None:
         action.internal_note = internal_note
