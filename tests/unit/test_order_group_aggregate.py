@@ -24,7 +24,7 @@ from mercato.domain import claims, exchanges, returns
 from mercato.domain import events as ev
 from mercato.domain.errors import DomainError
 from mercato.domain.exchanges import OutboundItem, Tax, VariantQuote
-from mercato.domain.order_changes import ChangeAction, Exchange, OrderChange, Return
+from mercato.domain.order_changes import ChangeAction, Exchange, OrderChange, Return, units_taken
 from mercato.domain.order_group import (
     Capture,
     Collection,
@@ -891,6 +891,30 @@ def test_a_refused_claim_item_update_changes_nothing():
         "reason must be one of missing_item, wrong_item, production_failure, other"
     )
     assert group.orders == before and action.details["quantity"] == 1
+
+
+def test_claimed_units_keep_their_fulfilment():
+    """Canceling the fulfilment of claimed units is refused, as for units in a return: they
+    would be reserved and shipped again although written off (and here refunded)."""
+    ids = Ids()
+    group, _ = demo_group(ids)
+    a = group.orders[0]
+    shirt = a.lines[0]
+    group.fulfil(a.id, [(shirt.id, 2)], fulfillment_id="ful_1", now=T0)
+    claim = claims.begin_claim(group, a.id, actor(ids), type="refund")
+    claims.add_claim_items(group, claim.id, [claims.ClaimedItem(shirt.id, 1)], actor(ids))
+    claims.request_claim(group, claim.id, actor(ids))
+    with pytest.raises(DomainError) as refused:
+        group.cancel_fulfillment(a.id, "ful_1", ids=ids, now=T0)
+    assert refused.value.message == (
+        f"Item {shirt.id} has units in a return or claim; fulfillment ful_1 cannot be canceled"
+    )
+    assert refused.value.type == "not_allowed"
+    assert (shirt.fulfilled_quantity, units_taken(a, shirt)) == (2, 1)
+    # Once the claim is canceled, the fulfilment may go.
+    claims.cancel_claim(group, claim.id, actor(ids))
+    group.cancel_fulfillment(a.id, "ful_1", ids=ids, now=T0)
+    assert (shirt.fulfilled_quantity, units_taken(a, shirt)) == (0, 0)
 
 
 # --------------------------------------------------------------------------- state machine
