@@ -425,7 +425,11 @@ def summarize(order: Order, *, collection_open: bool) -> Summary:
     for change_collection in order.change_collections:
         paid += change_collection.captured_amount
         refunded += change_collection.refunded_amount
-        if change_collection.payment_id is not None and change_collection.status != "canceled":
+        if (
+            change_collection.payment_id is not None
+            and change_collection.status != "canceled"
+            and not order.is_canceled
+        ):
             covered += max(
                 change_collection.authorized_amount - change_collection.captured_amount, 0
             )
