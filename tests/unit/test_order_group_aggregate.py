@@ -22,12 +22,14 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from mercato.domain import claims, exchanges, returns
+from mercato.domain import claims, edits, exchanges, returns
 from mercato.domain import events as ev
+from mercato.domain.edits import LineEdit
 from mercato.domain.errors import DomainError
 from mercato.domain.exchanges import OutboundItem, Tax, VariantQuote
 from mercato.domain.order_changes import (
     CLAIM_REASONS,
+    NO_ACTIVE_CHANGE,
     ChangeAction,
     Claim,
     Exchange,
@@ -1153,6 +1155,18 @@ class ModelPurse:
     voided: bool = False
 
 
+@dataclass
+class ModelEdit:
+    """The test's account of one order edit (§9): its new lines, line updates (line,
+    quantity, unit price or None) and method price, by action."""
+
+    order_id: str
+    status: str = "pending"  # pending requested confirmed canceled
+    adds: dict[str, ModelOutbound] = field(default_factory=dict)
+    updates: dict[str, tuple[str, int, int | None]] = field(default_factory=dict)
+    shipping: dict[str, int] = field(default_factory=dict)
+
+
 CANCEL_PATHS = ("as is", "fulfilled", "fulfilled, canceled", "received")
 OWNER_PARTS = {
     "inbound_item": "RETURN_ITEM",
@@ -1231,6 +1245,12 @@ class OrderGroupMachine(RuleBasedStateMachine):
         # The change collections each order authorized, oldest first.
         self.purses: dict[str, list[ModelPurse]] = {o.id: [] for o in self.group.orders}
         self.refused: DomainError | None = None
+        self.edits: dict[str, ModelEdit] = {}  # by change id
+        self.focus_order: str | None = None  # the order an edit flow works on
+        # Each placed or edit-added line's quantity and unit price (§9).
+        self.line_model = {
+            li.id: (li.quantity, li.unit_price) for o in self.group.orders for li in o.lines
+        }
         if fulfilled:
             for order in self.group.orders:
                 items = [(line.id, line.quantity) for line in order.lines]
@@ -3196,6 +3216,9 @@ class OrderGroupMachine(RuleBasedStateMachine):
             owner_id = self.owner_id_of(pending)
             assert owner_id is not None
             self.discard_owner(owner_id, pending.change_type)
+        elif pending.change_type == "edit":
+            if not self.cancel_edit_on(order):
+                self.confirm_edit_on(order)
         elif pending.change_type == "return_request":
             self.focus = pending.return_id
             self.discard_return(data)
@@ -3376,6 +3399,540 @@ class OrderGroupMachine(RuleBasedStateMachine):
         self.cancel_owner(owner_id, kind)
 
     # ----------------------------------------------------------------- invariants
+
+    # ----------------------------------------------------------------- order edits (§9)
+
+    def edit_of(self, order: Order) -> tuple[ModelEdit, OrderChange] | None:
+        """The order's active edit and the model's account of it."""
+        change = self.active(order)
+        if change is None or change.change_type != "edit":
+            return None
+        return self.edits[change.id], change
+
+    def pick_edit_order(self, data) -> Order:
+        """The flow's order, else mostly an order with an active edit, else any order that
+        had one."""
+        if self.focus_order is not None:
+            return self.group.order(self.focus_order)
+        live = [o for o in self.group.orders if self.edit_of(o) is not None]
+        if live and data.draw(st.integers(0, 4)) > 0:
+            return self.pick(data, live)
+        ids = sorted({m.order_id for m in self.edits.values()})
+        return self.group.order(self.pick(data, ids))
+
+    def edit_held(self, order: Order, model: ModelEdit, variant_id: str, skip: str = "") -> int:
+        """Units of ``variant_id`` the edit's actions (but ``skip``) would reserve: its new
+        lines' units and the units its line updates add to a managed variant's line."""
+        held = sum(
+            o.quantity for a, o in model.adds.items() if a != skip and o.variant_id == variant_id
+        )
+        for action_id, (line_id, quantity, _) in model.updates.items():
+            line = order.line(line_id)
+            if action_id != skip and line.variant_id == variant_id and variant_id in self.managed:
+                held += max(quantity - line.quantity, 0)
+        return held
+
+    def edit_effects(self, order: Order, model: ModelEdit) -> dict[str, int]:
+        """Each action of the edit with the amount the model gives it (§3.2): a new line its
+        taxed total, a line update the line's taxed total after minus before, a method its
+        taxed price."""
+        effects = {
+            a: taxed(o.unit_price * o.quantity, self.tax_rate) for a, o in model.adds.items()
+        }
+        for action_id, (line_id, quantity, unit_price) in model.updates.items():
+            line = order.line(line_id)
+            price = line.unit_price if unit_price is None else unit_price
+            effects[action_id] = taxed(price * quantity, self.tax_rate) - line.total
+        for action_id, price in model.shipping.items():
+            effects[action_id] = taxed(price, 10)
+        return effects
+
+    def synced(self, order: Order, due: int) -> list[str]:
+        """§3.5: the unpaid change collection re-synced to ``due`` — the events it raises."""
+        held = self.unpaid[order.id]
+        events = []
+        if due > 0 and held is None:
+            events = [ev.PAYMENT_COLLECTION_CREATED]
+        elif (due > 0 and held != due) or (due == 0 and held is not None):
+            events = [ev.PAYMENT_COLLECTION_UPDATED]
+        self.unpaid[order.id] = due or None
+        return events
+
+    @rule(data=st.data())
+    def begin_edit(self, data):
+        self.begin_edit_on(self.pick(data, self.group.orders))
+
+    def begin_edit_on(self, order: Order) -> None:
+        expected = self.is_open(order) and self.active(order) is None
+        begun: list[OrderChange] = []
+        if not self.route(
+            order,
+            lambda: begun.append(edits.begin_edit(self.group, order.id, self.actor())),
+            expected,
+            [],
+        ):
+            return
+        change = begun[0]
+        assert self.active(order) is change and change.change_type == "edit"
+        assert change.version == order.version + 1 and change.actions == []
+        self.edits[change.id] = ModelEdit(order.id)
+
+    @precondition(lambda self: bool(getattr(self, "edits", None)))
+    @rule(data=st.data(), foreign=st.booleans())
+    def edit_add_items(self, data, foreign):
+        """New lines: the order's seller's variants, priced, in stock unless backordered."""
+        order = self.pick_edit_order(data)
+        items = [self.draw_outbound(data, order, foreign)]
+        if data.draw(st.integers(0, 3)) == 0:
+            items.append(self.draw_outbound(data, order, False))
+        current = self.edit_of(order)
+        quotes = {v: self.quote(order, v) for v in self.variant_seller}
+        expected = current is not None and self.is_open(order)
+        message = None if expected or not self.is_open(order) else NO_ACTIVE_CHANGE
+        held: dict[str, int] = defaultdict(int)
+        if current is not None:
+            for variant_id in self.variant_seller:
+                held[variant_id] = self.edit_held(order, current[0], variant_id)
+        for item in items:
+            quote = quotes[item.variant_id]
+            refusal = None
+            if quote.seller_id != order.seller_id:
+                refusal = (
+                    f"Variant {quote.id} belongs to seller {quote.seller_id}, not to seller "
+                    f"{order.seller_id} of order {order.id}"
+                )
+            elif item.unit_price is None and quote.unit_price is None:
+                refusal = f"Variant {quote.id} has no price in usd"
+            elif (
+                quote.manage_inventory
+                and not item.allow_backorder
+                and held[quote.id] + item.quantity > quote.available
+            ):
+                refusal = (
+                    f"Variant {quote.id} does not have the required inventory at location "
+                    f"{order.location_id}"
+                )
+            held[quote.id] += item.quantity
+            if refusal is not None and expected:
+                expected, message = False, refusal
+        before = len(current[1].actions) if current is not None else 0
+        if not self.route(
+            order,
+            lambda: edits.add_items(
+                self.group,
+                order.id,
+                items,
+                quotes,
+                Tax(self.tax_rate, False),
+                self.actor(),
+            ),
+            expected,
+            [],
+            message=message,
+        ):
+            return
+        assert current is not None
+        model, change = current
+        added = change.actions[before:]
+        assert len(added) == len(items)
+        for action, item in zip(added, items, strict=True):
+            price = self.prices[item.variant_id] if item.unit_price is None else item.unit_price
+            assert price is not None
+            out = ModelOutbound(
+                item.variant_id,
+                item.quantity,
+                price,
+                managed=item.variant_id in self.managed,
+                backorder=bool(item.allow_backorder),
+            )
+            model.adds[action.id] = out
+            d = action.details
+            assert action.action == "ITEM_ADD"
+            assert (action.exchange_id, action.claim_id, action.return_id) == (None, None, None)
+            assert (d["variant_id"], d["quantity"], d["unit_price"]) == (
+                out.variant_id,
+                out.quantity,
+                out.unit_price,
+            )
+            assert action.amount == taxed(out.unit_price * out.quantity, self.tax_rate)
+
+    @precondition(lambda self: bool(getattr(self, "edits", None)))
+    @rule(
+        data=st.data(),
+        quantity=st.one_of(st.integers(0, 6), st.none()),
+        unit_price=st.one_of(st.none(), st.none(), st.integers(0, 5000)),
+        by_action=st.booleans(),
+    )
+    def edit_update_item(self, data, quantity, unit_price, by_action):
+        """``ITEM_UPDATE`` of a line (``…/items/item/:id``, or its action's route): refused on
+        a line taken out, a line with returned or claimed units, below its fulfilled units,
+        or beyond free stock; one action per line, a unit price given before kept."""
+        order = self.pick_edit_order(data)
+        line = self.pick(data, order.lines)
+        current = self.edit_of(order)
+        previous = None
+        if current is not None:
+            previous = next(
+                (a for a, (li, _, _) in current[0].updates.items() if li == line.id), None
+            )
+        message = None
+        if not self.is_open(order):
+            expected = False
+        elif current is None:
+            expected, message = False, NO_ACTIVE_CHANGE
+        else:
+            model = current[0]
+            old = model.updates[previous] if previous is not None else None
+            q = quantity if quantity is not None else (old[1] if old else None)
+            expected = False
+            quote = self.quote(order, line.variant_id or "")
+            if q is None:
+                message = f"Quantity of item {line.id} is required."
+            elif line.quantity == 0:
+                message = f"Items with ids {line.id} does not exist in order with id {order.id}."
+            elif self.taken(order, line) or line.written_off_quantity or self.deducted[line.id][0]:
+                message = f"Item {line.id} has returned or claimed units and cannot be edited"
+            elif q == 0 and line.fulfilled_quantity > 0:
+                message = f"Cannot remove fulfilled item: Item {line.id}."
+            elif q < line.fulfilled_quantity:
+                message = (
+                    f"Item {line.id} has already been fulfilled and quantity cannot be lower "
+                    f"than {line.fulfilled_quantity}."
+                )
+            elif (
+                quote.manage_inventory
+                and q > line.quantity
+                and q - line.quantity + self.edit_held(order, model, quote.id, skip=previous or "")
+                > quote.available
+            ):
+                message = (
+                    f"Variant {quote.id} does not have the required inventory at location "
+                    f"{order.location_id}"
+                )
+            else:
+                expected = True
+        quotes = {v: self.quote(order, v) for v in self.variant_seller}
+        edit = LineEdit(quantity=quantity, unit_price=unit_price)
+        tax = Tax(self.tax_rate, False)
+
+        def update() -> None:
+            if by_action and previous is not None:
+                edits.update_action(self.group, order.id, previous, edit, quotes, tax, self.actor())
+            else:
+                edits.update_item(self.group, order.id, line.id, edit, quotes, tax, self.actor())
+
+        if not self.route(order, update, expected, [], message=message):
+            return
+        assert current is not None
+        model, change = current
+        mine = [
+            a
+            for a in change.actions
+            if a.action == "ITEM_UPDATE" and a.details["reference_id"] == line.id
+        ]
+        assert len(mine) == 1 and (previous is None or mine[0].id == previous)
+        action = mine[0]
+        old = model.updates.get(action.id)
+        q = quantity if quantity is not None else (old[1] if old else None)
+        assert q is not None
+        price = unit_price if unit_price is not None else (old[2] if old else None)
+        model.updates[action.id] = (line.id, q, price)
+        d = action.details
+        assert (d["quantity"], d["quantity_diff"], d["unit_price"]) == (q, q - line.quantity, price)
+        effective = line.unit_price if price is None else price
+        assert action.amount == taxed(effective * q, self.tax_rate) - line.total
+
+    @precondition(lambda self: bool(getattr(self, "edits", None)))
+    @rule(
+        data=st.data(),
+        quantity=st.integers(0, 7),
+        unit_price=st.one_of(st.none(), st.integers(0, 5000)),
+    )
+    def edit_update_added(self, data, quantity, unit_price):
+        """A new line's quantity or price (``…/items/:action_id``): at least 1, in stock."""
+        order = self.pick_edit_order(data)
+        current = self.edit_of(order)
+        if current is None or not current[0].adds:
+            return
+        model, change = current
+        action_id = self.pick(data, sorted(model.adds))
+        out = model.adds[action_id]
+        quote = self.quote(order, out.variant_id)
+        expected = self.is_open(order) and quantity >= 1
+        if (
+            expected
+            and out.managed
+            and not out.backorder
+            and quantity + self.edit_held(order, model, out.variant_id, skip=action_id)
+            > quote.available
+        ):
+            expected = False
+        quotes = {v: self.quote(order, v) for v in self.variant_seller}
+        if not self.route(
+            order,
+            lambda: edits.update_action(
+                self.group,
+                order.id,
+                action_id,
+                LineEdit(quantity=quantity, unit_price=unit_price),
+                quotes,
+                Tax(self.tax_rate, False),
+                self.actor(),
+            ),
+            expected,
+            [],
+        ):
+            return
+        out.quantity = quantity
+        if unit_price is not None:
+            out.unit_price = unit_price
+        action = change.action(action_id, "ITEM_ADD")
+        assert action.amount == taxed(out.unit_price * out.quantity, self.tax_rate)
+
+    @precondition(lambda self: bool(getattr(self, "edits", None)))
+    @rule(data=st.data(), wrong_kind=st.booleans())
+    def edit_remove_action(self, data, wrong_kind):
+        order = self.pick_edit_order(data)
+        current = self.edit_of(order)
+        if current is None or not current[1].actions:
+            return
+        model, change = current
+        action = self.pick(data, change.actions)
+        shipping = action.action == "SHIPPING_ADD"
+        kinds = ("SHIPPING_ADD",) if shipping != wrong_kind else edits.ITEM_KINDS
+        if not self.route(
+            order,
+            lambda: edits.remove_action(self.group, order.id, action.id, kinds, self.actor()),
+            self.is_open(order) and not wrong_kind,
+            [],
+        ):
+            return
+        assert action not in change.actions
+        model.adds.pop(action.id, None)
+        model.updates.pop(action.id, None)
+        model.shipping.pop(action.id, None)
+
+    @precondition(lambda self: bool(getattr(self, "edits", None)))
+    @rule(
+        data=st.data(),
+        amount=st.integers(0, 1000),
+        custom=st.one_of(st.none(), st.integers(0, 1000)),
+        is_return=st.sampled_from([False, False, False, True]),
+    )
+    def edit_shipping(self, data, amount, custom, is_return):
+        """The seller's outbound method (one per edit: another replaces it)."""
+        order = self.pick_edit_order(data)
+        current = self.edit_of(order)
+        seller = self.pick(data, sorted({o.seller_id for o in self.group.orders}))
+        quote = returns.ShippingQuote(
+            id=f"so_{'ret' if is_return else 'out'}_{seller}",
+            seller_id=seller,
+            region_id="reg_1",
+            is_return=is_return,
+            name="Edit",
+            amount=amount,
+            tax_rate=10,
+            tax_inclusive=False,
+        )
+        expected = (
+            current is not None
+            and self.is_open(order)
+            and seller == order.seller_id
+            and not is_return
+        )
+        if not self.route(
+            order,
+            lambda: edits.add_shipping(
+                self.group, order.id, quote, self.actor(), custom_amount=custom
+            ),
+            expected,
+            [],
+        ):
+            return
+        assert current is not None
+        model, change = current
+        methods = [a for a in change.actions if a.action == "SHIPPING_ADD"]
+        assert len(methods) == 1
+        price = amount if custom is None else custom
+        assert methods[0].details["price"] == price
+        assert methods[0].amount == taxed(price, 10)
+        model.shipping = {methods[0].id: price}
+
+    @precondition(lambda self: bool(getattr(self, "edits", None)))
+    @rule(data=st.data())
+    def request_edit(self, data):
+        """``requested``: the change collection re-synced to what the order will owe once the
+        edit is confirmed (§3.5 on the preview); requesting again re-syncs again."""
+        order = self.pick_edit_order(data)
+        current = self.edit_of(order)
+        expected = current is not None and self.is_open(order)
+        due = 0
+        if current is not None:
+            effects = self.edit_effects(order, current[0])
+            due = self.expected_summary(order, extra_current=sum(effects.values()))["amount_due"]
+        held = self.unpaid[order.id]
+        if not self.route(
+            order,
+            lambda: edits.request_edit(self.group, order.id, self.actor()),
+            expected,
+        ):
+            return
+        assert current is not None
+        model, change = current
+        assert change.status == "requested" and self.active(order) is change
+        model.status = "requested"
+        events = self.synced(order, due)
+        assert self.new_events() == [*events, ev.ORDER_EDIT_REQUESTED, ev.ORDER_GROUP_UPDATED]
+        unpaid = [c for c in order.change_collections if c.is_unpaid]
+        assert [c.amount for c in unpaid] == ([due] if due else [])
+        if due and held is None:
+            assert unpaid[0].order_change_id == change.id
+
+    @precondition(lambda self: bool(getattr(self, "edits", None)))
+    @rule(data=st.data())
+    def confirm_edit(self, data):
+        self.confirm_edit_on(self.pick_edit_order(data))
+
+    def confirm_edit_on(self, order: Order) -> None:
+        """Lines added, updated and taken out, reservations adjusted exactly (added units
+        reserved, removed unfulfilled units released), the method added, version + 1, the
+        change collection re-synced."""
+        current = self.edit_of(order)
+        expected = current is not None and self.is_open(order)
+        effects: dict[str, int] = {}
+        moves: list[tuple[str, str, int, int]] = []
+        lines_before: dict[str, tuple[int, int]] = {}
+        if current is not None:
+            model = current[0]
+            effects = self.edit_effects(order, model)
+            location = order.location_id or ""
+            for out in model.adds.values():
+                if out.managed:
+                    moves.append((location, out.variant_id, 0, out.quantity))
+            for line_id, quantity, _ in model.updates.values():
+                line = order.line(line_id)
+                lines_before[line_id] = (line.quantity, line.fulfilled_quantity)
+                if line.variant_id in self.managed and quantity != line.quantity:
+                    assert line.variant_id is not None
+                    moves.append((location, line.variant_id, 0, quantity - line.quantity))
+        moves_before = len(self.group.stock_moves)
+        current_before = self.expected_summary(order)["current_order_total"]
+        previewed = {a.id: a.amount for a in current[1].actions} if current else {}
+        if not self.route(
+            order,
+            lambda: edits.confirm_edit(self.group, order.id, self.actor()),
+            expected,
+        ):
+            return
+        assert current is not None
+        model, change = current
+        assert change.status == "confirmed"
+        amounts = {a.id: a.amount for a in change.actions}
+        assert amounts == previewed == effects
+        got = self.group.stock_moves[moves_before:]
+        assert sorted((m.location_id, m.variant_id, m.stocked, m.reserved) for m in got) == sorted(
+            moves
+        )
+        for action in change.actions:
+            if action.action == "ITEM_ADD":
+                out = model.adds[action.id]
+                line = order.line(action.details["reference_id"])
+                assert (line.exchange_id, line.claim_id) == (None, None)
+                assert (line.variant_id, line.quantity, line.unit_price, line.total) == (
+                    out.variant_id,
+                    out.quantity,
+                    out.unit_price,
+                    effects[action.id],
+                )
+                held = [
+                    (r.location_id, r.quantity) for r in order.reservations if r.line_id == line.id
+                ]
+                assert held == ([(order.location_id, out.quantity)] if out.managed else [])
+                self.line_totals[line.id] = line.total
+                self.line_model[line.id] = (line.quantity, line.unit_price)
+                self.deducted[line.id] = [0, 0]
+            elif action.action == "ITEM_UPDATE":
+                line_id, quantity, price = model.updates[action.id]
+                line = order.line(line_id)
+                assert line.quantity == quantity
+                assert line.fulfilled_quantity == lines_before[line_id][1]
+                self.line_totals[line_id] += effects[action.id]
+                self.line_model[line_id] = (quantity, line.unit_price)
+                for owner in [*self.exchanges.values(), *self.claims.values()]:
+                    if line_id in owner.lines:
+                        owner.lines[line_id].quantity = quantity
+                        owner.lines[line_id].unit_price = line.unit_price
+                if price is not None:
+                    assert line.unit_price == price
+            else:
+                self.placed_shipping[order.id] += effects[action.id]
+        model.status = "confirmed"
+        current_after = self.expected_summary(order)["current_order_total"]
+        assert current_after - current_before == sum(effects.values())
+        self.confirmed(order, [ev.ORDER_EDIT_CONFIRMED, ev.ORDER_GROUP_UPDATED])
+
+    @precondition(lambda self: bool(getattr(self, "edits", None)))
+    @rule(data=st.data())
+    def cancel_edit(self, data):
+        self.cancel_edit_on(self.pick_edit_order(data))
+
+    def cancel_edit_on(self, order: Order) -> bool:
+        """A pending or requested edit canceled: nothing applied, nothing reserved or
+        released; the collection re-synced to what the order owes without it (an unpaid one
+        created at the request canceled when nothing is due). Edits whose collection the
+        customer authorized are left alone (voiding belongs to the workflow)."""
+        current = self.edit_of(order)
+        if current is not None and any(
+            c.order_change_id == current[1].id and c.payment_id is not None
+            for c in order.change_collections
+        ):
+            return False
+        moves_before = len(self.group.stock_moves)
+        lines_before = copy.deepcopy(order.lines)
+
+        def cancel() -> None:
+            change_id, voids = edits.request_cancel(self.group, order.id)
+            assert voids == []
+            edits.complete_cancel(self.group, order.id, change_id, voids, self.actor())
+
+        message = None if current is not None else NO_ACTIVE_CHANGE
+        if not self.route(order, cancel, current is not None, message=message):
+            return False
+        assert current is not None
+        model, change = current
+        assert change.status == "canceled" and self.active(order) is None
+        assert len(self.group.stock_moves) == moves_before and order.lines == lines_before
+        model.status = "canceled"
+        due = self.expected_summary(order)["amount_due"]
+        events = self.synced(order, due)
+        assert self.new_events() == [*events, ev.ORDER_EDIT_CANCELED, ev.ORDER_GROUP_UPDATED]
+        return True
+
+    @rule(data=st.data(), request=st.booleans(), cancel=st.booleans())
+    def edit_flow(self, data, request, cancel):
+        """A whole edit on one order: begin, change a line, add one, maybe a method, maybe
+        request, then confirm (or cancel)."""
+        order = self.pick(data, self.group.orders)
+        if not self.is_open(order):
+            return
+        self.settle_active(data, order)
+        self.begin_edit_on(order)
+        if self.edit_of(order) is None:
+            return
+        self.focus_order = order.id
+        try:
+            self.edit_update_item(data, data.draw(st.integers(0, 6)), None, False)
+            self.edit_add_items(data, False)
+            if data.draw(st.booleans()):
+                self.edit_shipping(data, data.draw(st.integers(0, 900)), None, False)
+            if request:
+                self.request_edit(data)
+            if cancel:
+                self.cancel_edit_on(order)
+            else:
+                self.confirm_edit_on(order)
+        finally:
+            self.focus_order = None
 
     @precondition(lambda self: hasattr(self, "group"))
     @invariant()
@@ -3609,6 +4166,16 @@ class OrderGroupMachine(RuleBasedStateMachine):
         previews)."""
         for order in self.group.orders:
             change = self.active(order)
+            if change is not None and change.change_type == "edit":
+                edit = self.edits[change.id]
+                amounts = self.edit_effects(order, edit)
+                assert {a.id: a.amount for a in change.actions} == amounts
+                preview = returns.preview_order(self.group, order, self.actor())
+                assert preview.summary is not None
+                assert preview.summary.as_dict() == self.expected_summary(
+                    order, extra_current=sum(amounts.values())
+                )
+                continue
             if change is None or change.change_type not in ("exchange", "claim"):
                 continue
             effects = self.owner_effects(change.change_type, order, change)
@@ -3620,6 +4187,25 @@ class OrderGroupMachine(RuleBasedStateMachine):
                 extra_current=sum(amount for _, amount in effects),
                 extra_transit=-sum(amount for a, amount in effects if a.action == "RETURN_ITEM"),
             )
+
+    @precondition(lambda self: hasattr(self, "group"))
+    @invariant()
+    def edited_lines_agree_with_the_model(self):
+        """Placed and edit-added lines: the quantity and unit price the model gives them, and
+        totals exact to the cent with the line's tax (§9: a price applies to the whole line)."""
+        for order in self.group.orders:
+            for line in order.lines:
+                if line.id not in self.line_model:
+                    continue
+                quantity, price = self.line_model[line.id]
+                assert (line.quantity, line.unit_price) == (quantity, price)
+                assert (
+                    line.total
+                    == self.line_totals[line.id]
+                    == taxed(price * quantity, self.tax_rate)
+                )
+                assert line.subtotal == price * quantity
+                assert line.tax_total == line.total - line.subtotal
 
     @precondition(lambda self: hasattr(self, "group"))
     @invariant()
@@ -3687,7 +4273,16 @@ class OrderGroupMachine(RuleBasedStateMachine):
             assert [c.amount for c in unpaid] == (
                 [] if self.unpaid[order.id] is None else [self.unpaid[order.id]]
             )
-            if not order.is_canceled:
+            active = self.active(order)
+            if active is not None and self.edits.get(active.id, ModelEdit("")).status == (
+                "requested"
+            ):
+                # A requested edit's collection carries what the order will owe once it is
+                # confirmed (§3.5 on the preview).
+                extra = sum(self.edit_effects(order, self.edits[active.id]).values())
+                due = self.expected_summary(order, extra_current=extra)["amount_due"]
+                assert sum(c.amount for c in unpaid) == due
+            elif not order.is_canceled:
                 assert sum(c.amount for c in unpaid) == self.expected_summary(order)["amount_due"]
             came_back: dict[str, int] = defaultdict(int)
             for model in self.returns.values():
