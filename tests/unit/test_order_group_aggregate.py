@@ -3929,6 +3929,16 @@ class OrderGroupMachine(RuleBasedStateMachine):
         try:
             self.edit_update_item(data, data.draw(st.integers(0, 6)), None, False)
             self.edit_add_items(data, False)
+            if data.draw(st.integers(0, 2)) == 0:
+                self.edit_update_added(
+                    data, data.draw(st.integers(0, 4)), data.draw(st.one_of(st.none(), amounts))
+                )
+            if data.draw(st.integers(0, 2)) == 0:
+                self.edit_update_item(
+                    data, data.draw(st.integers(0, 6)), data.draw(st.integers(0, 900)), True
+                )
+            if data.draw(st.integers(0, 3)) == 0:
+                self.edit_remove_action(data, False)
             if data.draw(st.booleans()):
                 self.edit_shipping(data, data.draw(st.integers(0, 900)), None, False)
             if request:
