@@ -1,7 +1,7 @@
 """The order group aggregate alone (no database): a hypothesis state machine drives random
 captures, refunds, payment captures, cancels, fulfilments, shipments, deliveries, completes,
 archives — some refused by the provider half-way — every return route (order-changes.md §6),
-every exchange route (§7), every claim route (§8), credit lines and the customer paying change
+every exchange route (§7), every claim route (§8), every order edit route (§9), credit lines and the customer paying change
 collections (so money moves across several collections, §3.6) over a multi-seller group, and
 checks every invariant of orders.md and order-changes.md after each step; plus examples: §16's
 worked return, exchange and claims, exact unit values (§3.1) and the exact messages."""
