@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from mercato.domain import draft_edits as rules
 from mercato.domain.draft_edits import Draft, DraftItem, DraftMethod, LineEdit, NewItem, NewMethod
 from mercato.domain.errors import DomainError
+from mercato.domain.order_changes import OrderChange
 from mercato.domain.returns import Actor
 
 SELLERS = ("sel_a", "sel_b", "sel_c")
@@ -58,7 +59,7 @@ step = st.one_of(
 )
 
 
-def _run(draft: Draft, edit: rules.DraftEdit, actor: Actor, move: tuple) -> None:
+def _run(draft: Draft, edit: OrderChange, actor: Actor, move: tuple) -> None:
     kind, a, b, c = move
     if kind == "add":
         new = NewItem(a, None, b, c, c, {"title": "Custom"})

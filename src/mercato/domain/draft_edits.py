@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from mercato.domain.errors import DomainError
-from mercato.domain.order_changes import ACTIVE_CHANGE_STATUSES, NO_ACTIVE_CHANGE, ChangeAction
+from mercato.domain.order_changes import NO_ACTIVE_CHANGE, ChangeAction, OrderChange
 from mercato.domain.returns import Actor
 from mercato.domain.totals import (
     DocumentTotals,
@@ -182,59 +182,26 @@ def increased_units(before: Draft, after: Draft) -> dict[str, int]:
 # --------------------------------------------------------------------------- the change
 
 
-@dataclass(slots=True)
-class DraftEdit:
-    """A draft's change ``edit`` (``order_change`` with ``draft_order_id``, no order)."""
-
-    id: str
-    draft_order_id: str
-    version: int
-    status: str = "pending"
-    description: str | None = None
-    internal_note: str | None = None
-    created_by: str | None = None
-    requested_by: str | None = None
-    requested_at: datetime | None = None
-    confirmed_by: str | None = None
-    confirmed_at: datetime | None = None
-    canceled_by: str | None = None
-    canceled_at: datetime | None = None
-    metadata: dict[str, Any] | None = None
-    actions: list[ChangeAction] = field(default_factory=list)
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_CHANGE_STATUSES
-
-    def action(self, action_id: str, *kinds: str) -> ChangeAction:
-        """The change's action ``action_id`` of one of ``kinds``; anything else is a 404."""
-        for action in self.actions:
-            if action.id == action_id and action.action in kinds:
-                return action
-        raise DomainError(
-            f"Order change action with id {action_id} was not found", type="not_found"
-        )
-
-    def add(self, name: str, actor: Actor, **values: Any) -> ChangeAction:
-        added = ChangeAction(
-            id=actor.ids("ordchact"),
-            action=name,
-            ordering=max((a.ordering for a in self.actions), default=0) + 1,
-            created_at=actor.now,
-            updated_at=actor.now,
-            **values,
-        )
-        self.actions.append(added)
-        self.touch(actor)
-        return added
-
-    def touch(self, actor: Actor) -> None:
-        self.updated_at = actor.now
+def _add(edit: OrderChange, name: str, actor: Actor, **values: Any) -> ChangeAction:
+    """A new action at the end of the edit."""
+    added = ChangeAction(
+        id=actor.ids("ordchact"),
+        action=name,
+        ordering=edit.next_ordering(),
+        created_at=actor.now,
+        updated_at=actor.now,
+        **values,
+    )
+    edit.actions.append(added)
+    _touch(edit, actor)
+    return added
 
 
-def active(edit: DraftEdit | None) -> DraftEdit:
+def _touch(edit: OrderChange, actor: Actor) -> None:
+    edit.updated_at = actor.now
+
+
+def active(edit: OrderChange | None) -> OrderChange:
     """The draft's active edit; none → 400 (§5)."""
     if edit is None or not edit.is_active:
         raise DomainError(NO_ACTIVE_CHANGE)
@@ -254,10 +221,12 @@ def begin(
     description: str | None = None,
     internal_note: str | None = None,
     metadata: dict[str, Any] | None = None,
-) -> DraftEdit:
+) -> OrderChange:
     """A pending ``edit`` of the draft (the caller checked that none is active)."""
-    return DraftEdit(
+    return OrderChange(
         id=actor.ids("ordch"),
+        order_id=None,
+        change_type="edit",
         draft_order_id=draft_id,
         version=version,
         description=description,
@@ -295,11 +264,12 @@ class LineEdit:
     internal_note: str | None = None
 
 
-def add_items(draft: Draft, edit: DraftEdit, items: Sequence[NewItem], actor: Actor) -> None:
+def add_items(draft: Draft, edit: OrderChange, items: Sequence[NewItem], actor: Actor) -> None:
     """One ``ITEM_ADD`` per item, each a new line of the draft (any seller's)."""
     for item in items:
         item_id = actor.ids("dordli")
-        edit.add(
+        _add(
+            edit,
             "ITEM_ADD",
             actor,
             reference=ITEM_REFERENCE,
@@ -328,7 +298,7 @@ def _stored_item(draft: Draft, item_id: str) -> DraftItem:
 
 
 def update_item(
-    draft: Draft, edit: DraftEdit, item_id: str, change: LineEdit, actor: Actor
+    draft: Draft, edit: OrderChange, item_id: str, change: LineEdit, actor: Actor
 ) -> None:
     """``ITEM_UPDATE`` of a line of the draft (``POST …/edit/items/item/:item_id``): one per
     line in the change (a second call updates it; a unit price given before is kept)."""
@@ -345,7 +315,7 @@ def update_item(
 
 def _set_line(
     draft: Draft,
-    edit: DraftEdit,
+    edit: OrderChange,
     item_id: str,
     change: LineEdit,
     actor: Actor,
@@ -367,7 +337,8 @@ def _set_line(
         "unit_price": unit_price,
     }
     if previous is None:
-        edit.add(
+        _add(
+            edit,
             "ITEM_UPDATE",
             actor,
             reference=ITEM_REFERENCE,
@@ -380,11 +351,11 @@ def _set_line(
     if change.internal_note is not None:
         previous.internal_note = change.internal_note
     previous.updated_at = actor.now
-    edit.touch(actor)
+    _touch(edit, actor)
 
 
 def update_action(
-    draft: Draft, edit: DraftEdit, action_id: str, change: LineEdit, actor: Actor
+    draft: Draft, edit: OrderChange, action_id: str, change: LineEdit, actor: Actor
 ) -> ChangeAction:
     """``POST …/edit/items/:action_id``: a new line's quantity or price (``ITEM_ADD``), or a
     line update's (``ITEM_UPDATE``)."""
@@ -405,14 +376,14 @@ def update_action(
     if change.internal_note is not None:
         action.internal_note = change.internal_note
     action.updated_at = actor.now
-    edit.touch(actor)
+    _touch(edit, actor)
     return action
 
 
-def remove_action(edit: DraftEdit, action_id: str, kinds: Sequence[str], actor: Actor) -> None:
+def remove_action(edit: OrderChange, action_id: str, kinds: Sequence[str], actor: Actor) -> None:
     """``DELETE …/edit/items/:action_id`` or ``…/edit/shipping-methods/:action_id``."""
     edit.actions.remove(edit.action(action_id, *kinds))
-    edit.touch(actor)
+    _touch(edit, actor)
 
 
 # --------------------------------------------------------------------------- shipping
@@ -434,7 +405,7 @@ class NewMethod:
 
 
 def add_shipping(
-    draft: Draft, edit: DraftEdit, method: NewMethod, actor: Actor, *, replaces: str | None = None
+    draft: Draft, edit: OrderChange, method: NewMethod, actor: Actor, *, replaces: str | None = None
 ) -> ChangeAction:
     """A ``SHIPPING_ADD``: the option's seller must have lines in the draft as edited; the
     method replaces that seller's (one per seller) and an earlier ``SHIPPING_ADD`` of that
@@ -461,7 +432,8 @@ def add_shipping(
             "who has no items in the draft order"
         )
     method_id = actor.ids("dordsm")
-    return edit.add(
+    return _add(
+        edit,
         "SHIPPING_ADD",
         actor,
         reference=METHOD_REFERENCE,
@@ -482,13 +454,14 @@ def add_shipping(
     )
 
 
-def remove_method(draft: Draft, edit: DraftEdit, method_id: str, actor: Actor) -> ChangeAction:
+def remove_method(draft: Draft, edit: OrderChange, method_id: str, actor: Actor) -> ChangeAction:
     """A ``SHIPPING_REMOVE`` of one of the draft's methods still in the edited draft (a method
     the change adds is dropped with ``DELETE …/shipping-methods/:action_id``)."""
     stored = draft.method(method_id)
     if stored is None or preview(draft, edit).method(method_id) is None:
         raise DomainError(f"Shipping method with id {method_id} was not found", type="not_found")
-    return edit.add(
+    return _add(
+        edit,
         "SHIPPING_REMOVE",
         actor,
         reference=METHOD_REFERENCE,
@@ -502,7 +475,7 @@ def remove_method(draft: Draft, edit: DraftEdit, method_id: str, actor: Actor) -
 
 
 def update_shipping(
-    edit: DraftEdit,
+    edit: OrderChange,
     action_id: str,
     actor: Actor,
     *,
@@ -521,7 +494,7 @@ def update_shipping(
     if internal_note is not None:
         action.internal_note = internal_note
     action.updated_at = actor.now
-    edit.touch(actor)
+    _touch(edit, actor)
     return action
 
 
@@ -576,7 +549,7 @@ def _apply(draft: Draft, action: ChangeAction) -> None:
         raise AssertionError(action.action)
 
 
-def _applied(draft: Draft, edit: DraftEdit) -> Draft:
+def _applied(draft: Draft, edit: OrderChange) -> Draft:
     """A copy of ``draft`` with the edit's actions applied in ``ordering``, priced; each
     action's ``amount`` is what it moved the draft's total by."""
     result = copy.deepcopy(draft)
@@ -589,7 +562,7 @@ def _applied(draft: Draft, edit: DraftEdit) -> Draft:
     return result
 
 
-def preview(draft: Draft, edit: DraftEdit | None) -> Draft:
+def preview(draft: Draft, edit: OrderChange | None) -> Draft:
     """The draft as if its edit were confirmed (a priced copy of it when there is none)."""
     if edit is None or not edit.is_active:
         result = copy.deepcopy(draft)
@@ -601,15 +574,15 @@ def preview(draft: Draft, edit: DraftEdit | None) -> Draft:
 # --------------------------------------------------------------------------- lifecycle
 
 
-def request(edit: DraftEdit, actor: Actor) -> None:
+def request(edit: OrderChange, actor: Actor) -> None:
     """``requested`` (again: the time and actor move)."""
     edit.status = "requested"
     edit.requested_at = actor.now
     edit.requested_by = actor.id
-    edit.touch(actor)
+    _touch(edit, actor)
 
 
-def confirm(draft: Draft, edit: DraftEdit, actor: Actor) -> Draft:
+def confirm(draft: Draft, edit: OrderChange, actor: Actor) -> Draft:
     """The edit ``confirmed``, every action applied: the draft as it becomes (the caller
     writes its lines and methods)."""
     result = _applied(draft, edit)
@@ -619,13 +592,13 @@ def confirm(draft: Draft, edit: DraftEdit, actor: Actor) -> Draft:
     edit.status = "confirmed"
     edit.confirmed_at = actor.now
     edit.confirmed_by = actor.id
-    edit.touch(actor)
+    _touch(edit, actor)
     return result
 
 
-def cancel(edit: DraftEdit, actor: Actor) -> None:
+def cancel(edit: OrderChange, actor: Actor) -> None:
     """``canceled`` (kept for the audit trail; nothing was applied)."""
     edit.status = "canceled"
     edit.canceled_at = actor.now
     edit.canceled_by = actor.id
-    edit.touch(actor)
+    _touch(edit, actor)

@@ -106,13 +106,14 @@ class ChangeAction:
 @dataclass(slots=True)
 class OrderChange:
     id: str
-    order_id: str
+    order_id: str | None  # None: a draft order's edit (``draft_order_id``)
     change_type: str
     version: int
     status: str = "pending"
     return_id: str | None = None
     exchange_id: str | None = None
     claim_id: str | None = None
+    draft_order_id: str | None = None
     description: str | None = None
     internal_note: str | None = None
     created_by: str | None = None

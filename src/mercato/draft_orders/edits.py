@@ -31,7 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.carts.service import SELLABLE, insufficient
 from mercato.domain import draft_edits as rules
-from mercato.domain.draft_edits import Draft, DraftEdit, DraftItem, DraftMethod, LineEdit
+from mercato.domain import order_changes as chg
+from mercato.domain.draft_edits import Draft, DraftItem, DraftMethod, LineEdit
 from mercato.domain.money import exact_major, field_minor
 from mercato.domain.order_changes import ACTIVE_CHANGE_STATUSES
 from mercato.domain.returns import Actor
@@ -77,11 +78,11 @@ class _Context:
     value: Draft
     change: OrderChange | None
     action_rows: list[OrderChangeAction]
-    edit: DraftEdit | None
+    edit: chg.OrderChange | None
     actor: Actor
 
     @property
-    def active(self) -> DraftEdit:
+    def active(self) -> chg.OrderChange:
         return rules.active(self.edit)
 
 
@@ -176,7 +177,7 @@ async def _open(uow: UnitOfWork, draft_id: str, actor_id: str | None) -> _Contex
     )
 
 
-async def _save(ctx: _Context, edit: DraftEdit) -> None:
+async def _save(ctx: _Context, edit: chg.OrderChange) -> None:
     await save_draft_edit(
         ctx.session, edit, ctx.change, ctx.action_rows, currency_code=ctx.draft.currency_code
     )

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.domain import order_changes as chg
 from mercato.domain import order_group as dom
-from mercato.domain.draft_edits import DraftEdit
 from mercato.orders.change_models import (
     OrderChange,
     OrderChangeAction,
@@ -103,12 +102,14 @@ def _action_entity(a: OrderChangeAction) -> chg.ChangeAction:
     )
 
 
-def draft_edit_entity(row: OrderChange, actions: list[OrderChangeAction]) -> DraftEdit:
+def draft_edit_entity(row: OrderChange, actions: list[OrderChangeAction]) -> chg.OrderChange:
     """A draft order's change (``draft_order_id``, no order; migration 0014)."""
     assert row.draft_order_id is not None and row.order_id is None, row.id
     assert row.change_type == "edit", row.id
-    return DraftEdit(
+    return chg.OrderChange(
         id=row.id,
+        order_id=None,
+        change_type="edit",
         draft_order_id=row.draft_order_id,
         version=row.version,
         status=row.status,
@@ -144,7 +145,7 @@ _DRAFT_EDIT_FIELDS = (
 
 async def save_draft_edit(
     session: AsyncSession,
-    edit: DraftEdit,
+    edit: chg.OrderChange,
     row: OrderChange | None,
     action_rows: list[OrderChangeAction],
     *,

@@ -317,6 +317,7 @@ class OrderGroupRepository:
         changes_of: dict[str, list[chg.OrderChange]] = defaultdict(list)
         for change in changes:
             entity = change_entity(change, actions[change.id])
+            assert entity.order_id is not None  # the group's orders' changes
             changes_of[entity.order_id].append(entity)
         returns_of: dict[str, list[chg.Return]] = defaultdict(list)
         for ret in returns:
