@@ -39,7 +39,7 @@ from mercato.domain.returns import Actor
 from mercato.draft_orders import service
 from mercato.draft_orders.models import DraftOrder, DraftOrderItem, DraftOrderShippingMethod
 from mercato.orders.change_models import OrderChange, OrderChangeAction
-from mercato.orders.change_rows import draft_edit_entity, save_draft_edit
+from mercato.orders.change_rows import change_entity, save_draft_edit
 from mercato.regions.models import Region
 from mercato.unit_of_work import UnitOfWork
 
@@ -172,7 +172,7 @@ async def _open(uow: UnitOfWork, draft_id: str, actor_id: str | None) -> _Contex
         value=_value(draft, region, items, methods),
         change=change,
         action_rows=action_rows,
-        edit=draft_edit_entity(change, action_rows) if change is not None else None,
+        edit=change_entity(change, action_rows) if change is not None else None,
         actor=Actor(actor_id, uow.now(), uow.ids),
     )
 

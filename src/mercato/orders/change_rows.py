@@ -53,8 +53,8 @@ _RETURN_FIELDS = (
 
 
 def change_entity(row: OrderChange, actions: list[OrderChangeAction]) -> chg.OrderChange:
-    # An order's change (a draft order's has no order, migration 0014: draft_edit_entity).
-    assert row.order_id is not None, row.id
+    """An order's change, or a draft order's (``draft_order_id``, no order; migration 0014)."""
+    assert (row.order_id is None) != (row.draft_order_id is None), row.id
     return chg.OrderChange(
         id=row.id,
         order_id=row.order_id,
@@ -64,6 +64,7 @@ def change_entity(row: OrderChange, actions: list[OrderChangeAction]) -> chg.Ord
         return_id=row.return_id,
         exchange_id=row.exchange_id,
         claim_id=row.claim_id,
+        draft_order_id=row.draft_order_id,
         description=row.description,
         internal_note=row.internal_note,
         created_by=row.created_by,
@@ -99,33 +100,6 @@ def _action_entity(a: OrderChangeAction) -> chg.ChangeAction:
         applied=a.applied,
         created_at=a.created_at,
         updated_at=a.updated_at,
-    )
-
-
-def draft_edit_entity(row: OrderChange, actions: list[OrderChangeAction]) -> chg.OrderChange:
-    """A draft order's change (``draft_order_id``, no order; migration 0014)."""
-    assert row.draft_order_id is not None and row.order_id is None, row.id
-    assert row.change_type == "edit", row.id
-    return chg.OrderChange(
-        id=row.id,
-        order_id=None,
-        change_type="edit",
-        draft_order_id=row.draft_order_id,
-        version=row.version,
-        status=row.status,
-        description=row.description,
-        internal_note=row.internal_note,
-        created_by=row.created_by,
-        requested_by=row.requested_by,
-        requested_at=row.requested_at,
-        confirmed_by=row.confirmed_by,
-        confirmed_at=row.confirmed_at,
-        canceled_by=row.canceled_by,
-        canceled_at=row.canceled_at,
-        metadata=row.metadata_,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        actions=[_action_entity(a) for a in actions],
     )
 
 
