@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, ForeignKey, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,3 +60,46 @@ class CartShippingMethod(Timestamps, Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     is_tax_inclusive: Mapped[bool]
     data: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+
+
+class CartPromotion(Base):
+    """A code the shopper entered and that applies; automatic promotions are not stored here."""
+
+    __tablename__ = "cart_promotion"
+    cart_id: Mapped[str] = mapped_column(ForeignKey("cart.id"), primary_key=True)
+    promotion_id: Mapped[str] = mapped_column(ForeignKey("promotion.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=func.now()
+    )
+
+
+class CartAdjustmentColumns:
+    """What a cart adjustment records; its taxes are derived from the line when rendered."""
+
+    cart_id: Mapped[str] = mapped_column(ForeignKey("cart.id"), index=True)
+    promotion_id: Mapped[str] = mapped_column(ForeignKey("promotion.id"))
+    code: Mapped[str]
+    description: Mapped[str | None]
+    amount: Mapped[int] = mapped_column(BigInteger)
+    is_tax_inclusive: Mapped[bool]
+    funded_by: Mapped[str]
+    seller_id: Mapped[str] = mapped_column(ForeignKey("seller.id"))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=func.now()
+    )
+
+
+class CartLineItemAdjustment(CartAdjustmentColumns, Base):
+    __tablename__ = "cart_line_item_adjustment"
+    id: Mapped[str] = id_column("caliadj")
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("cart_line_item.id", ondelete="CASCADE"), index=True
+    )
+
+
+class CartShippingMethodAdjustment(CartAdjustmentColumns, Base):
+    __tablename__ = "cart_shipping_method_adjustment"
+    id: Mapped[str] = id_column("casmadj")
+    shipping_method_id: Mapped[str] = mapped_column(
+        ForeignKey("cart_shipping_method.id", ondelete="CASCADE"), index=True
+    )

@@ -2,8 +2,15 @@
 
 from mercato.api_keys.models import ApiKey, ApiKeySalesChannel
 from mercato.auth.models import AuthIdentity
-from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
-from mercato.customers.models import Customer
+from mercato.carts.models import (
+    Cart,
+    CartLineItem,
+    CartLineItemAdjustment,
+    CartPromotion,
+    CartShippingMethod,
+    CartShippingMethodAdjustment,
+)
+from mercato.customers.models import Customer, CustomerGroup, CustomerGroupCustomer
 from mercato.db.base import Base
 from mercato.draft_orders.models import DraftOrder, DraftOrderItem, DraftOrderShippingMethod
 from mercato.events.models import OutboxEvent
@@ -27,8 +34,11 @@ from mercato.orders.models import (
     OrderGroup,
     OrderGroupOrder,
     OrderLineItem,
+    OrderLineItemAdjustment,
+    OrderPromotion,
     OrderPaymentCollection,
     OrderShippingMethod,
+    OrderShippingMethodAdjustment,
     OrderTransaction,
     ReservationItem,
     SellerCustomer,
@@ -48,6 +58,14 @@ from mercato.products.models import (
     ProductSalesChannel,
     ProductVariant,
 )
+from mercato.promotions.models import (
+    Promotion,
+    PromotionApplicationMethod,
+    PromotionCampaign,
+    PromotionCampaignBudget,
+    PromotionRule,
+    PromotionUsage,
+)
 from mercato.regions.models import Region
 from mercato.return_reasons.models import ReturnReason
 from mercato.sales_channels.models import SalesChannel
@@ -57,6 +75,20 @@ from mercato.users.models import User
 from mercato.workflows.models import WorkflowRun
 
 __all__ = [
+    "CartLineItemAdjustment",
+    "CartPromotion",
+    "CartShippingMethodAdjustment",
+    "CustomerGroup",
+    "CustomerGroupCustomer",
+    "OrderLineItemAdjustment",
+    "OrderPromotion",
+    "OrderShippingMethodAdjustment",
+    "Promotion",
+    "PromotionApplicationMethod",
+    "PromotionCampaign",
+    "PromotionCampaignBudget",
+    "PromotionRule",
+    "PromotionUsage",
     "Fulfillment",
     "FulfillmentItem",
     "FulfillmentLabel",

@@ -148,6 +148,10 @@ class OrderTotalsColumns:
     subtotal: Mapped[int] = mapped_column(BigInteger, default=0)
     tax_total: Mapped[int] = mapped_column(BigInteger, default=0)
     discount_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    discount_subtotal: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    discount_tax_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    original_item_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    original_shipping_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     total: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
@@ -220,7 +224,16 @@ class OrderSellerTally(Base):
     live: Mapped[int] = mapped_column(BigInteger)
 
 
-class OrderLineItem(Timestamps, Base):
+class LineDiscountColumns:
+    """A line's or shipping method's discount after tax (promotions.md, Tax after discounts);
+    its ``subtotal`` is before discounts, its ``tax_total`` and ``total`` after."""
+
+    discount_subtotal: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    discount_tax_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    discount_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class OrderLineItem(LineDiscountColumns, Timestamps, Base):
     __tablename__ = "order_line_item"
     id: Mapped[str] = id_column("ordli")
     order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), index=True)
@@ -258,7 +271,7 @@ class OrderLineItem(Timestamps, Base):
     claim_id: Mapped[str | None] = mapped_column(index=True)
 
 
-class OrderShippingMethod(Timestamps, Base):
+class OrderShippingMethod(LineDiscountColumns, Timestamps, Base):
     __tablename__ = "order_shipping_method"
     id: Mapped[str] = id_column("ordsm")
     order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), index=True)
@@ -356,3 +369,46 @@ class FulfillmentLabel(Base):
     tracking_number: Mapped[str]
     tracking_url: Mapped[str | None]
     label_url: Mapped[str | None]
+
+
+class OrderAdjustmentColumns:
+    """An adjustment copied from the cart at placement, with its tax split (never recomputed)."""
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), index=True)
+    promotion_id: Mapped[str] = mapped_column(ForeignKey("promotion.id"))
+    code: Mapped[str]
+    description: Mapped[str | None]
+    amount: Mapped[int] = mapped_column(BigInteger)
+    subtotal: Mapped[int] = mapped_column(BigInteger)
+    tax_total: Mapped[int] = mapped_column(BigInteger)
+    total: Mapped[int] = mapped_column(BigInteger)
+    is_tax_inclusive: Mapped[bool]
+    funded_by: Mapped[str]
+    seller_id: Mapped[str] = mapped_column(ForeignKey("seller.id"))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=func.now()
+    )
+
+
+class OrderLineItemAdjustment(OrderAdjustmentColumns, Base):
+    __tablename__ = "order_line_item_adjustment"
+    id: Mapped[str] = id_column("ordliadj")
+    item_id: Mapped[str] = mapped_column(ForeignKey("order_line_item.id"), index=True)
+
+
+class OrderShippingMethodAdjustment(OrderAdjustmentColumns, Base):
+    __tablename__ = "order_shipping_method_adjustment"
+    id: Mapped[str] = id_column("ordsmadj")
+    shipping_method_id: Mapped[str] = mapped_column(
+        ForeignKey("order_shipping_method.id"), index=True
+    )
+
+
+class OrderPromotion(Base):
+    """Seed 004's order ↔ promotion link: each promotion that produced an adjustment in it."""
+
+    __tablename__ = "order_promotion"
+    order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), primary_key=True)
+    promotion_id: Mapped[str] = mapped_column(
+        ForeignKey("promotion.id"), primary_key=True, index=True
+    )

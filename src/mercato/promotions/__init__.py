@@ -1,0 +1,1 @@
+"""Promotions, campaigns and their budgets (promotions.md)."""
