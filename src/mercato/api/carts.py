@@ -9,10 +9,13 @@ from typing import Any
 from mercato.api.deps import CurrentCustomer, OptionalCustomer, Query, Session, Store, UoW
 from mercato.api.openapi import delete_operation, error_responses, render_operation
 from mercato.carts import service
+from mercato.carts.promo_codes import change_promo_codes
+from mercato.carts.promotions import promo_codes
 from mercato.carts.resources import CART, CART_FIELDS, cart_tree, render_cart
 from mercato.carts.schemas import (
     AddLineItem,
     AddShippingMethod,
+    CartPromotions,
     CreateCart,
     UpdateCart,
     UpdateLineItem,
@@ -65,10 +68,13 @@ async def update_cart(
     customer: OptionalCustomer,
     params: Query,
 ) -> dict:
-    """Email, addresses, metadata; a new ``region_id`` re-prices the lines."""
+    """Email, addresses, metadata; a new ``region_id`` re-prices the lines; ``promo_codes``
+    replaces the entered codes (what ``@medusajs/js-sdk`` sends)."""
     cart_tree(params)  # a bad query is refused before anything is written
     # Only the keys sent, but each address complete (every address field, null when not sent).
     changes = {k: v for k, v in body.model_dump().items() if k in body.model_fields_set}
+    if "promo_codes" in changes:
+        changes["promo_codes"] = promo_codes(changes["promo_codes"])
     cart = await service.update_cart(uow, cart_id=cart_id, customer=customer, changes=changes)
     return {"cart": await render_cart(session, cart, params)}
 
@@ -162,4 +168,47 @@ async def set_customer(
     """Assign the cart to the logged-in customer (customer token required)."""
     cart_tree(params)  # a bad query is refused before anything is written
     cart = await service.set_customer(uow, cart_id=cart_id, customer=customer)
+    return {"cart": await render_cart(session, cart, params)}
+
+
+_PROMOTION_CHANGE = render_operation(CART, CART_FIELDS, errors=(409,))
+
+
+@router.post(
+    "/{cart_id}/promotions", operation_id="StoreAddCartPromotions", openapi_extra=_PROMOTION_CHANGE
+)
+async def add_promotions(
+    cart_id: str,
+    body: CartPromotions,
+    session: Session,
+    uow: UoW,
+    customer: OptionalCustomer,
+    params: Query,
+) -> dict:
+    """Enter promotion codes (all or none); the cart's adjustments are recomputed."""
+    cart_tree(params)  # a bad query is refused before anything is written
+    cart = await change_promo_codes(
+        uow, cart_id=cart_id, customer=customer, add=promo_codes(body.promo_codes)
+    )
+    return {"cart": await render_cart(session, cart, params)}
+
+
+@router.delete(
+    "/{cart_id}/promotions",
+    operation_id="StoreRemoveCartPromotions",
+    openapi_extra=_PROMOTION_CHANGE,
+)
+async def remove_promotions(
+    cart_id: str,
+    body: CartPromotions,
+    session: Session,
+    uow: UoW,
+    customer: OptionalCustomer,
+    params: Query,
+) -> dict:
+    """Remove entered codes; automatic promotions cannot be removed."""
+    cart_tree(params)  # a bad query is refused before anything is written
+    cart = await change_promo_codes(
+        uow, cart_id=cart_id, customer=customer, remove=promo_codes(body.promo_codes)
+    )
     return {"cart": await render_cart(session, cart, params)}

@@ -77,6 +77,8 @@ class CartAdjustmentColumns:
     """What a cart adjustment records; its taxes are derived from the line when rendered."""
 
     cart_id: Mapped[str] = mapped_column(ForeignKey("cart.id"), index=True)
+    # Stacking order of the cart's adjustments: a line's tax split gives ties to the earlier.
+    position: Mapped[int]
     promotion_id: Mapped[str] = mapped_column(ForeignKey("promotion.id"))
     code: Mapped[str]
     description: Mapped[str | None]

@@ -8,17 +8,23 @@ Default cart selection (``GET /store/carts/:id`` and every cart-returning route)
     id, region_id, currency_code, sales_channel_id, customer_id, email, shipping_address,
     billing_address, completed_at, metadata, item_total, item_subtotal, item_tax_total,
     shipping_total, shipping_subtotal, shipping_tax_total, subtotal, tax_total, discount_total,
-    total, created_at, updated_at,
+    discount_subtotal, discount_tax_total, original_total, original_tax_total,
+    original_item_total, original_shipping_total, total, promotions, created_at, updated_at,
     items.*            (id, variant_id, product_id, seller_id, title, subtitle, thumbnail,
                         product_title, product_handle, variant_title, variant_sku, quantity,
                         unit_price, requires_shipping, is_tax_inclusive, subtotal, tax_total,
-                        total, metadata)
-    shipping_methods.* (id, shipping_option_id, seller_id, name, amount, tax_total, total)
+                        total, <discount fields>, metadata)
+    items.adjustments.*, shipping_methods.adjustments.*
+                       (id, item_id | shipping_method_id, promotion_id, code, description,
+                        amount, subtotal, tax_total, total, is_tax_inclusive)
+    shipping_methods.* (id, shipping_option_id, seller_id, name, amount, subtotal, tax_total,
+                        total, <discount fields>)
     payment_collection.* with payment_collection.payment_sessions.*  (null without a collection)
 
-Also selectable: ``original_total``; lines' ``cart_id``, ``created_at``, ``updated_at``;
-methods' ``subtotal``, ``is_tax_inclusive``, ``data``, ``created_at``, ``updated_at``; the
-``region`` relation.
+``<discount fields>``: discount_subtotal, discount_tax_total, discount_total, original_tax_total,
+original_total (promotions.md, Tax after discounts). The store never sees who funds a discount.
+Also selectable: lines' ``cart_id``, ``created_at``, ``updated_at``; methods'
+``is_tax_inclusive``, ``data``, ``created_at``, ``updated_at``; the ``region`` relation.
 """
 
 from __future__ import annotations
@@ -29,13 +35,26 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
-from mercato.carts.service import totals_by_cart
+from mercato.carts.models import (
+    Cart,
+    CartLineItem,
+    CartLineItemAdjustment,
+    CartShippingMethod,
+    CartShippingMethodAdjustment,
+)
+from mercato.carts.service import (
+    adjustment_amounts,
+    line_discounts,
+    method_discounts,
+    totals_by_cart,
+)
 from mercato.domain.money import to_major
-from mercato.domain.totals import item_line_totals, shipping_method_totals
+from mercato.domain.totals import LineTotals
 from mercato.errors import invalid, not_found
 from mercato.payments.models import PaymentCollection
 from mercato.payments.resources import PAYMENT_COLLECTION
+from mercato.promotions.models import Promotion, PromotionApplicationMethod
+from mercato.promotions.store import store_promotion
 from mercato.query.fields import (
     Computed,
     FieldRules,
@@ -62,6 +81,12 @@ TOTALS = (
     "subtotal",
     "tax_total",
     "discount_total",
+    "discount_subtotal",
+    "discount_tax_total",
+    "original_total",
+    "original_tax_total",
+    "original_item_total",
+    "original_shipping_total",
     "total",
 )
 
@@ -76,35 +101,100 @@ async def _pricing(ctx: RenderContext, cart_ids: set[str]) -> dict[str, tuple[st
     return {cart_id: (currency, rate) for cart_id, currency, rate in rows}
 
 
+DISCOUNTS = ("discount_subtotal", "discount_tax_total", "discount_total")
+LINE_AMOUNTS = (
+    "subtotal",
+    "tax_total",
+    "total",
+    *DISCOUNTS,
+    "original_tax_total",
+    "original_total",
+)
+
+
+def _amounts(totals: LineTotals, currency: str) -> dict[str, Any]:
+    return {
+        "subtotal": to_major(totals.subtotal, currency),
+        "tax_total": to_major(totals.tax_total, currency),
+        "total": to_major(totals.total, currency),
+        "discount_subtotal": to_major(totals.discount_subtotal, currency),
+        "discount_tax_total": to_major(totals.discount_tax_total, currency),
+        "discount_total": to_major(totals.discount_total, currency),
+        "original_tax_total": to_major(totals.original_tax_total, currency),
+        "original_total": to_major(totals.original_total, currency),
+    }
+
+
 async def _line_amounts(ctx: RenderContext, lines: list[Any]) -> list[dict[str, Any]]:
     pricing = await _pricing(ctx, {line.cart_id for line in lines})
+    amounts = await adjustment_amounts(ctx.session, {line.cart_id for line in lines})
     result = []
     for line in lines:
         currency, rate = pricing[line.cart_id]
-        totals = item_line_totals(line, rate)
+        totals = line_discounts(line, rate, amounts.get(line.id, ())).line
         result.append(
-            {
-                "unit_price": to_major(line.unit_price, currency),
-                "subtotal": to_major(totals.subtotal, currency),
-                "tax_total": to_major(totals.tax_total, currency),
-                "total": to_major(totals.total, currency),
-            }
+            {"unit_price": to_major(line.unit_price, currency), **_amounts(totals, currency)}
         )
     return result
 
 
 async def _method_amounts(ctx: RenderContext, methods: list[Any]) -> list[dict[str, Any]]:
     pricing = await _pricing(ctx, {method.cart_id for method in methods})
+    amounts = await adjustment_amounts(ctx.session, {method.cart_id for method in methods})
     result = []
     for method in methods:
         currency, rate = pricing[method.cart_id]
-        totals = shipping_method_totals(method, rate)
+        totals = method_discounts(method, rate, amounts.get(method.id, ())).line
+        result.append({"amount": to_major(method.amount, currency), **_amounts(totals, currency)})
+    return result
+
+
+async def _adjustment_split(ctx: RenderContext, adjustments: list[Any]) -> list[dict[str, Any]]:
+    """Each adjustment's share of its line's tax (promotions.md: the line's
+    ``discount_tax_total`` allocated over its adjustments by amount)."""
+    cart_ids = {a.cart_id for a in adjustments}
+    pricing = await _pricing(ctx, cart_ids)
+    amounts = await adjustment_amounts(ctx.session, cart_ids)
+    lines = {
+        line.id: line
+        for line in await ctx.session.scalars(
+            select(CartLineItem).where(CartLineItem.cart_id.in_(cart_ids))
+        )
+    }
+    methods = {
+        method.id: method
+        for method in await ctx.session.scalars(
+            select(CartShippingMethod).where(CartShippingMethod.cart_id.in_(cart_ids))
+        )
+    }
+    positions: dict[str, list[int]] = {}
+    for kind, model in (
+        ("item_id", CartLineItemAdjustment),
+        ("shipping_method_id", CartShippingMethodAdjustment),
+    ):
+        for key, position in await ctx.session.execute(
+            select(getattr(model, kind), model.position)
+            .where(model.cart_id.in_(cart_ids))
+            .order_by(model.position)
+        ):
+            positions.setdefault(key, []).append(position)
+    result = []
+    for adjustment in adjustments:
+        currency, rate = pricing[adjustment.cart_id]
+        key = getattr(adjustment, "item_id", None) or adjustment.shipping_method_id
+        owner = lines.get(key)
+        split = (
+            line_discounts(owner, rate, amounts[key])
+            if owner is not None
+            else method_discounts(methods[key], rate, amounts[key])
+        )
+        part = split.adjustments[positions[key].index(adjustment.position)]
         result.append(
             {
-                "amount": to_major(method.amount, currency),
-                "subtotal": to_major(totals.subtotal, currency),
-                "tax_total": to_major(totals.tax_total, currency),
-                "total": to_major(totals.total, currency),
+                "amount": to_major(adjustment.amount, currency),
+                "subtotal": to_major(part.subtotal, currency),
+                "tax_total": to_major(part.tax_total, currency),
+                "total": to_major(part.total, currency),
             }
         )
     return result
@@ -117,6 +207,76 @@ async def _cart_totals(ctx: RenderContext, carts: list[Any]) -> list[dict[str, A
         for cart, t in zip(carts, totals, strict=True)
     ]
 
+
+async def _cart_promotions(ctx: RenderContext, carts: list[Any]) -> list[dict[str, Any]]:
+    """The promotions that gave the cart an adjustment (store view: no rules, budgets or
+    funding), in the order they were applied."""
+    cart_ids = [cart.id for cart in carts]
+    used = (
+        select(
+            CartLineItemAdjustment.cart_id,
+            CartLineItemAdjustment.promotion_id,
+            CartLineItemAdjustment.position,
+        )
+        .where(CartLineItemAdjustment.cart_id.in_(cart_ids))
+        .union_all(
+            select(
+                CartShippingMethodAdjustment.cart_id,
+                CartShippingMethodAdjustment.promotion_id,
+                CartShippingMethodAdjustment.position,
+            ).where(CartShippingMethodAdjustment.cart_id.in_(cart_ids))
+        )
+        .subquery()
+    )
+    rows = await ctx.session.execute(
+        select(used.c.cart_id, Promotion, PromotionApplicationMethod)
+        .join(Promotion, Promotion.id == used.c.promotion_id)
+        .join(PromotionApplicationMethod, PromotionApplicationMethod.promotion_id == Promotion.id)
+        .order_by(used.c.cart_id, used.c.position)
+    )
+    found: dict[str, dict[str, dict[str, Any]]] = {cart_id: {} for cart_id in cart_ids}
+    for cart_id, promotion, method in rows:
+        found[cart_id].setdefault(promotion.id, store_promotion(promotion, method))
+    return [{"promotions": list(found[cart.id].values())} for cart in carts]
+
+
+def _adjustment(owner: str) -> dict[str, Any]:
+    return {
+        "id": attr("id"),
+        owner: attr(owner),
+        "promotion_id": attr("promotion_id"),
+        "code": attr("code"),
+        "description": attr("description"),
+        **{
+            name: Computed(_adjustment_split, name)
+            for name in ("amount", "subtotal", "tax_total", "total")
+        },
+        "is_tax_inclusive": attr("is_tax_inclusive"),
+        "created_at": timestamp("created_at"),
+    }
+
+
+_ADJUSTMENT_DEFAULTS = (
+    "id",
+    "promotion_id",
+    "code",
+    "description",
+    "amount",
+    "subtotal",
+    "tax_total",
+    "total",
+    "is_tax_inclusive",
+)
+LINE_ITEM_ADJUSTMENT = Resource(
+    name="line_item_adjustment",
+    fields=_adjustment("item_id"),
+    defaults=("item_id", *_ADJUSTMENT_DEFAULTS),
+)
+SHIPPING_METHOD_ADJUSTMENT = Resource(
+    name="shipping_method_adjustment",
+    fields=_adjustment("shipping_method_id"),
+    defaults=("shipping_method_id", *_ADJUSTMENT_DEFAULTS),
+)
 
 LINE_ITEM = Resource(
     name="line_item",
@@ -137,12 +297,19 @@ LINE_ITEM = Resource(
         "unit_price": Computed(_line_amounts, "unit_price"),
         "requires_shipping": attr("requires_shipping"),
         "is_tax_inclusive": attr("is_tax_inclusive"),
-        "subtotal": Computed(_line_amounts, "subtotal"),
-        "tax_total": Computed(_line_amounts, "tax_total"),
-        "total": Computed(_line_amounts, "total"),
+        **{name: Computed(_line_amounts, name) for name in LINE_AMOUNTS},
         "metadata": attr("metadata_"),
         "created_at": timestamp("created_at"),
         "updated_at": timestamp("updated_at"),
+    },
+    relations={
+        "adjustments": Relation(
+            lambda: LINE_ITEM_ADJUSTMENT,
+            has_many(
+                CartLineItemAdjustment, "item_id", order_by=(CartLineItemAdjustment.position,)
+            ),
+            many=True,
+        )
     },
     defaults=(
         "id",
@@ -163,6 +330,9 @@ LINE_ITEM = Resource(
         "subtotal",
         "tax_total",
         "total",
+        *DISCOUNTS,
+        "original_tax_total",
+        "original_total",
         "metadata",
     ),
 )
@@ -177,14 +347,35 @@ SHIPPING_METHOD = Resource(
         "name": attr("name"),
         "amount": Computed(_method_amounts, "amount"),
         "is_tax_inclusive": attr("is_tax_inclusive"),
-        "subtotal": Computed(_method_amounts, "subtotal"),
-        "tax_total": Computed(_method_amounts, "tax_total"),
-        "total": Computed(_method_amounts, "total"),
+        **{name: Computed(_method_amounts, name) for name in LINE_AMOUNTS},
         "data": attr("data"),
         "created_at": timestamp("created_at"),
         "updated_at": timestamp("updated_at"),
     },
-    defaults=("id", "shipping_option_id", "seller_id", "name", "amount", "tax_total", "total"),
+    relations={
+        "adjustments": Relation(
+            lambda: SHIPPING_METHOD_ADJUSTMENT,
+            has_many(
+                CartShippingMethodAdjustment,
+                "shipping_method_id",
+                order_by=(CartShippingMethodAdjustment.position,),
+            ),
+            many=True,
+        )
+    },
+    defaults=(
+        "id",
+        "shipping_option_id",
+        "seller_id",
+        "name",
+        "amount",
+        "subtotal",
+        "tax_total",
+        "total",
+        *DISCOUNTS,
+        "original_tax_total",
+        "original_total",
+    ),
 )
 
 CART = Resource(
@@ -200,7 +391,8 @@ CART = Resource(
         "billing_address": attr("billing_address"),
         "completed_at": timestamp("completed_at"),
         "metadata": attr("metadata_"),
-        **{name: Computed(_cart_totals, name) for name in (*TOTALS, "original_total")},
+        **{name: Computed(_cart_totals, name) for name in TOTALS},
+        "promotions": Computed(_cart_promotions, "promotions"),
         "created_at": timestamp("created_at"),
         "updated_at": timestamp("updated_at"),
     },
@@ -239,6 +431,7 @@ CART = Resource(
         "completed_at",
         "metadata",
         *TOTALS,
+        "promotions",
         "created_at",
         "updated_at",
     ),
@@ -248,7 +441,9 @@ CART_FIELDS = FieldRules(
     defaults=(
         *CART.defaults,
         "items.*",
+        "items.adjustments.*",
         "shipping_methods.*",
+        "shipping_methods.adjustments.*",
         "payment_collection.*",
     )
 )

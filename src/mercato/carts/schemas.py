@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from mercato.domain.limits import MAX_LINE_QUANTITY
 from mercato.http.schemas import Body, CurrencyCode, Email, Id, JsonObject, Metadata, ShortText
@@ -29,6 +29,21 @@ CartEmail = Annotated[Email, AfterValidator(_email)]
 AddQuantity = Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)]
 # When updating a line, 0 removes it.
 UpdateQuantity = Annotated[int, Field(ge=0, le=MAX_LINE_QUANTITY)]
+
+
+# Checked by ``carts.promotions.promo_codes`` so that every malformed list gets the one message
+# of promotions.md ("promo_codes must contain 1 to 20 codes"); the schema documents the shape.
+PromoCodes = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1, "maxLength": 64},
+            "minItems": 1,
+            "maxItems": 20,
+        }
+    ),
+]
 
 
 class Address(Body):
@@ -67,6 +82,11 @@ class UpdateCart(Body):
     billing_address: Address | None = None
     region_id: Id | None = None
     metadata: Metadata | None = None
+    promo_codes: PromoCodes = None
+
+
+class CartPromotions(Body):
+    promo_codes: PromoCodes = None
 
 
 class AddLineItem(Body):

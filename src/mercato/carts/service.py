@@ -26,10 +26,8 @@ again, instead of a shipping choice silently disappearing.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -46,11 +44,25 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
+from mercato.carts.contents import cart_items, cart_shipping_methods
+from mercato.carts.models import (
+    Cart,
+    CartLineItem,
+    CartLineItemAdjustment,
+    CartShippingMethod,
+    CartShippingMethodAdjustment,
+)
+from mercato.carts.promotions import enter_codes, refresh_promotions
 from mercato.customers.models import Customer
 from mercato.domain.limits import MAX_CART_AMOUNT, MAX_LINE_QUANTITY
 from mercato.domain.money import exact_major
-from mercato.domain.totals import DocumentTotals, compute_document_totals
+from mercato.domain.totals import (
+    DiscountedTotals,
+    DocumentTotals,
+    TaxRate,
+    discounted_line_totals,
+    document_totals,
+)
 from mercato.errors import MercatoError, invalid, not_found
 from mercato.payments.models import PaymentCollection, PaymentSession
 from mercato.products.models import (
@@ -72,23 +84,6 @@ INSUFFICIENT_INVENTORY = "insufficient_inventory"
 
 
 # --------------------------------------------------------------------------- loading and totals
-
-
-@dataclass
-class CartContents:
-    """A cart with everything its totals depend on (minor units, the region's tax rate)."""
-
-    cart: Cart
-    region: Region
-    items: list[CartLineItem]
-    shipping_methods: list[CartShippingMethod]
-
-    @property
-    def tax_rate(self) -> Decimal:
-        return self.region.tax_rate
-
-    def totals(self) -> DocumentTotals:
-        return compute_document_totals(self.items, self.shipping_methods, self.region.tax_rate)
 
 
 def can_access(cart: Cart, customer: Customer | None) -> bool:
@@ -166,48 +161,55 @@ def ensure_mutable(cart: Cart) -> None:
         raise invalid(f"Cart {cart.id} is already completed.")
 
 
-async def cart_items(session: AsyncSession, cart_id: str) -> list[CartLineItem]:
-    return list(
-        await session.scalars(
-            select(CartLineItem)
-            .where(CartLineItem.cart_id == cart_id)
-            .order_by(CartLineItem.created_at, CartLineItem.id)
-        )
+async def adjustment_amounts(
+    session: AsyncSession, cart_ids: Collection[str]
+) -> dict[str, list[int]]:
+    """The adjustment amounts of every line and shipping method of the carts, keyed by the
+    line's or method's id, in stacking order (two queries)."""
+    amounts: dict[str, list[int]] = defaultdict(list)
+    for key, amount in await session.execute(
+        select(CartLineItemAdjustment.item_id, CartLineItemAdjustment.amount)
+        .where(CartLineItemAdjustment.cart_id.in_(cart_ids))
+        .order_by(CartLineItemAdjustment.position)
+    ):
+        amounts[key].append(amount)
+    for key, amount in await session.execute(
+        select(CartShippingMethodAdjustment.shipping_method_id, CartShippingMethodAdjustment.amount)
+        .where(CartShippingMethodAdjustment.cart_id.in_(cart_ids))
+        .order_by(CartShippingMethodAdjustment.position)
+    ):
+        amounts[key].append(amount)
+    return amounts
+
+
+def line_discounts(item: CartLineItem, rate: TaxRate, amounts: Sequence[int]) -> DiscountedTotals:
+    """A line's totals after its adjustments (promotions.md, Tax after discounts)."""
+    return discounted_line_totals(
+        item.unit_price * item.quantity, amounts, rate, item.is_tax_inclusive
     )
 
 
-async def cart_shipping_methods(session: AsyncSession, cart_id: str) -> list[CartShippingMethod]:
-    return list(
-        await session.scalars(
-            select(CartShippingMethod)
-            .where(CartShippingMethod.cart_id == cart_id)
-            .order_by(CartShippingMethod.created_at, CartShippingMethod.id)
-        )
-    )
+def method_discounts(
+    method: CartShippingMethod, rate: TaxRate, amounts: Sequence[int]
+) -> DiscountedTotals:
+    return discounted_line_totals(method.amount, amounts, rate, method.is_tax_inclusive)
 
 
-async def load_cart_for_totals(
-    session: AsyncSession,
-    cart_id: str,
-    *,
-    customer: Customer | None = None,
-    for_update: bool = False,
-) -> CartContents:
-    """The cart (locked with ``for_update``), its region, lines and shipping methods; 404 if
-    unknown. ``contents.totals()`` gives the exact :class:`DocumentTotals`."""
-    cart = await get_cart(session, cart_id, customer=customer, for_update=for_update)
-    region = await session.get(Region, cart.region_id)
-    assert region is not None, "cart.region_id is a foreign key"
-    return CartContents(
-        cart=cart,
-        region=region,
-        items=await cart_items(session, cart.id),
-        shipping_methods=await cart_shipping_methods(session, cart.id),
+def discounted_document_totals(
+    items: Iterable[CartLineItem],
+    methods: Iterable[CartShippingMethod],
+    rate: TaxRate,
+    amounts: Mapping[str, Sequence[int]],
+) -> DocumentTotals:
+    """A cart's (or a seller's part of it) totals: plain sums of its discounted lines."""
+    return document_totals(
+        (line_discounts(item, rate, amounts.get(item.id, ())).line for item in items),
+        (method_discounts(m, rate, amounts.get(m.id, ())).line for m in methods),
     )
 
 
 async def totals_by_cart(session: AsyncSession, carts: Sequence[Cart]) -> list[DocumentTotals]:
-    """Totals of many carts (aligned with ``carts``) in three queries, whatever their number."""
+    """Totals of many carts (aligned with ``carts``) in five queries, whatever their number."""
     if not carts:
         return []
     cart_ids = {c.id for c in carts}
@@ -230,7 +232,11 @@ async def totals_by_cart(session: AsyncSession, carts: Sequence[Cart]) -> list[D
         select(CartShippingMethod).where(CartShippingMethod.cart_id.in_(cart_ids))
     ):
         methods[method.cart_id].append(method)
-    return [compute_document_totals(items[c.id], methods[c.id], rates[c.region_id]) for c in carts]
+    amounts = await adjustment_amounts(session, cart_ids)
+    return [
+        discounted_document_totals(items[c.id], methods[c.id], rates[c.region_id], amounts)
+        for c in carts
+    ]
 
 
 async def cart_totals(session: AsyncSession, cart: Cart) -> DocumentTotals:
@@ -292,6 +298,12 @@ async def sync_payment_collection(session: AsyncSession, cart: Cart) -> PaymentC
 
 
 async def _finish(uow: UnitOfWork, cart: Cart) -> Cart:
+    await refresh_promotions(uow.session, cart)
+    return await settle(uow, cart)
+
+
+async def settle(uow: UnitOfWork, cart: Cart) -> Cart:
+    """Check the amount bound, follow the total with the payment collection, commit."""
     session = uow.session
     await check_cart_amount(session, cart)
     cart.updated_at = datetime.now(UTC)
@@ -711,11 +723,16 @@ async def update_cart(
                 raise invalid("Invalid request: region_id: must not be null")
             if region_id != cart.region_id:
                 await _change_region(session, cart, await _region(session, region_id))
+        codes = changes.pop("promo_codes", None)
         for name, value in changes.items():
             if name in ("shipping_address", "billing_address"):
                 value = _address(value)
             setattr(cart, "metadata_" if name == "metadata" else name, value)
-        await _finish(uow, cart)
+        if codes is not None:
+            await enter_codes(session, cart, replace=codes)
+            await settle(uow, cart)
+        else:
+            await _finish(uow, cart)
     return cart
 
 

@@ -375,6 +375,8 @@ class OrderAdjustmentColumns:
     """An adjustment copied from the cart at placement, with its tax split (never recomputed)."""
 
     order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), index=True)
+    # Stacking order of the cart's adjustments: a line's tax split gives ties to the earlier.
+    position: Mapped[int]
     promotion_id: Mapped[str] = mapped_column(ForeignKey("promotion.id"))
     code: Mapped[str]
     description: Mapped[str | None]
