@@ -141,6 +141,8 @@ def test_document_totals_medusa_definitions() -> None:
         tax_total=300,
         discount_total=0,
         total=3300,
+        original_item_total=2750,  # no discounts: the same as item_total / shipping_total
+        original_shipping_total=550,
     )
     assert doc.original_total == 3300
     assert doc.as_dict()["subtotal"] == 3000

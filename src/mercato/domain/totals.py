@@ -12,13 +12,13 @@ units, so the rounding happens once, on each line's tax.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from fractions import Fraction
 from typing import Protocol
 
-from mercato.domain.money import round_half_even
+from mercato.domain.money import allocate, round_half_even
 
 TaxRate = Decimal | Fraction | int
 """A tax rate in percent (``Decimal("10")`` = 10 %, ``Decimal("8.875")``). Never a float."""
@@ -38,20 +38,39 @@ def to_rate(rate: TaxRate) -> Fraction:
 
 @dataclass(frozen=True, slots=True)
 class LineTotals:
-    """Totals of one item line or one shipping method (minor units).
+    """Totals of one item line, shipping method or adjustment (minor units).
 
-    ``subtotal`` is the pre-tax amount, ``tax_total`` the rounded tax, ``total`` the gross amount;
-    ``total == subtotal + tax_total`` always holds.
+    ``subtotal`` is the pre-tax amount **before** discounts, ``tax_total`` the rounded tax and
+    ``total`` the gross amount, both **after** discounts; ``discount_*`` are the promotions' share
+    (promotions.md, "Tax after discounts"). Always ``total == subtotal − discount_subtotal +
+    tax_total`` and ``discount_total == discount_subtotal + discount_tax_total``.
     """
 
     subtotal: int
     tax_total: int
     total: int
+    discount_subtotal: int = 0
+    discount_tax_total: int = 0
+    discount_total: int = 0
 
     @property
     def original_total(self) -> int:
-        """Medusa's total before discounts; equal to ``total`` while there are no discounts."""
-        return self.total
+        """Medusa's total before discounts."""
+        return self.total + self.discount_total
+
+    @property
+    def original_tax_total(self) -> int:
+        """The tax before discounts (t₀)."""
+        return self.tax_total + self.discount_tax_total
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountedTotals:
+    """A line's totals after its adjustments, and each adjustment's own subtotal / tax / total
+    (in the order of the amounts given), which sum to the line's ``discount_*`` fields."""
+
+    line: LineTotals
+    adjustments: tuple[LineTotals, ...] = ()
 
 
 def line_totals(
@@ -77,6 +96,57 @@ def line_totals(
     return LineTotals(subtotal=amount, tax_total=tax, total=amount + tax)
 
 
+def discounted_line_totals(
+    amount: int, adjustment_amounts: Sequence[int], tax_rate: TaxRate, tax_inclusive: bool
+) -> DiscountedTotals:
+    """Totals of a line (``amount = unit_price × quantity``) or shipping method after discounts.
+
+    Tax is recomputed on ``amount − d`` (``d`` = Σ adjustments) and rounded half-even once per
+    line, like :func:`line_totals`, so every document figure stays a plain sum of line figures and a
+    split cart's orders add up exactly. The tax the discounts remove (``t₀ − t``) is allocated over
+    the adjustments by their amounts (largest remainder), so funders' shares add up too.
+    """
+    _check_int("amount", amount)
+    for value in adjustment_amounts:
+        _check_int("adjustment amount", value)
+        if value < 0:
+            raise ValueError(f"adjustment amounts must not be negative, got {value}")
+    if amount < 0:
+        raise ValueError(f"amount must not be negative, got {amount}")
+    discount = sum(adjustment_amounts)
+    if discount > amount:
+        raise ValueError(f"adjustments {discount} exceed the line amount {amount}")
+    rate = to_rate(tax_rate)
+    divisor = 100 + rate if tax_inclusive else Fraction(100)
+    original_tax = round_half_even(amount * rate / divisor)
+    tax = round_half_even((amount - discount) * rate / divisor)
+    discount_tax = original_tax - tax
+    if tax_inclusive:
+        line = LineTotals(
+            subtotal=amount - original_tax,
+            tax_total=tax,
+            total=amount - discount,
+            discount_subtotal=discount - discount_tax,
+            discount_tax_total=discount_tax,
+            discount_total=discount,
+        )
+    else:
+        line = LineTotals(
+            subtotal=amount,
+            tax_total=tax,
+            total=amount - discount + tax,
+            discount_subtotal=discount,
+            discount_tax_total=discount_tax,
+            discount_total=discount + discount_tax,
+        )
+    parts = allocate(discount_tax, list(adjustment_amounts))
+    adjustments = []
+    for value, part in zip(adjustment_amounts, parts, strict=True):
+        subtotal = value - part if tax_inclusive else value
+        adjustments.append(LineTotals(subtotal=subtotal, tax_total=part, total=subtotal + part))
+    return DiscountedTotals(line=line, adjustments=tuple(adjustments))
+
+
 def shipping_totals(amount: int, tax_rate: TaxRate, tax_inclusive: bool) -> LineTotals:
     """Totals of a shipping method: the same rule as a line with quantity 1."""
     return line_totals(amount, 1, tax_rate, tax_inclusive)
@@ -84,14 +154,19 @@ def shipping_totals(amount: int, tax_rate: TaxRate, tax_inclusive: bool) -> Line
 
 @dataclass(frozen=True, slots=True)
 class DocumentTotals:
-    """Totals of a cart or an order, following Medusa v2.8 ``decorateCartTotals`` (reference §3.3).
+    """Totals of a cart or an order, following Medusa v2.8 ``decorateCartTotals`` (reference §3.3)
+    with promotions (promotions.md, "Tax after discounts").
 
-    * ``item_*`` / ``shipping_*``: sums of the item lines' / shipping methods' own values.
-    * ``subtotal = item_subtotal + shipping_subtotal`` — Medusa's subtotal **includes shipping**
-      and excludes tax (reference worked example 2: item 50 + shipping 10 → subtotal 60).
-    * ``tax_total = item_tax_total + shipping_tax_total``.
-    * ``discount_total = 0`` (no promotions yet), so
-      ``total = subtotal + tax_total − discount_total = item_total + shipping_total``.
+    * ``item_*`` / ``shipping_*``: sums of the item lines' / shipping methods' own values;
+      ``*_subtotal`` before discounts, ``*_tax_total`` and ``*_total`` after them.
+    * ``subtotal = item_subtotal + shipping_subtotal`` — Medusa's subtotal **includes shipping**,
+      excludes tax and is before discounts (reference worked example 2: item 50 + shipping 10 →
+      subtotal 60).
+    * ``tax_total = item_tax_total + shipping_tax_total`` (after discounts).
+    * ``discount_*``: sums over items and shipping; ``discount_total = discount_subtotal +
+      discount_tax_total``.
+    * ``total = subtotal − discount_subtotal + tax_total = item_total + shipping_total``.
+    * ``original_item_total`` / ``original_shipping_total``: the same sums before discounts.
     """
 
     item_total: int = 0
@@ -104,11 +179,20 @@ class DocumentTotals:
     tax_total: int = 0
     discount_total: int = 0
     total: int = 0
+    discount_subtotal: int = 0
+    discount_tax_total: int = 0
+    original_item_total: int = 0
+    original_shipping_total: int = 0
 
     @property
     def original_total(self) -> int:
         """Medusa ``original_total`` (before discounts); equals ``total`` without discounts."""
         return self.total + self.discount_total
+
+    @property
+    def original_tax_total(self) -> int:
+        """The tax before discounts; equals ``tax_total`` without discounts."""
+        return self.tax_total + self.discount_tax_total
 
     def __add__(self, other: DocumentTotals) -> DocumentTotals:
         """Field-wise sum, e.g. the orders of one group or the parts of a split cart."""
@@ -122,6 +206,7 @@ class DocumentTotals:
         """The totals as the API field names (minor units; convert with ``money.to_major``)."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values["original_total"] = self.original_total
+        values["original_tax_total"] = self.original_tax_total
         return values
 
 
@@ -131,6 +216,7 @@ def document_totals(
     """Sum already-computed line totals into a document's totals (see :class:`DocumentTotals`)."""
     item_list = list(items)
     shipping_list = list(shipping_methods)
+    both = item_list + shipping_list
     item_subtotal = sum(line.subtotal for line in item_list)
     item_tax_total = sum(line.tax_total for line in item_list)
     item_total = sum(line.total for line in item_list)
@@ -139,7 +225,7 @@ def document_totals(
     shipping_total = sum(line.total for line in shipping_list)
     subtotal = item_subtotal + shipping_subtotal
     tax_total = item_tax_total + shipping_tax_total
-    discount_total = 0
+    discount_subtotal = sum(line.discount_subtotal for line in both)
     return DocumentTotals(
         item_total=item_total,
         item_subtotal=item_subtotal,
@@ -149,8 +235,12 @@ def document_totals(
         shipping_tax_total=shipping_tax_total,
         subtotal=subtotal,
         tax_total=tax_total,
-        discount_total=discount_total,
-        total=subtotal + tax_total - discount_total,
+        discount_total=sum(line.discount_total for line in both),
+        total=subtotal - discount_subtotal + tax_total,
+        discount_subtotal=discount_subtotal,
+        discount_tax_total=sum(line.discount_tax_total for line in both),
+        original_item_total=sum(line.original_total for line in item_list),
+        original_shipping_total=sum(line.original_total for line in shipping_list),
     )
 
 
