@@ -78,19 +78,7 @@ from mercato.unit_of_work import UnitOfWork
 from mercato.workflows import runs as workflow_runs
 from mercato.workflows.models import WorkflowRun
 
-# The order columns holding totals (the discount fields of DocumentTotals have no columns yet).
-_TOTALS = (
-    "item_total",
-    "item_subtotal",
-    "item_tax_total",
-    "shipping_total",
-    "shipping_subtotal",
-    "shipping_tax_total",
-    "subtotal",
-    "tax_total",
-    "discount_total",
-    "total",
-)
+_TOTALS = tuple(DocumentTotals.__dataclass_fields__)
 _LINE_SNAPSHOT = (
     "cart_line_item_id",
     "title",
