@@ -48,9 +48,24 @@ CART_KEYS = {
     "subtotal",
     "tax_total",
     "discount_total",
+    "discount_subtotal",
+    "discount_tax_total",
+    "original_total",
+    "original_tax_total",
+    "original_item_total",
+    "original_shipping_total",
     "total",
+    "promotions",
     "created_at",
     "updated_at",
+}
+DISCOUNT_KEYS = {
+    "discount_subtotal",
+    "discount_tax_total",
+    "discount_total",
+    "original_tax_total",
+    "original_total",
+    "adjustments",
 }
 LINE_KEYS = {
     "id",
@@ -72,8 +87,17 @@ LINE_KEYS = {
     "tax_total",
     "total",
     "metadata",
-}
-METHOD_KEYS = {"id", "shipping_option_id", "seller_id", "name", "amount", "tax_total", "total"}
+} | DISCOUNT_KEYS
+METHOD_KEYS = {
+    "id",
+    "shipping_option_id",
+    "seller_id",
+    "name",
+    "amount",
+    "subtotal",
+    "tax_total",
+    "total",
+} | DISCOUNT_KEYS
 TOTALS = [
     "item_total",
     "item_subtotal",
@@ -324,7 +348,7 @@ async def test_line_snapshot_and_tax_exclusive_totals(client, market):
     (line,) = cart["items"]
     assert set(line) == LINE_KEYS
     assert line["id"].startswith("cali_")
-    assert {k: line[k] for k in LINE_KEYS - {"id"}} == {
+    assert {k: line[k] for k in LINE_KEYS - {"id"} - DISCOUNT_KEYS} == {
         "variant_id": variant["id"],
         "product_id": variant["product"]["id"],
         "seller_id": market.acme["id"],
@@ -344,14 +368,23 @@ async def test_line_snapshot_and_tax_exclusive_totals(client, market):
         "total": 36.27,
         "metadata": None,
     }
+    assert {k: line[k] for k in DISCOUNT_KEYS} == {
+        "discount_subtotal": 0,
+        "discount_tax_total": 0,
+        "discount_total": 0,
+        "original_tax_total": 3.3,
+        "original_total": 36.27,
+        "adjustments": [],
+    }
     (method,) = cart["shipping_methods"]
     assert set(method) == METHOD_KEYS
     assert method["id"].startswith("casm_")
-    assert {k: method[k] for k in METHOD_KEYS - {"id"}} == {
+    assert {k: method[k] for k in METHOD_KEYS - {"id"} - DISCOUNT_KEYS} == {
         "shipping_option_id": option["id"],
         "seller_id": market.acme["id"],
         "name": option["name"],
         "amount": 4.99,
+        "subtotal": 4.99,
         "tax_total": 0.5,
         "total": 5.49,
     }

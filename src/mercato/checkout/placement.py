@@ -24,7 +24,7 @@ Lines and shipping methods are read by attribute (a cart's or a draft's rows): `
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.domain import order_group as dom
 from mercato.domain.split import SellerOrderDraft
-from mercato.domain.totals import DocumentTotals, TaxRate, item_line_totals, shipping_method_totals
+from mercato.domain.totals import DocumentTotals, LineTotals, TaxRate, discounted_line_totals
 from mercato.errors import MercatoError, invalid, not_allowed
 from mercato.orders.repository import OrderGroupRepository
 from mercato.products.models import InventoryLevel, ProductVariant
@@ -186,6 +186,37 @@ async def reserve_stock(
     return reserved
 
 
+def _adjusted(
+    amount: int,
+    inclusive: bool,
+    rate: TaxRate,
+    adjustments: Sequence[Any],
+    ids: dom.IdFactory,
+    prefix: str,
+) -> tuple[LineTotals, list[dom.Adjustment]]:
+    """A line's (or method's) totals after its cart adjustments, and the adjustments copied
+    with their tax split (promotions.md: copied, not recomputed)."""
+    split = discounted_line_totals(amount, [a.amount for a in adjustments], rate, inclusive)
+    copied = [
+        dom.Adjustment(
+            id=ids(prefix),
+            promotion_id=a.promotion_id,
+            code=a.code,
+            amount=a.amount,
+            subtotal=part.subtotal,
+            tax_total=part.tax_total,
+            total=part.total,
+            is_tax_inclusive=a.is_tax_inclusive,
+            funded_by=a.funded_by,
+            seller_id=a.seller_id,
+            position=a.position,
+            description=a.description,
+        )
+        for a, part in zip(adjustments, split.adjustments, strict=True)
+    ]
+    return split.line, copied
+
+
 def build_orders(
     *,
     origin: Origin,
@@ -195,11 +226,17 @@ def build_orders(
     locations: dict[str, str],
     reserved: dict[tuple[str, str], int],
     ids: dom.IdFactory,
+    adjustments: Mapping[str, Sequence[Any]] | None = None,
 ) -> list[dom.Order]:
     """One order per draft (seller): its lines and shipping methods copied, its totals
     (``totals`` per seller), and the stock ``reserved`` turned into the lines' reservations
     (each line of a managed variant holds its quantity at its seller's location); a mismatch
-    refuses the placement. A cart line's id is kept as ``cart_line_item_id``."""
+    refuses the placement. A cart line's id is kept as ``cart_line_item_id``.
+
+    ``adjustments``: the cart's adjustment rows by line or method id, in stacking order
+    (``position``, ``promotion_id``, ``code``, ``description``, ``amount``,
+    ``is_tax_inclusive``, ``funded_by``, ``seller_id``)."""
+    adjustments = adjustments or {}
     left = dict(reserved)
     subject = origin.cart_id or origin.draft_order_id
     orders = []
@@ -221,7 +258,14 @@ def build_orders(
             },
         )
         for line in draft.lines:
-            line_totals = item_line_totals(line, tax_rate)
+            line_totals, line_adjustments = _adjusted(
+                line.unit_price * line.quantity,
+                line.is_tax_inclusive,
+                tax_rate,
+                adjustments.get(line.id, ()),
+                ids,
+                "ordliadj",
+            )
             order_line = dom.Line(
                 id=ids("ordli"),
                 quantity=line.quantity,
@@ -229,6 +273,10 @@ def build_orders(
                 subtotal=line_totals.subtotal,
                 tax_total=line_totals.tax_total,
                 total=line_totals.total,
+                discount_subtotal=line_totals.discount_subtotal,
+                discount_tax_total=line_totals.discount_tax_total,
+                discount_total=line_totals.discount_total,
+                adjustments=line_adjustments,
                 requires_shipping=line.requires_shipping,
                 is_tax_inclusive=line.is_tax_inclusive,
                 variant_id=line.variant_id,
@@ -259,7 +307,14 @@ def build_orders(
                     )
                 )
         for method in draft.shipping_methods:
-            method_totals = shipping_method_totals(method, tax_rate)
+            method_totals, method_adjustments = _adjusted(
+                method.amount,
+                method.is_tax_inclusive,
+                tax_rate,
+                adjustments.get(method.id, ()),
+                ids,
+                "ordsmadj",
+            )
             order.shipping_methods.append(
                 dom.ShippingMethod(
                     id=ids("ordsm"),
@@ -269,6 +324,10 @@ def build_orders(
                     subtotal=method_totals.subtotal,
                     tax_total=method_totals.tax_total,
                     total=method_totals.total,
+                    discount_subtotal=method_totals.discount_subtotal,
+                    discount_tax_total=method_totals.discount_tax_total,
+                    discount_total=method_totals.discount_total,
+                    adjustments=method_adjustments,
                     is_tax_inclusive=method.is_tax_inclusive,
                     shipping_option_id=method.shipping_option_id,
                     data=method.data,

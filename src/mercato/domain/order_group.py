@@ -85,9 +85,29 @@ def not_found(entity: str, entity_id: str) -> DomainError:
 # --------------------------------------------------------------------------- entities
 
 
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """A promotion's share of one line or shipping method, with its tax split."""
+
+    id: str
+    promotion_id: str
+    code: str
+    amount: int
+    subtotal: int
+    tax_total: int
+    total: int
+    is_tax_inclusive: bool
+    funded_by: str
+    seller_id: str
+    position: int
+    description: str | None = None
+
+
 @dataclass(slots=True)
 class Line:
-    """An order line: the money fixed at placement and how far its units have gone."""
+    """An order line: the money fixed at placement and how far its units have gone.
+
+    ``subtotal`` is before discounts, ``tax_total`` and ``total`` after them (promotions.md)."""
 
     id: str
     quantity: int
@@ -115,6 +135,22 @@ class Line:
     # Descriptive columns copied from the cart line (titles, sku, thumbnail, metadata, ...):
     # kept and written as they are, never read by a rule.
     snapshot: dict[str, Any] = field(default_factory=dict)
+    discount_subtotal: int = 0
+    discount_tax_total: int = 0
+    discount_total: int = 0
+    # The promotions' adjustments copied from the cart at placement (written once, not loaded).
+    adjustments: list[Adjustment] = field(default_factory=list)
+
+    @property
+    def totals(self) -> LineTotals:
+        return LineTotals(
+            self.subtotal,
+            self.tax_total,
+            self.total,
+            self.discount_subtotal,
+            self.discount_tax_total,
+            self.discount_total,
+        )
 
 
 @dataclass(slots=True)
@@ -132,6 +168,21 @@ class ShippingMethod:
     return_id: str | None = None  # a return's shipping method
     exchange_id: str | None = None  # an exchange's or claim's method (inbound or outbound)
     claim_id: str | None = None
+    discount_subtotal: int = 0
+    discount_tax_total: int = 0
+    discount_total: int = 0
+    adjustments: list[Adjustment] = field(default_factory=list)
+
+    @property
+    def totals(self) -> LineTotals:
+        return LineTotals(
+            self.subtotal,
+            self.tax_total,
+            self.total,
+            self.discount_subtotal,
+            self.discount_tax_total,
+            self.discount_total,
+        )
 
 
 @dataclass(slots=True)
@@ -1384,15 +1435,10 @@ def _order_totals(order: Order) -> DocumentTotals:
     """The order's totals from its lines and shipping methods (a return's shipping method
     included); ``total`` subtracts the credit lines (orders.md)."""
     totals = document_totals(
-        (LineTotals(line.subtotal, line.tax_total, line.total) for line in order.lines),
-        (LineTotals(m.subtotal, m.tax_total, m.total) for m in order.shipping_methods),
+        (line.totals for line in order.lines), (m.totals for m in order.shipping_methods)
     )
     credit = sum(c.amount for c in order.credit_lines)
-    return replace(
-        totals,
-        discount_total=order.totals.discount_total,
-        total=totals.total - order.totals.discount_total - credit,
-    )
+    return replace(totals, total=totals.total - credit)
 
 
 def _refuse_canceled(order: Order) -> None:

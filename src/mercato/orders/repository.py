@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, bindparam, delete, func, select, update
@@ -64,8 +65,11 @@ from mercato.orders.models import (
     OrderGroup,
     OrderGroupOrder,
     OrderLineItem,
+    OrderLineItemAdjustment,
     OrderPaymentCollection,
+    OrderPromotion,
     OrderShippingMethod,
+    OrderShippingMethodAdjustment,
     OrderTransaction,
     ReservationItem,
     SellerCustomer,
@@ -107,6 +111,9 @@ _INSERT = {
         OrderPaymentCollection,
         OrderGroup,
         OrderGroupOrder,
+        OrderLineItemAdjustment,
+        OrderShippingMethodAdjustment,
+        OrderPromotion,
     )
 }
 # The collection a placement authorized (and maybe captured): the one existing row it changes.
@@ -610,6 +617,9 @@ class OrderGroupRepository:
                         "subtotal": line.subtotal,
                         "tax_total": line.tax_total,
                         "total": line.total,
+                        "discount_subtotal": line.discount_subtotal,
+                        "discount_tax_total": line.discount_tax_total,
+                        "discount_total": line.discount_total,
                         "fulfilled_quantity": line.fulfilled_quantity,
                         "shipped_quantity": line.shipped_quantity,
                         "delivered_quantity": line.delivered_quantity,
@@ -631,6 +641,9 @@ class OrderGroupRepository:
                         "subtotal": method.subtotal,
                         "tax_total": method.tax_total,
                         "total": method.total,
+                        "discount_subtotal": method.discount_subtotal,
+                        "discount_tax_total": method.discount_tax_total,
+                        "discount_total": method.discount_total,
                         "data": method.data,
                         "created_at": now,
                         "updated_at": now,
@@ -659,6 +672,7 @@ class OrderGroupRepository:
         await _INSERT[Order].run(session, orders)
         await _INSERT[OrderLineItem].run(session, lines)
         await _INSERT[OrderShippingMethod].run(session, methods)
+        await self._add_adjustments(group, now)
         await _INSERT[ReservationItem].run(session, reservations)
         payment, collection = group.payment, group.collection
         if payment is not None:
@@ -742,6 +756,48 @@ class OrderGroupRepository:
                 )
                 .on_conflict_do_nothing()
             )
+
+    async def _add_adjustments(self, group: dom.OrderGroup, now: datetime) -> None:
+        """The adjustments placement copied from the cart, and each order's links to the
+        promotions that gave it one (seed 004's ``order_promotion``)."""
+        line_rows: list[dict[str, Any]] = []
+        method_rows: list[dict[str, Any]] = []
+        links: list[dict[str, Any]] = []
+        for order in group.orders:
+            promotions: dict[str, None] = {}
+            owners: list[tuple[str, str, list[dom.Adjustment], list[dict[str, Any]]]] = [
+                ("item_id", line.id, line.adjustments, line_rows) for line in order.lines
+            ]
+            owners += [
+                ("shipping_method_id", m.id, m.adjustments, method_rows)
+                for m in order.shipping_methods
+            ]
+            for key, owner_id, adjustments, rows in owners:
+                for a in adjustments:
+                    promotions[a.promotion_id] = None
+                    rows.append(
+                        {
+                            "id": a.id,
+                            key: owner_id,
+                            "order_id": order.id,
+                            "position": a.position,
+                            "promotion_id": a.promotion_id,
+                            "code": a.code,
+                            "description": a.description,
+                            "amount": a.amount,
+                            "subtotal": a.subtotal,
+                            "tax_total": a.tax_total,
+                            "total": a.total,
+                            "is_tax_inclusive": a.is_tax_inclusive,
+                            "funded_by": a.funded_by,
+                            "seller_id": a.seller_id,
+                            "created_at": now,
+                        }
+                    )
+            links += [{"order_id": order.id, "promotion_id": pid} for pid in promotions]
+        await _INSERT[OrderLineItemAdjustment].run(self.session, line_rows)
+        await _INSERT[OrderShippingMethodAdjustment].run(self.session, method_rows)
+        await _INSERT[OrderPromotion].run(self.session, links)
 
     # ----------------------------------------------------------------- saving
 
@@ -976,6 +1032,9 @@ def _line(row: OrderLineItem) -> dom.Line:
         exchange_id=row.exchange_id,
         claim_id=row.claim_id,
         snapshot={name: getattr(row, name) for name in _LINE_SNAPSHOT},
+        discount_subtotal=row.discount_subtotal,
+        discount_tax_total=row.discount_tax_total,
+        discount_total=row.discount_total,
     )
 
 
@@ -1025,6 +1084,9 @@ def _method(row: OrderShippingMethod) -> dom.ShippingMethod:
         return_id=row.return_id,
         exchange_id=row.exchange_id,
         claim_id=row.claim_id,
+        discount_subtotal=row.discount_subtotal,
+        discount_tax_total=row.discount_tax_total,
+        discount_total=row.discount_total,
     )
 
 
