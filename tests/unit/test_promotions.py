@@ -772,9 +772,14 @@ def test_buyget_cheapest_units() -> None:
 
 
 def test_stacking_order() -> None:
-    def p(id: str, type: str = "standard", target: str = "order", **kw: Any) -> Promotion:
-        allocation = "each" if target == "shipping_methods" else "across"
-        return promo(id, method(target_type=target, allocation=allocation), type=type, **kw)  # type: ignore[arg-type]
+    def p(
+        id: str,
+        type: Literal["standard", "buyget"] = "standard",
+        target: Literal["items", "shipping_methods", "order"] = "order",
+        **kw: Any,
+    ) -> Promotion:
+        allocation: Literal["each", "across"] = "each" if target == "shipping_methods" else "across"
+        return promo(id, method(target_type=target, allocation=allocation), type=type, **kw)
 
     promotions = [
         p("ship_op", target="shipping_methods"),
