@@ -19,6 +19,7 @@ from mercato.domain.promotions import (
     CartLine,
     CartShipping,
     Promotion,
+    Rule,
     apply_promotions,
     stacking_key,
 )
@@ -84,6 +85,18 @@ def carts(draw: st.DrawFn) -> CartContext:
 
 
 @st.composite
+def target_rules(draw: st.DrawFn, target: str) -> tuple[Rule, ...]:
+    """None (every line) or an ``in`` rule over some product ids / shipping options."""
+    if not draw(st.booleans()):
+        return ()
+    if target == "shipping_methods":
+        options = draw(st.sets(st.sampled_from([f"so_{s}" for s in SELLERS]), min_size=1))
+        return (Rule("shipping_methods.shipping_option_id", "in", tuple(sorted(options))),)
+    products = draw(st.sets(st.sampled_from([f"prod_{i}" for i in range(6)]), min_size=1))
+    return (Rule("items.product_id", "in", tuple(sorted(products))),)
+
+
+@st.composite
 def promotions(draw: st.DrawFn) -> list[Promotion]:
     result = []
     for i in range(draw(st.integers(1, 4))):
@@ -105,6 +118,7 @@ def promotions(draw: st.DrawFn) -> list[Promotion]:
             ),
             apply_to_quantity=None,
             buy_rules_min_quantity=None,
+            target_rules=draw(target_rules(target)),
         )
         funded_by: Literal["operator", "seller"] = (
             "seller" if seller_id and draw(st.booleans()) else "operator"
@@ -143,6 +157,8 @@ def _check_across_totals(ctx: CartContext, application: Application) -> None:
     remaining = {line.id: line.unit_price * line.quantity for line in ctx.lines}
     remaining.update({m.id: m.amount for m in ctx.shipping_methods})
     seller_of = {t.id: t.seller_id for t in (*ctx.lines, *ctx.shipping_methods)}
+    key_of = {line.id: line.product_id for line in ctx.lines}
+    key_of.update({m.id: m.shipping_option_id for m in ctx.shipping_methods})
     shipping_ids = {m.id for m in ctx.shipping_methods}
     for p in application.applied:
         mine = [a for a in application.adjustments if a.promotion_id == p.id]
@@ -153,6 +169,7 @@ def _check_across_totals(ctx: CartContext, application: Application) -> None:
                 for target_id, amount in remaining.items()
                 if (target_id in shipping_ids) == shipping
                 and (p.seller_id is None or seller_of[target_id] == p.seller_id)
+                and all(key_of[target_id] in rule.values for rule in p.method.target_rules)
             )
             if p.method.type == "percentage":
                 d = round_half_even(Fraction(p.method.percentage or 0) / 100 * eligible)
@@ -173,7 +190,7 @@ def _sum(totals: list[DocumentTotals]) -> DocumentTotals:
     return result
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(ctx=carts(), stack=promotions())
 def test_random_stacks_split_exactly(ctx: CartContext, stack: list[Promotion]) -> None:
     application = apply_promotions(ctx, stack)
@@ -184,9 +201,13 @@ def test_random_stacks_split_exactly(ctx: CartContext, stack: list[Promotion]) -
     by_id = {p.id: p for p in stack}
     per_target: dict[str, DiscountedTotals] = {}
     targets = [
-        (line.id, line.seller_id, line.unit_price * line.quantity, "item") for line in ctx.lines
-    ] + [(m.id, m.seller_id, m.amount, "shipping") for m in ctx.shipping_methods]
-    for target_id, seller_id, amount, kind in targets:
+        (line.id, line.seller_id, line.unit_price * line.quantity, "item", line.product_id)
+        for line in ctx.lines
+    ] + [
+        (m.id, m.seller_id, m.amount, "shipping", m.shipping_option_id)
+        for m in ctx.shipping_methods
+    ]
+    for target_id, seller_id, amount, kind, key in targets:
         mine = [
             a for a in application.adjustments if target_id in (a.item_id, a.shipping_method_id)
         ]
@@ -199,6 +220,7 @@ def test_random_stacks_split_exactly(ctx: CartContext, stack: list[Promotion]) -
             assert (a.item_id is None) == (kind == "shipping")
             assert (promotion.method.target_type == "shipping_methods") == (kind == "shipping")
             assert a.funded_by == promotion.funded_by
+            assert all(key in rule.values for rule in promotion.method.target_rules)
         result = discounted_line_totals(
             amount, [a.amount for a in mine], ctx.tax_rate, ctx.tax_inclusive
         )
