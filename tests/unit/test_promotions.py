@@ -26,6 +26,8 @@ from mercato.domain.promotions import (
     Rule,
     apply_promotions,
     discount_usage,
+    discounted_totals,
+    funding_totals,
     stacking_key,
 )
 from mercato.domain.totals import (
@@ -359,6 +361,15 @@ def test_example_3_seller_and_operator_stacked() -> None:
         ) == (d, t, discount_tax, split, total)
     order_b = seller_totals(ctx, application, "bolt")
     assert (order_b.discount_total, order_b.total) == (473, 2826)
+    assert funding_totals(ctx, application, "bolt") == {
+        "seller": LineTotals(200, 20, 220),
+        "operator": LineTotals(230, 23, 253),
+    }
+    cart_funding = funding_totals(ctx, application)
+    assert cart_funding["seller"].total + cart_funding["operator"].total == (
+        cart_totals(ctx, application).discount_total
+    )
+    assert discounted_totals(ctx, application)["b1"] == discounted(ctx, application, "b1")
     bolt_funding = funding(ctx, application, "bolt")
     assert (bolt_funding["seller"].total, bolt_funding["operator"].total) == (220, 253)
     assert (bolt_funding["seller"].subtotal, bolt_funding["operator"].subtotal) == (200, 230)
@@ -772,9 +783,14 @@ def test_buyget_cheapest_units() -> None:
 
 
 def test_stacking_order() -> None:
-    def p(id: str, type: str = "standard", target: str = "order", **kw: Any) -> Promotion:
-        allocation = "each" if target == "shipping_methods" else "across"
-        return promo(id, method(target_type=target, allocation=allocation), type=type, **kw)  # type: ignore[arg-type]
+    def p(
+        id: str,
+        type: Literal["standard", "buyget"] = "standard",
+        target: Literal["items", "shipping_methods", "order"] = "order",
+        **kw: Any,
+    ) -> Promotion:
+        allocation: Literal["each", "across"] = "each" if target == "shipping_methods" else "across"
+        return promo(id, method(target_type=target, allocation=allocation), type=type, **kw)
 
     promotions = [
         p("ship_op", target="shipping_methods"),

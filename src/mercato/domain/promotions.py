@@ -18,7 +18,13 @@ from fractions import Fraction
 from typing import Literal
 
 from mercato.domain.money import allocate, exponent, round_half_even
-from mercato.domain.totals import TaxRate, to_rate
+from mercato.domain.totals import (
+    DiscountedTotals,
+    LineTotals,
+    TaxRate,
+    discounted_line_totals,
+    to_rate,
+)
 
 PromotionType = Literal["standard", "buyget"]
 
@@ -392,7 +398,7 @@ def _static_rejection(
             for line in _scope_lines(ctx, p)
             if all(line_rule_matches(rule, line) for rule in p.method.buy_rules)
         )
-        if bought < wanted or bought == 0:
+        if bought < wanted:
             named = (
                 canonical_attribute(p.method.buy_rules[0].attribute)
                 if p.method.buy_rules
@@ -625,3 +631,48 @@ def adjustments_of(application: Application, target_id: str) -> list[Adjustment]
         for a in application.adjustments
         if a.item_id == target_id or a.shipping_method_id == target_id
     ]
+
+
+def discounted_totals(ctx: CartContext, application: Application) -> dict[str, DiscountedTotals]:
+    """``line or shipping method id → its totals after discounts``, the adjustments' own totals
+    in :func:`adjustments_of` order (what a cart read and the split copy)."""
+    result: dict[str, DiscountedTotals] = {}
+    for line in ctx.lines:
+        result[line.id] = discounted_line_totals(
+            line.unit_price * line.quantity,
+            [a.amount for a in adjustments_of(application, line.id)],
+            ctx.tax_rate,
+            line.is_tax_inclusive,
+        )
+    for method in ctx.shipping_methods:
+        result[method.id] = discounted_line_totals(
+            method.amount,
+            [a.amount for a in adjustments_of(application, method.id)],
+            ctx.tax_rate,
+            method.is_tax_inclusive,
+        )
+    return result
+
+
+def funding_totals(
+    ctx: CartContext, application: Application, seller_id: str | None = None
+) -> dict[str, LineTotals]:
+    """``funded_by → Σ adjustment subtotal / tax_total / total`` over the cart (or one seller's
+    lines and shipping): the ``operator_discount_*`` / ``seller_discount_*`` figures, whose
+    ``total``s sum to the document's ``discount_total``."""
+    totals = discounted_totals(ctx, application)
+    sums: dict[str, tuple[int, int, int]] = {"operator": (0, 0, 0), "seller": (0, 0, 0)}
+    targets = [(line.id, line.seller_id) for line in ctx.lines]
+    targets += [(method.id, method.seller_id) for method in ctx.shipping_methods]
+    for target_id, target_seller in targets:
+        if seller_id is not None and target_seller != seller_id:
+            continue
+        parts = totals[target_id].adjustments
+        for adjustment, part in zip(adjustments_of(application, target_id), parts, strict=True):
+            subtotal, tax, total = sums.get(adjustment.funded_by, (0, 0, 0))
+            sums[adjustment.funded_by] = (
+                subtotal + part.subtotal,
+                tax + part.tax_total,
+                total + part.total,
+            )
+    return {funder: LineTotals(*values) for funder, values in sums.items()}
