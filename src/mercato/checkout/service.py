@@ -52,6 +52,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.carts.models import Cart, CartLineItem, CartShippingMethod
+from mercato.carts.promotions import refresh_promotions
+from mercato.carts.service import discounted_document_totals, settle
 from mercato.checkout.placement import (
     RELEASE,
     Origin,
@@ -62,10 +64,11 @@ from mercato.checkout.placement import (
     place_group,
     reserve_stock,
 )
+from mercato.checkout.promotions import CartPromotions, PromotionRefused, check_promotions, consume
 from mercato.domain import order_group as dom
 from mercato.domain.payments import PAYMENT_FAILURES
 from mercato.domain.split import SellerOrderDraft, split_cart
-from mercato.domain.totals import DocumentTotals, compute_document_totals
+from mercato.domain.totals import DocumentTotals
 from mercato.errors import MercatoError, invalid, not_found
 from mercato.orders.models import OrderGroup
 from mercato.payments.models import PaymentCollection, PaymentSession
@@ -133,6 +136,7 @@ class _Plan:
     collection: Any | None
     payment_session: Any | None
     placeable: Placeable  # variants, each seller's stock location
+    promotions: CartPromotions  # the adjustments to copy, the budgets and limits to consume
 
 
 @dataclass(frozen=True)
@@ -167,13 +171,17 @@ async def complete_cart(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + WAIT_FOR_RUN
     while True:
-        begun = await start(
-            step,
-            cart_id=cart_id,
-            sales_channel_ids=sales_channel_ids,
-            customer_id=customer_id,
-            providers=providers,
-        )
+        try:
+            begun = await start(
+                step,
+                cart_id=cart_id,
+                sales_channel_ids=sales_channel_ids,
+                customer_id=customer_id,
+                providers=providers,
+            )
+        except PromotionRefused:
+            await refresh_cart(uow.fresh(), cart_id)
+            raise
         if not isinstance(begun, _InFlight):
             break
         # Another request is completing this cart: its outcome is this request's too.
@@ -194,9 +202,24 @@ async def complete_cart(
         )
     try:
         return await place(uow.fresh(), begun, captured=result.status == "captured")
+    except PromotionRefused:
+        await compensate(uow.fresh(), provider, begun)
+        await refresh_cart(uow.fresh(), cart_id)
+        raise
     except Exception:
         await compensate(uow.fresh(), provider, begun)
         raise
+
+
+async def refresh_cart(uow: UnitOfWork, cart_id: str) -> None:
+    """After a completion refused for a promotion: the cart's promotions evaluated again in
+    their own transaction (invalid ones dropped, totals and the payment collection follow, its
+    sessions removed), so the shopper sees the new total and confirms payment again."""
+    async with uow:
+        cart = await uow.session.get(Cart, cart_id, with_for_update=True)
+        if cart is not None and cart.completed_at is None:
+            await refresh_promotions(uow.session, cart)
+            await settle(uow, cart)
 
 
 async def start(
@@ -475,8 +498,12 @@ async def _prepare(session: AsyncSession, cart: Any) -> _Plan:
         raise invalid(f"Cart {cart.id} has no email; set one before completing it")
     drafts = split_cart(lines, methods)
     (region,) = await _REGION.rows(session, connection=driver, region_id=cart.region_id)
+    promotions = await check_promotions(session, cart, region, lines, methods)
+    amounts = {key: [row.amount for row in rows] for key, rows in promotions.adjustments.items()}
     totals = {
-        d.seller_id: compute_document_totals(d.lines, d.shipping_methods, region.tax_rate)
+        d.seller_id: discounted_document_totals(
+            d.lines, d.shipping_methods, region.tax_rate, amounts
+        )
         for d in drafts
     }
     cart_total = sum(t.total for t in totals.values())
@@ -516,6 +543,7 @@ async def _prepare(session: AsyncSession, cart: Any) -> _Plan:
         collection,
         payment_session,
         placeable,
+        promotions,
     )
 
 
@@ -671,6 +699,7 @@ async def _place_orders(
         locations=plan.placeable.locations,
         reserved=reserved,
         ids=uow.ids,
+        adjustments=plan.promotions.adjustments,
     )
     collection = None
     if plan.collection is not None:
@@ -705,4 +734,6 @@ async def _place_orders(
         captured=captured,
         now=uow.now(),
     )
+    if not plan.promotions.empty:
+        await consume(uow, cart, group.id, plan.promotions)
     return group.id

@@ -39,6 +39,7 @@ ORDER_GROUP_UPDATED: Final = "order_group.updated"
 PAYMENT_COLLECTION_CREATED: Final = "order.payment_collection_created"
 PAYMENT_COLLECTION_UPDATED: Final = "order.payment_collection_updated"
 DRAFT_ORDER_CONVERTED: Final = "draft_order.converted"
+CAMPAIGN_BUDGET_EXHAUSTED: Final = "campaign.budget_exhausted"
 
 EVENT_NAMES: Final = frozenset(
     {
@@ -69,6 +70,7 @@ EVENT_NAMES: Final = frozenset(
         PAYMENT_COLLECTION_CREATED,
         PAYMENT_COLLECTION_UPDATED,
         DRAFT_ORDER_CONVERTED,
+        CAMPAIGN_BUDGET_EXHAUSTED,
     }
 )
 

@@ -232,7 +232,12 @@ LINE_ITEM = Resource(
     },
     # An order line is the snapshot of a cart line: the same default shape (its seller is the
     # order's).
-    defaults=tuple(f for f in CART_LINE_ITEM.defaults if f != "seller_id"),
+    defaults=tuple(
+        f
+        for f in CART_LINE_ITEM.defaults
+        if f != "seller_id" and f not in CART_LINE_ITEM.relations and "discount" not in f
+        and not f.startswith("original_")
+    ),
 )
 
 SHIPPING_METHOD = Resource(
