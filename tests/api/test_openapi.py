@@ -206,6 +206,8 @@ async def test_errors_are_documented_as_the_api_answers_them(client):
         "AdminCreateSeller",
         "AdminUpdateSeller",
         "AdminCreateSellerMember",
+        "AdminCreateCustomerGroup",
+        "AdminUpdateCustomerGroup",
         "AdminCreateProduct",
         "AdminUpdateProduct",
         "AdminCreateProductVariant",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from mercato.customers.models import Customer
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import (
     create_product,
@@ -70,6 +71,47 @@ async def test_seller_list_statements_do_not_grow_with_the_page(
     )
     assert len(five["sellers"]) == 5 and len(thirty["sellers"]) == 30
     assert all(s["stock_location"]["seller_id"] == s["id"] for s in thirty["sellers"])
+    assert small == large, (small, large)
+
+
+async def test_customer_group_lists_statements_do_not_grow_with_the_page(
+    client, app, admin_headers, count_statements
+):
+    """Groups with their members, and customers with their groups: one statement per
+    relation, whatever the page size."""
+    async with app.state.sessionmaker() as session:
+        customers = [Customer(email=f"c{i}@example.com") for i in range(30)]
+        session.add_all(customers)
+        await session.commit()
+        ids = [c.id for c in customers]
+    groups = [
+        ok(
+            await client.post(
+                "/admin/customer-groups", json={"name": f"Group {i}"}, headers=admin_headers
+            )
+        )["customer_group"]
+        for i in range(30)
+    ]
+    for i, group in enumerate(groups):
+        ok(
+            await client.post(
+                f"/admin/customer-groups/{group['id']}/customers",
+                json={"add": [ids[i], ids[(i + 1) % 30]]},
+                headers=admin_headers,
+            )
+        )
+    url = "/admin/customer-groups?fields=%2Bcustomers.*"
+    small, five = await _statements(client, count_statements, f"{url}&limit=5", admin_headers)
+    large, thirty = await _statements(client, count_statements, f"{url}&limit=30", admin_headers)
+    assert len(five["customer_groups"]) == 5 and len(thirty["customer_groups"]) == 30
+    assert all(len(g["customers"]) == 2 for g in thirty["customer_groups"])
+    assert small == large, (small, large)
+
+    url = "/admin/customers?fields=%2Bgroups.*"
+    small, five = await _statements(client, count_statements, f"{url}&limit=5", admin_headers)
+    large, thirty = await _statements(client, count_statements, f"{url}&limit=30", admin_headers)
+    assert len(five["customers"]) == 5 and len(thirty["customers"]) == 30
+    assert all(len(c["groups"]) == 2 for c in thirty["customers"])
     assert small == large, (small, large)
 
 

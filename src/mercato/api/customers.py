@@ -7,25 +7,37 @@ from mercato.api.deps import CurrentCustomer, Query, Session, UoW, token_claims
 from mercato.api.openapi import CUSTOMER_TOKEN, PUBLISHABLE_KEY, list_operation, render_operation
 from mercato.customers import service
 from mercato.customers.models import Customer
-from mercato.customers.resources import CUSTOMER, CUSTOMER_FIELDS, CUSTOMER_LIST
+from mercato.customers.resources import (
+    CUSTOMER,
+    CUSTOMER_FIELDS,
+    CUSTOMER_LIST,
+    STORE_CUSTOMER_FIELDS,
+)
 from mercato.customers.schemas import RegisterCustomer, UpdateCustomer
 from mercato.errors import unauthorized
 from mercato.http.routing import APIRouter
+from mercato.query.fields import FieldRules
 from mercato.query.listing import find_or_404, run_list, run_retrieve
 
 admin_router = APIRouter(prefix="/admin/customers", tags=["admin: customers"])
 store_router = APIRouter(prefix="/store/customers", tags=["store: customers"])
 # Step two of registration takes the registration token, which is no customer's yet.
 _REGISTRATION = {
-    **render_operation(CUSTOMER, CUSTOMER_FIELDS, errors=(401, 422)),
+    **render_operation(CUSTOMER, STORE_CUSTOMER_FIELDS, errors=(401, 422)),
     "security": [{PUBLISHABLE_KEY: [], CUSTOMER_TOKEN: []}],
 }
 
 
-async def _render(session: AsyncSession, customer: Customer, params: dict) -> dict:
+async def _render(
+    session: AsyncSession,
+    customer: Customer,
+    params: dict,
+    rules: FieldRules = CUSTOMER_FIELDS,
+) -> dict:
+    """The admin sees the customer's ``groups`` (``fields=+groups.*``); the shopper does not."""
     return {
         "customer": await run_retrieve(
-            session, resource=CUSTOMER, rules=CUSTOMER_FIELDS, row=customer, params=params
+            session, resource=CUSTOMER, rules=rules, row=customer, params=params
         )
     }
 
@@ -71,22 +83,22 @@ async def register(
     if claims is None:
         raise unauthorized()
     customer = await service.register_customer(uow, claims=claims, **body.model_dump())
-    return await _render(session, customer, params)
+    return await _render(session, customer, params, STORE_CUSTOMER_FIELDS)
 
 
 @store_router.get(
     "/me",
     operation_id="StoreGetCustomerMe",
-    openapi_extra=render_operation(CUSTOMER, CUSTOMER_FIELDS),
+    openapi_extra=render_operation(CUSTOMER, STORE_CUSTOMER_FIELDS),
 )
 async def me(customer: CurrentCustomer, session: Session, params: Query) -> dict:
-    return await _render(session, customer, params)
+    return await _render(session, customer, params, STORE_CUSTOMER_FIELDS)
 
 
 @store_router.post(
     "/me",
     operation_id="StoreUpdateCustomerMe",
-    openapi_extra=render_operation(CUSTOMER, CUSTOMER_FIELDS),
+    openapi_extra=render_operation(CUSTOMER, STORE_CUSTOMER_FIELDS),
 )
 async def update_me(
     body: UpdateCustomer, customer: CurrentCustomer, session: Session, uow: UoW, params: Query
@@ -94,4 +106,4 @@ async def update_me(
     customer = await service.update_customer(
         uow, customer_id=customer.id, changes=body.model_dump(exclude_unset=True)
     )
-    return await _render(session, customer, params)
+    return await _render(session, customer, params, STORE_CUSTOMER_FIELDS)

@@ -1,4 +1,4 @@
-from mercato.http.schemas import Body, Email, Metadata, Name, ShortText
+from mercato.http.schemas import Body, Email, Id, Metadata, Name, ShortText
 
 
 class RegisterCustomer(Body):
@@ -16,3 +16,18 @@ class UpdateCustomer(Body):
     phone: ShortText | None = None
     company_name: ShortText | None = None
     metadata: Metadata | None = None
+
+
+class CreateCustomerGroup(Body):
+    name: Name
+    metadata: Metadata | None = None
+
+
+class UpdateCustomerGroup(Body):
+    name: Name | None = None
+    metadata: Metadata | None = None
+
+
+class ManageGroupCustomers(Body):
+    add: list[Id] = []
+    remove: list[Id] = []
