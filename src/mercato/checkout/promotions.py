@@ -220,25 +220,28 @@ async def consume(uow: UnitOfWork, cart: Any, group_id: str, promotions: CartPro
             )
         if use.limit is not None and found[0][0] >= use.limit:
             uow.emit("campaign.budget_exhausted", {"id": use.campaign_id})
-    for use in promotions.promotions:
-        if not await _PROMOTION.records(session, promotion_id=use.promotion_id):
+    for promotion in promotions.promotions:
+        if not await _PROMOTION.records(session, promotion_id=promotion.promotion_id):
             raise refused(
-                use.code, cart.id, dom.LIMIT_REACHED, "the promotion's usage limit is reached"
+                promotion.code,
+                cart.id,
+                dom.LIMIT_REACHED,
+                "the promotion's usage limit is reached",
             )
     now = uow.now()
     await _USAGE.run(
         session,
         [
             {
-                "promotion_id": use.promotion_id,
+                "promotion_id": promotion.promotion_id,
                 "cart_id": cart.id,
-                "campaign_id": use.campaign_id,
+                "campaign_id": promotion.campaign_id,
                 "order_group_id": group_id,
                 "customer_id": cart.customer_id,
                 "currency_code": cart.currency_code,
-                "amount": use.amount,
+                "amount": promotion.amount,
                 "created_at": now,
             }
-            for use in promotions.promotions
+            for promotion in promotions.promotions
         ],
     )

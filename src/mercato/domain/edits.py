@@ -180,6 +180,10 @@ def _set_line(
     check_editable(order, line_id, quantity)
     line = order.line(line_id)
     unit_price = edit.unit_price if edit.unit_price is not None else old.get("unit_price")
+    if unit_price is not None and unit_price != line.unit_price and line.discount_total:
+        # Promotions are not re-run on orders: a discount fixed at placement cannot follow a
+        # new price (order-changes.md §9).
+        raise DomainError(f"Item {line_id} has promotions applied; its price cannot be changed")
     added = quantity - line.quantity
     quote = quotes.get(line.variant_id or "")
     managed = quote is not None and quote.manage_inventory

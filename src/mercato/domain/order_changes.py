@@ -684,18 +684,26 @@ def _item_update(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
     from decimal import Decimal
 
     from mercato.domain.order_group import Reservation, StockMove
-    from mercato.domain.totals import line_totals
+    from mercato.domain.totals import discounted_line_totals
 
     d = action.details
     line = order.line(d["reference_id"])
     quantity = int(d["quantity"])
     unit_price = line.unit_price if d.get("unit_price") is None else int(d["unit_price"])
-    totals = line_totals(unit_price, quantity, Decimal(d["tax_rate"]), line.is_tax_inclusive)
+    totals = discounted_line_totals(
+        unit_price * quantity,
+        [_kept_discount(line, quantity)],
+        Decimal(d["tax_rate"]),
+        line.is_tax_inclusive,
+    ).line
     before = line.total - line.deducted_amount
     added = quantity - line.quantity
     line.quantity = quantity
     line.unit_price = unit_price
     line.subtotal, line.tax_total, line.total = totals.subtotal, totals.tax_total, totals.total
+    line.discount_subtotal = totals.discount_subtotal
+    line.discount_tax_total = totals.discount_tax_total
+    line.discount_total = totals.discount_total
     location = order.location_id
     if added > 0 and d.get("manage_inventory") and location and line.variant_id:
         order.reservations.append(
@@ -715,6 +723,16 @@ def _item_update(order: Order, action: ChangeAction, ctx: ApplyContext) -> None:
     elif added < 0:
         _release(order, line.id, -added, ctx)
     action.amount = totals.total - before
+
+
+def _kept_discount(line: Line, quantity: int) -> int:
+    """What an edited line keeps of its placement discount (in its price basis): all of it when
+    units are added (new units carry none), the exact share of the remaining units when units
+    are taken away (order-changes.md §9, §3.1)."""
+    discount = line.discount_total if line.is_tax_inclusive else line.discount_subtotal
+    if quantity >= line.quantity or not discount:
+        return discount
+    return round_half_even(Fraction(discount * quantity, line.quantity))
 
 
 def _release(order: Order, line_id: str, units: int, ctx: ApplyContext) -> None:
