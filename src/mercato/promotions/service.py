@@ -403,9 +403,9 @@ async def _new_campaign(
         seller_id=seller_id,
     )
     session.add(campaign)
+    await session.flush()  # before rows that reference it (no ORM relationships order them)
     made = _NewCampaign(campaign, budget)
     if budget is not None:
-        await session.flush()  # the budget's foreign key
         row = PromotionCampaignBudget(
             campaign_id=campaign.id,
             type=budget.type,
