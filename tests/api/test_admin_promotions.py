@@ -705,3 +705,101 @@ async def test_invalid_updates(client, market):
     ):
         error(await client.post(url, json=payload, headers=admin), 400, "invalid_data", message)
     assert ok(await client.get(url, headers=admin))["promotion"] == promotion
+
+
+async def test_promotion_list_statements_do_not_grow_with_the_page(
+    client, market, count_statements
+):
+    admin = market.admin
+    campaign = ok(
+        await client.post(
+            "/admin/campaigns",
+            json={
+                "name": "Big",
+                "campaign_identifier": "big",
+                "budget": {"type": "spend", "limit": 1000, "currency_code": "usd"},
+            },
+            headers=admin,
+        )
+    )["campaign"]
+    for i in range(12):
+        await create(
+            client,
+            admin,
+            f"CODE{i}",
+            campaign_id=campaign["id"],
+            rules=[{"attribute": "currency_code", "operator": "eq", "values": "usd"}],
+        )
+    url = f"{URL}?fields=*application_method,*rules,*campaign,campaign.budget.*"
+
+    async def statements(limit: int) -> tuple[int, dict]:
+        async with count_statements() as counter:
+            listed = ok(await client.get(f"{url}&limit={limit}", headers=admin))
+        return counter.count, listed
+
+    small, two = await statements(2)
+    large, twelve = await statements(12)
+    assert len(two["promotions"]) == 2 and len(twelve["promotions"]) == 12
+    assert all(p["campaign"]["budget"]["limit"] == 1000 for p in twelve["promotions"])
+    assert all(len(p["rules"]) == 1 for p in twelve["promotions"])
+    assert small == large, (small, large)
+
+
+async def test_rules_referencing_live_ids_and_seller_scope(client, app, market):
+    """Customer groups, customers and channels are checked like regions; a seller-scoped
+    promotion (made by an admin too) takes only its seller's catalogue in its rules."""
+    from mercato.customers.models import CustomerGroup
+
+    admin, acme, bolt = market.admin, market.acme, market.bolt
+    async with app.state.sessionmaker() as session, session.begin():
+        group = CustomerGroup(name="VIP")
+        session.add(group)
+    created = await create(
+        client,
+        admin,
+        "VIP",
+        rules=[
+            {"attribute": "customer.groups.id", "operator": "in", "values": [group.id]},
+            {"attribute": "sales_channel_id", "operator": "eq", "values": market.channel_id},
+            {"attribute": "shipping_address.country_code", "operator": "in", "values": ["DE"]},
+        ],
+    )
+    assert [r["values"] for r in created["rules"]] == [
+        [{"value": group.id}],
+        [{"value": market.channel_id}],
+        [{"value": "de"}],
+    ]
+    theirs = await create_product(client, admin, bolt["id"])
+    method = {
+        "type": "percentage",
+        "target_type": "items",
+        "allocation": "across",
+        "value": 10,
+        "target_rules": [
+            {"attribute": "items.product.id", "operator": "in", "values": [theirs["id"]]}
+        ],
+    }
+    await refused(
+        client,
+        admin,
+        body("ACME1", seller_id=acme["id"], application_method=method),
+        f"Product with id {theirs['id']} was not found",
+    )
+    scoped = await create(client, admin, "BOLT1", seller_id=bolt["id"], application_method=method)
+    assert scoped["application_method"]["target_rules"][0]["values"] == [{"value": theirs["id"]}]
+    # A deleted product is gone for new rules too.
+    ok(await client.delete(f"/admin/products/{theirs['id']}", headers=admin))
+    await refused(
+        client,
+        admin,
+        body("BOLT2", application_method=method),
+        f"Product with id {theirs['id']} was not found",
+    )
+    error(
+        await client.post(
+            f"{URL}/{scoped['id']}", json={"application_method": None}, headers=admin
+        ),
+        400,
+        "invalid_data",
+        "Invalid request: application_method: must not be null",
+    )

@@ -699,7 +699,7 @@ async def update_promotion(
     async with uow:
         session = uow.session
         promotion = await _promotion(session, promotion_id, vendor_seller_id)
-        for name in ("is_automatic", "is_tax_inclusive"):
+        for name in ("is_automatic", "is_tax_inclusive", "application_method"):
             if name in changes and changes[name] is None:
                 raise invalid(f"Invalid request: {name}: must not be null")
         values = {
