@@ -214,6 +214,14 @@ async def test_errors_are_documented_as_the_api_answers_them(client):
         "AdminUpdateProductVariant",
         "PostAuthCustomerEmailpassRegister",
         "StoreCreateCustomer",
+        "AdminCreatePromotion",
+        "AdminUpdatePromotion",
+        "VendorCreatePromotion",
+        "VendorUpdatePromotion",
+        "AdminCreateCampaign",
+        "AdminUpdateCampaign",
+        "VendorCreateCampaign",
+        "VendorUpdateCampaign",
     }
     bad_request = schema["components"]["responses"]["BadRequest"]["content"]["application/json"]
     assert bad_request["schema"]["allOf"][1]["properties"]["type"]["enum"] == [

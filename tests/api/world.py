@@ -39,7 +39,7 @@ class World:
 async def build_world(client, app) -> World:
     """Two sellers with a product and a shipping option each; a customer's completed checkout
     (an order group, an order per seller, one fulfilled), an open cart with a line, a return
-    reason and a draft order of both sellers."""
+    reason, a draft order of both sellers, and seller 0's campaign and promotion."""
     user_id = await create_admin(app)
     admin = await login(client, "user", ADMIN_EMAIL, PASSWORD)
     market = await build_marketplace(client, admin, sellers=2)
@@ -52,6 +52,33 @@ async def build_world(client, app) -> World:
         )
     )
     member = await login(client, "seller", MEMBER_EMAIL, PASSWORD)
+    # Seller 0's campaign and promotion: its member's, and the admin's to see.
+    campaign = ok(
+        await client.post(
+            "/vendor/campaigns",
+            json={
+                "name": "World",
+                "campaign_identifier": "world",
+                "budget": {"type": "usage", "limit": 10},
+            },
+            headers=member,
+        )
+    )["campaign"]
+    promotion = ok(
+        await client.post(
+            "/vendor/promotions",
+            json={
+                "code": "WORLD10",
+                "type": "standard",
+                "campaign_id": campaign["id"],
+                "application_method": {"type": "percentage", "target_type": "order", "value": 10},
+                "rules": [
+                    {"attribute": "region.id", "operator": "in", "values": [market.region["id"]]}
+                ],
+            },
+            headers=member,
+        )
+    )["promotion"]
     secret = await create_api_key(client, admin, "secret", "fuzz")
     customer = await customer_headers(client, market.store, CUSTOMER_EMAIL)
     registration = ok(
@@ -129,5 +156,7 @@ async def build_world(client, app) -> World:
             "collection_id": collection["id"],
             "reason_id": reason["id"],
             "draft_id": draft["id"],
+            "promotion_id": promotion["id"],
+            "campaign_id": campaign["id"],
         },
     )

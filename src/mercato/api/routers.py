@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from mercato.api import (
     api_keys,
     auth,
+    campaigns,
     carts,
     checkout,
     claims,
@@ -30,6 +31,7 @@ from mercato.api import (
     orders,
     payments,
     products,
+    promotions,
     regions,
     return_reasons,
     returns,
@@ -68,6 +70,8 @@ def include_routers(app: FastAPI) -> None:
         payments.admin_router,
         payments.admin_collections_router,
         fulfillments.admin_router,
+        promotions.admin_router,
+        campaigns.admin_router,
     )
     store_api = _audience(
         store,
@@ -94,6 +98,8 @@ def include_routers(app: FastAPI) -> None:
         exchanges.vendor_router,
         claims.vendor_router,
         order_edits.vendor_router,
+        promotions.vendor_router,
+        campaigns.vendor_router,
     )
     for audience in (public, admin_api, store_api, vendor_api):
         app.include_router(audience)

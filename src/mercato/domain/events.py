@@ -40,6 +40,12 @@ PAYMENT_COLLECTION_CREATED: Final = "order.payment_collection_created"
 PAYMENT_COLLECTION_UPDATED: Final = "order.payment_collection_updated"
 DRAFT_ORDER_CONVERTED: Final = "draft_order.converted"
 CAMPAIGN_BUDGET_EXHAUSTED: Final = "campaign.budget_exhausted"
+PROMOTION_CREATED: Final = "promotion.created"
+PROMOTION_UPDATED: Final = "promotion.updated"
+PROMOTION_DELETED: Final = "promotion.deleted"
+CAMPAIGN_CREATED: Final = "campaign.created"
+CAMPAIGN_UPDATED: Final = "campaign.updated"
+CAMPAIGN_DELETED: Final = "campaign.deleted"
 
 EVENT_NAMES: Final = frozenset(
     {
@@ -71,6 +77,12 @@ EVENT_NAMES: Final = frozenset(
         PAYMENT_COLLECTION_UPDATED,
         DRAFT_ORDER_CONVERTED,
         CAMPAIGN_BUDGET_EXHAUSTED,
+        PROMOTION_CREATED,
+        PROMOTION_UPDATED,
+        PROMOTION_DELETED,
+        CAMPAIGN_CREATED,
+        CAMPAIGN_UPDATED,
+        CAMPAIGN_DELETED,
     }
 )
 
