@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.carts.models import (
@@ -192,7 +192,7 @@ _BUDGET = FixedQuery(
         ),
     )
     .values(
-        used=PromotionCampaignBudget.used + bindparam("amount"), updated_at=literal_column("now()")
+        used=PromotionCampaignBudget.used + bindparam("amount"), updated_at=func.now()
     )
     .returning(PromotionCampaignBudget.used)
 )
@@ -202,7 +202,7 @@ _PROMOTION = FixedQuery(
         Promotion.id == bindparam("promotion_id"),
         or_(Promotion.usage_limit.is_(None), Promotion.used + 1 <= Promotion.usage_limit),
     )
-    .values(used=Promotion.used + 1)
+    .values(used=Promotion.used + 1, updated_at=func.now())
     .returning(Promotion.used)
 )
 _USAGE = FixedInsert(PromotionUsage)

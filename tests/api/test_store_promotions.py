@@ -1,0 +1,204 @@
+"""The worked examples of promotions.md through HTTP: a three-seller cart in a 10 % region, a
+code entered in the store, the cart's figures to the cent, then the completion's orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.helpers import error, ok
+from tests.api.promotion_helpers import (
+    Example,
+    apply_codes,
+    by_item,
+    cents,
+    checkout,
+    create_promotion,
+    example_cart,
+    example_market,
+    fixed,
+    percentage,
+)
+
+TOTAL_NAMES = (
+    "item_total",
+    "item_subtotal",
+    "item_tax_total",
+    "shipping_total",
+    "shipping_subtotal",
+    "shipping_tax_total",
+    "subtotal",
+    "tax_total",
+    "discount_total",
+    "discount_subtotal",
+    "discount_tax_total",
+    "original_total",
+    "original_tax_total",
+    "original_item_total",
+    "original_shipping_total",
+    "total",
+)
+
+
+async def orders_of(client, example: Example, group_id: str) -> dict[str, dict[str, Any]]:
+    """The group's orders by seller id, with their totals."""
+    group = ok(
+        await client.get(
+            f"/admin/order-groups/{group_id}",
+            params={"fields": "+orders.total,+orders.discount_total,+orders.tax_total"},
+            headers=example.market.admin,
+        )
+    )["order_group"]
+    return {order["seller_id"]: order for order in group["orders"]}
+
+
+def line_figures(cart: dict, example: Example, name: str) -> dict[str, int]:
+    line = by_item(cart, example)[name]
+    return {
+        "d": sum(cents(a["amount"]) for a in line["adjustments"]),
+        "t": cents(line["tax_total"]),
+        "discount_total": cents(line["discount_total"]),
+        "total": cents(line["total"]),
+    }
+
+
+async def test_example_1_operator_ten_percent_across(client, admin_headers):
+    example = await example_market(client, admin_headers)
+    await create_promotion(client, admin_headers, "SUMMER10", percentage(10))
+    cart = await example_cart(client, example)
+    assert cents(cart["total"]) == 9396  # without promotions
+    cart = ok(await apply_codes(client, example, cart["id"], "summer10"))["cart"]
+
+    assert [p["code"] for p in cart["promotions"]] == ["SUMMER10"]
+    assert "funded_by" not in str(cart)  # the store never sees who funds a discount
+    assert {name: line_figures(cart, example, name) for name in ("a1", "b1", "b2", "c1")} == {
+        "a1": {"d": 400, "t": 360, "discount_total": 440, "total": 3958},
+        "b1": {"d": 150, "t": 135, "discount_total": 165, "total": 1485},
+        "b2": {"d": 100, "t": 90, "discount_total": 110, "total": 989},
+        "c1": {"d": 69, "t": 63, "discount_total": 76, "total": 689},
+    }
+    assert {k: cents(cart[k]) for k in ("discount_subtotal", "discount_tax_total")} == {
+        "discount_subtotal": 719,
+        "discount_tax_total": 72,
+    }
+    assert cents(cart["discount_total"]) == 791
+    assert cents(cart["tax_total"]) == 783
+    assert cents(cart["total"]) == 8605
+
+    response = await checkout(client, example, cart["id"])
+    group = ok(response)["order_group"]
+    orders = await orders_of(client, example, group["id"])
+    assert {s: (cents(o["discount_total"]), cents(o["total"])) for s, o in orders.items()} == {
+        example.acme: (440, 4507),
+        example.bolt: (275, 3024),
+        example.cove: (76, 1074),
+    }
+    assert cents(group["total"]) == 8605
+
+
+async def test_example_2_fixed_five_across_gives_awkward_cents_exactly(client, admin_headers):
+    example = await example_market(client, admin_headers)
+    await create_promotion(client, admin_headers, "FIVE", fixed(5))
+    cart = await example_cart(client, example)
+    cart = ok(await apply_codes(client, example, cart["id"], "FIVE"))["cart"]
+    lines = by_item(cart, example)
+    assert [sum(cents(a["amount"]) for a in lines[k]["adjustments"]) for k in lines] == [
+        278,
+        104,
+        70,
+        48,
+    ]
+    assert [cents(lines[k]["tax_total"]) for k in ("a1", "b1", "b2", "c1")] == [372, 140, 93, 65]
+    assert cents(cart["discount_subtotal"]) == 500
+    assert cents(cart["discount_tax_total"]) == 50
+    assert cents(cart["total"]) == 8846
+    group = ok(await checkout(client, example, cart["id"]))["order_group"]
+    orders = await orders_of(client, example, group["id"])
+    assert {s: (cents(o["discount_total"]), cents(o["total"])) for s, o in orders.items()} == {
+        example.acme: (306, 4641),
+        example.bolt: (191, 3108),
+        example.cove: (53, 1097),
+    }
+
+
+async def test_example_2_tax_inclusive_fixed_saves_exactly_its_value(client, admin_headers):
+    example = await example_market(client, admin_headers, tax_inclusive=True)
+    await create_promotion(client, admin_headers, "FIVE", fixed(5), is_tax_inclusive=True)
+    cart = await example_cart(client, example)
+    assert cents(cart["total"]) == 8541
+    assert cents(cart["tax_total"]) == 775
+    cart = ok(await apply_codes(client, example, cart["id"], "FIVE"))["cart"]
+    lines = by_item(cart, example)
+    assert [sum(cents(a["amount"]) for a in lines[k]["adjustments"]) for k in lines] == [
+        278,
+        104,
+        70,
+        48,
+    ]
+    assert cents(cart["total"]) == 8041
+    assert cents(cart["tax_total"]) == 730
+
+
+async def test_example_3_seller_coupon_then_operator_percentage(client, admin_headers):
+    example = await example_market(client, admin_headers)
+    await create_promotion(client, admin_headers, "BOLT2", fixed(2), seller_id=example.bolt)
+    await create_promotion(client, admin_headers, "SUMMER10", percentage(10))
+    cart = await example_cart(client, example)
+    cart = ok(await apply_codes(client, example, cart["id"], "SUMMER10", "BOLT2"))["cart"]
+    lines = by_item(cart, example)
+    adjustments = {
+        k: [(a["code"], cents(a["amount"]), cents(a["tax_total"])) for a in lines[k]["adjustments"]]
+        for k in lines
+    }
+    assert adjustments == {
+        "a1": [("SUMMER10", 400, 40)],
+        "b1": [("BOLT2", 120, 12), ("SUMMER10", 138, 14)],
+        "b2": [("BOLT2", 80, 8), ("SUMMER10", 92, 9)],
+        "c1": [("SUMMER10", 69, 7)],
+    }
+    assert [cents(lines[k]["total"]) for k in ("a1", "b1", "b2", "c1")] == [3958, 1366, 910, 689]
+    assert cents(cart["total"]) == 8407
+    group = ok(await checkout(client, example, cart["id"]))["order_group"]
+    orders = await orders_of(client, example, group["id"])
+    assert {s: (cents(o["discount_total"]), cents(o["total"])) for s, o in orders.items()} == {
+        example.acme: (440, 4507),
+        example.bolt: (473, 2826),
+        example.cove: (76, 1074),
+    }
+
+
+async def test_example_4_free_shipping_and_a_seller_scoped_variant(client, admin_headers):
+    example = await example_market(client, admin_headers)
+    await create_promotion(
+        client,
+        admin_headers,
+        "FREESHIP",
+        percentage(100, "shipping_methods", allocation="each"),
+        rules=[{"attribute": "item_total", "operator": "gte", "values": "50"}],
+    )
+    await create_promotion(
+        client,
+        admin_headers,
+        "COVESHIP",
+        percentage(100, "shipping_methods", allocation="each"),
+        seller_id=example.cove,
+        rules=[{"attribute": "item_total", "operator": "gte", "values": "20"}],
+    )
+    cart = await example_cart(client, example)
+    error(
+        await apply_codes(client, example, cart["id"], "COVESHIP"),
+        400,
+        "not_allowed",
+        f"Promotion code COVESHIP cannot be applied to cart {cart['id']}: "
+        "the cart does not meet its conditions (item_total)",
+    )
+    cart = ok(await apply_codes(client, example, cart["id"], "FREESHIP"))["cart"]
+    assert [cents(m["discount_total"]) for m in cart["shipping_methods"]] == [549, 550, 385]
+    assert [cents(m["total"]) for m in cart["shipping_methods"]] == [0, 0, 0]
+    assert cents(cart["total"]) == 7912
+    group = ok(await checkout(client, example, cart["id"]))["order_group"]
+    orders = await orders_of(client, example, group["id"])
+    assert {s: cents(o["total"]) for s, o in orders.items()} == {
+        example.acme: 4398,
+        example.bolt: 2749,
+        example.cove: 765,
+    }
