@@ -41,9 +41,9 @@ def tour_script(base_url: str) -> str:
     )
 
 
-def test_the_tour_has_its_six_parts():
+def test_the_tour_has_its_seven_parts():
     blocks = tour_blocks()
-    assert len(blocks) == 6
+    assert len(blocks) == 7
     assert "mercato seed --demo" in blocks[0]
     assert "/store/carts/$CART/complete" in blocks[1]
     assert "/admin/orders/$FIRST/capture" in blocks[2]
@@ -86,6 +86,9 @@ def test_the_tour_has_its_six_parts():
         "/admin/order-edits/$DORDER/confirm",
     ):
         assert step in draft, step
+    promotions = blocks[6]  # the operator's 10 % and a seller's coupon on a three-seller cart
+    for step in ("-X POST $BASE/admin/promotions ", "-X POST $BASE/vendor/promotions "):
+        assert step in promotions, step
 
 
 # What the return walk-through prints when it works: the return requested (refund_amount, order
@@ -143,6 +146,12 @@ def check_draft_walk_through(output: str) -> None:
     assert re.search(r"^edit paid captured 0$", output, re.MULTILINE), output[-3000:]
 
 
+def check_promotion_walk_through(output: str) -> None:
+    """The group's total equals the sum of its orders' totals, after both promotions."""
+    found = re.search(r"^promotions (?P<total>[\d.]+) (?P=total)$", output, re.MULTILINE)
+    assert found is not None, output[-3000:]
+
+
 def check_return_walk_through(output: str) -> None:
     amounts = set()
     for pattern in RETURN_OUTPUT:
@@ -175,5 +184,6 @@ def test_the_readme_tour_runs_twice_in_a_row(make_database, tmp_path):
             check_return_walk_through(done.stdout)
             check_exchange_walk_through(done.stdout)
             check_draft_walk_through(done.stdout)
+            check_promotion_walk_through(done.stdout)
     finally:
         server.stop()
