@@ -202,3 +202,38 @@ async def test_example_4_free_shipping_and_a_seller_scoped_variant(client, admin
         example.bolt: 2749,
         example.cove: 765,
     }
+
+
+async def test_a_returned_discounted_unit_gives_back_what_was_paid_for_it(client, admin_headers):
+    """order-changes.md §3.1: a line's unit value is net of its adjustments."""
+    example = await example_market(client, admin_headers)
+    await create_promotion(client, admin_headers, "SUMMER10", percentage(10))
+    cart = await example_cart(client, example)
+    cart = ok(await apply_codes(client, example, cart["id"], "SUMMER10"))["cart"]
+    group = ok(await checkout(client, example, cart["id"]))["order_group"]
+    order_id = next(o["id"] for o in group["orders"] if o["seller_id"] == example.acme)
+    order = ok(await client.get(f"/admin/orders/{order_id}", headers=admin_headers))["order"]
+    (line,) = order["items"]
+    assert cents(line["total"]) == 3958  # 2 × 19.99 − 4.00 + 3.60 tax
+    ok(
+        await client.post(
+            f"/admin/orders/{order_id}/fulfillments",
+            json={"items": [{"id": line["id"], "quantity": 2}]},
+            headers=admin_headers,
+        )
+    )
+    ok(await client.post(f"/admin/orders/{order_id}/capture", json={}, headers=admin_headers))
+    ret = ok(
+        await client.post("/admin/returns", json={"order_id": order_id}, headers=admin_headers)
+    )
+    return_id = ret["return"]["id"]
+    ok(
+        await client.post(
+            f"/admin/returns/{return_id}/request-items",
+            json={"items": [{"id": line["id"], "quantity": 1}]},
+            headers=admin_headers,
+        )
+    )
+    ok(await client.post(f"/admin/returns/{return_id}/request", headers=admin_headers))
+    returned = ok(await client.get(f"/admin/returns/{return_id}", headers=admin_headers))
+    assert cents(returned["return"]["refund_amount"]) == 1979  # half of 39.58, not of 43.98
