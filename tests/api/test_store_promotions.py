@@ -237,3 +237,29 @@ async def test_a_returned_discounted_unit_gives_back_what_was_paid_for_it(client
     ok(await client.post(f"/admin/returns/{return_id}/request", headers=admin_headers))
     returned = ok(await client.get(f"/admin/returns/{return_id}", headers=admin_headers))
     assert cents(returned["return"]["refund_amount"]) == 1979  # half of 39.58, not of 43.98
+
+
+async def test_an_order_edit_keeps_the_discount_of_the_remaining_units(client, admin_headers):
+    """order-changes.md §9: promotions are not re-run by an edit; fewer units keep their exact
+    share of the line's discount, and a discounted line's price cannot change."""
+    example = await example_market(client, admin_headers)
+    await create_promotion(client, admin_headers, "SUMMER10", percentage(10))
+    cart = await example_cart(client, example)
+    cart = ok(await apply_codes(client, example, cart["id"], "SUMMER10"))["cart"]
+    group = ok(await checkout(client, example, cart["id"]))["order_group"]
+    order_id = next(o["id"] for o in group["orders"] if o["seller_id"] == example.bolt)
+    order = ok(await client.get(f"/admin/orders/{order_id}", headers=admin_headers))["order"]
+    b2 = next(i for i in order["items"] if i["variant_id"] == example.variants["b2"])
+    assert cents(b2["total"]) == 989  # 3 × 3.33 − 1.00 + 0.90 tax
+    ok(await client.post("/admin/order-edits", json={"order_id": order_id}, headers=admin_headers))
+    url = f"/admin/order-edits/{order_id}/items/item/{b2['id']}"
+    error(
+        await client.post(url, json={"quantity": 3, "unit_price": 3}, headers=admin_headers),
+        400,
+        "invalid_data",
+        f"Item {b2['id']} has promotions applied; its price cannot be changed",
+    )
+    preview = ok(await client.post(url, json={"quantity": 1}, headers=admin_headers))
+    line = next(i for i in preview["order_preview"]["items"] if i["id"] == b2["id"])
+    # One unit keeps round(1.00 / 3) = 0.33 of the discount: (3.33 − 0.33) + 0.30 tax.
+    assert cents(line["total"]) == 330
