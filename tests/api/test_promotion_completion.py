@@ -10,11 +10,20 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from mercato.events.models import OutboxEvent
 from mercato.orders.models import OrderGroup
+from mercato.payments.models import PaymentSession
 from mercato.promotions.models import PromotionUsage
 from tests.api.checkout_helpers import build_marketplace, cart_with_items, complete, pay
 from tests.api.helpers import error, ok
-from tests.api.promotion_helpers import cents, create_promotion, percentage
+from tests.api.promotion_helpers import (
+    apply_codes,
+    cents,
+    create_promotion,
+    example_cart,
+    example_market,
+    percentage,
+)
 
 CAMPAIGNS = "/admin/campaigns"
 
@@ -51,6 +60,12 @@ async def counts(app) -> tuple[int, int]:
         return int(groups or 0), int(usages or 0)
 
 
+async def events(app, name: str) -> list[dict[str, Any]]:
+    async with app.state.sessionmaker() as session:
+        rows = await session.scalars(select(OutboxEvent.data).where(OutboxEvent.name == name))
+        return list(rows)
+
+
 async def complete_all(client, market, carts) -> list[Any]:
     return list(await asyncio.gather(*(complete(client, market, c["id"]) for c in carts)))
 
@@ -82,6 +97,7 @@ async def test_a_usage_budget_of_three_admits_exactly_three_of_ten_concurrent_ca
         "budget"
     ]
     assert budget["used"] == 3
+    assert await events(app, "campaign.budget_exhausted") == [{"id": summer["id"]}]
     # The refused carts were refreshed: the exhausted promotion is gone, the total is full.
     seller = market.sellers[0]["id"]
     for cart in carts:
@@ -92,25 +108,30 @@ async def test_a_usage_budget_of_three_admits_exactly_three_of_ten_concurrent_ca
             assert market.options[seller]
 
 
-async def test_a_spend_budget_is_never_exceeded(client, app, admin_headers):
-    market = await build_marketplace(client, admin_headers, sellers=1, prices=(35.95,))
-    # 10 % of 35.95 is 3.60 a cart: a budget of 10.00 holds two carts, not three.
-    summer = await campaign(
-        client, admin_headers, "spend", type="spend", limit=10, currency_code="usd"
+async def test_example_5_a_spend_budget_of_fifteen_admits_two_carts(client, app, admin_headers):
+    """promotions.md example 5: 7.19 off each example cart, a 15.00 budget: two carts."""
+    example = await example_market(client, admin_headers)
+    spend = await campaign(
+        client, admin_headers, "spend", type="spend", limit=15, currency_code="usd"
     )
     await create_promotion(
-        client, admin_headers, "SPEND10", percentage(10), campaign_id=summer["id"]
+        client, admin_headers, "SUMMER10", percentage(10), campaign_id=spend["id"]
     )
-    carts = await coded_carts(client, market, "SPEND10", 6)
+    carts = []
+    for _ in range(5):
+        cart = await example_cart(client, example)
+        ok(await apply_codes(client, example, cart["id"], "SUMMER10"))
+        await pay(client, example.market, cart["id"])
+        carts.append(cart)
 
-    placed, refused = outcomes(await complete_all(client, market, carts))
+    placed, refused = outcomes(await complete_all(client, example.market, carts))
 
     assert placed == 2
     assert {body["code"] for body in refused} == {"promotion_budget_exhausted"}
-    budget = ok(await client.get(f"{CAMPAIGNS}/{summer['id']}", headers=admin_headers))["campaign"][
+    budget = ok(await client.get(f"{CAMPAIGNS}/{spend['id']}", headers=admin_headers))["campaign"][
         "budget"
     ]
-    assert budget["used"] == 7.2
+    assert budget["used"] == 14.38
     assert await counts(app) == (2, 2)
 
 
@@ -222,3 +243,58 @@ async def test_an_edited_value_refuses_the_completion_as_changed(client, app, ad
     # The refresh applied the new definition: the shopper sees the 20 % and pays again.
     assert [p["code"] for p in fresh["promotions"]] == ["EDITED"]
     assert cents(fresh["discount_subtotal"]) == 220
+
+
+async def test_a_visibly_spent_budget_refuses_before_the_provider_is_called(
+    client, app, admin_headers
+):
+    market = await build_marketplace(client, admin_headers, sellers=1)
+    once = await campaign(client, admin_headers, "once", type="usage", limit=1)
+    await create_promotion(client, admin_headers, "ONCE", percentage(10), campaign_id=once["id"])
+    first, second = await coded_carts(client, market, "ONCE", 2)
+    ok(await complete(client, market, first["id"]))
+    response = await complete(client, market, second["id"])
+    assert response.status_code == 400 and response.json()["code"] == "promotion_budget_exhausted"
+    async with app.state.sessionmaker() as session:
+        statuses = list(await session.scalars(select(PaymentSession.status)))
+    assert (
+        sorted(statuses) == ["authorized", "pending"][: len(statuses)] or "authorized" in statuses
+    )
+    assert statuses.count("authorized") == 1  # only the first cart's session was authorized
+    # Its code cannot even be entered on a new cart any more.
+    (third,) = await cart_and_code(client, market)
+    assert third["code"] == "promotion_budget_exhausted"
+
+
+async def cart_and_code(client, market) -> list[dict[str, Any]]:
+    seller = market.sellers[0]["id"]
+    cart = await cart_with_items(client, market, [(market.variants[seller][0], 1)])
+    response = await client.post(
+        f"/store/carts/{cart['id']}/promotions",
+        json={"promo_codes": ["ONCE"]},
+        headers=market.store,
+    )
+    assert response.status_code == 400
+    return [response.json()]
+
+
+async def test_a_campaign_not_started_refuses_the_completion(client, app, admin_headers):
+    market = await build_marketplace(client, admin_headers, sellers=1)
+    later = await campaign(client, admin_headers, "later")
+    await create_promotion(client, admin_headers, "LATER", percentage(10), campaign_id=later["id"])
+    (cart,) = await coded_carts(client, market, "LATER", 1)
+    ok(
+        await client.post(
+            f"{CAMPAIGNS}/{later['id']}",
+            json={"starts_at": "2999-01-01T00:00:00Z"},
+            headers=admin_headers,
+        )
+    )
+    response = await complete(client, market, cart["id"])
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "promotion_not_started"
+    assert response.json()["message"] == (
+        f"Promotion code LATER cannot be applied to cart {cart['id']}: "
+        "the campaign starts at 2999-01-01T00:00:00.000Z"
+    )
+    assert (await counts(app))[0] == 0
