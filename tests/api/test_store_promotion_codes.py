@@ -229,3 +229,29 @@ async def test_store_reads_never_show_funding_rules_or_budgets(client, admin_hea
         "is_tax_inclusive",
     }
     assert adjustment["id"].startswith("caliadj_")
+
+
+async def test_a_code_with_nothing_to_discount_is_refused_naming_the_reason(client, admin_headers):
+    example = await example_market(client, admin_headers)
+    bolt_only = await create_promotion(
+        client, admin_headers, "BOLTONLY", fixed(1), seller_id=example.bolt
+    )
+    cart = ok(
+        await client.post(
+            "/store/carts",
+            json={
+                "region_id": example.market.region["id"],
+                "items": [{"variant_id": example.variants["a1"], "quantity": 1}],
+            },
+            headers=example.market.store,
+        )
+    )["cart"]
+    response = await apply_codes(client, example, cart["id"], "BOLTONLY")
+    error(
+        response,
+        400,
+        "not_allowed",
+        f"Promotion code BOLTONLY cannot be applied to cart {cart['id']}: no items of seller Bolt",
+    )
+    assert response.json()["code"] == "promotion_no_eligible_items"
+    assert bolt_only["funded_by"] == "seller"
