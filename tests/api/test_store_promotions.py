@@ -19,25 +19,6 @@ from tests.api.promotion_helpers import (
     percentage,
 )
 
-TOTAL_NAMES = (
-    "item_total",
-    "item_subtotal",
-    "item_tax_total",
-    "shipping_total",
-    "shipping_subtotal",
-    "shipping_tax_total",
-    "subtotal",
-    "tax_total",
-    "discount_total",
-    "discount_subtotal",
-    "discount_tax_total",
-    "original_total",
-    "original_tax_total",
-    "original_item_total",
-    "original_shipping_total",
-    "total",
-)
-
 
 async def orders_of(client, example: Example, group_id: str) -> dict[str, dict[str, Any]]:
     """The group's orders by seller id, with their totals."""

@@ -141,17 +141,6 @@ class Line:
     # The promotions' adjustments copied from the cart at placement (written once, not loaded).
     adjustments: list[Adjustment] = field(default_factory=list)
 
-    @property
-    def totals(self) -> LineTotals:
-        return LineTotals(
-            self.subtotal,
-            self.tax_total,
-            self.total,
-            self.discount_subtotal,
-            self.discount_tax_total,
-            self.discount_total,
-        )
-
 
 @dataclass(slots=True)
 class ShippingMethod:
@@ -172,17 +161,6 @@ class ShippingMethod:
     discount_tax_total: int = 0
     discount_total: int = 0
     adjustments: list[Adjustment] = field(default_factory=list)
-
-    @property
-    def totals(self) -> LineTotals:
-        return LineTotals(
-            self.subtotal,
-            self.tax_total,
-            self.total,
-            self.discount_subtotal,
-            self.discount_tax_total,
-            self.discount_total,
-        )
 
 
 @dataclass(slots=True)
@@ -1431,11 +1409,23 @@ class OrderGroup:
 # --------------------------------------------------------------------------- rules
 
 
+def _discounted(item: Line | ShippingMethod) -> LineTotals:
+    """A line's or shipping method's stored totals, its discounts included."""
+    return LineTotals(
+        item.subtotal,
+        item.tax_total,
+        item.total,
+        item.discount_subtotal,
+        item.discount_tax_total,
+        item.discount_total,
+    )
+
+
 def _order_totals(order: Order) -> DocumentTotals:
     """The order's totals from its lines and shipping methods (a return's shipping method
     included); ``total`` subtracts the credit lines (orders.md)."""
     totals = document_totals(
-        (line.totals for line in order.lines), (m.totals for m in order.shipping_methods)
+        map(_discounted, order.lines), map(_discounted, order.shipping_methods)
     )
     credit = sum(c.amount for c in order.credit_lines)
     return replace(totals, total=totals.total - credit)
