@@ -803,3 +803,21 @@ async def test_rules_referencing_live_ids_and_seller_scope(client, app, market):
         "invalid_data",
         "Invalid request: application_method: must not be null",
     )
+
+
+async def test_concurrent_creates_of_one_code_give_one_promotion(client, market):
+    """The check and the unique index agree: the loser of a race is a 422, never a 500."""
+    import asyncio
+
+    responses = await asyncio.gather(
+        *(
+            client.post(URL, json=body(code), headers=market.admin)
+            for code in ("RACE", "race", "Race", "RACE", "rAce", "RACE")
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 422, 422, 422, 422, 422], [r.text for r in responses]
+    for response in responses:
+        if response.status_code == 422:
+            assert response.json()["message"].endswith("already exists")
+    assert ok(await client.get(URL, headers=market.admin))["count"] == 1
