@@ -574,6 +574,22 @@ INVALID_BODIES: list[tuple[dict[str, Any], str]] = [
         "rules[0].values must contain at least one non-empty value",
     ),
     (
+        {"rules": [{"attribute": "region.id", "operator": "eq", "values": ["a", "b"]}]},
+        "rules[0].values must contain exactly one value for operator eq",
+    ),
+    (
+        {"rules": [{"attribute": "item_total", "operator": "gt", "values": ["1", "2"]}]},
+        "rules[0].values must contain exactly one number",
+    ),
+    (
+        {"rules": [{"attribute": "region.id", "operator": "in", "values": [""]}]},
+        "rules[0].values must contain at least one non-empty value",
+    ),
+    (
+        {"rules": [{"attribute": "region.id", "operator": "in", "values": 5}]},
+        None,
+    ),
+    (
         {"rules": [{"attribute": "item_total", "operator": "gte", "values": "fifty"}]},
         "rules[0].values must be a number, not 'fifty'",
     ),
