@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -338,11 +338,7 @@ def _as_values(budget: PromotionCampaignBudget | None) -> BudgetValues | None:
 
 
 async def _check_campaign_currencies(
-    session: AsyncSession,
-    campaign_id: str,
-    budget: BudgetValues | None,
-    *,
-    exclude: Sequence[str] = (),
+    session: AsyncSession, campaign_id: str, budget: BudgetValues | None
 ) -> None:
     """Every fixed promotion of the campaign shares its spend budget's currency."""
     if budget is None or budget.type != "spend":
@@ -357,8 +353,6 @@ async def _check_campaign_currencies(
             PromotionApplicationMethod.currency_code != budget.currency_code,
         )
     )
-    if exclude:
-        query = query.where(Promotion.id.not_in(exclude))
     currency = await session.scalar(query.limit(1))
     if currency is not None:
         _check_currency("fixed", currency, budget)
@@ -389,7 +383,6 @@ async def _check_identifier_free(
 class _NewCampaign:
     campaign: PromotionCampaign
     budget: BudgetValues | None
-    rows: list[Any] = field(default_factory=list)
 
 
 async def _new_campaign(
@@ -410,18 +403,17 @@ async def _new_campaign(
     )
     session.add(campaign)
     await session.flush()  # before rows that reference it (no ORM relationships order them)
-    made = _NewCampaign(campaign, budget)
     if budget is not None:
-        row = PromotionCampaignBudget(
-            campaign_id=campaign.id,
-            type=budget.type,
-            limit=budget.limit,
-            used=0,
-            currency_code=budget.currency_code,
+        session.add(
+            PromotionCampaignBudget(
+                campaign_id=campaign.id,
+                type=budget.type,
+                limit=budget.limit,
+                used=0,
+                currency_code=budget.currency_code,
+            )
         )
-        session.add(row)
-        made.rows.append(row)
-    return made
+    return _NewCampaign(campaign, budget)
 
 
 async def create_campaign(
@@ -594,16 +586,16 @@ async def create_promotion(
 ) -> Promotion:
     """A promotion with its application method, rules and (``campaign_id`` or an inline
     ``campaign``) campaign; a vendor's is the member's seller's and funded by it."""
+    seller_id: str | None = body.get("seller_id")
+    funded_by: str | None = body.get("funded_by")
     if vendor_seller_id is not None:
-        seller_id: str | None = vendor_seller_id
-        funded_by = "seller"
-    else:
-        seller_id = body.get("seller_id")
-        funded_by = body.get("funded_by") or ("seller" if seller_id else "operator")
+        seller_id, funded_by = vendor_seller_id, "seller"
+    elif funded_by is None:
+        funded_by = "seller" if seller_id else "operator"
     values = {
         "code": body["code"],
         "type": body["type"],
-        "status": body.get("status") or "draft",
+        "status": "draft" if body.get("status") is None else body["status"],
         "is_automatic": body.get("is_automatic", False),
         "is_tax_inclusive": body.get("is_tax_inclusive", False),
         "seller_id": seller_id,
