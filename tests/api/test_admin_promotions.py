@@ -563,7 +563,7 @@ INVALID_BODIES: list[tuple[dict[str, Any], str]] = [
     ),
     (
         {"rules": [{"attribute": "item_total", "operator": "in", "values": ["1"]}]},
-        "rules[0].operator must be one of gt, gte, lt, lte, eq for attribute item_total",
+        "rules[0].operator must be one of eq, gt, gte, lt, lte for attribute item_total",
     ),
     (
         {"rules": [{"attribute": "region.id", "operator": "gt", "values": ["1"]}]},

@@ -191,9 +191,7 @@ _BUDGET = FixedQuery(
             PromotionCampaignBudget.used + bindparam("amount") <= PromotionCampaignBudget.limit,
         ),
     )
-    .values(
-        used=PromotionCampaignBudget.used + bindparam("amount"), updated_at=func.now()
-    )
+    .values(used=PromotionCampaignBudget.used + bindparam("amount"), updated_at=func.now())
     .returning(PromotionCampaignBudget.used)
 )
 _PROMOTION = FixedQuery(

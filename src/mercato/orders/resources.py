@@ -235,7 +235,9 @@ LINE_ITEM = Resource(
     defaults=tuple(
         f
         for f in CART_LINE_ITEM.defaults
-        if f != "seller_id" and f not in CART_LINE_ITEM.relations and "discount" not in f
+        if f != "seller_id"
+        and f not in CART_LINE_ITEM.relations
+        and "discount" not in f
         and not f.startswith("original_")
     ),
 )
