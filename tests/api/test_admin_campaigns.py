@@ -226,6 +226,14 @@ CAMPAIGN_ERRORS: list[tuple[dict[str, Any], str | None]] = [
     ),
     ({"budget": {"type": "gift", "limit": 1}}, "budget.type must be one of spend, usage"),
     ({"budget": {"type": "usage"}}, "Invalid request: budget.limit: Field required"),
+    (
+        {"budget": {"type": "usage", "limit": 10**16}},
+        "budget.limit must be at most 1000000000000000",
+    ),
+    (
+        {"budget": {"type": "spend", "limit": 10**14, "currency_code": "usd"}},
+        "budget.limit must be at most 10000000000000",
+    ),
     ({"seller_id": "sel_x"}, "Invalid request: Unrecognized fields: 'seller_id'"),
     ({"name": "  "}, None),
 ]

@@ -563,7 +563,7 @@ INVALID_BODIES: list[tuple[dict[str, Any], str]] = [
     ),
     (
         {"rules": [{"attribute": "item_total", "operator": "in", "values": ["1"]}]},
-        "rules[0].operator must be one of gt, gte, lt, lte, eq for attribute item_total",
+        "rules[0].operator must be one of eq, gt, gte, lt, lte for attribute item_total",
     ),
     (
         {"rules": [{"attribute": "region.id", "operator": "gt", "values": ["1"]}]},
@@ -572,6 +572,22 @@ INVALID_BODIES: list[tuple[dict[str, Any], str]] = [
     (
         {"rules": [{"attribute": "region.id", "operator": "in", "values": []}]},
         "rules[0].values must contain at least one non-empty value",
+    ),
+    (
+        {"rules": [{"attribute": "region.id", "operator": "eq", "values": ["a", "b"]}]},
+        "rules[0].values must contain exactly one value for operator eq",
+    ),
+    (
+        {"rules": [{"attribute": "item_total", "operator": "gt", "values": ["1", "2"]}]},
+        "rules[0].values must contain exactly one number",
+    ),
+    (
+        {"rules": [{"attribute": "region.id", "operator": "in", "values": [""]}]},
+        "rules[0].values must contain at least one non-empty value",
+    ),
+    (
+        {"rules": [{"attribute": "region.id", "operator": "in", "values": 5}]},
+        None,
     ),
     (
         {"rules": [{"attribute": "item_total", "operator": "gte", "values": "fifty"}]},
@@ -803,3 +819,21 @@ async def test_rules_referencing_live_ids_and_seller_scope(client, app, market):
         "invalid_data",
         "Invalid request: application_method: must not be null",
     )
+
+
+async def test_concurrent_creates_of_one_code_give_one_promotion(client, market):
+    """The check and the unique index agree: the loser of a race is a 422, never a 500."""
+    import asyncio
+
+    responses = await asyncio.gather(
+        *(
+            client.post(URL, json=body(code), headers=market.admin)
+            for code in ("RACE", "race", "Race", "RACE", "rAce", "RACE")
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 422, 422, 422, 422, 422], [r.text for r in responses]
+    for response in responses:
+        if response.status_code == 422:
+            assert response.json()["message"].endswith("already exists")
+    assert ok(await client.get(URL, headers=market.admin))["count"] == 1

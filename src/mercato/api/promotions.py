@@ -49,7 +49,7 @@ admin_router = APIRouter(prefix="/admin/promotions", tags=["admin: promotions"])
 vendor_router = APIRouter(prefix="/vendor/promotions", tags=["vendor: promotions"])
 ENTITY = service.ENTITY
 # path segment → rule set
-RULE_SETS = {"rules": "rules", "target-rules": "target_rules", "buy-rules": "buy_rules"}
+RULE_PATHS = {"rules": "rules", "target-rules": "target_rules", "buy-rules": "buy_rules"}
 _RULE_NAMES = {"rules": "Rules", "target-rules": "TargetRules", "buy-rules": "BuyRules"}
 
 
@@ -197,7 +197,7 @@ def _declare(router: FastAPIRouter, *, vendor: bool) -> None:
         )
         return deleted(promotion_id, "promotion")
 
-    for segment, rule_set in RULE_SETS.items():
+    for segment, rule_set in RULE_PATHS.items():
         _declare_rule_set(router, op, segment, rule_set, Actor, find, scope)
 
 

@@ -1,5 +1,6 @@
 """What a promotion definition may say (promotions.md, Data and Errors), checked without the
-database: enumerations, the application method's combinations, rule attributes and operators.
+database: enumerations, the application method's combinations, rule attributes and operators
+(the vocabulary is ``domain.promotions``').
 
 Each check raises ``invalid`` with the spec's message, naming the offending field. The rules'
 referenced ids are checked against the database by the service (``promotions.service``).
@@ -14,6 +15,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from mercato.domain.money import exponent, is_currency
+from mercato.domain.promotions import (
+    CART_RULE_ATTRIBUTES,
+    ITEM_RULE_ATTRIBUTES,
+    NUMERIC_ATTRIBUTES,
+    SELLER_RULE_ATTRIBUTES,
+    SHIPPING_RULE_ATTRIBUTES,
+    canonical_attribute,
+)
 from mercato.errors import invalid
 from mercato.promotions.models import (
     ALLOCATIONS,
@@ -27,38 +36,6 @@ from mercato.promotions.models import (
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 CODE_MESSAGE = "code must be 1 to 64 letters, digits, '-' or '_'"
 
-ID_OPERATORS = ("eq", "ne", "in")
-NUMBER_OPERATORS = ("gt", "gte", "lt", "lte", "eq")
-
-# Cart conditions (``rules``): attribute → the operators it takes.
-CART_RULE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "customer.id": ID_OPERATORS,
-    "customer.groups.id": ID_OPERATORS,
-    "region.id": ID_OPERATORS,
-    "sales_channel_id": ID_OPERATORS,
-    "currency_code": ID_OPERATORS,
-    "shipping_address.country_code": ID_OPERATORS,
-    "item_total": NUMBER_OPERATORS,
-}
-# Target and buy rules of item promotions; ``items.seller.id`` for marketplace-wide ones only.
-ITEM_RULE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "items.product.id": ID_OPERATORS,
-    "items.variant.id": ID_OPERATORS,
-    "items.seller.id": ID_OPERATORS,
-}
-SHIPPING_RULE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "shipping_methods.shipping_option_id": ID_OPERATORS,
-    "shipping_methods.seller.id": ID_OPERATORS,
-}
-SELLER_ATTRIBUTES = frozenset({"items.seller.id", "shipping_methods.seller.id"})
-NUMERIC_ATTRIBUTES = frozenset({"item_total"})
-# Accepted spellings, answered in the canonical one.
-ALIASES: dict[str, str] = {
-    "items.product_id": "items.product.id",
-    "items.variant_id": "items.variant.id",
-    "items.seller_id": "items.seller.id",
-    "shipping_methods.seller_id": "shipping_methods.seller.id",
-}
 # Values lower-cased when stored (the cart compares them lower-case).
 LOWERCASE_ATTRIBUTES = frozenset({"currency_code", "shipping_address.country_code"})
 
@@ -177,7 +154,7 @@ def allowed_attributes(
         else ITEM_RULE_ATTRIBUTES
     )
     if seller_id is not None:
-        return {k: v for k, v in table.items() if k not in SELLER_ATTRIBUTES}
+        return {k: v for k, v in table.items() if k not in SELLER_RULE_ATTRIBUTES}
     return table
 
 
@@ -189,16 +166,12 @@ class CheckedRule:
     description: str | None
 
 
-def canonical(attribute: str) -> str:
-    return ALIASES.get(attribute, attribute)
-
-
 def check_rule(
     field: str, rule: Mapping[str, Any], allowed: Mapping[str, tuple[str, ...]]
 ) -> CheckedRule:
     """One rule ``{attribute, operator, values, description?}``: a known attribute (aliases
     accepted), an operator it takes, at least one value, numbers where numbers are compared."""
-    attribute = canonical(rule["attribute"])
+    attribute = canonical_attribute(rule["attribute"])
     if attribute not in allowed:
         raise invalid(f"{field}.attribute must be one of {', '.join(allowed)}")
     operators = allowed[attribute]

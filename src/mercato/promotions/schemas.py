@@ -30,10 +30,13 @@ def _number(value: Any) -> Decimal:
 Number = Annotated[Decimal, BeforeValidator(_number), WithJsonSchema({"type": "number"})]
 
 
+INSTANT_LENGTH = 64
+
+
 def _instant(value: Any) -> datetime:
     if isinstance(value, datetime):
         parsed = value
-    elif isinstance(value, str) and len(value) <= 64:
+    elif isinstance(value, str) and len(value) <= INSTANT_LENGTH:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -51,7 +54,7 @@ def _instant(value: Any) -> datetime:
 Instant = Annotated[
     datetime,
     BeforeValidator(_instant),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    WithJsonSchema({"type": "string", "format": "date-time", "maxLength": INSTANT_LENGTH}),
 ]
 Word = Annotated[str, StringConstraints(max_length=NAME_LENGTH)]
 """An enumerated value or a code, checked by ``promotions.rules`` with the spec's message."""

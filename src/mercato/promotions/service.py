@@ -10,8 +10,9 @@ its seller's products, variants and shipping options only, and no ``*.seller.id`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -145,12 +146,12 @@ async def _check_code_free(session: AsyncSession, code: str, own_id: str | None 
         raise duplicate(f"Promotion with code {code} already exists")
 
 
-async def _commit(
-    uow: UnitOfWork, *, code: str | None = None, identifier: str | None = None
-) -> None:
-    """Commit; a concurrent request that took the same code or identifier is a 422 too."""
+@contextmanager
+def _duplicates(*, code: str | None = None, identifier: str | None = None) -> Iterator[None]:
+    """Around a unit of work: a concurrent request that took the same code or identifier
+    between the check and the insert (the unique indexes refuse it) is a 422 too."""
     try:
-        await uow.commit()
+        yield
     except IntegrityError as exc:
         text = str(exc.orig)
         if code is not None and "uq_promotion_code_lower" in text:
@@ -246,10 +247,11 @@ def _check_budget(
         raise invalid(f"budget.type {budget_type} is not supported")
     checks.one_of("budget.type", budget_type, checks.BUDGET_TYPES)
     used = existing.used if existing else 0
-    changed_type = existing is not None and budget_type != existing.type
+    previous_type = existing.type if existing else budget_type
+    changed_type = previous_type != budget_type
     if changed_type and used > 0:
         raise invalid(
-            f"budget.type cannot change from {existing.type} to {budget_type} once the "  # type: ignore[union-attr]
+            f"budget.type cannot change from {previous_type} to {budget_type} once the "
             "budget is used"
         )
     if "currency_code" in body:
@@ -286,15 +288,19 @@ def _check_budget(
             assert currency is not None
             digits = exponent(currency)
             scaled = limit.scaleb(digits)
-            if scaled != scaled.to_integral_value() or scaled > MAX_BUDGET:
+            if scaled != scaled.to_integral_value():
                 raise invalid(
                     f"budget.limit must be an amount in {currency} with at most {digits} decimals"
                 )
             minor = to_minor(limit, currency)
         else:
-            if limit != limit.to_integral_value() or limit > MAX_BUDGET:
+            if limit != limit.to_integral_value():
                 raise invalid("budget.limit must be an integer for usage budgets")
             minor = int(limit)
+        if minor > MAX_BUDGET:
+            raise invalid(
+                f"budget.limit must be at most {_budget_amount(MAX_BUDGET, budget_type, currency)}"
+            )
     if minor < used:
         raise invalid(
             f"Campaign budget limit {_budget_amount(minor, budget_type, currency)} is below "
@@ -326,17 +332,13 @@ async def _budget_of(session: AsyncSession, campaign_id: str) -> PromotionCampai
 
 
 def _as_values(budget: PromotionCampaignBudget | None) -> BudgetValues | None:
-    if budget is None or budget.limit is None:
-        return None if budget is None else BudgetValues(budget.type, 0, budget.currency_code)
-    return BudgetValues(budget.type, budget.limit, budget.currency_code)
+    if budget is None:
+        return None
+    return BudgetValues(budget.type, budget.limit or 0, budget.currency_code)
 
 
 async def _check_campaign_currencies(
-    session: AsyncSession,
-    campaign_id: str,
-    budget: BudgetValues | None,
-    *,
-    exclude: Sequence[str] = (),
+    session: AsyncSession, campaign_id: str, budget: BudgetValues | None
 ) -> None:
     """Every fixed promotion of the campaign shares its spend budget's currency."""
     if budget is None or budget.type != "spend":
@@ -351,8 +353,6 @@ async def _check_campaign_currencies(
             PromotionApplicationMethod.currency_code != budget.currency_code,
         )
     )
-    if exclude:
-        query = query.where(Promotion.id.not_in(exclude))
     currency = await session.scalar(query.limit(1))
     if currency is not None:
         _check_currency("fixed", currency, budget)
@@ -383,7 +383,6 @@ async def _check_identifier_free(
 class _NewCampaign:
     campaign: PromotionCampaign
     budget: BudgetValues | None
-    rows: list[Any] = field(default_factory=list)
 
 
 async def _new_campaign(
@@ -404,29 +403,29 @@ async def _new_campaign(
     )
     session.add(campaign)
     await session.flush()  # before rows that reference it (no ORM relationships order them)
-    made = _NewCampaign(campaign, budget)
     if budget is not None:
-        row = PromotionCampaignBudget(
-            campaign_id=campaign.id,
-            type=budget.type,
-            limit=budget.limit,
-            used=0,
-            currency_code=budget.currency_code,
+        session.add(
+            PromotionCampaignBudget(
+                campaign_id=campaign.id,
+                type=budget.type,
+                limit=budget.limit,
+                used=0,
+                currency_code=budget.currency_code,
+            )
         )
-        session.add(row)
-        made.rows.append(row)
-    return made
+    return _NewCampaign(campaign, budget)
 
 
 async def create_campaign(
     uow: UnitOfWork, *, body: Mapping[str, Any], vendor_seller_id: str | None = None
 ) -> PromotionCampaign:
     """An operator campaign (admin) or the member's seller's (vendor)."""
-    async with uow:
-        made = await _new_campaign(uow.session, body, vendor_seller_id)
-        await uow.flush()
-        uow.emit(events.CAMPAIGN_CREATED, {"id": made.campaign.id})
-        await _commit(uow, identifier=body["campaign_identifier"])
+    with _duplicates(identifier=body["campaign_identifier"]):
+        async with uow:
+            made = await _new_campaign(uow.session, body, vendor_seller_id)
+            await uow.flush()
+            uow.emit(events.CAMPAIGN_CREATED, {"id": made.campaign.id})
+            await uow.commit()
     return made.campaign
 
 
@@ -438,48 +437,49 @@ async def update_campaign(
     vendor_seller_id: str | None = None,
 ) -> PromotionCampaign:
     """Partial; ``budget`` merges over the existing budget (``null`` removes an unused one)."""
-    async with uow:
-        session = uow.session
-        campaign = await _campaign(session, campaign_id, vendor_seller_id)
-        for name in ("name", "campaign_identifier"):
-            if name in changes and changes[name] is None:
-                raise invalid(f"Invalid request: {name}: must not be null")
-        starts_at = changes.get("starts_at", campaign.starts_at)
-        ends_at = changes.get("ends_at", campaign.ends_at)
-        _check_window(starts_at, ends_at)
-        identifier = changes.get("campaign_identifier")
-        if identifier is not None and identifier != campaign.campaign_identifier:
-            await _check_identifier_free(session, identifier, campaign.id)
-        if "budget" in changes:
-            existing = await _budget_of(session, campaign.id)
-            if changes["budget"] is None:
-                if existing is not None:
-                    if existing.used > 0:
-                        raise invalid("budget cannot be removed once it is used")
-                    await session.delete(existing)
-            else:
-                budget = _check_budget(changes["budget"], existing)
-                await _check_campaign_currencies(session, campaign.id, budget)
-                if existing is None:
-                    session.add(
-                        PromotionCampaignBudget(
-                            campaign_id=campaign.id,
-                            type=budget.type,
-                            limit=budget.limit,
-                            used=0,
-                            currency_code=budget.currency_code,
-                        )
-                    )
+    with _duplicates(identifier=changes.get("campaign_identifier")):
+        async with uow:
+            session = uow.session
+            campaign = await _campaign(session, campaign_id, vendor_seller_id)
+            for name in ("name", "campaign_identifier"):
+                if name in changes and changes[name] is None:
+                    raise invalid(f"Invalid request: {name}: must not be null")
+            starts_at = changes.get("starts_at", campaign.starts_at)
+            ends_at = changes.get("ends_at", campaign.ends_at)
+            _check_window(starts_at, ends_at)
+            identifier = changes.get("campaign_identifier")
+            if identifier is not None and identifier != campaign.campaign_identifier:
+                await _check_identifier_free(session, identifier, campaign.id)
+            if "budget" in changes:
+                existing = await _budget_of(session, campaign.id)
+                if changes["budget"] is None:
+                    if existing is not None:
+                        if existing.used > 0:
+                            raise invalid("budget cannot be removed once it is used")
+                        await session.delete(existing)
                 else:
-                    existing.type = budget.type
-                    existing.limit = budget.limit
-                    existing.currency_code = budget.currency_code
-        for name in ("name", "campaign_identifier", "description", "starts_at", "ends_at"):
-            if name in changes:
-                setattr(campaign, name, changes[name])
-        campaign.updated_at = uow.now()
-        uow.emit(events.CAMPAIGN_UPDATED, {"id": campaign.id})
-        await _commit(uow, identifier=identifier)
+                    budget = _check_budget(changes["budget"], existing)
+                    await _check_campaign_currencies(session, campaign.id, budget)
+                    if existing is None:
+                        session.add(
+                            PromotionCampaignBudget(
+                                campaign_id=campaign.id,
+                                type=budget.type,
+                                limit=budget.limit,
+                                used=0,
+                                currency_code=budget.currency_code,
+                            )
+                        )
+                    else:
+                        existing.type = budget.type
+                        existing.limit = budget.limit
+                        existing.currency_code = budget.currency_code
+            for name in ("name", "campaign_identifier", "description", "starts_at", "ends_at"):
+                if name in changes:
+                    setattr(campaign, name, changes[name])
+            campaign.updated_at = uow.now()
+            uow.emit(events.CAMPAIGN_UPDATED, {"id": campaign.id})
+            await uow.commit()
     return campaign
 
 
@@ -555,7 +555,9 @@ async def campaign_promotions(
                     )
                 )
             ).all()
-            for method in sorted(methods, key=lambda m: list(add).index(m.promotion_id)):
+            by_promotion = {method.promotion_id: method for method in methods}
+            for promotion_id in add:
+                method = by_promotion[promotion_id]
                 _check_currency(method.type, method.currency_code, budget)
         now = uow.now()
         for promotion_id in add:
@@ -584,16 +586,16 @@ async def create_promotion(
 ) -> Promotion:
     """A promotion with its application method, rules and (``campaign_id`` or an inline
     ``campaign``) campaign; a vendor's is the member's seller's and funded by it."""
+    seller_id: str | None = body.get("seller_id")
+    funded_by: str | None = body.get("funded_by")
     if vendor_seller_id is not None:
-        seller_id: str | None = vendor_seller_id
-        funded_by = "seller"
-    else:
-        seller_id = body.get("seller_id")
-        funded_by = body.get("funded_by") or ("seller" if seller_id else "operator")
+        seller_id, funded_by = vendor_seller_id, "seller"
+    elif funded_by is None:
+        funded_by = "seller" if seller_id else "operator"
     values = {
         "code": body["code"],
         "type": body["type"],
-        "status": body.get("status") or "draft",
+        "status": "draft" if body.get("status") is None else body["status"],
         "is_automatic": body.get("is_automatic", False),
         "is_tax_inclusive": body.get("is_tax_inclusive", False),
         "seller_id": seller_id,
@@ -622,52 +624,54 @@ async def create_promotion(
     checks.check_buy_rules(values["type"], len(buy_rules))
     if body.get("campaign_id") is not None and body.get("campaign") is not None:
         raise invalid("Provide campaign or campaign_id, not both")
-    async with uow:
-        session = uow.session
-        if vendor_seller_id is None and seller_id is not None:
-            await _check_seller(session, seller_id)
-        await _check_references(session, [*cart_rules, *target_rules, *buy_rules], seller_id)
-        await _check_code_free(session, values["code"])
-        campaign_id = body.get("campaign_id")
-        created_campaign: _NewCampaign | None = None
-        if campaign_id is not None:
-            campaign = await _owned_campaign(session, campaign_id, seller_id)
-            budget = _as_values(await _budget_of(session, campaign.id))
-        elif body.get("campaign") is not None:
-            created_campaign = await _new_campaign(session, body["campaign"], seller_id)
-            campaign_id = created_campaign.campaign.id
-            budget = created_campaign.budget
-        else:
-            budget = None
-        _check_currency(method["type"], method["currency_code"], budget)
-        promotion = Promotion(
-            id=new_id("promo"),
-            code=values["code"],
-            type=values["type"],
-            status=values["status"],
-            is_automatic=values["is_automatic"],
-            is_tax_inclusive=values["is_tax_inclusive"],
-            seller_id=seller_id,
-            funded_by=funded_by,
-            usage_limit=values["limit"],
-            used=0,
-            campaign_id=campaign_id,
-        )
-        session.add(promotion)
-        await session.flush()
-        session.add(PromotionApplicationMethod(promotion_id=promotion.id, **method))
-        for rule_set, checked in (
-            ("rules", cart_rules),
-            ("target_rules", target_rules),
-            ("buy_rules", buy_rules),
-        ):
-            session.add_all(_rule_rows(promotion.id, rule_set, checked))
-        await session.flush()
-        if created_campaign is not None:
-            uow.emit(events.CAMPAIGN_CREATED, {"id": created_campaign.campaign.id})
-        uow.emit(events.PROMOTION_CREATED, {"id": promotion.id})
-        identifier = body["campaign"]["campaign_identifier"] if created_campaign else None
-        await _commit(uow, code=values["code"], identifier=identifier)
+    inline = body.get("campaign")
+    identifier = inline["campaign_identifier"] if inline is not None else None
+    with _duplicates(code=values["code"], identifier=identifier):
+        async with uow:
+            session = uow.session
+            if vendor_seller_id is None and seller_id is not None:
+                await _check_seller(session, seller_id)
+            await _check_references(session, [*cart_rules, *target_rules, *buy_rules], seller_id)
+            await _check_code_free(session, values["code"])
+            campaign_id = body.get("campaign_id")
+            created_campaign: _NewCampaign | None = None
+            if campaign_id is not None:
+                campaign = await _owned_campaign(session, campaign_id, seller_id)
+                budget = _as_values(await _budget_of(session, campaign.id))
+            elif body.get("campaign") is not None:
+                created_campaign = await _new_campaign(session, body["campaign"], seller_id)
+                campaign_id = created_campaign.campaign.id
+                budget = created_campaign.budget
+            else:
+                budget = None
+            _check_currency(method["type"], method["currency_code"], budget)
+            promotion = Promotion(
+                id=new_id("promo"),
+                code=values["code"],
+                type=values["type"],
+                status=values["status"],
+                is_automatic=values["is_automatic"],
+                is_tax_inclusive=values["is_tax_inclusive"],
+                seller_id=seller_id,
+                funded_by=funded_by,
+                usage_limit=values["limit"],
+                used=0,
+                campaign_id=campaign_id,
+            )
+            session.add(promotion)
+            await session.flush()
+            session.add(PromotionApplicationMethod(promotion_id=promotion.id, **method))
+            for rule_set, checked in (
+                ("rules", cart_rules),
+                ("target_rules", target_rules),
+                ("buy_rules", buy_rules),
+            ):
+                session.add_all(_rule_rows(promotion.id, rule_set, checked))
+            await session.flush()
+            if created_campaign is not None:
+                uow.emit(events.CAMPAIGN_CREATED, {"id": created_campaign.campaign.id})
+            uow.emit(events.PROMOTION_CREATED, {"id": promotion.id})
+            await uow.commit()
     return promotion
 
 
@@ -696,56 +700,60 @@ async def update_promotion(
 ) -> Promotion:
     """Partial: ``code, status, is_automatic, is_tax_inclusive, limit, campaign_id`` and the
     application method's columns; the result is checked as a whole, as at creation."""
-    async with uow:
-        session = uow.session
-        promotion = await _promotion(session, promotion_id, vendor_seller_id)
-        for name in ("is_automatic", "is_tax_inclusive", "application_method"):
-            if name in changes and changes[name] is None:
-                raise invalid(f"Invalid request: {name}: must not be null")
-        values = {
-            "code": changes.get("code", promotion.code),
-            "type": promotion.type,
-            "status": changes.get("status", promotion.status),
-            "is_automatic": changes.get("is_automatic", promotion.is_automatic),
-            "is_tax_inclusive": changes.get("is_tax_inclusive", promotion.is_tax_inclusive),
-            "seller_id": promotion.seller_id,
-            "funded_by": promotion.funded_by,
-            "limit": changes.get("limit", promotion.usage_limit),
-        }
-        checks.check_promotion_fields(values)
-        method = await session.scalar(
-            select(PromotionApplicationMethod).where(
-                PromotionApplicationMethod.promotion_id == promotion.id
+    with _duplicates(code=changes.get("code")):
+        async with uow:
+            session = uow.session
+            promotion = await _promotion(session, promotion_id, vendor_seller_id)
+            for name in ("is_automatic", "is_tax_inclusive", "application_method"):
+                if name in changes and changes[name] is None:
+                    raise invalid(f"Invalid request: {name}: must not be null")
+            values = {
+                "code": changes.get("code", promotion.code),
+                "type": promotion.type,
+                "status": changes.get("status", promotion.status),
+                "is_automatic": changes.get("is_automatic", promotion.is_automatic),
+                "is_tax_inclusive": changes.get("is_tax_inclusive", promotion.is_tax_inclusive),
+                "seller_id": promotion.seller_id,
+                "funded_by": promotion.funded_by,
+                "limit": changes.get("limit", promotion.usage_limit),
+            }
+            checks.check_promotion_fields(values)
+            method = await session.scalar(
+                select(PromotionApplicationMethod).where(
+                    PromotionApplicationMethod.promotion_id == promotion.id
+                )
             )
-        )
-        assert method is not None
-        current = {name: getattr(method, name) for name in METHOD_COLUMNS}
-        method_changes = changes.get("application_method") or {}
-        merged = checks.check_method(promotion.type, {**current, **method_changes})
-        rules = await _rules_of(session, promotion.id)
-        if merged["target_type"] != method.target_type:
-            _recheck_existing(
-                rules["target_rules"], "target_rules", merged["target_type"], promotion.seller_id
-            )
-        if values["code"].lower() != promotion.code.lower():
-            await _check_code_free(session, values["code"], promotion.id)
-        campaign_id = changes.get("campaign_id", promotion.campaign_id)
-        if "campaign_id" in changes and campaign_id is not None:
-            await _owned_campaign(session, campaign_id, promotion.seller_id)
-        if campaign_id is not None:
-            budget = _as_values(await _budget_of(session, campaign_id))
-            _check_currency(merged["type"], merged["currency_code"], budget)
-        for name in METHOD_COLUMNS:
-            setattr(method, name, merged[name])
-        promotion.code = values["code"]
-        promotion.status = values["status"]
-        promotion.is_automatic = values["is_automatic"]
-        promotion.is_tax_inclusive = values["is_tax_inclusive"]
-        promotion.usage_limit = values["limit"]
-        promotion.campaign_id = campaign_id
-        promotion.updated_at = uow.now()
-        uow.emit(events.PROMOTION_UPDATED, {"id": promotion.id})
-        await _commit(uow, code=values["code"])
+            assert method is not None
+            current = {name: getattr(method, name) for name in METHOD_COLUMNS}
+            method_changes = changes.get("application_method") or {}
+            merged = checks.check_method(promotion.type, {**current, **method_changes})
+            rules = await _rules_of(session, promotion.id)
+            if merged["target_type"] != method.target_type:
+                _recheck_existing(
+                    rules["target_rules"],
+                    "target_rules",
+                    merged["target_type"],
+                    promotion.seller_id,
+                )
+            if values["code"].lower() != promotion.code.lower():
+                await _check_code_free(session, values["code"], promotion.id)
+            campaign_id = changes.get("campaign_id", promotion.campaign_id)
+            if "campaign_id" in changes and campaign_id is not None:
+                await _owned_campaign(session, campaign_id, promotion.seller_id)
+            if campaign_id is not None:
+                budget = _as_values(await _budget_of(session, campaign_id))
+                _check_currency(merged["type"], merged["currency_code"], budget)
+            for name in METHOD_COLUMNS:
+                setattr(method, name, merged[name])
+            promotion.code = values["code"]
+            promotion.status = values["status"]
+            promotion.is_automatic = values["is_automatic"]
+            promotion.is_tax_inclusive = values["is_tax_inclusive"]
+            promotion.usage_limit = values["limit"]
+            promotion.campaign_id = campaign_id
+            promotion.updated_at = uow.now()
+            uow.emit(events.PROMOTION_UPDATED, {"id": promotion.id})
+            await uow.commit()
     return promotion
 
 
