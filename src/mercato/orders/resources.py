@@ -385,15 +385,10 @@ LINE_ITEM = Resource(
             many=True,
         ),
     },
-    # An order line is the snapshot of a cart line: the same default shape (its seller is the
-    # order's).
+    # An order line is the snapshot of a cart line: the same default fields, discounts
+    # included (its seller is the order's); reads that show lines name their adjustments.
     defaults=tuple(
-        f
-        for f in CART_LINE_ITEM.defaults
-        if f != "seller_id"
-        and f not in CART_LINE_ITEM.relations
-        and "discount" not in f
-        and not f.startswith("original_")
+        f for f in CART_LINE_ITEM.defaults if f != "seller_id" and f not in CART_LINE_ITEM.relations
     ),
 )
 
