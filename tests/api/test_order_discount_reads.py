@@ -16,6 +16,16 @@ import pytest
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.discount_helpers import add_promotion, discount
 from tests.api.helpers import error, login, ok
+from tests.api.promotion_helpers import (
+    apply_codes,
+    cents,
+    checkout,
+    create_promotion,
+    example_cart,
+    example_market,
+    fixed,
+    percentage,
+)
 
 FUNDING = (
     "operator_discount_subtotal",
@@ -357,3 +367,50 @@ async def test_store_never_shows_who_funds_a_discount(client, discounted):
     assert "funded_by" not in str(listed) and "seller_id" not in str(
         [i for g in listed for o in g["orders"] for i in o["items"]]
     )
+
+
+async def test_real_promotions_read_back_whole_on_every_order(client, admin_headers):
+    """The examples' cart with the operator's 10 % and Bolt's own 2.00 (worked example 2),
+    completed: every order's funding split sums to its discount, its adjustments to its lines'
+    discounts, its totals to the cart's, and only Bolt's order links Bolt's promotion."""
+    example = await example_market(client, admin_headers)
+    await create_promotion(client, admin_headers, "BOLT2", fixed(2), seller_id=example.bolt)
+    await create_promotion(client, admin_headers, "SUMMER10", percentage(10))
+    cart = await example_cart(client, example)
+    cart = ok(await apply_codes(client, example, cart["id"], "SUMMER10", "BOLT2"))["cart"]
+    group = ok(await checkout(client, example, cart["id"]))["order_group"]
+    orders = ok(
+        await client.get(
+            f"/admin/order-groups/{group['id']}",
+            params={
+                "fields": "orders.*,orders.items.*,orders.items.adjustments.*,"
+                "orders.shipping_methods.*,orders.shipping_methods.adjustments.*,"
+                "orders.promotions.*," + ",".join(f"orders.{n}" for n in FUNDING)
+            },
+            headers=admin_headers,
+        )
+    )["order_group"]["orders"]
+    for name in (*NEW_TOTALS, "discount_total", "total"):
+        assert sum(cents(o[name]) for o in orders) == cents(cart[name]), name
+    for order in orders:
+        split = [cents(order[f"{f}_discount_total"]) for f in ("operator", "seller")]
+        assert sum(split) == cents(order["discount_total"]), order["seller_id"]
+        owners = [*order["items"], *order["shipping_methods"]]
+        for owner in owners:
+            assert sum(cents(a["total"]) for a in owner["adjustments"]) == cents(
+                owner["discount_total"]
+            )
+        seller_funded = sum(
+            cents(a["total"])
+            for o in owners
+            for a in o["adjustments"]
+            if a["funded_by"] == "seller"
+        )
+        assert seller_funded == split[1]
+        codes = sorted(p["code"] for p in order["promotions"])
+        assert codes == (
+            ["BOLT2", "SUMMER10"] if order["seller_id"] == example.bolt else ["SUMMER10"]
+        )
+    bolt = next(o for o in orders if o["seller_id"] == example.bolt)
+    assert cents(bolt["seller_discount_total"]) > 0
+    assert all(cents(o["seller_discount_total"]) == 0 for o in orders if o is not bolt)
