@@ -44,7 +44,7 @@ _IMPLIED_TOTALS = {
     "original_total": money_sum("total", "discount_total"),
     "original_tax_total": money_sum("tax_total", "discount_tax_total"),
 }
-# A line's or shipping method's discount figures (the cart's, minus nothing).
+# A line's or shipping method's discount figures, as a cart's lines show them.
 LINE_DISCOUNT_FIELDS = (*DISCOUNTS, "original_tax_total", "original_total")
 _LINE_DISCOUNTS = {
     **{name: money(name) for name in DISCOUNTS},
