@@ -147,8 +147,9 @@ COLUMNS: dict[str, list[str]] = {
         "id display_id status payment_status fulfillment_status seller_id customer_id email "
         "region_id sales_channel_id currency_code cart_id shipping_address no_notification "
         "canceled_at item_total item_subtotal item_tax_total shipping_total shipping_subtotal "
-        "shipping_tax_total subtotal tax_total discount_total total created_at updated_at "
-        "lifecycle_status summary version"
+        "shipping_tax_total subtotal tax_total discount_total discount_subtotal "
+        "discount_tax_total original_item_total original_shipping_total total created_at "
+        "updated_at lifecycle_status summary version"
     ).split(),
     "order_credit_line": (
         "id order_id currency_code amount reference reference_id created_at updated_at".split()
@@ -776,6 +777,10 @@ def _write_group(
                 totals.subtotal,
                 totals.tax_total,
                 totals.discount_total,
+                totals.discount_subtotal,
+                totals.discount_tax_total,
+                totals.original_item_total,
+                totals.original_shipping_total,
                 totals.total,
                 created,
                 touched,

@@ -27,6 +27,12 @@ TOTALS = (
     "subtotal",
     "tax_total",
     "discount_total",
+    "discount_subtotal",
+    "discount_tax_total",
+    "original_total",
+    "original_tax_total",
+    "original_item_total",
+    "original_shipping_total",
     "total",
 )
 

@@ -30,6 +30,12 @@ TOTALS = (
     "subtotal",
     "tax_total",
     "discount_total",
+    "discount_subtotal",
+    "discount_tax_total",
+    "original_total",
+    "original_tax_total",
+    "original_item_total",
+    "original_shipping_total",
     "total",
 )
 PRICES = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("999.99"), places=2)

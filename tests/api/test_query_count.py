@@ -6,11 +6,13 @@ import asyncio
 
 from mercato.customers.models import Customer
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
+from tests.api.discount_helpers import add_promotion, discount
 from tests.api.helpers import (
     create_product,
     create_sales_channel,
     create_seller,
     create_store_key,
+    login,
     ok,
     variant,
 )
@@ -318,3 +320,57 @@ async def test_draft_order_list_statements_do_not_grow_with_the_page(
     )
     assert small == large, (small, large)
     assert large <= 8, large
+
+
+async def test_discounted_order_lists_do_not_grow_with_the_page(
+    client, app, admin_headers, count_statements
+):
+    """Orders with their lines' and shipping methods' adjustments, their promotions and the
+    funding split (promotions.md): the same statements for 2 orders or 12, admin and vendor."""
+    market = await build_marketplace(client, admin_headers, sellers=2, prices=(10,), shipping=5)
+    a_seller, b_seller = (s["id"] for s in market.sellers)
+    shop = await add_promotion(app, "SHOP", "seller", seller_id=a_seller)
+    site = await add_promotion(app, "SITE", "operator")
+    items = [(market.variants[a_seller][0], 3), (market.variants[b_seller][0], 1)]
+    for _ in range(6):
+        cart = await ready_cart(client, market, items)
+        group = ok(await complete(client, market, cart["id"]))["order_group"]
+        orders = {o["seller_id"]: o["id"] for o in group["orders"]}
+        await discount(
+            app,
+            orders[a_seller],
+            line=[(shop, "seller", 120, 12), (site, "operator", 138, 14)],
+            shipping=[(site, "operator", 100, 10)],
+        )
+        await discount(app, orders[b_seller], shipping=[(site, "operator", 100, 10)])
+    fields = (
+        "fields=*items,*items.adjustments,*shipping_methods,*shipping_methods.adjustments,"
+        "*promotions,%2Boperator_discount_total,%2Bseller_discount_total"
+    )
+    small, two = await _statements(
+        client, count_statements, f"/admin/orders?limit=2&{fields}", market.admin
+    )
+    large, twelve = await _statements(
+        client, count_statements, f"/admin/orders?limit=12&{fields}", market.admin
+    )
+    assert len(two["orders"]) == 2 and len(twelve["orders"]) == 12
+    assert sum(len(i["adjustments"]) for o in twelve["orders"] for i in o["items"]) == 12
+    assert sum(len(o["promotions"]) for o in twelve["orders"]) == 6 * 2 + 6
+    assert {o["operator_discount_total"] for o in twelve["orders"]} == {2.62, 1.1}
+    assert small == large, (small, large)
+    # The count, the page, the group facts, the funding sums and one statement per relation
+    # (lines, their adjustments, methods, theirs, promotions).
+    assert large <= 10, large
+
+    member = {"email": "staff@a.test", "password": "supersecret"}
+    ok(await client.post(f"/admin/sellers/{a_seller}/members", json=member, headers=market.admin))
+    vendor = await login(client, "seller", member["email"], member["password"])
+    small, two = await _statements(
+        client, count_statements, f"/vendor/orders?limit=2&{fields}", vendor
+    )
+    large, six = await _statements(
+        client, count_statements, f"/vendor/orders?limit=6&{fields}", vendor
+    )
+    assert len(two["orders"]) == 2 and len(six["orders"]) == 6
+    assert all(len(o["promotions"]) == 2 for o in six["orders"])
+    assert small == large, (small, large)

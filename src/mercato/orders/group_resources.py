@@ -29,7 +29,13 @@ from mercato.orders.models import (
     OrderGroupSellerTally,
     OrderGroupTally,
 )
-from mercato.orders.resources import ORDER, SUMMARY_FIELDS
+from mercato.orders.resources import (
+    ADJUSTMENT_PUBLIC_FIELDS,
+    LINE_DISCOUNT_FIELDS,
+    ORDER,
+    SUMMARY_FIELDS,
+    TOTAL_FIELDS,
+)
 from mercato.query.driver import FixedQuery, keys_param
 from mercato.query.fields import Computed, FieldRules, Relation, RenderContext, Resource
 from mercato.query.listing import (
@@ -225,11 +231,31 @@ STORE_GROUP_FIELD_PATHS = (
     "orders.items.variant.product.title",
     "orders.items.variant.product.thumbnail",
 )
+_STORE_METHOD_FIELDS = (
+    "id",
+    "shipping_option_id",
+    "seller_id",
+    "name",
+    "amount",
+    "subtotal",
+    "tax_total",
+    "total",
+    *LINE_DISCOUNT_FIELDS,
+)
 # Allowed, not default (order-groups.md, order-changes.md §10): the money, the returns and the
-# payment collections of the group's orders.
+# payment collections of the group's orders; their every total and their lines' and shipping
+# methods' discounts and adjustments (promotions.md), never who funds them.
 STORE_GROUP_EXTRA_PATHS = (
     "summary",
     "orders.summary",
+    *(f"orders.{f}" for f in TOTAL_FIELDS if f"orders.{f}" not in STORE_GROUP_FIELD_PATHS),
+    *(f"orders.items.{f}" for f in LINE_DISCOUNT_FIELDS),
+    *(f"orders.shipping_methods.{f}" for f in _STORE_METHOD_FIELDS),
+    *(f"orders.items.adjustments.{f}" for f in ("id", "item_id", *ADJUSTMENT_PUBLIC_FIELDS)),
+    *(
+        f"orders.shipping_methods.adjustments.{f}"
+        for f in ("id", "shipping_method_id", *ADJUSTMENT_PUBLIC_FIELDS)
+    ),
     *(
         f"orders.returns.{f}"
         for f in ("id", "display_id", "status", "refund_amount", "requested_at", "received_at")

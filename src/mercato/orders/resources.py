@@ -4,12 +4,14 @@ from the order's own transactions, and batched relations."""
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
-from sqlalchemy import String, bindparam, literal_column, select
+from sqlalchemy import BigInteger, String, bindparam, cast, func, literal_column, select, union_all
 
+from mercato.carts.resources import DISCOUNTS
 from mercato.carts.resources import LINE_ITEM as CART_LINE_ITEM
+from mercato.carts.resources import TOTALS as CART_TOTALS
 from mercato.customers.models import Customer
 from mercato.customers.resources import CUSTOMER
 from mercato.domain.money import to_major
@@ -18,30 +20,41 @@ from mercato.orders.change_resources import order_change_relations, vendor_owned
 from mercato.orders.models import (
     Order,
     OrderLineItem,
+    OrderLineItemAdjustment,
     OrderPaymentCollection,
+    OrderPromotion,
     OrderShippingMethod,
+    OrderShippingMethodAdjustment,
 )
 from mercato.payments.models import PaymentCollection
 from mercato.products.models import ProductVariant
 from mercato.products.resources import VARIANT
-from mercato.query.driver import FixedQuery, keys_param
+from mercato.promotions.models import Promotion
+from mercato.query.driver import FixedQuery, keys_param, model_columns
 from mercato.query.fields import Computed, Field, FieldRules, Relation, RenderContext, Resource
-from mercato.query.loaders import belongs_to, has_many
-from mercato.query.values import attr, money, timestamp
+from mercato.query.loaders import belongs_to, has_many, through
+from mercato.query.values import attr, money, money_sum, timestamp
 from mercato.sellers.models import Seller
 from mercato.sellers.resources import SELLER
 
-TOTAL_FIELDS = (
-    "item_total",
-    "item_subtotal",
-    "item_tax_total",
-    "shipping_total",
-    "shipping_subtotal",
-    "shipping_tax_total",
-    "subtotal",
-    "tax_total",
-    "discount_total",
-    "total",
+# An order shows the totals its cart showed (promotions.md, Tax after discounts): all stored
+# at placement but ``original_total`` and ``original_tax_total``, which the row implies.
+TOTAL_FIELDS = CART_TOTALS
+_IMPLIED_TOTALS = {
+    "original_total": money_sum("total", "discount_total"),
+    "original_tax_total": money_sum("tax_total", "discount_tax_total"),
+}
+# A line's or shipping method's discount figures, as a cart's lines show them.
+LINE_DISCOUNT_FIELDS = (*DISCOUNTS, "original_tax_total", "original_total")
+_LINE_DISCOUNTS = {
+    **{name: money(name) for name in DISCOUNTS},
+    **_IMPLIED_TOTALS,
+}
+FUNDING_FIELDS = (
+    "operator_discount_subtotal",
+    "operator_discount_total",
+    "seller_discount_subtotal",
+    "seller_discount_total",
 )
 
 
@@ -97,7 +110,6 @@ async def _order_facts(ctx: RenderContext, orders: list[Any]) -> list[dict[str, 
                     int(stored.get("paid_total", 0)) - int(stored.get("refunded_total", 0)),
                     currency,
                 ),
-                "original_total": summary["original_order_total"],
                 "credit_line_total": summary["credit_line_total"],
                 "summary": summary,
             }
@@ -196,6 +208,143 @@ def _detail(line: Any) -> dict[str, int]:
     return {name: getattr(line, name) for name in DETAIL_FIELDS}
 
 
+@cache
+def _funding_query() -> FixedQuery:
+    """Per order of a page and funder: Σ ``subtotal`` and Σ ``total`` of its line and
+    shipping-method adjustments (minor units), in one statement."""
+    parts = union_all(
+        *(
+            select(
+                model.order_id.label("order_id"),
+                model.funded_by.label("funded_by"),
+                model.subtotal.label("subtotal"),
+                model.total.label("total"),
+            ).where(keys_param(model.order_id))
+            for model in (OrderLineItemAdjustment, OrderShippingMethodAdjustment)
+        )
+    ).subquery("parts")
+    return FixedQuery(
+        select(
+            parts.c.order_id,
+            parts.c.funded_by,
+            cast(func.sum(parts.c.subtotal), BigInteger).label("subtotal"),
+            cast(func.sum(parts.c.total), BigInteger).label("total"),
+        ).group_by(parts.c.order_id, parts.c.funded_by)
+    )
+
+
+async def _funding(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
+    """Who pays for each order's discounts (promotions.md, Tax after discounts): the operator
+    owes the seller the operator-funded part, the seller bears its own; the two ``*_total``
+    sum to the order's ``discount_total``."""
+    rows = await _funding_query().rows(
+        ctx.session, connection=await ctx.driver(), keys=list({o.id for o in orders})
+    )
+    sums: dict[tuple[str, str], tuple[int, int]] = {
+        (row.order_id, row.funded_by): (int(row.subtotal), int(row.total)) for row in rows
+    }
+    result = []
+    for order in orders:
+        currency = order.currency_code
+        values: dict[str, Any] = {}
+        for funder in ("operator", "seller"):
+            subtotal, total = sums.get((order.id, funder), (0, 0))
+            values[f"{funder}_discount_subtotal"] = to_major(subtotal, currency)
+            values[f"{funder}_discount_total"] = to_major(total, currency)
+        result.append(values)
+    return result
+
+
+class _Adjustments:
+    """A line's (or shipping method's) adjustments in stacking order, for a page of owners in
+    one statement. Adjustments store no currency: each row carries its owner's, so its money
+    renders like any other."""
+
+    reads = ("id",)
+
+    def __init__(
+        self,
+        model: type[OrderLineItemAdjustment] | type[OrderShippingMethodAdjustment],
+        owner: type[OrderLineItem] | type[OrderShippingMethod],
+        key: str,
+    ) -> None:
+        self.model, self.owner, self.key = model, owner, key
+
+    @cached_property
+    def query(self) -> FixedQuery:
+        model, owner = self.model, self.owner
+        foreign_key = getattr(model, self.key)
+        return FixedQuery(
+            select(*model_columns(model), owner.currency_code.label("currency_code"))
+            .join(owner, owner.id == foreign_key)
+            .where(keys_param(foreign_key))
+            .order_by(foreign_key, model.position, model.id)
+        )
+
+    async def __call__(self, ctx: RenderContext, rows: list[Any]) -> list[list[Any]]:
+        found: dict[str, list[Any]] = defaultdict(list)
+        key = self.key
+        for row in await self.query.rows(
+            ctx.session, connection=await ctx.driver(), keys=list({r.id for r in rows})
+        ):
+            found[getattr(row, key)].append(row)
+        return [found.get(r.id, []) for r in rows]
+
+
+def _adjustment_fields(owner: str) -> dict[str, Any]:
+    return {
+        "id": attr("id"),
+        owner: attr(owner),
+        "order_id": attr("order_id"),
+        "promotion_id": attr("promotion_id"),
+        "code": attr("code"),
+        "description": attr("description"),
+        "amount": money("amount"),
+        "subtotal": money("subtotal"),
+        "tax_total": money("tax_total"),
+        "total": money("total"),
+        "is_tax_inclusive": attr("is_tax_inclusive"),
+        "funded_by": attr("funded_by"),
+        "seller_id": attr("seller_id"),
+        "created_at": timestamp("created_at"),
+    }
+
+
+# The store's shape of an adjustment (the cart's); admin and vendor reads add who funds it.
+ADJUSTMENT_PUBLIC_FIELDS = (
+    "promotion_id",
+    "code",
+    "description",
+    "amount",
+    "subtotal",
+    "tax_total",
+    "total",
+    "is_tax_inclusive",
+)
+ADJUSTMENT_FUNDING_FIELDS = ("funded_by", "seller_id")
+LINE_ITEM_ADJUSTMENT = Resource(
+    name="line_item_adjustment",
+    fields=_adjustment_fields("item_id"),
+    defaults=("id", "item_id", *ADJUSTMENT_PUBLIC_FIELDS, *ADJUSTMENT_FUNDING_FIELDS),
+)
+SHIPPING_METHOD_ADJUSTMENT = Resource(
+    name="shipping_method_adjustment",
+    fields=_adjustment_fields("shipping_method_id"),
+    defaults=("id", "shipping_method_id", *ADJUSTMENT_PUBLIC_FIELDS, *ADJUSTMENT_FUNDING_FIELDS),
+)
+
+# Seed 004's order ↔ promotion links: what produced the order's adjustments.
+ORDER_PROMOTION = Resource(
+    name="promotion",
+    fields={
+        "id": attr("id"),
+        "code": attr("code"),
+        "is_automatic": attr("is_automatic"),
+        "funded_by": attr("funded_by"),
+    },
+    defaults=("id", "code", "is_automatic", "funded_by"),
+)
+
 LINE_ITEM = Resource(
     name="line_item",
     fields={
@@ -217,6 +366,7 @@ LINE_ITEM = Resource(
         "subtotal": money("subtotal"),
         "tax_total": money("tax_total"),
         "total": money("total"),
+        **_LINE_DISCOUNTS,
         "fulfilled_quantity": attr("fulfilled_quantity"),
         "shipped_quantity": attr("shipped_quantity"),
         "delivered_quantity": attr("delivered_quantity"),
@@ -229,16 +379,16 @@ LINE_ITEM = Resource(
     },
     relations={
         "variant": Relation(lambda: VARIANT, belongs_to(ProductVariant, "variant_id"), many=False),
+        "adjustments": Relation(
+            lambda: LINE_ITEM_ADJUSTMENT,
+            _Adjustments(OrderLineItemAdjustment, OrderLineItem, "item_id"),
+            many=True,
+        ),
     },
-    # An order line is the snapshot of a cart line: the same default shape (its seller is the
-    # order's).
+    # An order line is the snapshot of a cart line: the same default fields, discounts
+    # included (its seller is the order's); reads that show lines name their adjustments.
     defaults=tuple(
-        f
-        for f in CART_LINE_ITEM.defaults
-        if f != "seller_id"
-        and f not in CART_LINE_ITEM.relations
-        and "discount" not in f
-        and not f.startswith("original_")
+        f for f in CART_LINE_ITEM.defaults if f != "seller_id" and f not in CART_LINE_ITEM.relations
     ),
 )
 
@@ -255,8 +405,16 @@ SHIPPING_METHOD = Resource(
         "subtotal": money("subtotal"),
         "tax_total": money("tax_total"),
         "total": money("total"),
+        **_LINE_DISCOUNTS,
         "data": attr("data"),
         "return_id": attr("return_id"),
+    },
+    relations={
+        "adjustments": Relation(
+            lambda: SHIPPING_METHOD_ADJUSTMENT,
+            _Adjustments(OrderShippingMethodAdjustment, OrderShippingMethod, "shipping_method_id"),
+            many=True,
+        ),
     },
     defaults=(
         "id",
@@ -267,6 +425,7 @@ SHIPPING_METHOD = Resource(
         "subtotal",
         "tax_total",
         "total",
+        *LINE_DISCOUNT_FIELDS,
     ),
 )
 
@@ -305,8 +464,10 @@ ORDER = Resource(
         "billing_address": attr("billing_address"),
         "payment_status": attr("payment_status"),
         "fulfillment_status": attr("fulfillment_status"),
-        **{name: money(name) for name in TOTAL_FIELDS},
-        "original_total": Computed(_order_facts, "original_total", reads=_FACT_READS),
+        **{name: _IMPLIED_TOTALS.get(name) or money(name) for name in TOTAL_FIELDS},
+        **{
+            name: Computed(_funding, name, reads=("id", "currency_code")) for name in FUNDING_FIELDS
+        },
         "paid_total": Computed(_order_facts, "paid_total", reads=_FACT_READS),
         "refunded_total": Computed(_order_facts, "refunded_total", reads=_FACT_READS),
         "refundable_amount": Computed(_order_facts, "refundable_amount", reads=_FACT_READS),
@@ -336,6 +497,11 @@ ORDER = Resource(
             lambda: ORDER_PAYMENT_COLLECTION, _payment_collections, many=True
         ),
         "fulfillments": Relation(_fulfillment_resource, _fulfillments, many=True),
+        "promotions": Relation(
+            lambda: ORDER_PROMOTION,
+            through(Promotion, OrderPromotion, "order_id", "promotion_id"),
+            many=True,
+        ),
         **order_change_relations(),
     },
     defaults=(
@@ -368,14 +534,16 @@ ORDER_DETAIL_FIELDS = FieldRules(
         "metadata",
         "shipping_address",
         "billing_address",
-        "original_total",
+        *FUNDING_FIELDS,
         "paid_total",
         "refunded_total",
         "refundable_amount",
         "credit_line_total",
         "items.*",
         "items.detail",
+        "items.adjustments.*",
         "shipping_methods.*",
+        "shipping_methods.adjustments.*",
         "payment_collections.*",
         "fulfillments.*",
         "credit_lines.*",
@@ -402,6 +570,7 @@ _VENDOR_ALLOWED = (
     "payment_collections.*",
     "fulfillments.*",
     "credit_lines.*",
+    "promotions.*",
     "returns.*",
     "returns.items.*",
     "order_changes.*",

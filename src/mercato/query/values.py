@@ -83,3 +83,22 @@ def number(value: Decimal | None) -> int | float | None:
     if value is None:
         return None
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def money_sum(*amount_attrs: str, currency_attr: str = "currency_code") -> Field:
+    """The sum of stored minor-unit amounts, rendered in major units: a figure the row implies
+    but does not store (``original_total`` = ``total`` + ``discount_total``)."""
+    names = tuple(_identifier(name) for name in amount_attrs)
+    read_currency = attrgetter(currency_attr)
+
+    def get(obj: Any) -> JSONMoney:
+        return to_major(sum(getattr(obj, name) for name in names), read_currency(obj))
+
+    total = " + ".join(f"r.{name}" for name in names)
+    return Field(
+        get,
+        (*names, currency_attr),
+        expr=f"_to_major({total}, r.{_identifier(currency_attr)})",
+        env={"_to_major": to_major},
+        schema={"type": "number"},
+    )
