@@ -74,6 +74,19 @@ async def test_example_1_operator_ten_percent_across(client, admin_headers):
         example.cove: (76, 1074),
     }
     assert cents(group["total"]) == 8605
+    read = ok(
+        await client.get(
+            f"/admin/order-groups/{group['id']}",
+            params={"fields": "total,discount_subtotal,discount_tax_total,discount_total"},
+            headers=admin_headers,
+        )
+    )["order_group"]
+    assert {k: cents(v) for k, v in read.items() if k != "id"} == {
+        "total": 8605,
+        "discount_subtotal": 719,
+        "discount_tax_total": 72,
+        "discount_total": 791,
+    }
 
 
 async def test_example_2_fixed_five_across_gives_awkward_cents_exactly(client, admin_headers):
