@@ -75,7 +75,10 @@ def compare(
             f"| checkout (per s) | before | after | change | within {CHECKOUT_TOLERANCE * 100:.0f} % |",
             "|---|---:|---:|---:|---|",
         ]
-        for label, key in (("completions", "completion"), ("full checkouts", "full")):
+        pairs = [("completions", "completion"), ("full checkouts", "full")]
+        if "promotion" in old_checkout and "promotion" in new_checkout:
+            pairs.append(("full checkouts with a promotion", "promotion"))
+        for label, key in pairs:
             o, n = old_checkout[key]["rps"], new_checkout[key]["rps"]
             verdict = "yes" if within_tolerance(o, n) else "no"
             lines.append(f"| {label} | {o:.1f} | {n:.1f} | {change(o, n)} | {verdict} |")

@@ -1,9 +1,10 @@
 """Targets (issue 15) and the text report of a ``python -m benchmarks run``.
 
 The targets are ratios of two measurements of the same run, so the machine's speed cancels out:
-each read case against the reference server (the same SQL and bytes with nothing else), and the
-first page of orders against one seller's page. Checkout is measured against the code before a
-change with ``python -m benchmarks compare``.
+each read case against the reference server (the same SQL and bytes with nothing else), the
+first page of orders against one seller's page, and full checkouts with a promotion code against
+those without. Checkout is measured against the code before a change with
+``python -m benchmarks compare``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ REFERENCE_TARGETS = {"1": 2.0, "8": 1.5}
 # (case, the case of the same run it is measured against, the largest ratio of their p50s at
 # every client level): the unfiltered first page of orders must not pay for counting every order.
 RELATIVE_TARGETS = (("orders_first_page", "orders_seller", 1.5),)
+# Full checkouts/s with an operator's promotion code entered ÷ full checkouts/s without, the
+# smallest allowed: a promotion costs the shopper one request and the completion its adjustments.
+PROMOTION_TARGET = 0.85
 
 
 def reference_levels(case: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -32,6 +36,15 @@ def reference_ratios(case: dict[str, Any]) -> dict[str, float]:
         for level, r in case["levels"].items()
         if level in reference
     }
+
+
+def promotion_ratio(checkout: dict[str, Any]) -> float | None:
+    """Full checkouts/s with the promotion ÷ without, in the same run; ``None`` for results
+    without the promotion case."""
+    promo, full = checkout.get("promotion"), checkout.get("full")
+    if not promo or not full:
+        return None
+    return promo["rps"] / full["rps"] if full["rps"] else 0.0
 
 
 def evaluate(results: dict[str, Any]) -> dict[str, Any]:
@@ -58,6 +71,14 @@ def evaluate(results: dict[str, Any]) -> dict[str, Any]:
     checkout = results.get("checkout")
     if checkout:
         failures += _checkout_failures(checkout)
+        failures += _promotion_failures(checkout)
+        with_code = promotion_ratio(checkout)
+        if with_code is not None and with_code < PROMOTION_TARGET:
+            misses.append(
+                f"full checkouts with a promotion: {checkout['promotion']['rps']:.2f}/s is "
+                f"{with_code:.2f}x the {checkout['full']['rps']:.2f}/s without "
+                f"(target >= {PROMOTION_TARGET}x)"
+            )
     hot = results.get("hot_product")
     if hot:
         failures += [f"hot product: {f}" for f in _checkout_failures(hot)]
@@ -86,9 +107,13 @@ def _checkout_failures(checkout: dict[str, Any]) -> list[str]:
     and its full checkouts."""
     empty = {"requests": 0, "errors": 0, "statuses": {}}
     c, f, checks = checkout.get("completion", empty), checkout["full"], checkout["checks"]
+    p = checkout.get("promotion", empty)
     failures = []
-    if c["errors"] or f["errors"]:
-        failures.append(f"checkout errors: completion {c['statuses']}, full {f['statuses']}")
+    if c["errors"] or f["errors"] or p["errors"]:
+        failures.append(
+            f"checkout errors: completion {c['statuses']}, full {f['statuses']}"
+            + (f", with a promotion {p['statuses']}" if "promotion" in checkout else "")
+        )
     if checks["duplicate_groups"]:
         failures.append(f"{checks['duplicate_groups']} carts with more than one group")
     # Results written before the hot product case name the three-order check.
@@ -102,8 +127,36 @@ def _checkout_failures(checkout: dict[str, Any]) -> list[str]:
             f"reserved stock moved by {checks['reserved_delta']} but the run's reservations "
             f"hold {checks['reserved_by_run']}"
         )
-    if checks["groups"] != c["requests"] - c["errors"] + f["requests"] - f["errors"]:
-        failures.append(f"{checks['groups']} groups for the successful completions")
+    placed = sum(r["requests"] - r["errors"] for r in (c, f, p))
+    if checks["groups"] != placed:
+        failures.append(f"{checks['groups']} groups for the {placed} successful completions")
+    return failures
+
+
+def _promotion_failures(checkout: dict[str, Any]) -> list[str]:
+    """The promotion's groups: each order adjusted, the orders' totals summing to the group's;
+    no adjustment on the orders of carts without the code."""
+    promo = checkout.get("promotion")
+    if not promo:
+        return []
+    k = promo["checks"]
+    failures = []
+    expected = k["orders_per_group"] * k["groups"]
+    if k["orders_with_adjustments"] != expected:
+        failures.append(
+            f"promotion: {k['orders_with_adjustments']} orders with adjustments in "
+            f"{k['groups']} groups (expected {expected})"
+        )
+    if k["groups_with_other_totals"]:
+        failures.append(
+            f"promotion: {k['groups_with_other_totals']} groups whose total is not their "
+            "orders' sum"
+        )
+    if k["orders_without_code_with_adjustments"]:
+        failures.append(
+            f"promotion: {k['orders_without_code_with_adjustments']} orders of carts without "
+            "the code have adjustments"
+        )
     return failures
 
 
@@ -126,6 +179,23 @@ def _relative_misses(reads: dict[str, Any]) -> list[str]:
             if ratio > limit
         ]
     return misses
+
+
+def _promotion_cpu(full: dict[str, Any], promo: dict[str, Any]) -> list[str]:
+    """The server's CPU per full checkout without and with the code (its own processes' time,
+    which other jobs on the machine do not add to), when the run measured it."""
+    before, after = full.get("cpu_ms"), promo.get("cpu_ms")
+    if not before or not after:
+        return []
+    return [
+        f"CPU ms per full checkout, without / with the code: server {before['server']:.1f} / "
+        f"{after['server']:.1f} ({_ratio(after['server'], before['server'])}), PostgreSQL "
+        f"(host-wide) {before['postgres']:.1f} / {after['postgres']:.1f}"
+    ]
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
 
 
 def _cpu(level: dict[str, Any]) -> str:
@@ -193,6 +263,26 @@ def format_report(results: dict[str, Any]) -> str:
             f"{c['p50']:.0f} | {c['p95']:.0f} | {c['p99']:.0f} | {c['errors']} |",
             f"| full checkout (7 requests) | {f['requests']} | {f['rps']:.1f} | {f['p50']:.0f} | "
             f"{f['p95']:.0f} | {f['p99']:.0f} | {f['errors']} |",
+        ]
+        p, with_code = checkout.get("promotion"), promotion_ratio(checkout)
+        if p is not None and with_code is not None:
+            pk = p["checks"]
+            lines += [
+                f"| full checkout with a promotion code (8 requests) | {p['requests']} | "
+                f"{p['rps']:.1f} | {p['p50']:.0f} | {p['p95']:.0f} | {p['p99']:.0f} | "
+                f"{p['errors']} |",
+                "",
+                f"Promotion {p['code']} (operator, 10 % off the order): with ÷ without "
+                f"{with_code:.2f}x in full checkouts/s, p50 {_ratio(p['p50'], f['p50'])} "
+                f"(target >= {PROMOTION_TARGET}x in full checkouts/s"
+                + (", MISSED)" if with_code < PROMOTION_TARGET else ", met)"),
+                *_promotion_cpu(f, p),
+                f"Promotion checks: {pk['orders_with_adjustments']} adjusted orders in "
+                f"{pk['groups']} groups, {pk['groups_with_other_totals']} groups whose total is "
+                f"not their orders' sum, discounts {pk['discount_total']} (minor units), "
+                f"{pk['orders_without_code_with_adjustments']} adjusted orders without the code",
+            ]
+        lines += [
             "",
             f"Checks: {k['groups']} groups for {k['carts']} carts, duplicates "
             f"{k['duplicate_groups']}, oversold levels {k['oversold_levels']}, reserved delta "

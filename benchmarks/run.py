@@ -12,8 +12,9 @@
    and answers the same bytes with nothing else, with as many workers as the server and measured
    at the same client levels: the report's targets are server p50 ÷ reference p50.
 4. Checkout: completions/s of prepared three-seller carts, then full checkouts/s (every request
-   from cart creation to completion), both at 8 concurrent shoppers; afterwards the database is
-   checked for duplicate groups and oversold stock.
+   from cart creation to completion), then the same full checkouts with an operator's 10 % code
+   entered, all at 8 concurrent shoppers; afterwards the database is checked for duplicate
+   groups and oversold stock, and the promotion's orders for their adjustments and totals.
 5. One hot product behind a slow provider: a second server whose ``pp_test`` provider waits
    ``provider_delay_ms`` in every call (``MERCATO_TEST_PROVIDER_DELAY_MS``); 8 shoppers run full
    checkouts of the same product with a ``pp_test`` session, and the same checks follow. What a
@@ -44,7 +45,7 @@ import httpx
 from benchmarks import bench_database_url, migrate
 from benchmarks.load import CpuMeter, HTTPClientError, KeepAliveClient
 from benchmarks.reference import write_spec
-from benchmarks.report import evaluate, format_report
+from benchmarks.report import evaluate, format_report, promotion_ratio
 from benchmarks.seed import ADMIN_EMAIL, KEY_TITLE, PASSWORD
 from mercato.db.engine import SERVER_SETTINGS, asyncpg_url
 from mercato.domain.payments import PP_SYSTEM_DEFAULT, PP_TEST
@@ -562,7 +563,12 @@ class Shopper:
             raise BenchError(f"POST {path}: {response.status_code} {response.text[:300]}")
         return response.json()
 
-    async def prepare(self, variants: list[str], email: str) -> str:
+    async def prepare(
+        self, variants: list[str], email: str, *, promo_codes: tuple[str, ...] = ()
+    ) -> str:
+        """A cart ready to complete: items, a shipping method per seller, the ``promo_codes``
+        (if any, one request, after shipping as a shopper enters them at the last step), a
+        payment collection and session."""
         cart = (
             await self._post(
                 "/store/carts",
@@ -588,6 +594,12 @@ class Shopper:
                 {"option_id": option_id},
                 params={"fields": "id"},
             )
+        if promo_codes:
+            await self._post(
+                f"/store/carts/{cart['id']}/promotions",
+                {"promo_codes": list(promo_codes)},
+                params={"fields": "id"},
+            )
         collection = (await self._post("/store/payment-collections", {"cart_id": cart["id"]}))[
             "payment_collection"
         ]
@@ -608,8 +620,16 @@ class Shopper:
 
 
 async def checkout_benchmark(
-    base_url: str, url: str, facts: dict[str, Any], options: RunOptions, log: Callable[[str], None]
+    base_url: str,
+    url: str,
+    facts: dict[str, Any],
+    options: RunOptions,
+    log: Callable[[str], None],
+    meter: CpuMeter | None = None,
 ) -> dict[str, Any]:
+    """(a) completions of prepared carts, (b) full checkouts, (c) full checkouts with a
+    promotion code; with ``meter`` (the server's), CPU per full checkout by role, which other
+    jobs on the machine do not add to (except PostgreSQL's, counted host-wide)."""
     rng = random.Random(7)
     sellers = sorted(facts["variants_by_seller"])
 
@@ -618,6 +638,7 @@ async def checkout_benchmark(
 
     reserved_before = await reserved_stock(url)
     run_tag = f"{int(time.time())}"
+    code = await create_promotion(base_url, f"BENCH10-{run_tag}")
     limits = httpx.Limits(
         max_connections=options.shoppers, max_keepalive_connections=options.shoppers
     )
@@ -654,28 +675,131 @@ async def checkout_benchmark(
             f"{completion.rps:.1f}/s, p50 {completion.p50:.1f} ms, errors {completion.errors}"
         )
 
-        # (b) full checkouts: every request from cart creation to completion.
-        full_carts: list[str] = []
+        # (b) full checkouts: every request from cart creation to completion; (c) the same with
+        # the operator's code entered after shipping (one request more).
         counter = iter(range(10**9))
 
-        async def full_checkout() -> int:
-            n = next(counter)
-            cart_id = await shopper.prepare(basket(), f"bench.{run_tag}.f{n}@bench.test")
-            full_carts.append(cart_id)
-            return await shopper.complete(cart_id)
+        async def full_checkouts(
+            label: str, codes: tuple[str, ...]
+        ) -> tuple[dict[str, Any], list[str]]:
+            placed: list[str] = []
 
-        full = await run_load(
-            full_checkout,
-            concurrency=options.shoppers,
-            duration=options.duration,
-            max_requests=options.full_checkouts,
-        )
+            async def full_checkout() -> int:
+                email = f"bench.{run_tag}.{label}{next(counter)}@bench.test"
+                cart_id = await shopper.prepare(basket(), email, promo_codes=codes)
+                placed.append(cart_id)
+                return await shopper.complete(cart_id)
+
+            before = meter.sample() if meter else None
+            result = await run_load(
+                full_checkout,
+                concurrency=options.shoppers,
+                duration=options.duration,
+                max_requests=options.full_checkouts,
+            )
+            measured = asdict(result)
+            if meter and before:
+                measured["cpu_ms"] = CpuMeter.per_request(before, meter.sample(), result.requests)
+            return measured, placed
+
+        full, full_carts = await full_checkouts("f", ())
+        log(f"  full checkouts: {_phase_line(full)}")
+        promo, promo_carts = await full_checkouts("c", (code,))
+        ratio = promotion_ratio({"full": full, "promotion": promo})
         log(
-            f"  full checkouts: {full.requests} in {full.seconds:.1f}s = {full.rps:.1f}/s, "
-            f"p50 {full.p50:.0f} ms, errors {full.errors}"
+            f"  full checkouts with {code}: {_phase_line(promo)}; {ratio:.2f}x the full "
+            "checkouts/s without"
         )
-    checks = await verify_checkouts(url, sorted(completed_carts | set(full_carts)), reserved_before)
-    return {"completion": asdict(completion), "full": asdict(full), "checks": checks}
+    checks = await verify_checkouts(
+        url, sorted(completed_carts | set(full_carts) | set(promo_carts)), reserved_before
+    )
+    promo_checks = await verify_promotion(
+        url, sorted(promo_carts), sorted(completed_carts | set(full_carts))
+    )
+    return {
+        "completion": asdict(completion),
+        "full": full,
+        "promotion": {**promo, "code": code, "checks": promo_checks},
+        "promotion_ratio": ratio,
+        "checks": checks,
+    }
+
+
+def _phase_line(result: dict[str, Any]) -> str:
+    line = (
+        f"{result['requests']} in {result['seconds']:.1f}s = {result['rps']:.1f}/s, "
+        f"p50 {result['p50']:.0f} ms, errors {result['errors']}"
+    )
+    cpu = result.get("cpu_ms")
+    if cpu:
+        line += f", CPU ms each server {cpu['server']:.0f} postgres {cpu['postgres']:.0f}"
+    return line
+
+
+async def create_promotion(base_url: str, code: str) -> str:
+    """An active operator promotion, 10 % off the order, entered by ``code`` (the demo admin
+    creates it through the admin API, as an operator would)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        token = await login(client, "user", ADMIN_EMAIL)
+        response = await client.post(
+            "/admin/promotions",
+            json={
+                "code": code,
+                "type": "standard",
+                "status": "active",
+                "application_method": {"type": "percentage", "target_type": "order", "value": 10},
+            },
+            params={"fields": "id"},
+            headers={"authorization": f"Bearer {token}"},
+        )
+    if response.status_code != 200:
+        raise BenchError(f"creating promotion {code}: {response.status_code} {response.text[:300]}")
+    return code
+
+
+async def verify_promotion(
+    url: str, cart_ids: list[str], plain_cart_ids: list[str], *, orders_per_group: int = 3
+) -> dict[str, Any]:
+    """The promotion's groups: every order carries line adjustments and the orders' totals add
+    up to the group's; the carts without the code have none (else (b) and (c) measure the same)."""
+    conn = await asyncpg.connect(url)
+    try:
+        groups = await conn.fetchval(
+            "SELECT count(*) FROM order_group WHERE cart_id = ANY($1::text[])", cart_ids
+        )
+        adjusted = await conn.fetchval(
+            'SELECT count(DISTINCT o.id) FROM "order" o '
+            "JOIN order_line_item_adjustment a ON a.order_id = o.id "
+            "WHERE o.cart_id = ANY($1::text[])",
+            cart_ids,
+        )
+        mismatched = await conn.fetchval(
+            "SELECT count(*) FROM order_group g WHERE g.cart_id = ANY($1::text[]) AND g.total <> "
+            '(SELECT coalesce(sum(o.total), 0) FROM order_group_order x JOIN "order" o '
+            "ON o.id = x.order_id WHERE x.order_group_id = g.id)",
+            cart_ids,
+        )
+        discount = await conn.fetchval(
+            'SELECT coalesce(sum(discount_total), 0) FROM "order" WHERE cart_id = ANY($1::text[])',
+            cart_ids,
+        )
+        plain_adjusted = await conn.fetchval(
+            'SELECT count(DISTINCT o.id) FROM "order" o '
+            "JOIN order_line_item_adjustment a ON a.order_id = o.id "
+            "WHERE o.cart_id = ANY($1::text[])",
+            plain_cart_ids,
+        )
+        return {
+            "carts": len(cart_ids),
+            "groups": groups,
+            "orders_per_group": orders_per_group,
+            "orders_with_adjustments": adjusted,
+            "groups_with_other_totals": mismatched,
+            "discount_total": int(discount),
+            "orders_without_code_with_adjustments": plain_adjusted,
+        }
+    finally:
+        await conn.close()
 
 
 async def reserved_stock(url: str) -> int:
@@ -946,7 +1070,7 @@ async def _measure_server(
         if options.checkout:
             log("Checkout ...")
             results["checkout"] = await checkout_benchmark(
-                server.base_url, url, facts, options, log
+                server.base_url, url, facts, options, log, meter
             )
         results["rss_peak_mib"] = max(sampler.peak, server.rss_kib()) / 1024
     finally:
