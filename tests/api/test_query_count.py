@@ -374,3 +374,51 @@ async def test_discounted_order_lists_do_not_grow_with_the_page(
     assert len(two["orders"]) == 2 and len(six["orders"]) == 6
     assert all(len(o["promotions"]) == 2 for o in six["orders"])
     assert small == large, (small, large)
+
+
+async def test_a_cart_with_promotions_renders_in_a_fixed_number_of_statements(
+    client, admin_headers, count_statements
+):
+    """A cart's adjustments, their tax split, its discounted totals and its promotions are
+    read once per render, whatever the number of lines and promotions."""
+    from tests.api.promotion_helpers import (
+        apply_codes,
+        create_promotion,
+        example_cart,
+        example_market,
+        fixed,
+        percentage,
+    )
+
+    example = await example_market(client, admin_headers)
+    await create_promotion(client, admin_headers, "TEN", percentage(10))
+    await create_promotion(client, admin_headers, "COVE1", fixed(1), seller_id=example.cove)
+    small = ok(
+        await client.post(
+            "/store/carts",
+            json={
+                "region_id": example.market.region["id"],
+                "items": [{"variant_id": example.variants["a1"], "quantity": 1}],
+            },
+            headers=example.market.store,
+        )
+    )["cart"]
+    ok(
+        await client.post(
+            f"/store/carts/{small['id']}/shipping-methods",
+            json={"option_id": example.market.options[example.acme]},
+            headers=example.market.store,
+        )
+    )
+    ok(await apply_codes(client, example, small["id"], "TEN"))
+    large = await example_cart(client, example)
+    ok(await apply_codes(client, example, large["id"], "TEN", "COVE1"))
+    few, _ = await _statements(
+        client, count_statements, f"/store/carts/{small['id']}", example.market.store
+    )
+    many, body = await _statements(
+        client, count_statements, f"/store/carts/{large['id']}", example.market.store
+    )
+    assert sum(len(line["adjustments"]) for line in body["cart"]["items"]) == 5
+    assert few == many, (few, many)
+    assert many <= 15, many

@@ -49,7 +49,7 @@ from mercato.carts.service import (
     totals_by_cart,
 )
 from mercato.domain.money import to_major
-from mercato.domain.totals import LineTotals
+from mercato.domain.totals import LineTotals, discounted_line_totals
 from mercato.errors import invalid, not_found
 from mercato.payments.models import PaymentCollection
 from mercato.payments.resources import PAYMENT_COLLECTION
@@ -92,7 +92,18 @@ TOTALS = (
 
 
 async def _pricing(ctx: RenderContext, cart_ids: set[str]) -> dict[str, tuple[str, Any]]:
-    """``cart_id → (currency_code, tax_rate)`` in one query."""
+    """``cart_id → (currency_code, tax_rate)`` in one query per render pass."""
+    return await ctx.shared(("pricing", frozenset(cart_ids)), lambda: _read_pricing(ctx, cart_ids))
+
+
+async def _adjustments(ctx: RenderContext, cart_ids: set[str]) -> dict[str, list[int]]:
+    """The carts' adjustment amounts by line / method id, read once per render pass."""
+    return await ctx.shared(
+        ("adjustments", frozenset(cart_ids)), lambda: adjustment_amounts(ctx.session, cart_ids)
+    )
+
+
+async def _read_pricing(ctx: RenderContext, cart_ids: set[str]) -> dict[str, tuple[str, Any]]:
     rows = await ctx.session.execute(
         select(Cart.id, Cart.currency_code, Region.tax_rate)
         .join(Region, Region.id == Cart.region_id)
@@ -127,7 +138,7 @@ def _amounts(totals: LineTotals, currency: str) -> dict[str, Any]:
 
 async def _line_amounts(ctx: RenderContext, lines: list[Any]) -> list[dict[str, Any]]:
     pricing = await _pricing(ctx, {line.cart_id for line in lines})
-    amounts = await adjustment_amounts(ctx.session, {line.cart_id for line in lines})
+    amounts = await _adjustments(ctx, {line.cart_id for line in lines})
     result = []
     for line in lines:
         currency, rate = pricing[line.cart_id]
@@ -140,7 +151,7 @@ async def _line_amounts(ctx: RenderContext, lines: list[Any]) -> list[dict[str, 
 
 async def _method_amounts(ctx: RenderContext, methods: list[Any]) -> list[dict[str, Any]]:
     pricing = await _pricing(ctx, {method.cart_id for method in methods})
-    amounts = await adjustment_amounts(ctx.session, {method.cart_id for method in methods})
+    amounts = await _adjustments(ctx, {method.cart_id for method in methods})
     result = []
     for method in methods:
         currency, rate = pricing[method.cart_id]
@@ -149,46 +160,45 @@ async def _method_amounts(ctx: RenderContext, methods: list[Any]) -> list[dict[s
     return result
 
 
+def _owner(adjustment: Any) -> str:
+    return getattr(adjustment, "item_id", None) or adjustment.shipping_method_id
+
+
 async def _adjustment_split(ctx: RenderContext, adjustments: list[Any]) -> list[dict[str, Any]]:
     """Each adjustment's share of its line's tax (promotions.md: the line's
     ``discount_tax_total`` allocated over its adjustments by amount)."""
     cart_ids = {a.cart_id for a in adjustments}
     pricing = await _pricing(ctx, cart_ids)
-    amounts = await adjustment_amounts(ctx.session, cart_ids)
-    lines = {
-        line.id: line
-        for line in await ctx.session.scalars(
-            select(CartLineItem).where(CartLineItem.cart_id.in_(cart_ids))
+    siblings: dict[str, list[Any]] = {}  # a relation renders every adjustment of its owner
+    for adjustment in sorted(adjustments, key=lambda a: a.position):
+        siblings.setdefault(_owner(adjustment), []).append(adjustment)
+    owners = {
+        owner_id: (amount, inclusive)
+        for owner_id, amount, inclusive in await ctx.session.execute(
+            select(
+                CartLineItem.id,
+                CartLineItem.unit_price * CartLineItem.quantity,
+                CartLineItem.is_tax_inclusive,
+            )
+            .where(CartLineItem.id.in_(siblings))
+            .union_all(
+                select(
+                    CartShippingMethod.id,
+                    CartShippingMethod.amount,
+                    CartShippingMethod.is_tax_inclusive,
+                ).where(CartShippingMethod.id.in_(siblings))
+            )
         )
     }
-    methods = {
-        method.id: method
-        for method in await ctx.session.scalars(
-            select(CartShippingMethod).where(CartShippingMethod.cart_id.in_(cart_ids))
-        )
-    }
-    positions: dict[str, list[int]] = {}
-    for kind, model in (
-        ("item_id", CartLineItemAdjustment),
-        ("shipping_method_id", CartShippingMethodAdjustment),
-    ):
-        for key, position in await ctx.session.execute(
-            select(getattr(model, kind), model.position)
-            .where(model.cart_id.in_(cart_ids))
-            .order_by(model.position)
-        ):
-            positions.setdefault(key, []).append(position)
     result = []
     for adjustment in adjustments:
         currency, rate = pricing[adjustment.cart_id]
-        key = getattr(adjustment, "item_id", None) or adjustment.shipping_method_id
-        owner = lines.get(key)
-        split = (
-            line_discounts(owner, rate, amounts[key])
-            if owner is not None
-            else method_discounts(methods[key], rate, amounts[key])
+        key = _owner(adjustment)
+        amount, inclusive = owners[key]
+        split = discounted_line_totals(
+            int(amount), [a.amount for a in siblings[key]], rate, inclusive
         )
-        part = split.adjustments[positions[key].index(adjustment.position)]
+        part = split.adjustments[siblings[key].index(adjustment)]
         result.append(
             {
                 "amount": to_major(adjustment.amount, currency),

@@ -165,19 +165,20 @@ async def adjustment_amounts(
     session: AsyncSession, cart_ids: Collection[str]
 ) -> dict[str, list[int]]:
     """The adjustment amounts of every line and shipping method of the carts, keyed by the
-    line's or method's id, in stacking order (two queries)."""
+    line's or method's id, in stacking order (one query)."""
     amounts: dict[str, list[int]] = defaultdict(list)
-    for key, amount in await session.execute(
-        select(CartLineItemAdjustment.item_id, CartLineItemAdjustment.amount)
-        .where(CartLineItemAdjustment.cart_id.in_(cart_ids))
-        .order_by(CartLineItemAdjustment.position)
-    ):
-        amounts[key].append(amount)
-    for key, amount in await session.execute(
-        select(CartShippingMethodAdjustment.shipping_method_id, CartShippingMethodAdjustment.amount)
-        .where(CartShippingMethodAdjustment.cart_id.in_(cart_ids))
-        .order_by(CartShippingMethodAdjustment.position)
-    ):
+    lines = select(
+        CartLineItemAdjustment.item_id.label("owner"),
+        CartLineItemAdjustment.position,
+        CartLineItemAdjustment.amount,
+    ).where(CartLineItemAdjustment.cart_id.in_(cart_ids))
+    methods = select(
+        CartShippingMethodAdjustment.shipping_method_id,
+        CartShippingMethodAdjustment.position,
+        CartShippingMethodAdjustment.amount,
+    ).where(CartShippingMethodAdjustment.cart_id.in_(cart_ids))
+    rows = await session.execute(lines.union_all(methods).order_by("owner", "position"))
+    for key, _, amount in rows:
         amounts[key].append(amount)
     return amounts
 

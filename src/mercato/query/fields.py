@@ -31,6 +31,7 @@ class RenderContext:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self._memo: dict[tuple[Any, ...], tuple[list[Any], list[Any]]] = {}
+        self._shared: dict[tuple[Any, ...], Any] = {}
         self._driver: Any = None
 
     async def driver(self) -> Any:
@@ -39,6 +40,14 @@ class RenderContext:
         if self._driver is None:
             self._driver = await driver_connection(self.session)
         return self._driver
+
+    async def shared(self, key: tuple[Any, ...], load: Callable[[], Awaitable[Any]]) -> Any:
+        """``load()`` once per pass for ``key``: what several computed fields of different
+        levels read (a cart's adjustments for its lines, methods and totals)."""
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = await load()
+        return found
 
     async def batch(self, loader: Callable[..., Any], rows: list[Any], *args: Any) -> list[Any]:
         key = (id(loader), id(rows), *args)
