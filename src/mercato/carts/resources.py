@@ -161,7 +161,7 @@ async def _method_amounts(ctx: RenderContext, methods: list[Any]) -> list[dict[s
 
 
 def _owner(adjustment: Any) -> str:
-    return getattr(adjustment, "item_id", None) or adjustment.shipping_method_id
+    return str(getattr(adjustment, "item_id", None) or adjustment.shipping_method_id)
 
 
 async def _adjustment_split(ctx: RenderContext, adjustments: list[Any]) -> list[dict[str, Any]]:

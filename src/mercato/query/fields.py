@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.errors import invalid
 from mercato.query.driver import driver_connection
 
+T = TypeVar("T")
 Getter = Callable[[Any], Any]
 Tree = dict[str, "Tree | None"]
 
@@ -41,13 +42,12 @@ class RenderContext:
             self._driver = await driver_connection(self.session)
         return self._driver
 
-    async def shared(self, key: tuple[Any, ...], load: Callable[[], Awaitable[Any]]) -> Any:
+    async def shared(self, key: tuple[Any, ...], load: Callable[[], Awaitable[T]]) -> T:
         """``load()`` once per pass for ``key``: what several computed fields of different
         levels read (a cart's adjustments for its lines, methods and totals)."""
-        found = self._shared.get(key)
-        if found is None:
-            found = self._shared[key] = await load()
-        return found
+        if key not in self._shared:
+            self._shared[key] = await load()
+        return cast(T, self._shared[key])
 
     async def batch(self, loader: Callable[..., Any], rows: list[Any], *args: Any) -> list[Any]:
         key = (id(loader), id(rows), *args)
