@@ -138,20 +138,29 @@ async def evaluate(
 
 
 async def store_application(
-    session: AsyncSession, cart: Cart, evaluation: Evaluation | None, *, had_promotions: bool
+    session: AsyncSession, cart: Cart, evaluation: Evaluation | None
 ) -> None:
     """Replace the cart's adjustments and entered codes with what ``evaluation`` gives: an
     entered code that no longer applies is dropped."""
-    if had_promotions or evaluation is not None:
-        await session.execute(
-            delete(CartLineItemAdjustment).where(CartLineItemAdjustment.cart_id == cart.id)
-        )
-        await session.execute(
-            delete(CartShippingMethodAdjustment).where(
-                CartShippingMethodAdjustment.cart_id == cart.id
-            )
-        )
-        await session.execute(delete(CartPromotion).where(CartPromotion.cart_id == cart.id))
+    # One round trip: the three deletes as data-modifying CTEs of one statement.
+    lines = (
+        delete(CartLineItemAdjustment)
+        .where(CartLineItemAdjustment.cart_id == cart.id)
+        .returning(CartLineItemAdjustment.id)
+        .cte("lines")
+    )
+    methods = (
+        delete(CartShippingMethodAdjustment)
+        .where(CartShippingMethodAdjustment.cart_id == cart.id)
+        .returning(CartShippingMethodAdjustment.id)
+        .cte("methods")
+    )
+    await session.execute(
+        delete(CartPromotion)
+        .where(CartPromotion.cart_id == cart.id)
+        .add_cte(lines)
+        .add_cte(methods)
+    )
     if evaluation is None:
         return
     application = evaluation.application
@@ -208,15 +217,20 @@ async def has_promotions(session: AsyncSession, cart_id: str) -> bool:
 
 
 async def refresh_promotions(
-    session: AsyncSession, cart: Cart, *, entered_ids: Sequence[str] | None = None
+    session: AsyncSession,
+    cart: Cart,
+    *,
+    entered_ids: Sequence[str] | None = None,
+    current: Sequence[str] | None = None,
 ) -> Evaluation | None:
     """Evaluate the cart's promotions again from their current definitions and store the
     adjustments they give (promotions.md: every change refreshes the cart). ``entered_ids``
-    replaces the entered codes; an entered code that no longer applies is dropped."""
+    replaces the entered codes; an entered code that no longer applies is dropped.
+    ``current``: the entered codes, when the caller has read them already."""
     await session.flush()
-    current = await entered_promotion_ids(session, cart.id)
+    if current is None:
+        current = await entered_promotion_ids(session, cart.id)
     ids = current if entered_ids is None else list(entered_ids)
-    had = bool(current) or await has_promotions(session, cart.id)
     loaded = await load_promotions(session, candidates(ids))
     evaluation = None
     if loaded.promotions:
@@ -231,7 +245,8 @@ async def refresh_promotions(
             methods=await cart_shipping_methods(session, cart.id),
             entered_ids=ids,
         )
-    await store_application(session, cart, evaluation, had_promotions=had)
+    if evaluation is not None or current or await has_promotions(session, cart.id):
+        await store_application(session, cart, evaluation)
     return evaluation
 
 
@@ -297,7 +312,7 @@ async def enter_codes(
     entered = list(dict.fromkeys(entered))
     if len(entered) > MAX_ENTERED_CODES:
         raise invalid(CODES_MESSAGE)
-    evaluation = await refresh_promotions(session, cart, entered_ids=entered)
+    evaluation = await refresh_promotions(session, cart, entered_ids=entered, current=current)
     rejected = {r.promotion_id: r for r in evaluation.application.rejected} if evaluation else {}
     for promotion in added:
         rejection = rejected.get(promotion.id)
