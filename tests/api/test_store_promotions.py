@@ -257,3 +257,38 @@ async def test_an_order_edit_keeps_the_discount_of_the_remaining_units(client, a
     line = next(i for i in preview["order_preview"]["items"] if i["id"] == b2["id"])
     # One unit keeps round(1.00 / 3) = 0.33 of the discount: (3.33 − 0.33) + 0.30 tax.
     assert cents(line["total"]) == 330
+
+
+async def test_buy_two_get_the_cheapest_free(client, admin_headers):
+    example = await example_market(client, admin_headers)
+    cart = await example_cart(client, example)
+    bolt_product = by_item(cart, example)["b1"]["product_id"]
+    await create_promotion(
+        client,
+        admin_headers,
+        "B2G1",
+        {
+            "type": "percentage",
+            "target_type": "items",
+            "allocation": "each",
+            "max_quantity": 1,
+            "value": 100,
+            "apply_to_quantity": 1,
+            "buy_rules_min_quantity": 2,
+            "target_rules": [
+                {"attribute": "items.product_id", "operator": "in", "values": [bolt_product]}
+            ],
+            "buy_rules": [
+                {"attribute": "items.product.id", "operator": "eq", "values": bolt_product}
+            ],
+        },
+        type="buyget",
+    )
+    cart = ok(await apply_codes(client, example, cart["id"], "B2G1"))["cart"]
+    lines = by_item(cart, example)
+    # Bolt's four units qualify; the cheapest target unit (one of b2's 3.33) is free.
+    assert [(a["code"], cents(a["amount"])) for a in lines["b2"]["adjustments"]] == [
+        ("B2G1", 333)
+    ]
+    assert all(lines[k]["adjustments"] == [] for k in ("a1", "b1", "c1"))
+    assert cents(cart["discount_subtotal"]) == 333

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.carts.contents import cart_items, cart_shipping_methods
@@ -30,8 +30,7 @@ from mercato.customers.models import CustomerGroup, CustomerGroupCustomer
 from mercato.db.base import new_id
 from mercato.domain import promotions as dom
 from mercato.errors import invalid, not_allowed
-from mercato.promotions.loading import Loaded, by_ids, live_automatic, load_promotions
-from mercato.promotions.models import Promotion
+from mercato.promotions.loading import Loaded, by_codes, by_ids, live_automatic, load_promotions
 from mercato.regions.models import Region
 
 MAX_ENTERED_CODES = 20
@@ -222,16 +221,24 @@ async def refresh_promotions(
     *,
     entered_ids: Sequence[str] | None = None,
     current: Sequence[str] | None = None,
+    loaded: Loaded | None = None,
 ) -> Evaluation | None:
     """Evaluate the cart's promotions again from their current definitions and store the
     adjustments they give (promotions.md: every change refreshes the cart). ``entered_ids``
     replaces the entered codes; an entered code that no longer applies is dropped.
-    ``current``: the entered codes, when the caller has read them already."""
+    ``current``: the entered codes, when the caller has read them already; ``loaded``: promotions
+    read already, among them every one :func:`candidates` would read."""
     await session.flush()
     if current is None:
         current = await entered_promotion_ids(session, cart.id)
     ids = current if entered_ids is None else list(entered_ids)
-    loaded = await load_promotions(session, candidates(ids))
+    if loaded is None:
+        loaded = await load_promotions(session, candidates(ids))
+    else:
+        wanted = set(ids)
+        loaded = Loaded(
+            [p for p in loaded.promotions if p.id in wanted or _live_automatic(p)], loaded.now
+        )
     evaluation = None
     if loaded.promotions:
         region = await session.get(Region, cart.region_id)
@@ -261,20 +268,12 @@ def promo_codes(value: Any) -> list[str]:
     return list(dict.fromkeys(code.strip() for code in value))
 
 
-async def _find(session: AsyncSession, codes: Sequence[str]) -> dict[str, Promotion]:
-    """Live promotions by lower-cased code."""
-    rows = await session.scalars(
-        select(Promotion).where(
-            and_(
-                func.lower(Promotion.code).in_([c.lower() for c in codes]),
-                Promotion.deleted_at.is_(None),
-            )
-        )
-    )
-    return {row.code.lower(): row for row in rows}
+def _live_automatic(promotion: dom.Promotion) -> bool:
+    """What :func:`live_automatic` selects, for promotions already read."""
+    return promotion.is_automatic and promotion.status == "active" and not promotion.deleted
 
 
-def _usable(found: dict[str, Promotion], code: str) -> Promotion:
+def _usable(found: dict[str, dom.Promotion], code: str) -> dom.Promotion:
     promotion = found.get(code.lower())
     if promotion is None or promotion.status != "active":
         raise invalid(f"The promotion code {code} is invalid", code="promotion_not_found")
@@ -293,7 +292,12 @@ async def enter_codes(
     caller's transaction rolls back on a 400). A code of an automatic promotion is accepted and
     changes nothing: it applies anyway."""
     current = await entered_promotion_ids(session, cart.id)
-    found = await _find(session, [*add, *remove, *(replace or ())])
+    codes = [code.lower() for code in (*add, *remove, *(replace or ()))]
+    # One read: the promotions named by the codes, the entered ones and the automatic ones.
+    loaded = await load_promotions(session, or_(by_codes(codes), candidates(current)))
+    found = {
+        p.code.lower(): p for p in loaded.promotions if not p.deleted and p.code.lower() in codes
+    }
     if replace is not None:
         added = [_usable(found, code) for code in replace]
         entered = [p.id for p in added if not p.is_automatic]
@@ -312,7 +316,9 @@ async def enter_codes(
     entered = list(dict.fromkeys(entered))
     if len(entered) > MAX_ENTERED_CODES:
         raise invalid(CODES_MESSAGE)
-    evaluation = await refresh_promotions(session, cart, entered_ids=entered, current=current)
+    evaluation = await refresh_promotions(
+        session, cart, entered_ids=entered, current=current, loaded=loaded
+    )
     rejected = {r.promotion_id: r for r in evaluation.application.rejected} if evaluation else {}
     for promotion in added:
         rejection = rejected.get(promotion.id)
