@@ -13,7 +13,13 @@ from mercato.carts.models import (
 from mercato.customers.models import Customer, CustomerGroup, CustomerGroupCustomer
 from mercato.db.base import Base
 from mercato.draft_orders.models import DraftOrder, DraftOrderItem, DraftOrderShippingMethod
-from mercato.events.models import OutboxEvent
+from mercato.events.models import (
+    EventConsumption,
+    EventDeadLetter,
+    EventDelivery,
+    MercatoProcess,
+    OutboxEvent,
+)
 from mercato.idempotency.models import IdempotencyRecord
 from mercato.orders.change_models import (
     OrderChange,
@@ -72,9 +78,17 @@ from mercato.sales_channels.models import SalesChannel
 from mercato.sellers.models import Seller, SellerMember, StockLocation
 from mercato.shipping_options.models import ShippingOption
 from mercato.users.models import User
+from mercato.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from mercato.workflows.models import WorkflowRun
 
 __all__ = [
+    "EventConsumption",
+    "EventDeadLetter",
+    "EventDelivery",
+    "MercatoProcess",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "CartLineItemAdjustment",
     "CartPromotion",
     "CartShippingMethodAdjustment",

@@ -1,0 +1,1 @@
+"""Outgoing webhooks signed per Standard Webhooks (events-and-scale-out.md, Webhooks)."""
