@@ -75,10 +75,15 @@ def compare(
             f"| checkout (per s) | before | after | change | within {CHECKOUT_TOLERANCE * 100:.0f} % |",
             "|---|---:|---:|---:|---|",
         ]
-        pairs = [("completions", "completion"), ("full checkouts", "full")]
-        if "promotion" in old_checkout and "promotion" in new_checkout:
-            pairs.append(("full checkouts with a promotion", "promotion"))
+        pairs = [
+            ("completions", "completion"),
+            ("completions with a promotion", "completion_promotion"),
+            ("full checkouts", "full"),
+            ("full checkouts with a promotion", "promotion"),
+        ]
         for label, key in pairs:
+            if key not in old_checkout or key not in new_checkout:
+                continue
             o, n = old_checkout[key]["rps"], new_checkout[key]["rps"]
             verdict = "yes" if within_tolerance(o, n) else "no"
             lines.append(f"| {label} | {o:.1f} | {n:.1f} | {change(o, n)} | {verdict} |")

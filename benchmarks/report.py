@@ -2,8 +2,8 @@
 
 The targets are ratios of two measurements of the same run, so the machine's speed cancels out:
 each read case against the reference server (the same SQL and bytes with nothing else), the
-first page of orders against one seller's page, and full checkouts with a promotion code against
-those without. Checkout is measured against the code before a change with
+first page of orders against one seller's page, and completions of carts with a promotion code
+applied against those without. Checkout is measured against the code before a change with
 ``python -m benchmarks compare``.
 """
 
@@ -16,8 +16,10 @@ REFERENCE_TARGETS = {"1": 2.0, "8": 1.5}
 # (case, the case of the same run it is measured against, the largest ratio of their p50s at
 # every client level): the unfiltered first page of orders must not pay for counting every order.
 RELATIVE_TARGETS = (("orders_first_page", "orders_seller", 1.5),)
-# Full checkouts/s with an operator's promotion code entered ÷ full checkouts/s without, the
-# smallest allowed: a promotion costs the shopper one request and the completion its adjustments.
+# Completions/s of prepared carts with an operator's promotion code applied ÷ completions/s of
+# carts without, the smallest allowed: the same requests, so the ratio is the price of the
+# completion's promotion work alone. The full checkouts with the code ÷ without are reported as
+# information only: they compare 8 requests with 7 (the shopper's entering the code).
 PROMOTION_TARGET = 0.85
 
 
@@ -39,12 +41,21 @@ def reference_ratios(case: dict[str, Any]) -> dict[str, float]:
 
 
 def promotion_ratio(checkout: dict[str, Any]) -> float | None:
-    """Full checkouts/s with the promotion ÷ without, in the same run; ``None`` for results
-    without the promotion case."""
-    promo, full = checkout.get("promotion"), checkout.get("full")
-    if not promo or not full:
+    """Full checkouts/s with the promotion ÷ without, in the same run (information, no target);
+    ``None`` for results without the promotion case."""
+    return _rps_ratio(checkout.get("promotion"), checkout.get("full"))
+
+
+def completion_promotion_ratio(checkout: dict[str, Any]) -> float | None:
+    """Completions/s of prepared carts with the promotion applied ÷ without, in the same run
+    (``PROMOTION_TARGET``); ``None`` for results without that phase."""
+    return _rps_ratio(checkout.get("completion_promotion"), checkout.get("completion"))
+
+
+def _rps_ratio(with_code: dict[str, Any] | None, without: dict[str, Any] | None) -> float | None:
+    if not with_code or not without:
         return None
-    return promo["rps"] / full["rps"] if full["rps"] else 0.0
+    return with_code["rps"] / without["rps"] if without["rps"] else 0.0
 
 
 def evaluate(results: dict[str, Any]) -> dict[str, Any]:
@@ -72,19 +83,33 @@ def evaluate(results: dict[str, Any]) -> dict[str, Any]:
     if checkout:
         failures += _checkout_failures(checkout)
         failures += _promotion_failures(checkout)
-        with_code = promotion_ratio(checkout)
-        if with_code is not None and with_code < PROMOTION_TARGET:
-            misses.append(
-                f"full checkouts with a promotion: {checkout['promotion']['rps']:.2f}/s is "
-                f"{with_code:.2f}x the {checkout['full']['rps']:.2f}/s without "
-                f"(target >= {PROMOTION_TARGET}x)"
-            )
+        misses += _promotion_misses(checkout)
     hot = results.get("hot_product")
     if hot:
         failures += [f"hot product: {f}" for f in _checkout_failures(hot)]
     if results.get("hot_product_error"):
         failures.append(f"hot product: {results['hot_product_error']}")
     return {"ok": not failures, "failures": failures, "misses": misses}
+
+
+def _promotion_misses(checkout: dict[str, Any]) -> list[str]:
+    """The like-for-like ratio below ``PROMOTION_TARGET``; a run with the full checkouts with a
+    code but without the completions with one (an older harness) has not shown it met."""
+    ratio = completion_promotion_ratio(checkout)
+    if ratio is None:
+        if "promotion" not in checkout:
+            return []
+        return [
+            "no completions of carts with a promotion code measured: completions/s with ÷ "
+            f"without not shown (target >= {PROMOTION_TARGET}x)"
+        ]
+    if ratio >= PROMOTION_TARGET:
+        return []
+    return [
+        f"completions with a promotion: {checkout['completion_promotion']['rps']:.2f}/s is "
+        f"{ratio:.2f}x the {checkout['completion']['rps']:.2f}/s without "
+        f"(target >= {PROMOTION_TARGET}x)"
+    ]
 
 
 def _unmeasured(reads: dict[str, Any]) -> list[str]:
@@ -107,11 +132,18 @@ def _checkout_failures(checkout: dict[str, Any]) -> list[str]:
     and its full checkouts."""
     empty = {"requests": 0, "errors": 0, "statuses": {}}
     c, f, checks = checkout.get("completion", empty), checkout["full"], checkout["checks"]
+    cp = checkout.get("completion_promotion", empty)
     p = checkout.get("promotion", empty)
     failures = []
-    if c["errors"] or f["errors"] or p["errors"]:
+    if c["errors"] or cp["errors"] or f["errors"] or p["errors"]:
         failures.append(
-            f"checkout errors: completion {c['statuses']}, full {f['statuses']}"
+            f"checkout errors: completion {c['statuses']}"
+            + (
+                f", completion with a promotion {cp['statuses']}"
+                if "completion_promotion" in checkout
+                else ""
+            )
+            + f", full {f['statuses']}"
             + (f", with a promotion {p['statuses']}" if "promotion" in checkout else "")
         )
     if checks["duplicate_groups"]:
@@ -127,36 +159,41 @@ def _checkout_failures(checkout: dict[str, Any]) -> list[str]:
             f"reserved stock moved by {checks['reserved_delta']} but the run's reservations "
             f"hold {checks['reserved_by_run']}"
         )
-    placed = sum(r["requests"] - r["errors"] for r in (c, f, p))
+    placed = sum(r["requests"] - r["errors"] for r in (c, cp, f, p))
     if checks["groups"] != placed:
         failures.append(f"{checks['groups']} groups for the {placed} successful completions")
     return failures
 
 
 def _promotion_failures(checkout: dict[str, Any]) -> list[str]:
-    """The promotion's groups: each order adjusted, the orders' totals summing to the group's;
-    no adjustment on the orders of carts without the code."""
-    promo = checkout.get("promotion")
-    if not promo:
-        return []
-    k = promo["checks"]
+    """The promotion's groups, of the completions with the code and of the full checkouts with
+    it: each order adjusted, the orders' totals summing to the group's; no adjustment on the
+    orders of carts without the code."""
     failures = []
-    expected = k["orders_per_group"] * k["groups"]
-    if k["orders_with_adjustments"] != expected:
-        failures.append(
-            f"promotion: {k['orders_with_adjustments']} orders with adjustments in "
-            f"{k['groups']} groups (expected {expected})"
-        )
-    if k["groups_with_other_totals"]:
-        failures.append(
-            f"promotion: {k['groups_with_other_totals']} groups whose total is not their "
-            "orders' sum"
-        )
-    if k["orders_without_code_with_adjustments"]:
-        failures.append(
-            f"promotion: {k['orders_without_code_with_adjustments']} orders of carts without "
-            "the code have adjustments"
-        )
+    for key, label in (
+        ("completion_promotion", "promotion (completions)"),
+        ("promotion", "promotion (full checkouts)"),
+    ):
+        promo = checkout.get(key)
+        if not promo:
+            continue
+        k = promo["checks"]
+        expected = k["orders_per_group"] * k["groups"]
+        if k["orders_with_adjustments"] != expected:
+            failures.append(
+                f"{label}: {k['orders_with_adjustments']} orders with adjustments in "
+                f"{k['groups']} groups (expected {expected})"
+            )
+        if k["groups_with_other_totals"]:
+            failures.append(
+                f"{label}: {k['groups_with_other_totals']} groups whose total is not their "
+                "orders' sum"
+            )
+        if k["orders_without_code_with_adjustments"]:
+            failures.append(
+                f"{label}: {k['orders_without_code_with_adjustments']} orders of carts without "
+                "the code have adjustments"
+            )
     return failures
 
 
@@ -181,21 +218,37 @@ def _relative_misses(reads: dict[str, Any]) -> list[str]:
     return misses
 
 
-def _promotion_cpu(full: dict[str, Any], promo: dict[str, Any]) -> list[str]:
-    """The server's CPU per full checkout without and with the code (its own processes' time,
-    which other jobs on the machine do not add to), when the run measured it."""
-    before, after = full.get("cpu_ms"), promo.get("cpu_ms")
+def _promotion_cpu(what: str, without: dict[str, Any], promo: dict[str, Any]) -> list[str]:
+    """The server's CPU per ``what`` without and with the code (its own processes' time, which
+    other jobs on the machine do not add to), when the run measured it."""
+    before, after = without.get("cpu_ms"), promo.get("cpu_ms")
     if not before or not after:
         return []
     return [
-        f"CPU ms per full checkout, without / with the code: server {before['server']:.1f} / "
+        f"CPU ms per {what}, without / with the code: server {before['server']:.1f} / "
         f"{after['server']:.1f} ({_ratio(after['server'], before['server'])}), PostgreSQL "
         f"(host-wide) {before['postgres']:.1f} / {after['postgres']:.1f}"
     ]
 
 
+def _promotion_checks(label: str, k: dict[str, Any]) -> str:
+    return (
+        f"Promotion checks, {label}: {k['orders_with_adjustments']} adjusted orders in "
+        f"{k['groups']} groups, {k['groups_with_other_totals']} groups whose total is not their "
+        f"orders' sum, discounts {k['discount_total']} (minor units), "
+        f"{k['orders_without_code_with_adjustments']} adjusted orders without the code"
+    )
+
+
 def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
+
+
+def _checkout_row(label: str, r: dict[str, Any]) -> str:
+    return (
+        f"| {label} | {r['requests']} | {r['rps']:.1f} | {r['p50']:.0f} | {r['p95']:.0f} | "
+        f"{r['p99']:.0f} | {r['errors']} |"
+    )
 
 
 def _cpu(level: dict[str, Any]) -> str:
@@ -255,32 +308,46 @@ def format_report(results: dict[str, Any]) -> str:
     checkout = results.get("checkout")
     if checkout:
         c, f, k = checkout["completion"], checkout["full"], checkout["checks"]
+        cp, p = checkout.get("completion_promotion"), checkout.get("promotion")
         lines += [
             "",
             "| checkout (8 shoppers) | done | per s | p50 ms | p95 ms | p99 ms | errors |",
             "|---|---:|---:|---:|---:|---:|---:|",
-            f"| complete prepared 3-seller cart | {c['requests']} | {c['rps']:.1f} | "
-            f"{c['p50']:.0f} | {c['p95']:.0f} | {c['p99']:.0f} | {c['errors']} |",
-            f"| full checkout (7 requests) | {f['requests']} | {f['rps']:.1f} | {f['p50']:.0f} | "
-            f"{f['p95']:.0f} | {f['p99']:.0f} | {f['errors']} |",
+            _checkout_row("complete prepared 3-seller cart", c),
         ]
-        p, with_code = checkout.get("promotion"), promotion_ratio(checkout)
-        if p is not None and with_code is not None:
-            pk = p["checks"]
+        if cp is not None:
+            lines.append(
+                _checkout_row("complete prepared 3-seller cart, promotion code applied", cp)
+            )
+        lines.append(_checkout_row("full checkout (7 requests)", f))
+        if p is not None:
+            lines.append(_checkout_row("full checkout with a promotion code (8 requests)", p))
+        if cp is not None or p is not None:
+            code = (cp or p or {})["code"]
+            lines += ["", f"Promotion {code} (operator, 10 % off the order), with ÷ without:"]
+        completion_ratio = completion_promotion_ratio(checkout)
+        if cp is not None and completion_ratio is not None:
             lines += [
-                f"| full checkout with a promotion code (8 requests) | {p['requests']} | "
-                f"{p['rps']:.1f} | {p['p50']:.0f} | {p['p95']:.0f} | {p['p99']:.0f} | "
-                f"{p['errors']} |",
-                "",
-                f"Promotion {p['code']} (operator, 10 % off the order): with ÷ without "
-                f"{with_code:.2f}x in full checkouts/s, p50 {_ratio(p['p50'], f['p50'])} "
-                f"(target >= {PROMOTION_TARGET}x in full checkouts/s"
-                + (", MISSED)" if with_code < PROMOTION_TARGET else ", met)"),
-                *_promotion_cpu(f, p),
-                f"Promotion checks: {pk['orders_with_adjustments']} adjusted orders in "
-                f"{pk['groups']} groups, {pk['groups_with_other_totals']} groups whose total is "
-                f"not their orders' sum, discounts {pk['discount_total']} (minor units), "
-                f"{pk['orders_without_code_with_adjustments']} adjusted orders without the code",
+                f"  completions of prepared carts (the same requests): {completion_ratio:.2f}x "
+                f"in completions/s, p50 {_ratio(cp['p50'], c['p50'])} (target >= "
+                f"{PROMOTION_TARGET}x in completions/s"
+                + (", MISSED)" if completion_ratio < PROMOTION_TARGET else ", met)"),
+            ]
+        with_code = promotion_ratio(checkout)
+        if p is not None and with_code is not None:
+            lines += [
+                f"  full checkouts (one request more: entering the code): {with_code:.2f}x in "
+                f"full checkouts/s, p50 {_ratio(p['p50'], f['p50'])} (information, no target)",
+            ]
+        if cp is not None:
+            lines += [
+                *_promotion_cpu("completion", c, cp),
+                _promotion_checks("completions", cp["checks"]),
+            ]
+        if p is not None:
+            lines += [
+                *_promotion_cpu("full checkout", f, p),
+                _promotion_checks("full checkouts", p["checks"]),
             ]
         lines += [
             "",

@@ -11,10 +11,11 @@
    filtered case is a failure. The reference server (``benchmarks.reference``) runs the same SQL
    and answers the same bytes with nothing else, with as many workers as the server and measured
    at the same client levels: the report's targets are server p50 ÷ reference p50.
-4. Checkout: completions/s of prepared three-seller carts, then full checkouts/s (every request
-   from cart creation to completion), then the same full checkouts with an operator's 10 % code
-   entered, all at 8 concurrent shoppers; afterwards the database is checked for duplicate
-   groups and oversold stock, and the promotion's orders for their adjustments and totals.
+4. Checkout: completions/s of prepared three-seller carts, then of the same carts prepared with
+   an operator's 10 % code applied, then full checkouts/s (every request from cart creation to
+   completion), then the same full checkouts with the code entered, all at 8 concurrent
+   shoppers; afterwards the database is checked for duplicate groups and oversold stock, and
+   the promotion's orders for their adjustments and totals.
 5. One hot product behind a slow provider: a second server whose ``pp_test`` provider waits
    ``provider_delay_ms`` in every call (``MERCATO_TEST_PROVIDER_DELAY_MS``); 8 shoppers run full
    checkouts of the same product with a ``pp_test`` session, and the same checks follow. What a
@@ -45,7 +46,12 @@ import httpx
 from benchmarks import bench_database_url, migrate
 from benchmarks.load import CpuMeter, HTTPClientError, KeepAliveClient
 from benchmarks.reference import write_spec
-from benchmarks.report import evaluate, format_report, promotion_ratio
+from benchmarks.report import (
+    completion_promotion_ratio,
+    evaluate,
+    format_report,
+    promotion_ratio,
+)
 from benchmarks.seed import ADMIN_EMAIL, KEY_TITLE, PASSWORD
 from mercato.db.engine import SERVER_SETTINGS, asyncpg_url
 from mercato.domain.payments import PP_SYSTEM_DEFAULT, PP_TEST
@@ -627,9 +633,10 @@ async def checkout_benchmark(
     log: Callable[[str], None],
     meter: CpuMeter | None = None,
 ) -> dict[str, Any]:
-    """(a) completions of prepared carts, (b) full checkouts, (c) full checkouts with a
-    promotion code; with ``meter`` (the server's), CPU per full checkout by role, which other
-    jobs on the machine do not add to (except PostgreSQL's, counted host-wide)."""
+    """(a) completions of prepared carts, (a') of prepared carts with a promotion code applied,
+    (b) full checkouts, (c) full checkouts with the code; with ``meter`` (the server's), CPU per
+    completion and per full checkout by role, which other jobs on the machine do not add to
+    (except PostgreSQL's, counted host-wide)."""
     rng = random.Random(7)
     sellers = sorted(facts["variants_by_seller"])
 
@@ -642,37 +649,65 @@ async def checkout_benchmark(
     limits = httpx.Limits(
         max_connections=options.shoppers, max_keepalive_connections=options.shoppers
     )
-    carts: list[str] = []
     async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
         shopper = Shopper(client, facts["publishable_key"], facts["region_id"])
-        # (a) prepared carts, then completions only.
-        t = time.perf_counter()
-        queue = list(range(options.checkout_carts))
 
-        async def preparer() -> None:
-            while queue:
-                n = queue.pop()
-                carts.append(await shopper.prepare(basket(), f"bench.{run_tag}.p{n}@bench.test"))
+        async def prepare_carts(label: str, codes: tuple[str, ...]) -> list[str]:
+            """``options.checkout_carts`` carts ready to complete, by ``options.shoppers``."""
+            t = time.perf_counter()
+            prepared: list[str] = []
+            queue = list(range(options.checkout_carts))
 
-        await asyncio.gather(*(preparer() for _ in range(options.shoppers)))
-        log(f"  prepared {len(carts)} three-seller carts in {time.perf_counter() - t:.1f}s")
-        pending = list(carts)
+            async def preparer() -> None:
+                while queue:
+                    n = queue.pop()
+                    email = f"bench.{run_tag}.{label}{n}@bench.test"
+                    prepared.append(await shopper.prepare(basket(), email, promo_codes=codes))
 
-        async def complete_next() -> int:
-            if not pending:
-                raise BenchError("out of prepared carts")
-            return await shopper.complete(pending.pop())
+            await asyncio.gather(*(preparer() for _ in range(options.shoppers)))
+            with_code = f" with {code} applied" if codes else ""
+            log(
+                f"  prepared {len(prepared)} three-seller carts{with_code} in "
+                f"{time.perf_counter() - t:.1f}s"
+            )
+            return prepared
 
-        completion = await run_load(
-            complete_next,
-            concurrency=options.shoppers,
-            duration=options.duration,
-            max_requests=len(carts),
+        async def completions(prepared: list[str]) -> tuple[dict[str, Any], set[str]]:
+            """Completions only, of ``prepared``, until the duration or the carts run out."""
+            pending = list(prepared)
+
+            async def complete_next() -> int:
+                if not pending:
+                    raise BenchError("out of prepared carts")
+                return await shopper.complete(pending.pop())
+
+            before = meter.sample() if meter else None
+            result = await run_load(
+                complete_next,
+                concurrency=options.shoppers,
+                duration=options.duration,
+                max_requests=len(prepared),
+            )
+            measured = asdict(result)
+            if meter and before:
+                measured["cpu_ms"] = CpuMeter.per_request(before, meter.sample(), result.requests)
+            return measured, set(prepared) - set(pending)
+
+        # (a) prepared carts, then completions only; (a') the same with the operator's code
+        # applied to every cart: the same requests, the difference being the completion's
+        # promotion work (evaluated again, adjustments copied to the orders, the use counted).
+        # Both sets are prepared before either is timed.
+        carts = await prepare_carts("p", ())
+        promo_prepared = await prepare_carts("q", (code,))
+        completion, completed_carts = await completions(carts)
+        log(f"  completions: {_phase_line(completion)}")
+        completion_promo, promo_completed = await completions(promo_prepared)
+        completion_ratio = completion_promotion_ratio(
+            {"completion": completion, "completion_promotion": completion_promo}
         )
-        completed_carts = set(carts) - set(pending)
         log(
-            f"  completions: {completion.requests} in {completion.seconds:.1f}s = "
-            f"{completion.rps:.1f}/s, p50 {completion.p50:.1f} ms, errors {completion.errors}"
+            f"  completions with {code}: {_phase_line(completion_promo)}; "
+            f"{completion_ratio:.2f}x the completions/s without"
         )
 
         # (b) full checkouts: every request from cart creation to completion; (c) the same with
@@ -708,16 +743,24 @@ async def checkout_benchmark(
         ratio = promotion_ratio({"full": full, "promotion": promo})
         log(
             f"  full checkouts with {code}: {_phase_line(promo)}; {ratio:.2f}x the full "
-            "checkouts/s without"
+            "checkouts/s without (one request more: entering the code)"
         )
+    plain = sorted(completed_carts | set(full_carts))
     checks = await verify_checkouts(
-        url, sorted(completed_carts | set(full_carts) | set(promo_carts)), reserved_before
+        url,
+        sorted(completed_carts | promo_completed | set(full_carts) | set(promo_carts)),
+        reserved_before,
     )
-    promo_checks = await verify_promotion(
-        url, sorted(promo_carts), sorted(completed_carts | set(full_carts))
-    )
+    completion_promo_checks = await verify_promotion(url, sorted(promo_completed), plain)
+    promo_checks = await verify_promotion(url, sorted(promo_carts), plain)
     return {
-        "completion": asdict(completion),
+        "completion": completion,
+        "completion_promotion": {
+            **completion_promo,
+            "code": code,
+            "checks": completion_promo_checks,
+        },
+        "completion_promotion_ratio": completion_ratio,
         "full": full,
         "promotion": {**promo, "code": code, "checks": promo_checks},
         "promotion_ratio": ratio,
@@ -761,7 +804,8 @@ async def verify_promotion(
     url: str, cart_ids: list[str], plain_cart_ids: list[str], *, orders_per_group: int = 3
 ) -> dict[str, Any]:
     """The promotion's groups: every order carries line adjustments and the orders' totals add
-    up to the group's; the carts without the code have none (else (b) and (c) measure the same)."""
+    up to the group's; the carts without the code have none (else the phases with and without it
+    measure the same)."""
     conn = await asyncpg.connect(url)
     try:
         groups = await conn.fetchval(
