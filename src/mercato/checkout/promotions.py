@@ -122,27 +122,23 @@ async def check_promotions(
     context = await cart_context(session, cart, region, lines, methods, loaded)
     application = dom.apply_promotions(context, loaded.promotions)
     rejected = {r.promotion_id: r for r in application.rejected}
-    for promotion_id in on_cart:
-        promotion = by_id.get(promotion_id)
-        if promotion is None:  # deleted for good: no row left to name the reason
-            code = next(row.code for row in stored if row.promotion_id == promotion_id)
-            raise refused(code, cart.id, dom.NOT_FOUND, "the promotion is no longer active")
+    for promotion_id in on_cart:  # read above, deleted or not: the rows are never removed
         rejection = rejected.get(promotion_id)
         if rejection is not None:
-            raise refused(promotion.code, cart.id, rejection.reason, rejection.detail)
+            code = by_id[promotion_id].code
+            raise refused(code, cart.id, rejection.reason, rejection.detail)
     fresh = [
         (a.promotion_id, a.item_id or a.shipping_method_id, a.amount)
         for a in application.adjustments
     ]
     held = [(row.promotion_id, _owner(row), row.amount) for row in stored]
     if sorted(fresh) != sorted(held):
-        differing = set(fresh).symmetric_difference(held)
-        promotion_id = min(
-            (pid for pid, _, _ in differing),
-            key=lambda pid: dom.stacking_key(by_id[pid]) if pid in by_id else (),
+        # The first promotion, in stacking order, whose adjustments differ.
+        differing = {pid for pid, _, _ in set(fresh).symmetric_difference(held)}
+        first = min((by_id[pid] for pid in differing), key=dom.stacking_key)
+        raise refused(
+            first.code, cart.id, CHANGED, "it changed since it was applied; apply it again"
         )
-        code = by_id[promotion_id].code if promotion_id in by_id else promotion_id
-        raise refused(code, cart.id, CHANGED, "it changed since it was applied; apply it again")
     adjustments: dict[str, list[Any]] = defaultdict(list)
     for row in stored:
         adjustments[_owner(row)].append(row)
