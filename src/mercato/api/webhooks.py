@@ -179,9 +179,7 @@ def _declare(router: FastAPIRouter, *, vendor: bool) -> None:
         idempotency_key: IdempotencyKey,
     ) -> dict:
         """A new secret, in this response only; the previous one signs too for 24 h."""
-        _, secret = await service.rotate_secret(
-            uow, webhook_id=webhook_id, seller_id=scope(actor)
-        )
+        _, secret = await service.rotate_secret(uow, webhook_id=webhook_id, seller_id=scope(actor))
         row = await find(session, webhook_id, actor)
         rendered_row = await render_webhook(session, row, params)
         return {"webhook": render_secret(rendered_row, secret)}

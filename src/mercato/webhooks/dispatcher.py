@@ -212,7 +212,9 @@ async def send(
     except httpx.TimeoutException:
         return Outcome(error="timeout", duration_ms=_since(started))
     except httpx.HTTPError as failed:
-        return Outcome(error=f"{type(failed).__name__}: {failed}"[:500], duration_ms=_since(started))
+        return Outcome(
+            error=f"{type(failed).__name__}: {failed}"[:500], duration_ms=_since(started)
+        )
     duration = _since(started)
     content = response.content[:RESPONSE_BODY_BYTES].decode("utf-8", "replace")
     outcome = Outcome(
@@ -357,4 +359,3 @@ async def _disable(session: AsyncSession, webhook_id: str, reason: str) -> None:
     log.warning("webhook %s disabled (%s)", webhook_id, reason)
     if disabled.seller_id is None:
         emit(session, WEBHOOK_DISABLED, {"id": webhook_id})
-
