@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.api.deps import Admin, Query, Session, UoW, Vendor
 from mercato.api.idempotency import IdempotencyKey
-from mercato.api.openapi import delete_operation, envelope, list_operation, render_operation
+from mercato.api.openapi import (
+    delete_operation,
+    envelope,
+    list_operation,
+    operation,
+    render_operation,
+)
 from mercato.errors import invalid
 from mercato.http.responses import deleted
 from mercato.http.routing import APIRouter
@@ -244,7 +250,7 @@ def _declare(router: FastAPIRouter, *, vendor: bool) -> None:
         "/{webhook_id}/replay",
         operation_id=f"{op}ReplayWebhook",
         summary="Replay Webhook",
-        openapi_extra={"responses": {"200": envelope({"count": {"type": "integer"}})}},
+        openapi_extra=operation(body=envelope({"count": {"type": "integer"}})),
     )
     async def replay(
         webhook_id: str,

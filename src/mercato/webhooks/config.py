@@ -5,6 +5,7 @@ without rebuilding the whole process's settings."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from functools import lru_cache
 
 DEFAULT_RETRY_SCHEDULE = "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h"
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+log = logging.getLogger("mercato.webhooks")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 
 
@@ -61,8 +63,10 @@ class WebhookSettings:
 
 @lru_cache
 def webhook_settings() -> WebhookSettings:
+    """The settings; an invalid value raises ValueError naming its variable (call this at
+    start-up so a bad value stops the process there)."""
     timeout = _number("MERCATO_WEBHOOK_TIMEOUT_S", 15, least=0.1)
-    return WebhookSettings(
+    settings = WebhookSettings(
         retry_schedule=parse_schedule(
             os.environ.get("MERCATO_WEBHOOK_RETRY_SCHEDULE", "").strip() or DEFAULT_RETRY_SCHEDULE
         ),
@@ -73,3 +77,14 @@ def webhook_settings() -> WebhookSettings:
         allow_private_targets=_flag("MERCATO_WEBHOOK_ALLOW_PRIVATE_TARGETS"),
         lease_s=_number("MERCATO_LEASE_S", 60, least=1),
     )
+    if settings.timeout_s > settings.lease_s / 2:
+        raise ValueError(
+            "MERCATO_WEBHOOK_TIMEOUT_S must not exceed half of MERCATO_LEASE_S"
+            f" ({settings.lease_s / 2:g} s), not {settings.timeout_s:g}"
+        )
+    if settings.allow_private_targets:
+        log.warning(
+            "MERCATO_WEBHOOK_ALLOW_PRIVATE_TARGETS=1: webhooks may target private and loopback"
+            " addresses"
+        )
+    return settings

@@ -31,7 +31,7 @@ from mercato.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from mercato.webhooks.projection import project_for_seller
 from mercato.webhooks.service import signing_secrets
 from mercato.webhooks.signing import sign
-from mercato.webhooks.targets import Blocked, Target, vet
+from mercato.webhooks.targets import Blocked, IPAddress, Target, vet
 
 log = logging.getLogger("mercato.webhooks")
 
@@ -172,7 +172,10 @@ async def attempt(
         webhook = await session.get(Webhook, claimed.webhook_id)
         event = await session.get(OutboxEvent, claimed.event_id)
         now = await session.scalar(select(func.now()))
-    if webhook is None or event is None:
+    if webhook is None or not webhook.is_active or webhook.deleted_at is not None:
+        await release(sessionmaker, claimed)  # disabled or deleted since the claim
+        return Outcome(error="endpoint disabled")
+    if event is None:
         outcome = Outcome(error="event no longer retained")
         await record(sessionmaker, claimed, outcome, settings, final=True)
         return outcome
@@ -181,6 +184,14 @@ async def attempt(
     outcome = await send(client, webhook.url, claimed.event_id, body, secrets)
     await record(sessionmaker, claimed, outcome, settings, gone=outcome.status_code == 410)
     return outcome
+
+
+async def release(sessionmaker: async_sessionmaker[AsyncSession], claimed: Claimed) -> None:
+    """Give a claimed delivery back untouched (its endpoint is paused or gone)."""
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(WebhookDelivery).where(WebhookDelivery.id == claimed.id).values(lease_until=None)
+        )
 
 
 async def send(
@@ -201,22 +212,25 @@ async def send(
         "webhook-signature": sign(secrets, msg_id, timestamp, body),
     }
     started = time.monotonic()
-    try:
-        request_url, extra = _pinned(target)
-        response = await client.post(
-            request_url,
-            content=body,
-            headers={**headers, **extra["headers"]},
-            extensions=extra["extensions"],
-        )
-    except httpx.TimeoutException:
-        return Outcome(error="timeout", duration_ms=_since(started))
-    except httpx.HTTPError as failed:
-        return Outcome(
-            error=f"{type(failed).__name__}: {failed}"[:500], duration_ms=_since(started)
-        )
+    answer: tuple[httpx.Response, bytes] | None = None
+    for address in target.addresses:
+        request_url, extra = _pinned(target, address)
+        try:
+            answer = await _post(
+                client, request_url, body, {**headers, **extra["headers"]}, extra["extensions"]
+            )
+            break
+        except httpx.ConnectError as failed:
+            if address == target.addresses[-1]:
+                return Outcome(error=_error_text(failed), duration_ms=_since(started))
+        except httpx.TimeoutException:
+            return Outcome(error="timeout", duration_ms=_since(started))
+        except httpx.HTTPError as failed:
+            return Outcome(error=_error_text(failed), duration_ms=_since(started))
+    assert answer is not None
+    response, head = answer
     duration = _since(started)
-    content = response.content[:RESPONSE_BODY_BYTES].decode("utf-8", "replace")
+    content = head.decode("utf-8", "replace")
     outcome = Outcome(
         status_code=response.status_code, body=content.replace("\x00", ""), duration_ms=duration
     )
@@ -227,12 +241,40 @@ async def send(
     return outcome
 
 
-def _pinned(target: Target) -> tuple[str, dict[str, Any]]:
+async def _post(
+    client: httpx.AsyncClient,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    extensions: dict[str, Any],
+) -> tuple[httpx.Response, bytes]:
+    """The response and the first 2 KiB of its body: a receiver answering a huge body is not
+    read further."""
+    request = client.build_request(
+        "POST", url, content=body, headers=headers, extensions=extensions
+    )
+    response = await client.send(request, stream=True, follow_redirects=False)
+    try:
+        head = b""
+        async for chunk in response.aiter_bytes():
+            head += chunk
+            if len(head) >= RESPONSE_BODY_BYTES:
+                break
+    finally:
+        await response.aclose()
+    return response, head[:RESPONSE_BODY_BYTES]
+
+
+def _error_text(failed: Exception) -> str:
+    return f"{type(failed).__name__}: {failed}"[:500]
+
+
+def _pinned(target: Target, address: IPAddress) -> tuple[str, dict[str, Any]]:
     """The request URL with the vetted address in place of the host, and the ``Host`` header
     and TLS SNI that keep the host name (public httpx APIs only)."""
     default_port = 443 if target.scheme == "https" else 80
     host_header = target.host if target.port == default_port else f"{target.host}:{target.port}"
-    pinned = httpx.URL(target.url).copy_with(host=str(target.address))
+    pinned = httpx.URL(target.url).copy_with(host=str(address))
     extensions: dict[str, Any] = {}
     if target.scheme == "https":
         extensions["sni_hostname"] = target.host

@@ -18,6 +18,7 @@ from mercato.webhooks.config import webhook_settings
 
 URL_MESSAGE = "url must be an absolute https URL"
 MAX_URL_LENGTH = 2048
+RESOLVE_TIMEOUT_S = 5.0
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -68,7 +69,12 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     except ValueError:
         pass
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_TIMEOUT_S
+        )
+    except TimeoutError:
+        raise OSError(f"resolving {host} timed out") from None
     found: list[IPAddress] = []
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
@@ -79,13 +85,14 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
 
 @dataclass(frozen=True)
 class Target:
-    """A vetted destination: the URL, its host name, and the address to connect to."""
+    """A vetted destination: the URL, its host name, and the addresses to connect to (in the
+    resolver's order; the next is tried when one refuses the connection)."""
 
     url: str
     scheme: str
     host: str
     port: int
-    address: IPAddress
+    addresses: tuple[IPAddress, ...]
 
 
 def _port(parts: SplitResult) -> int:
@@ -107,7 +114,7 @@ async def vet(url: str) -> Target:
         for address in addresses:
             if not is_public(address):
                 raise Blocked(f"blocked: {address} is not a public address")
-    return Target(url, parts.scheme, host, _port(parts), addresses[0])
+    return Target(url, parts.scheme, host, _port(parts), tuple(addresses))
 
 
 async def check_target(url: object) -> str:
