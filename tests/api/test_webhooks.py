@@ -5,13 +5,19 @@ replay, sellers' endpoints (their own events only, projected), and the SSRF refu
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook as Verifier
 
@@ -620,3 +626,60 @@ async def test_vendor_webhooks(client, admin_headers, webhook_env, receiver, app
         await client.post(f"{URL}/{theirs['id']}", json={"is_active": False}, headers=admin_headers)
     )["webhook"]
     assert disabled["is_active"] is False and disabled["seller_id"] == bolt["id"]
+
+
+# ------------------------------------------------------------------------- TLS
+
+
+def self_signed(directory) -> tuple[str, str]:
+    """A certificate for ``localhost`` (and its key), as files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+async def test_https_keeps_the_host_name_for_sni_and_host(
+    client, admin_headers, webhook_env, receiver, app, tmp_path
+):
+    """The attempt connects to the vetted address, yet TLS sees ``localhost`` (SNI, and the
+    certificate is checked against it) and so does the ``Host`` header."""
+    cert, key = self_signed(tmp_path)
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    seen_sni: list[str | None] = []
+    server_side.sni_callback = lambda _sock, name, _ctx: seen_sni.append(name)
+    receiver.server.socket = server_side.wrap_socket(receiver.server.socket, server_side=True)
+    url = f"https://localhost:{receiver.port}/tls"
+    created = await create_webhook(client, admin_headers, url)
+    await publish(app, "order.placed", {"id": "order_1"})
+    trusting = ssl.create_default_context(cafile=cert)
+    async with httpx.AsyncClient(verify=trusting, trust_env=False) as http:
+        assert await run_due(app.state.sessionmaker, client=http) == 1
+    [request] = receiver.requests
+    assert request["path"] == "/tls" and request["headers"]["host"] == f"localhost:{receiver.port}"
+    assert seen_sni == ["localhost"]
+    verified(request, created["secret"])
+    [delivery] = await deliveries(app, created["id"])
+    assert delivery.status == "succeeded"
