@@ -109,14 +109,10 @@ def _declare(router: FastAPIRouter, *, vendor: bool) -> None:
         "", operation_id=f"{op}CreateWebhook", summary="Create Webhook", openapi_extra=rendered
     )
     async def create_webhook(
-        body: CreateWebhook,
-        session: Session,
-        uow: UoW,
-        actor: Actor,
-        params: Query,
-        idempotency_key: IdempotencyKey,
+        body: CreateWebhook, session: Session, uow: UoW, actor: Actor, params: Query
     ) -> dict:
-        """An endpoint; its ``secret`` is in this response only."""
+        """An endpoint; its ``secret`` is in this response only. No ``Idempotency-Key``: a
+        stored response would keep the secret in clear for 24 h."""
         webhook, secret = await service.create_webhook(
             uow, body=body.model_dump(exclude_unset=True), seller_id=scope(actor)
         )
@@ -177,14 +173,10 @@ def _declare(router: FastAPIRouter, *, vendor: bool) -> None:
         openapi_extra=rendered,
     )
     async def rotate_secret(
-        webhook_id: str,
-        session: Session,
-        uow: UoW,
-        actor: Actor,
-        params: Query,
-        idempotency_key: IdempotencyKey,
+        webhook_id: str, session: Session, uow: UoW, actor: Actor, params: Query
     ) -> dict:
-        """A new secret, in this response only; the previous one signs too for 24 h."""
+        """A new secret, in this response only; the previous one signs too for 24 h. No
+        ``Idempotency-Key``, as for create."""
         _, secret = await service.rotate_secret(uow, webhook_id=webhook_id, seller_id=scope(actor))
         row = await find(session, webhook_id, actor)
         rendered_row = await render_webhook(session, row, params)
