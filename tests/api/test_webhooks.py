@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,13 +19,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from mercato.db.base import new_id
 from mercato.events.models import OutboxEvent
 from mercato.webhooks.config import webhook_settings
-from mercato.webhooks.dispatcher import run_due
+from mercato.webhooks.dispatcher import claim, run_due
 from mercato.webhooks.models import Webhook, WebhookDelivery
 from mercato.webhooks.service import fan_out
 from tests.api.helpers import PASSWORD, create_seller, error, login, ok
@@ -683,3 +684,27 @@ async def test_https_keeps_the_host_name_for_sni_and_host(
     verified(request, created["secret"])
     [delivery] = await deliveries(app, created["id"])
     assert delivery.status == "succeeded"
+
+
+async def test_claims_lease_and_share_out(client, admin_headers, webhook_env, receiver, app):
+    """A claim leases at most 4 deliveries of one endpoint (counting those already leased),
+    never a leased one again until its lease expires, and reaches every endpoint."""
+    first = await create_webhook(client, admin_headers, receiver.url("/1"))
+    second = await create_webhook(client, admin_headers, receiver.url("/2"))
+    for i in range(6):
+        await publish(app, "order.placed", {"id": f"order_{i}"})
+    sessionmaker = app.state.sessionmaker
+    claimed = await claim(sessionmaker, 16, 60)
+    per_endpoint = Counter(c.webhook_id for c in claimed)
+    assert per_endpoint == {first["id"]: 4, second["id"]: 4}
+    assert await claim(sessionmaker, 16, 60) == []  # leased: not claimed again
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == claimed[0].id)
+            .values(lease_until=func.now() - timedelta(seconds=1))
+        )
+    # An expired lease (its process died) frees the delivery and its endpoint's slot.
+    again = await claim(sessionmaker, 16, 60)
+    assert [c.id for c in again] == [claimed[0].id]  # the oldest due, in the one free slot
+    assert len(await claim(sessionmaker, 1, 60)) == 0

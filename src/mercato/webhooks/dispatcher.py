@@ -44,29 +44,36 @@ USER_AGENT = "Mercato-Webhooks/1"
 _in_flight = 0
 
 # Due deliveries of enabled endpoints, locked (skipping those another process holds), then
-# leased; an endpoint gets no more than MAX_PER_ENDPOINT leased at once.
+# leased. Each endpoint offers at most MAX_PER_ENDPOINT less those it has leased already (in any
+# process), so one endpoint's backlog neither exceeds its share nor starves the others.
 _CLAIM = text(
     """
-    WITH candidates AS (
-        SELECT d.id, d.webhook_id, d.next_attempt_at
-          FROM webhook_delivery d
-          JOIN webhook w ON w.id = d.webhook_id
-         WHERE d.status = 'pending'
-           AND d.next_attempt_at <= now()
-           AND (d.lease_until IS NULL OR d.lease_until < now())
-           AND w.is_active AND w.deleted_at IS NULL
-         ORDER BY d.next_attempt_at, d.id
-         LIMIT :scan
-           FOR UPDATE OF d SKIP LOCKED
+    WITH due AS (
+        SELECT d.id, d.webhook_id, d.next_attempt_at, busy.n AS busy
+          FROM webhook w
+         CROSS JOIN LATERAL (
+               SELECT count(*) AS n FROM webhook_delivery f
+                WHERE f.webhook_id = w.id AND f.status = 'pending' AND f.lease_until >= now()
+         ) busy
+         CROSS JOIN LATERAL (
+               SELECT d.id, d.webhook_id, d.next_attempt_at
+                 FROM webhook_delivery d
+                WHERE d.webhook_id = w.id
+                  AND d.status = 'pending'
+                  AND d.next_attempt_at <= now()
+                  AND (d.lease_until IS NULL OR d.lease_until < now())
+                ORDER BY d.next_attempt_at, d.id
+                LIMIT :per_endpoint
+                  FOR UPDATE SKIP LOCKED
+         ) d
+         WHERE w.is_active AND w.deleted_at IS NULL AND busy.n < :per_endpoint
     ), ranked AS (
-        SELECT c.id,
-               row_number() OVER (PARTITION BY c.webhook_id ORDER BY c.next_attempt_at, c.id)
-               + (SELECT count(*) FROM webhook_delivery f
-                   WHERE f.webhook_id = c.webhook_id AND f.status = 'pending'
-                     AND f.lease_until >= now()) AS slot
-          FROM candidates c
+        SELECT id, next_attempt_at,
+               busy + row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id)
+                 AS slot
+          FROM due
     ), chosen AS (
-        SELECT id FROM ranked WHERE slot <= :per_endpoint ORDER BY slot LIMIT :n
+        SELECT id FROM ranked WHERE slot <= :per_endpoint ORDER BY next_attempt_at, id LIMIT :n
     )
     UPDATE webhook_delivery d
        SET lease_until = now() + make_interval(secs => :lease)
@@ -111,7 +118,7 @@ async def claim(
         rows = (
             await session.execute(
                 _CLAIM,
-                {"scan": n * 4, "n": n, "per_endpoint": MAX_PER_ENDPOINT, "lease": lease_s},
+                {"n": n, "per_endpoint": MAX_PER_ENDPOINT, "lease": lease_s},
             )
         ).all()
     return [Claimed(*row) for row in rows]
