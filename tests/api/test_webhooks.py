@@ -4,6 +4,7 @@ replay, sellers' endpoints (their own events only, projected), and the SSRF refu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 import threading
@@ -708,3 +709,16 @@ async def test_claims_lease_and_share_out(client, admin_headers, webhook_env, re
     again = await claim(sessionmaker, 16, 60)
     assert [c.id for c in again] == [claimed[0].id]  # the oldest due, in the one free slot
     assert len(await claim(sessionmaker, 1, 60)) == 0
+
+
+async def test_fan_out_twice_makes_one_delivery(client, admin_headers, webhook_env, receiver, app):
+    created = await create_webhook(client, admin_headers, receiver.url(), events=["*"])
+    event_id = await publish(app, "order.placed", {"id": "order_1"})
+    async with app.state.sessionmaker() as session, session.begin():
+        event = await session.get(OutboxEvent, event_id)
+        assert event is not None
+        assert await fan_out(session, event) == 0  # an event handled again: nothing new
+    assert [d.event_id for d in await deliveries(app, created["id"])] == [event_id]
+    # Two passes at once send it once.
+    await asyncio.gather(run_due(app.state.sessionmaker), run_due(app.state.sessionmaker))
+    assert [r["headers"]["webhook-id"] for r in receiver.requests] == [event_id]
