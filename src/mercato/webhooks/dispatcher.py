@@ -184,7 +184,7 @@ async def attempt(
         return Outcome(error="endpoint disabled")
     if event is None:
         outcome = Outcome(error="event no longer retained")
-        await record(sessionmaker, claimed, outcome, settings, final=True)
+        await record(sessionmaker, claimed, outcome, settings, final=True, blame=False)
         return outcome
     body = body_of(event, webhook.seller_id)
     secrets = signing_secrets(webhook, now or datetime.now(UTC))
@@ -325,9 +325,11 @@ async def record(
     *,
     final: bool = False,
     gone: bool = False,
+    blame: bool = True,
 ) -> None:
     """The attempt row, the delivery's new state and, for a delivery that ended, the
-    endpoint's run of failures (disabling it at ``MERCATO_WEBHOOK_DISABLE_AFTER``)."""
+    endpoint's run of failures (disabling it at ``MERCATO_WEBHOOK_DISABLE_AFTER``); a failure
+    that is not the endpoint's (``blame=False``: the event is gone) leaves that run alone."""
     attempts_made = claimed.attempt_count + 1
     async with sessionmaker() as session, session.begin():
         session.add(
@@ -376,7 +378,7 @@ async def record(
                 .where(Webhook.id == claimed.webhook_id)
                 .values(consecutive_failures=0)
             )
-        elif ended == "failed":
+        elif ended == "failed" and blame:
             failures = await session.scalar(
                 update(Webhook)
                 .where(Webhook.id == claimed.webhook_id)
