@@ -163,6 +163,8 @@ async def test_every_documented_query_parameter_of_a_list_is_accepted(client, ap
         body = op["responses"]["200"]["content"]["application/json"]["schema"]
         if method != "get" or "count" not in body.get("properties", {}):
             continue
+        if "{" in path:  # a list under one resource (a webhook's deliveries) needs a real one
+            continue
         lists += 1
         for param in op["parameters"]:
             for query in _queries(param):

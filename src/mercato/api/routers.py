@@ -40,6 +40,7 @@ from mercato.api import (
     shipping_options,
     store_returns,
     users,
+    webhooks,
 )
 from mercato.api.deps import admin, store, vendor
 
@@ -72,6 +73,7 @@ def include_routers(app: FastAPI) -> None:
         fulfillments.admin_router,
         promotions.admin_router,
         campaigns.admin_router,
+        webhooks.admin_router,
     )
     store_api = _audience(
         store,
@@ -100,6 +102,7 @@ def include_routers(app: FastAPI) -> None:
         order_edits.vendor_router,
         promotions.vendor_router,
         campaigns.vendor_router,
+        webhooks.vendor_router,
     )
     for audience in (public, admin_api, store_api, vendor_api):
         app.include_router(audience)

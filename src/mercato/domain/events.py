@@ -46,6 +46,8 @@ PROMOTION_DELETED: Final = "promotion.deleted"
 CAMPAIGN_CREATED: Final = "campaign.created"
 CAMPAIGN_UPDATED: Final = "campaign.updated"
 CAMPAIGN_DELETED: Final = "campaign.deleted"
+# An endpoint disabled after consecutive failed deliveries (admin endpoints only).
+WEBHOOK_DISABLED: Final = "webhook.disabled"
 
 EVENT_NAMES: Final = frozenset(
     {
@@ -83,6 +85,7 @@ EVENT_NAMES: Final = frozenset(
         CAMPAIGN_CREATED,
         CAMPAIGN_UPDATED,
         CAMPAIGN_DELETED,
+        WEBHOOK_DISABLED,
     }
 )
 
