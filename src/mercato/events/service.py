@@ -33,9 +33,13 @@ def subscribe(name: str, handler: Handler) -> Callable[[], None]:
     return lambda: _subscribers[name].remove(handler)
 
 
-def emit(session: AsyncSession, name: str, data: dict[str, Any]) -> OutboxEvent:
+def emit(
+    session: AsyncSession, name: str, data: dict[str, Any], seller_id: str | None = None
+) -> OutboxEvent:
     """Stage an event in the caller's transaction (``data["id"]`` names the resource)."""
-    event = OutboxEvent(id=new_id("evt"), name=name, data=data, resource_id=data.get("id"))
+    event = OutboxEvent(
+        id=new_id("evt"), name=name, data=data, resource_id=data.get("id"), seller_id=seller_id
+    )
     session.add(event)
     return event
 
@@ -48,7 +52,11 @@ _STAMP = FixedQuery(
 )
 
 
-async def emit_all(session: AsyncSession, events: list[tuple[str, dict[str, Any]]]) -> list[str]:
+# A staged event: its name, its data and the one seller it is about (or None).
+Staged = tuple[str, dict[str, Any], str | None]
+
+
+async def emit_all(session: AsyncSession, events: list[Staged]) -> list[str]:
     """Stage several events in the caller's transaction with one driver statement (the
     checkout's hot path); the rows are those ``emit`` stages. Returns their ids, in order."""
     now = datetime.now(UTC)
@@ -58,9 +66,10 @@ async def emit_all(session: AsyncSession, events: list[tuple[str, dict[str, Any]
             "name": name,
             "data": data,
             "resource_id": data.get("id"),
+            "seller_id": seller_id,
             "created_at": now,
         }
-        for name, data in events
+        for name, data, seller_id in events
     ]
     await _OUTBOX.run(session, rows)
     return [row["id"] for row in rows]
