@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.db.base import new_id
 from mercato.domain.events import DomainEvent
+from mercato.events.delivery import has_subscribers, wake_after_commit
 from mercato.events.service import Staged, dispatch, emit_all
 
 
@@ -110,6 +111,8 @@ class UnitOfWork:
         await session.commit()
         self.committed_event_ids = ids
         await dispatch(self.sessionmaker, ids)
+        if ids and has_subscribers():
+            wake_after_commit(self.sessionmaker)
         return ids
 
     async def rollback(self) -> None:
