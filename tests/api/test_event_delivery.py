@@ -4,6 +4,7 @@ with backoff, dead letters and consumption records, against PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterator
 
@@ -268,3 +269,124 @@ async def test_a_stopping_worker_gives_back_its_leases(engine, subscriptions):
             await session.execute(select(EventDelivery.attempts, EventDelivery.lease_until))
         ).one()
     assert (attempts, lease) == (0, None)  # claimable at once, the stopped run not counted
+
+
+@pytest.fixture
+def worker_mode(monkeypatch):
+    """``set(mode, **env)``: settings as a process started with ``MERCATO_WORKER_MODE=mode``."""
+    from mercato.settings import get_settings
+
+    def set_mode(mode: str, **env: str) -> None:
+        monkeypatch.setenv("MERCATO_WORKER_MODE", mode)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield set_mode
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+async def test_server_mode_does_not_deliver_and_shared_mode_does_at_once(
+    engine, subscriptions, worker_mode
+):
+    from mercato.http.app import create_app
+
+    seen: list[str] = []
+
+    async def record(event: Envelope, session: AsyncSession) -> None:
+        seen.append(event.data["id"])
+
+    subscriptions.append(subscribe(ORDER_PLACED, record, subscriber_id="t_mode"))
+
+    async def place(app, order_id: str) -> None:
+        uow = UnitOfWork(app.state.sessionmaker)
+        async with uow:
+            uow.emit(ORDER_PLACED, {"id": order_id})
+            await uow.commit()
+
+    worker_mode("server")
+    app = create_app(engine=engine)
+    async with app.router.lifespan_context(app):
+        await place(app, "order_server")
+        await asyncio.sleep(1.0)
+        assert seen == []
+    assert await _count(app.state.sessionmaker, EventDelivery) == 1  # relayed, not delivered
+
+    # A poll far longer than the test: only the in-process wake-up can deliver in time.
+    worker_mode("shared", MERCATO_EVENT_POLL_MS="60000")
+    app = create_app(engine=engine)
+    async with app.router.lifespan_context(app):
+
+        async def delivered() -> bool:
+            return "order_server" in seen
+
+        await _wait_for(delivered, 5)  # the backlog, at start
+        started = time.monotonic()
+        await place(app, "order_shared")
+
+        async def both() -> bool:
+            return "order_shared" in seen
+
+        await _wait_for(both, 2)
+        assert time.monotonic() - started < 1.0
+    assert sorted(seen) == ["order_server", "order_shared"]
+    assert await _count(app.state.sessionmaker, EventDelivery) == 0
+
+
+async def test_a_notify_wakes_a_worker_of_another_process(engine, subscriptions):
+    sessionmaker = session_factory(engine)
+    seen: list[str] = []
+
+    async def record(event: Envelope, session: AsyncSession) -> None:
+        seen.append(event.id)
+
+    subscriptions.append(subscribe("*", record, subscriber_id="t_notify"))
+    slow_poll = DeliveryConfig(lease_s=10, poll_ms=60_000)
+    worker = EventWorker(sessionmaker, config=slow_poll)
+    await worker.start()
+    try:
+        await asyncio.sleep(0.5)  # its first passes found nothing; it sleeps for a minute
+        # As another process commits: no in-process wake-up here, only the notification.
+        (event_id,) = await _outbox_rows(sessionmaker, [ORDER_UPDATED])
+        async with engine.connect() as conn:
+            await conn.execute(text("NOTIFY mercato_events"))
+            await conn.commit()
+
+        async def handled() -> bool:
+            return seen == [event_id]
+
+        await _wait_for(handled, 3)
+    finally:
+        await worker.stop()
+
+
+async def test_a_worker_heartbeat_registers_and_prunes_processes(engine):
+    sessionmaker = session_factory(engine)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            text(
+                "INSERT INTO mercato_process (id, kind, host, pid, pool_budget, heartbeat_at)"
+                " VALUES ('proc_gone', 'worker', 'h', 1, 10, now() - interval '31 seconds')"
+            )
+        )
+    worker = EventWorker(sessionmaker, config=FAST, pool_budget=7)
+    await worker.start()
+    try:
+        await worker.heartbeat()
+        async with sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    text("SELECT id, kind, pid, pool_budget, status FROM mercato_process")
+                )
+            ).all()
+    finally:
+        await worker.stop()
+
+    assert len(rows) == 1
+    process_id, kind, pid, budget, status = rows[0]
+    assert (process_id, kind, pid, budget) == (worker.process_id, "worker", os.getpid(), 7)
+    assert status["transport"] == "postgres"
+    async with sessionmaker() as session:
+        left = await session.scalar(text("SELECT count(*) FROM mercato_process"))
+    assert left == 0  # a stopped worker leaves the list

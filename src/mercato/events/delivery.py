@@ -40,7 +40,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -410,12 +410,36 @@ async def release(sessionmaker: async_sessionmaker[AsyncSession], items: Iterabl
 
 # ----------------------------------------------------------------------------- the worker
 
+# Further tasks a worker runs beside the relay and the consumers (the webhook dispatcher):
+# ``name -> run(worker)``, a coroutine that loops until cancelled.
+WorkerTask = Callable[["EventWorker"], Coroutine[Any, Any, None]]
+_worker_tasks: dict[str, WorkerTask] = {}
+PARTS = ("relay", "subscribers")
+
+
+def add_worker_task(name: str, run: WorkerTask) -> Callable[[], None]:
+    """Run ``run(worker)`` in every event worker (``mercato worker --only`` may name it)."""
+    if name in PARTS or name in _worker_tasks:
+        raise ValueError(f"worker task {name!r} is already registered")
+    _worker_tasks[name] = run
+
+    def remove() -> None:
+        _worker_tasks.pop(name, None)
+
+    return remove
+
+
+def worker_parts() -> tuple[str, ...]:
+    """What ``mercato worker --only`` may choose from."""
+    return (*PARTS, *_worker_tasks)
+
 
 class EventWorker:
     """The relay, the consumers, the wake-ups and the heartbeat of one process: the tasks of
     ``mercato worker`` and of an API process in ``shared`` mode.
 
-    ``only`` limits the consumers to some subscriber ids (default: every registered one)."""
+    ``parts`` limits it to some of :func:`worker_parts` (default: all); ``subscriber_ids``
+    limits the consumers to some subscriber ids (default: every registered one)."""
 
     def __init__(
         self,
@@ -425,8 +449,8 @@ class EventWorker:
         concurrency: int = 8,
         kind: str = "worker",
         pool_budget: int = 0,
-        only: Iterable[str] | None = None,
-        relay: bool = True,
+        parts: Iterable[str] | None = None,
+        subscriber_ids: Iterable[str] | None = None,
         listen: bool = True,
     ) -> None:
         self.sessionmaker = sessionmaker
@@ -434,8 +458,11 @@ class EventWorker:
         self.concurrency = concurrency
         self.kind = kind
         self.pool_budget = pool_budget
-        self.only = None if only is None else frozenset(only)
-        self.relay_enabled = relay
+        self.parts = frozenset(worker_parts() if parts is None else parts)
+        unknown = self.parts - set(worker_parts())
+        if unknown:
+            raise ValueError(f"unknown worker parts: {', '.join(sorted(unknown))}")
+        self.only = None if subscriber_ids is None else frozenset(subscriber_ids)
         self.listen_enabled = listen
         self.process_id = new_id("proc")
         self._stopping = False
@@ -455,12 +482,16 @@ class EventWorker:
         await self._register_process()
         _local_wakers.add(self.wake)
         loop = asyncio.get_running_loop()
-        if self.relay_enabled:
+        if "relay" in self.parts:
             self._tasks.append(loop.create_task(self._relay_loop()))
         if self.listen_enabled:
             self._tasks.append(loop.create_task(self._listen_loop()))
         self._tasks.append(loop.create_task(self._heartbeat_loop()))
-        self._consumer = loop.create_task(self._consume_loop())
+        for name, run in _worker_tasks.items():
+            if name in self.parts:
+                self._tasks.append(loop.create_task(run(self)))
+        if "subscribers" in self.parts:
+            self._consumer = loop.create_task(self._consume_loop())
 
     async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Stop claiming, let running handlers finish (at most ``grace_s``), give back the
@@ -580,7 +611,8 @@ class EventWorker:
     def _status(self) -> dict[str, Any]:
         return {
             "transport": "postgres",
-            "subscribers": sorted(self._mine()),
+            "parts": sorted(self.parts),
+            "subscribers": sorted(self._mine()) if "subscribers" in self.parts else [],
             "in_flight": len(self._in_flight),
         }
 
