@@ -390,3 +390,25 @@ async def test_a_worker_heartbeat_registers_and_prunes_processes(engine):
     async with sessionmaker() as session:
         left = await session.scalar(text("SELECT count(*) FROM mercato_process"))
     assert left == 0  # a stopped worker leaves the list
+
+
+async def test_notifications_are_sent_at_most_once_per_50_ms(engine, database_url):
+    import asyncpg
+
+    from mercato.db.engine import plain_url
+
+    sessionmaker = session_factory(engine)
+    heard: list[float] = []
+    listener = await asyncpg.connect(plain_url(database_url))
+    try:
+        await listener.add_listener("mercato_events", lambda *_: heard.append(time.monotonic()))
+        started = time.monotonic()
+        while time.monotonic() - started < 0.5:  # a commit every 2 ms for half a second
+            delivery.wake_after_commit(sessionmaker)
+            await asyncio.sleep(0.002)
+        await asyncio.sleep(0.2)  # the trailing notification of the last burst
+    finally:
+        await listener.close()
+    assert 5 <= len(heard) <= 12
+    gaps = [b - a for a, b in zip(heard, heard[1:], strict=False)]
+    assert min(gaps) >= 0.025  # 50 ms apart when sent, less the jitter of their arrival

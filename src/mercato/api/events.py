@@ -1,15 +1,81 @@
-"""``GET /admin/events``: what the outbox holds, dispatched or not."""
+"""``/admin/events``: what the outbox holds, who consumed each event, the delivery status and
+dead letters (events-and-scale-out.md, Admin event routes)."""
 
-from mercato.api.deps import Query, Session
-from mercato.api.openapi import list_operation
-from mercato.events.resources import EVENT_LIST
+from mercato.api.deps import Query, Session, UoW
+from mercato.api.idempotency import IdempotencyKey
+from mercato.api.openapi import list_operation, render_operation
+from mercato.events import admin
+from mercato.events.models import EventDeadLetter, OutboxEvent
+from mercato.events.resources import (
+    DEAD_LETTER,
+    DEAD_LETTER_FIELDS,
+    DEAD_LETTER_LIST,
+    EVENT,
+    EVENT_LIST,
+)
 from mercato.http.routing import APIRouter
-from mercato.query.listing import run_list
+from mercato.query.listing import find_or_404, run_list, run_retrieve
 
 admin_router = APIRouter(prefix="/admin/events", tags=["admin: events"])
 
 
 @admin_router.get("", operation_id="AdminListEvents", openapi_extra=list_operation(EVENT_LIST))
 async def list_events(session: Session, params: Query) -> dict:
-    """Filter with ``name`` and ``resource_id``; newest first."""
+    """Filter with ``name``, ``resource_id``, ``seller_id`` and ``dispatched``; newest first
+    (``order=seq`` for insert order)."""
     return await run_list(session, EVENT_LIST, params)
+
+
+@admin_router.get("/status", operation_id="AdminGetEventStatus")
+async def event_status(session: Session) -> dict:
+    """The transport, the outbox backlog, retries and dead letters, and the live processes."""
+    return await admin.status(session)
+
+
+@admin_router.get(
+    "/dead-letters",
+    operation_id="AdminListEventDeadLetters",
+    openapi_extra=list_operation(DEAD_LETTER_LIST),
+)
+async def list_dead_letters(session: Session, params: Query) -> dict:
+    """Events a subscriber failed on every attempt; filter with ``subscriber``, ``event_name``
+    and ``failed_at``; newest first."""
+    return await run_list(session, DEAD_LETTER_LIST, params)
+
+
+@admin_router.post(
+    "/dead-letters/{dead_letter_id}/retry",
+    operation_id="AdminRetryEventDeadLetter",
+    openapi_extra=render_operation(DEAD_LETTER, DEAD_LETTER_FIELDS),
+)
+async def retry_dead_letter(
+    dead_letter_id: str,
+    session: Session,
+    uow: UoW,
+    params: Query,
+    idempotency_key: IdempotencyKey,
+) -> dict:
+    """Owe the event to its subscriber again, attempts from one; once per dead letter."""
+    await admin.retry_dead_letter(uow, dead_letter_id)
+    row = await find_or_404(session, EventDeadLetter, "Dead letter", dead_letter_id)
+    return {
+        "dead_letter": await run_retrieve(
+            session, resource=DEAD_LETTER, rules=DEAD_LETTER_FIELDS, row=row, params=params
+        )
+    }
+
+
+@admin_router.get(
+    "/{event_id}",
+    operation_id="AdminGetEvent",
+    openapi_extra=render_operation(EVENT, EVENT_LIST.fields),
+)
+async def get_event(event_id: str, session: Session, params: Query) -> dict:
+    """The event with its ``consumers``: each subscriber's ``consumed``, ``pending`` or
+    ``dead`` state."""
+    row = await find_or_404(session, OutboxEvent, "Event", event_id)
+    event = await run_retrieve(
+        session, resource=EVENT, rules=EVENT_LIST.fields, row=row, params=params
+    )
+    event["consumers"] = await admin.consumers(session, event_id)
+    return {"event": event}

@@ -241,10 +241,12 @@ class _Notifier:
         self.pending: asyncio.Task[None] | None = None
 
     def poke(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        if self.pending is not None and not self.pending.done():
+        loop = asyncio.get_running_loop()
+        pending = self.pending
+        if pending is not None and not pending.done() and pending.get_loop() is loop:
             return
         delay = max(0.0, self.last + NOTIFY_EVERY_S - time.monotonic())
-        self.pending = asyncio.get_running_loop().create_task(self._send(sessionmaker, delay))
+        self.pending = loop.create_task(self._send(sessionmaker, delay))
 
     async def _send(self, sessionmaker: async_sessionmaker[AsyncSession], delay: float) -> None:
         if delay:
