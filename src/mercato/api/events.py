@@ -3,7 +3,13 @@ dead letters (events-and-scale-out.md, Admin event routes)."""
 
 from mercato.api.deps import Query, Session, UoW
 from mercato.api.idempotency import IdempotencyKey
-from mercato.api.openapi import list_operation, render_operation
+from mercato.api.openapi import (
+    envelope,
+    fields_parameter,
+    list_operation,
+    operation,
+    render_operation,
+)
 from mercato.events import admin
 from mercato.events.models import EventDeadLetter, OutboxEvent
 from mercato.events.resources import (
@@ -15,8 +21,62 @@ from mercato.events.resources import (
 )
 from mercato.http.routing import APIRouter
 from mercato.query.listing import find_or_404, run_list, run_retrieve
+from mercato.query.openapi import item_schema
 
 admin_router = APIRouter(prefix="/admin/events", tags=["admin: events"])
+
+_TEXT = {"type": ["string", "null"]}
+_COUNT = {"type": "integer", "minimum": 0}
+_CONSUMER = envelope(
+    {
+        "subscriber": {"type": "string"},
+        "status": {"enum": ["consumed", "pending", "dead"]},
+        "attempts": {"type": ["integer", "null"]},
+        "last_error": _TEXT,
+        "consumed_at": _TEXT,
+    }
+)
+
+
+def _event_operation() -> dict:
+    """The rendered event plus its ``consumers``."""
+    event = item_schema(EVENT, EVENT_LIST.fields)
+    event = {
+        **event,
+        "properties": {
+            **event["properties"],
+            "consumers": {"type": "array", "items": _CONSUMER},
+        },
+        "required": [*event.get("required", []), "consumers"],
+    }
+    return operation(
+        parameters=[fields_parameter(EVENT, EVENT_LIST.fields)], body=envelope({"event": event})
+    )
+
+
+_PROCESS = envelope(
+    {
+        "id": {"type": "string"},
+        "kind": {"type": "string"},
+        "host": {"type": "string"},
+        "pid": {"type": "integer"},
+        "pool_budget": {"type": "integer"},
+        "started_at": _TEXT,
+        "heartbeat_at": _TEXT,
+        "status": {"type": ["object", "null"]},
+    }
+)
+_STATUS = envelope(
+    {
+        "transport": {"enum": ["postgres", "redis"]},
+        "outbox_backlog": _COUNT,
+        "oldest_undispatched_at": _TEXT,
+        "pending_deliveries": _COUNT,
+        "pending_retries": _COUNT,
+        "dead_letters": _COUNT,
+        "processes": {"type": "array", "items": _PROCESS},
+    }
+)
 
 
 @admin_router.get("", operation_id="AdminListEvents", openapi_extra=list_operation(EVENT_LIST))
@@ -26,7 +86,9 @@ async def list_events(session: Session, params: Query) -> dict:
     return await run_list(session, EVENT_LIST, params)
 
 
-@admin_router.get("/status", operation_id="AdminGetEventStatus")
+@admin_router.get(
+    "/status", operation_id="AdminGetEventStatus", openapi_extra=operation(body=_STATUS)
+)
 async def event_status(session: Session) -> dict:
     """The transport, the outbox backlog, retries and dead letters, and the live processes."""
     return await admin.status(session)
@@ -68,7 +130,7 @@ async def retry_dead_letter(
 @admin_router.get(
     "/{event_id}",
     operation_id="AdminGetEvent",
-    openapi_extra=render_operation(EVENT, EVENT_LIST.fields),
+    openapi_extra=_event_operation(),
 )
 async def get_event(event_id: str, session: Session, params: Query) -> dict:
     """The event with its ``consumers``: each subscriber's ``consumed``, ``pending`` or

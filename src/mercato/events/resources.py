@@ -65,6 +65,8 @@ DEAD_LETTER = Resource(
         "last_error": attr("last_error"),
         "failed_at": timestamp("failed_at"),
         "retried_at": timestamp("retried_at"),
+        # When the row was written: its failure (every listed resource has ``created_at``).
+        "created_at": timestamp("failed_at"),
     },
     defaults=(
         "id",
