@@ -57,6 +57,7 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
         docs_url=None,  # served from the installed Swagger UI package (``http/docs.py``)
         redoc_url=None,
     )
+    load_subscribers()  # the committing process writes their deliveries, whatever its mode
     if engine is not None:
         _bind(app, engine)
     install_error_handlers(app)
@@ -74,7 +75,6 @@ async def _start_events(app: FastAPI) -> EventWorker | None:
     """In ``shared`` mode (the default) the API process also relays and delivers events, as
     tasks of its event loop woken right after each commit; in ``server`` mode ``mercato worker``
     processes do (events-and-scale-out.md)."""
-    load_subscribers()
     settings = get_settings()
     if settings.worker_mode != "shared":
         return None
