@@ -529,14 +529,16 @@ class EventWorker:
             log.exception("event worker could not release its leases; they expire by themselves")
 
     async def _sleep(self, event: asyncio.Event) -> None:
+        """Until woken or a poll interval has passed; a wake-up that came while the loop
+        worked ends it at once (loops clear their event before they work, not after)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), self.config.poll_ms / 1000)
-        event.clear()
 
     # ------------------------------------------------------------------ relay
 
     async def _relay_loop(self) -> None:
         while not self._stopping:
+            self._relay_wake.clear()
             try:
                 relayed = await relay_batch(self.sessionmaker)
             except Exception:
@@ -554,6 +556,7 @@ class EventWorker:
 
     async def _consume_loop(self) -> None:
         while not self._stopping:
+            self._consume_wake.clear()
             free = self.concurrency - len(self._in_flight)
             mine = self._mine()
             claims: list[Claim] = []
