@@ -412,3 +412,25 @@ async def test_notifications_are_sent_at_most_once_per_50_ms(engine, database_ur
     assert 5 <= len(heard) <= 12
     gaps = [b - a for a, b in zip(heard, heard[1:], strict=False)]
     assert min(gaps) >= 0.025  # 50 ms apart when sent, less the jitter of their arrival
+
+
+async def test_a_handler_is_cancelled_after_half_the_lease(engine, subscriptions):
+    sessionmaker = session_factory(engine)
+
+    async def stuck(event: Envelope, session: AsyncSession) -> None:
+        await asyncio.sleep(30)
+
+    subscriptions.append(subscribe(ORDER_PLACED, stuck, subscriber_id="t_stuck"))
+    await _outbox_rows(sessionmaker, [ORDER_PLACED])
+    await delivery.relay_batch(sessionmaker)
+    config = DeliveryConfig(lease_s=0.6, retry_base_ms=60_000, retry_max_ms=60_000)
+    (claimed,) = await delivery.claim(sessionmaker, ["t_stuck"], 1, config.lease_s)
+    started = time.monotonic()
+    assert not await delivery.handle(sessionmaker, claimed, config)
+    assert 0.25 <= time.monotonic() - started < 2
+    async with sessionmaker() as session:
+        error, lease = (
+            await session.execute(select(EventDelivery.last_error, EventDelivery.lease_until))
+        ).one()
+    assert (error, lease) == ("TimeoutError: the handler ran longer than 0.3s", None)
+    assert await _count(sessionmaker, EventConsumption) == 0  # rolled back with the handler
