@@ -31,6 +31,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     (tests/api/test_serving.py reads it on the server's side)."""
     import uvicorn
 
+    if get_settings().worker_mode == "worker":
+        sys.exit(
+            "error: MERCATO_WORKER_MODE=worker is what mercato worker runs; mercato serve runs"
+            " shared or server"
+        )
     _database_url()  # start the embedded database before serving, if it is used
     check_connection_budget(_database_url(), args.workers)
     print(f"Mercato API on http://{args.host}:{args.port}  (OpenAPI docs: /docs)", flush=True)
@@ -43,6 +48,55 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log_level="info",
         access_log=not args.no_access_log,
     )
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    """Relay and deliver events until SIGTERM (or Ctrl-C), then stop gracefully."""
+    asyncio.run(_run_worker(args.concurrency, args.only))
+
+
+async def _run_worker(concurrency: int, only: str | None) -> None:
+    import signal
+
+    from mercato.events.delivery import EventWorker, worker_parts
+    from mercato.events.subscribers import load as load_subscribers
+
+    load_subscribers()
+    parts = None
+    if only:
+        parts = [part.strip() for part in only.split(",") if part.strip()]
+        unknown = sorted(set(parts) - set(worker_parts()))
+        if unknown:
+            sys.exit(
+                f"error: --only: unknown part {', '.join(unknown)}"
+                f" (choose from {', '.join(worker_parts())})"
+            )
+    settings = get_settings()
+    engine = create_engine(_database_url())
+    worker = EventWorker(
+        session_factory(engine),
+        concurrency=concurrency,
+        kind="worker",
+        pool_budget=settings.db_pool_size + settings.db_max_overflow,
+        parts=parts,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await worker.start()
+        print(
+            f"Mercato worker {worker.process_id}: {', '.join(sorted(worker.parts))}"
+            f" (concurrency {concurrency})",
+            flush=True,
+        )
+        await stop.wait()
+        print("Mercato worker stopping: finishing running handlers", flush=True)
+        await worker.stop()
+    finally:
+        await engine.dispose()
+    print("Mercato worker stopped", flush=True)
 
 
 async def _with_uow(work):
@@ -161,6 +215,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
     serve.set_defaults(func=cmd_serve)
+
+    worker = _command(
+        commands,
+        "worker",
+        "relay and deliver events",
+        "Relay committed events and run their subscribers (with retries and dead letters)\n"
+        "until SIGTERM, then finish running handlers (at most 30 s) and give back the rest.\n"
+        "Any number may run beside API processes started with MERCATO_WORKER_MODE=server.",
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=8,
+        help="deliveries handled at once (default: %(default)s)",
+    )
+    worker.add_argument(
+        "--only", help="a comma-separated part list: relay, subscribers (default: all)"
+    )
+    worker.set_defaults(func=cmd_worker)
 
     _command(
         commands,

@@ -47,6 +47,29 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
         " when workers × (pool + overflow) exceeds the server's max_connections less a reserve",
         "10",
     ),
+    (
+        "MERCATO_WORKER_MODE",
+        "What a mercato serve process runs: shared (the API and the event relay and"
+        " subscribers), server (the API only; run mercato worker beside it) or worker",
+        "shared",
+    ),
+    (
+        "MERCATO_LEASE_S",
+        "Seconds a worker holds a claimed event delivery; a handler is cancelled after half",
+        "60",
+    ),
+    ("MERCATO_EVENT_POLL_MS", "How often a worker looks for events without a wake-up", "500"),
+    (
+        "MERCATO_EVENT_RETRY_BASE_MS",
+        "The wait after a subscriber's first failure, doubled after each further one",
+        "1000",
+    ),
+    ("MERCATO_EVENT_RETRY_MAX_MS", "The longest wait between two attempts", "300000"),
+    (
+        "MERCATO_EVENT_MAX_ATTEMPTS",
+        "Attempts of a subscriber at one event before it becomes a dead letter",
+        "10",
+    ),
 )
 
 
@@ -90,6 +113,13 @@ class Settings:
     db_max_overflow: int = 10
     # How long each pp_test call waits, standing in for a real processor's latency.
     test_provider_delay_ms: int = 0
+    # Events (events-and-scale-out.md): what this process runs, leases, polling and retries.
+    worker_mode: str = "shared"
+    lease_s: int = 60
+    event_poll_ms: int = 500
+    event_retry_base_ms: int = 1000
+    event_retry_max_ms: int = 300_000
+    event_max_attempts: int = 10
 
 
 def _persisted_secret(data_dir: Path) -> str:
@@ -117,6 +147,18 @@ def _whole_number(name: str, default: int, *, least: int) -> int:
     return value
 
 
+WORKER_MODES = ("shared", "server", "worker")
+
+
+def _worker_mode() -> str:
+    mode = os.environ.get("MERCATO_WORKER_MODE", "").strip() or "shared"
+    if mode not in WORKER_MODES:
+        raise ValueError(
+            f"MERCATO_WORKER_MODE must be one of {', '.join(WORKER_MODES)}, not {mode!r}"
+        )
+    return mode
+
+
 @lru_cache
 def get_settings() -> Settings:
     data_dir = Path(os.environ.get("MERCATO_DATA_DIR", ".mercato")).resolve()
@@ -130,4 +172,10 @@ def get_settings() -> Settings:
         db_pool_size=_whole_number("MERCATO_DB_POOL_SIZE", 10, least=1),
         db_max_overflow=_whole_number("MERCATO_DB_MAX_OVERFLOW", 10, least=0),
         test_provider_delay_ms=_whole_number("MERCATO_TEST_PROVIDER_DELAY_MS", 0, least=0),
+        worker_mode=_worker_mode(),
+        lease_s=_whole_number("MERCATO_LEASE_S", 60, least=2),
+        event_poll_ms=_whole_number("MERCATO_EVENT_POLL_MS", 500, least=1),
+        event_retry_base_ms=_whole_number("MERCATO_EVENT_RETRY_BASE_MS", 1000, least=0),
+        event_retry_max_ms=_whole_number("MERCATO_EVENT_RETRY_MAX_MS", 300_000, least=0),
+        event_max_attempts=_whole_number("MERCATO_EVENT_MAX_ATTEMPTS", 10, least=1),
     )

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.db.base import new_id
 from mercato.domain.events import DomainEvent
-from mercato.events.service import dispatch, emit_all
+from mercato.events.delivery import has_subscribers, wake_after_commit
+from mercato.events.service import Staged, dispatch, emit_all
 
 
 class HasEvents(Protocol):
@@ -43,7 +44,7 @@ class UnitOfWork:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.ids = ids
         self._session: AsyncSession | None = None
-        self._staged: list[tuple[str, dict[str, Any]]] = []
+        self._staged: list[Staged] = []
         self._tracked: list[HasEvents] = []
         self.committed_event_ids: list[str] = []
 
@@ -83,11 +84,12 @@ class UnitOfWork:
         finally:
             await session.close()
 
-    def emit(self, name: str, data: dict[str, Any]) -> None:
+    def emit(self, name: str, data: dict[str, Any], seller_id: str | None = None) -> None:
         """Stage an event for the outbox of this transaction; ``name`` is one of
-        ``domain.events``' names (the one list of them: an unknown name is a ValueError)."""
-        event = DomainEvent(name, data)
-        self._staged.append((event.name, event.data))
+        ``domain.events``' names (the one list of them: an unknown name is a ValueError).
+        ``seller_id``: the one seller the event is about (vendor webhooks hear it), if any."""
+        event = DomainEvent(name, data, seller_id)
+        self._staged.append((event.name, event.data, event.seller_id))
 
     def track(self, aggregate: HasEvents) -> None:
         """Collect ``aggregate``'s domain events at commit."""
@@ -102,13 +104,15 @@ class UnitOfWork:
         session = self.session
         events = list(self._staged)
         for aggregate in self._tracked:
-            events += [(e.name, e.data) for e in aggregate.events]
+            events += [(e.name, e.data, e.seller_id) for e in aggregate.events]
             aggregate.events.clear()
         self._staged = []
         ids = await emit_all(session, events) if events else []
         await session.commit()
         self.committed_event_ids = ids
         await dispatch(self.sessionmaker, ids)
+        if ids and has_subscribers():
+            wake_after_commit(self.sessionmaker)
         return ids
 
     async def rollback(self) -> None:

@@ -33,7 +33,7 @@ class _New:
 @pytest.fixture
 def raised(monkeypatch) -> list[DomainEvent]:
     """Every domain event the aggregates hand to a unit of work, with its seller (the outbox
-    row has no ``seller_id`` column yet, events-and-scale-out.md). Commands track an aggregate
+    row's ``seller_id``, tests/api/test_event_sellers.py). Commands track an aggregate
     after its operation, so its events are all there when it is tracked."""
     seen: list[DomainEvent] = []
     track = UnitOfWork.track

@@ -9,7 +9,16 @@ import pytest
 from mercato.cli import main
 from mercato.settings import ENVIRONMENT
 
-COMMANDS = [[], ["serve"], ["migrate"], ["user"], ["user", "create"], ["seed"], ["demo"]]
+COMMANDS = [
+    [],
+    ["serve"],
+    ["worker"],
+    ["migrate"],
+    ["user"],
+    ["user", "create"],
+    ["seed"],
+    ["demo"],
+]
 COMMANDS += [["demo", "checkout"]]
 
 

@@ -1,9 +1,20 @@
-"""Events: written to the outbox inside the business transaction, dispatched after commit.
+"""Events: written to the outbox inside the business transaction, relayed after commit.
 
 ``emit`` only stages a row, so an event exists if and only if its transaction committed.
-``dispatch`` runs the in-process subscribers of committed events and stamps ``dispatched_at``;
-an event whose subscriber failed stays pending (visible in ``GET /admin/events``) and is retried
-by the next ``dispatch_pending``.
+
+Two kinds of subscriber:
+
+* **durable** (``subscribe(names, handler, subscriber_id="search")``): the committing process
+  relays its events to ``event_delivery`` rows right after the commit and a worker runs the
+  handler ``(envelope, session)`` at least once, with retries and dead letters, its database
+  effects exactly once (:mod:`mercato.events.delivery`);
+* **in-process** (``subscribe(name, handler)``, no id): ``handler(outbox_row)`` runs in the
+  committing process right after the commit, best effort — a failure is logged, the event is
+  left undispatched for the relay, and the handler is not run again (tests and callers that
+  need to see the commit synchronously).
+
+``dispatch`` runs the in-process subscribers of committed events, then relays them (stamps
+``dispatched_at`` and writes the durable subscribers' deliveries).
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.db.base import new_id
+from mercato.events import delivery
 from mercato.events.models import OutboxEvent
 from mercato.query.driver import FixedInsert, FixedQuery, keys_param
 
@@ -27,15 +39,37 @@ Handler = Callable[[OutboxEvent], Awaitable[None]]
 _subscribers: dict[str, list[Handler]] = defaultdict(list)
 
 
-def subscribe(name: str, handler: Handler) -> Callable[[], None]:
-    """Register ``handler`` for events named ``name``; returns a function that unregisters it."""
-    _subscribers[name].append(handler)
-    return lambda: _subscribers[name].remove(handler)
+def subscribe(
+    names: str | Iterable[str],
+    handler: Callable[..., Awaitable[None]],
+    subscriber_id: str | None = None,
+) -> Callable[[], None]:
+    """Register ``handler`` for the events named ``names`` (a name, several, or ``"*"`` for
+    every event); returns a function that unregisters it.
+
+    With a ``subscriber_id`` the subscriber is durable: ``handler(envelope, session)`` runs in
+    a worker, at least once, inside the transaction that records its consumption. Without
+    one, ``handler(outbox_row)`` runs in-process right after the commit, best effort."""
+    if subscriber_id is not None:
+        return delivery.register(names, handler, subscriber_id)
+    wanted = [names] if isinstance(names, str) else list(names)
+    for name in wanted:
+        _subscribers[name].append(handler)
+
+    def unsubscribe() -> None:
+        for name in wanted:
+            _subscribers[name].remove(handler)
+
+    return unsubscribe
 
 
-def emit(session: AsyncSession, name: str, data: dict[str, Any]) -> OutboxEvent:
+def emit(
+    session: AsyncSession, name: str, data: dict[str, Any], seller_id: str | None = None
+) -> OutboxEvent:
     """Stage an event in the caller's transaction (``data["id"]`` names the resource)."""
-    event = OutboxEvent(id=new_id("evt"), name=name, data=data, resource_id=data.get("id"))
+    event = OutboxEvent(
+        id=new_id("evt"), name=name, data=data, resource_id=data.get("id"), seller_id=seller_id
+    )
     session.add(event)
     return event
 
@@ -48,7 +82,11 @@ _STAMP = FixedQuery(
 )
 
 
-async def emit_all(session: AsyncSession, events: list[tuple[str, dict[str, Any]]]) -> list[str]:
+# A staged event: its name, its data and the one seller it is about (or None).
+Staged = tuple[str, dict[str, Any], str | None]
+
+
+async def emit_all(session: AsyncSession, events: list[Staged]) -> list[str]:
     """Stage several events in the caller's transaction with one driver statement (the
     checkout's hot path); the rows are those ``emit`` stages. Returns their ids, in order."""
     now = datetime.now(UTC)
@@ -58,9 +96,10 @@ async def emit_all(session: AsyncSession, events: list[tuple[str, dict[str, Any]
             "name": name,
             "data": data,
             "resource_id": data.get("id"),
+            "seller_id": seller_id,
             "created_at": now,
         }
-        for name, data in events
+        for name, data, seller_id in events
     ]
     await _OUTBOX.run(session, rows)
     return [row["id"] for row in rows]
@@ -69,39 +108,36 @@ async def emit_all(session: AsyncSession, events: list[tuple[str, dict[str, Any]
 async def dispatch(
     sessionmaker: async_sessionmaker[AsyncSession], event_ids: Iterable[str]
 ) -> None:
-    """Deliver committed events to their subscribers, in creation order."""
+    """Run the in-process subscribers of committed events, in insert order, then relay the
+    events (an event one of them failed on is left to the relay)."""
     ids = list(event_ids)
     if not ids:
         return
-    if not any(_subscribers.values()):
-        # Nobody listens: delivering is a no-op, so only the stamp is written (no read first).
-        async with sessionmaker() as session, session.begin():
-            await _STAMP.records(session, keys=ids)
-        return
-    async with sessionmaker() as session:
-        events = list(
-            await session.scalars(
-                select(OutboxEvent)
-                .where(OutboxEvent.id.in_(ids), OutboxEvent.dispatched_at.is_(None))
-                .order_by(OutboxEvent.created_at, OutboxEvent.id)
+    delivered = ids
+    if any(_subscribers.values()):
+        async with sessionmaker() as session:
+            events = list(
+                await session.scalars(
+                    select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.seq)
+                )
             )
-        )
         delivered = []
         for event in events:
             try:
-                for handler in list(_subscribers.get(event.name, ())):
+                for handler in [*_subscribers.get(event.name, ()), *_subscribers.get("*", ())]:
                     await handler(event)
             except Exception:
                 log.exception("subscriber failed for event %s (%s)", event.id, event.name)
                 continue
             delivered.append(event.id)
-        if delivered:
-            await session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id.in_(delivered))
-                .values(dispatched_at=datetime.now(UTC))
-            )
-            await session.commit()
+        if not delivered:
+            return
+    async with sessionmaker() as session, session.begin():
+        if delivery.has_subscribers():
+            await delivery.relay_ids(session, delivered)
+        else:
+            # Nobody subscribes durably: relaying is only the stamp (one statement, no read).
+            await _STAMP.records(session, keys=delivered)
 
 
 async def dispatch_pending(
@@ -113,7 +149,7 @@ async def dispatch_pending(
             await session.scalars(
                 select(OutboxEvent.id)
                 .where(OutboxEvent.dispatched_at.is_(None))
-                .order_by(OutboxEvent.created_at)
+                .order_by(OutboxEvent.seq)
                 .limit(limit)
             )
         )

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mercato.api import idempotency, routers
 from mercato.api.openapi import install_openapi
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
+from mercato.events.delivery import EventWorker
+from mercato.events.subscribers import load as load_subscribers
 from mercato.http.allow import CompleteAllow
 from mercato.http.body_limit import LimitRequestBody
 from mercato.http.docs import install_docs
@@ -36,8 +38,11 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
         sweeper = asyncio.create_task(
             keep_sweeping(app.state.sessionmaker, lambda: datetime.now(UTC))
         )
+        events = await _start_events(app)
         _settle_garbage_collector()
         yield
+        if events is not None:
+            await events.stop()
         sweeper.cancel()
         with suppress(asyncio.CancelledError):
             await sweeper
@@ -52,6 +57,7 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
         docs_url=None,  # served from the installed Swagger UI package (``http/docs.py``)
         redoc_url=None,
     )
+    load_subscribers()  # the committing process writes their deliveries, whatever its mode
     if engine is not None:
         _bind(app, engine)
     install_error_handlers(app)
@@ -63,6 +69,22 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
     install_openapi(app)
     install_docs(app)
     return app
+
+
+async def _start_events(app: FastAPI) -> EventWorker | None:
+    """In ``shared`` mode (the default) the API process also relays and delivers events, as
+    tasks of its event loop woken right after each commit; in ``server`` mode ``mercato worker``
+    processes do (events-and-scale-out.md)."""
+    settings = get_settings()
+    if settings.worker_mode != "shared":
+        return None
+    worker = EventWorker(
+        app.state.sessionmaker,
+        kind="shared",
+        pool_budget=settings.db_pool_size + settings.db_max_overflow,
+    )
+    await worker.start()
+    return worker
 
 
 def _settle_garbage_collector() -> None:

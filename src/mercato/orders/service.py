@@ -66,5 +66,5 @@ async def update_order(uow: UnitOfWork, *, order_id: str, changes: dict[str, Any
                 raise invalid("Invalid request: email: must not be null")
             setattr(order, "metadata_" if name == "metadata" else name, value)
         order.updated_at = uow.now()
-        uow.emit(ORDER_UPDATED, {"id": order.id})
+        uow.emit(ORDER_UPDATED, {"id": order.id}, seller_id=order.seller_id)
         await uow.commit()

@@ -424,7 +424,9 @@ async def create_campaign(
         async with uow:
             made = await _new_campaign(uow.session, body, vendor_seller_id)
             await uow.flush()
-            uow.emit(events.CAMPAIGN_CREATED, {"id": made.campaign.id})
+            uow.emit(
+                events.CAMPAIGN_CREATED, {"id": made.campaign.id}, seller_id=made.campaign.seller_id
+            )
             await uow.commit()
     return made.campaign
 
