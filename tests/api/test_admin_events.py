@@ -10,7 +10,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.domain.events import ORDER_PLACED, ORDER_UPDATED
-from mercato.events import delivery
+from mercato.events import delivery, subscribers
 from mercato.events.delivery import DeliveryConfig, Envelope
 from mercato.events.models import EventDelivery
 from mercato.events.service import emit_all, subscribe
@@ -23,7 +23,9 @@ ONE_TRY = DeliveryConfig(lease_s=10, retry_base_ms=0, retry_max_ms=0, max_attemp
 @pytest.fixture
 def subscriptions() -> Iterator[list]:
     made: list = []
-    yield made
+    subscribers.load()  # registered before suspending: an app created later imports nothing new
+    with delivery.suspended("webhooks"):  # only the test's own subscribers deliver
+        yield made
     for unsubscribe in made:
         unsubscribe()
 

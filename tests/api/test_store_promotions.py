@@ -287,8 +287,6 @@ async def test_buy_two_get_the_cheapest_free(client, admin_headers):
     cart = ok(await apply_codes(client, example, cart["id"], "B2G1"))["cart"]
     lines = by_item(cart, example)
     # Bolt's four units qualify; the cheapest target unit (one of b2's 3.33) is free.
-    assert [(a["code"], cents(a["amount"])) for a in lines["b2"]["adjustments"]] == [
-        ("B2G1", 333)
-    ]
+    assert [(a["code"], cents(a["amount"])) for a in lines["b2"]["adjustments"]] == [("B2G1", 333)]
     assert all(lines[k]["adjustments"] == [] for k in ("a1", "b1", "c1"))
     assert cents(cart["discount_subtotal"]) == 333

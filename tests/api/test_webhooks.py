@@ -24,11 +24,13 @@ from sqlalchemy import func, select, update
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from mercato.db.base import new_id
+from mercato.events.delivery import DeliveryConfig, EventWorker
 from mercato.events.models import OutboxEvent
 from mercato.webhooks.config import webhook_settings
 from mercato.webhooks.dispatcher import claim, run_due
 from mercato.webhooks.models import Webhook, WebhookDelivery
 from mercato.webhooks.service import fan_out
+from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import PASSWORD, create_seller, error, login, ok
 
 URL = "/admin/webhooks"
@@ -722,3 +724,73 @@ async def test_fan_out_twice_makes_one_delivery(client, admin_headers, webhook_e
     # Two passes at once send it once.
     await asyncio.gather(run_due(app.state.sessionmaker), run_due(app.state.sessionmaker))
     assert [r["headers"]["webhook-id"] for r in receiver.requests] == [event_id]
+
+
+# ------------------------------------------------------------- through the event delivery
+
+E2E_DELIVERY = DeliveryConfig(
+    lease_s=10, poll_ms=20, retry_base_ms=50, retry_max_ms=200, max_attempts=3
+)
+
+
+async def test_a_checkout_reaches_the_operator_and_only_its_sellers_endpoint(
+    client, app, admin_headers, webhook_env, receiver
+):
+    market = await build_marketplace(client, admin_headers, sellers=2)
+    admin_hook = await create_webhook(
+        client, admin_headers, receiver.url(), events=["order.placed"]
+    )
+    seller = market.sellers[0]
+    member = await _member(client, admin_headers, seller["id"])
+    vendor_hook = await create_webhook(
+        client, member, receiver.url("/vendor"), events=["*"], base="/vendor/webhooks"
+    )
+    cart = await ready_cart(client, market)
+    group = ok(await complete(client, market, cart["id"]))["order_group"]
+
+    worker = EventWorker(app.state.sessionmaker, config=E2E_DELIVERY, concurrency=2)
+    await worker.start()
+    try:
+        for _ in range(400):  # 20 s at most
+            if len(receiver.requests) >= 3:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+
+    async with app.state.sessionmaker() as session:
+        placed = dict(
+            (
+                await session.execute(
+                    select(OutboxEvent.id, OutboxEvent.seller_id).where(
+                        OutboxEvent.name == "order.placed"
+                    )
+                )
+            ).all()
+        )
+    to_admin = [r for r in receiver.requests if r["path"] == "/hooks"]
+    to_vendor = [r for r in receiver.requests if r["path"] == "/vendor"]
+    assert {r["headers"]["webhook-id"] for r in to_admin} == set(placed)
+    for request in to_admin:
+        assert verified(request, admin_hook["secret"])["type"] == "order.placed"
+    # The seller's endpoint heard its own order only: never the sibling's nor the group's.
+    own = {event_id for event_id, seller_id in placed.items() if seller_id == seller["id"]}
+    assert {r["headers"]["webhook-id"] for r in to_vendor} == own
+    for request in to_vendor:
+        payload = verified(request, vendor_hook["secret"])
+        body = json.dumps(payload)
+        assert group["id"] not in body
+        other = next(o["id"] for o in group["orders"] if o["seller_id"] != seller["id"])
+        assert other not in body
+
+
+async def _member(client, admin: dict, seller_id: str) -> dict:
+    email = f"hooks-{seller_id[-6:].lower()}@seller.test"
+    ok(
+        await client.post(
+            f"/admin/sellers/{seller_id}/members",
+            json={"email": email, "password": PASSWORD},
+            headers=admin,
+        )
+    )
+    return await login(client, "seller", email, PASSWORD)

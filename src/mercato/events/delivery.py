@@ -40,7 +40,8 @@ import os
 import random
 import socket
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -109,6 +110,17 @@ def register(
             del _registry[subscriber_id]
 
     return unregister
+
+
+@contextmanager
+def suspended(*subscriber_ids: str) -> Iterator[None]:
+    """Leave these registered subscribers out while the block runs (tests that count deliveries
+    of their own subscribers only)."""
+    kept = {sid: _registry.pop(sid) for sid in subscriber_ids if sid in _registry}
+    try:
+        yield
+    finally:
+        _registry.update(kept)
 
 
 def subscribers() -> list[Subscriber]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-BUILTIN: tuple[str, ...] = ()
+BUILTIN: tuple[str, ...] = ("mercato.webhooks.subscriber",)
 
 
 def load() -> None:

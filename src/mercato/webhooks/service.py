@@ -31,9 +31,14 @@ SINCE_MESSAGE = "since must be within the last 7 days"
 class Event(Protocol):
     """What the fan-out reads of an outbox row (or of an envelope with the same names)."""
 
-    id: str
-    name: str
-    seller_id: str | None
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def seller_id(self) -> str | None: ...
 
 
 def check_events(events: object, *, vendor: bool) -> list[str]:
