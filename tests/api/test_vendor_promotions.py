@@ -384,3 +384,36 @@ async def _option(client, admin: dict, market, seller_id: str) -> str:
         headers=admin,
     )
     return ok(created)["shipping_option"]["id"]
+
+
+async def test_a_sellers_promotion_events_carry_its_seller(client, app, market):
+    """The outbox ``seller_id`` (events-and-scale-out.md) routes them to that seller's webhooks."""
+    from sqlalchemy import select
+
+    from mercato.events.models import OutboxEvent
+
+    staff = await member(client, market.admin, market.acme["id"], "events@acme.test")
+    promotion = ok(await client.post(PROMOTIONS, json=body("ACMEEV"), headers=staff))["promotion"]
+    ok(
+        await client.post(
+            f"{PROMOTIONS}/{promotion['id']}", json={"status": "active"}, headers=staff
+        )
+    )
+    ok(await client.delete(f"{PROMOTIONS}/{promotion['id']}", headers=staff))
+    operator = ok(await client.post("/admin/promotions", json=body("OPEV"), headers=market.admin))[
+        "promotion"
+    ]
+    async with app.state.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(OutboxEvent.name, OutboxEvent.resource_id, OutboxEvent.seller_id)
+                .where(OutboxEvent.name.like("promotion.%"))
+                .order_by(OutboxEvent.seq)
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("promotion.created", promotion["id"], market.acme["id"]),
+        ("promotion.updated", promotion["id"], market.acme["id"]),
+        ("promotion.deleted", promotion["id"], market.acme["id"]),
+        ("promotion.created", operator["id"], None),
+    ]

@@ -56,6 +56,7 @@ class BudgetUse:
     amount: int  # 1 cart (usage) or the discount in minor units (spend)
     code: str  # a code of the campaign's promotions on the cart, for the message
     limit: int | None
+    seller_id: str | None  # the campaign's owner (its promotions')
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +174,9 @@ def _budget_uses(application: dom.Application) -> list[BudgetUse]:
             continue
         assert p.campaign is not None
         amount = spend.get(p.campaign.id, 0) if budget.type == "spend" else 1
-        uses[budget.id] = BudgetUse(budget.id, p.campaign.id, amount, p.code, budget.limit)
+        uses[budget.id] = BudgetUse(
+            budget.id, p.campaign.id, amount, p.code, budget.limit, p.seller_id
+        )
     return sorted(uses.values(), key=lambda use: use.budget_id)
 
 
@@ -213,7 +216,7 @@ async def consume(uow: UnitOfWork, cart: Any, group_id: str, promotions: CartPro
                 use.code, cart.id, dom.BUDGET_EXHAUSTED, "the campaign budget is exhausted"
             )
         if use.limit is not None and found[0][0] >= use.limit:
-            uow.emit("campaign.budget_exhausted", {"id": use.campaign_id})
+            uow.emit("campaign.budget_exhausted", {"id": use.campaign_id}, seller_id=use.seller_id)
     for promotion in promotions.promotions:
         if not await _PROMOTION.records(session, promotion_id=promotion.promotion_id):
             raise refused(

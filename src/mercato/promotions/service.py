@@ -480,7 +480,7 @@ async def update_campaign(
                 if name in changes:
                     setattr(campaign, name, changes[name])
             campaign.updated_at = uow.now()
-            uow.emit(events.CAMPAIGN_UPDATED, {"id": campaign.id})
+            uow.emit(events.CAMPAIGN_UPDATED, {"id": campaign.id}, seller_id=campaign.seller_id)
             await uow.commit()
     return campaign
 
@@ -507,9 +507,9 @@ async def delete_campaign(
                 .returning(Promotion.id)
             )
         ).all()
-        uow.emit(events.CAMPAIGN_DELETED, {"id": campaign.id})
-        for promotion_id in detached:
-            uow.emit(events.PROMOTION_UPDATED, {"id": promotion_id})
+        uow.emit(events.CAMPAIGN_DELETED, {"id": campaign.id}, seller_id=campaign.seller_id)
+        for promotion_id in detached:  # a campaign's promotions are of its owner
+            uow.emit(events.PROMOTION_UPDATED, {"id": promotion_id}, seller_id=campaign.seller_id)
         await uow.commit()
 
 
@@ -568,10 +568,14 @@ async def campaign_promotions(
             found[promotion_id].campaign_id = None
         for promotion_id in wanted:
             found[promotion_id].updated_at = now
-            uow.emit(events.PROMOTION_UPDATED, {"id": promotion_id})
+            uow.emit(
+                events.PROMOTION_UPDATED,
+                {"id": promotion_id},
+                seller_id=found[promotion_id].seller_id,
+            )
         if wanted:
             campaign.updated_at = now
-            uow.emit(events.CAMPAIGN_UPDATED, {"id": campaign.id})
+            uow.emit(events.CAMPAIGN_UPDATED, {"id": campaign.id}, seller_id=campaign.seller_id)
         await uow.commit()
     return campaign
 
@@ -671,8 +675,12 @@ async def create_promotion(
                 session.add_all(_rule_rows(promotion.id, rule_set, checked))
             await session.flush()
             if created_campaign is not None:
-                uow.emit(events.CAMPAIGN_CREATED, {"id": created_campaign.campaign.id})
-            uow.emit(events.PROMOTION_CREATED, {"id": promotion.id})
+                uow.emit(
+                    events.CAMPAIGN_CREATED,
+                    {"id": created_campaign.campaign.id},
+                    seller_id=created_campaign.campaign.seller_id,
+                )
+            uow.emit(events.PROMOTION_CREATED, {"id": promotion.id}, seller_id=promotion.seller_id)
             await uow.commit()
     return promotion
 
@@ -754,7 +762,7 @@ async def update_promotion(
             promotion.usage_limit = values["limit"]
             promotion.campaign_id = campaign_id
             promotion.updated_at = uow.now()
-            uow.emit(events.PROMOTION_UPDATED, {"id": promotion.id})
+            uow.emit(events.PROMOTION_UPDATED, {"id": promotion.id}, seller_id=promotion.seller_id)
             await uow.commit()
     return promotion
 
@@ -766,7 +774,7 @@ async def delete_promotion(
     async with uow:
         promotion = await _promotion(uow.session, promotion_id, vendor_seller_id)
         promotion.deleted_at = uow.now()
-        uow.emit(events.PROMOTION_DELETED, {"id": promotion.id})
+        uow.emit(events.PROMOTION_DELETED, {"id": promotion.id}, seller_id=promotion.seller_id)
         await uow.commit()
 
 
@@ -838,6 +846,6 @@ async def batch_rules(
         session.add_all(rows)
         promotion.updated_at = now
         await session.flush()
-        uow.emit(events.PROMOTION_UPDATED, {"id": promotion.id})
+        uow.emit(events.PROMOTION_UPDATED, {"id": promotion.id}, seller_id=promotion.seller_id)
         await uow.commit()
     return BatchResult(rows, [rule for rule, _ in updated], list(delete))
