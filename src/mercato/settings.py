@@ -70,6 +70,36 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
         "Attempts of a subscriber at one event before it becomes a dead letter",
         "10",
     ),
+    (
+        "MERCATO_SECRET_KEY",
+        "The key webhook secrets are encrypted with, the same on every process",
+        "derived from the jwt-secret kept in $MERCATO_DATA_DIR",
+    ),
+    (
+        "MERCATO_WEBHOOK_TIMEOUT_S",
+        "Seconds a webhook attempt may take (at most half of MERCATO_LEASE_S)",
+        "15",
+    ),
+    (
+        "MERCATO_WEBHOOK_RETRY_SCHEDULE",
+        "Waits before each attempt of a webhook delivery, comma-separated (s, m, h)",
+        "0s,5s,5m,30m,2h,5h,10h,14h,20h,24h",
+    ),
+    (
+        "MERCATO_WEBHOOK_DISABLE_AFTER",
+        "Failed deliveries in a row that disable a webhook endpoint",
+        "5",
+    ),
+    (
+        "MERCATO_WEBHOOK_ALLOW_HTTP",
+        "1 accepts http:// webhook URLs",
+        "off",
+    ),
+    (
+        "MERCATO_WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        "1 lets webhooks target private and loopback addresses (tests, private networks)",
+        "off",
+    ),
 )
 
 
