@@ -92,7 +92,9 @@ class StatementLog:
         self.enabled = False
 
     def __call__(self, statement: str, parameters: object) -> None:
-        if self.enabled:
+        # The workers' wake-up after a commit runs in the background, throttled, on its own
+        # connection: it may land in any later block and is no request's statement.
+        if self.enabled and not statement.startswith("NOTIFY "):
             self.count += 1
             self.sql.append(statement)
             self.parameters.append(parameters)
