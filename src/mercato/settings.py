@@ -25,6 +25,11 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ),
     ("MERCATO_TOKEN_TTL_SECONDS", "How long a login token is valid", "86400 (a day)"),
     (
+        "MERCATO_ENABLE_WEBHOOKS",
+        "1 delivers events to webhook endpoints (every event then gets a delivery to fan out)",
+        "off",
+    ),
+    (
         "MERCATO_ENABLE_TEST_PROVIDER",
         "1 enables the pp_test payment provider, whose sessions choose their outcome",
         "off",
@@ -136,6 +141,7 @@ class Settings:
     jwt_secret: str
     token_ttl_seconds: int
     enable_test_provider: bool
+    enable_webhooks: bool
     max_body_bytes: int
     # Each process's database connections: the pool it keeps, and how many more it may open
     # under load (``mercato serve`` checks workers × both against the server, ``db/budget.py``).
@@ -198,6 +204,7 @@ def get_settings() -> Settings:
         jwt_secret=os.environ.get("MERCATO_JWT_SECRET") or _persisted_secret(data_dir),
         token_ttl_seconds=int(os.environ.get("MERCATO_TOKEN_TTL_SECONDS", "86400")),
         enable_test_provider=os.environ.get("MERCATO_ENABLE_TEST_PROVIDER") == "1",
+        enable_webhooks=os.environ.get("MERCATO_ENABLE_WEBHOOKS") == "1",
         max_body_bytes=_positive_int("MERCATO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         db_pool_size=_whole_number("MERCATO_DB_POOL_SIZE", 10, least=1),
         db_max_overflow=_whole_number("MERCATO_DB_MAX_OVERFLOW", 10, least=0),

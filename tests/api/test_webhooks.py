@@ -30,6 +30,7 @@ from mercato.webhooks.config import webhook_settings
 from mercato.webhooks.dispatcher import claim, run_due
 from mercato.webhooks.models import Webhook, WebhookDelivery
 from mercato.webhooks.service import fan_out
+from mercato.webhooks.subscriber import register
 from tests.api.checkout_helpers import build_marketplace, complete, ready_cart
 from tests.api.helpers import PASSWORD, create_seller, error, login, ok
 
@@ -745,18 +746,13 @@ async def test_a_checkout_reaches_the_operator_and_only_its_sellers_endpoint(
     vendor_hook = await create_webhook(
         client, member, receiver.url("/vendor"), events=["*"], base="/vendor/webhooks"
     )
-    cart = await ready_cart(client, market)
-    group = ok(await complete(client, market, cart["id"]))["order_group"]
-
-    worker = EventWorker(app.state.sessionmaker, config=E2E_DELIVERY, concurrency=2)
-    await worker.start()
+    unregister = register()  # what MERCATO_ENABLE_WEBHOOKS=1 does at start-up
     try:
-        for _ in range(400):  # 20 s at most
-            if len(receiver.requests) >= 3:
-                break
-            await asyncio.sleep(0.05)
+        cart = await ready_cart(client, market)
+        group = ok(await complete(client, market, cart["id"]))["order_group"]
+        await _deliver(app, receiver)
     finally:
-        await worker.stop()
+        unregister()
 
     async with app.state.sessionmaker() as session:
         placed = dict(
@@ -784,6 +780,19 @@ async def test_a_checkout_reaches_the_operator_and_only_its_sellers_endpoint(
         assert other not in body
 
 
+async def _deliver(app, receiver) -> None:
+    """A worker relays, fans out and sends until the three orders' events arrived."""
+    worker = EventWorker(app.state.sessionmaker, config=E2E_DELIVERY, concurrency=2)
+    await worker.start()
+    try:
+        for _ in range(400):  # 20 s at most
+            if len(receiver.requests) >= 3:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await worker.stop()
+
+
 async def _member(client, admin: dict, seller_id: str) -> dict:
     email = f"hooks-{seller_id[-6:].lower()}@seller.test"
     ok(
@@ -794,3 +803,27 @@ async def _member(client, admin: dict, seller_id: str) -> dict:
         )
     )
     return await login(client, "seller", email, PASSWORD)
+
+
+def test_webhook_delivery_is_registered_only_when_enabled(monkeypatch: pytest.MonkeyPatch):
+    from mercato.events import delivery, subscribers
+    from mercato.settings import get_settings
+    from mercato.webhooks import subscriber
+
+    def registered() -> bool:
+        return "webhooks" in {s.id for s in delivery.subscribers()}
+
+    monkeypatch.delenv("MERCATO_ENABLE_WEBHOOKS", raising=False)
+    get_settings.cache_clear()
+    subscribers.load()
+    assert not registered()
+    monkeypatch.setenv("MERCATO_ENABLE_WEBHOOKS", "1")
+    get_settings.cache_clear()
+    try:
+        subscribers.load()
+        subscribers.load()  # every process start calls it; registering twice is harmless
+        assert registered() and "webhooks" in delivery.worker_parts()
+    finally:
+        subscriber.register()()  # undo
+        get_settings.cache_clear()
+    assert not registered()

@@ -1,18 +1,21 @@
-"""The built-in durable subscribers, registered by importing their modules.
+"""The built-in durable subscribers.
 
 Every process of a release must know the same subscribers (the committing API process writes
 one delivery per subscriber of each event; workers run the handlers), so both ``create_app``
-and ``mercato worker`` call :func:`load`. A module listed here registers its subscriber at
-import: ``subscribe("*", handle, subscriber_id="webhooks")``.
+and ``mercato worker`` call :func:`load`, with the same settings on every process.
+
+Webhooks are opt-in (``MERCATO_ENABLE_WEBHOOKS=1``): their subscriber hears every event, so
+each committed event gains a delivery row and a handler run even with no endpoint configured
+(docs/benchmarks.md measures the cost); a marketplace without webhooks does not pay it.
 """
 
 from __future__ import annotations
 
-import importlib
-
-BUILTIN: tuple[str, ...] = ("mercato.webhooks.subscriber",)
+from mercato.settings import get_settings
 
 
 def load() -> None:
-    for module in BUILTIN:
-        importlib.import_module(module)
+    if get_settings().enable_webhooks:
+        from mercato.webhooks.subscriber import register
+
+        register()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,5 +42,18 @@ async def dispatch_forever(worker: EventWorker) -> None:
             await asyncio.sleep(idle)
 
 
-subscribe("*", handle, subscriber_id=SUBSCRIBER)
-delivery.add_worker_task(SUBSCRIBER, dispatch_forever)
+_registered: list[Callable[[], None]] = []
+
+
+def register() -> Callable[[], None]:
+    """Subscribe ``webhooks`` to every event and add the dispatcher to every event worker
+    (once per process); returns the function that undoes both."""
+    if not _registered:
+        _registered.append(subscribe("*", handle, subscriber_id=SUBSCRIBER))
+        _registered.append(delivery.add_worker_task(SUBSCRIBER, dispatch_forever))
+
+    def unregister() -> None:
+        while _registered:
+            _registered.pop()()
+
+    return unregister
