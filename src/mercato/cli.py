@@ -59,7 +59,7 @@ async def _run_worker(concurrency: int, only: str | None) -> None:
     import signal
 
     from mercato.events.delivery import EventWorker, worker_parts
-    from mercato.events.subscribers import load as load_subscribers
+    from mercato.subscribers import load as load_subscribers
 
     load_subscribers()
     parts = None

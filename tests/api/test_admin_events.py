@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato import subscribers
 from mercato.domain.events import ORDER_PLACED, ORDER_UPDATED
-from mercato.events import delivery, subscribers
+from mercato.events import delivery
 from mercato.events.delivery import DeliveryConfig, Envelope
 from mercato.events.models import EventDelivery
 from mercato.events.service import emit_all, subscribe

@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mercato import subscribers
 from mercato.db.engine import session_factory
 from mercato.domain.events import ORDER_PLACED, ORDER_UPDATED
-from mercato.events import delivery, subscribers
+from mercato.events import delivery
 from mercato.events.delivery import DeliveryConfig, Envelope, EventWorker
 from mercato.events.models import EventConsumption, EventDeadLetter, EventDelivery, OutboxEvent
 from mercato.events.service import emit_all, subscribe

@@ -806,7 +806,8 @@ async def _member(client, admin: dict, seller_id: str) -> dict:
 
 
 def test_webhook_delivery_is_registered_only_when_enabled(monkeypatch: pytest.MonkeyPatch):
-    from mercato.events import delivery, subscribers
+    from mercato import subscribers
+    from mercato.events import delivery
     from mercato.settings import get_settings
     from mercato.webhooks import subscriber
 

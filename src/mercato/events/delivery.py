@@ -27,7 +27,7 @@ The pieces, all coordinated through PostgreSQL (row locks, ``SKIP LOCKED`` claim
   ``NOTIFY mercato_events`` for other processes, which also poll.
 
 Subscribers are module-level registrations, so every process of a release must import the same
-modules: built-in ones are imported by :func:`mercato.events.subscribers.load`.
+modules: built-in ones are imported by :func:`mercato.subscribers.load`.
 """
 
 from __future__ import annotations

@@ -15,13 +15,13 @@ from mercato.api import idempotency, routers
 from mercato.api.openapi import install_openapi
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
 from mercato.events.delivery import EventWorker
-from mercato.events.subscribers import load as load_subscribers
 from mercato.http.allow import CompleteAllow
 from mercato.http.body_limit import LimitRequestBody
 from mercato.http.docs import install_docs
 from mercato.http.errors import install_error_handlers
 from mercato.http.sessions import CloseSessions
 from mercato.settings import get_settings
+from mercato.subscribers import load as load_subscribers
 from mercato.workflows.runs import keep_sweeping
 
 

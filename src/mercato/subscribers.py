@@ -1,4 +1,5 @@
-"""The built-in durable subscribers.
+"""The built-in durable subscribers: wiring, like the app factory, so that ``events`` never
+imports the features that subscribe to it.
 
 Every process of a release must know the same subscribers (the committing API process writes
 one delivery per subscriber of each event; workers run the handlers), so both ``create_app``
