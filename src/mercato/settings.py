@@ -26,8 +26,9 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("MERCATO_TOKEN_TTL_SECONDS", "How long a login token is valid", "86400 (a day)"),
     (
         "MERCATO_ENABLE_WEBHOOKS",
-        "1 delivers events to webhook endpoints (every event then gets a delivery to fan out)",
-        "off",
+        "0 turns webhook delivery off (the relay skips events no endpoint wants, so it costs"
+        " nothing without endpoints)",
+        "on",
     ),
     (
         "MERCATO_ENABLE_TEST_PROVIDER",
@@ -183,6 +184,15 @@ def _whole_number(name: str, default: int, *, least: int) -> int:
     return value
 
 
+def _switch(name: str, *, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if raw not in ("0", "1"):
+        raise ValueError(f"{name} must be 0 or 1, not {raw!r}")
+    return raw == "1"
+
+
 WORKER_MODES = ("shared", "server", "worker")
 
 
@@ -204,7 +214,7 @@ def get_settings() -> Settings:
         jwt_secret=os.environ.get("MERCATO_JWT_SECRET") or _persisted_secret(data_dir),
         token_ttl_seconds=int(os.environ.get("MERCATO_TOKEN_TTL_SECONDS", "86400")),
         enable_test_provider=os.environ.get("MERCATO_ENABLE_TEST_PROVIDER") == "1",
-        enable_webhooks=os.environ.get("MERCATO_ENABLE_WEBHOOKS") == "1",
+        enable_webhooks=_switch("MERCATO_ENABLE_WEBHOOKS", default=True),
         max_body_bytes=_positive_int("MERCATO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
         db_pool_size=_whole_number("MERCATO_DB_POOL_SIZE", 10, least=1),
         db_max_overflow=_whole_number("MERCATO_DB_MAX_OVERFLOW", 10, least=0),

@@ -5,9 +5,9 @@ Every process of a release must know the same subscribers (the committing API pr
 one delivery per subscriber of each event; workers run the handlers), so both ``create_app``
 and ``mercato worker`` call :func:`load`, with the same settings on every process.
 
-Webhooks are opt-in (``MERCATO_ENABLE_WEBHOOKS=1``): their subscriber hears every event, so
-each committed event gains a delivery row and a handler run even with no endpoint configured
-(docs/benchmarks.md measures the cost); a marketplace without webhooks does not pay it.
+Webhooks are on unless ``MERCATO_ENABLE_WEBHOOKS=0``: their subscriber names an *interest*
+the relay checks in its own statement (a live endpoint that could want the event), so events
+no endpoint wants get no delivery row and no handler run (docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from mercato.db.base import new_id
@@ -805,7 +805,7 @@ async def _member(client, admin: dict, seller_id: str) -> dict:
     return await login(client, "seller", email, PASSWORD)
 
 
-def test_webhook_delivery_is_registered_only_when_enabled(monkeypatch: pytest.MonkeyPatch):
+def test_webhook_delivery_is_registered_unless_turned_off(monkeypatch: pytest.MonkeyPatch):
     from mercato import subscribers
     from mercato.events import delivery
     from mercato.settings import get_settings
@@ -814,11 +814,12 @@ def test_webhook_delivery_is_registered_only_when_enabled(monkeypatch: pytest.Mo
     def registered() -> bool:
         return "webhooks" in {s.id for s in delivery.subscribers()}
 
-    monkeypatch.delenv("MERCATO_ENABLE_WEBHOOKS", raising=False)
+    subscriber.register()()  # as a fresh process: an app built earlier registered it
+    monkeypatch.setenv("MERCATO_ENABLE_WEBHOOKS", "0")
     get_settings.cache_clear()
     subscribers.load()
     assert not registered()
-    monkeypatch.setenv("MERCATO_ENABLE_WEBHOOKS", "1")
+    monkeypatch.delenv("MERCATO_ENABLE_WEBHOOKS")  # on by default
     get_settings.cache_clear()
     try:
         subscribers.load()
@@ -828,3 +829,58 @@ def test_webhook_delivery_is_registered_only_when_enabled(monkeypatch: pytest.Mo
         subscriber.register()()  # undo
         get_settings.cache_clear()
     assert not registered()
+
+
+async def test_the_relay_writes_deliveries_only_for_events_an_endpoint_could_want(
+    client, admin_headers, webhook_env, receiver, app
+):
+    """The ``webhooks`` interest: no delivery row (so no handler run) for an event no live
+    endpoint subscribes to and may see — what keeps webhooks free for checkouts without
+    endpoints (docs/benchmarks.md)."""
+    from mercato.events.delivery import relay_batch, relay_ids
+
+    seller, member = await seller_member(client, admin_headers, "Interested")
+    other = await create_seller(client, admin_headers, "Elsewhere")
+    unregister = register()
+
+    async def relayed(name: str, seller_id: str | None = None, *, batch: bool = False) -> bool:
+        async with app.state.sessionmaker() as session, session.begin():
+            event = OutboxEvent(id=new_id("evt"), name=name, data={"id": "x"}, seller_id=seller_id)
+            session.add(event)
+        if batch:
+            await relay_batch(app.state.sessionmaker)
+        else:
+            async with app.state.sessionmaker() as session, session.begin():
+                await relay_ids(session, [event.id])
+        async with app.state.sessionmaker() as session:
+            rows = await session.scalar(
+                text(
+                    "SELECT count(*) FROM event_delivery"
+                    " WHERE event_id = :id AND subscriber = 'webhooks'"
+                ),
+                {"id": event.id},
+            )
+        return rows == 1
+
+    try:
+        assert not await relayed("order.placed")
+        assert not await relayed("order.placed", batch=True)
+        hook = await create_webhook(client, admin_headers, receiver.url(), events=["order.placed"])
+        assert await relayed("order.placed")
+        assert await relayed("order.placed", seller["id"], batch=True)
+        assert not await relayed("order.updated")
+        ok(
+            await client.post(
+                f"{URL}/{hook['id']}", json={"is_active": False}, headers=admin_headers
+            )
+        )
+        assert not await relayed("order.placed")
+
+        await create_webhook(
+            client, member, receiver.url("/v"), events=["*"], base="/vendor/webhooks"
+        )
+        assert await relayed("order.updated", seller["id"])
+        assert not await relayed("order.updated", other["id"])
+        assert not await relayed("order_group.created")
+    finally:
+        unregister()

@@ -80,11 +80,14 @@ DurableHandler = Callable[[Envelope, AsyncSession], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class Subscriber:
-    """A durable subscriber: ``names`` None means every event (``"*"``)."""
+    """A durable subscriber: ``names`` None means every event (``"*"``). ``interest``, when
+    given, is an SQL condition on the outbox row ``o`` (``o.name``, ``o.seller_id``) that the
+    relay checks in its own statement: an event it is false for gets no delivery at all."""
 
     id: str
     names: frozenset[str] | None
     handler: DurableHandler
+    interest: str | None = None
 
     def hears(self, name: str) -> bool:
         return self.names is None or name in self.names
@@ -94,7 +97,10 @@ _registry: dict[str, Subscriber] = {}
 
 
 def register(
-    names: str | Iterable[str], handler: DurableHandler, subscriber_id: str
+    names: str | Iterable[str],
+    handler: DurableHandler,
+    subscriber_id: str,
+    interest: str | None = None,
 ) -> Callable[[], None]:
     """Register a durable subscriber (see :func:`mercato.events.service.subscribe`)."""
     if not subscriber_id:
@@ -102,7 +108,9 @@ def register(
     if subscriber_id in _registry:
         raise ValueError(f"subscriber {subscriber_id!r} is already registered")
     wanted = [names] if isinstance(names, str) else list(names)
-    subscriber = Subscriber(subscriber_id, None if "*" in wanted else frozenset(wanted), handler)
+    subscriber = Subscriber(
+        subscriber_id, None if "*" in wanted else frozenset(wanted), handler, interest
+    )
     _registry[subscriber_id] = subscriber
 
     def unregister() -> None:
@@ -135,15 +143,28 @@ def _set(event: asyncio.Event, *_: Any) -> None:
     event.set()
 
 
-def _routes() -> tuple[list[str], list[str]]:
-    """(name or ``*``, subscriber id) pairs as two arrays, for the relay's one statement."""
-    names: list[str] = []
-    ids: list[str] = []
-    for subscriber in _registry.values():
-        for name in sorted(subscriber.names) if subscriber.names is not None else ["*"]:
-            names.append(name)
-            ids.append(subscriber.id)
-    return names, ids
+def _fan_out(source: str) -> tuple[Any, dict[str, Any]]:
+    """The statement that writes one ``event_delivery`` per registered subscriber of each row
+    of ``source`` (a relation ``o`` with ``id, seq, name, seller_id``) whose names and interest
+    match, and its parameters; ``source`` may be a CTE the statement is prefixed with."""
+    branches: list[str] = []
+    params: dict[str, Any] = {}
+    for index, subscriber in enumerate(_registry.values()):
+        conditions = []
+        params[f"sub_{index}"] = subscriber.id
+        if subscriber.names is not None:
+            params[f"names_{index}"] = sorted(subscriber.names)
+            conditions.append(f"o.name = ANY(CAST(:names_{index} AS text[]))")
+        if subscriber.interest is not None:
+            conditions.append(f"({subscriber.interest})")
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        branches.append(f"SELECT o.id, o.seq, CAST(:sub_{index} AS text) FROM o{where}")
+    statement = (
+        f"WITH o AS ({source}) INSERT INTO event_delivery (event_id, event_seq, subscriber) "
+        + " UNION ALL ".join(branches)
+        + " ON CONFLICT DO NOTHING"
+    )
+    return text(statement), params
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -183,27 +204,17 @@ class DeliveryConfig:
 # ----------------------------------------------------------------------------- relay
 
 _CLAIM_OUTBOX = text(
-    "SELECT id, seq, name FROM event_outbox WHERE dispatched_at IS NULL"
+    "SELECT id FROM event_outbox WHERE dispatched_at IS NULL"
     " ORDER BY seq LIMIT :n FOR UPDATE SKIP LOCKED"
 )
-_INSERT_DELIVERIES = text(
-    "INSERT INTO event_delivery (event_id, event_seq, subscriber)"
-    " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:seqs AS bigint[]),"
-    " CAST(:subscribers AS text[]))"
-    " ON CONFLICT DO NOTHING"
-)
 _STAMP_OUTBOX = text("UPDATE event_outbox SET dispatched_at = now() WHERE id = ANY(:ids)")
+# The rows a relay pass holds (locked by its claim), as the fan-out's source.
+_CLAIMED = "SELECT id, seq, name, seller_id FROM event_outbox WHERE id = ANY(:ids)"
 # The API's relay of the events it just committed: stamp and fan out in one statement. A row
 # another relay holds is waited for, then skipped (no longer undispatched).
-_RELAY_IDS = text(
-    "WITH stamped AS ("
-    " UPDATE event_outbox SET dispatched_at = now()"
-    " WHERE id = ANY(:ids) AND dispatched_at IS NULL RETURNING id, seq, name)"
-    " INSERT INTO event_delivery (event_id, event_seq, subscriber)"
-    " SELECT s.id, s.seq, r.subscriber FROM stamped s"
-    " JOIN unnest(CAST(:names AS text[]), CAST(:subscribers AS text[])) AS r(name, subscriber)"
-    " ON r.name = s.name OR r.name = '*'"
-    " ON CONFLICT DO NOTHING"
+_STAMPED = (
+    "UPDATE event_outbox SET dispatched_at = now()"
+    " WHERE id = ANY(:ids) AND dispatched_at IS NULL RETURNING id, seq, name, seller_id"
 )
 
 
@@ -213,28 +224,20 @@ async def relay_batch(
     """One relay pass over the oldest undispatched rows; how many it relayed. Any number of
     relays may run at once: rows another holds are skipped, and return if it dies."""
     async with sessionmaker() as session, session.begin():
-        rows = (await session.execute(_CLAIM_OUTBOX, {"n": limit})).all()
-        if not rows:
+        ids = list((await session.scalars(_CLAIM_OUTBOX, {"n": limit})).all())
+        if not ids:
             return 0
-        ids, seqs, subs = [], [], []
-        for event_id, seq, name in rows:
-            for subscriber in _registry.values():
-                if subscriber.hears(name):
-                    ids.append(event_id)
-                    seqs.append(seq)
-                    subs.append(subscriber.id)
-        if ids:
-            await session.execute(
-                _INSERT_DELIVERIES, {"ids": ids, "seqs": seqs, "subscribers": subs}
-            )
-        await session.execute(_STAMP_OUTBOX, {"ids": [row[0] for row in rows]})
-    return len(rows)
+        if _registry:
+            statement, params = _fan_out(_CLAIMED)
+            await session.execute(statement, {**params, "ids": ids})
+        await session.execute(_STAMP_OUTBOX, {"ids": ids})
+    return len(ids)
 
 
 async def relay_ids(session: AsyncSession, ids: list[str]) -> None:
     """Relay the given (just committed) events in the caller's transaction."""
-    names, subs = _routes()
-    await session.execute(_RELAY_IDS, {"ids": ids, "names": names, "subscribers": subs})
+    statement, params = _fan_out(_STAMPED)
+    await session.execute(statement, {**params, "ids": ids})
 
 
 # ----------------------------------------------------------------------------- wake-ups

@@ -43,15 +43,20 @@ def subscribe(
     names: str | Iterable[str],
     handler: Callable[..., Awaitable[None]],
     subscriber_id: str | None = None,
+    interest: str | None = None,
 ) -> Callable[[], None]:
     """Register ``handler`` for the events named ``names`` (a name, several, or ``"*"`` for
     every event); returns a function that unregisters it.
 
     With a ``subscriber_id`` the subscriber is durable: ``handler(envelope, session)`` runs in
-    a worker, at least once, inside the transaction that records its consumption. Without
-    one, ``handler(outbox_row)`` runs in-process right after the commit, best effort."""
+    a worker, at least once, inside the transaction that records its consumption; ``interest``
+    (an SQL condition on the outbox row ``o``) lets the relay skip events it does not want.
+    Without one, ``handler(outbox_row)`` runs in-process right after the commit, best
+    effort."""
     if subscriber_id is not None:
-        return delivery.register(names, handler, subscriber_id)
+        return delivery.register(names, handler, subscriber_id, interest)
+    if interest is not None:
+        raise ValueError("only a durable subscriber (with a subscriber_id) takes an interest")
     wanted = [names] if isinstance(names, str) else list(names)
     for name in wanted:
         _subscribers[name].append(handler)

@@ -21,6 +21,15 @@ from mercato.webhooks.service import fan_out
 log = logging.getLogger("mercato.webhooks")
 SUBSCRIBER = "webhooks"
 
+# The relay writes a ``webhooks`` delivery only for an event some live endpoint could want (a
+# superset of what ``fan_out`` sends: it also checks which names sellers may receive), so a
+# marketplace without endpoints pays nothing per event (docs/benchmarks.md).
+INTEREST = (
+    "EXISTS (SELECT 1 FROM webhook w WHERE w.is_active AND w.deleted_at IS NULL"
+    " AND w.events && ARRAY[o.name, '*']::varchar[]"
+    " AND (w.seller_id IS NULL OR w.seller_id = o.seller_id))"
+)
+
 
 async def handle(event: Envelope, session: AsyncSession) -> None:
     await fan_out(session, event)
@@ -49,7 +58,7 @@ def register() -> Callable[[], None]:
     """Subscribe ``webhooks`` to every event and add the dispatcher to every event worker
     (once per process); returns the function that undoes both."""
     if not _registered:
-        _registered.append(subscribe("*", handle, subscriber_id=SUBSCRIBER))
+        _registered.append(subscribe("*", handle, subscriber_id=SUBSCRIBER, interest=INTEREST))
         _registered.append(delivery.add_worker_task(SUBSCRIBER, dispatch_forever))
 
     def unregister() -> None:
