@@ -21,6 +21,11 @@ RELATIVE_TARGETS = (("orders_first_page", "orders_seller", 1.5),)
 # completion's promotion work alone. The full checkouts with the code ÷ without are reported as
 # information only: they compare 8 requests with 7 (the shopper's entering the code).
 PROMOTION_TARGET = 0.85
+# The slow-receiver case (issue 21): completions/s with an endpoint whose receiver takes
+# SLOW_RECEIVER_S ÷ with the same endpoint answering at once, the smallest allowed; and no
+# completion may take as long as the receiver (it would mean a request waited for it).
+SLOW_RECEIVER_S = 10.0
+SLOW_RECEIVER_TARGET = 0.85
 
 
 def reference_levels(case: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -50,6 +55,31 @@ def completion_promotion_ratio(checkout: dict[str, Any]) -> float | None:
     """Completions/s of prepared carts with the promotion applied ÷ without, in the same run
     (``PROMOTION_TARGET``); ``None`` for results without that phase."""
     return _rps_ratio(checkout.get("completion_promotion"), checkout.get("completion"))
+
+
+def slow_receiver_ratio(checkout: dict[str, Any]) -> float | None:
+    """Completions/s with a 10 s webhook receiver ÷ with one answering at once, in the same
+    run; ``None`` for results without the phases."""
+    return _rps_ratio(checkout.get("completion_slow_receiver"), checkout.get("completion_webhook"))
+
+
+def _slow_receiver_misses(checkout: dict[str, Any]) -> list[str]:
+    ratio = slow_receiver_ratio(checkout)
+    if ratio is None:
+        return []
+    slow = checkout["completion_slow_receiver"]
+    misses = []
+    if ratio < SLOW_RECEIVER_TARGET:
+        misses.append(
+            f"completions with a {SLOW_RECEIVER_S:g} s webhook receiver: {ratio:.2f}x those "
+            f"with a fast one (target >= {SLOW_RECEIVER_TARGET}x)"
+        )
+    if slow["p99"] >= SLOW_RECEIVER_S * 1000:
+        misses.append(
+            f"completions with a {SLOW_RECEIVER_S:g} s webhook receiver: p99 {slow['p99']:.0f} ms"
+            " (a completion waited for the receiver)"
+        )
+    return misses
 
 
 def _rps_ratio(with_code: dict[str, Any] | None, without: dict[str, Any] | None) -> float | None:
@@ -84,6 +114,7 @@ def evaluate(results: dict[str, Any]) -> dict[str, Any]:
         failures += _checkout_failures(checkout)
         failures += _promotion_failures(checkout)
         misses += _promotion_misses(checkout)
+        misses += _slow_receiver_misses(checkout)
     hot = results.get("hot_product")
     if hot:
         failures += [f"hot product: {f}" for f in _checkout_failures(hot)]
@@ -159,7 +190,11 @@ def _checkout_failures(checkout: dict[str, Any]) -> list[str]:
             f"reserved stock moved by {checks['reserved_delta']} but the run's reservations "
             f"hold {checks['reserved_by_run']}"
         )
-    placed = sum(r["requests"] - r["errors"] for r in (c, cp, f, p))
+    hooks = [checkout.get(k, empty) for k in ("completion_webhook", "completion_slow_receiver")]
+    for name, r in zip(("with a fast receiver", "with a slow receiver"), hooks, strict=True):
+        if r["errors"]:
+            failures.append(f"checkout errors: completion {name} {r['statuses']}")
+    placed = sum(r["requests"] - r["errors"] for r in (c, cp, f, p, *hooks))
     if checks["groups"] != placed:
         failures.append(f"{checks['groups']} groups for the {placed} successful completions")
     return failures
@@ -319,6 +354,12 @@ def format_report(results: dict[str, Any]) -> str:
             lines.append(
                 _checkout_row("complete prepared 3-seller cart, promotion code applied", cp)
             )
+        hook, slow = checkout.get("completion_webhook"), checkout.get("completion_slow_receiver")
+        if hook is not None and slow is not None:
+            lines += [
+                _checkout_row("complete, webhook endpoint for every event, fast receiver", hook),
+                _checkout_row(f"complete, the same receiver taking {SLOW_RECEIVER_S:g} s", slow),
+            ]
         lines.append(_checkout_row("full checkout (7 requests)", f))
         if p is not None:
             lines.append(_checkout_row("full checkout with a promotion code (8 requests)", p))
@@ -344,6 +385,13 @@ def format_report(results: dict[str, Any]) -> str:
                 *_promotion_cpu("completion", c, cp),
                 _promotion_checks("completions", cp["checks"]),
             ]
+        slow_ratio = slow_receiver_ratio(checkout)
+        if slow_ratio is not None:
+            lines.append(
+                f"Slow webhook receiver: {slow_ratio:.2f}x the completions/s with a fast one (target "
+                f">= {SLOW_RECEIVER_TARGET}x"
+                + (", MISSED)" if slow_ratio < SLOW_RECEIVER_TARGET else ", met)")
+            )
         if p is not None:
             lines += [
                 *_promotion_cpu("full checkout", f, p),

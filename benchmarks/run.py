@@ -45,12 +45,15 @@ import httpx
 
 from benchmarks import bench_database_url, migrate
 from benchmarks.load import CpuMeter, HTTPClientError, KeepAliveClient
+from benchmarks.receiver import Receiver, set_endpoint
 from benchmarks.reference import write_spec
 from benchmarks.report import (
+    SLOW_RECEIVER_S,
     completion_promotion_ratio,
     evaluate,
     format_report,
     promotion_ratio,
+    slow_receiver_ratio,
 )
 from benchmarks.seed import ADMIN_EMAIL, KEY_TITLE, PASSWORD
 from mercato.db.engine import SERVER_SETTINGS, asyncpg_url
@@ -710,6 +713,35 @@ async def checkout_benchmark(
             f"{completion_ratio:.2f}x the completions/s without"
         )
 
+        # (w) completions with an operator endpoint for every event whose receiver answers at
+        # once, then (s) with the receiver taking 10 s: webhooks are sent by workers after the
+        # commit, so the slow receiver must not slow completions (issue 21).
+        receiver = Receiver()
+        await receiver.start()
+        try:
+            hook = await set_endpoint(base_url, receiver.url, None, active=True)
+            fast_prepared = await prepare_carts("w", ())
+            slow_prepared = await prepare_carts("s", ())
+            completion_hook, hook_completed = await completions(fast_prepared)
+            log(
+                f"  completions, a webhook receiver answering at once: {_phase_line(completion_hook)}"
+            )
+            await deliveries_settled(url)
+            receiver.delay_s = SLOW_RECEIVER_S
+            completion_slow, slow_completed = await completions(slow_prepared)
+            slow_ratio = slow_receiver_ratio(
+                {"completion_webhook": completion_hook, "completion_slow_receiver": completion_slow}
+            )
+            log(
+                f"  completions, the receiver taking {SLOW_RECEIVER_S:g} s: "
+                f"{_phase_line(completion_slow)}; {slow_ratio:.2f}x the completions/s with the "
+                f"fast receiver ({receiver.received} deliveries received)"
+            )
+            await set_endpoint(base_url, receiver.url, hook, active=False)
+        finally:
+            await receiver.stop()
+        completed_carts |= hook_completed | slow_completed
+
         # (b) full checkouts: every request from cart creation to completion; (c) the same with
         # the operator's code entered after shipping (one request more).
         counter = iter(range(10**9))
@@ -761,6 +793,9 @@ async def checkout_benchmark(
             "checks": completion_promo_checks,
         },
         "completion_promotion_ratio": completion_ratio,
+        "completion_webhook": completion_hook,
+        "completion_slow_receiver": {**completion_slow, "delay_s": SLOW_RECEIVER_S},
+        "slow_receiver_ratio": slow_ratio,
         "full": full,
         "promotion": {**promo, "code": code, "checks": promo_checks},
         "promotion_ratio": ratio,
@@ -777,6 +812,24 @@ def _phase_line(result: dict[str, Any]) -> str:
     if cpu:
         line += f", CPU ms each server {cpu['server']:.0f} postgres {cpu['postgres']:.0f}"
     return line
+
+
+async def deliveries_settled(url: str, limit_s: float = 60.0) -> None:
+    """Wait until the worker has caught up with the fast receiver's deliveries (at most
+    ``limit_s``), so the next phase does not pay for this one's backlog."""
+    conn = await asyncpg.connect(url)
+    try:
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            waiting = await conn.fetchval(
+                "SELECT (SELECT count(*) FROM event_delivery)"
+                " + (SELECT count(*) FROM webhook_delivery WHERE status = 'pending')"
+            )
+            if not waiting:
+                return
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
 
 
 async def create_promotion(base_url: str, code: str) -> str:
@@ -1031,7 +1084,14 @@ async def _measure_server(
     log: Callable[[str], None],
 ) -> None:
     """The floor, the read cases beside the reference server, and checkout, on one server."""
-    server = Server(url, options.port, options.workers, bench_dir / "server.log")
+    server = Server(
+        url,
+        options.port,
+        options.workers,
+        bench_dir / "server.log",
+        # The slow-receiver case's endpoint is a plain-http receiver on loopback.
+        env={"MERCATO_WEBHOOK_ALLOW_PRIVATE_TARGETS": "1", "MERCATO_WEBHOOK_ALLOW_HTTP": "1"},
+    )
     sampler = RssSampler(server)
     reference: Server | None = None
     try:

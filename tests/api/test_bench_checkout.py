@@ -15,6 +15,7 @@ import pytest
 from benchmarks.compare import compare
 from benchmarks.report import (
     PROMOTION_TARGET,
+    SLOW_RECEIVER_S,
     completion_promotion_ratio,
     evaluate,
     format_report,
@@ -47,7 +48,13 @@ async def _measure(url: str, log_path: Path) -> dict[str, Any]:
         checkout_carts=CHECKOUTS,
         full_checkouts=CHECKOUTS,
     )
-    server = Server(url, _free_port(), 1, log_path)
+    server = Server(
+        url,
+        _free_port(),
+        1,
+        log_path,
+        env={"MERCATO_WEBHOOK_ALLOW_PRIVATE_TARGETS": "1", "MERCATO_WEBHOOK_ALLOW_HTTP": "1"},
+    )
     try:
         await server.wait_ready()
         return await checkout_benchmark(server.base_url, url, facts, options, lambda _: None)
@@ -60,13 +67,23 @@ def test_checkouts_with_a_promotion_code_are_placed_discounted_and_reported(
     make_database, tmp_path
 ):
     checkout = asyncio.run(_measure(make_database("checkout"), tmp_path / "server.log"))
-    for phase in ("completion", "completion_promotion", "full", "promotion"):
+    phases = (
+        "completion",
+        "completion_promotion",
+        "completion_webhook",
+        "completion_slow_receiver",
+        "full",
+        "promotion",
+    )
+    for phase in phases:
         result = checkout[phase]
         assert (result["requests"], result["errors"]) == (CHECKOUTS, 0), result["statuses"]
     checks = checkout["checks"]
-    assert checks["groups"] == checks["carts"] == 4 * CHECKOUTS
+    assert checks["groups"] == checks["carts"] == len(phases) * CHECKOUTS
     assert checks["duplicate_groups"] == checks["groups_with_other_order_counts"] == 0
-    assert checks["reserved_delta"] == checks["reserved_by_run"] == 4 * 3 * CHECKOUTS
+    assert checks["reserved_delta"] == checks["reserved_by_run"] == len(phases) * 3 * CHECKOUTS
+    # The slow receiver held no completion: each took far less than the receiver's 10 s.
+    assert checkout["completion_slow_receiver"]["p99"] < SLOW_RECEIVER_S * 1000
     code = checkout["promotion"]["code"]
     assert code.startswith("BENCH10-") and checkout["completion_promotion"]["code"] == code
     for phase in ("completion_promotion", "promotion"):
@@ -97,6 +114,7 @@ def test_checkouts_with_a_promotion_code_are_placed_discounted_and_reported(
         in report
     )
     assert f"entering the code): {checkout['promotion_ratio']:.2f}x in full checkouts/s" in report
+    assert f"Slow webhook receiver: {checkout['slow_receiver_ratio']:.2f}x" in report
 
 
 def _promotion_checks(groups: int) -> dict[str, Any]:
