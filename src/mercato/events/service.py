@@ -68,12 +68,24 @@ def subscribe(
     return unsubscribe
 
 
+def resource_id(data: dict[str, Any]) -> str | None:
+    """The outbox ``resource_id``: ``data.id``, else ``data.order_id`` (``payment.*`` events
+    carry only the order), so ``GET /admin/events?resource_id=`` finds an order's events."""
+    value = data.get("id") or data.get("order_id")
+    return value if isinstance(value, str) else None
+
+
 def emit(
     session: AsyncSession, name: str, data: dict[str, Any], seller_id: str | None = None
 ) -> OutboxEvent:
-    """Stage an event in the caller's transaction (``data["id"]`` names the resource)."""
+    """Stage an event in the caller's transaction (``data["id"]``, else ``data["order_id"]``,
+    names the resource)."""
     event = OutboxEvent(
-        id=new_id("evt"), name=name, data=data, resource_id=data.get("id"), seller_id=seller_id
+        id=new_id("evt"),
+        name=name,
+        data=data,
+        resource_id=resource_id(data),
+        seller_id=seller_id,
     )
     session.add(event)
     return event
@@ -100,7 +112,7 @@ async def emit_all(session: AsyncSession, events: list[Staged]) -> list[str]:
             "id": new_id("evt"),
             "name": name,
             "data": data,
-            "resource_id": data.get("id"),
+            "resource_id": resource_id(data),
             "seller_id": seller_id,
             "created_at": now,
         }
