@@ -77,6 +77,12 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
         "10",
     ),
     (
+        "MERCATO_EVENT_RETENTION_DAYS",
+        "Days an event is kept; older ones whose deliveries are all settled are deleted by"
+        " the worker (hourly), with their consumption records",
+        "7",
+    ),
+    (
         "MERCATO_SECRET_KEY",
         "The key webhook secrets are encrypted with, the same on every process",
         "derived from the jwt-secret kept in $MERCATO_DATA_DIR",
@@ -157,6 +163,7 @@ class Settings:
     event_retry_base_ms: int = 1000
     event_retry_max_ms: int = 300_000
     event_max_attempts: int = 10
+    event_retention_days: int = 7
 
 
 def _persisted_secret(data_dir: Path) -> str:
@@ -225,4 +232,5 @@ def get_settings() -> Settings:
         event_retry_base_ms=_whole_number("MERCATO_EVENT_RETRY_BASE_MS", 1000, least=0),
         event_retry_max_ms=_whole_number("MERCATO_EVENT_RETRY_MAX_MS", 300_000, least=0),
         event_max_attempts=_whole_number("MERCATO_EVENT_MAX_ATTEMPTS", 10, least=1),
+        event_retention_days=_whole_number("MERCATO_EVENT_RETENTION_DAYS", 7, least=1),
     )

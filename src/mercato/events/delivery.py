@@ -51,6 +51,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mercato.db.base import new_id
+from mercato.events import retention
 from mercato.settings import Settings, get_settings
 
 log = logging.getLogger("mercato.events")
@@ -431,7 +432,8 @@ async def release(sessionmaker: async_sessionmaker[AsyncSession], items: Iterabl
 # ``name -> run(worker)``, a coroutine that loops until cancelled.
 WorkerTask = Callable[["EventWorker"], Coroutine[Any, Any, None]]
 _worker_tasks: dict[str, WorkerTask] = {}
-PARTS = ("relay", "subscribers")
+# Built-in parts; "retention" deletes settled events past MERCATO_EVENT_RETENTION_DAYS, hourly.
+PARTS = ("relay", "subscribers", "retention")
 
 
 def add_worker_task(name: str, run: WorkerTask) -> Callable[[], None]:
@@ -504,6 +506,8 @@ class EventWorker:
         if self.listen_enabled:
             self._tasks.append(loop.create_task(self._listen_loop()))
         self._tasks.append(loop.create_task(self._heartbeat_loop()))
+        if "retention" in self.parts:
+            self._tasks.append(loop.create_task(retention.run_forever(self.sessionmaker)))
         for name, run in _worker_tasks.items():
             if name in self.parts:
                 self._tasks.append(loop.create_task(run(self)))
