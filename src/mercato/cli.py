@@ -1,4 +1,5 @@
-"""The ``mercato`` command line: serve, migrate, user create, seed --demo, demo checkout."""
+"""The ``mercato`` command line: serve, worker, events replay, migrate, user create, seed --demo,
+demo checkout."""
 
 from __future__ import annotations
 
@@ -97,6 +98,33 @@ async def _run_worker(concurrency: int, only: str | None) -> None:
     finally:
         await engine.dispose()
     print("Mercato worker stopped", flush=True)
+
+
+def cmd_events_replay(args: argparse.Namespace) -> None:
+    """Owe relayed events to durable subscribers again (see ``mercato.events.replay``)."""
+    try:
+        done = asyncio.run(_replay(args.since, args.until, args.subscriber))
+    except ValueError as exc:
+        sys.exit(f"error: {exc}")
+    deliveries = "delivery" if done.deliveries == 1 else "deliveries"
+    events = "event" if done.events == 1 else "events"
+    print(
+        f"Queued {done.deliveries} {deliveries} of {done.events} relayed {events} from"
+        f" {done.since.isoformat()} to {done.until.isoformat()}"
+        f" (subscribers: {', '.join(done.subscribers) or 'none registered'})."
+    )
+
+
+async def _replay(since: str, until: str | None, subscriber: str | None) -> Any:
+    from mercato.events.replay import replay
+    from mercato.subscribers import load as load_subscribers
+
+    load_subscribers()  # the built-in subscribers, as every process of the release knows them
+    engine = create_engine(_database_url(), pool_size=2)
+    try:
+        return await replay(session_factory(engine), since, until, subscriber)
+    finally:
+        await engine.dispose()
 
 
 async def _with_uow(work):
@@ -231,9 +259,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="deliveries handled at once (default: %(default)s)",
     )
     worker.add_argument(
-        "--only", help="a comma-separated part list: relay, subscribers (default: all)"
+        "--only",
+        help="a comma-separated part list: relay, subscribers, retention (and webhooks when"
+        " enabled; default: all)",
     )
     worker.set_defaults(func=cmd_worker)
+
+    events = _command(commands, "events", "manage the event outbox").add_subparsers(
+        dest="events_command", required=True, metavar="COMMAND"
+    )
+    replay = _command(
+        events,
+        "replay",
+        "queue relayed events to subscribers again",
+        "Queue the relayed outbox events created between --since and --until to the durable\n"
+        "subscribers that hear them (or to --subscriber only); the workers deliver them. Use it\n"
+        "after Redis lost data or for a subscriber added later. A subscriber that already\n"
+        "consumed an event skips it (its consumption record), so replaying twice is harmless.\n"
+        "Events older than MERCATO_EVENT_RETENTION_DAYS may be gone already.",
+    )
+    replay.add_argument(
+        "--since",
+        required=True,
+        help="ISO 8601 timestamp (UTC unless it names an offset), or a time ago: 30m, 2h, 7d",
+    )
+    replay.add_argument("--until", help="the same forms (default: now)")
+    replay.add_argument("--subscriber", help="one subscriber id (default: every subscriber)")
+    replay.set_defaults(func=cmd_events_replay)
 
     _command(
         commands,
