@@ -26,6 +26,7 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from mercato.db.base import new_id
 from mercato.events.delivery import DeliveryConfig, EventWorker
 from mercato.events.models import OutboxEvent
+from mercato.settings import get_settings
 from mercato.webhooks.config import webhook_settings
 from mercato.webhooks.dispatcher import claim, run_due
 from mercato.webhooks.models import Webhook, WebhookDelivery
@@ -530,6 +531,20 @@ async def test_replay(client, admin_headers, webhook_env, receiver, app):
             "invalid_data",
             "since must be within the last 7 days",
         )
+    # Replay reaches as far back as events are kept.
+    settings_changed(webhook_env, MERCATO_EVENT_RETENTION_DAYS="2")
+    get_settings.cache_clear()
+    try:
+        three_days = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+        error(
+            await client.post(replay, json={"since": three_days}, headers=admin_headers),
+            400,
+            "invalid_data",
+            "since must be within the last 2 days",
+        )
+    finally:
+        webhook_env.delenv("MERCATO_EVENT_RETENTION_DAYS")
+        get_settings.cache_clear()
 
 
 # ------------------------------------------------------------------------- sellers

@@ -16,6 +16,7 @@ from mercato.domain.events import EVENT_NAMES
 from mercato.errors import invalid, not_found
 from mercato.events.models import OutboxEvent
 from mercato.sellers.models import Seller
+from mercato.settings import get_settings
 from mercato.unit_of_work import UnitOfWork
 from mercato.webhooks import secrets
 from mercato.webhooks.models import Webhook, WebhookDelivery
@@ -24,8 +25,11 @@ from mercato.webhooks.targets import check_target
 
 ENTITY = "Webhook"
 MAX_SELLER_WEBHOOKS = 10
-RETENTION = timedelta(days=7)
-SINCE_MESSAGE = "since must be within the last 7 days"
+
+
+def _since_message() -> str:
+    """Replay reaches as far back as events are kept (``MERCATO_EVENT_RETENTION_DAYS``)."""
+    return f"since must be within the last {get_settings().event_retention_days} days"
 
 
 class Event(Protocol):
@@ -245,17 +249,18 @@ async def redeliver(
 def _window(since: object, until: object) -> tuple[datetime, datetime | None]:
     def parse(value: object) -> datetime:
         if not isinstance(value, str):
-            raise invalid(SINCE_MESSAGE)
+            raise invalid(_since_message())
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise invalid(SINCE_MESSAGE) from None
+            raise invalid(_since_message()) from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
     start = parse(since)
     end = parse(until) if until is not None else None
-    if (end is not None and start > end) or start < datetime.now(UTC) - RETENTION:
-        raise invalid(SINCE_MESSAGE)
+    retention = timedelta(days=get_settings().event_retention_days)
+    if (end is not None and start > end) or start < datetime.now(UTC) - retention:
+        raise invalid(_since_message())
     return start, end
 
 
