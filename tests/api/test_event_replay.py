@@ -104,6 +104,22 @@ async def test_replay_queues_what_each_subscriber_has_not_consumed(engine, subsc
     assert (old, "t_all") not in await _owed(sessionmaker)
 
 
+async def test_replay_honours_a_subscribers_interest_as_the_relay_does(engine, subscriptions):
+    sessionmaker = session_factory(engine)
+    subscriptions.append(
+        subscribe("*", _ignore, subscriber_id="t_sellers", interest="o.seller_id IS NOT NULL")
+    )
+    async with sessionmaker() as session, session.begin():
+        await _event(session, "order_group.created", hours_ago=1)
+        placed = await _event(session, "order.placed", hours_ago=1)
+        await session.execute(
+            text("UPDATE event_outbox SET seller_id = 'sel_1' WHERE id = :id"), {"id": placed}
+        )
+    done = await replay(sessionmaker, "2h")
+    assert (done.events, done.deliveries) == (2, 1)
+    assert await _owed(sessionmaker) == {(placed, "t_sellers")}
+
+
 async def test_replay_refuses_an_unknown_subscriber_and_a_reversed_window(engine, subscriptions):
     sessionmaker = session_factory(engine)
     subscriptions.append(subscribe("*", _ignore, subscriber_id="t_all"))
@@ -151,6 +167,20 @@ async def test_the_command_queues_for_the_built_in_subscribers(engine, database_
     async with sessionmaker() as session, session.begin():
         placed = await _event(session, "order.placed", hours_ago=1)
     env = mercato_env(DATABASE_URL=database_url, MERCATO_ENABLE_WEBHOOKS="1")
+
+    # No endpoint could want it: the relay would have written no webhooks delivery; nor does
+    # the replay.
+    code, out, err = await _mercato("events", "replay", "--since", "2h", env=env)
+    assert code == 0, err
+    assert out.startswith("Queued 0 deliveries of 1 relayed event from ")
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            text(
+                "INSERT INTO webhook (id, url, events, is_active, secret_ciphertext, secret_hint)"
+                " VALUES ('whe_1', 'https://hooks.example.com/x', ARRAY['order.placed'], true,"
+                " 'x', 'whsec_…x')"
+            )
+        )
 
     code, _, err = await _mercato("events", "replay", "--since", "2h", "--subscriber", "x", env=env)
     assert code == 1
