@@ -61,6 +61,8 @@ class EventConsumption(Base):
     redelivered event runs its handler's database effects exactly once."""
 
     __tablename__ = "event_consumption"
+    # The primary key leads with the subscriber; deleting an event (retention) probes this.
+    __table_args__ = (Index("ix_event_consumption_event_id", "event_id"),)
     subscriber: Mapped[str] = mapped_column(primary_key=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("event_outbox.id"), primary_key=True)
     consumed_at: Mapped[datetime] = mapped_column(
