@@ -18,6 +18,16 @@ def _database_url() -> str:
     return resolve_database_url(settings.database_url, settings.data_dir)
 
 
+def _require_current_schema() -> None:
+    """Refuse to start a server or worker on a schema older than this release's code."""
+    from mercato.db.engine import plain_url
+    from mercato.db.migrate import schema_behind
+
+    problem = asyncio.run(schema_behind(plain_url(_database_url())))
+    if problem is not None:
+        sys.exit(problem)
+
+
 def cmd_migrate(_: argparse.Namespace) -> None:
     from mercato.db.migrate import upgrade
 
@@ -38,6 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             " shared or server"
         )
     _database_url()  # start the embedded database before serving, if it is used
+    _require_current_schema()
     check_connection_budget(_database_url(), args.workers)
     print(f"Mercato API on http://{args.host}:{args.port}  (OpenAPI docs: /docs)", flush=True)
     uvicorn.run(
@@ -53,6 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     """Relay and deliver events until SIGTERM (or Ctrl-C), then stop gracefully."""
+    _require_current_schema()
     asyncio.run(_run_worker(args.concurrency, args.only))
 
 

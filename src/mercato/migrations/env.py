@@ -3,12 +3,13 @@
 import asyncio
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from mercato.db.models import Base
 
 config = context.config
+MIGRATE_LOCK = 0x6D657263_6D696772  # "mercmigr": the advisory lock key of `mercato migrate`
 target_metadata = Base.metadata
 
 
@@ -22,6 +23,8 @@ def _run(connection: Connection) -> None:
         on_version_apply=lambda ctx, step, heads, run_args: applied.append(step.up_revision_id),
     )
     with context.begin_transaction():
+        # Two deploys migrating at once: the second waits here, then finds nothing due.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
         context.run_migrations()
         config.attributes["revision"] = context.get_context().get_current_revision()
 
