@@ -178,7 +178,15 @@ class Server:
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self.log_path = log_path
-        env = {**os.environ, **(env or {}), "DATABASE_URL": url}
+        settings = get_settings()
+        env = {
+            # Required with DATABASE_URL: this installation's own secrets, unless set.
+            "MERCATO_JWT_SECRET": settings.jwt_secret,
+            "MERCATO_SECRET_KEY": settings.secret_key,
+            **os.environ,
+            **(env or {}),
+            "DATABASE_URL": url,
+        }
         self._log = log_path.open("w")
         self.process = subprocess.Popen(
             command

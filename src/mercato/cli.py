@@ -8,7 +8,7 @@ import asyncio
 import sys
 from typing import Any
 
-from mercato.db.budget import check_connection_budget
+from mercato.db.budget import register_or_exit, unregister
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
 from mercato.settings import environment_help, get_settings
 
@@ -42,24 +42,39 @@ def cmd_serve(args: argparse.Namespace) -> None:
     (tests/api/test_serving.py reads it on the server's side)."""
     import uvicorn
 
-    if get_settings().worker_mode == "worker":
+    settings = get_settings()
+    if settings.worker_mode == "worker":
         sys.exit(
             "error: MERCATO_WORKER_MODE=worker is what mercato worker runs; mercato serve runs"
             " shared or server"
         )
-    _database_url()  # start the embedded database before serving, if it is used
+    url = _database_url()  # starts the embedded database before serving, if it is used
     _require_current_schema()
-    check_connection_budget(_database_url(), args.workers)
-    print(f"Mercato API on http://{args.host}:{args.port}  (OpenAPI docs: /docs)", flush=True)
-    uvicorn.run(
-        "mercato.http.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level="info",
-        access_log=not args.no_access_log,
+    # One row for all uvicorn workers: N budgets, heartbeated by each worker's app.
+    registration = asyncio.run(
+        register_or_exit(
+            url,
+            kind="api",
+            pool_budget=args.workers * settings.pool_budget("api"),
+            check=settings.db_budget_check,
+        )
     )
+    registration.export()
+    try:
+        print(f"Mercato API on http://{args.host}:{args.port}  (OpenAPI docs: /docs)", flush=True)
+        uvicorn.run(
+            "mercato.http.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+            access_log=not args.no_access_log,
+            # SIGTERM: stop accepting, let in-flight requests finish for at most 30 s.
+            timeout_graceful_shutdown=30,
+        )
+    finally:
+        asyncio.run(unregister(url, registration.id))
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -85,13 +100,21 @@ async def _run_worker(concurrency: int, only: str | None) -> None:
                 f" (choose from {', '.join(worker_parts())})"
             )
     settings = get_settings()
-    engine = create_engine(_database_url())
+    url = _database_url()
+    registration = await register_or_exit(
+        url,
+        kind="worker",
+        pool_budget=settings.pool_budget("worker"),
+        check=settings.db_budget_check,
+    )
+    engine = create_engine(url, pool_size=settings.pool_size("worker"))
     worker = EventWorker(
         session_factory(engine),
         concurrency=concurrency,
         kind="worker",
-        pool_budget=settings.db_pool_size + settings.db_max_overflow,
+        pool_budget=registration.pool_budget,
         parts=parts,
+        process_id=registration.id,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -109,6 +132,7 @@ async def _run_worker(concurrency: int, only: str | None) -> None:
         await worker.stop()
     finally:
         await engine.dispose()
+        await unregister(url, registration.id)
     print("Mercato worker stopped", flush=True)
 
 
@@ -346,6 +370,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    try:
+        get_settings()  # a missing or invalid setting stops every command here, in one line
+    except ValueError as invalid:
+        sys.exit(f"error: {invalid}")
     args.func(args)
 
 

@@ -20,8 +20,13 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("MERCATO_DATA_DIR", "Where local state is kept", "./.mercato"),
     (
         "MERCATO_JWT_SECRET",
-        "The secret that signs login tokens, the same on every process",
-        "generated once and kept in $MERCATO_DATA_DIR/jwt-secret",
+        "The secret that signs login tokens, the same on every process; required with DATABASE_URL",
+        "without DATABASE_URL, generated once and kept in $MERCATO_DATA_DIR/jwt-secret",
+    ),
+    (
+        "MERCATO_JWT_SECRET_PREVIOUS",
+        "A former MERCATO_JWT_SECRET whose tokens are still accepted, during a rotation",
+        "none",
     ),
     ("MERCATO_TOKEN_TTL_SECONDS", "How long a login token is valid", "86400 (a day)"),
     (
@@ -46,12 +51,24 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
         "The largest request body accepted; larger ones are refused with 413",
         "1048576 (1 MiB)",
     ),
-    ("MERCATO_DB_POOL_SIZE", "Database connections each process keeps in its pool", "10"),
+    (
+        "MERCATO_DB_POOL_SIZE",
+        "The most database connections one process may hold (each uvicorn worker is one"
+        " process); a process refuses to start with exit code 78 when the budgets of the live"
+        " processes and its own exceed max_connections less the reserved connections",
+        "20 for mercato serve, 10 for mercato worker",
+    ),
     (
         "MERCATO_DB_MAX_OVERFLOW",
-        "Further connections each process may open under load; mercato serve refuses to start"
-        " when workers × (pool + overflow) exceeds the server's max_connections less a reserve",
-        "10",
+        "Further connections a process may open above MERCATO_DB_POOL_SIZE under load; they"
+        " count in its budget",
+        "0",
+    ),
+    (
+        "MERCATO_DB_BUDGET_CHECK",
+        "What a process does when the connection budget is exceeded at start: enforce (refuse"
+        " to start), warn (start anyway, e.g. behind PgBouncer) or off",
+        "enforce",
     ),
     (
         "MERCATO_WORKER_MODE",
@@ -84,8 +101,9 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "MERCATO_SECRET_KEY",
-        "The key webhook secrets are encrypted with, the same on every process",
-        "derived from the jwt-secret kept in $MERCATO_DATA_DIR",
+        "The key webhook secrets are encrypted with, the same on every process; required with"
+        " DATABASE_URL",
+        "without DATABASE_URL, derived from the jwt-secret kept in $MERCATO_DATA_DIR",
     ),
     (
         "MERCATO_WEBHOOK_TIMEOUT_S",
@@ -141,6 +159,12 @@ def _positive_int(name: str, default: int) -> int:
     return int(raw)
 
 
+# The default connection budgets of an API process and of a ``mercato worker``.
+API_POOL_SIZE = 20
+WORKER_POOL_SIZE = 10
+BUDGET_CHECKS = ("enforce", "warn", "off")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None
@@ -150,10 +174,16 @@ class Settings:
     enable_test_provider: bool
     enable_webhooks: bool
     max_body_bytes: int
-    # Each process's database connections: the pool it keeps, and how many more it may open
-    # under load (``mercato serve`` checks workers × both against the server, ``db/budget.py``).
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    # The key webhook secrets are encrypted with (``MERCATO_SECRET_KEY``), and a former JWT
+    # secret still accepted while every process moves to a new one.
+    secret_key: str = ""
+    jwt_secret_previous: str | None = None
+    # Each process's database connections (events-and-scale-out.md, Connection budget): the
+    # pool (None: the default of the process's kind, ``pool_size``) and what it may open above
+    # it; both count in the budget it registers (``db/budget.py``).
+    db_pool_size: int | None = None
+    db_max_overflow: int = 0
+    db_budget_check: str = "enforce"
     # How long each pp_test call waits, standing in for a real processor's latency.
     test_provider_delay_ms: int = 0
     # Events (events-and-scale-out.md): what this process runs, leases, polling and retries.
@@ -164,6 +194,16 @@ class Settings:
     event_retry_max_ms: int = 300_000
     event_max_attempts: int = 10
     event_retention_days: int = 7
+
+    def pool_size(self, kind: str = "api") -> int:
+        """``MERCATO_DB_POOL_SIZE``, or the default of an API (``api``) or worker process."""
+        if self.db_pool_size is not None:
+            return self.db_pool_size
+        return WORKER_POOL_SIZE if kind == "worker" else API_POOL_SIZE
+
+    def pool_budget(self, kind: str = "api") -> int:
+        """The most connections one process of ``kind`` may hold: its pool and overflow."""
+        return self.pool_size(kind) + self.db_max_overflow
 
 
 def _persisted_secret(data_dir: Path) -> str:
@@ -212,19 +252,53 @@ def _worker_mode() -> str:
     return mode
 
 
+def _budget_check() -> str:
+    check = os.environ.get("MERCATO_DB_BUDGET_CHECK", "").strip() or "enforce"
+    if check not in BUDGET_CHECKS:
+        raise ValueError(
+            f"MERCATO_DB_BUDGET_CHECK must be one of {', '.join(BUDGET_CHECKS)}, not {check!r}"
+        )
+    return check
+
+
+def _shared_secret(name: str, database_url: str | None) -> str | None:
+    """A secret every process must share: with a database of its own (``DATABASE_URL``) there
+    may be other machines, so it must come from the environment; the embedded set-up falls back
+    to the data directory's (None here)."""
+    value = os.environ.get(name) or None
+    if value is None and database_url is not None:
+        raise ValueError(
+            f"{name} must be set when DATABASE_URL is set: every process must share it"
+        )
+    return value
+
+
+def _pool_size() -> int | None:
+    if not os.environ.get("MERCATO_DB_POOL_SIZE", "").strip():
+        return None
+    return _whole_number("MERCATO_DB_POOL_SIZE", API_POOL_SIZE, least=1)
+
+
 @lru_cache
 def get_settings() -> Settings:
+    """The settings; ValueError naming the variable when one is missing or invalid."""
     data_dir = Path(os.environ.get("MERCATO_DATA_DIR", ".mercato")).resolve()
+    database_url = os.environ.get("DATABASE_URL") or None
+    jwt_secret = _shared_secret("MERCATO_JWT_SECRET", database_url)
+    secret_key = _shared_secret("MERCATO_SECRET_KEY", database_url)
     return Settings(
-        database_url=os.environ.get("DATABASE_URL") or None,
+        database_url=database_url,
         data_dir=data_dir,
-        jwt_secret=os.environ.get("MERCATO_JWT_SECRET") or _persisted_secret(data_dir),
+        jwt_secret=jwt_secret or _persisted_secret(data_dir),
+        secret_key=secret_key or _persisted_secret(data_dir),
+        jwt_secret_previous=os.environ.get("MERCATO_JWT_SECRET_PREVIOUS") or None,
         token_ttl_seconds=int(os.environ.get("MERCATO_TOKEN_TTL_SECONDS", "86400")),
         enable_test_provider=os.environ.get("MERCATO_ENABLE_TEST_PROVIDER") == "1",
         enable_webhooks=_switch("MERCATO_ENABLE_WEBHOOKS", default=True),
         max_body_bytes=_positive_int("MERCATO_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
-        db_pool_size=_whole_number("MERCATO_DB_POOL_SIZE", 10, least=1),
-        db_max_overflow=_whole_number("MERCATO_DB_MAX_OVERFLOW", 10, least=0),
+        db_pool_size=_pool_size(),
+        db_max_overflow=_whole_number("MERCATO_DB_MAX_OVERFLOW", 0, least=0),
+        db_budget_check=_budget_check(),
         test_provider_delay_ms=_whole_number("MERCATO_TEST_PROVIDER_DELAY_MS", 0, least=0),
         worker_mode=_worker_mode(),
         lease_s=_whole_number("MERCATO_LEASE_S", 60, least=2),

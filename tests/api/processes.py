@@ -21,9 +21,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The secrets every process on one DATABASE_URL must share (it refuses to start without them).
+SHARED_SECRETS = {
+    "MERCATO_JWT_SECRET": "test-secret-not-for-production-0123456789abcdef",
+    "MERCATO_SECRET_KEY": "test-secret-key-not-for-production-0123456789",
+}
+
+
 def mercato_env(**settings: str | None) -> dict[str, str]:
-    """This environment with ``settings`` set (``None``: unset)."""
-    env = dict(os.environ)
+    """This environment, with the shared secrets, and ``settings`` set (``None``: unset)."""
+    env = {**SHARED_SECRETS, **os.environ}
     for name, value in settings.items():
         if value is None:
             env.pop(name, None)

@@ -47,13 +47,18 @@ def test_mercato_worker_relays_registers_and_stops_on_sigterm(make_database, tmp
         )
     try:
         _until(
-            lambda: _query(url, "SELECT 1 FROM mercato_process WHERE pid = $1", process.pid),
+            lambda: _query(
+                url,
+                "SELECT 1 FROM mercato_process WHERE pid = $1 AND status IS NOT NULL",
+                process.pid,
+            ),
             60,
             "the worker's process row",
             log,
         )
-        (row,) = _query(url, "SELECT kind, status FROM mercato_process")
+        (row,) = _query(url, "SELECT kind, status, pool_budget FROM mercato_process")
         assert row["kind"] == "worker" and '"transport": "postgres"' in row["status"]
+        assert row["pool_budget"] == 10  # a worker's default budget: one row, registered once
         # An event committed with nobody to relay it (its API process died): the worker does.
         _query(
             url,

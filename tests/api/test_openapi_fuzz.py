@@ -87,8 +87,12 @@ schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 def served_app(database_url: str) -> Iterator[Any]:
     """The app as it runs in production: its lifespan (started by schemathesis, in the event
     loop that serves its requests) opens an engine on the test database from the settings."""
+    settings = get_settings()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DATABASE_URL", database_url)
+        # Required with DATABASE_URL; the suite's own, so its tokens stay valid.
+        patch.setenv("MERCATO_JWT_SECRET", settings.jwt_secret)
+        patch.setenv("MERCATO_SECRET_KEY", settings.secret_key)
         get_settings.cache_clear()
         yield create_app()
     get_settings.cache_clear()

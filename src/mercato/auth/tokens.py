@@ -35,8 +35,12 @@ def issue_token(claims: TokenClaims, *, ttl_seconds: int | None = None) -> str:
 
 
 def read_token(token: str) -> TokenClaims:
-    """The claims of a valid, unexpired token, else 401."""
-    verified = _verify(token, get_settings().jwt_secret)
+    """The claims of a valid, unexpired token, else 401. A token signed with
+    ``MERCATO_JWT_SECRET_PREVIOUS`` is valid too, so rotating the secret logs nobody out."""
+    settings = get_settings()
+    verified = _verify(token, settings.jwt_secret)
+    if verified is None and settings.jwt_secret_previous:
+        verified = _verify(token, settings.jwt_secret_previous)
     if verified is None or verified[1] <= time.time():
         raise unauthorized()
     return verified[0]

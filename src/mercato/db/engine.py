@@ -51,11 +51,11 @@ def create_engine(
     url: str, *, pool_size: int | None = None, max_overflow: int | None = None
 ) -> AsyncEngine:
     """The process's engine and its one connection pool, which reads and commands share: at most
-    ``pool_size + max_overflow`` connections (default: ``MERCATO_DB_POOL_SIZE`` and
-    ``MERCATO_DB_MAX_OVERFLOW``)."""
+    ``pool_size + max_overflow`` connections, the process's budget (default: an API process's,
+    ``MERCATO_DB_POOL_SIZE`` or 20, and ``MERCATO_DB_MAX_OVERFLOW``)."""
     if pool_size is None or max_overflow is None:
         settings = get_settings()
-        pool_size = settings.db_pool_size if pool_size is None else pool_size
+        pool_size = settings.pool_size("api") if pool_size is None else pool_size
         max_overflow = settings.db_max_overflow if max_overflow is None else max_overflow
     return create_async_engine(
         asyncpg_url(url),

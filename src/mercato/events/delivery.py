@@ -458,7 +458,10 @@ class EventWorker:
     ``mercato worker`` and of an API process in ``shared`` mode.
 
     ``parts`` limits it to some of :func:`worker_parts` (default: all); ``subscriber_ids``
-    limits the consumers to some subscriber ids (default: every registered one)."""
+    limits the consumers to some subscriber ids (default: every registered one).
+    ``process_id``: the ``mercato_process`` row its command registered with the connection
+    budget (``db/budget.py``), which it heartbeats and leaves to that command to delete (one
+    process, one row); without it, it registers a row of its own and deletes it as it stops."""
 
     def __init__(
         self,
@@ -471,6 +474,7 @@ class EventWorker:
         parts: Iterable[str] | None = None,
         subscriber_ids: Iterable[str] | None = None,
         listen: bool = True,
+        process_id: str | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.config = config or DeliveryConfig.from_settings()
@@ -483,7 +487,8 @@ class EventWorker:
             raise ValueError(f"unknown worker parts: {', '.join(sorted(unknown))}")
         self.only = None if subscriber_ids is None else frozenset(subscriber_ids)
         self.listen_enabled = listen
-        self.process_id = new_id("proc")
+        self.owns_process_row = process_id is None
+        self.process_id = process_id or new_id("proc")
         self._stopping = False
         self._relay_wake = asyncio.Event()
         self._consume_wake = asyncio.Event()
@@ -540,10 +545,12 @@ class EventWorker:
             await asyncio.gather(*pending, return_exceptions=True)
         try:
             await release(self.sessionmaker, unfinished)
-            async with self.sessionmaker() as session, session.begin():
-                await session.execute(
-                    text("DELETE FROM mercato_process WHERE id = :id"), {"id": self.process_id}
-                )
+            if self.owns_process_row:
+                async with self.sessionmaker() as session, session.begin():
+                    await session.execute(
+                        text("DELETE FROM mercato_process WHERE id = :id"),
+                        {"id": self.process_id},
+                    )
         except Exception:
             log.exception("event worker could not release its leases; they expire by themselves")
 

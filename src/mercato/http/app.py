@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mercato.api import idempotency, routers
 from mercato.api.openapi import install_openapi
+from mercato.db.budget import Registration
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
 from mercato.events.delivery import EventWorker
 from mercato.http.allow import CompleteAllow
@@ -74,15 +75,31 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
 async def _start_events(app: FastAPI) -> EventWorker | None:
     """In ``shared`` mode (the default) the API process also relays and delivers events, as
     tasks of its event loop woken right after each commit; in ``server`` mode ``mercato worker``
-    processes do (events-and-scale-out.md)."""
+    processes do (events-and-scale-out.md).
+
+    Started by ``mercato serve``, the app heartbeats the process row the command registered
+    (one row for all its uvicorn workers): through the event worker, which in ``server`` mode
+    runs no part but the heartbeat."""
     settings = get_settings()
-    if settings.worker_mode != "shared":
+    registration = Registration.from_environment()
+    if settings.worker_mode == "shared":
+        worker = EventWorker(
+            app.state.sessionmaker,
+            kind="api",
+            pool_budget=(registration.pool_budget if registration else settings.pool_budget("api")),
+            process_id=registration.id if registration else None,
+        )
+    elif registration is not None:
+        worker = EventWorker(
+            app.state.sessionmaker,
+            kind="api",
+            pool_budget=registration.pool_budget,
+            process_id=registration.id,
+            parts=(),
+            listen=False,
+        )
+    else:
         return None
-    worker = EventWorker(
-        app.state.sessionmaker,
-        kind="shared",
-        pool_budget=settings.db_pool_size + settings.db_max_overflow,
-    )
     await worker.start()
     return worker
 

@@ -1,14 +1,13 @@
 """Endpoint secrets: generated or supplied, validated, stored encrypted (AES-GCM).
 
-The key is derived (HKDF-SHA256) from ``MERCATO_SECRET_KEY``, or, when that is unset, from the
-secret this installation keeps in its data directory (the one JWTs fall back to), so a single
-machine needs no set-up; several machines must share ``MERCATO_SECRET_KEY``."""
+The key is derived (HKDF-SHA256) from the settings' ``secret_key``: ``MERCATO_SECRET_KEY``, which
+every process must share and which is required with ``DATABASE_URL``, or, in the embedded set-up,
+the secret this installation keeps in its data directory (the one JWTs fall back to)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import os
 import secrets as random
 from functools import lru_cache
 
@@ -17,7 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from mercato.errors import invalid
-from mercato.settings import _persisted_secret, get_settings
+from mercato.settings import get_settings
 
 PREFIX = "whsec_"
 SECRET_MESSAGE = "secret must be whsec_ followed by base64 of 24 to 64 bytes"
@@ -50,7 +49,7 @@ def secret_hint(secret: str) -> str:
 
 @lru_cache
 def _key() -> bytes:
-    material = os.environ.get("MERCATO_SECRET_KEY") or _persisted_secret(get_settings().data_dir)
+    material = get_settings().secret_key
     return HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"mercato webhook secrets"
     ).derive(material.encode())
