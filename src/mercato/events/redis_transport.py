@@ -137,7 +137,7 @@ _RETRY = text(
 # ``event_delivery`` (its retry row was committed before the crash).
 _DEAD_LETTER = text(
     "INSERT INTO event_dead_letter (id, event_id, event_name, subscriber, attempts, last_error)"
-    " SELECT :id, o.id, o.name, :subscriber, :attempts, :error FROM event_outbox o"
+    " SELECT :id, o.id, o.name, CAST(:subscriber AS text), :attempts, :error FROM event_outbox o"
     " WHERE o.id = :event_id"
     " AND NOT EXISTS (SELECT 1 FROM event_consumption c"
     " WHERE c.subscriber = :subscriber AND c.event_id = o.id)"
