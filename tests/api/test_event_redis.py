@@ -22,7 +22,13 @@ from mercato.db.engine import session_factory
 from mercato.domain.events import ORDER_PLACED, ORDER_UPDATED
 from mercato.events import delivery
 from mercato.events.delivery import DeliveryConfig, Envelope, EventWorker
-from mercato.events.models import EventConsumption, EventDeadLetter, EventDelivery, OutboxEvent
+from mercato.events.models import (
+    EventConsumption,
+    EventDeadLetter,
+    EventDelivery,
+    MercatoProcess,
+    OutboxEvent,
+)
 from mercato.events.redis_transport import RedisTransport, entry_fields
 from mercato.events.service import emit_all, subscribe
 from mercato.settings import get_settings
@@ -393,3 +399,37 @@ async def test_status_shows_the_redis_transport_and_groups_a_worker_reported(
     (process,) = status["processes"]
     assert process["status"]["transport"] == "redis"
     assert process["status"]["groups"] == status["groups"]
+
+
+async def test_a_worker_without_redis_keeps_events_pending_and_stops_promptly(
+    engine, subscriptions
+):
+    sessionmaker = session_factory(engine)
+    subscriptions.append(subscribe(ORDER_PLACED, _ignore, subscriber_id="t_offline"))
+    await _outbox_rows(sessionmaker, [ORDER_PLACED])
+    down = RedisTransport(
+        f"redis://127.0.0.1:{_closed_port()}/0", "x:", sessionmaker, FAST, consumer="t:3"
+    )
+    worker = EventWorker(sessionmaker, config=FAST, listen=False)
+    worker.redis = down
+    await worker.start()
+    try:
+
+        async def failing() -> bool:
+            return down.error is not None
+
+        await _wait_for(failing)
+        await asyncio.sleep(0.2)
+        await worker.heartbeat()
+        async with sessionmaker() as session:
+            reported = await session.scalar(
+                select(MercatoProcess.status).where(MercatoProcess.id == worker.process_id)
+            )
+    finally:
+        started = time.monotonic()
+        await worker.stop()
+        stopping = time.monotonic() - started
+    assert stopping < 3  # consumers backing off do not hold the stop for the grace period
+    assert await _count(sessionmaker, OutboxEvent, OutboxEvent.dispatched_at.is_(None)) == 1
+    assert reported["transport"] == "redis" and reported["groups"] == []
+    assert "onnect" in reported["redis_error"]  # ConnectionError: … connecting to …

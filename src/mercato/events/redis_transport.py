@@ -177,6 +177,7 @@ class RedisTransport:
         self.groups: list[dict[str, Any]] = []
         self.error: str | None = None
         self._stopping = False
+        self._stopped = asyncio.Event()
         self._consumers: list[asyncio.Task[None]] = []
         self._housekeeping: asyncio.Task[None] | None = None
 
@@ -491,6 +492,7 @@ class RedisTransport:
         """Let consumers finish their batch (at most ``grace_s``); an entry left unacknowledged
         is recovered by another consumer after the lease."""
         self._stopping = True
+        self._stopped.set()
         if self._housekeeping is not None:
             self._housekeeping.cancel()
             await asyncio.gather(self._housekeeping, return_exceptions=True)
@@ -527,7 +529,12 @@ class RedisTransport:
         wait = backoff_s(failures)
         self.error = f"{type(exc).__name__}: {exc}"
         log.warning("Redis consumer of %s failed (%s); again in %gs", subscriber_id, exc, wait)
-        await asyncio.sleep(wait)
+        await self._pause(wait)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but not past :meth:`stop`."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopped.wait(), seconds)
 
     async def _housekeeping_loop(self, mine: list[str]) -> None:
         last_trim = time.monotonic() - TRIM_EVERY_S  # the first pass trims too
@@ -546,4 +553,4 @@ class RedisTransport:
             except Exception as exc:
                 self.error = f"{type(exc).__name__}: {exc}"
                 log.warning("Redis housekeeping failed: %s", self.error)
-            await asyncio.sleep(RECOVER_EVERY_S)
+            await self._pause(RECOVER_EVERY_S)
