@@ -304,6 +304,19 @@ async def test_trimming_never_removes_an_entry_a_group_still_needs(
     assert [i for i, _ in await transport.client.xrange(transport.key)] == ids[4:]
 
 
+async def test_without_groups_trimming_keeps_only_the_newest_entry(transport):
+    for i in range(3):
+        await transport.client.xadd(transport.key, {"id": f"evt_{i}"})
+    newest = (await transport.client.xrevrange(transport.key, count=1))[0][0]
+    assert await transport.trim() == 2
+    assert [i for i, _ in await transport.client.xrange(transport.key)] == [newest]
+    # A group made now reads from the next entry on: nothing it needs was trimmed.
+    await transport.ensure_groups(["t_late"])
+    await transport.client.xadd(transport.key, {"id": "evt_3"})
+    assert await transport.trim() == 0
+    assert len(await transport.read("t_late", block_ms=100)) == 1
+
+
 async def test_with_redis_unreachable_the_relay_rolls_back(engine, transport, subscriptions):
     sessionmaker = session_factory(engine)
     subscriptions.append(subscribe(ORDER_PLACED, _ignore, subscriber_id="t_down"))

@@ -356,7 +356,7 @@ class RedisTransport:
             if claimed:
                 total += len(claimed)
                 await self._process_claimed(subscriber, subscriber_id, claimed)
-            if start == "0-0" or not claimed:
+            if start == "0-0":
                 break
         return total
 
@@ -433,12 +433,16 @@ class RedisTransport:
         return str(group["last-delivered-id"])
 
     async def trim(self) -> int:
-        """``XTRIM MINID`` the oldest entry some group still needs; how many went. With no
-        group nothing is trimmed."""
-        groups = await self._groups()
-        if not groups:
+        """``XTRIM MINID`` the oldest entry some group still needs; how many went.
+
+        The stream's newest entry, read before the groups, bounds it too: a group created after
+        that read starts at or after it (``$``), so even with no group at all (no durable
+        subscriber) the stream keeps only that entry instead of growing."""
+        newest = await self.client.xrevrange(self.key, "+", "-", count=1)
+        if not newest:
             return 0
-        needed = [await self._oldest_needed(g) for g in groups]
+        groups = await self._groups()
+        needed = [str(newest[0][0])] + [await self._oldest_needed(g) for g in groups]
         minid = min(needed, key=_id_key)
         return await self.client.xtrim(self.key, minid=minid, approximate=False)
 
