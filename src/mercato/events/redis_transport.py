@@ -488,6 +488,8 @@ class RedisTransport:
         """Start a consumer per subscriber of ``worker`` (if it runs subscribers) and the
         housekeeping (recovery, trimming, status)."""
         loop = asyncio.get_running_loop()
+        self._stopping = False
+        self._stopped = asyncio.Event()
         mine = worker._mine() if "subscribers" in worker.parts else []
         self._consumers = [loop.create_task(self._consume_loop(sid)) for sid in mine]
         self._housekeeping = loop.create_task(self._housekeeping_loop(mine))
