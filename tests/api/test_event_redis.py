@@ -172,6 +172,26 @@ async def test_a_durable_subscriber_handles_each_event_once_even_when_delivered_
     assert await _count(sessionmaker, EventDelivery) == 0
 
 
+async def test_a_subscriber_with_an_interest_handles_only_the_events_it_wants(
+    engine, transport, subscriptions
+):
+    sessionmaker = session_factory(engine)
+    runs: list[str] = []
+
+    async def record(event: Envelope, session: AsyncSession) -> None:
+        runs.append(event.id)
+
+    interest = "o.seller_id = 'sel_1'"
+    subscriptions.append(subscribe("*", record, subscriber_id="t_picky", interest=interest))
+    await transport.ensure_groups(["t_picky"])
+    _, wanted = await _outbox_rows(sessionmaker, [ORDER_PLACED, ORDER_PLACED])  # None, sel_1
+    await transport.relay_batch()
+    assert await transport.consume_once("t_picky", block_ms=100) == 2
+    assert runs == [wanted]
+    assert await _pending(transport, "t_picky") == 0
+    assert await _count(sessionmaker, EventConsumption) == 1
+
+
 async def test_a_failure_becomes_a_retry_row_that_the_postgres_claim_loop_finishes(
     engine, transport, subscriptions
 ):

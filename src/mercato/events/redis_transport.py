@@ -10,7 +10,8 @@ instead of ``event_delivery`` rows:
   commit that fails after ``XADD`` leaves duplicates, which consumers drop by event id;
 * one **consumer group per subscriber id** (created with ``$`` before the relay starts) reads the
   stream with ``XREADGROUP``; the handler runs as :func:`mercato.events.delivery.handle` runs it
-  (first ``event_consumption``, so a redelivered entry takes effect once), then ``XACK``; a
+  (first ``event_consumption``, so a redelivered entry takes effect once; a subscriber's
+  ``interest`` is checked in that same insert, as the relay checks it), then ``XACK``; a
   failure becomes an ``event_delivery`` retry row (attempt 1 done) which the PostgreSQL claim
   loop retries, so retries and dead letters live in PostgreSQL whatever the transport;
 * **crash recovery**: entries a consumer read and never acknowledged are ``XAUTOCLAIM``\\ ed once
@@ -63,7 +64,7 @@ TRIM_EVERY_S = 60.0
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0
 # A group whose oldest needed entry is older than this is reported stalled
-# (``MERCATO_EVENT_RETENTION_DAYS`` when the setting exists).
+# (``MERCATO_EVENT_RETENTION_DAYS``).
 RETENTION_DAYS = 7
 
 
@@ -126,6 +127,27 @@ _CONSUME = text(
     "INSERT INTO event_consumption (subscriber, event_id) VALUES (:subscriber, :event_id)"
     " ON CONFLICT DO NOTHING RETURNING 1"
 )
+
+
+def _consume_statement(subscriber: Subscriber) -> Any:
+    """The consumption insert; for a subscriber with an ``interest`` (the SQL condition on the
+    outbox row ``o`` the PostgreSQL relay checks), only for an event it wants: 0 rows, as for an
+    event already handled, means the handler does not run."""
+    if subscriber.interest is None:
+        return _CONSUME
+    statement = _consume_if_interested.get(subscriber.interest)
+    if statement is None:
+        statement = _consume_if_interested[subscriber.interest] = text(
+            "INSERT INTO event_consumption (subscriber, event_id)"
+            " SELECT CAST(:subscriber AS text), o.id FROM event_outbox o"
+            f" WHERE o.id = :event_id AND ({subscriber.interest})"
+            " ON CONFLICT DO NOTHING RETURNING 1"
+        )
+    return statement
+
+
+_consume_if_interested: dict[str, Any] = {}
+
 # A stream attempt failed: attempt 1 is done, the PostgreSQL claim loop makes the next ones.
 _RETRY = text(
     "INSERT INTO event_delivery"
@@ -192,8 +214,13 @@ class RedisTransport:
         s = settings or get_settings()
         if s.redis_url is None:
             return None
-        retention = getattr(s, "event_retention_days", RETENTION_DAYS)
-        return cls(s.redis_url, s.redis_prefix, sessionmaker, config, retention_days=retention)
+        return cls(
+            s.redis_url,
+            s.redis_prefix,
+            sessionmaker,
+            config,
+            retention_days=s.event_retention_days,
+        )
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -304,7 +331,8 @@ class RedisTransport:
         timeout = self.config.handler_timeout_s
         try:
             async with self.sessionmaker() as session, session.begin():
-                if (await session.execute(_CONSUME, key)).first() is not None:
+                consume = _consume_statement(subscriber)
+                if (await session.execute(consume, key)).first() is not None:
                     await asyncio.wait_for(subscriber.handler(event, session), timeout)
             return True
         except Exception as exc:
