@@ -77,6 +77,17 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
         "shared",
     ),
     (
+        "REDIS_URL",
+        "A Redis (6.2 or newer) whose streams carry events from the relay to the subscribers,"
+        " e.g. redis://host:6379/0; only mercato worker and shared processes connect to it",
+        "unset: events go through PostgreSQL alone",
+    ),
+    (
+        "MERCATO_REDIS_PREFIX",
+        "The prefix of Mercato's Redis keys (the event stream is <prefix>events)",
+        "mercato:",
+    ),
+    (
         "MERCATO_LEASE_S",
         "Seconds a worker holds a claimed event delivery; a handler is cancelled after half",
         "60",
@@ -194,6 +205,9 @@ class Settings:
     event_retry_max_ms: int = 300_000
     event_max_attempts: int = 10
     event_retention_days: int = 7
+    # The Redis Streams transport (unset: PostgreSQL alone) and its keys' prefix.
+    redis_url: str | None = None
+    redis_prefix: str = "mercato:"
 
     def pool_size(self, kind: str = "api") -> int:
         """``MERCATO_DB_POOL_SIZE``, or the default of an API (``api``) or worker process."""
@@ -279,6 +293,15 @@ def _pool_size() -> int | None:
     return _whole_number("MERCATO_DB_POOL_SIZE", API_POOL_SIZE, least=1)
 
 
+def _redis_url() -> str | None:
+    url = os.environ.get("REDIS_URL", "").strip()
+    if not url:
+        return None
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError(f"REDIS_URL must be a redis://, rediss:// or unix:// URL, not {url!r}")
+    return url
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The settings; ValueError naming the variable when one is missing or invalid."""
@@ -307,4 +330,6 @@ def get_settings() -> Settings:
         event_retry_max_ms=_whole_number("MERCATO_EVENT_RETRY_MAX_MS", 300_000, least=0),
         event_max_attempts=_whole_number("MERCATO_EVENT_MAX_ATTEMPTS", 10, least=1),
         event_retention_days=_whole_number("MERCATO_EVENT_RETENTION_DAYS", 7, least=1),
+        redis_url=_redis_url(),
+        redis_prefix=os.environ.get("MERCATO_REDIS_PREFIX", "mercato:"),
     )

@@ -22,6 +22,7 @@ from mercato.db.base import new_id
 from mercato.domain.events import DomainEvent
 from mercato.events.delivery import has_subscribers, wake_after_commit
 from mercato.events.service import Staged, dispatch, emit_all
+from mercato.settings import get_settings
 
 
 class HasEvents(Protocol):
@@ -111,7 +112,8 @@ class UnitOfWork:
         await session.commit()
         self.committed_event_ids = ids
         await dispatch(self.sessionmaker, ids)
-        if ids and has_subscribers():
+        if ids and (has_subscribers() or get_settings().redis_url is not None):
+            # With Redis every committed event waits for a worker's stream relay.
             wake_after_commit(self.sessionmaker)
         return ids
 

@@ -77,6 +77,16 @@ _STATUS = envelope(
         "processes": {"type": "array", "items": _PROCESS},
     }
 )
+_GROUP = envelope(
+    {
+        "subscriber": {"type": "string"},
+        "lag": {"type": ["integer", "null"], "minimum": 0},
+        "pending": _COUNT,
+        "stalled": {"type": "boolean"},
+    }
+)
+# ``groups``: the Redis consumer groups, only with the Redis transport.
+_STATUS["properties"]["groups"] = {"type": "array", "items": _GROUP}
 
 
 @admin_router.get("", operation_id="AdminListEvents", openapi_extra=list_operation(EVENT_LIST))

@@ -59,17 +59,29 @@ _PROCESSES = text(
 )
 
 
+def _transport(processes: list[Any]) -> dict[str, Any]:
+    """The transport and Redis consumer groups as the live workers last reported them (the
+    latest heartbeat of a Redis worker); ``postgres`` when no worker reports Redis."""
+    reports = [p for p in processes if (p.status or {}).get("transport") == "redis"]
+    if not reports:
+        return {"transport": "postgres"}
+    latest = max(reports, key=lambda p: p.heartbeat_at)
+    return {"transport": "redis", "groups": list(latest.status.get("groups") or [])}
+
+
 async def status(session: AsyncSession) -> dict[str, Any]:
     """Backlog, retries, dead letters and the live processes, from PostgreSQL alone."""
     counts = (await session.execute(_STATUS)).one()
     processes = (await session.execute(_PROCESSES, {"silent": PROCESS_SILENT_AFTER_S})).all()
+    transport = _transport(list(processes))
     return {
-        "transport": "postgres",
+        "transport": transport["transport"],
         "outbox_backlog": counts.backlog,
         "oldest_undispatched_at": iso(counts.oldest),
         "pending_deliveries": counts.pending,
         "pending_retries": counts.retries,
         "dead_letters": counts.dead,
+        **({"groups": transport["groups"]} if "groups" in transport else {}),
         "processes": [
             {
                 "id": p.id,

@@ -45,7 +45,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -53,6 +53,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from mercato.db.base import new_id
 from mercato.events import retention
 from mercato.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from mercato.events.redis_transport import RedisTransport
 
 log = logging.getLogger("mercato.events")
 
@@ -461,7 +464,12 @@ class EventWorker:
     limits the consumers to some subscriber ids (default: every registered one).
     ``process_id``: the ``mercato_process`` row its command registered with the connection
     budget (``db/budget.py``), which it heartbeats and leaves to that command to delete (one
-    process, one row); without it, it registers a row of its own and deletes it as it stops."""
+    process, one row); without it, it registers a row of its own and deletes it as it stops.
+    With ``REDIS_URL`` set (or ``redis`` assigned before :meth:`start`) the relay and the first
+    attempt of each delivery go through Redis Streams (:mod:`mercato.events.redis_transport`);
+    the retries still run on the PostgreSQL claim loop."""
+
+    redis: RedisTransport | None = None
 
     def __init__(
         self,
@@ -503,11 +511,18 @@ class EventWorker:
         self._consume_wake.set()
 
     async def start(self) -> None:
+        if self.redis is None and self.parts & {"relay", "subscribers"}:
+            # Only what relays or consumes talks to Redis: never an API process in ``server``
+            # mode, whose worker runs nothing but the heartbeat.
+            from mercato.events.redis_transport import RedisTransport
+
+            self.redis = RedisTransport.from_settings(self.sessionmaker, self.config)
         await self._register_process()
         _local_wakers.add(self.wake)
         loop = asyncio.get_running_loop()
         if "relay" in self.parts:
-            self._tasks.append(loop.create_task(self._relay_loop()))
+            relay = self._relay_loop() if self.redis is None else self.redis.relay_loop(self)
+            self._tasks.append(loop.create_task(relay))
         if self.listen_enabled:
             self._tasks.append(loop.create_task(self._listen_loop()))
         self._tasks.append(loop.create_task(self._heartbeat_loop()))
@@ -518,6 +533,8 @@ class EventWorker:
                 self._tasks.append(loop.create_task(run(self)))
         if "subscribers" in self.parts:
             self._consumer = loop.create_task(self._consume_loop())
+        if self.redis is not None:
+            self.redis.start(self)
 
     async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Stop claiming, let running handlers finish (at most ``grace_s``), give back the
@@ -534,6 +551,8 @@ class EventWorker:
                 pass
             except Exception:
                 log.exception("event worker task failed while stopping")
+        if self.redis is not None:
+            await self.redis.stop(grace_s)
         if self._consumer is not None:
             await asyncio.gather(self._consumer, return_exceptions=True)
         unfinished: list[Claim] = []
@@ -641,7 +660,7 @@ class EventWorker:
 
     def _status(self) -> dict[str, Any]:
         return {
-            "transport": "postgres",
+            **(self.redis.status() if self.redis is not None else {"transport": "postgres"}),
             "parts": sorted(self.parts),
             "subscribers": sorted(self._mine()) if "subscribers" in self.parts else [],
             "in_flight": len(self._in_flight),

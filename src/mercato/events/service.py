@@ -14,7 +14,8 @@ Two kinds of subscriber:
   need to see the commit synchronously).
 
 ``dispatch`` runs the in-process subscribers of committed events, then relays them (stamps
-``dispatched_at`` and writes the durable subscribers' deliveries).
+``dispatched_at`` and writes the durable subscribers' deliveries) — unless ``REDIS_URL`` is
+set: then a worker's stream relay does (the API process never talks to Redis).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from mercato.db.base import new_id
 from mercato.events import delivery
 from mercato.events.models import OutboxEvent
 from mercato.query.driver import FixedInsert, FixedQuery, keys_param
+from mercato.settings import get_settings
 
 log = logging.getLogger("mercato.events")
 
@@ -149,6 +151,10 @@ async def dispatch(
             delivered.append(event.id)
         if not delivered:
             return
+    if get_settings().redis_url is not None:
+        # Redis transport: the worker's stream relay XADDs and stamps them (stamping here would
+        # hide them from it); the commit woke it.
+        return
     async with sessionmaker() as session, session.begin():
         if delivery.has_subscribers():
             await delivery.relay_ids(session, delivered)
