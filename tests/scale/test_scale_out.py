@@ -1,0 +1,463 @@
+"""Scale-out on one machine (events-and-scale-out.md, "What a test on one machine must show"):
+two API processes and a worker on one PostgreSQL, once with the PostgreSQL transport and once
+with Redis behind a proxy the test cuts off. Checkouts stay correct across processes, and every
+event reaches its webhook endpoints exactly once after deduplication, through a worker killed
+with ``kill -9`` and (Redis) a 5-second outage.
+
+Needs the machine's PostgreSQL (127.0.0.1:5432) and, for the Redis leg, Redis (127.0.0.1:6379);
+a leg whose server is unreachable is skipped with the reason. Run ``pytest -s`` to see the
+timing of each step. ``MERCATO_SCALE_WORKER_ARGS="--only subscribers"`` starts the workers
+without the webhook dispatcher, which must make the test fail (step 6)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api.helpers import PASSWORD, bearer, login, ok
+from tests.scale.cluster import Cluster, Database, postgres_unreachable, redis_unreachable
+from tests.scale.shop import (
+    Checkout,
+    Shop,
+    build_shop,
+    checkouts,
+    complete_all,
+    prepare,
+    variant_levels,
+)
+
+pytestmark = pytest.mark.slow
+
+ADMIN_EMAIL = "admin@scale.test"
+ADMIN_HOOK, VENDOR_HOOK = "/hooks/admin", "/hooks/vendor"
+ADMIN_EVENTS = ("order.placed", "order_group.created")
+BURST, RACERS, WINNERS = 40, 6, 2  # step 3: 40 carts at once, 6 of them race for 2 units
+AFTER_KILL = 6  # step 4: checkouts while no worker runs
+DURING_OUTAGE = 4  # step 5: checkouts while Redis is cut off
+OUTAGE_S = 5.0
+SETTLE_S = 30.0  # step 6: everything delivered within this of the last restart
+SLOW_RECEIVER_S = 0.4  # keeps deliveries in flight until the worker is killed
+TOTAL_LIMIT_S = 90.0
+
+
+class Steps:
+    """Prints how long each step took (``pytest -s``)."""
+
+    def __init__(self, transport: str) -> None:
+        self.transport = transport
+        self.start = self.last = time.monotonic()
+
+    def done(self, what: str) -> None:
+        now = time.monotonic()
+        print(f"[{self.transport}] {what}: {now - self.last:.1f}s (at {now - self.start:.1f}s)")
+        self.last = now
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+
+@pytest.fixture(params=["postgres", "redis"])
+async def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Cluster]:
+    transport: str = request.param
+    reasons = [await postgres_unreachable()]
+    if transport == "redis":
+        reasons.append(redis_unreachable())
+    reasons = [r for r in reasons if r]
+    if reasons:
+        pytest.skip("; ".join(reasons))
+    started = Cluster(transport, tmp_path)
+    try:
+        yield started
+    finally:
+        await started.close()
+
+
+async def test_scale_out(cluster: Cluster) -> None:
+    steps = Steps(cluster.transport)
+    receiver, db = cluster.receiver, cluster.db
+
+    # 1. Two API processes and a worker on one database; endpoints of the admin and a seller.
+    await cluster.start(ADMIN_EMAIL, PASSWORD)
+    a_url, b_url = (api.base_url for api in cluster.apis)
+    async with (
+        httpx.AsyncClient(base_url=a_url, timeout=60) as a,
+        httpx.AsyncClient(base_url=b_url, timeout=60) as b,
+    ):
+        clients = [a, b]
+        steps.done("1. database, processes A and B, worker started")
+
+        # 2. A token issued by A is accepted by B (one MERCATO_JWT_SECRET).
+        admin = await login(a, "user", ADMIN_EMAIL, PASSWORD)
+        me = ok(await b.get("/admin/users/me", headers=admin), 200)
+        assert me["user"]["email"] == ADMIN_EMAIL, me
+        forged = bearer(admin["authorization"].removeprefix("Bearer ")[:-4] + "AAAA")
+        assert (await b.get("/admin/users/me", headers=forged)).status_code == 401
+
+        shop = await build_shop(a, admin)
+        seller = shop.sellers[0]
+        member = await seller_member(a, b, admin, seller)
+        admin_hook = ok(
+            await b.post(
+                "/admin/webhooks",
+                json={"url": receiver.url(ADMIN_HOOK), "events": list(ADMIN_EVENTS)},
+                headers=admin,
+            )
+        )["webhook"]
+        vendor_hook = ok(
+            await a.post(
+                "/vendor/webhooks",
+                json={"url": receiver.url(VENDOR_HOOK), "events": ["*"]},
+                headers=member,
+            )
+        )["webhook"]
+        receiver.secrets = {ADMIN_HOOK: admin_hook["secret"], VENDOR_HOOK: vendor_hook["secret"]}
+        hooks = {ADMIN_HOOK: admin_hook["id"], VENDOR_HOOK: vendor_hook["id"]}
+        steps.done("2. token of A accepted by B; marketplace and endpoints created")
+
+        # 3. 40 concurrent 3-seller checkouts over A and B, 6 racing for 2 units.
+        receiver.delay_s = SLOW_RECEIVER_S
+        carts = await prepare(shop, clients, [i % 7 == 3 for i in range(BURST)])
+        assert sum(scarce for _, scarce in carts) == RACERS
+        burst = await complete_all(shop, clients, carts)
+        await check_burst(shop, clients, admin, db, burst)
+        placed = [c for c in burst if c.group]
+        steps.done(f"3. {BURST} concurrent checkouts: {len(placed)} groups, no oversell")
+
+        # 4. kill -9 the worker while deliveries flow; check out on; start a new worker.
+        expected = await expected_deliveries(db, seller)
+        await until_a_third_delivered(receiver, expected, cluster)
+        cluster.worker.kill()
+        at_kill = receiver.unique_count()
+        receiver.delay_s = 0
+        print(f"[{cluster.transport}] killed the worker at {at_kill}/{expected} deliveries")
+        assert at_kill < expected, (
+            f"every delivery ({expected}) arrived before the worker was killed: the kill tests"
+            " nothing; slow the receiver down (SLOW_RECEIVER_S)"
+        )
+        more = await checkouts(shop, clients, AFTER_KILL)
+        assert_all_placed(more, "with the worker killed")
+        placed += more
+        await cluster.start_worker().wait_registered(db)
+        last_restart = time.monotonic()
+        steps.done("4. worker killed, checkouts went on, new worker started")
+
+        # 5. Redis leg: Redis cut off for 5 s during checkouts; the backlog grows, then drains.
+        if cluster.transport == "redis":
+            assert cluster.proxy is not None
+            cluster.proxy.cut()
+            cut_at = time.monotonic()
+            backlog = [await outbox_backlog(a, admin)]
+            for _half in range(2):
+                during = await checkouts(shop, clients, DURING_OUTAGE // 2)
+                assert_all_placed(during, "with Redis cut off")
+                placed += during
+                backlog.append(await outbox_backlog(b, admin))
+            assert backlog[0] < backlog[1] < backlog[2], (
+                f"outbox_backlog while Redis was cut off: {backlog}; it must grow with each"
+                " checkout (the API writes the outbox; only the relay needs Redis)"
+            )
+            await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - cut_at)))
+            cluster.proxy.reopen()
+            last_restart = time.monotonic()
+            steps.done(f"5. Redis cut off for {OUTAGE_S:.0f}s, backlog grew {backlog}")
+
+        # 6. Within 30 s of the last restart: everything delivered once (after deduplication).
+        await settle(cluster, a, admin, seller, hooks, last_restart)
+        await check_deliveries(cluster, a, admin, seller, hooks, placed)
+        steps.done("6. every event delivered, signed, exactly once after deduplication")
+
+        # 7. A third API process that would exceed max_connections refuses to start.
+        await check_connection_budget(cluster, clients, admin, shop)
+        steps.done("7. a process over the connection budget refused to start")
+
+    assert steps.elapsed < TOTAL_LIMIT_S, f"the test took {steps.elapsed:.0f}s"
+
+
+# ----------------------------------------------------------------------------- step helpers
+
+
+async def seller_member(
+    a: httpx.AsyncClient, b: httpx.AsyncClient, admin: dict[str, str], seller_id: str
+) -> dict[str, str]:
+    """A member of the seller, added on A and logged in on B."""
+    email = "staff@seller0.scale.test"
+    ok(
+        await a.post(
+            f"/admin/sellers/{seller_id}/members",
+            json={"email": email, "password": PASSWORD},
+            headers=admin,
+        )
+    )
+    return await login(b, "seller", email, PASSWORD)
+
+
+def assert_all_placed(done: list[Checkout], when: str) -> None:
+    failed = [
+        (c.cart_id, c.response.status_code, c.response.text[:300]) for c in done if not c.group
+    ]
+    assert not failed, f"checkouts {when} must all answer 200 with a group: {failed}"
+
+
+async def check_burst(
+    shop: Shop,
+    clients: list[httpx.AsyncClient],
+    admin: dict[str, str],
+    db: Database,
+    burst: list[Checkout],
+) -> None:
+    """Step 3: every ordinary cart placed, exactly 2 racers won, the losers were told why, no
+    unit oversold, and one group per cart (completing again answers the same group)."""
+    ordinary = [c for c in burst if not c.scarce]
+    racers = [c for c in burst if c.scarce]
+    assert_all_placed(ordinary, "of ordinary carts")
+    winners = [c for c in racers if c.group]
+    losers = [c for c in racers if not c.group]
+    assert len(winners) == WINNERS, (
+        f"{len(winners)} of {RACERS} carts racing for {WINNERS} units completed;"
+        f" answers: {[(c.response.status_code, c.response.text[:200]) for c in racers]}"
+    )
+    for loser in losers:
+        assert loser.response.status_code == 400, loser.response.text
+        assert loser.response.json()["code"] == "insufficient_inventory", loser.response.text
+
+    first, second, third = shop.sellers
+    levels = await variant_levels(clients[1], admin, first)
+    assert levels[shop.scarce] == {"stocked": 2, "reserved": 2, "available": 0}, (
+        f"the scarce variant after the race: {levels[shop.scarce]}"
+    )
+    assert levels[shop.first_variant(first)]["reserved"] == len(ordinary)
+    for other in (second, third):
+        reserved = (await variant_levels(clients[0], admin, other))[shop.first_variant(other)]
+        assert reserved["reserved"] == len(ordinary) + WINNERS, (other, reserved)
+
+    placed = [c for c in burst if c.group]
+    rows = await db.fetch("SELECT cart_id, count(*) AS n FROM order_group GROUP BY cart_id")
+    per_cart = {row["cart_id"]: row["n"] for row in rows}
+    assert per_cart == {c.cart_id: 1 for c in placed}, f"groups per cart: {per_cart}"
+    for index, again in enumerate(placed[:2]):
+        client = clients[index % 2]
+        answer = ok(
+            await client.post(f"/store/carts/{again.cart_id}/complete", headers=shop.market.store)
+        )
+        assert again.group is not None and answer["order_group"]["id"] == again.group["id"]
+
+
+async def expected_deliveries(db: Database, seller_id: str) -> int:
+    """How many distinct deliveries the outbox owes the two endpoints now."""
+    return await db.fetchval(
+        "SELECT count(*) FILTER (WHERE name = ANY($1::text[]))"
+        " + count(*) FILTER (WHERE name = 'order.placed' AND seller_id = $2)"
+        " FROM event_outbox",
+        list(ADMIN_EVENTS),
+        seller_id,
+    )
+
+
+async def until_a_third_delivered(receiver: Any, expected: int, cluster: Cluster) -> None:
+    deadline = time.monotonic() + 30
+    while receiver.unique_count() * 3 < expected:
+        assert time.monotonic() < deadline, (
+            f"only {receiver.unique_count()} of {expected} deliveries in 30 s with a worker"
+            f" running:\n{cluster.logs_tail()}"
+        )
+        await asyncio.sleep(0.02)
+
+
+async def events_status(client: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, Any]:
+    return ok(await client.get("/admin/events/status", headers=admin))
+
+
+async def outbox_backlog(client: httpx.AsyncClient, admin: dict[str, str]) -> int:
+    return (await events_status(client, admin))["outbox_backlog"]
+
+
+async def outbox_ids(db: Database, seller_id: str) -> tuple[set[str], set[str]]:
+    """The event ids each endpoint is owed: the admin's subscribed names, the seller's own."""
+    admin_rows = await db.fetch(
+        "SELECT id FROM event_outbox WHERE name = ANY($1::text[])", list(ADMIN_EVENTS)
+    )
+    seller_rows = await db.fetch(
+        "SELECT id FROM event_outbox WHERE name = 'order.placed' AND seller_id = $1", seller_id
+    )
+    return {r["id"] for r in admin_rows}, {r["id"] for r in seller_rows}
+
+
+async def webhook_delivery_counts(db: Database) -> Counter[tuple[str, str]]:
+    rows = await db.fetch(
+        "SELECT webhook_id, status, count(*) AS n FROM webhook_delivery GROUP BY 1, 2"
+    )
+    return Counter({(r["webhook_id"], r["status"]): r["n"] for r in rows})
+
+
+async def settle(
+    cluster: Cluster,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    seller_id: str,
+    hooks: dict[str, str],
+    since: float,
+) -> None:
+    """Wait (at most 30 s from ``since``) until nothing is left to deliver; on time-out, fail
+    with what is still owed and where it is stuck."""
+    receiver = cluster.receiver
+    while True:
+        status = await events_status(client, admin)
+        owed_admin, owed_vendor = await outbox_ids(cluster.db, seller_id)
+        missing = {
+            ADMIN_HOOK: owed_admin - receiver.ids(ADMIN_HOOK),
+            VENDOR_HOOK: owed_vendor - receiver.ids(VENDOR_HOOK),
+        }
+        counts = await webhook_delivery_counts(cluster.db)
+        unsettled = {k: n for k, n in counts.items() if k[1] != "succeeded"}
+        if (
+            status["outbox_backlog"] == 0
+            and status.get("pending_deliveries", 0) == 0
+            and status["dead_letters"] == 0
+            and not unsettled
+            and not any(missing.values())
+        ):
+            return
+        if time.monotonic() - since > SETTLE_S:
+            names = {v: k for k, v in hooks.items()}
+            raise AssertionError(
+                f"{SETTLE_S:.0f}s after the last restart, events are still undelivered:\n"
+                f"  /admin/events/status: outbox_backlog={status['outbox_backlog']},"
+                f" pending_deliveries={status.get('pending_deliveries')},"
+                f" pending_retries={status.get('pending_retries')},"
+                f" dead_letters={status['dead_letters']}\n"
+                f"  webhook deliveries not succeeded:"
+                f" { {(names.get(w, w), s): n for (w, s), n in unsettled.items()} }\n"
+                + "".join(
+                    f"  {path}: {len(ids)} owed event ids never received, e.g. {sorted(ids)[:3]}\n"
+                    for path, ids in missing.items()
+                    if ids
+                )
+                + f"  processes: {[(p['kind'], p['pid'], p.get('status')) for p in status['processes']]}\n"
+                + cluster.logs_tail()
+            )
+        await asyncio.sleep(0.5)
+
+
+async def check_deliveries(
+    cluster: Cluster,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    seller_id: str,
+    hooks: dict[str, str],
+    placed: list[Checkout],
+) -> None:
+    """Step 6: nothing pending, failed or dead; each endpoint's deduplicated webhook-ids equal
+    the outbox ids it is owed; every request verified; per group 1 ``order_group.created`` and
+    ``seller_count`` ``order.placed``; the seller heard its own orders and nothing else."""
+    receiver = cluster.receiver
+    status = await events_status(client, admin)
+    assert status["outbox_backlog"] == 0 and status["dead_letters"] == 0, status
+    for path, webhook_id in hooks.items():
+        for state in ("pending", "failed"):
+            listed = ok(
+                await client.get(
+                    f"/admin/webhooks/{webhook_id}/deliveries",
+                    params={"status": state, "limit": 1},
+                    headers=admin,
+                )
+            )
+            assert listed["count"] == 0, f"{listed['count']} {state} deliveries to {path}"
+
+    owed_admin, owed_vendor = await outbox_ids(cluster.db, seller_id)
+    assert receiver.ids(ADMIN_HOOK) == owed_admin
+    assert receiver.ids(VENDOR_HOOK) == owed_vendor
+    problems = [(r.path, r.webhook_id, r.problem) for r in receiver.received if r.problem]
+    assert not problems, f"requests that did not verify: {problems[:5]}"
+    raw = len(receiver.received)
+    unique = receiver.unique_count()
+    print(
+        f"[{cluster.transport}] {unique} deliveries, {raw} requests:"
+        f" {raw - unique} duplicates (allowed: at least once, deduplicated by webhook-id)"
+    )
+
+    first = {}  # one payload per event id, per endpoint
+    for r in receiver.received:
+        assert r.payload is not None
+        first.setdefault((r.path, r.webhook_id), r.payload)
+    to_admin = [p for (path, _), p in first.items() if path == ADMIN_HOOK]
+    created = Counter(p["data"]["id"] for p in to_admin if p["type"] == "order_group.created")
+    placed_orders = Counter(p["data"]["id"] for p in to_admin if p["type"] == "order.placed")
+    groups = {c.group["id"]: c.group for c in placed if c.group}
+    assert set(created) == set(groups) and set(created.values()) == {1}, (
+        f"order_group.created per group: {created}"
+    )
+    for group in groups.values():
+        orders = [o["id"] for o in group["orders"]]
+        heard = sum(placed_orders[o] for o in orders)
+        assert heard == group["seller_count"] == 3, (group["id"], heard, group["seller_count"])
+
+    to_vendor = [(p, r.body) for r in receiver.of(VENDOR_HOOK) for p in [r.payload] if p]
+    own_orders = {
+        o["id"] for g in groups.values() for o in g["orders"] if o["seller_id"] == seller_id
+    }
+    assert {p["type"] for p, _ in to_vendor} == {"order.placed"}
+    assert {p["data"]["id"] for p, _ in to_vendor} == own_orders
+    foreign = (
+        {g for g in groups}
+        | {o["id"] for g in groups.values() for o in g["orders"] if o["seller_id"] != seller_id}
+        | {
+            o["seller_id"]
+            for g in groups.values()
+            for o in g["orders"]
+            if o["seller_id"] != seller_id
+        }
+    )
+    leaked = [(body.decode(), i) for _, body in to_vendor for i in foreign if i in body.decode()]
+    assert not leaked, f"vendor deliveries naming another seller's or the group's ids: {leaked[:3]}"
+
+
+async def check_connection_budget(
+    cluster: Cluster, clients: list[httpx.AsyncClient], admin: dict[str, str], shop: Shop
+) -> None:
+    """Step 7: a third API process asking one connection more than the live processes leave
+    of max_connections exits 78 with the budget message; A and B keep serving."""
+    db = cluster.db
+    await until_no_row_about_to_expire(db)
+    usable = await db.fetchval(
+        "SELECT current_setting('max_connections')::int"
+        " - current_setting('superuser_reserved_connections')::int"
+        " - coalesce(current_setting('reserved_connections', true), '0')::int"
+    )
+    live = await db.fetchval(
+        "SELECT coalesce(sum(pool_budget), 0) FROM mercato_process"
+        " WHERE heartbeat_at >= now() - interval '30 seconds'"
+    )
+    pool = usable - live + 1
+    assert pool >= 1, f"the live processes already reserve {live} of {usable} connections"
+    env = {**cluster.env, "MERCATO_DB_POOL_SIZE": str(pool), "MERCATO_DB_MAX_OVERFLOW": "0"}
+    refusal = await asyncio.to_thread(cluster.start_refused, env)
+    assert refusal.returncode == 78 and "Connection budget exceeded: " in refusal.output, (
+        f"a process with MERCATO_DB_POOL_SIZE={pool} ({live} reserved by the live processes,"
+        f" {usable} usable) must exit 78 with 'Connection budget exceeded: …'; it gave"
+        f" exit code {refusal.returncode} (None: it served) and:\n{refusal.output[-2000:]}"
+    )
+    for client in clients:
+        assert (await client.get("/health")).status_code == 200
+    assert_all_placed(await checkouts(shop, clients, 2), "after the refused start")
+
+
+async def until_no_row_about_to_expire(db: Database) -> None:
+    """The budget counts processes heard from in the last 30 s. A killed worker's row ages out
+    by itself; wait while one is between 20 and 30 s old, so that it cannot drop out between
+    the count here and the third process's own count."""
+    deadline = time.monotonic() + 15
+    while await db.fetchval(
+        "SELECT count(*) FROM mercato_process"
+        " WHERE heartbeat_at < now() - interval '20 seconds'"
+        " AND heartbeat_at >= now() - interval '30 seconds'"
+    ):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.5)
