@@ -141,7 +141,7 @@ class Database:
 def process_env(database_url: str, **extra: str | None) -> dict[str, str]:
     """What every process of the cluster shares: one database, one pair of secrets, webhooks on
     (loopback http targets allowed), short leases so a killed worker's work returns quickly."""
-    return mercato_env(
+    settings: dict[str, str | None] = dict(
         DATABASE_URL=database_url,
         MERCATO_WORKER_MODE="server",
         MERCATO_JWT_SECRET=secrets.token_urlsafe(48),
@@ -157,8 +157,8 @@ def process_env(database_url: str, **extra: str | None) -> dict[str, str]:
         MERCATO_DB_BUDGET_CHECK=None,
         REDIS_URL=None,
         MERCATO_REDIS_PREFIX=None,
-        **extra,
     )
+    return mercato_env(**{**settings, **extra})
 
 
 def migrate(env: dict[str, str]) -> None:
