@@ -103,11 +103,13 @@ def delete_redis_keys(prefix: str) -> int:
 
 
 class Database:
-    """A database of its own on the machine's PostgreSQL, dropped by :meth:`drop`."""
+    """A database of its own on the machine's PostgreSQL, dropped by :meth:`drop`. The test's
+    own queries share one small pool: the server is shared, its connections are counted."""
 
     def __init__(self) -> None:
         self.name = f"mercato_scale_{secrets.token_hex(4)}"
         self.url = with_database(POSTGRES_URL, self.name)
+        self._pool: asyncpg.Pool | None = None
 
     async def create(self) -> None:
         conn = await asyncpg.connect(plain_url(POSTGRES_URL))
@@ -115,8 +117,11 @@ class Database:
             await conn.execute(f'CREATE DATABASE "{self.name}"')
         finally:
             await conn.close()
+        self._pool = await asyncpg.create_pool(plain_url(self.url), min_size=1, max_size=2)
 
     async def drop(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
         conn = await asyncpg.connect(plain_url(POSTGRES_URL))
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
@@ -124,11 +129,8 @@ class Database:
             await conn.close()
 
     async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(plain_url(self.url))
-        try:
-            return await conn.fetch(sql, *args)
-        finally:
-            await conn.close()
+        assert self._pool is not None, "the database is not created yet"
+        return await self._pool.fetch(sql, *args)
 
     async def fetchval(self, sql: str, *args: object) -> Any:
         rows = await self.fetch(sql, *args)
