@@ -466,8 +466,10 @@ class Cluster:
         return "\n".join(parts)
 
     async def close(self) -> None:
-        for process in [*self.workers, *self.apis]:
-            process.stop()
+        for worker in self.workers:
+            worker.stop()
+        for api in self.apis:
+            api.stop()
         self.receiver.close()
         if self.proxy is not None:
             self.proxy.close()
