@@ -412,7 +412,7 @@ async def check_deliveries(
     to_admin = [p for (path, _), p in payloads.items() if path == ADMIN_HOOK]
     created = Counter(p["data"]["id"] for p in to_admin if p["type"] == "order_group.created")
     orders_placed = Counter(p["data"]["id"] for p in to_admin if p["type"] == "order.placed")
-    assert created == Counter(groups), f"order_group.created per group: {created}"
+    assert created == Counter(list(groups)), f"order_group.created per group: {created}"
     for group in groups.values():
         count = sum(orders_placed[o["id"]] for o in group["orders"])
         assert count == group["seller_count"] == 3, (
