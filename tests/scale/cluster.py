@@ -171,10 +171,6 @@ def create_admin(env: dict[str, str], email: str, password: str) -> None:
     run_mercato("user", "create", "--email", email, "--password", password, env=env)
 
 
-def start_api(env: dict[str, str], log_path: Path) -> MercatoServer:
-    return MercatoServer(env, log_path)
-
-
 class Worker:
     """``mercato worker`` in a session of its own, so ``kill -9`` reaches all of it."""
 
@@ -195,7 +191,8 @@ class Worker:
         return self.process.pid
 
     async def wait_registered(self, db: Database, limit: float = 30.0) -> None:
-        """Until the worker's row is in the process list (it relays and delivers from then)."""
+        """Until the worker is in the process list (it starts relaying and delivering as it
+        registers)."""
         deadline = time.monotonic() + limit
         while not await db.fetch("SELECT 1 FROM mercato_process WHERE pid = $1", self.pid):
             assert self.process.poll() is None, f"the worker exited:\n{self.log()}"
@@ -437,7 +434,7 @@ class Cluster:
         await self.db.create()
         migrate(self.env)
         # Everything else starts at once: each process spends seconds importing.
-        self.apis = [start_api(self.env, self.logs / f"api-{n}.log") for n in "ab"]
+        self.apis = [MercatoServer(self.env, self.logs / f"api-{n}.log") for n in "ab"]
         worker = self.start_worker()
         await asyncio.gather(
             asyncio.to_thread(create_admin, self.env, admin_email, password),
