@@ -268,7 +268,12 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                declared = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(declared)
+                if len(body) < declared:
+                    # The sender died between its headers and its body (kill -9 of the
+                    # worker): an aborted request, which no HTTP server would hand on.
+                    return
                 receiver._record(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 time.sleep(receiver.delay_s)
                 self.send_response(200)
