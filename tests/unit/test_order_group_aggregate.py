@@ -4400,13 +4400,16 @@ MACHINE_INVARIANTS = (
 )
 
 
-@pytest.mark.parametrize("unit_price", [None, 150])
-def test_machine_cancels_a_claim_whose_outbound_line_an_edit_raised(unit_price):
+@pytest.mark.parametrize(
+    ("kind", "unit_price"), [("claim", None), ("claim", 150), ("exchange", None)]
+)
+def test_machine_cancels_an_owner_whose_outbound_line_an_edit_raised(kind, unit_price):
     """Regression (hypothesis, Dec 2026): an edit raised a replace claim's outbound line, then
     the claim was canceled. The cancel removes the whole line, the edit's units too (§7, §8:
     outbound lines removed); the machine's model kept the edited quantity, and its
-    ``edited_lines_agree_with_the_model`` failed with (0, 0) != (5, 0). Steps driven by hand,
-    so that CI covers them without the hypothesis database."""
+    ``edited_lines_agree_with_the_model`` failed with (0, 0) != (5, 0). An exchange's line
+    goes the same way. Steps driven by hand, so that CI covers them without the hypothesis
+    database."""
     machine = OrderGroupMachine()
     machine.place(
         orders=[[(3, 878, True)]],
@@ -4424,17 +4427,26 @@ def test_machine_cancels_a_claim_whose_outbound_line_an_edit_raised(unit_price):
     order = machine.group.orders[0]
     shirt = order.lines[0]
     assert shirt.variant_id is not None
-    claim_id = machine.begin_on("claim", order, "replace")
-    assert claim_id is not None
-    machine.focus_claim = claim_id
-    machine.add_claim_items(claim_id, [(shirt, 1)])
-    machine.add_outbound("claim", claim_id, [OutboundItem(shirt.variant_id, 2, unit_price)])
-    machine.request_owner(Scripted(), "claim")
-    machine.focus_claim = None
-    assert machine.claims[claim_id].status == "requested"
+    owner_id = machine.begin_on(kind, order, "replace")
+    assert owner_id is not None
+    if kind == "claim":
+        machine.focus_claim = owner_id
+        machine.add_claim_items(owner_id, [(shirt, 1)])
+    else:
+        machine.focus_exchange = owner_id
+        machine.add_inbound(kind, owner_id, [(shirt, 1)])
+    machine.add_outbound(kind, owner_id, [OutboundItem(shirt.variant_id, 2, unit_price)])
+    machine.request_owner(Scripted(), kind)
+    machine.focus_claim = machine.focus_exchange = None
+    model = machine.owners(kind)[owner_id]
+    assert model.status == "requested"
     check()
     replacement = order.lines[-1]
-    assert (replacement.claim_id, replacement.quantity) == (claim_id, 2)
+    assert (replacement.exchange_id or replacement.claim_id, replacement.quantity) == (
+        owner_id,
+        2,
+    )
+    price = replacement.unit_price
 
     machine.begin_edit_on(order)
     machine.focus_order = order.id
@@ -4442,13 +4454,12 @@ def test_machine_cancels_a_claim_whose_outbound_line_an_edit_raised(unit_price):
     machine.focus_order = None
     machine.confirm_edit_on(order)
     check()
-    assert replacement.quantity == 5 and replacement.id in machine.line_model
+    assert machine.line_model[replacement.id] == (5, price)
 
-    machine.cancel_owner(claim_id, "claim")
-    assert machine.claims[claim_id].status == "canceled"
-    price = replacement.unit_price
-    assert (replacement.quantity, replacement.total) == (0, 0)
-    assert machine.line_model[replacement.id] == (0, price) == (0, unit_price or 0)
+    machine.cancel_owner(owner_id, kind)
+    assert model.status == "canceled"
+    assert (replacement.quantity, replacement.unit_price, replacement.total) == (0, price, 0)
+    assert machine.line_model[replacement.id] == (0, price)
     assert not any(r.line_id == replacement.id for r in order.reservations)
     check()
     machine.teardown()
