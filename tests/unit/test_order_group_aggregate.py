@@ -3195,6 +3195,10 @@ class OrderGroupMachine(RuleBasedStateMachine):
             # the cancel.
             assert self.deducted[line_id] == [0, 0]
             self.line_totals[line_id] = 0
+            if line_id in self.line_model:
+                # An edit updated this outbound line (§9): the cancel removes all of it, the
+                # edit's units too (§7, §8), and keeps its unit price.
+                self.line_model[line_id] = (0, self.line_model[line_id][1])
         model.status = "canceled"
         assert owner.canceled_at is not None
         assert (reversal.change_type, self.owner_id_of(reversal), reversal.status) == (
@@ -4370,3 +4374,92 @@ OrderGroupMachine.TestCase.settings = settings(
 )
 # 200 runs of up to 50 steps (about 35 s of CPU)
 test_order_group_state_machine = pytest.mark.slow(OrderGroupMachine.TestCase)
+
+
+class Scripted:
+    """Stands in for ``st.data()`` when a test drives the state machine by hand: each draw
+    returns the next scripted value, so the steps are the same on every run."""
+
+    def __init__(self, *values: object) -> None:
+        self.values = list(values)
+
+    def draw(self, strategy: object) -> object:
+        return self.values.pop(0)
+
+
+MACHINE_INVARIANTS = (
+    "money_stays_within_each_collection",
+    "summary_equals_its_recomputation",
+    "lines_and_returns_agree_with_the_model",
+    "exchanges_and_claims_agree_with_the_model",
+    "pending_exchanges_and_claims_preview_to_the_cent",
+    "edited_lines_agree_with_the_model",
+    "one_active_change_and_versions",
+    "stock_is_conserved",
+    "statuses_equal_their_recomputation",
+)
+
+
+@pytest.mark.parametrize(
+    ("kind", "unit_price"), [("claim", None), ("claim", 150), ("exchange", None)]
+)
+def test_machine_cancels_an_owner_whose_outbound_line_an_edit_raised(kind, unit_price):
+    """Regression (hypothesis, Dec 2026): an edit raised a replace claim's outbound line, then
+    the claim was canceled. The cancel removes the whole line, the edit's units too (§7, §8:
+    outbound lines removed); the machine's model kept the edited quantity, and its
+    ``edited_lines_agree_with_the_model`` failed with (0, 0) != (5, 0). An exchange's line
+    goes the same way. Steps driven by hand, so that CI covers them without the hypothesis
+    database."""
+    machine = OrderGroupMachine()
+    machine.place(
+        orders=[[(3, 878, True)]],
+        captured=False,
+        tax_rate=0,
+        shipping=None,
+        fulfilled=True,
+        extras=[(0, 540), (0, None), (0, 401)],
+    )
+
+    def check() -> None:
+        for name in MACHINE_INVARIANTS:
+            getattr(machine, name)()
+
+    order = machine.group.orders[0]
+    shirt = order.lines[0]
+    assert shirt.variant_id is not None
+    owner_id = machine.begin_on(kind, order, "replace")
+    assert owner_id is not None
+    if kind == "claim":
+        machine.focus_claim = owner_id
+        machine.add_claim_items(owner_id, [(shirt, 1)])
+    else:
+        machine.focus_exchange = owner_id
+        machine.add_inbound(kind, owner_id, [(shirt, 1)])
+    machine.add_outbound(kind, owner_id, [OutboundItem(shirt.variant_id, 2, unit_price)])
+    machine.request_owner(Scripted(), kind)
+    machine.focus_claim = machine.focus_exchange = None
+    model = machine.owners(kind)[owner_id]
+    assert model.status == "requested"
+    check()
+    replacement = order.lines[-1]
+    assert (replacement.exchange_id or replacement.claim_id, replacement.quantity) == (
+        owner_id,
+        2,
+    )
+    price = replacement.unit_price
+
+    machine.begin_edit_on(order)
+    machine.focus_order = order.id
+    machine.edit_update_item(Scripted(replacement), 5, None, False)
+    machine.focus_order = None
+    machine.confirm_edit_on(order)
+    check()
+    assert machine.line_model[replacement.id] == (5, price)
+
+    machine.cancel_owner(owner_id, kind)
+    assert model.status == "canceled"
+    assert (replacement.quantity, replacement.unit_price, replacement.total) == (0, price, 0)
+    assert machine.line_model[replacement.id] == (0, price)
+    assert not any(r.line_id == replacement.id for r in order.reservations)
+    check()
+    machine.teardown()
