@@ -30,8 +30,10 @@ def _require_current_schema() -> None:
 
 def cmd_migrate(_: argparse.Namespace) -> None:
     from mercato.db.migrate import upgrade
+    from mercato.stores.service import ensure_store
 
     print(upgrade(_database_url()).summary())
+    asyncio.run(_with_uow(ensure_store))  # the one store, once (admin-dashboard.md §3)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

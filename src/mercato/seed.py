@@ -20,6 +20,7 @@ from mercato.sales_channels.service import create_sales_channel
 from mercato.sellers.models import Seller
 from mercato.sellers.service import add_member, create_seller
 from mercato.shipping_options.service import create_shipping_option
+from mercato.stores.service import set_demo_defaults
 from mercato.unit_of_work import UnitOfWork
 from mercato.users.service import create_user
 
@@ -98,6 +99,7 @@ async def seed_demo(uow: UnitOfWork) -> DemoMarketplace:
         uow.fresh(), title=KEY_TITLE, type="publishable", created_by=None
     )
     await manage_sales_channels(uow.fresh(), key_id=key.id, add=[channel.id], remove=[])
+    await set_demo_defaults(uow.fresh(), region_id=region.id, sales_channel_id=channel.id)
 
     handles = []
     for name, products in SELLERS:

@@ -21,6 +21,7 @@ from mercato.api import (
     claims,
     customer_groups,
     customers,
+    dashboard,
     draft_orders,
     events,
     exchanges,
@@ -39,6 +40,7 @@ from mercato.api import (
     sellers,
     shipping_options,
     store_returns,
+    stores,
     users,
     webhooks,
 )
@@ -47,7 +49,9 @@ from mercato.api.deps import admin, store, vendor
 
 def include_routers(app: FastAPI) -> None:
     """Include each feature's routers in ``app`` through its audience's router."""
-    public = _audience(None, health.router, auth.router)
+    public = _audience(
+        None, health.router, auth.router, dashboard.auth_router, dashboard.public_router
+    )
     admin_api = _audience(
         admin,
         users.router,
@@ -74,6 +78,9 @@ def include_routers(app: FastAPI) -> None:
         promotions.admin_router,
         campaigns.admin_router,
         webhooks.admin_router,
+        stores.router,
+        stores.currencies_router,
+        dashboard.admin_router,
     )
     store_api = _audience(
         store,

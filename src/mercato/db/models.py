@@ -77,6 +77,7 @@ from mercato.return_reasons.models import ReturnReason
 from mercato.sales_channels.models import SalesChannel
 from mercato.sellers.models import Seller, SellerMember, StockLocation
 from mercato.shipping_options.models import ShippingOption
+from mercato.stores.models import Store, StoreCurrency
 from mercato.users.models import User
 from mercato.webhooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from mercato.workflows.models import WorkflowRun
@@ -156,5 +157,7 @@ __all__ = [
     "SellerMember",
     "ShippingOption",
     "StockLocation",
+    "Store",
+    "StoreCurrency",
     "User",
 ]

@@ -12,6 +12,7 @@ from mercato.domain.payments import PP_SYSTEM_DEFAULT, PROVIDER_IDS
 from mercato.errors import invalid
 from mercato.query.listing import get_or_404
 from mercato.regions.models import Region
+from mercato.stores.service import add_region_currency, clear_default
 from mercato.unit_of_work import UnitOfWork
 
 
@@ -55,6 +56,7 @@ async def create_region(
             **fields,
         )
         uow.session.add(region)
+        await add_region_currency(uow.session, region.currency_code)
         await uow.commit()
     return region
 
@@ -80,6 +82,8 @@ async def update_region(uow: UnitOfWork, *, region_id: str, changes: dict[str, A
             changes["payment_providers"] = _check_providers(changes["payment_providers"])
         for name, value in changes.items():
             setattr(region, "metadata_" if name == "metadata" else name, value)
+        if "currency_code" in changes:
+            await add_region_currency(uow.session, region.currency_code)
         await uow.commit()
     return region
 
@@ -88,4 +92,5 @@ async def delete_region(uow: UnitOfWork, *, region_id: str) -> None:
     async with uow:
         region = await get_or_404(uow.session, Region, "Region", region_id)
         region.deleted_at = datetime.now(UTC)
+        await clear_default(uow.session, "default_region_id", region.id)
         await uow.commit()

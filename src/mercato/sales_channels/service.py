@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.errors import invalid
 from mercato.query.listing import get_or_404
 from mercato.sales_channels.models import SalesChannel
+from mercato.stores.service import clear_default
 from mercato.unit_of_work import UnitOfWork
 
 ENTITY = "Sales channel"
@@ -44,6 +45,7 @@ async def delete_sales_channel(uow: UnitOfWork, *, channel_id: str) -> None:
     async with uow:
         channel = await get_or_404(uow.session, SalesChannel, ENTITY, channel_id)
         channel.deleted_at = datetime.now(UTC)
+        await clear_default(uow.session, "default_sales_channel_id", channel.id)
         await uow.commit()
 
 
