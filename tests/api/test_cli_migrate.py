@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 
+import asyncpg
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from mercato.db.engine import asyncpg_url
+from mercato.db.engine import asyncpg_url, plain_url
 from mercato.db.migrate import alembic_config, upgrade
 from tests.api.processes import MERCATO, mercato_env, run_mercato
 
@@ -81,3 +83,47 @@ def test_concurrent_migrations_apply_each_revision_once(make_database):
     assert outputs[0].startswith("Applied ") and outputs[1] == (
         f"Database already up to date (revision {head}).\n"
     )
+
+
+def _stores(url: str) -> list[tuple[str, list[str]]]:
+    async def read() -> list[tuple[str, list[str]]]:
+        conn = await asyncpg.connect(plain_url(url))
+        try:
+            rows = await conn.fetch(
+                "SELECT s.name, array_remove(array_agg(c.currency_code ORDER BY c.is_default"
+                " DESC, c.currency_code), NULL) AS codes FROM store s"
+                " LEFT JOIN store_currency c ON c.store_id = s.id GROUP BY s.id"
+            )
+        finally:
+            await conn.close()
+        return [(row["name"], list(row["codes"])) for row in rows]
+
+    return asyncio.run(read())
+
+
+def test_migrate_creates_the_store_once_with_the_regions_currencies(make_database):
+    """admin-dashboard.md §3: the store exists after every ``mercato migrate``, created when
+    missing (with the currencies of the regions there are, the oldest's the default)."""
+    url = make_database("migrate_store", migrated=False)
+    env = mercato_env(DATABASE_URL=url)
+    run_mercato("migrate", env=env)
+    assert _stores(url) == [("Mercato", [])]
+    run_mercato("migrate", env=env)
+    assert _stores(url) == [("Mercato", [])]
+
+    async def replace_store() -> None:
+        conn = await asyncpg.connect(plain_url(url))
+        try:
+            await conn.execute("DELETE FROM store")
+            await conn.execute(
+                "INSERT INTO region (id, name, currency_code, countries, tax_rate,"
+                " tax_inclusive, payment_providers, created_at, updated_at) VALUES"
+                " ('reg_2', 'B', 'usd', '{}', 0, false, '{}', now(), now()),"
+                " ('reg_1', 'A', 'eur', '{}', 0, false, '{}', now() - interval '1 day', now())"
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(replace_store())
+    run_mercato("migrate", env=env)
+    assert _stores(url) == [("Mercato", ["eur", "usd"])]
