@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from mercato.payments.models import Payment
+from mercato.stores.service import ensure_store
+from mercato.unit_of_work import UnitOfWork
 from tests.api.cart_helpers import customer_headers
 from tests.api.checkout_helpers import build_marketplace, cart_with_items, complete, pay
 from tests.api.helpers import (
@@ -40,6 +42,7 @@ async def build_world(client, app) -> World:
     """Two sellers with a product and a shipping option each; a customer's completed checkout
     (an order group, an order per seller, one fulfilled), an open cart with a line, a return
     reason, a draft order of both sellers, and seller 0's campaign and promotion."""
+    await ensure_store(UnitOfWork(app.state.sessionmaker))  # as ``mercato migrate`` does
     user_id = await create_admin(app)
     admin = await login(client, "user", ADMIN_EMAIL, PASSWORD)
     market = await build_marketplace(client, admin, sellers=2)
@@ -130,6 +133,7 @@ async def build_world(client, app) -> World:
             headers=admin,
         )
     )["draft_order"]
+    store_id = ok(await client.get("/admin/stores", headers=admin))["stores"][0]["id"]
     return World(
         admin=admin,
         secret_key=basic(secret["token"]),
@@ -158,5 +162,8 @@ async def build_world(client, app) -> World:
             "draft_id": draft["id"],
             "promotion_id": promotion["id"],
             "campaign_id": campaign["id"],
+            "store_id": store_id,
+            "code": "usd",
+            "zone": "order.details",
         },
     )
