@@ -20,6 +20,7 @@ from mercato.events.delivery import DeliveryConfig, Envelope, EventWorker
 from mercato.events.models import EventConsumption, EventDeadLetter, EventDelivery, OutboxEvent
 from mercato.events.service import emit_all, subscribe
 from mercato.unit_of_work import UnitOfWork
+from tests.api.event_helpers import count_rows, wait_for
 
 FAST = DeliveryConfig(lease_s=10, poll_ms=20, retry_base_ms=50, retry_max_ms=200, max_attempts=3)
 
@@ -33,18 +34,6 @@ def subscriptions() -> Iterator[list]:
         yield made
     for unsubscribe in made:
         unsubscribe()
-
-
-async def _count(sessionmaker, model, *where) -> int:
-    async with sessionmaker() as session:
-        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
-async def _wait_for(check, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while not await check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def _outbox_rows(sessionmaker, names: list[str]) -> list[str]:
@@ -82,12 +71,14 @@ async def test_two_concurrent_relays_never_relay_a_row_twice(engine, subscriptio
 
     counts = await asyncio.gather(relay(), relay())
     assert sum(counts) == len(names) and all(counts)  # both worked, no row twice
-    assert await _count(sessionmaker, OutboxEvent, OutboxEvent.dispatched_at.is_(None)) == 0
-    assert await _count(sessionmaker, EventDelivery, EventDelivery.subscriber == "t_all") == 1300
-    updated = names.count(ORDER_UPDATED)
-    assert await _count(sessionmaker, EventDelivery, EventDelivery.subscriber == "t_updated") == (
-        updated
+    assert await count_rows(sessionmaker, OutboxEvent, OutboxEvent.dispatched_at.is_(None)) == 0
+    assert (
+        await count_rows(sessionmaker, EventDelivery, EventDelivery.subscriber == "t_all") == 1300
     )
+    updated = names.count(ORDER_UPDATED)
+    assert await count_rows(
+        sessionmaker, EventDelivery, EventDelivery.subscriber == "t_updated"
+    ) == (updated)
 
 
 async def test_the_committing_process_relays_its_events_to_durable_subscribers(
@@ -132,9 +123,9 @@ async def test_a_failing_subscriber_is_retried_with_backoff_then_dead_lettered(
             (event_id,) = await uow.commit()
 
         async def dead() -> bool:
-            return await _count(sessionmaker, EventDeadLetter) > 0
+            return await count_rows(sessionmaker, EventDeadLetter) > 0
 
-        await _wait_for(dead)
+        await wait_for(dead)
     finally:
         await worker.stop()
     assert len(calls) == 3
@@ -229,8 +220,8 @@ async def test_a_redelivered_event_takes_effect_once(engine, subscriptions):
             effects = (await conn.execute(text("SELECT event_id FROM t_effect"))).scalars().all()
         assert effects == [event_id]
         assert runs == [event_id, event_id]
-        assert await _count(sessionmaker, EventDelivery) == 0
-        assert await _count(sessionmaker, EventConsumption) == 1
+        assert await count_rows(sessionmaker, EventDelivery) == 0
+        assert await count_rows(sessionmaker, EventConsumption) == 1
     finally:
         async with engine.begin() as conn:
             await conn.execute(text("DROP TABLE t_effect"))
@@ -314,7 +305,7 @@ async def test_server_mode_does_not_deliver_and_shared_mode_does_at_once(
         await place(app, "order_server")
         await asyncio.sleep(1.0)
         assert seen == []
-    assert await _count(app.state.sessionmaker, EventDelivery) == 1  # relayed, not delivered
+    assert await count_rows(app.state.sessionmaker, EventDelivery) == 1  # relayed, not delivered
 
     # A poll far longer than the test: only the in-process wake-up can deliver in time.
     worker_mode("shared", MERCATO_EVENT_POLL_MS="60000")
@@ -324,17 +315,17 @@ async def test_server_mode_does_not_deliver_and_shared_mode_does_at_once(
         async def delivered() -> bool:
             return "order_server" in seen
 
-        await _wait_for(delivered, 5)  # the backlog, at start
+        await wait_for(delivered, 5)  # the backlog, at start
         started = time.monotonic()
         await place(app, "order_shared")
 
         async def both() -> bool:
             return "order_shared" in seen
 
-        await _wait_for(both, 2)
+        await wait_for(both, 2)
         assert time.monotonic() - started < 1.0
     assert sorted(seen) == ["order_server", "order_shared"]
-    assert await _count(app.state.sessionmaker, EventDelivery) == 0
+    assert await count_rows(app.state.sessionmaker, EventDelivery) == 0
 
 
 async def test_a_notify_wakes_a_worker_of_another_process(engine, subscriptions):
@@ -359,7 +350,7 @@ async def test_a_notify_wakes_a_worker_of_another_process(engine, subscriptions)
         async def handled() -> bool:
             return seen == [event_id]
 
-        await _wait_for(handled, 3)
+        await wait_for(handled, 3)
     finally:
         await worker.stop()
 
@@ -436,4 +427,4 @@ async def test_a_handler_is_cancelled_after_half_the_lease(engine, subscriptions
             await session.execute(select(EventDelivery.last_error, EventDelivery.lease_until))
         ).one()
     assert (error, lease) == ("TimeoutError: the handler ran longer than 0.3s", None)
-    assert await _count(sessionmaker, EventConsumption) == 0  # rolled back with the handler
+    assert await count_rows(sessionmaker, EventConsumption) == 0  # rolled back with the handler

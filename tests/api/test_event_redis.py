@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from redis.asyncio import Redis
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato import subscribers
@@ -33,6 +33,7 @@ from mercato.events.redis_transport import RedisTransport, entry_fields
 from mercato.events.service import emit_all, subscribe
 from mercato.settings import get_settings
 from mercato.unit_of_work import UnitOfWork
+from tests.api.event_helpers import count_rows, wait_for
 from tests.api.helpers import ok
 
 REDIS_URL = os.environ.get("MERCATO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -89,18 +90,6 @@ def redis_settings(monkeypatch, redis_prefix) -> Iterator[None]:
     get_settings.cache_clear()
 
 
-async def _count(sessionmaker, model, *where) -> int:
-    async with sessionmaker() as session:
-        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
-async def _wait_for(check, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while not await check():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-
-
 async def _outbox_rows(sessionmaker, names: list[str]) -> list[str]:
     """Outbox rows committed and left undispatched (what the API leaves with Redis)."""
     async with sessionmaker() as session, session.begin():
@@ -143,7 +132,7 @@ async def test_the_relay_xadds_undispatched_rows_in_seq_order_and_stamps_them(
     assert [fields["id"] for _, fields in entries] == ids
     assert entries[0][1]["seller_id"] == "" and entries[1][1]["seller_id"] == "sel_1"
     assert all(r.dispatched_at is not None for r in rows)
-    assert await _count(sessionmaker, EventDelivery) == 0  # deliveries go through the stream
+    assert await count_rows(sessionmaker, EventDelivery) == 0  # deliveries go through the stream
 
 
 async def test_a_durable_subscriber_handles_each_event_once_even_when_delivered_twice(
@@ -168,8 +157,8 @@ async def test_a_durable_subscriber_handles_each_event_once_even_when_delivered_
     assert await transport.consume_once("t_once", block_ms=100) == 1
     assert runs == [first, third]
     assert await _pending(transport, "t_once") == 0
-    assert await _count(sessionmaker, EventConsumption) == 2
-    assert await _count(sessionmaker, EventDelivery) == 0
+    assert await count_rows(sessionmaker, EventConsumption) == 2
+    assert await count_rows(sessionmaker, EventDelivery) == 0
 
 
 async def test_a_subscriber_with_an_interest_handles_only_the_events_it_wants(
@@ -189,7 +178,7 @@ async def test_a_subscriber_with_an_interest_handles_only_the_events_it_wants(
     assert await transport.consume_once("t_picky", block_ms=100) == 2
     assert runs == [wanted]
     assert await _pending(transport, "t_picky") == 0
-    assert await _count(sessionmaker, EventConsumption) == 1
+    assert await count_rows(sessionmaker, EventConsumption) == 1
 
 
 async def test_a_failure_becomes_a_retry_row_that_the_postgres_claim_loop_finishes(
@@ -229,8 +218,8 @@ async def test_a_failure_becomes_a_retry_row_that_the_postgres_claim_loop_finish
     assert claimed.attempts == 2 and claimed.event.id == event_id
     assert await delivery.handle(sessionmaker, claimed, FAST)
     assert calls == [event_id, event_id]
-    assert await _count(sessionmaker, EventDelivery) == 0
-    assert await _count(sessionmaker, EventConsumption) == 1
+    assert await count_rows(sessionmaker, EventDelivery) == 0
+    assert await count_rows(sessionmaker, EventConsumption) == 1
 
 
 async def test_an_entry_whose_consumer_died_mid_handler_is_claimed_after_the_lease(
@@ -259,7 +248,7 @@ async def test_an_entry_whose_consumer_died_mid_handler_is_claimed_after_the_lea
     assert await transport.recover("t_crash") == 1
     assert runs == [event_id]
     assert await _pending(transport, "t_crash") == 0
-    assert await _count(sessionmaker, EventConsumption) == 1
+    assert await count_rows(sessionmaker, EventConsumption) == 1
 
 
 async def test_a_poison_entry_is_dead_lettered_after_max_attempts_deliveries(
@@ -351,9 +340,9 @@ async def test_with_redis_unreachable_the_relay_rolls_back(engine, transport, su
     finally:
         await down.close()
     undispatched = OutboxEvent.dispatched_at.is_(None)
-    assert await _count(sessionmaker, OutboxEvent, undispatched) == 2  # rolled back, unlocked
+    assert await count_rows(sessionmaker, OutboxEvent, undispatched) == 2  # rolled back, unlocked
     assert await transport.relay_batch() == 2  # Redis is back: drained in seq order
-    assert await _count(sessionmaker, OutboxEvent, undispatched) == 0
+    assert await count_rows(sessionmaker, OutboxEvent, undispatched) == 0
 
 
 async def test_a_redis_worker_delivers_what_the_api_committed_and_left_undispatched(
@@ -373,8 +362,8 @@ async def test_a_redis_worker_delivers_what_the_api_committed_and_left_undispatc
     async with uow:
         uow.emit(ORDER_PLACED, {"id": "order_1"})
         (early,) = await uow.commit()
-    assert await _count(sessionmaker, OutboxEvent, OutboxEvent.dispatched_at.is_(None)) == 1
-    assert await _count(sessionmaker, EventDelivery) == 0
+    assert await count_rows(sessionmaker, OutboxEvent, OutboxEvent.dispatched_at.is_(None)) == 1
+    assert await count_rows(sessionmaker, EventDelivery) == 0
     worker = EventWorker(sessionmaker, config=FAST, concurrency=2, listen=False)
     await worker.start()
     try:
@@ -387,16 +376,16 @@ async def test_a_redis_worker_delivers_what_the_api_committed_and_left_undispatc
             (late,) = await uow.commit()
 
         async def consumed() -> bool:
-            return await _count(sessionmaker, EventConsumption) == 2
+            return await count_rows(sessionmaker, EventConsumption) == 2
 
-        await _wait_for(consumed)
+        await wait_for(consumed)
     finally:
         await worker.stop()
     # The early event was committed before the group existed, but it was still in the outbox:
     # the relay created the groups before its first pass.
     assert sorted(set(calls)) == sorted([early, late]) and len(calls) == 3
-    assert await _count(sessionmaker, EventDelivery) == 0
-    assert await _count(sessionmaker, OutboxEvent, OutboxEvent.dispatched_at.is_(None)) == 0
+    assert await count_rows(sessionmaker, EventDelivery) == 0
+    assert await count_rows(sessionmaker, OutboxEvent, OutboxEvent.dispatched_at.is_(None)) == 0
 
 
 async def test_status_shows_the_redis_transport_and_groups_a_worker_reported(
@@ -416,7 +405,7 @@ async def test_status_shows_the_redis_transport_and_groups_a_worker_reported(
         async def grouped() -> bool:
             return len(await transport.client.xinfo_groups(transport.key)) == 2
 
-        await _wait_for(grouped)
+        await wait_for(grouped)
         await transport.refresh_status()
         await worker.heartbeat()
         status = ok(await client.get("/admin/events/status", headers=admin_headers))
@@ -451,7 +440,7 @@ async def test_a_worker_without_redis_keeps_events_pending_and_stops_promptly(
         async def failing() -> bool:
             return down.error is not None
 
-        await _wait_for(failing)
+        await wait_for(failing)
         await asyncio.sleep(0.2)
         await worker.heartbeat()
         async with sessionmaker() as session:
@@ -463,6 +452,6 @@ async def test_a_worker_without_redis_keeps_events_pending_and_stops_promptly(
         await worker.stop()
         stopping = time.monotonic() - started
     assert stopping < 3  # consumers backing off do not hold the stop for the grace period
-    assert await _count(sessionmaker, OutboxEvent, OutboxEvent.dispatched_at.is_(None)) == 1
+    assert await count_rows(sessionmaker, OutboxEvent, OutboxEvent.dispatched_at.is_(None)) == 1
     assert reported["transport"] == "redis" and reported["groups"] == []
     assert "onnect" in reported["redis_error"]  # ConnectionError: … connecting to …
