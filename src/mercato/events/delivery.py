@@ -359,6 +359,13 @@ async def claim(
     ]
 
 
+def describe_failure(exc: Exception, timeout_s: float) -> str:
+    """A handler's failure as its delivery's ``last_error`` records it."""
+    if isinstance(exc, TimeoutError):
+        return f"TimeoutError: the handler ran longer than {timeout_s:g}s"
+    return f"{type(exc).__name__}: {exc}"
+
+
 async def handle(
     sessionmaker: async_sessionmaker[AsyncSession], item: Claim, config: DeliveryConfig
 ) -> bool:
@@ -377,10 +384,7 @@ async def handle(
             await session.execute(_DONE, item.key)
         return True
     except Exception as exc:
-        if isinstance(exc, TimeoutError):
-            error = f"TimeoutError: the handler ran longer than {config.handler_timeout_s:g}s"
-        else:
-            error = f"{type(exc).__name__}: {exc}"
+        error = describe_failure(exc, config.handler_timeout_s)
         log.warning(
             "subscriber %s failed on event %s (%s), attempt %d: %s",
             item.subscriber,

@@ -48,7 +48,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mercato.db.base import new_id
 from mercato.events import delivery
-from mercato.events.delivery import RELAY_BATCH, DeliveryConfig, Envelope, Subscriber
+from mercato.events.delivery import (
+    RELAY_BATCH,
+    DeliveryConfig,
+    Envelope,
+    Subscriber,
+    describe_failure,
+)
 from mercato.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -336,10 +342,7 @@ class RedisTransport:
                     await asyncio.wait_for(subscriber.handler(event, session), timeout)
             return True
         except Exception as exc:
-            if isinstance(exc, TimeoutError):
-                error = f"TimeoutError: the handler ran longer than {timeout:g}s"
-            else:
-                error = f"{type(exc).__name__}: {exc}"
+            error = describe_failure(exc, timeout)
             log.warning(
                 "subscriber %s failed on event %s (%s), attempt 1: %s",
                 subscriber_id,
