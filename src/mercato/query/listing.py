@@ -147,7 +147,7 @@ class Filter:
             return _parse_int(name, raw)
         if self.kind == "boolean":
             return _parse_bool(name, raw)
-        _check_text_length(name, raw)
+        check_text_length(name, raw)
         if self.choices is not None and raw not in self.choices:
             raise invalid(f"{name} must be one of: {', '.join(sorted(self.choices))}")
         return raw
@@ -205,7 +205,7 @@ class Filter:
                 return col <= param
 
 
-def _check_text_length(name: str, raw: str) -> None:
+def check_text_length(name: str, raw: str) -> None:
     """Text longer than any filtered column holds cannot match; refused before it reaches an
     index (a 400, as for a body)."""
     if len(raw) > QUERY_TEXT_LENGTH:
@@ -342,7 +342,7 @@ class ListRequest:
     tree: Tree
 
 
-def _page_number(name: str, raw: Any, default: int, maximum: int) -> int:
+def page_number(name: str, raw: Any, default: int, maximum: int) -> int:
     if raw is None:
         return default
     if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()):
@@ -361,8 +361,8 @@ def parse_list_request(spec: ListSpec, params: Mapping[str, Any]) -> ListRequest
         raise invalid(
             f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}"
         )
-    limit = _page_number("limit", params.get("limit"), spec.default_limit, MAX_LIMIT)
-    offset = _page_number("offset", params.get("offset"), 0, MAX_OFFSET)
+    limit = page_number("limit", params.get("limit"), spec.default_limit, MAX_LIMIT)
+    offset = page_number("offset", params.get("offset"), 0, MAX_OFFSET)
     terms = [
         (name, op, value)
         for name, raw in params.items()
@@ -373,7 +373,7 @@ def parse_list_request(spec: ListSpec, params: Mapping[str, Any]) -> ListRequest
     if q is not None and not isinstance(q, str):
         raise invalid("q must be a single value")
     if q is not None:
-        _check_text_length("q", q)
+        check_text_length("q", q)
     fields_param = params.get("fields")
     if fields_param is not None and not isinstance(fields_param, str):
         raise invalid("fields must be a comma-separated string")

@@ -39,13 +39,15 @@ _OPERATOR_MEANING = {
 }
 
 
-def list_parameters(spec: ListSpec) -> list[Schema]:
-    """Every query parameter ``run_list`` accepts for ``spec``."""
-    order = [name for name in sorted(spec.sortable) for name in (name, f"-{name}")]
-    parameters = [
+def page_parameters(
+    *, sortable: Any, default_limit: int, default_order: str, tie: str
+) -> list[Schema]:
+    """``limit``, ``offset`` and ``order`` as every list route (stored or static) takes them."""
+    order = [name for name in sorted(sortable) for name in (name, f"-{name}")]
+    return [
         _query(
             "limit",
-            {"type": "integer", "minimum": 0, "maximum": MAX_LIMIT, "default": spec.default_limit},
+            {"type": "integer", "minimum": 0, "maximum": MAX_LIMIT, "default": default_limit},
             "Page size.",
         ),
         _query(
@@ -55,8 +57,20 @@ def list_parameters(spec: ListSpec) -> list[Schema]:
         ),
         _query(
             "order",
-            {"type": "string", "enum": order, "default": spec.default_order},
-            "Sort field, `-` for descending; ties are broken by `id`.",
+            {"type": "string", "enum": order, "default": default_order},
+            f"Sort field, `-` for descending; ties are broken by `{tie}`.",
+        ),
+    ]
+
+
+def list_parameters(spec: ListSpec) -> list[Schema]:
+    """Every query parameter ``run_list`` accepts for ``spec``."""
+    parameters = [
+        *page_parameters(
+            sortable=spec.sortable,
+            default_limit=spec.default_limit,
+            default_order=spec.default_order,
+            tie="id",
         ),
         fields_parameter(spec.resource, spec.fields),
     ]

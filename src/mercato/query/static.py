@@ -16,8 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mercato.errors import invalid
 from mercato.query.fields import FieldRules, RenderContext, Resource, render
 from mercato.query.fields import select as select_fields
-from mercato.query.listing import MAX_LIMIT, MAX_OFFSET, Filter, _check_text_length
-from mercato.query.openapi import Schema, fields_parameter, filter_parameter, item_schema
+from mercato.query.listing import (
+    MAX_LIMIT,
+    MAX_OFFSET,
+    Filter,
+    check_text_length,
+    page_number,
+)
+from mercato.query.openapi import (
+    Schema,
+    fields_parameter,
+    filter_parameter,
+    item_schema,
+    page_parameters,
+)
 
 
 def _never(op: str, values: Any) -> Any:
@@ -47,16 +59,6 @@ class StaticList:
     tie: str = "id"
 
 
-def _page_number(name: str, raw: Any, default: int, maximum: int) -> int:
-    if raw is None:
-        return default
-    if not isinstance(raw, str) or not (raw.isascii() and raw.isdigit()):
-        raise invalid(f"{name} must be an integer >= 0")
-    if int(raw) > maximum:
-        raise invalid(f"{name} must be an integer <= {maximum}")
-    return int(raw)
-
-
 def _matches(value: Any, op: str, operand: Any) -> bool:
     values = operand if isinstance(operand, list) else [operand]
     inside = value in values
@@ -76,8 +78,8 @@ async def run_static_list(
         raise invalid(
             f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}"
         )
-    limit = _page_number("limit", params.get("limit"), spec.default_limit, MAX_LIMIT)
-    offset = _page_number("offset", params.get("offset"), 0, MAX_OFFSET)
+    limit = page_number("limit", params.get("limit"), spec.default_limit, MAX_LIMIT)
+    offset = page_number("offset", params.get("offset"), 0, MAX_OFFSET)
     order = params.get("order", spec.default_order)
     if not isinstance(order, str) or not order:
         raise invalid("order must be a field name, optionally prefixed with -")
@@ -96,7 +98,7 @@ async def run_static_list(
     if q is not None:
         if not isinstance(q, str):
             raise invalid("q must be a single value")
-        _check_text_length("q", q)
+        check_text_length("q", q)
         needle = q.lower()
         matched = [
             r
@@ -114,37 +116,25 @@ async def run_static_list(
 
 def static_list_parameters(spec: StaticList) -> list[Schema]:
     """Every query parameter :func:`run_static_list` accepts for ``spec`` (OpenAPI)."""
-    order = [name for name in sorted(spec.sortable) for name in (name, f"-{name}")]
-
-    def query(name: str, schema: Schema, description: str) -> Schema:
-        return {
-            "name": name,
-            "in": "query",
-            "required": False,
-            "schema": schema,
-            "description": description,
-        }
-
     parameters = [
-        query(
-            "limit",
-            {"type": "integer", "minimum": 0, "maximum": MAX_LIMIT, "default": spec.default_limit},
-            "Page size.",
-        ),
-        query(
-            "offset",
-            {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
-            "Matches to skip.",
-        ),
-        query(
-            "order",
-            {"type": "string", "enum": order, "default": spec.default_order},
-            f"Sort field, `-` for descending; ties are broken by `{spec.tie}`.",
+        *page_parameters(
+            sortable=spec.sortable,
+            default_limit=spec.default_limit,
+            default_order=spec.default_order,
+            tie=spec.tie,
         ),
         fields_parameter(spec.resource, spec.fields),
     ]
     if spec.q is not None:
-        parameters.append(query("q", {"type": "string"}, "Case-insensitive substring search."))
+        parameters.append(
+            {
+                "name": "q",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "Case-insensitive substring search.",
+            }
+        )
     parameters.extend(filter_parameter(name, spec.filters[name]) for name in sorted(spec.filters))
     return parameters
 
