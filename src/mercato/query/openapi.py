@@ -138,16 +138,21 @@ def item_schema(resource: Resource, rules: FieldRules) -> Schema:
 
 def list_envelope(spec: ListSpec) -> Schema:
     """``{<plural>: [...], count, offset, limit}``."""
+    return page_envelope(spec.plural, spec.resource, spec.fields)
+
+
+def page_envelope(plural: str, resource: Resource, rules: FieldRules) -> Schema:
+    """A page of ``resource`` items as every list route (stored or static) answers it."""
     counter = {"type": "integer", "minimum": 0}
     return {
         "type": "object",
         "properties": {
-            spec.plural: {"type": "array", "items": item_schema(spec.resource, spec.fields)},
+            plural: {"type": "array", "items": item_schema(resource, rules)},
             "count": counter,
             "offset": counter,
             "limit": counter,
         },
-        "required": [spec.plural, "count", "offset", "limit"],
+        "required": [plural, "count", "offset", "limit"],
         "additionalProperties": False,
     }
 

@@ -27,7 +27,7 @@ from mercato.query.openapi import (
     Schema,
     fields_parameter,
     filter_parameter,
-    item_schema,
+    page_envelope,
     page_parameters,
 )
 
@@ -140,15 +140,4 @@ def static_list_parameters(spec: StaticList) -> list[Schema]:
 
 
 def static_list_envelope(spec: StaticList) -> Schema:
-    counter = {"type": "integer", "minimum": 0}
-    return {
-        "type": "object",
-        "properties": {
-            spec.plural: {"type": "array", "items": item_schema(spec.resource, spec.fields)},
-            "count": counter,
-            "offset": counter,
-            "limit": counter,
-        },
-        "required": [spec.plural, "count", "offset", "limit"],
-        "additionalProperties": False,
-    }
+    return page_envelope(spec.plural, spec.resource, spec.fields)
