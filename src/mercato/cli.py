@@ -44,6 +44,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     (tests/api/test_serving.py reads it on the server's side)."""
     import uvicorn
 
+    from mercato.http.admin_app import startup_line
+
     settings = get_settings()
     if settings.worker_mode == "worker":
         sys.exit(
@@ -64,6 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     registration.export()
     try:
         print(f"Mercato API on http://{args.host}:{args.port}  (OpenAPI docs: /docs)", flush=True)
+        print(startup_line(settings.admin_dir, args.host, args.port), flush=True)
         uvicorn.run(
             "mercato.http.app:create_app",
             factory=True,

@@ -141,6 +141,11 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
         "1 lets webhooks target private and loopback addresses (tests, private networks)",
         "off",
     ),
+    (
+        "MERCATO_ADMIN_DIR",
+        "The admin dashboard's build (make admin), served at /app; empty disables /app",
+        "admin/dist, relative to the working directory",
+    ),
 )
 
 
@@ -208,6 +213,8 @@ class Settings:
     # The Redis Streams transport (unset: PostgreSQL alone) and its keys' prefix.
     redis_url: str | None = None
     redis_prefix: str = "mercato:"
+    # The admin dashboard's build served at ``/app`` (None: no dashboard).
+    admin_dir: Path | None = None
 
     def pool_size(self, kind: str = "api") -> int:
         """``MERCATO_DB_POOL_SIZE``, or the default of an API (``api``) or worker process."""
@@ -302,6 +309,16 @@ def _redis_url() -> str | None:
     return url
 
 
+def _admin_dir() -> Path | None:
+    """``MERCATO_ADMIN_DIR``: unset, ``admin/dist`` of the working directory; empty, none."""
+    raw = os.environ.get("MERCATO_ADMIN_DIR")
+    if raw is None:
+        return Path("admin/dist").resolve()
+    if not raw.strip():
+        return None
+    return Path(raw.strip()).expanduser().resolve()
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The settings; ValueError naming the variable when one is missing or invalid."""
@@ -332,4 +349,5 @@ def get_settings() -> Settings:
         event_retention_days=_whole_number("MERCATO_EVENT_RETENTION_DAYS", 7, least=1),
         redis_url=_redis_url(),
         redis_prefix=os.environ.get("MERCATO_REDIS_PREFIX", "mercato:"),
+        admin_dir=_admin_dir(),
     )

@@ -16,6 +16,7 @@ from mercato.api.openapi import install_openapi
 from mercato.db.budget import Registration
 from mercato.db.engine import create_engine, resolve_database_url, session_factory
 from mercato.events.delivery import EventWorker
+from mercato.http.admin_app import AdminDashboard
 from mercato.http.allow import CompleteAllow
 from mercato.http.body_limit import LimitRequestBody
 from mercato.http.docs import install_docs
@@ -66,6 +67,10 @@ def create_app(*, engine: AsyncEngine | None = None) -> FastAPI:
     app.add_middleware(CompleteAllow, api=app)
     idempotency.install(app)
     app.add_middleware(LimitRequestBody, max_bytes=get_settings().max_body_bytes)
+    admin_dir = get_settings().admin_dir
+    if admin_dir is not None:
+        # Outermost: /app bypasses the body limit, authentication and the OpenAPI schema.
+        app.add_middleware(AdminDashboard, directory=admin_dir)
     routers.include_routers(app)
     install_openapi(app)
     install_docs(app)
