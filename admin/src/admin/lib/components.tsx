@@ -1,4 +1,5 @@
 import { Container, Heading, StatusBadge, Text } from "@medusajs/ui"
+import type { HTMLAttributes } from "react"
 import {
   getOrderFulfillmentStatus,
   getOrderPaymentStatus,
@@ -54,3 +55,10 @@ export const Loading = () => (
     </Text>
   </Container>
 )
+
+/**
+ * `colSpan` for `Table.Cell`: @medusajs/ui types the cell with `HTMLAttributes` (no `colSpan`),
+ * though it renders a `<td>` and passes every attribute through.
+ */
+export const span = (columns: number) =>
+  ({ colSpan: columns }) as HTMLAttributes<HTMLTableCellElement>

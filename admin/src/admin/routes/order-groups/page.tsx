@@ -4,7 +4,7 @@ import { Button, Container, Heading, IconButton, Input, Select, Table, Text } fr
 import { keepPreviousData, useQuery } from "@tanstack/react-query"
 import { Fragment, useEffect, useState } from "react"
 import { Link, useNavigate, useSearchParams } from "react-router-dom"
-import { FulfillmentBadge, LoadError, OrderStatusBadge, PaymentBadge } from "../../lib/components"
+import { FulfillmentBadge, LoadError, OrderStatusBadge, PaymentBadge, span } from "../../lib/components"
 import {
   formatDate,
   formatMoney,
@@ -206,14 +206,14 @@ const OrderGroupsPage = () => {
             <Table.Body>
               {groups.isLoading && (
                 <Table.Row>
-                  <Table.Cell colSpan={9} className="text-ui-fg-subtle">
+                  <Table.Cell {...span(9)} className="text-ui-fg-subtle">
                     Loading…
                   </Table.Cell>
                 </Table.Row>
               )}
               {!groups.isLoading && rows.length === 0 && (
                 <Table.Row>
-                  <Table.Cell colSpan={9} className="text-ui-fg-subtle">
+                  <Table.Cell {...span(9)} className="text-ui-fg-subtle">
                     {filtered ? "No order groups match the filters" : "No order groups yet"}
                   </Table.Cell>
                 </Table.Row>
@@ -271,7 +271,7 @@ const OrderGroupsPage = () => {
                               #{order.display_id}
                             </Link>
                           </Table.Cell>
-                          <Table.Cell colSpan={3}>{order.seller?.name ?? "-"}</Table.Cell>
+                          <Table.Cell {...span(3)}>{order.seller?.name ?? "-"}</Table.Cell>
                           <Table.Cell>
                             <PaymentBadge status={order.payment_status} />
                           </Table.Cell>
@@ -343,5 +343,10 @@ export const config = defineRouteConfig({
   label: "Order groups",
   nested: "/orders",
 })
+
+// The dashboard's header breadcrumb (shell.tsx reads `handle.breadcrumb` of the matched routes).
+export const handle = {
+  breadcrumb: () => "Order groups",
+}
 
 export default OrderGroupsPage

@@ -4,7 +4,7 @@ import { Container, Heading, Input, Select, Table, Text } from "@medusajs/ui"
 import { keepPreviousData, useQuery } from "@tanstack/react-query"
 import { useEffect, useState } from "react"
 import { useNavigate, useSearchParams } from "react-router-dom"
-import { LoadError, SellerStatusBadge } from "../../lib/components"
+import { LoadError, SellerStatusBadge, span } from "../../lib/components"
 import { formatDate, SELLER_STATUS_OPTIONS } from "../../lib/order-helpers"
 import { errorMessage, sdk } from "../../lib/sdk"
 import { ListResponse, Seller } from "../../lib/types"
@@ -127,14 +127,14 @@ const SellersPage = () => {
             <Table.Body>
               {sellers.isLoading && (
                 <Table.Row>
-                  <Table.Cell colSpan={5} className="text-ui-fg-subtle">
+                  <Table.Cell {...span(5)} className="text-ui-fg-subtle">
                     Loading…
                   </Table.Cell>
                 </Table.Row>
               )}
               {!sellers.isLoading && rows.length === 0 && (
                 <Table.Row>
-                  <Table.Cell colSpan={5} className="text-ui-fg-subtle">
+                  <Table.Cell {...span(5)} className="text-ui-fg-subtle">
                     No sellers found
                   </Table.Cell>
                 </Table.Row>
@@ -179,5 +179,10 @@ export const config = defineRouteConfig({
   label: "Sellers",
   icon: BuildingStorefront,
 })
+
+// The dashboard's header breadcrumb (shell.tsx reads `handle.breadcrumb` of the matched routes).
+export const handle = {
+  breadcrumb: () => "Sellers",
+}
 
 export default SellersPage

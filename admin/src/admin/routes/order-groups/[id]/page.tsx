@@ -182,4 +182,9 @@ const TotalRow = ({ label, value, strong }: { label: string; value: string; stro
   </div>
 )
 
+// The dashboard's header breadcrumb (shell.tsx reads `handle.breadcrumb` of the matched routes).
+export const handle = {
+  breadcrumb: () => "Order group",
+}
+
 export default OrderGroupDetailPage

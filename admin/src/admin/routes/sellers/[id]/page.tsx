@@ -2,7 +2,7 @@ import { Button, Container, Heading, Table, Text, toast, usePrompt } from "@medu
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query"
 import type { ReactNode } from "react"
 import { Link, useParams } from "react-router-dom"
-import { LoadError, Loading, NotFound, SellerStatusBadge } from "../../../lib/components"
+import { LoadError, Loading, NotFound, SellerStatusBadge, span } from "../../../lib/components"
 import { formatDate } from "../../../lib/order-helpers"
 import { errorMessage, errorStatus, sdk } from "../../../lib/sdk"
 import { ListResponse, Seller } from "../../../lib/types"
@@ -144,7 +144,7 @@ const SellerDetailPage = () => {
           <Table.Body>
             {(data.members ?? []).length === 0 && (
               <Table.Row>
-                <Table.Cell colSpan={4} className="text-ui-fg-subtle">
+                <Table.Cell {...span(4)} className="text-ui-fg-subtle">
                   No members
                 </Table.Cell>
               </Table.Row>
@@ -178,5 +178,10 @@ const Field = ({ label, children }: { label: string; children: ReactNode }) => (
     </dd>
   </div>
 )
+
+// The dashboard's header breadcrumb (shell.tsx reads `handle.breadcrumb` of the matched routes).
+export const handle = {
+  breadcrumb: () => "Seller",
+}
 
 export default SellerDetailPage
