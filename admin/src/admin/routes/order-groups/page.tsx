@@ -297,7 +297,7 @@ const OrderGroupsPage = () => {
             pageIndex={pageIndex}
             pageCount={pageCount}
             canPreviousPage={offset > 0}
-            canNextPage={offset + PAGE_SIZE < count}
+            canNextPage={!groups.isPlaceholderData && offset + PAGE_SIZE < count}
             previousPage={() => setOffset(Math.max(0, offset - PAGE_SIZE))}
             nextPage={() => setOffset(offset + PAGE_SIZE)}
           />

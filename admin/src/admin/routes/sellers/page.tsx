@@ -163,7 +163,7 @@ const SellersPage = () => {
             pageIndex={Math.floor(offset / PAGE_SIZE)}
             pageCount={Math.max(1, Math.ceil(count / PAGE_SIZE))}
             canPreviousPage={offset > 0}
-            canNextPage={offset + PAGE_SIZE < count}
+            canNextPage={!sellers.isPlaceholderData && offset + PAGE_SIZE < count}
             previousPage={() =>
               update({ offset: offset > PAGE_SIZE ? String(offset - PAGE_SIZE) : undefined })
             }
