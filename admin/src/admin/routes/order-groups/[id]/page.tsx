@@ -113,12 +113,15 @@ const SellerOrderCard = ({ order }: { order: OrderGroupOrder }) => {
         <div className="flex flex-wrap items-center justify-between gap-4 px-6 py-4">
           <div>
             <Heading level="h2">{sellerName}</Heading>
-            <Link
-              to={`/orders/${order.id}`}
-              className="txt-compact-small text-ui-fg-interactive hover:text-ui-fg-interactive-hover"
-            >
-              Order #{order.display_id}
-            </Link>
+            <Text size="small" leading="compact" className="text-ui-fg-subtle">
+              {"Order "}
+              <Link
+                to={`/orders/${order.id}`}
+                className="text-ui-fg-interactive hover:text-ui-fg-interactive-hover"
+              >
+                #{order.display_id}
+              </Link>
+            </Text>
             {order.email && (
               <Text size="small" className="text-ui-fg-subtle">
                 {order.email}
