@@ -115,6 +115,7 @@ async def _order_facts(ctx: RenderContext, orders: list[Any]) -> list[dict[str, 
                 ),
                 "credit_line_total": summary["credit_line_total"],
                 "summary": summary,
+                "original_order_total": summary["original_order_total"],
             }
         )
     return result
@@ -396,6 +397,25 @@ LINE_ITEM = Resource(
     ),
 )
 
+
+async def _itself(ctx: RenderContext, rows: list[Any]) -> list[Any]:
+    return rows
+
+
+# ``GET /admin/orders/:id/line-items`` (admin-dashboard.md §5.3): Medusa's order items, each a
+# line's quantity in the order and the line (``item``); Mercato's line is both.
+ORDER_ITEM = Resource(
+    name="order_item",
+    fields={
+        "item_id": attr("id"),
+        "quantity": attr("quantity"),
+    },
+    relations={"item": Relation(lambda: LINE_ITEM, _itself, many=False)},
+    defaults=("item_id", "quantity", "item"),
+)
+ORDER_ITEM_FIELDS = FieldRules(defaults=ORDER_ITEM.defaults)
+
+
 SHIPPING_METHOD = Resource(
     name="shipping_method",
     fields={
@@ -601,6 +621,22 @@ ORDER = Resource(
     ),
 )
 
+# ``GET /admin/orders/:id?version=1`` (admin-dashboard.md §6): the order as placed, for the
+# timeline's "Order placed"; its total is the summary's ``original_order_total``.
+PLACED_ORDER = Resource(
+    name="order",
+    fields={
+        "id": attr("id"),
+        "version": Field(lambda r: 1, (), expr="1", schema={"type": "integer"}),
+        "display_id": attr("display_id"),
+        "currency_code": attr("currency_code"),
+        "created_at": timestamp("created_at"),
+        "total": Computed(_order_facts, "original_order_total", reads=_FACT_READS),
+    },
+    defaults=("id", "version", "display_id", "currency_code", "created_at", "total"),
+)
+PLACED_ORDER_FIELDS = FieldRules(defaults=PLACED_ORDER.defaults, allowed=PLACED_ORDER.defaults)
+
 # Answered whatever ``fields`` says (admin-dashboard.md §6): Medusa's list workflow attaches
 # the statuses, its detail workflow (``get-order-detail``) also ``status`` and ``version``.
 ORDER_LIST_ALWAYS = ("id", "payment_status", "fulfillment_status")
@@ -637,7 +673,7 @@ ORDER_DETAIL_FIELDS = FieldRules(
         "customer.email",
         "customer.first_name",
         "customer.last_name",
-    )
+    ),
 )
 ORDER_LIST_FIELDS = FieldRules(defaults=ORDER.defaults, always=ORDER_LIST_ALWAYS)
 
