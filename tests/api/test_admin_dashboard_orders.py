@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from mercato.domain.order_group import PAYMENT_OVER_CAPTURE
 from tests.api.edit_helpers import edits_world
 from tests.api.helpers import error, login, ok
 from tests.api.return_helpers import setup as returns_setup
@@ -412,11 +413,14 @@ async def test_payment_capture_of_a_one_order_payment_takes_an_amount(client, pl
     (order_id,) = orders.values()
     order = await get_order(client, market.admin, order_id, fields="*payment_collections.payments")
     payment_id = order["payment_collections"][0]["payments"][0]["id"]
-    ok(
-        await client.post(
-            f"/admin/payments/{payment_id}/capture", json={"amount": 10}, headers=market.admin
-        )
+    url = f"/admin/payments/{payment_id}/capture"
+    error(
+        await client.post(url, json={"amount": 38.51}, headers=market.admin),
+        400,
+        "invalid_data",
+        PAYMENT_OVER_CAPTURE,
     )
+    ok(await client.post(url, json={"amount": 10}, headers=market.admin))
     order = await get_order(client, market.admin, order_id, fields="*payment_collections")
     assert order["payment_status"] == "partially_captured"
     assert order["payment_collections"][0]["captured_amount"] == 10

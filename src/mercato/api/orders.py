@@ -43,7 +43,19 @@ _VERSION = query_parameter(
     "version, display_id, currency_code, created_at, total` (`total` = "
     "`summary.original_order_total`); any other version is 400.",
 )
-_ADMIN_GET_ORDER = {**_ADMIN_ORDER, "parameters": [*_ADMIN_ORDER["parameters"], _VERSION]}
+_ADMIN_GET_ORDER = operation(
+    parameters=[fields_parameter(ORDER, ORDER_DETAIL_FIELDS), _VERSION],
+    body=envelope(
+        {
+            "order": {
+                "anyOf": [
+                    item_schema(ORDER, ORDER_DETAIL_FIELDS),
+                    item_schema(PLACED_ORDER, PLACED_ORDER_FIELDS),  # ``?version=1``
+                ]
+            }
+        }
+    ),
+)
 
 
 @admin_router.get("", operation_id="AdminListOrders", openapi_extra=list_operation(ORDER_LIST))
