@@ -507,3 +507,23 @@ async def test_order_line_items_include_lines_an_edit_removed(client, app, admin
         "not_found",
         "Order with id order_nope was not found",
     )
+
+
+async def test_the_dashboards_order_list_does_not_grow_with_the_page(
+    client, place_group, count_statements
+):
+    """The list's request, payment shares and all, costs the same statements for 1 or 3 orders."""
+    market, group, orders = await place_group(sellers=3, prices=(30,), shipping=5)
+    counts = []
+    for limit in (1, 3):
+        async with count_statements() as counter:
+            body = ok(
+                await client.get(
+                    "/admin/orders",
+                    params={"fields": LIST_FIELDS, "limit": str(limit)},
+                    headers=market.admin,
+                )
+            )
+        assert len(body["orders"]) == limit
+        counts.append(counter.count)
+    assert counts[0] == counts[1]

@@ -122,9 +122,11 @@ def fields_parameter(resource: Resource, rules: FieldRules) -> Schema:
     return _query(
         "fields",
         {"type": "string"},
-        "Comma-separated selection (Medusa semantics): bare names replace the defaults, "
-        "`+x` adds, `-x` removes, `*rel` or `rel.*` selects a relation's defaults, `rel.x` one "
-        "of its fields; `id` is always returned. Default: "
+        "Comma-separated selection (Medusa's FieldParser): when some entry is a bare name, the "
+        "entries replace the defaults (each selected, a leading `+` or `-` ignored); otherwise "
+        "they apply in order to the defaults: `+x` adds, `-x` removes `x` and what is below it, "
+        "`*rel` or `rel.*` selects a relation's defaults, `rel.x` one of its fields; `id` is "
+        "always returned. Default: "
         + ", ".join(f"`{path}`" for path in rules.defaults)
         + "."
         + (
