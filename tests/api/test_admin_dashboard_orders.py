@@ -223,6 +223,7 @@ async def test_a_canceled_orders_share_is_voided(client, placed):
     order = await get_order(client, market.admin, a, fields="*payment_collections.payments")
     (collection,) = order["payment_collections"]
     assert collection["authorized_amount"] == 0 and collection["captured_amount"] == 0
+    assert collection["status"] == "canceled"  # nothing pending for the dashboard
     assert collection["payments"][0]["canceled_at"] is not None
     sibling = await get_order(client, market.admin, b, fields="*payment_collections.payments")
     assert sibling["payment_collections"][0]["payments"][0]["canceled_at"] is None

@@ -76,7 +76,10 @@ class OrderPaymentShare:
         self.id = id
         self.amount = amount
         self.currency_code = currency_code
-        self.status = status
+        # A canceled order's share of a shared collection was voided: the order sees it
+        # ``canceled`` (as its payment status does, ``OrderPaymentFacts``).
+        shared = source != "order_change"
+        self.status = "canceled" if order_canceled_at is not None and shared else status
         self.created_at = created_at
         self.source = source
         self.order_change_id = order_change_id
