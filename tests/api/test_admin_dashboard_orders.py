@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mercato.domain.order_group import PAYMENT_OVER_CAPTURE
+from tests.api.discount_helpers import add_promotion, discount
 from tests.api.edit_helpers import edits_world
 from tests.api.helpers import error, login, ok
 from tests.api.return_helpers import setup as returns_setup
@@ -252,6 +253,36 @@ async def test_line_refundable_total_and_part_totals_follow_a_return(client, app
         order["original_item_tax_total"] + order["original_shipping_tax_total"]
         == (order["original_tax_total"])
     )
+
+
+async def test_part_discount_and_tax_totals(client, app, place_group):
+    """3 × 10.00 with a seller 1.20 and an operator 1.38 off the line (tax parts 0.12, 0.14)
+    and an operator 1.00 off the 5.00 shipping (tax part 0.10), 10 % tax: as placement writes
+    them (test_order_discount_reads.py)."""
+    market, group, orders = await place_group(
+        lines=[(0, 0, 3)], sellers=1, prices=(10,), shipping=5
+    )
+    (order_id,) = orders.values()
+    shop = await add_promotion(app, "SHOP", "seller", seller_id=market.sellers[0]["id"])
+    site = await add_promotion(app, "SITE", "operator")
+    await discount(
+        app,
+        order_id,
+        line=[(shop, "seller", 120, 12), (site, "operator", 138, 14)],
+        shipping=[(site, "operator", 100, 10)],
+    )
+    order = await get_order(client, market.admin, order_id, fields=DETAIL_FIELDS_WITHOUT_OPTION)
+    assert order["item_discount_total"] == 2.84 and order["shipping_discount_total"] == 1.1
+    assert order["discount_total"] == 3.94
+    assert order["original_item_tax_total"] == 3 and order["original_shipping_tax_total"] == 0.5
+    assert order["original_tax_total"] == 3.5 and order["tax_total"] == 3.14
+    (item,) = order["items"]
+    assert [a["code"] for a in item["adjustments"]] == ["SHOP", "SITE"]
+    (method,) = order["shipping_methods"]
+    assert method["discount_total"] == 1.1 and [a["code"] for a in method["adjustments"]] == [
+        "SITE"
+    ]
+    assert {p["code"] for p in order["promotions"]} == {"SHOP", "SITE"}
 
 
 async def test_fields_parser_replace_and_modifier_modes_on_orders(client, placed):
