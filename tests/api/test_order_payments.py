@@ -10,7 +10,6 @@ from decimal import Decimal
 from sqlalchemy import delete, func, select
 
 from mercato.domain.money import to_minor
-from mercato.domain.order_group import PAYMENT_OVER_CAPTURE
 from mercato.domain.statuses import OrderPaymentFacts, order_payment_status
 from mercato.idempotency.models import IdempotencyRecord
 from mercato.orders import payment_workflows as money
@@ -396,7 +395,18 @@ async def test_admin_payment_capture_spreads_across_orders(client, app, admin_he
         payment_id = await session.scalar(select(Payment.id))
 
     url = f"/admin/payments/{payment_id}/capture"
-    first = ok(await client.post(url, json={"amount": 30}, headers=market.admin))["payment"]
+    # admin-dashboard.md §6 (amends orders.md): an amount on a shared payment names its order.
+    error(
+        await client.post(url, json={"amount": 30}, headers=market.admin),
+        400,
+        "invalid_data",
+        f"Payment {payment_id} serves 3 orders; pass order_id or use "
+        "POST /admin/orders/<id>/capture",
+    )
+    assert await count(app, Capture) == 0
+    ok(await client.post(url, json={"amount": 22, "order_id": ids[0]}, headers=market.admin))
+    body = {"amount": 8, "order_id": ids[1]}
+    first = ok(await client.post(url, json=body, headers=market.admin))["payment"]
     assert first["id"] == payment_id and first["amount"] == 66 and first["currency_code"] == "usd"
     assert first["captured_at"] is None and first["refunds"] == []
     assert [(c["order_id"], c["amount"]) for c in first["captures"]] == [(ids[0], 22), (ids[1], 8)]
@@ -404,10 +414,10 @@ async def test_admin_payment_capture_spreads_across_orders(client, app, admin_he
     assert statuses == ["captured", "partially_captured", "authorized"]
 
     error(
-        await client.post(url, json={"amount": 36.01}, headers=market.admin),
+        await client.post(url, json={"amount": 14.01, "order_id": ids[1]}, headers=market.admin),
         400,
         "invalid_data",
-        PAYMENT_OVER_CAPTURE,
+        f"Cannot capture more than 14.00 USD for order {ids[1]}",
     )
     assert await count(app, Capture) == 2
     rest = ok(await client.post(url, headers=market.admin))["payment"]
@@ -445,14 +455,16 @@ async def test_admin_payment_capture_retry_with_a_key(client, app, placed):
         payment_id = await session.scalar(select(Payment.id))
     url = f"/admin/payments/{payment_id}/capture"
     headers = {**market.admin, "Idempotency-Key": "pay-1"}
+    # Without an amount: every order's share (an amount on this shared payment needs an
+    # order_id, admin-dashboard.md §6).
     responses = await asyncio.gather(
-        *(client.post(url, json={"amount": 40}, headers=headers) for _ in range(3))
+        *(client.post(url, json={}, headers=headers) for _ in range(3))
     )
     assert {r.status_code for r in responses} <= {200, 409}  # 409: the first still ran
     bodies = [r.json()["payment"] for r in responses if r.status_code == 200]
     assert bodies and all(body == bodies[0] for body in bodies)
-    assert sum(dec(c["amount"]) for c in bodies[0]["captures"]) == 40
-    assert await total_of(app, Capture) == 4000
+    assert sum(dec(c["amount"]) for c in bodies[0]["captures"]) == 77  # 2 × 38.50
+    assert await total_of(app, Capture) == 7700
     assert await count(app, ProviderCall, ProviderCall.operation == "capture") == 2
 
 

@@ -136,12 +136,48 @@ def test_allowed_set_filters_relation_defaults() -> None:
 
 def test_minus_removes_from_expanded_relation_defaults() -> None:
     assert sel("*author,-author.email")["author"] == {"id": None, "name": None}
+    assert sel("*author,-author.email,-author.name")["author"] == {"id": None}
+    assert "tags" not in sel("*tags,-tags")
+    # A relation left with nothing selected goes (``-author.name`` of the defaults).
+    assert "author" not in sel("-author.name")
+
+
+def test_replace_mode_selects_every_entry_with_its_modifier_stripped() -> None:
+    """Medusa's ``FieldParser``: one bare entry makes every entry a selection, ``-`` and
+    ``+`` included (the products list sends ``…,variants.id,…,-variants``)."""
+    author = {"id": None, "name": None, "email": None}
     assert sel("title,author.*,-author.email,-author.name") == {
         "id": None,
         "title": None,
-        "author": {"id": None},
+        "author": author,
     }
-    assert "tags" not in sel("title,*tags,-tags")
+    assert sel("title,*tags,-tags") == {
+        "id": None,
+        "title": None,
+        "tags": {"id": None, "label": None},
+    }
+    assert sel("title,-isbn") == {"id": None, "title": None, "isbn": None}
+    assert sel("title,+-isbn") == {"id": None, "title": None, "isbn": None}
+
+
+def test_modifier_mode_applies_entries_in_order() -> None:
+    defaults = sel(None)
+    # A leading space is a ``+`` a query string decoded.
+    assert sel(" secret") == {**defaults, "secret": None}
+    assert sel("-isbn,+isbn") == {
+        **{k: v for k, v in defaults.items() if k != "isbn"},
+        "isbn": None,
+    }
+    assert "isbn" not in sel("+isbn,-isbn")
+    # ``-x`` removes ``x``, ``*x`` and every selected path below ``x``; unselected: a no-op.
+    assert "author" not in sel("*author,+author.tags.label,-author")
+    assert sel("-secret,-tags") == defaults
+    # Duplicates are ignored; id is always there.
+    assert sel("+secret,+secret,*author,*author,-id") == {
+        **defaults,
+        "author": {"id": None, "name": None, "email": None},
+        "secret": None,
+    }
 
 
 def test_rules_allows() -> None:
@@ -150,3 +186,9 @@ def test_rules_allows() -> None:
     assert rules.allows("d") and rules.allows("d.e") and rules.allows("d.e.f")
     assert not rules.allows("b.x") and not rules.allows("ab") and not rules.allows("dd")
     assert FieldRules(defaults=()).allows("anything.at.all")
+
+
+def test_star_on_a_plain_field_selects_it() -> None:
+    """``*shipping_address`` where the address is a JSON field, not a relation."""
+    assert sel("title,*isbn") == {"id": None, "title": None, "isbn": None}
+    assert sel("*secret")["secret"] is None and "secret" in sel("*secret")

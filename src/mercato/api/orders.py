@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from mercato.api.deps import Providers, Query, Session, UoW, Vendor
-from mercato.api.openapi import list_operation, render_operation
+from mercato.api.openapi import (
+    envelope,
+    list_operation,
+    operation,
+    query_parameter,
+    render_operation,
+)
+from mercato.errors import invalid
 from mercato.http.routing import APIRouter
 from mercato.orders import payment_workflows as money
 from mercato.orders import service
@@ -11,17 +18,44 @@ from mercato.orders.rendering import render_order
 from mercato.orders.resources import (
     ORDER,
     ORDER_DETAIL_FIELDS,
+    ORDER_ITEM,
+    ORDER_ITEM_FIELDS,
     ORDER_LIST,
+    PLACED_ORDER,
+    PLACED_ORDER_FIELDS,
     VENDOR_ORDER_DETAIL_FIELDS,
     VENDOR_ORDER_LIST,
 )
 from mercato.orders.schemas import UpdateOrder
-from mercato.query.listing import run_list
+from mercato.query.fields import RenderContext, render
+from mercato.query.fields import select as select_fields
+from mercato.query.listing import run_list, run_retrieve
+from mercato.query.openapi import fields_parameter, item_schema
 
 admin_router = APIRouter(prefix="/admin/orders", tags=["admin: orders"])
 vendor_router = APIRouter(prefix="/vendor/orders", tags=["vendor: orders"])
 _ADMIN_ORDER = render_operation(ORDER, ORDER_DETAIL_FIELDS)
 _VENDOR_ORDER = render_operation(ORDER, VENDOR_ORDER_DETAIL_FIELDS)
+_VERSION = query_parameter(
+    "version",
+    {"type": "integer", "minimum": 1},
+    "The current version (a plain read) or `1`: the order as placed, fields limited to `id, "
+    "version, display_id, currency_code, created_at, total` (`total` = "
+    "`summary.original_order_total`); any other version is 400.",
+)
+_ADMIN_GET_ORDER = operation(
+    parameters=[fields_parameter(ORDER, ORDER_DETAIL_FIELDS), _VERSION],
+    body=envelope(
+        {
+            "order": {
+                "anyOf": [
+                    item_schema(ORDER, ORDER_DETAIL_FIELDS),
+                    item_schema(PLACED_ORDER, PLACED_ORDER_FIELDS),  # ``?version=1``
+                ]
+            }
+        }
+    ),
+)
 
 
 @admin_router.get("", operation_id="AdminListOrders", openapi_extra=list_operation(ORDER_LIST))
@@ -31,10 +65,66 @@ async def list_orders(session: Session, params: Query) -> dict:
     return await run_list(session, ORDER_LIST, params)
 
 
-@admin_router.get("/{order_id}", operation_id="AdminGetOrder", openapi_extra=_ADMIN_ORDER)
+@admin_router.get("/{order_id}", operation_id="AdminGetOrder", openapi_extra=_ADMIN_GET_ORDER)
 async def get_order(order_id: str, session: Session, params: Query) -> dict:
+    """``?version=`` reads the current version or the order as placed (``1``)."""
     order = await service.get_order(session, order_id)
+    if "version" in params:
+        params = dict(params)
+        version = params.pop("version")
+        if version != str(order.version):
+            if version != "1":
+                raise invalid(
+                    f"Only version 1 and the current version {order.version} of order "
+                    f"{order_id} can be read"
+                )
+            placed = await run_retrieve(
+                session, resource=PLACED_ORDER, rules=PLACED_ORDER_FIELDS, row=order, params=params
+            )
+            return {"order": placed}
     return await render_order(session, order, params, fresh=True)
+
+
+_LINE_ITEMS = operation(
+    parameters=[
+        fields_parameter(ORDER_ITEM, ORDER_ITEM_FIELDS),
+        query_parameter(
+            "item_id",
+            {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+            "Only these lines (one id or a list, `item_id[]=…`).",
+        ),
+    ],
+    body=envelope(
+        {"order_items": {"type": "array", "items": item_schema(ORDER_ITEM, ORDER_ITEM_FIELDS)}}
+    ),
+    errors=(404,),
+)
+
+
+@admin_router.get(
+    "/{order_id}/line-items", operation_id="AdminListOrderLineItems", openapi_extra=_LINE_ITEMS
+)
+async def list_order_line_items(order_id: str, session: Session, params: Query) -> dict:
+    """The order's lines as Medusa's order items ``{item_id, quantity, item}``, lines an edit
+    set to 0 included (the timeline reads them after a change)."""
+    unknown = [k for k in params if k not in ("fields", "item_id")]
+    if unknown:
+        raise invalid(
+            f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}"
+        )
+    fields = params.get("fields")
+    if fields is not None and not isinstance(fields, str):
+        raise invalid("fields must be a comma-separated string")
+    raw = params.get("item_id")
+    item_ids = [raw] if isinstance(raw, str) else raw
+    if item_ids is not None and not (
+        isinstance(item_ids, list) and all(isinstance(i, str) for i in item_ids)
+    ):
+        raise invalid("item_id must be a string or a list of strings")
+    tree = select_fields(ORDER_ITEM, ORDER_ITEM_FIELDS, fields)
+    await service.get_order(session, order_id)
+    rows = await service.order_lines(session, order_id, item_ids)
+    return {"order_items": await render(RenderContext(session), ORDER_ITEM, rows, tree)}
 
 
 @admin_router.post("/{order_id}", operation_id="AdminUpdateOrder", openapi_extra=_ADMIN_ORDER)

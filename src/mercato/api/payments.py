@@ -31,6 +31,7 @@ from mercato.payments.rendering import payment_view
 from mercato.payments.resources import PAYMENT_COLLECTION, PAYMENT_COLLECTION_FIELDS
 from mercato.payments.schemas import (
     CaptureAmount,
+    CapturePayment,
     CreatePaymentCollection,
     CreatePaymentSession,
     MarkAsPaid,
@@ -261,21 +262,35 @@ async def admin_capture_payment(
     actor: Admin,
     params: Query,
     idempotency_key: IdempotencyKey,
-    body: CaptureAmount | None = None,
+    body: CapturePayment | None = None,
 ) -> dict:
     """Medusa-compatible: capture across the payment's orders (by order id), each capped at
-    what is left of its share; default everything left; a fully captured payment is a no-op."""
+    what is left of its share; default everything left; a fully captured payment is a no-op.
+    ``order_id`` captures for that order only (as ``POST /admin/orders/:id/capture``); an
+    ``amount`` on a payment serving several orders needs it."""
     if params:
         unknown = ", ".join(repr(k) for k in params)
         raise invalid(f"Invalid request: Unrecognized fields: {unknown}")
-    await money.capture_payment(
-        uow,
-        payment_id=payment_id,
-        amount=body.amount if body else None,
-        created_by=_admin_id(actor),
-        idempotency_key=idempotency_key,
-        providers=providers,
-    )
+    body = body or CapturePayment()
+    order_id = await money.capture_target(session, payment_id, body.order_id, body.amount)
+    if order_id is not None:
+        await money.capture_order(
+            uow,
+            order_id=order_id,
+            amount=body.amount,
+            created_by=_admin_id(actor),
+            idempotency_key=idempotency_key,
+            providers=providers,
+        )
+    else:
+        await money.capture_payment(
+            uow,
+            payment_id=payment_id,
+            amount=body.amount,
+            created_by=_admin_id(actor),
+            idempotency_key=idempotency_key,
+            providers=providers,
+        )
     return {"payment": await payment_view(session, payment_id)}
 
 

@@ -92,14 +92,25 @@ _PREVIEW = operation(
 )
 _CANCELED = operation(body=envelope({"return": _RETURN_SCHEMA}), errors=(404,))
 _DELETED = delete_operation()
+
+
+def _one_or_many(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "array", "items": schema}]}
+
+
 _CHANGES = operation(
     parameters=[
         fields_parameter(ORDER_CHANGE, ORDER_CHANGE_FIELDS),
         query_parameter(
-            "change_type", {"type": "string", "enum": list(CHANGE_TYPES)}, "Changes of this type."
+            "change_type",
+            _one_or_many({"type": "string", "enum": [*CHANGE_TYPES, "transfer", "update_order"]}),
+            "Changes of this type or types (`change_type[]=…`); Medusa's `transfer` and "
+            "`update_order` match nothing.",
         ),
         query_parameter(
-            "status", {"type": "string", "enum": list(CHANGE_STATUSES)}, "Changes in this status."
+            "status",
+            _one_or_many({"type": "string", "enum": list(CHANGE_STATUSES)}),
+            "Changes in this status or statuses.",
         ),
     ],
     body=envelope(
@@ -648,18 +659,21 @@ def _register(router: FastAPIRouter, prefix: str, *, vendor: bool) -> None:  # n
                 f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}"
             )
         for name, value in filters.items():
-            if not isinstance(value, str):
-                raise invalid(f"{name} must be a string")
+            values = [value] if isinstance(value, str) else value
+            if not (isinstance(values, list) and all(isinstance(v, str) for v in values)):
+                raise invalid(f"{name} must be a string or a list of strings")
+            filters[name] = values
         fields = params.get("fields")
         if fields is not None and not isinstance(fields, str):
             raise invalid("fields must be a comma-separated string")
         tree = select_fields(ORDER_CHANGE, ORDER_CHANGE_FIELDS, fields)
         await get_order(session, order_id, seller_id=actor.seller_id if vendor else None)
         query = select(OrderChange).where(OrderChange.order_id == order_id)
+        # Medusa's ``transfer`` and ``update_order`` are accepted and match nothing.
         if "change_type" in filters:
-            query = query.where(OrderChange.change_type == filters["change_type"])
+            query = query.where(OrderChange.change_type.in_(filters["change_type"]))
         if "status" in filters:
-            query = query.where(OrderChange.status == filters["status"])
+            query = query.where(OrderChange.status.in_(filters["status"]))
         rows = list(await session.scalars(query.order_by(OrderChange.created_at, OrderChange.id)))
         return {"order_changes": await render(RenderContext(session), ORDER_CHANGE, rows, tree)}
 

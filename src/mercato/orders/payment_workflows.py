@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ulid import ULID
 
@@ -516,6 +516,34 @@ async def order_of_payment(session: AsyncSession, payment_id: str, order_id: str
     if order_id not in orders:
         raise invalid(f"Payment collection {collection_id} is not linked to order {order_id}")
     return order_id
+
+
+async def capture_target(
+    session: AsyncSession, payment_id: str, order_id: str | None, amount: Decimal | None
+) -> str | None:
+    """The one order a ``POST /admin/payments/:id/capture`` is for (admin-dashboard.md §6):
+    ``order_id`` when given (one of the payment's orders); an ``amount`` on a payment serving
+    several orders needs it. None: capture across the payment's orders (Medusa's route)."""
+    if order_id is not None:
+        return await order_of_payment(session, payment_id, order_id)
+    if amount is None:
+        return None
+    collection_id = await session.scalar(
+        select(Payment.payment_collection_id).where(Payment.id == payment_id)
+    )
+    if collection_id is None:
+        raise not_found("Payment", payment_id)
+    count = await session.scalar(
+        select(func.count())
+        .select_from(OrderPaymentCollection)
+        .where(OrderPaymentCollection.payment_collection_id == collection_id)
+    )
+    if count is not None and count > 1:
+        raise invalid(
+            f"Payment {payment_id} serves {count} orders; pass order_id or use "
+            "POST /admin/orders/<id>/capture"
+        )
+    return None
 
 
 async def _group_of_payment(session: AsyncSession, payment_id: str) -> str | None:

@@ -21,12 +21,11 @@ from mercato.orders.models import (
     Order,
     OrderLineItem,
     OrderLineItemAdjustment,
-    OrderPaymentCollection,
     OrderPromotion,
     OrderShippingMethod,
     OrderShippingMethodAdjustment,
 )
-from mercato.payments.models import PaymentCollection
+from mercato.orders.payment_views import ORDER_PAYMENT_COLLECTION, payment_collections
 from mercato.products.models import ProductVariant
 from mercato.products.resources import VARIANT
 from mercato.promotions.models import Promotion
@@ -34,6 +33,10 @@ from mercato.query.driver import FixedQuery, keys_param, model_columns
 from mercato.query.fields import Computed, Field, FieldRules, Relation, RenderContext, Resource
 from mercato.query.loaders import belongs_to, has_many, through
 from mercato.query.values import attr, money, money_sum, timestamp
+from mercato.regions.models import Region
+from mercato.regions.resources import REGION
+from mercato.sales_channels.models import SalesChannel
+from mercato.sales_channels.resources import SALES_CHANNEL
 from mercato.sellers.models import Seller
 from mercato.sellers.resources import SELLER
 
@@ -112,84 +115,11 @@ async def _order_facts(ctx: RenderContext, orders: list[Any]) -> list[dict[str, 
                 ),
                 "credit_line_total": summary["credit_line_total"],
                 "summary": summary,
+                "original_order_total": summary["original_order_total"],
             }
         )
     return result
 
-
-_PAYMENT_SHARES = FixedQuery(
-    select(
-        OrderPaymentCollection.order_id,
-        PaymentCollection.id,
-        OrderPaymentCollection.amount,
-        PaymentCollection.currency_code,
-        PaymentCollection.status,
-        PaymentCollection.created_at,
-        PaymentCollection.source,
-        PaymentCollection.order_change_id,
-    )
-    .join(PaymentCollection, PaymentCollection.id == OrderPaymentCollection.payment_collection_id)
-    .where(keys_param(OrderPaymentCollection.order_id))
-    .order_by(PaymentCollection.created_at, PaymentCollection.id)
-)
-
-
-async def _payment_collections(ctx: RenderContext, orders: list[Any]) -> list[Any]:
-    """Each order's link to the payment collection, carrying the order's own share."""
-    rows = await _PAYMENT_SHARES.rows(
-        ctx.session, connection=await ctx.driver(), keys=list({o.id for o in orders})
-    )
-    links: dict[str, list[Any]] = defaultdict(list)
-    for order_id, *share in rows:
-        links[order_id].append(OrderPaymentShare(*share))
-    return [links.get(o.id, []) for o in orders]
-
-
-class OrderPaymentShare:
-    """An order's view of a payment collection: only its own amount (its share of the cart's
-    collection, or the whole of a collection its change created)."""
-
-    __slots__ = (
-        "id",
-        "amount",
-        "currency_code",
-        "status",
-        "created_at",
-        "source",
-        "order_change_id",
-    )
-
-    def __init__(
-        self,
-        id: str,
-        amount: int,
-        currency_code: str,
-        status: str,
-        created_at: Any,
-        source: str,
-        order_change_id: str | None,
-    ) -> None:
-        self.id = id
-        self.amount = amount
-        self.currency_code = currency_code
-        self.status = status
-        self.created_at = created_at
-        self.source = source
-        self.order_change_id = order_change_id
-
-
-ORDER_PAYMENT_COLLECTION = Resource(
-    name="payment_collection",
-    fields={
-        "id": attr("id"),
-        "currency_code": attr("currency_code"),
-        "amount": money("amount"),
-        "status": attr("status"),
-        "source": attr("source"),
-        "order_change_id": attr("order_change_id"),
-    },
-    defaults=("id", "source", "order_change_id", "currency_code", "amount", "status"),
-)
 
 DETAIL_FIELDS = (
     "fulfilled_quantity",
@@ -345,6 +275,68 @@ ORDER_PROMOTION = Resource(
     defaults=("id", "code", "is_automatic", "funded_by"),
 )
 
+_NUMBER = {"type": "number"}
+
+
+def _line_refundable(line: Any) -> Any:
+    """The line's ``total`` less the value its deducted units took (order-changes.md §3.1)."""
+    return to_major(line.total - line.deducted_amount, line.currency_code)
+
+
+async def _nothing(ctx: RenderContext, rows: list[Any]) -> list[list[Any]]:
+    """A to-many relation Mercato has no concept for: always empty (read-only constant)."""
+    return [[] for _ in rows]
+
+
+async def _no_one(ctx: RenderContext, rows: list[Any]) -> list[None]:
+    return [None for _ in rows]
+
+
+# Medusa concepts a variant of an order line lacks in Mercato (admin-dashboard.md §5.1):
+# variants have a title, no options; no inventory kits (a variant is its own inventory item).
+VARIANT_OPTION_VALUE = Resource(
+    name="product_option_value",
+    fields={
+        "id": attr("id"),
+        "value": attr("value"),
+        "option_id": attr("option_id"),
+    },
+    defaults=("id", "value", "option_id"),
+)
+INVENTORY = Resource(
+    name="inventory_item",
+    fields={
+        "id": attr("id"),
+        "sku": attr("sku"),
+        "title": attr("title"),
+        "requires_shipping": attr("requires_shipping"),
+    },
+    defaults=("id", "sku", "title", "requires_shipping"),
+)
+VARIANT_INVENTORY_ITEM = Resource(
+    name="variant_inventory_item",
+    fields={
+        "id": attr("id"),
+        "variant_id": attr("variant_id"),
+        "inventory_item_id": attr("inventory_item_id"),
+        "required_quantity": attr("required_quantity"),
+    },
+    relations={"inventory": Relation(lambda: INVENTORY, _no_one, many=False)},
+    defaults=("id", "variant_id", "inventory_item_id", "required_quantity"),
+)
+# An order line's variant: the catalogue's, with those constants.
+ORDER_VARIANT = Resource(
+    name="variant",
+    fields=VARIANT.fields,
+    relations={
+        **VARIANT.relations,
+        "options": Relation(lambda: VARIANT_OPTION_VALUE, _nothing, many=True),
+        "inventory_items": Relation(lambda: VARIANT_INVENTORY_ITEM, _nothing, many=True),
+    },
+    defaults=VARIANT.defaults,
+)
+
+
 LINE_ITEM = Resource(
     name="line_item",
     fields={
@@ -371,6 +363,9 @@ LINE_ITEM = Resource(
         "shipped_quantity": attr("shipped_quantity"),
         "delivered_quantity": attr("delivered_quantity"),
         "detail": Field(_detail, DETAIL_FIELDS),
+        "refundable_total": Field(
+            _line_refundable, ("total", "deducted_amount", "currency_code"), schema=_NUMBER
+        ),
         "exchange_id": attr("exchange_id"),
         "claim_id": attr("claim_id"),
         "metadata": attr("metadata_"),
@@ -378,7 +373,9 @@ LINE_ITEM = Resource(
         "updated_at": timestamp("updated_at"),
     },
     relations={
-        "variant": Relation(lambda: VARIANT, belongs_to(ProductVariant, "variant_id"), many=False),
+        "variant": Relation(
+            lambda: ORDER_VARIANT, belongs_to(ProductVariant, "variant_id"), many=False
+        ),
         "adjustments": Relation(
             lambda: LINE_ITEM_ADJUSTMENT,
             _Adjustments(OrderLineItemAdjustment, OrderLineItem, "item_id"),
@@ -386,11 +383,38 @@ LINE_ITEM = Resource(
         ),
     },
     # An order line is the snapshot of a cart line: the same default fields, discounts
-    # included (its seller is the order's); reads that show lines name their adjustments.
-    defaults=tuple(
-        f for f in CART_LINE_ITEM.defaults if f != "seller_id" and f not in CART_LINE_ITEM.relations
+    # included (its seller is the order's), plus what the admin dashboard reads of ``*items``
+    # unguarded (admin-dashboard.md §5.1): ``detail``, ``adjustments``, ``created_at``.
+    defaults=(
+        *(
+            f
+            for f in CART_LINE_ITEM.defaults
+            if f != "seller_id" and f not in CART_LINE_ITEM.relations
+        ),
+        "detail",
+        "adjustments",
+        "created_at",
     ),
 )
+
+
+async def _itself(ctx: RenderContext, rows: list[Any]) -> list[Any]:
+    return rows
+
+
+# ``GET /admin/orders/:id/line-items`` (admin-dashboard.md §5.3): Medusa's order items, each a
+# line's quantity in the order and the line (``item``); Mercato's line is both.
+ORDER_ITEM = Resource(
+    name="order_item",
+    fields={
+        "item_id": attr("id"),
+        "quantity": attr("quantity"),
+    },
+    relations={"item": Relation(lambda: LINE_ITEM, _itself, many=False)},
+    defaults=("item_id", "quantity", "item"),
+)
+ORDER_ITEM_FIELDS = FieldRules(defaults=ORDER_ITEM.defaults)
+
 
 SHIPPING_METHOD = Resource(
     name="shipping_method",
@@ -408,6 +432,7 @@ SHIPPING_METHOD = Resource(
         **_LINE_DISCOUNTS,
         "data": attr("data"),
         "return_id": attr("return_id"),
+        "created_at": timestamp("created_at"),
     },
     relations={
         "adjustments": Relation(
@@ -426,8 +451,68 @@ SHIPPING_METHOD = Resource(
         "tax_total",
         "total",
         *LINE_DISCOUNT_FIELDS,
+        "adjustments",
+        "created_at",
     ),
 )
+
+
+# Σ over the order's lines and over its shipping methods (admin-dashboard.md §5.1).
+PART_TOTAL_FIELDS = (
+    "item_discount_total",
+    "shipping_discount_total",
+    "original_item_tax_total",
+    "original_shipping_tax_total",
+)
+
+
+@cache
+def _part_totals_query() -> FixedQuery:
+    """Per order of a page and part (``item``, ``shipping``): Σ ``discount_total`` and Σ
+    ``original_tax_total`` (``tax_total + discount_tax_total``) in minor units, one statement.
+    Lines an edit or a canceled exchange set to 0 are no longer the order's (as ``items``)."""
+    parts = union_all(
+        *(
+            select(
+                model.order_id.label("order_id"),
+                literal_column(f"'{part}'").label("part"),
+                model.discount_total.label("discount_total"),
+                (model.tax_total + model.discount_tax_total).label("original_tax_total"),
+            ).where(keys_param(model.order_id), *where)
+            for part, model, where in (
+                ("item", OrderLineItem, (OrderLineItem.quantity > literal_column("0"),)),
+                ("shipping", OrderShippingMethod, ()),
+            )
+        )
+    ).subquery("parts")
+    return FixedQuery(
+        select(
+            parts.c.order_id,
+            parts.c.part,
+            cast(func.sum(parts.c.discount_total), BigInteger).label("discount_total"),
+            cast(func.sum(parts.c.original_tax_total), BigInteger).label("original_tax_total"),
+        ).group_by(parts.c.order_id, parts.c.part)
+    )
+
+
+async def _part_totals(ctx: RenderContext, orders: list[Any]) -> list[dict[str, Any]]:
+    rows = await _part_totals_query().rows(
+        ctx.session, connection=await ctx.driver(), keys=list({o.id for o in orders})
+    )
+    sums = {
+        (row.order_id, row.part): (int(row.discount_total), int(row.original_tax_total))
+        for row in rows
+    }
+    result = []
+    for order in orders:
+        currency = order.currency_code
+        values: dict[str, Any] = {}
+        for part in ("item", "shipping"):
+            discount, original_tax = sums.get((order.id, part), (0, 0))
+            values[f"{part}_discount_total"] = to_major(discount, currency)
+            values[f"original_{part}_tax_total"] = to_major(original_tax, currency)
+        result.append(values)
+    return result
 
 
 def _fulfillment_resource() -> Resource:
@@ -447,6 +532,7 @@ ORDER = Resource(
     fields={
         "id": attr("id"),
         "display_id": attr("display_id"),
+        "custom_display_id": Field(lambda r: None, (), expr="None"),
         "status": attr("status"),
         "seller_id": attr("seller_id"),
         "customer_id": attr("customer_id"),
@@ -471,6 +557,11 @@ ORDER = Resource(
         "paid_total": Computed(_order_facts, "paid_total", reads=_FACT_READS),
         "refunded_total": Computed(_order_facts, "refunded_total", reads=_FACT_READS),
         "refundable_amount": Computed(_order_facts, "refundable_amount", reads=_FACT_READS),
+        "refundable_total": Computed(_order_facts, "refundable_amount", reads=_FACT_READS),
+        **{
+            name: Computed(_part_totals, name, reads=("id", "currency_code"))
+            for name in PART_TOTAL_FIELDS
+        },
         "credit_line_total": Computed(_order_facts, "credit_line_total", reads=_FACT_READS),
         "summary": Computed(_order_facts, "summary", reads=_FACT_READS),
         "created_at": timestamp("created_at"),
@@ -492,9 +583,13 @@ ORDER = Resource(
             lambda: SHIPPING_METHOD, has_many(OrderShippingMethod, "order_id"), many=True
         ),
         "seller": Relation(lambda: SELLER, belongs_to(Seller, "seller_id"), many=False),
+        "sales_channel": Relation(
+            lambda: SALES_CHANNEL, belongs_to(SalesChannel, "sales_channel_id"), many=False
+        ),
+        "region": Relation(lambda: REGION, belongs_to(Region, "region_id"), many=False),
         "customer": Relation(lambda: CUSTOMER, belongs_to(Customer, "customer_id"), many=False),
         "payment_collections": Relation(
-            lambda: ORDER_PAYMENT_COLLECTION, _payment_collections, many=True
+            lambda: ORDER_PAYMENT_COLLECTION, payment_collections, many=True
         ),
         "fulfillments": Relation(_fulfillment_resource, _fulfillments, many=True),
         "promotions": Relation(
@@ -526,7 +621,29 @@ ORDER = Resource(
     ),
 )
 
+# ``GET /admin/orders/:id?version=1`` (admin-dashboard.md §6): the order as placed, for the
+# timeline's "Order placed"; its total is the summary's ``original_order_total``.
+PLACED_ORDER = Resource(
+    name="order",
+    fields={
+        "id": attr("id"),
+        "version": Field(lambda r: 1, (), expr="1", schema={"type": "integer"}),
+        "display_id": attr("display_id"),
+        "currency_code": attr("currency_code"),
+        "created_at": timestamp("created_at"),
+        "total": Computed(_order_facts, "original_order_total", reads=_FACT_READS),
+    },
+    defaults=("id", "version", "display_id", "currency_code", "created_at", "total"),
+)
+PLACED_ORDER_FIELDS = FieldRules(defaults=PLACED_ORDER.defaults, allowed=PLACED_ORDER.defaults)
+
+# Answered whatever ``fields`` says (admin-dashboard.md §6): Medusa's list workflow attaches
+# the statuses, its detail workflow (``get-order-detail``) also ``status`` and ``version``.
+ORDER_LIST_ALWAYS = ("id", "payment_status", "fulfillment_status")
+ORDER_DETAIL_ALWAYS = (*ORDER_LIST_ALWAYS, "status", "version")
+
 ORDER_DETAIL_FIELDS = FieldRules(
+    always=ORDER_DETAIL_ALWAYS,
     defaults=(
         *ORDER.defaults,
         "no_notification",
@@ -556,15 +673,17 @@ ORDER_DETAIL_FIELDS = FieldRules(
         "customer.email",
         "customer.first_name",
         "customer.last_name",
-    )
+    ),
 )
-ORDER_LIST_FIELDS = FieldRules(defaults=ORDER.defaults)
+ORDER_LIST_FIELDS = FieldRules(defaults=ORDER.defaults, always=ORDER_LIST_ALWAYS)
 
 # A seller sees its own order only: never the group (siblings, group total) nor the customer's
 # whole payment (payment_collections shows this order's share).
 _VENDOR_HIDDEN = ("order_group_id", "cart_id")
+# The admin dashboard's compatibility fields (admin-dashboard.md §5): admin routes only.
+_DASHBOARD_ONLY = ("custom_display_id", "refundable_total", *PART_TOTAL_FIELDS)
 _VENDOR_ALLOWED = (
-    *(f for f in ORDER.fields if f not in _VENDOR_HIDDEN),
+    *(f for f in ORDER.fields if f not in _VENDOR_HIDDEN and f not in _DASHBOARD_ONLY),
     "items.*",
     "shipping_methods.*",
     "payment_collections.*",

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mercato.domain.events import ORDER_UPDATED
 from mercato.errors import invalid, not_found
-from mercato.orders.models import Order
+from mercato.orders.models import Order, OrderLineItem
 from mercato.orders.repository import change_group
 from mercato.unit_of_work import UnitOfWork
 
@@ -40,6 +40,17 @@ async def get_order(session: AsyncSession, order_id: str, *, seller_id: str | No
     if order is None:
         raise not_found("Order", order_id)
     return order
+
+
+async def order_lines(
+    session: AsyncSession, order_id: str, item_ids: list[str] | None
+) -> list[OrderLineItem]:
+    """The order's lines (those an edit set to 0 included), all or ``item_ids``, by id: one
+    statement (the order's existence is checked by the caller)."""
+    query = select(OrderLineItem).where(OrderLineItem.order_id == order_id)
+    if item_ids is not None:
+        query = query.where(OrderLineItem.id.in_(item_ids))
+    return list(await session.scalars(query.order_by(OrderLineItem.id)))
 
 
 async def complete_order(uow: UnitOfWork, *, order_id: str, seller_id: str | None = None) -> None:

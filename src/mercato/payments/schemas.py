@@ -19,6 +19,15 @@ class CaptureAmount(Body):
     amount: Amount | None = None
 
 
+class CapturePayment(Body):
+    """``POST /admin/payments/:id/capture`` (Medusa's route): ``order_id`` names which of the
+    payment's orders to capture for; with ``amount`` it is required when the payment serves
+    several (admin-dashboard.md §6)."""
+
+    amount: Amount | None = None
+    order_id: Id | None = None
+
+
 class RefundAmount(Body):
     """``{amount?, note?, reason?}``; without an amount, everything left to refund."""
 

@@ -169,7 +169,7 @@ class Resource:
     def knows(self, path: list[str]) -> bool:
         head, rest = path[0], path[1:]
         if head in self.fields:
-            return not rest
+            return not rest or rest == ["*"]  # ``*shipping_address``: a JSON field, whole
         if head in self.relations:
             return not rest or rest == ["*"] or self.relations[head].target().knows(rest)
         return False
@@ -177,10 +177,13 @@ class Resource:
 
 @dataclass(frozen=True)
 class FieldRules:
-    """A route's default selection and the paths it allows (``rel.*`` allows a whole subtree)."""
+    """A route's default selection and the paths it allows (``rel.*`` allows a whole subtree);
+    ``always``: fields answered whatever ``fields`` says (Medusa's order workflows attach the
+    statuses)."""
 
     defaults: tuple[str, ...]
     allowed: tuple[str, ...] = ("*",)
+    always: tuple[str, ...] = ()
 
     def allows(self, path: str) -> bool:
         for pattern in self.allowed:
@@ -219,33 +222,64 @@ def select(resource: Resource, rules: FieldRules, fields_param: str | None) -> T
     return tree
 
 
+# Medusa's ``FieldParser``: an entry is a modifier when it starts with ``+``, ``-``, a space
+# (a ``+`` a query string decoded) or ``*``, or ends with ``.*``; replace mode strips these.
+_MODIFIER_PREFIX = re.compile(r"^[+ \t-]+")
+
+
+def _is_modifier(entry: str) -> bool:
+    return entry.startswith(("-", "+", " ", "*")) or entry.endswith(".*")
+
+
 def _select(resource: Resource, rules: FieldRules, fields_param: str | None) -> Tree:
-    entries = [e.strip() for e in (fields_param or "").split(",") if e.strip()]
-    replace = any(not e.startswith(("+", "-", "*")) and not e.endswith(".*") for e in entries)
-    paths: list[str] = [] if replace else list(rules.defaults)
-    removed: list[str] = []
+    """Medusa's ``FieldParser``, exact: when some entry is bare (replace mode) every entry is
+    selected, one leading run of ``+``, ``-`` and blanks removed (``…,-variants`` selects the
+    variants); otherwise (modifier mode) the route's defaults are taken and each entry applied
+    in order: ``+x`` adds ``x``, ``-x`` removes ``x`` and every selected path below it (also
+    out of a relation's expanded defaults), ``*x`` / ``x.*`` add the relation's defaults.
+    Duplicates are harmless; ``id`` is always selected."""
+    entries = [e for e in (fields_param or "").split(",") if e.strip()]
+    # (kind, path): a route default (trusted), a requested path, or a removal.
+    ops: list[tuple[str, str]] = []
+    if any(not _is_modifier(e) for e in entries):
+        ops = [("add", _MODIFIER_PREFIX.sub("", e).strip()) for e in entries]
+    else:
+        ops = [("default", path) for path in rules.defaults]
+        for entry in entries:
+            path = _MODIFIER_PREFIX.sub("", entry).strip()
+            if entry.startswith("-"):
+                ops.append(("remove", _normalise(path).removesuffix(".*")))
+            else:
+                ops.append(("add", path))
+    steps: list[tuple[bool, str]] = []  # (add?, normalised path)
     invalid_paths: list[str] = []
-    for entry in entries:
-        if entry.startswith("-"):
-            removed.append(_normalise(entry[1:]).removesuffix(".*"))
+    for kind, raw in ops:
+        path = _normalise(raw)
+        if not path or path == ".*":
             continue
-        path = _normalise(entry.removeprefix("+"))
+        if kind == "remove" or kind == "default":
+            steps.append((kind == "default", path))
+            continue
         if not resource.knows(path.split(".")) or not rules.allows(path.removesuffix(".*")):
-            invalid_paths.append(path)
+            if path not in invalid_paths:
+                invalid_paths.append(path)
             continue
-        paths.append(path)
+        steps.append((True, path))
     if invalid_paths:
         raise invalid(f"Requested fields [{', '.join(invalid_paths)}] are not valid")
     tree: Tree = {}
-    for path in paths:
-        if not any(path == r or path.startswith(r + ".") for r in removed):
+    for add, path in steps:
+        if add:
             _add(tree, resource, path.split("."), rules, prefix="")
-    for path in removed:  # also out of a relation's expanded defaults (``-variants.sku``)
-        _prune(tree, path.split("."))
+        else:
+            _prune(tree, path.split("."))
+    for path in rules.always:
+        _add(tree, resource, path.split("."), rules, prefix="")
     return _with_ids(resource, tree)
 
 
 def _prune(tree: Tree, path: list[str]) -> None:
+    """Remove ``path`` (and what is below it); a relation left with nothing selected goes."""
     head, rest = path[0], path[1:]
     if head not in tree:
         return
@@ -253,6 +287,8 @@ def _prune(tree: Tree, path: list[str]) -> None:
         del tree[head]
     elif (subtree := tree[head]) is not None:
         _prune(subtree, rest)
+        if not subtree:
+            del tree[head]
 
 
 def _add(tree: Tree, resource: Resource, path: list[str], rules: FieldRules, prefix: str) -> None:

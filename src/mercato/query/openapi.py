@@ -122,11 +122,18 @@ def fields_parameter(resource: Resource, rules: FieldRules) -> Schema:
     return _query(
         "fields",
         {"type": "string"},
-        "Comma-separated selection (Medusa semantics): bare names replace the defaults, "
-        "`+x` adds, `-x` removes, `*rel` or `rel.*` selects a relation's defaults, `rel.x` one "
-        "of its fields; `id` is always returned. Default: "
+        "Comma-separated selection (Medusa's FieldParser): when some entry is a bare name, the "
+        "entries replace the defaults (each selected, a leading `+` or `-` ignored); otherwise "
+        "they apply in order to the defaults: `+x` adds, `-x` removes `x` and what is below it, "
+        "`*rel` or `rel.*` selects a relation's defaults, `rel.x` one of its fields; `id` is "
+        "always returned. Default: "
         + ", ".join(f"`{path}`" for path in rules.defaults)
-        + ".",
+        + "."
+        + (
+            " Always returned: " + ", ".join(f"`{path}`" for path in rules.always) + "."
+            if rules.always
+            else ""
+        ),
     )
 
 
@@ -179,7 +186,8 @@ def _object(resource: Resource, rules: FieldRules, prefix: str, depth: int) -> S
             properties[name] = {"anyOf": [target, {"type": "null"}]}
     schema: Schema = {"type": "object", "properties": properties, "additionalProperties": False}
     if "id" in resource.fields:
-        schema["required"] = ["id"]
+        always = [p for p in rules.always if not prefix and "." not in p and p != "id"]
+        schema["required"] = ["id", *always]
     return schema
 
 
