@@ -8,6 +8,8 @@
 * Indexes for the new read-only lists: stock locations (``name``, ``created_at``,
   ``updated_at``; ``q`` over ``lower(name)`` by trigram where ``pg_trgm`` exists) and
   reservations (``location_id``, ``created_at``, ``updated_at``).
+* The customer list's new sorts (``first_name``, ``last_name``, ``has_account``, §5.3); the
+  ``has_account`` index serves its filter too.
 
 Revision ID: 0019
 Revises: 0018
@@ -61,6 +63,9 @@ def upgrade() -> None:
     )
     op.create_index("ix_reservation_item_created_at", "reservation_item", ["created_at", "id"])
     op.create_index("ix_reservation_item_updated_at", "reservation_item", ["updated_at"])
+    op.create_index("ix_customer_first_name", "customer", ["first_name", "id"])
+    op.create_index("ix_customer_last_name", "customer", ["last_name", "id"])
+    op.create_index("ix_customer_has_account", "customer", ["has_account", "id"])
     if _has_trigram():
         op.execute(
             "CREATE INDEX IF NOT EXISTS ix_stock_location_name_trgm ON stock_location "
@@ -70,6 +75,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP INDEX IF EXISTS ix_stock_location_name_trgm")
+    op.drop_index("ix_customer_has_account", table_name="customer")
+    op.drop_index("ix_customer_last_name", table_name="customer")
+    op.drop_index("ix_customer_first_name", table_name="customer")
     op.drop_index("ix_reservation_item_updated_at", table_name="reservation_item")
     op.drop_index("ix_reservation_item_created_at", table_name="reservation_item")
     op.drop_index(op.f("ix_reservation_item_location_id"), table_name="reservation_item")
