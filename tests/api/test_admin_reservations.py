@@ -3,6 +3,8 @@ line, as Medusa's ``AdminReservation``; fulfilling uses them up."""
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from tests.api.helpers import error, ok
 
 FIELDS = {
@@ -99,3 +101,30 @@ async def test_reservations_of_order_lines(client, place_group):
         404,
         "not_found",
     )
+
+
+async def test_every_filter_and_sort_leads_an_index(engine):
+    """Reservations and stock locations (migration 0019): no filter or sort reads every row."""
+    from mercato.orders.reservation_resources import RESERVATION_LIST
+    from mercato.sellers.resources import STOCK_LOCATION_LIST
+
+    for table, spec in (
+        ("reservation_item", RESERVATION_LIST),
+        ("stock_location", STOCK_LOCATION_LIST),
+    ):
+        async with engine.connect() as connection:
+            leading = set(
+                (
+                    await connection.execute(
+                        text(
+                            "SELECT a.attname FROM pg_index i"
+                            " JOIN pg_attribute a ON a.attrelid = i.indrelid"
+                            " AND a.attnum = i.indkey[0]"
+                            f" WHERE i.indrelid = '{table}'::regclass"
+                        )
+                    )
+                ).scalars()
+            )
+        columns = {f.column.key for f in spec.filters.values()}
+        columns |= {c.key for c in spec.sortable.values()}
+        assert columns <= leading, (table, columns - leading)
