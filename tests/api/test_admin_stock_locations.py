@@ -187,3 +187,44 @@ async def test_shipping_options_by_stock_location_with_profile_and_zone(client, 
         400,
         "invalid_data",
     )
+
+
+async def test_lists_statements_do_not_grow_with_the_page(client, admin_headers, count_statements):
+    """Stock locations with their sellers, and options with their synthetic zones' locations:
+    the same statements for a page of 3 as of 30."""
+    import asyncio
+
+    from tests.api.helpers import create_region, create_seller
+
+    region = await create_region(client, admin_headers)
+    sellers = await asyncio.gather(
+        *(create_seller(client, admin_headers, f"Seller {i}") for i in range(30))
+    )
+    await asyncio.gather(
+        *(
+            client.post(
+                "/admin/shipping-options",
+                json={"name": "Std", "seller_id": s["id"], "region_id": region["id"], "amount": 1},
+                headers=admin_headers,
+            )
+            for s in sellers
+        )
+    )
+    for url, key, check in (
+        (
+            "/admin/stock-locations?fields=%2Bseller.*&limit=",
+            "stock_locations",
+            lambda row: row["seller"]["id"] == row["seller_id"],
+        ),
+        (
+            "/admin/shipping-options?fields=%2Bservice_zone.fulfillment_set.location.*&limit=",
+            "shipping_options",
+            lambda row: row["service_zone"]["fulfillment_set"]["location"]["id"].startswith("sloc"),
+        ),
+    ):
+        async with count_statements() as small:
+            few = ok(await client.get(url + "3", headers=admin_headers))[key]
+        async with count_statements() as large:
+            many = ok(await client.get(url + "30", headers=admin_headers))[key]
+        assert len(few) == 3 and len(many) == 30 and all(check(row) for row in many)
+        assert small.count == large.count, (url, small.count, large.count)
