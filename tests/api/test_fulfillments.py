@@ -604,3 +604,305 @@ async def test_concurrent_fulfilments_never_exceed_the_order(client, app, placed
     assert lines(order)[v0]["fulfilled_quantity"] == 2 and len(order["fulfillments"]) == 1
     assert await stock(client, market, a) == {v0: (8, 1), v1: (10, 1)}
     assert await reservations(app, order) == {v0: [1], v1: [1]}
+
+
+# --------------------------------------------------------------- the dashboard's fulfil flow
+
+# The fulfil form's query, less ``*shipping_address`` (an address relation: §5.1's other rows).
+FULFIL_FORM = (
+    "currency_code,*items,*items.variant,+items.variant.product.shipping_profile.id,"
+    "shipping_address,+shipping_methods.shipping_option_id,no_notification"
+)
+SHIPMENT_FORM = "*fulfillments,*fulfillments.items,*fulfillments.labels,no_notification"
+FULFILLMENT_DEFAULTS = {
+    "id",
+    "location_id",
+    "shipping_option_id",
+    "provider_id",
+    "requires_shipping",
+    "packed_at",
+    "shipped_at",
+    "delivered_at",
+    "canceled_at",
+    "data",
+    "metadata",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "marked_shipped_by",
+}
+
+
+async def location_of(client, market, seller_id: str) -> str:
+    seller = ok(await client.get(f"/admin/sellers/{seller_id}", headers=market.admin))["seller"]
+    return seller["stock_location"]["id"]
+
+
+async def new_option(client, market, seller_id: str, name: str, *, is_return=False) -> str:
+    body = {
+        "name": name,
+        "seller_id": seller_id,
+        "region_id": market.region["id"],
+        "amount": 2,
+        "is_return": is_return,
+    }
+    option = ok(await client.post("/admin/shipping-options", json=body, headers=market.admin))
+    return option["shipping_option"]["id"]
+
+
+async def test_dashboard_fulfil_form_ships_the_sellers_lines_with_an_option(
+    client, app, placed_three_lines
+):
+    market, group, orders = placed_three_lines
+    a, b = (s["id"] for s in market.sellers)
+    v0, v1 = market.variants[a]
+    own_location, other_location = (
+        await location_of(client, market, a),
+        await location_of(client, market, b),
+    )
+    express = await new_option(client, market, a, "Express")
+    returns = await new_option(client, market, a, "Returns", is_return=True)
+
+    # What the form reads: lines with their product's shipping profile (the seller) and the
+    # order's method's option, whose ``shipping_profile_id`` is the seller too.
+    form = ok(
+        await client.get(
+            f"/admin/orders/{orders[a]}", params={"fields": FULFIL_FORM}, headers=market.admin
+        )
+    )["order"]
+    profiles = {i["variant"]["product"]["shipping_profile"]["id"] for i in form["items"]}
+    assert profiles == {a}
+    assert all(i["requires_shipping"] is True for i in form["items"])
+    assert [m["shipping_option_id"] for m in form["shipping_methods"]] == [market.options[a]]
+    product = ok(
+        await client.get(
+            f"/admin/orders/{orders[a]}",
+            params={"fields": "id,items.variant.product.shipping_profile.*"},
+            headers=market.admin,
+        )
+    )["order"]["items"][0]["variant"]["product"]
+    assert product["shipping_profile"] == {"id": a, "name": "Seller 0", "type": "default"}
+
+    l0, l1 = lines(form)[v0]["id"], lines(form)[v1]["id"]
+    url = f"/admin/orders/{orders[a]}/fulfillments"
+    item = [{"id": l0, "quantity": 1}]
+
+    async def refused(body, status, type_, message):
+        return error(
+            await client.post(url, json=body, headers=market.admin), status, type_, message
+        )
+
+    await refused(
+        {"items": item, "shipping_option_id": market.options[b]},
+        400,
+        "invalid_data",
+        f"Shipping option {market.options[b]} does not belong to seller {a}",
+    )
+    await refused(
+        {"items": item, "shipping_option_id": returns},
+        400,
+        "invalid_data",
+        f"Shipping option {returns} is a return option and cannot ship items to the customer",
+    )
+    await refused(
+        {"items": item, "shipping_option_id": "so_nope"},
+        404,
+        "not_found",
+        "Shipping option with id so_nope was not found",
+    )
+    await refused(
+        {"items": item, "location_id": other_location},
+        400,
+        "invalid_data",
+        f"Location {other_location} is not the stock location of seller {a}",
+    )
+    await refused({"items": [], "location_id": own_location}, 400, "invalid_data", None)
+    assert await events(client, market, "order.fulfillment_created") == []
+
+    # The form's request: location, option, no_notification, items.
+    body = ok(
+        await client.post(
+            url,
+            json={
+                "location_id": own_location,
+                "shipping_option_id": express,
+                "no_notification": False,
+                "items": [{"id": l0, "quantity": 2}],
+            },
+            params={"fields": SHIPMENT_FORM},
+            headers=market.admin,
+        )
+    )["order"]
+    (first,) = body["fulfillments"]
+    assert set(first) == FULFILLMENT_DEFAULTS | {"items", "labels"}
+    assert first["shipping_option_id"] == express
+    assert first["location_id"] == own_location
+    assert first["provider_id"] == "manual_manual"
+    assert first["requires_shipping"] is True
+    assert (first["created_by"], first["marked_shipped_by"], first["metadata"]) == (None,) * 3
+    assert first["labels"] == []
+    (packed,) = first["items"]
+    assert packed == {
+        "id": packed["id"],
+        "fulfillment_id": first["id"],
+        "line_item_id": l0,
+        "title": lines(form)[v0]["title"],
+        "sku": lines(form)[v0]["variant_sku"],
+        "quantity": 2,
+    }
+
+    # Without an option, the fulfilment ships with the order's method's option.
+    body = await fulfil(client, market.admin, orders[a], [(l1, 1)])
+    second = next(f for f in body["fulfillments"] if f["id"] != first["id"])
+    assert second["shipping_option_id"] == market.options[a]
+    shown = ok(
+        await client.get(
+            f"/admin/orders/{orders[a]}",
+            params={
+                "fields": "id,fulfillments.id,fulfillments.shipping_option.id,"
+                "fulfillments.shipping_option.name,"
+                "fulfillments.shipping_option.service_zone.fulfillment_set.type"
+            },
+            headers=market.admin,
+        )
+    )["order"]["fulfillments"]
+    zone = {"fulfillment_set": {"type": "shipping"}}
+    assert shown == [
+        {
+            "id": first["id"],
+            "shipping_option": {"id": express, "name": "Express", "service_zone": zone},
+        },
+        {
+            "id": second["id"],
+            "shipping_option": {
+                "id": market.options[a],
+                "name": "Standard 0",
+                "service_zone": zone,
+            },
+        },
+    ]
+
+    # The shipment form re-sends the fulfilment's items and ``"#"`` label URLs; other items are
+    # refused, echoed label keys ignored, an identical label kept once.
+    fid = first["id"]
+    error(
+        await act(
+            client, market.admin, orders[a], fid, "shipments", items=[{"id": l0, "quantity": 1}]
+        ),
+        400,
+        "invalid_data",
+        f"Shipment items must be the items of fulfillment {fid}",
+    )
+    error(
+        await act(
+            client,
+            market.admin,
+            orders[a],
+            fid,
+            "shipments",
+            items=[{"id": l0, "quantity": 1}, {"id": l0, "quantity": 1}],
+        ),
+        400,
+        "invalid_data",
+        f"Shipment items must be the items of fulfillment {fid}",
+    )
+    label = {"tracking_number": "TRK-1", "tracking_url": "#", "label_url": "#"}
+    echoed = {
+        **label,
+        "id": "fulla_old",
+        "fulfillment_id": fid,
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "updated_at": "2026-01-01T00:00:00.000Z",
+        "deleted_at": None,
+    }
+    error(
+        await act(
+            client,
+            market.admin,
+            orders[a],
+            fid,
+            "shipments",
+            labels=[{**label, "label_url": "x" * 2049}],
+        ),
+        400,
+        "invalid_data",
+    )
+    shipped = ok(
+        await act(
+            client,
+            market.admin,
+            orders[a],
+            fid,
+            "shipments",
+            items=[{"id": l0, "quantity": 2}],
+            labels=[label, echoed],
+            no_notification=True,
+        )
+    )["order"]
+    ful = next(f for f in shipped["fulfillments"] if f["id"] == fid)
+    assert ful["shipped_at"] is not None
+    assert len(ful["labels"]) == 1
+    (stored,) = ful["labels"]
+    assert {k: stored[k] for k in label} == label
+    assert stored["id"] != "fulla_old" and stored["created_at"] is not None
+    shipment = (await events(client, market, "order.shipment_created"))[0]
+    assert shipment["data"]["no_notification"] is True
+
+    delivered = ok(
+        await act(client, market.admin, orders[a], fid, "mark-as-delivered", no_notification=True)
+    )["order"]
+    assert next(f for f in delivered["fulfillments"] if f["id"] == fid)["delivered_at"]
+    # Cancel with ``{no_notification}`` or no body at all.
+    canceled = ok(
+        await client.post(
+            f"/admin/orders/{orders[a]}/fulfillments/{second['id']}/cancel",
+            headers=market.admin,
+        )
+    )["order"]
+    assert next(f for f in canceled["fulfillments"] if f["id"] == second["id"])["canceled_at"]
+    body = await fulfil(client, market.admin, orders[a], [(l1, 1)])
+    third = next(f["id"] for f in body["fulfillments"] if f["id"] not in (fid, second["id"]))
+    ok(await act(client, market.admin, orders[a], third, "cancel", no_notification=True))
+
+
+async def test_vendor_fulfilment_takes_its_own_sellers_option(client, app, placed_three_lines):
+    market, group, orders = placed_three_lines
+    a, b = (s["id"] for s in market.sellers)
+    staff_b = await member_headers(client, market, b, "ship@b.test")
+    order = await get_order(client, market, orders[b])
+    (line,) = order["items"]
+    url = f"/vendor/orders/{orders[b]}/fulfillments"
+    error(
+        await client.post(
+            url,
+            json={
+                "items": [{"id": line["id"], "quantity": 1}],
+                "shipping_option_id": market.options[a],
+            },
+            headers=staff_b,
+        ),
+        400,
+        "invalid_data",
+        f"Shipping option {market.options[a]} does not belong to seller {b}",
+    )
+    other_location = await location_of(client, market, a)
+    error(
+        await client.post(
+            url,
+            json={"items": [{"id": line["id"], "quantity": 1}], "location_id": other_location},
+            headers=staff_b,
+        ),
+        400,
+        "invalid_data",
+        f"Location {other_location} is not the stock location of seller {b}",
+    )
+    body = await fulfil(
+        client,
+        staff_b,
+        orders[b],
+        [(line["id"], 2)],
+        prefix="/vendor",
+        shipping_option_id=market.options[b],
+    )
+    assert body["fulfillments"][0]["shipping_option_id"] == market.options[b]
+    assert body["fulfillments"][0]["provider_id"] == "manual_manual"

@@ -68,6 +68,7 @@ async def _create(
         order_id=order_id,
         items=_items(body.items) or [],
         location_id=body.location_id,
+        shipping_option_id=body.shipping_option_id,
         no_notification=body.no_notification,
         seller_id=seller_id,
     )

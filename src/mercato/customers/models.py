@@ -18,6 +18,10 @@ class Customer(Timestamps, SoftDelete, Base):
             postgresql_where=text("has_account AND deleted_at IS NULL"),
         ),
         Index("ix_customer_email_lower", text("lower(email)")),
+        # The dashboard's customer list sorts on these (admin-dashboard.md §5.3; migration 0019).
+        Index("ix_customer_first_name", "first_name", "id"),
+        Index("ix_customer_last_name", "last_name", "id"),
+        Index("ix_customer_has_account", "has_account", "id"),
     )
     id: Mapped[str] = id_column("cus")
     email: Mapped[str | None]

@@ -192,11 +192,22 @@ class Label:
     label_url: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class OptionFacts:
+    """What fulfilment rules read of a shipping option: its seller and whether it is a return
+    option (admin-dashboard.md §7)."""
+
+    id: str
+    seller_id: str
+    is_return: bool
+
+
 @dataclass(slots=True)
 class Fulfillment:
     id: str
     location_id: str
     items: tuple[tuple[str, int], ...]  # (line id, quantity), in request order
+    shipping_option_id: str | None = None
     converted: tuple[Conversion, ...] = ()
     no_notification: bool = False
     packed_at: datetime | None = None
@@ -1189,22 +1200,29 @@ class OrderGroup:
         *,
         fulfillment_id: str,
         location_id: str | None = None,
+        shipping_option: OptionFacts | None = None,
         no_notification: bool | None = None,
         seller_id: str | None = None,
         now: datetime,
     ) -> Fulfillment:
         """Pack ``items`` (line id, quantity; partial allowed) at the seller's stock location,
-        converting the lines' reservations into shipped-out stock."""
+        converting the lines' reservations into shipped-out stock. ``shipping_option`` must be
+        a non-return option of the order's seller; without it the fulfilment ships with the
+        order's method's option."""
         order = self.order(order_id, seller_id=seller_id)
         _refuse_canceled(order)
         _refuse_active_change(order)
+        if not items:
+            raise DomainError("Fulfillment items cannot be empty")
         lines = _lines_to_fulfil(order, items)
         location = _fulfilment_location(order, location_id)
+        option_id = _fulfilment_option(order, shipping_option)
         converted = self._convert_reservations(order, items, location)
         fulfillment = Fulfillment(
             id=fulfillment_id,
             location_id=location,
             items=tuple((line_id, quantity) for line_id, quantity in items),
+            shipping_option_id=option_id,
             converted=tuple(converted),
             no_notification=order.no_notification if no_notification is None else no_notification,
             packed_at=now,
@@ -1289,7 +1307,7 @@ class OrderGroup:
         if items is not None:
             _check_shipment_items(order, fulfillment, items)
         fulfillment.shipped_at = now
-        fulfillment.labels = (*fulfillment.labels, *labels)
+        fulfillment.labels = _with_new_labels(fulfillment.labels, labels)
         for line_id, quantity in fulfillment.items:
             order.line(line_id).shipped_quantity += quantity
         self._fulfilment_event(ev.SHIPMENT_CREATED, order, fulfillment, no_notification, now)
@@ -1487,24 +1505,54 @@ def _fulfilment_location(order: Order, location_id: str | None) -> str:
         )
     if location_id is not None and location_id != order.location_id:
         raise DomainError(
-            f"Stock location {location_id} is not the stock location of the order's seller"
+            f"Location {location_id} is not the stock location of seller {order.seller_id}"
         )
     return order.location_id
+
+
+def _fulfilment_option(order: Order, option: OptionFacts | None) -> str | None:
+    """The option a fulfilment ships with: the one given (a non-return option of the order's
+    seller) or the option of the order's shipping method."""
+    if option is None:
+        return next(
+            (
+                m.shipping_option_id
+                for m in order.shipping_methods
+                if m.shipping_option_id is not None
+                and m.return_id is None
+                and m.exchange_id is None
+                and m.claim_id is None
+            ),
+            None,
+        )
+    if option.seller_id != order.seller_id:
+        raise DomainError(
+            f"Shipping option {option.id} does not belong to seller {order.seller_id}"
+        )
+    if option.is_return:
+        raise DomainError(
+            f"Shipping option {option.id} is a return option and cannot ship items to the customer"
+        )
+    return option.id
+
+
+def _with_new_labels(kept: tuple[Label, ...], added: Sequence[Label]) -> tuple[Label, ...]:
+    """``kept`` and the ``added`` labels not identical (tracking number and URLs) to one of
+    them or to an earlier one of ``added``."""
+    seen = {(label.tracking_number, label.tracking_url, label.label_url) for label in kept}
+    result = list(kept)
+    for label in added:
+        key = (label.tracking_number, label.tracking_url, label.label_url)
+        if key not in seen:
+            seen.add(key)
+            result.append(label)
+    return tuple(result)
 
 
 def _check_shipment_items(
     order: Order, fulfillment: Fulfillment, items: Sequence[tuple[str, int]]
 ) -> None:
     """A fulfilment ships whole: the items sent must be exactly what it packed."""
-    sent: dict[str, int] = {}
-    for line_id, quantity in items:
-        if line_id in sent:
-            raise DomainError(f"Item {line_id} is listed more than once")
-        sent[line_id] = quantity
-    expected = dict(fulfillment.items)
-    if sent != expected:
-        described = ", ".join(f"{line_id} × {q}" for line_id, q in sorted(expected.items()))
-        raise DomainError(
-            f"The items of a shipment must be those of fulfillment {fulfillment.id} "
-            f"of order {order.id}: {described}"
-        )
+    sent = dict(items)
+    if len(sent) != len(items) or sent != dict(fulfillment.items):
+        raise DomainError(f"Shipment items must be the items of fulfillment {fulfillment.id}")

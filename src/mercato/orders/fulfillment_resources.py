@@ -1,7 +1,24 @@
-from mercato.orders.models import Fulfillment, FulfillmentItem, FulfillmentLabel
-from mercato.query.fields import Relation, Resource
-from mercato.query.loaders import has_many
-from mercato.query.values import attr, timestamp
+"""What clients see of fulfilments (orders.md "Fulfilment", admin-dashboard.md §5.1).
+
+Medusa fields Mercato has no concept for answer constants: ``provider_id`` ``"manual_manual"``
+(every fulfilment is manual), ``created_by`` / ``marked_shipped_by`` and ``metadata`` null.
+``requires_shipping`` is true when any of its lines requires shipping; ``shipping_option`` is the
+option it ships with (whose ``service_zone.fulfillment_set`` is synthetic, §7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from mercato.orders.models import Fulfillment, FulfillmentItem, FulfillmentLabel, OrderLineItem
+from mercato.query.fields import Computed, Relation, RenderContext, Resource
+from mercato.query.loaders import belongs_to, has_many
+from mercato.query.values import attr, constant, timestamp
+from mercato.shipping_options.models import ShippingOption
+from mercato.shipping_options.resources import SHIPPING_OPTION
+
+PROVIDER_ID = "manual_manual"
 
 FULFILLMENT_ITEM = Resource(
     name="fulfillment_item",
@@ -9,21 +26,38 @@ FULFILLMENT_ITEM = Resource(
         "id": attr("id"),
         "fulfillment_id": attr("fulfillment_id"),
         "line_item_id": attr("line_item_id"),
+        "title": attr("title"),
+        "sku": attr("sku"),
         "quantity": attr("quantity"),
     },
-    defaults=("id", "fulfillment_id", "line_item_id", "quantity"),
+    defaults=("id", "fulfillment_id", "line_item_id", "title", "sku", "quantity"),
 )
 
 FULFILLMENT_LABEL = Resource(
     name="fulfillment_label",
     fields={
         "id": attr("id"),
+        "fulfillment_id": attr("fulfillment_id"),
         "tracking_number": attr("tracking_number"),
         "tracking_url": attr("tracking_url"),
         "label_url": attr("label_url"),
+        "created_at": timestamp("created_at"),
     },
-    defaults=("id", "tracking_number", "tracking_url", "label_url"),
+    defaults=("id", "tracking_number", "tracking_url", "label_url", "created_at"),
 )
+
+
+async def _requires_shipping(ctx: RenderContext, fulfillments: list[Any]) -> list[dict[str, Any]]:
+    """Whether any line of each fulfilment requires shipping, in one query for the page."""
+    rows = await ctx.session.execute(
+        select(FulfillmentItem.fulfillment_id, func.bool_or(OrderLineItem.requires_shipping))
+        .join(OrderLineItem, OrderLineItem.id == FulfillmentItem.line_item_id)
+        .where(FulfillmentItem.fulfillment_id.in_({f.id for f in fulfillments}))
+        .group_by(FulfillmentItem.fulfillment_id)
+    )
+    found = {fulfillment_id: bool(value) for fulfillment_id, value in rows}
+    return [{"requires_shipping": found.get(f.id, False)} for f in fulfillments]
+
 
 FULFILLMENT = Resource(
     name="fulfillment",
@@ -31,12 +65,18 @@ FULFILLMENT = Resource(
         "id": attr("id"),
         "order_id": attr("order_id"),
         "location_id": attr("location_id"),
+        "shipping_option_id": attr("shipping_option_id"),
+        "provider_id": constant(PROVIDER_ID),
+        "requires_shipping": Computed(_requires_shipping, "requires_shipping", reads=("id",)),
         "packed_at": timestamp("packed_at"),
         "shipped_at": timestamp("shipped_at"),
         "delivered_at": timestamp("delivered_at"),
         "canceled_at": timestamp("canceled_at"),
         "no_notification": attr("no_notification"),
         "data": attr("data"),
+        "metadata": constant(None),
+        "created_by": constant(None),
+        "marked_shipped_by": constant(None),
         "created_at": timestamp("created_at"),
         "updated_at": timestamp("updated_at"),
     },
@@ -47,16 +87,28 @@ FULFILLMENT = Resource(
         "labels": Relation(
             lambda: FULFILLMENT_LABEL, has_many(FulfillmentLabel, "fulfillment_id"), many=True
         ),
+        "shipping_option": Relation(
+            lambda: SHIPPING_OPTION,
+            belongs_to(ShippingOption, "shipping_option_id"),
+            many=False,
+        ),
     },
     defaults=(
         "id",
         "location_id",
+        "shipping_option_id",
+        "provider_id",
+        "requires_shipping",
         "packed_at",
         "shipped_at",
         "delivered_at",
         "canceled_at",
+        "data",
+        "metadata",
         "created_at",
         "updated_at",
+        "created_by",
+        "marked_shipped_by",
     ),
 )
 

@@ -15,9 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from sqlalchemy import select
+
 from mercato.domain.order_group import Label as DomainLabel
+from mercato.domain.order_group import OptionFacts
+from mercato.errors import not_found
 from mercato.orders.payment_workflows import refuse_while_canceling
 from mercato.orders.repository import OrderGroupRepository, change_group
+from mercato.shipping_options.models import ShippingOption
 from mercato.unit_of_work import UnitOfWork
 
 
@@ -40,20 +45,27 @@ async def create_fulfillment(
     order_id: str,
     items: Sequence[ItemQuantity],
     location_id: str | None = None,
+    shipping_option_id: str | None = None,
     no_notification: bool | None = None,
     seller_id: str | None = None,
 ) -> str:
     """Pack ``items`` (partial allowed) at the seller's stock location, converting their
-    reservations; event ``order.fulfillment_created``. Returns the fulfilment's id."""
+    reservations, to ship with ``shipping_option_id`` (a non-return option of the order's
+    seller; default: the order's method's option); event ``order.fulfillment_created``.
+    Returns the fulfilment's id."""
     async with uow:
         groups = OrderGroupRepository(uow.session)
         group = await groups.for_order(order_id, seller_id=seller_id)
         refuse_while_canceling(groups, group.id, order_id)
+        option = None
+        if shipping_option_id is not None:
+            option = await _option_facts(uow, shipping_option_id)
         fulfillment = group.fulfil(
             order_id,
             [(item[0], item[1]) for item in items],
             fulfillment_id=uow.ids("ful"),
             location_id=location_id,
+            shipping_option=option,
             no_notification=no_notification,
             seller_id=seller_id,
             now=uow.now(),
@@ -62,6 +74,19 @@ async def create_fulfillment(
         uow.track(group)
         await uow.commit()
     return fulfillment.id
+
+
+async def _option_facts(uow: UnitOfWork, option_id: str) -> OptionFacts:
+    row = (
+        await uow.session.execute(
+            select(ShippingOption.seller_id, ShippingOption.is_return).where(
+                ShippingOption.id == option_id, ShippingOption.deleted_at.is_(None)
+            )
+        )
+    ).first()
+    if row is None:
+        raise not_found("Shipping option", option_id)
+    return OptionFacts(option_id, row.seller_id, row.is_return)
 
 
 async def create_shipment(

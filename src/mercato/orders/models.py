@@ -305,10 +305,14 @@ class ReservationItem(Timestamps, Base):
     """Units of a variant held at a seller's stock location for one order line."""
 
     __tablename__ = "reservation_item"
+    __table_args__ = (
+        Index("ix_reservation_item_created_at", "created_at", "id"),
+        Index("ix_reservation_item_updated_at", "updated_at"),
+    )
     id: Mapped[str] = id_column("resitem")
     line_item_id: Mapped[str] = mapped_column(ForeignKey("order_line_item.id"), index=True)
     variant_id: Mapped[str] = mapped_column(ForeignKey("product_variant.id"), index=True)
-    location_id: Mapped[str] = mapped_column(ForeignKey("stock_location.id"))
+    location_id: Mapped[str] = mapped_column(ForeignKey("stock_location.id"), index=True)
     quantity: Mapped[int]
 
 
@@ -342,6 +346,8 @@ class Fulfillment(Timestamps, Base):
     id: Mapped[str] = id_column("ful")
     order_id: Mapped[str] = mapped_column(ForeignKey("order.id"), index=True)
     location_id: Mapped[str] = mapped_column(ForeignKey("stock_location.id"))
+    # The option it ships with (admin-dashboard.md §7); null for fulfilments made before 0019.
+    shipping_option_id: Mapped[str | None] = mapped_column(ForeignKey("shipping_option.id"))
     packed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     shipped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -360,6 +366,8 @@ class FulfillmentItem(Base):
     fulfillment_id: Mapped[str] = mapped_column(ForeignKey("fulfillment.id"), index=True)
     line_item_id: Mapped[str] = mapped_column(ForeignKey("order_line_item.id"), index=True)
     quantity: Mapped[int]
+    title: Mapped[str | None]  # the line's, copied at creation
+    sku: Mapped[str | None]
 
 
 class FulfillmentLabel(Base):
@@ -369,6 +377,9 @@ class FulfillmentLabel(Base):
     tracking_number: Mapped[str]
     tracking_url: Mapped[str | None]
     label_url: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), default=func.now()
+    )
 
 
 class OrderAdjustmentColumns:

@@ -957,6 +957,7 @@ class OrderGroupRepository:
                 id=f.id,
                 order_id=order.id,
                 location_id=f.location_id,
+                shipping_option_id=f.shipping_option_id,
                 packed_at=f.packed_at,
                 no_notification=f.no_notification,
                 converted_inventory=[
@@ -974,8 +975,15 @@ class OrderGroupRepository:
             self.session.add(row)
             rows.fulfillments[f.id] = row
             for line_id, quantity in f.items:
+                snapshot = order.line(line_id).snapshot
                 self._children.append(
-                    FulfillmentItem(fulfillment_id=f.id, line_item_id=line_id, quantity=quantity)
+                    FulfillmentItem(
+                        fulfillment_id=f.id,
+                        line_item_id=line_id,
+                        quantity=quantity,
+                        title=snapshot.get("title"),
+                        sku=snapshot.get("variant_sku"),
+                    )
                 )
         _assign(
             row,
@@ -1097,6 +1105,7 @@ def _fulfillment(
         id=row.id,
         location_id=row.location_id,
         items=tuple((item.line_item_id, item.quantity) for item in items),
+        shipping_option_id=row.shipping_option_id,
         converted=tuple(
             dom.Conversion(c["line_item_id"], c["variant_id"], c["location_id"], c["quantity"])
             for c in row.converted_inventory or ()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
 
 from mercato.carts.schemas import Address
 from mercato.domain.limits import MAX_LINE_QUANTITY
@@ -26,13 +28,25 @@ class FulfillmentItemInput(Body):
 class CreateFulfillment(Body):
     items: list[FulfillmentItemInput] = Field(min_length=1)
     location_id: Id | None = None
+    shipping_option_id: Id | None = None
     no_notification: bool | None = None
 
 
+# A label echoed back from a read (the dashboard's shipment form) carries these; ignored.
+_EchoedKey = Annotated[str, StringConstraints(max_length=64)] | None
+
+
 class ShipmentLabel(Body):
+    """Tracking and label URLs are free strings (the dashboard sends ``"#"``)."""
+
     tracking_number: ShortText
     tracking_url: Url | None = None
     label_url: Url | None = None
+    id: _EchoedKey = None
+    fulfillment_id: _EchoedKey = None
+    created_at: _EchoedKey = None
+    updated_at: _EchoedKey = None
+    deleted_at: _EchoedKey = None
 
 
 class CreateShipment(Body):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, any_, bindparam, exists, select
+from sqlalchemy import ColumnElement, String, any_, bindparam, exists, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from mercato.products.models import (
@@ -19,7 +19,7 @@ from mercato.products.models import (
 from mercato.query.fields import Computed, FieldRules, Relation, RenderContext, Resource
 from mercato.query.listing import Filter, ListSpec, SearchText, ilike_any
 from mercato.query.loaders import belongs_to, has_many, through
-from mercato.query.values import attr, money, timestamp
+from mercato.query.values import attr, constant, money, timestamp
 from mercato.sales_channels.models import SalesChannel
 from mercato.sales_channels.resources import SALES_CHANNEL
 from mercato.sellers.models import Seller
@@ -48,6 +48,78 @@ async def _inventory(ctx: RenderContext, variants: list[Any]) -> list[dict[str, 
         )
     return result
 
+
+class _Absent:
+    """A Medusa relation for a concept Mercato lacks (collections, types, tags, options,
+    images, categories, inventory items): ``null`` or ``[]`` for every row, without a query."""
+
+    reads: tuple[str, ...] = ()
+
+    def __init__(self, many: bool) -> None:
+        self.many = many
+
+    async def __call__(self, ctx: RenderContext, rows: list[Any]) -> list[Any]:
+        return [[] for _ in rows] if self.many else [None] * len(rows)
+
+
+def _absent(target: Resource, *, many: bool) -> Relation:
+    return Relation(lambda: target, _Absent(many), many=many)
+
+
+def _shape(name: str, *fields: str, relations: dict[str, Relation] | None = None) -> Resource:
+    """The fields a client may ask of an absent relation's (never rendered) objects."""
+    return Resource(
+        name=name,
+        fields={f: attr(f) for f in fields},
+        relations=relations or {},
+        defaults=fields,
+    )
+
+
+_COLLECTION = _shape("product_collection", "id", "title", "handle")
+_TYPE = _shape("product_type", "id", "value")
+_TAG = _shape("product_tag", "id", "value")
+_OPTION = _shape("product_option", "id", "title", "product_id")
+_IMAGE = _shape("product_image", "id", "url", "rank")
+_CATEGORY = _shape("product_category", "id", "name", "handle")
+_LOCATION_LEVEL = _shape(
+    "inventory_level",
+    "id",
+    "inventory_item_id",
+    "location_id",
+    "stocked_quantity",
+    "reserved_quantity",
+    "incoming_quantity",
+    "available_quantity",
+)
+_INVENTORY_ITEM = _shape(
+    "inventory_item",
+    "id",
+    "sku",
+    "title",
+    "requires_shipping",
+    relations={"location_levels": _absent(_LOCATION_LEVEL, many=True)},
+)
+_VARIANT_INVENTORY_ITEM = _shape(
+    "variant_inventory_item",
+    "id",
+    "variant_id",
+    "inventory_item_id",
+    "required_quantity",
+    relations={"inventory": _absent(_INVENTORY_ITEM, many=False)},
+)
+
+# The seller is the shipping profile (admin-dashboard.md §5.1, §7): the dashboard's fulfil form
+# ships the lines whose product's profile is the chosen option's ``shipping_profile_id``.
+SHIPPING_PROFILE = Resource(
+    name="shipping_profile",
+    fields={
+        "id": attr("id"),
+        "name": attr("name"),
+        "type": constant("default", {"type": "string", "const": "default"}),
+    },
+    defaults=("id", "name", "type"),
+)
 
 PRICE = Resource(
     name="price",
@@ -83,6 +155,9 @@ VARIANT = Resource(
             lambda: PRICE, has_many(Price, "variant_id", order_by=(Price.currency_code,)), many=True
         ),
         "product": Relation(lambda: PRODUCT, belongs_to(Product, "product_id"), many=False),
+        # Mercato's variant is its own inventory item, without kits or per-location levels.
+        "inventory": _absent(_INVENTORY_ITEM, many=True),
+        "inventory_items": _absent(_VARIANT_INVENTORY_ITEM, many=True),
     },
     defaults=(
         "id",
@@ -128,6 +203,15 @@ PRODUCT: Resource = Resource(
             many=True,
         ),
         "seller": Relation(lambda: SELLER, belongs_to(Seller, "seller_id"), many=False),
+        "shipping_profile": Relation(
+            lambda: SHIPPING_PROFILE, belongs_to(Seller, "seller_id"), many=False
+        ),
+        "collection": _absent(_COLLECTION, many=False),
+        "type": _absent(_TYPE, many=False),
+        "tags": _absent(_TAG, many=True),
+        "options": _absent(_OPTION, many=True),
+        "images": _absent(_IMAGE, many=True),
+        "categories": _absent(_CATEGORY, many=True),
         "sales_channels": Relation(
             lambda: SALES_CHANNEL,
             through(SalesChannel, ProductSalesChannel, "product_id", "sales_channel_id"),
@@ -231,6 +315,21 @@ def _search(text: SearchText) -> ColumnElement[bool]:
     return ilike_any(text, Product.title, Product.handle, Product.description)
 
 
+def _no_product(op: str, values: Any) -> ColumnElement[bool]:
+    """A filter on a concept Mercato lacks (types, tags, collections, categories): no product
+    has one, so every value matches nothing (and excluding values keeps every product)."""
+    return literal_column("true" if op in ("$ne", "$nin") else "false")
+
+
+def _is_giftcard(op: str, values: Any) -> ColumnElement[bool]:
+    """Mercato sells no gift cards: ``false`` matches every product, ``true`` none."""
+    matched = literal_column("false") == any_(values)
+    return ~matched if op in ("$ne", "$nin") else matched
+
+
+# Medusa's ``proposed`` and ``rejected`` are accepted; no product has them.
+_ADMIN_STATUSES = frozenset({*PRODUCT_STATUSES, "proposed", "rejected"})
+
 PRODUCT_LIST = ListSpec(
     model=Product,
     resource=PRODUCT,
@@ -238,8 +337,13 @@ PRODUCT_LIST = ListSpec(
     fields=PRODUCT_FIELDS,
     filters={
         **_FILTERS,
-        "status": Filter(Product.status, choices=frozenset(PRODUCT_STATUSES)),
+        "status": Filter(Product.status, choices=_ADMIN_STATUSES),
         "sales_channel_id": Filter(in_channel),
+        "is_giftcard": Filter(_is_giftcard, "boolean"),
+        "type_id": Filter(_no_product),
+        "tag_id": Filter(_no_product),
+        "collection_id": Filter(_no_product),
+        "category_id": Filter(_no_product),
     },
     sortable=_SORTABLE,
     q=_search,

@@ -102,3 +102,9 @@ def money_sum(*amount_attrs: str, currency_attr: str = "currency_code") -> Field
         env={"_to_major": to_major},
         schema={"type": "number"},
     )
+
+
+def constant(value: Any, schema: dict[str, Any] | None = None) -> Field:
+    """A field every row answers with the same JSON value: a Medusa field for a concept
+    Mercato lacks (admin-dashboard.md §5). Reads no column."""
+    return Field(lambda _row: value, (), expr=repr(value), schema=schema)

@@ -52,6 +52,11 @@ class StockLocation(Timestamps, Base):
     """Each seller ships from exactly one stock location, created with the seller."""
 
     __tablename__ = "stock_location"
+    __table_args__ = (
+        Index("ix_stock_location_name", "name"),
+        Index("ix_stock_location_created_at", "created_at", "id"),
+        Index("ix_stock_location_updated_at", "updated_at"),
+    )
     id: Mapped[str] = id_column("sloc")
     name: Mapped[str]
     seller_id: Mapped[str] = mapped_column(ForeignKey("seller.id"), unique=True)

@@ -1,7 +1,7 @@
 from mercato.query.fields import FieldRules, Relation, Resource
 from mercato.query.listing import Filter, ListSpec, ilike_any
 from mercato.query.loaders import belongs_to, has_many
-from mercato.query.values import attr, timestamp
+from mercato.query.values import attr, constant, timestamp
 from mercato.sellers.models import SELLER_STATUSES, Seller, SellerMember, StockLocation
 
 MEMBER = Resource(
@@ -88,4 +88,58 @@ SELLER_LIST = ListSpec(
     },
     q=lambda text: ilike_any(text, Seller.name, Seller.handle, Seller.email),
     scope=(Seller.deleted_at.is_(None),),
+)
+
+# ``/admin/stock-locations`` (admin-dashboard.md §7): each seller's one location as Medusa's
+# ``AdminStockLocation`` plus its ``seller_id``; Mercato keeps no address for it.
+SELLER_BRIEF = Resource(
+    name="seller",
+    fields={"id": attr("id"), "name": attr("name"), "handle": attr("handle")},
+    defaults=("id", "name", "handle"),
+)
+ADMIN_STOCK_LOCATION = Resource(
+    name="stock_location",
+    fields={
+        "id": attr("id"),
+        "name": attr("name"),
+        "address_id": constant(None),
+        "address": constant(None),
+        "metadata": constant(None),
+        "seller_id": attr("seller_id"),
+        "created_at": timestamp("created_at"),
+        "updated_at": timestamp("updated_at"),
+    },
+    relations={
+        "seller": Relation(lambda: SELLER_BRIEF, belongs_to(Seller, "seller_id"), many=False)
+    },
+    defaults=(
+        "id",
+        "name",
+        "address_id",
+        "address",
+        "metadata",
+        "seller_id",
+        "created_at",
+        "updated_at",
+    ),
+)
+STOCK_LOCATION_FIELDS = FieldRules(defaults=ADMIN_STOCK_LOCATION.defaults)
+STOCK_LOCATION_LIST = ListSpec(
+    model=StockLocation,
+    resource=ADMIN_STOCK_LOCATION,
+    plural="stock_locations",
+    fields=STOCK_LOCATION_FIELDS,
+    filters={
+        "id": Filter(StockLocation.id),
+        "name": Filter(StockLocation.name),
+        "seller_id": Filter(StockLocation.seller_id),
+        "created_at": Filter(StockLocation.created_at, "datetime"),
+        "updated_at": Filter(StockLocation.updated_at, "datetime"),
+    },
+    sortable={
+        "name": StockLocation.name,
+        "created_at": StockLocation.created_at,
+        "updated_at": StockLocation.updated_at,
+    },
+    q=lambda text: ilike_any(text, StockLocation.name),
 )
