@@ -229,6 +229,24 @@ function check(condition, message) {
   if (!condition) throw new Error(message)
 }
 
+// The dashboard's "symbol amount CODE" (getStylizedAmount: list totals, paid totals).
+async function stylizedAmount(page, amount, currency) {
+  return page.evaluate(
+    ([a, c]) => {
+      const symbol = new Intl.NumberFormat([], {
+        style: "currency", currency: c, currencyDisplay: "narrowSymbol",
+      }).format(0).replace(/\d/g, "").replace(/[.,]/g, "").trim()
+      const digits = new Intl.NumberFormat([], { style: "currency", currency: c })
+        .resolvedOptions().maximumFractionDigits
+      const total = a.toLocaleString(undefined, {
+        minimumFractionDigits: digits, maximumFractionDigits: digits,
+      })
+      return `${symbol} ${total} ${c.toUpperCase()}`
+    },
+    [amount, currency]
+  )
+}
+
 // The dashboard's amount formatting (lib/money-amount-helpers.ts getLocaleAmount), in the page's
 // locale.
 async function localeAmount(page, amount, currency) {
@@ -246,13 +264,24 @@ async function noNaN(page) {
   check(!/\bNaN\b/.test(text), "the page shows NaN")
 }
 
-// A section of the order page: the container holding a level-2 heading.
-function section(page, heading) {
-  return page
-    .locator("div")
-    .filter({ has: page.getByRole("heading", { name: heading, exact: true }) })
-    .last()
+// The card around an element: its outermost enclosing div holding at most one heading (the
+// card's own), e.g. the order page's Summary or Payments section.
+function cardAround(locator) {
+  return locator.locator(
+    "xpath=ancestor::div[count(.//*[self::h1 or self::h2 or self::h3]) <= 1][last()]"
+  )
 }
+
+function section(page, heading) {
+  return cardAround(page.getByRole("heading", { name: heading, exact: true }))
+}
+
+// A link to an order, named "#<display_id>" (possibly after a word, e.g. "Order #1").
+function orderLink(scope, displayId) {
+  return scope.getByRole("link", { name: new RegExp(`(^|\\s)#${displayId}$`) })
+}
+
+const oneLine = (text) => text.replace(/\s*\n\s*/g, " | ")
 
 // A table row holding exactly this text in one of its cells.
 function rowWith(page, text) {
@@ -294,9 +323,9 @@ async function step1LoginAndOrderList(page) {
       channels[order.sales_channel_id],
       LABELS.payment[order.payment_status],
       LABELS.fulfillment[order.fulfillment_status],
-      await localeAmount(page, order.total, order.currency_code),
+      await stylizedAmount(page, order.total, order.currency_code),
     ]) {
-      check(text.includes(want), `order #${order.display_id}'s row lacks "${want}": ${text}`)
+      check(text.includes(want), `order #${order.display_id}'s row lacks "${want}": ${oneLine(text)}`)
     }
   }
   await noNaN(page)
@@ -328,7 +357,7 @@ async function step2OrderPage(page) {
     ["tax", order.original_tax_total],
   ]) {
     const want = await localeAmount(page, amount, order.currency_code)
-    check(summaryText.includes(want), `Summary lacks the ${what} ${want}`)
+    check(summaryText.includes(want), `Summary lacks the ${what} ${want}: ${oneLine(summaryText)}`)
   }
   const allocated = await summary.getByText(T.orders.reservations.allocatedLabel, { exact: true })
     .count()
@@ -340,15 +369,12 @@ async function step2OrderPage(page) {
   await page.getByRole("heading", { name: T.orders.payment.title, exact: true }).waitFor()
   await screenshot(page, "order-page")
 
-  const widget = page
-    .locator("div")
-    .filter({ has: page.getByText("Other orders in this group", { exact: true }) })
-    .last()
+  const widget = page.getByRole("region", { name: "Other orders in this group" })
   await widget.waitFor()
   const widgetText = await widget.innerText()
   for (const sibling of siblings) {
     for (const want of [`#${sibling.display_id}`, sibling.seller.name]) {
-      check(widgetText.includes(want), `the widget lacks the sibling's "${want}": ${widgetText}`)
+      check(widgetText.includes(want), `the widget lacks the sibling's "${want}": ${oneLine(widgetText)}`)
     }
   }
   await noNaN(page)
@@ -399,8 +425,10 @@ async function step3FulfilThisOrder(page) {
   await dialog.getByText(T.orders.fulfillment.itemsToFulfill).waitFor()
   const location = stock_locations[0]?.name
   check(location, `the API has no stock location for seller ${first.seller.id}`)
-  await dialog.getByRole("combobox").filter({ hasText: location }).waitFor()
-  await dialog.getByRole("combobox").filter({ hasText: shipping_methods[0].name }).waitFor()
+  // Preselected: the seller's location and the order's shipping option show in the comboboxes.
+  await dialog.getByRole("combobox").first().waitFor()
+  await dialog.getByText(location, { exact: true }).first().waitFor()
+  await dialog.getByText(shipping_methods[0].name, { exact: true }).first().waitFor()
   await screenshot(page, "fulfil-form")
   const created = responseTo(page, "POST", `/admin/orders/${first.id}/fulfillments`)
   await dialog.getByRole("button", { name: T.orders.fulfillment.create }).click()
@@ -432,21 +460,22 @@ async function step4OrderGroups(page) {
   const row = rowWith(page, `#G${group.display_id}`)
   await row.getByRole("button", { name: /expand/i }).click()
   for (const order of group.orders) {
-    await page.getByRole("link", { name: `#${order.display_id}`, exact: true }).waitFor()
+    await orderLink(page, order.display_id).waitFor()
     await page.getByText(order.seller.name, { exact: true }).first().waitFor()
   }
   await screenshot(page, "order-groups-expanded")
   const target = group.orders[1]
-  await page.getByRole("link", { name: `#${target.display_id}`, exact: true }).click()
+  await orderLink(page, target.display_id).click()
   await page.waitForURL(new RegExp(`/app/orders/${target.id}$`))
   await page.getByRole("heading", { name: `#${target.display_id}` }).first().waitFor()
   await screenshot(page, "order-from-group")
 
   await page.goto(`${BASE}/app/order-groups/${group.id}`)
-  await page.getByText(`Order group #G${group.display_id}`).first().waitFor()
+  await page.getByRole("heading", { name: `Order group #G${group.display_id}` }).waitFor()
   for (const order of group.orders) {
-    await page.getByRole("link", { name: `#${order.display_id}`, exact: true }).waitFor()
-    await page.getByText(order.seller.name, { exact: true }).first().waitFor()
+    // One card per seller order: the seller's heading and the order's link.
+    await page.getByRole("heading", { name: order.seller.name, exact: true }).waitFor()
+    await orderLink(page, order.display_id).waitFor()
   }
   await noNaN(page)
   await screenshot(page, "order-group-detail")
@@ -467,7 +496,11 @@ async function step5Sellers(page) {
   await page.waitForURL(new RegExp(`/app/sellers/${seller.id}$`))
   await page.getByText("owner@nordic-knits.test").first().waitFor()
   const { count } = await get(`/admin/products?seller_id=${seller.id}&limit=1&fields=id`)
-  await page.getByText(exact(String(count))).first().waitFor()
+  const profile = await page.locator("body").innerText()
+  check(
+    new RegExp(`\\bProducts\\s*\\n\\s*${count}\\s*(\\n|$)`).test(profile),
+    `the seller's page does not show "Products ${count}" (the API's count)`
+  )
   await screenshot(page, "seller")
 
   for (const [action, status, label] of [
