@@ -229,6 +229,22 @@ function check(condition, message) {
   if (!condition) throw new Error(message)
 }
 
+// Waits until the element's text holds every wanted string (queries land one after another);
+// the error names what is missing and shows the text.
+async function waitForTexts(locator, wants, what) {
+  await locator.waitFor()
+  const deadline = Date.now() + STEP_TIMEOUT_MS
+  for (;;) {
+    const text = await locator.innerText()
+    const missing = wants.filter((want) => !text.includes(want))
+    if (!missing.length) return text
+    if (Date.now() > deadline) {
+      throw new Error(`${what} lacks ${missing.map((m) => `"${m}"`).join(", ")}: ${oneLine(text)}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
 // The dashboard's "symbol amount CODE" (getStylizedAmount: list totals, paid totals).
 async function stylizedAmount(page, amount, currency) {
   return page.evaluate(
@@ -276,6 +292,11 @@ function section(page, heading) {
   return cardAround(page.getByRole("heading", { name: heading, exact: true }))
 }
 
+// The order page's header card (display id, date, channel, payment and fulfilment badges).
+function orderHeader(page, displayId) {
+  return cardAround(page.getByRole("heading", { name: `#${displayId}`, exact: true }))
+}
+
 // A link to an order, named "#<display_id>" (possibly after a word, e.g. "Order #1").
 function orderLink(scope, displayId) {
   return scope.getByRole("link", { name: new RegExp(`(^|\\s)#${displayId}$`) })
@@ -316,17 +337,16 @@ async function step1LoginAndOrderList(page) {
     ])
   )
   for (const order of orders) {
-    const row = rowWith(page, `#${order.display_id}`)
-    await row.waitFor()
-    const text = await row.innerText()
-    for (const want of [
-      channels[order.sales_channel_id],
-      LABELS.payment[order.payment_status],
-      LABELS.fulfillment[order.fulfillment_status],
-      await stylizedAmount(page, order.total, order.currency_code),
-    ]) {
-      check(text.includes(want), `order #${order.display_id}'s row lacks "${want}": ${oneLine(text)}`)
-    }
+    await waitForTexts(
+      rowWith(page, `#${order.display_id}`),
+      [
+        channels[order.sales_channel_id],
+        LABELS.payment[order.payment_status],
+        LABELS.fulfillment[order.fulfillment_status],
+        await stylizedAmount(page, order.total, order.currency_code),
+      ],
+      `order #${order.display_id}'s row`
+    )
   }
   await noNaN(page)
   await screenshot(page, "orders-list")
@@ -344,39 +364,33 @@ async function step2OrderPage(page) {
   const order = await loadOrder(first.id)
 
   await page.goto(`${BASE}/app/orders/${order.id}`)
-  await page.getByRole("heading", { name: `#${order.display_id}` }).first().waitFor()
-  await page.getByText(LABELS.payment[order.payment_status], { exact: true }).first().waitFor()
-  await page.getByText(LABELS.fulfillment[order.fulfillment_status], { exact: true }).first()
-    .waitFor()
+  await waitForTexts(
+    orderHeader(page, order.display_id),
+    [LABELS.payment[order.payment_status], LABELS.fulfillment[order.fulfillment_status]],
+    "the order's header"
+  )
 
   const summary = section(page, T.fields.summary)
-  await summary.waitFor()
-  const summaryText = await summary.innerText()
-  for (const [what, amount] of [
-    ["total", order.total],
-    ["tax", order.original_tax_total],
-  ]) {
-    const want = await localeAmount(page, amount, order.currency_code)
-    check(summaryText.includes(want), `Summary lacks the ${what} ${want}: ${oneLine(summaryText)}`)
-  }
-  const allocated = await summary.getByText(T.orders.reservations.allocatedLabel, { exact: true })
-    .count()
-  check(
-    allocated >= order.items.length,
-    `Summary shows "${T.orders.reservations.allocatedLabel}" ${allocated} times for ` +
-      `${order.items.length} lines`
+  await waitForTexts(
+    summary,
+    [
+      await localeAmount(page, order.total, order.currency_code),
+      await localeAmount(page, order.original_tax_total, order.currency_code),
+    ],
+    "Summary (total, tax)"
   )
+  // Each line's reservation badge ("Allocated" once the reservations have loaded).
+  const allocated = summary.getByText(T.orders.reservations.allocatedLabel, { exact: true })
+  await allocated.nth(order.items.length - 1).waitFor()
   await page.getByRole("heading", { name: T.orders.payment.title, exact: true }).waitFor()
   await screenshot(page, "order-page")
 
   const widget = page.getByRole("region", { name: "Other orders in this group" })
-  await widget.waitFor()
-  const widgetText = await widget.innerText()
-  for (const sibling of siblings) {
-    for (const want of [`#${sibling.display_id}`, sibling.seller.name]) {
-      check(widgetText.includes(want), `the widget lacks the sibling's "${want}": ${oneLine(widgetText)}`)
-    }
-  }
+  await waitForTexts(
+    widget,
+    siblings.flatMap((sibling) => [`#${sibling.display_id}`, sibling.seller.name]),
+    "the widget's other orders"
+  )
   await noNaN(page)
   await screenshot(page, "order-page-widget")
 }
@@ -389,7 +403,7 @@ async function step3CaptureThisOrder(page) {
   const capture = responseTo(page, "POST", `/admin/orders/${first.id}/capture`)
   await page.getByRole("button", { name: "Capture this order" }).click()
   check((await capture).status() < 400, "the capture failed")
-  await page.getByText(LABELS.payment.captured, { exact: true }).first().waitFor()
+  await waitForTexts(orderHeader(page, first.display_id), [LABELS.payment.captured], "the header")
   const order = await loadOrder(first.id)
   check(order.payment_status === "captured", `the API shows ${order.payment_status}`)
   for (const sibling of siblings) {
@@ -435,7 +449,9 @@ async function step3FulfilThisOrder(page) {
   check((await created).status() < 400, "creating the fulfilment failed")
   await page.waitForURL(new RegExp(`/app/orders/${first.id}$`))
   await page.getByText(T.orders.fulfillment.number.replace("{{number}}", "1")).waitFor()
-  await page.getByText(LABELS.fulfillment.fulfilled, { exact: true }).first().waitFor()
+  await waitForTexts(
+    orderHeader(page, first.display_id), [LABELS.fulfillment.fulfilled], "the header"
+  )
   const order = await loadOrder(first.id)
   check(order.fulfillment_status === "fulfilled", `the API shows ${order.fulfillment_status}`)
   for (const sibling of siblings) {
@@ -467,7 +483,7 @@ async function step4OrderGroups(page) {
   const target = group.orders[1]
   await orderLink(page, target.display_id).click()
   await page.waitForURL(new RegExp(`/app/orders/${target.id}$`))
-  await page.getByRole("heading", { name: `#${target.display_id}` }).first().waitFor()
+  await orderHeader(page, target.display_id).waitFor()
   await screenshot(page, "order-from-group")
 
   await page.goto(`${BASE}/app/order-groups/${group.id}`)
