@@ -155,10 +155,10 @@ let loggedIn = false
 
 let onProblem = () => {} // the running step's early stop
 
-function problem(kind, text) {
-  problems.push({ step: currentStep, kind, text })
-  events.push(`[${currentStep}] FAIL ${kind}: ${text}`)
-  onProblem()
+function problem(kind, text, step = currentStep) {
+  problems.push({ step, kind, text })
+  events.push(`[${step}] FAIL ${kind}: ${text}`)
+  if (step === currentStep) onProblem()
 }
 
 // A response the step waits for; its promise never rejects unhandled when the step fails first.
@@ -195,10 +195,11 @@ function watch(page) {
       !loggedIn && request.method() === "GET" && url.pathname === "/admin/users/me" &&
       response.status() === 401
     if (allowed) return
+    const step = currentStep // the body arrives later, maybe in the next step
     response
       .text()
       .catch(() => "")
-      .then((body) => problem("response", `${line} ${body.slice(0, 300)}`))
+      .then((body) => problem("response", `${line} ${body.slice(0, 300)}`, step))
   })
   page.on("requestfailed", (request) => {
     events.push(`[${currentStep}] request failed: ${request.method()} ${request.url()} ` +
