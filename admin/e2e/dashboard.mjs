@@ -665,6 +665,10 @@ function distinct(failures) {
 
 async function finish(browser, started, reason, results = []) {
   fs.writeFileSync(path.join(ARTIFACTS, "requests.log"), events.join("\n") + "\n")
+  if (problems.length) {
+    const lines = problems.map((p) => `[${p.step}] ${p.kind}: ${p.text}`)
+    fs.writeFileSync(path.join(ARTIFACTS, "failures.txt"), lines.join("\n") + "\n")
+  }
   await browser.close().catch(() => {})
   const failedSteps = results.filter((r) => !r.ok)
   const seconds = ((Date.now() - started) / 1000).toFixed(1)
@@ -678,7 +682,7 @@ async function finish(browser, started, reason, results = []) {
         for (const line of distinct(own)) console.log(`  [${step}] ${line}`)
       }
     }
-    console.log(`screenshots and requests.log in ${ARTIFACTS}`)
+    console.log(`screenshots, requests.log and failures.txt in ${ARTIFACTS}`)
     return true
   }
   console.log(`\ndashboard e2e passed: ${results.length} steps in ${seconds} s (${ARTIFACTS})`)
