@@ -527,11 +527,25 @@ async def test_order_line_items_include_lines_an_edit_removed(client, app, admin
     assert shirt["item"]["id"] == e.shirt and shirt["item"]["title"]
     every = ok(await client.get(f"/admin/orders/{e.a}/line-items", headers=e.admin))
     assert len(every["order_items"]) == 2
+    # The timeline names an edit's version (and the one before) to read removed lines' titles.
+    version = (await get_order(client, e.admin, e.a, fields="version"))["version"]
+    for named in (1, version):
+        params = {"item_id[]": [e.shirt], "version": str(named)}
+        url = f"/admin/orders/{e.a}/line-items"
+        listed = ok(await client.get(url, params=params, headers=e.admin))["order_items"]
+        assert [i["item_id"] for i in listed] == [e.shirt]
+    for wrong in (0, version + 1, "x"):
+        error(
+            await client.get(f"/admin/orders/{e.a}/line-items?version={wrong}", headers=e.admin),
+            400,
+            "invalid_data",
+            f"version must be a version of order {e.a}, 1 to {version}",
+        )
     error(
-        await client.get(f"/admin/orders/{e.a}/line-items?version=1", headers=e.admin),
+        await client.get(f"/admin/orders/{e.a}/line-items?limit=1", headers=e.admin),
         400,
         "invalid_data",
-        "Invalid request: Unrecognized fields: 'version'",
+        "Invalid request: Unrecognized fields: 'limit'",
     )
     error(
         await client.get("/admin/orders/order_nope/line-items", headers=e.admin),

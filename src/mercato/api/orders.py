@@ -93,6 +93,12 @@ _LINE_ITEMS = operation(
             {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
             "Only these lines (one id or a list, `item_id[]=…`).",
         ),
+        query_parameter(
+            "version",
+            {"type": "integer", "minimum": 1},
+            "A version of the order, 1 to the current one (the timeline names the version of an "
+            "edit). Lines are answered as they are now: lines an edit removed are still listed.",
+        ),
     ],
     body=envelope(
         {"order_items": {"type": "array", "items": item_schema(ORDER_ITEM, ORDER_ITEM_FIELDS)}}
@@ -107,7 +113,7 @@ _LINE_ITEMS = operation(
 async def list_order_line_items(order_id: str, session: Session, params: Query) -> dict:
     """The order's lines as Medusa's order items ``{item_id, quantity, item}``, lines an edit
     set to 0 included (the timeline reads them after a change)."""
-    unknown = [k for k in params if k not in ("fields", "item_id")]
+    unknown = [k for k in params if k not in ("fields", "item_id", "version")]
     if unknown:
         raise invalid(
             f"Invalid request: Unrecognized fields: {', '.join(repr(k) for k in unknown)}"
@@ -122,7 +128,12 @@ async def list_order_line_items(order_id: str, session: Session, params: Query) 
     ):
         raise invalid("item_id must be a string or a list of strings")
     tree = select_fields(ORDER_ITEM, ORDER_ITEM_FIELDS, fields)
-    await service.get_order(session, order_id)
+    order = await service.get_order(session, order_id)
+    version = params.get("version")
+    if version is not None and not (
+        isinstance(version, str) and version.isdigit() and 1 <= int(version) <= order.version
+    ):
+        raise invalid(f"version must be a version of order {order_id}, 1 to {order.version}")
     rows = await service.order_lines(session, order_id, item_ids)
     return {"order_items": await render(RenderContext(session), ORDER_ITEM, rows, tree)}
 
