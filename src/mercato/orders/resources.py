@@ -27,7 +27,7 @@ from mercato.orders.models import (
 )
 from mercato.orders.payment_views import ORDER_PAYMENT_COLLECTION, payment_collections
 from mercato.products.models import ProductVariant
-from mercato.products.resources import VARIANT
+from mercato.products.resources import VARIANT, absent, shape
 from mercato.promotions.models import Promotion
 from mercato.query.driver import FixedQuery, keys_param, model_columns
 from mercato.query.fields import Computed, Field, FieldRules, Relation, RenderContext, Resource
@@ -283,56 +283,14 @@ def _line_refundable(line: Any) -> Any:
     return to_major(line.total - line.deducted_amount, line.currency_code)
 
 
-async def _nothing(ctx: RenderContext, rows: list[Any]) -> list[list[Any]]:
-    """A to-many relation Mercato has no concept for: always empty (read-only constant)."""
-    return [[] for _ in rows]
-
-
-async def _no_one(ctx: RenderContext, rows: list[Any]) -> list[None]:
-    return [None for _ in rows]
-
-
-# Medusa concepts a variant of an order line lacks in Mercato (admin-dashboard.md §5.1):
-# variants have a title, no options; no inventory kits (a variant is its own inventory item).
-VARIANT_OPTION_VALUE = Resource(
-    name="product_option_value",
-    fields={
-        "id": attr("id"),
-        "value": attr("value"),
-        "option_id": attr("option_id"),
-    },
-    defaults=("id", "value", "option_id"),
-)
-INVENTORY = Resource(
-    name="inventory_item",
-    fields={
-        "id": attr("id"),
-        "sku": attr("sku"),
-        "title": attr("title"),
-        "requires_shipping": attr("requires_shipping"),
-    },
-    defaults=("id", "sku", "title", "requires_shipping"),
-)
-VARIANT_INVENTORY_ITEM = Resource(
-    name="variant_inventory_item",
-    fields={
-        "id": attr("id"),
-        "variant_id": attr("variant_id"),
-        "inventory_item_id": attr("inventory_item_id"),
-        "required_quantity": attr("required_quantity"),
-    },
-    relations={"inventory": Relation(lambda: INVENTORY, _no_one, many=False)},
-    defaults=("id", "variant_id", "inventory_item_id", "required_quantity"),
-)
-# An order line's variant: the catalogue's, with those constants.
+# Variants have a title, no options (admin-dashboard.md §5.1); the catalogue's variant already
+# answers the inventory relations Mercato lacks (no kits: a variant is its own inventory item).
+_VARIANT_OPTION_VALUE = shape("product_option_value", "id", "value", "option_id")
+# An order line's variant: the catalogue's, with its (empty) options.
 ORDER_VARIANT = Resource(
     name="variant",
     fields=VARIANT.fields,
-    relations={
-        **VARIANT.relations,
-        "options": Relation(lambda: VARIANT_OPTION_VALUE, _nothing, many=True),
-        "inventory_items": Relation(lambda: VARIANT_INVENTORY_ITEM, _nothing, many=True),
-    },
+    relations={**VARIANT.relations, "options": absent(_VARIANT_OPTION_VALUE, many=True)},
     defaults=VARIANT.defaults,
 )
 

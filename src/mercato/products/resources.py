@@ -49,7 +49,7 @@ async def _inventory(ctx: RenderContext, variants: list[Any]) -> list[dict[str, 
     return result
 
 
-class _Absent:
+class Absent:
     """A Medusa relation for a concept Mercato lacks (collections, types, tags, options,
     images, categories, inventory items): ``null`` or ``[]`` for every row, without a query."""
 
@@ -62,11 +62,12 @@ class _Absent:
         return [[] for _ in rows] if self.many else [None] * len(rows)
 
 
-def _absent(target: Resource, *, many: bool) -> Relation:
-    return Relation(lambda: target, _Absent(many), many=many)
+def absent(target: Resource, *, many: bool) -> Relation:
+    """A relation Mercato has no concept for, answered as ``[]`` or ``null``."""
+    return Relation(lambda: target, Absent(many), many=many)
 
 
-def _shape(name: str, *fields: str, relations: dict[str, Relation] | None = None) -> Resource:
+def shape(name: str, *fields: str, relations: dict[str, Relation] | None = None) -> Resource:
     """The fields a client may ask of an absent relation's (never rendered) objects."""
     return Resource(
         name=name,
@@ -76,13 +77,13 @@ def _shape(name: str, *fields: str, relations: dict[str, Relation] | None = None
     )
 
 
-_COLLECTION = _shape("product_collection", "id", "title", "handle")
-_TYPE = _shape("product_type", "id", "value")
-_TAG = _shape("product_tag", "id", "value")
-_OPTION = _shape("product_option", "id", "title", "product_id")
-_IMAGE = _shape("product_image", "id", "url", "rank")
-_CATEGORY = _shape("product_category", "id", "name", "handle")
-_LOCATION_LEVEL = _shape(
+_COLLECTION = shape("product_collection", "id", "title", "handle")
+_TYPE = shape("product_type", "id", "value")
+_TAG = shape("product_tag", "id", "value")
+_OPTION = shape("product_option", "id", "title", "product_id")
+_IMAGE = shape("product_image", "id", "url", "rank")
+_CATEGORY = shape("product_category", "id", "name", "handle")
+_LOCATION_LEVEL = shape(
     "inventory_level",
     "id",
     "inventory_item_id",
@@ -92,21 +93,21 @@ _LOCATION_LEVEL = _shape(
     "incoming_quantity",
     "available_quantity",
 )
-_INVENTORY_ITEM = _shape(
+_INVENTORY_ITEM = shape(
     "inventory_item",
     "id",
     "sku",
     "title",
     "requires_shipping",
-    relations={"location_levels": _absent(_LOCATION_LEVEL, many=True)},
+    relations={"location_levels": absent(_LOCATION_LEVEL, many=True)},
 )
-_VARIANT_INVENTORY_ITEM = _shape(
+_VARIANT_INVENTORY_ITEM = shape(
     "variant_inventory_item",
     "id",
     "variant_id",
     "inventory_item_id",
     "required_quantity",
-    relations={"inventory": _absent(_INVENTORY_ITEM, many=False)},
+    relations={"inventory": absent(_INVENTORY_ITEM, many=False)},
 )
 
 # The seller is the shipping profile (admin-dashboard.md §5.1, §7): the dashboard's fulfil form
@@ -156,8 +157,8 @@ VARIANT = Resource(
         ),
         "product": Relation(lambda: PRODUCT, belongs_to(Product, "product_id"), many=False),
         # Mercato's variant is its own inventory item, without kits or per-location levels.
-        "inventory": _absent(_INVENTORY_ITEM, many=True),
-        "inventory_items": _absent(_VARIANT_INVENTORY_ITEM, many=True),
+        "inventory": absent(_INVENTORY_ITEM, many=True),
+        "inventory_items": absent(_VARIANT_INVENTORY_ITEM, many=True),
     },
     defaults=(
         "id",
@@ -206,12 +207,12 @@ PRODUCT: Resource = Resource(
         "shipping_profile": Relation(
             lambda: SHIPPING_PROFILE, belongs_to(Seller, "seller_id"), many=False
         ),
-        "collection": _absent(_COLLECTION, many=False),
-        "type": _absent(_TYPE, many=False),
-        "tags": _absent(_TAG, many=True),
-        "options": _absent(_OPTION, many=True),
-        "images": _absent(_IMAGE, many=True),
-        "categories": _absent(_CATEGORY, many=True),
+        "collection": absent(_COLLECTION, many=False),
+        "type": absent(_TYPE, many=False),
+        "tags": absent(_TAG, many=True),
+        "options": absent(_OPTION, many=True),
+        "images": absent(_IMAGE, many=True),
+        "categories": absent(_CATEGORY, many=True),
         "sales_channels": Relation(
             lambda: SALES_CHANNEL,
             through(SalesChannel, ProductSalesChannel, "product_id", "sales_channel_id"),
