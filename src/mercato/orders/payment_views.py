@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import BigInteger, cast, func, select
+from sqlalchemy import BigInteger, Select, cast, func, literal_column, select, union_all
 
 from mercato.domain.money import to_major
 from mercato.orders.models import Order, OrderPaymentCollection
@@ -98,31 +98,37 @@ async def payment_collections(ctx: RenderContext, orders: list[Any]) -> list[Any
     return [links.get(o.id, []) for o in orders]
 
 
-def _moves_query(model: type[Capture] | type[Refund]) -> FixedQuery:
-    return FixedQuery(
+def _moves(model: type[Capture] | type[Refund], kind: str) -> Select:
+    return (
         select(
-            model.order_id,
-            Payment.payment_collection_id,
-            cast(func.sum(model.amount), BigInteger).label("amount"),
+            model.order_id.label("order_id"),
+            Payment.payment_collection_id.label("payment_collection_id"),
+            literal_column(f"'{kind}'").label("kind"),
+            model.amount.label("amount"),
         )
         .join(Payment, Payment.id == model.payment_id)
         .where(keys_param(model.order_id))
-        .group_by(model.order_id, Payment.payment_collection_id)
     )
 
 
-_CAPTURED = _moves_query(Capture)
-_REFUNDED = _moves_query(Refund)
+_MOVES = union_all(_moves(Capture, "captured"), _moves(Refund, "refunded")).subquery("moves")
+_MOVED = FixedQuery(
+    select(
+        _MOVES.c.order_id,
+        _MOVES.c.payment_collection_id,
+        _MOVES.c.kind,
+        cast(func.sum(_MOVES.c.amount), BigInteger).label("amount"),
+    ).group_by(_MOVES.c.order_id, _MOVES.c.payment_collection_id, _MOVES.c.kind)
+)
 
 
 async def _share_amounts(ctx: RenderContext, shares: list[Any]) -> list[dict[str, Any]]:
-    """What was authorized, captured and refunded for each share's order (two statements)."""
+    """What was authorized, captured and refunded for each share's order (one statement)."""
     keys = list({s.order_id for s in shares})
-    connection = await ctx.driver()
-    sums: dict[str, dict[tuple[str, str], int]] = {}
-    for name, query in (("captured", _CAPTURED), ("refunded", _REFUNDED)):
-        rows = await query.rows(ctx.session, connection=connection, keys=keys)
-        sums[name] = {(r.order_id, r.payment_collection_id): int(r.amount) for r in rows}
+    rows = await _MOVED.rows(ctx.session, connection=await ctx.driver(), keys=keys)
+    sums: dict[str, dict[tuple[str, str], int]] = {"captured": {}, "refunded": {}}
+    for r in rows:
+        sums[r.kind][(r.order_id, r.payment_collection_id)] = int(r.amount)
     result = []
     for share in shares:
         key = (share.order_id, share.id)
