@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from mercato.orders.models import Fulfillment, FulfillmentItem, FulfillmentLabel, OrderLineItem
+from mercato.query.driver import FixedQuery, keys_param
 from mercato.query.fields import Computed, Relation, RenderContext, Resource
 from mercato.query.loaders import belongs_to, has_many
 from mercato.query.values import attr, constant, timestamp
@@ -47,13 +48,21 @@ FULFILLMENT_LABEL = Resource(
 )
 
 
+_REQUIRES_SHIPPING = FixedQuery(
+    select(
+        FulfillmentItem.fulfillment_id,
+        func.bool_or(OrderLineItem.requires_shipping).label("requires_shipping"),
+    )
+    .join(OrderLineItem, OrderLineItem.id == FulfillmentItem.line_item_id)
+    .where(keys_param(FulfillmentItem.fulfillment_id))
+    .group_by(FulfillmentItem.fulfillment_id)
+)
+
+
 async def _requires_shipping(ctx: RenderContext, fulfillments: list[Any]) -> list[dict[str, Any]]:
-    """Whether any line of each fulfilment requires shipping, in one query for the page."""
-    rows = await ctx.session.execute(
-        select(FulfillmentItem.fulfillment_id, func.bool_or(OrderLineItem.requires_shipping))
-        .join(OrderLineItem, OrderLineItem.id == FulfillmentItem.line_item_id)
-        .where(FulfillmentItem.fulfillment_id.in_({f.id for f in fulfillments}))
-        .group_by(FulfillmentItem.fulfillment_id)
+    """Whether any line of each fulfilment requires shipping, in one statement for the page."""
+    rows = await _REQUIRES_SHIPPING.rows(
+        ctx.session, connection=await ctx.driver(), keys=list({f.id for f in fulfillments})
     )
     found = {fulfillment_id: bool(value) for fulfillment_id, value in rows}
     return [{"requires_shipping": found.get(f.id, False)} for f in fulfillments]
