@@ -20,7 +20,7 @@ from mercato.payments.models import Capture, Payment, PaymentCollection, Payment
 from mercato.query.driver import FixedQuery, keys_param
 from mercato.query.fields import Computed, Relation, RenderContext, Resource
 from mercato.query.loaders import has_many
-from mercato.query.values import attr, money, timestamp
+from mercato.query.values import absent, attr, money, shape, timestamp
 
 _SHARES = FixedQuery(
     select(
@@ -265,16 +265,8 @@ async def _refunds(ctx: RenderContext, payments: list[Any]) -> list[list[Any]]:
     return [found.get((p.order_id, p.id), []) for p in payments]
 
 
-async def _no_reason(ctx: RenderContext, rows: list[Any]) -> list[None]:
-    """Refund reasons are free text in Mercato: no refund-reason object (a constant)."""
-    return [None for _ in rows]
-
-
-REFUND_REASON = Resource(
-    name="refund_reason",
-    fields={"id": attr("id"), "label": attr("label"), "description": attr("description")},
-    defaults=("id", "label", "description"),
-)
+# Refund reasons are free text in Mercato: no refund-reason object (a constant null).
+REFUND_REASON = shape("refund_reason", "id", "label", "description")
 ORDER_REFUND = Resource(
     name="refund",
     fields={
@@ -285,7 +277,7 @@ ORDER_REFUND = Resource(
         "created_by": attr("created_by"),
         "created_at": timestamp("created_at"),
     },
-    relations={"refund_reason": Relation(lambda: REFUND_REASON, _no_reason, many=False)},
+    relations={"refund_reason": absent(REFUND_REASON, many=False)},
     defaults=("id", "payment_id", "amount", "note", "created_by", "created_at"),
 )
 ORDER_PAYMENT = Resource(

@@ -27,12 +27,12 @@ from mercato.orders.models import (
 )
 from mercato.orders.payment_views import ORDER_PAYMENT_COLLECTION, payment_collections
 from mercato.products.models import ProductVariant
-from mercato.products.resources import VARIANT, absent, shape
+from mercato.products.resources import VARIANT
 from mercato.promotions.models import Promotion
 from mercato.query.driver import FixedQuery, keys_param, model_columns
 from mercato.query.fields import Computed, Field, FieldRules, Relation, RenderContext, Resource
 from mercato.query.loaders import belongs_to, has_many, through
-from mercato.query.values import attr, money, money_sum, timestamp
+from mercato.query.values import absent, attr, constant, money, money_sum, shape, timestamp
 from mercato.regions.models import Region
 from mercato.regions.resources import REGION
 from mercato.sales_channels.models import SalesChannel
@@ -490,7 +490,7 @@ ORDER = Resource(
     fields={
         "id": attr("id"),
         "display_id": attr("display_id"),
-        "custom_display_id": Field(lambda r: None, (), expr="None"),
+        "custom_display_id": constant(None),
         "status": attr("status"),
         "seller_id": attr("seller_id"),
         "customer_id": attr("customer_id"),

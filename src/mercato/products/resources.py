@@ -19,7 +19,7 @@ from mercato.products.models import (
 from mercato.query.fields import Computed, FieldRules, Relation, RenderContext, Resource
 from mercato.query.listing import Filter, ListSpec, SearchText, ilike_any
 from mercato.query.loaders import belongs_to, has_many, through
-from mercato.query.values import attr, constant, money, timestamp
+from mercato.query.values import absent, attr, constant, money, shape, timestamp
 from mercato.sales_channels.models import SalesChannel
 from mercato.sales_channels.resources import SALES_CHANNEL
 from mercato.sellers.models import Seller
@@ -47,34 +47,6 @@ async def _inventory(ctx: RenderContext, variants: list[Any]) -> list[dict[str, 
             }
         )
     return result
-
-
-class Absent:
-    """A Medusa relation for a concept Mercato lacks (collections, types, tags, options,
-    images, categories, inventory items): ``null`` or ``[]`` for every row, without a query."""
-
-    reads: tuple[str, ...] = ()
-
-    def __init__(self, many: bool) -> None:
-        self.many = many
-
-    async def __call__(self, ctx: RenderContext, rows: list[Any]) -> list[Any]:
-        return [[] for _ in rows] if self.many else [None] * len(rows)
-
-
-def absent(target: Resource, *, many: bool) -> Relation:
-    """A relation Mercato has no concept for, answered as ``[]`` or ``null``."""
-    return Relation(lambda: target, Absent(many), many=many)
-
-
-def shape(name: str, *fields: str, relations: dict[str, Relation] | None = None) -> Resource:
-    """The fields a client may ask of an absent relation's (never rendered) objects."""
-    return Resource(
-        name=name,
-        fields={f: attr(f) for f in fields},
-        relations=relations or {},
-        defaults=fields,
-    )
 
 
 _COLLECTION = shape("product_collection", "id", "title", "handle")

@@ -11,7 +11,7 @@ from orjson import OPT_UTC_Z
 from orjson import dumps as _dumps
 
 from mercato.domain.money import DIVISORS, FLOAT_EXACT_BELOW, JSONMoney, to_major
-from mercato.query.fields import Field
+from mercato.query.fields import Field, Relation, RenderContext, Resource
 
 
 def iso(value: datetime | None) -> str | None:
@@ -108,3 +108,31 @@ def constant(value: Any, schema: dict[str, Any] | None = None) -> Field:
     """A field every row answers with the same JSON value: a Medusa field for a concept
     Mercato lacks (admin-dashboard.md §5). Reads no column."""
     return Field(lambda _row: value, (), expr=repr(value), schema=schema)
+
+
+class Absent:
+    """A Medusa relation for a concept Mercato lacks (collections, types, tags, options,
+    images, categories, inventory items): ``null`` or ``[]`` for every row, without a query."""
+
+    reads: tuple[str, ...] = ()
+
+    def __init__(self, many: bool) -> None:
+        self.many = many
+
+    async def __call__(self, ctx: RenderContext, rows: list[Any]) -> list[Any]:
+        return [[] for _ in rows] if self.many else [None] * len(rows)
+
+
+def absent(target: Resource, *, many: bool) -> Relation:
+    """A relation Mercato has no concept for, answered as ``[]`` or ``null``."""
+    return Relation(lambda: target, Absent(many), many=many)
+
+
+def shape(name: str, *fields: str, relations: dict[str, Relation] | None = None) -> Resource:
+    """The fields a client may ask of an absent relation's (never rendered) objects."""
+    return Resource(
+        name=name,
+        fields={f: attr(f) for f in fields},
+        relations=relations or {},
+        defaults=fields,
+    )
